@@ -1,0 +1,41 @@
+//! The one place that knows the binary encoding (bincode 2, standard configuration).
+//! Revisions on disk and frames on the wire both go through here.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum CodecError {
+    #[error("编码失败：{0}")]
+    Encode(String),
+    #[error("数据损坏，无法解码：{0}")]
+    Decode(String),
+    #[error("数据末尾有 {0} 字节多余内容")]
+    Trailing(usize),
+}
+
+fn config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<{ 64 * 1024 * 1024 }>()
+}
+
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
+    bincode::serde::encode_to_vec(value, config()).map_err(|e| CodecError::Encode(e.to_string()))
+}
+
+/// Appends the encoding of `value` to `buf` (avoids an allocation per item in batches).
+pub fn encode_into<T: Serialize>(value: &T, buf: &mut Vec<u8>) -> Result<usize, CodecError> {
+    let bytes = encode(value)?;
+    buf.extend_from_slice(&bytes);
+    Ok(bytes.len())
+}
+
+/// Decodes exactly one value; trailing bytes are an error (a corrupt or foreign frame).
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    let (value, used) =
+        bincode::serde::decode_from_slice(bytes, config()).map_err(|e| CodecError::Decode(e.to_string()))?;
+    if used != bytes.len() {
+        return Err(CodecError::Trailing(bytes.len() - used));
+    }
+    Ok(value)
+}

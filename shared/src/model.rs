@@ -1,0 +1,352 @@
+//! The domain vocabulary (DOMAIN.md, FORMULAS.md): sexes, statuses and their legal transitions,
+//! special groups, absences, case states, causes, actions, notices and outcomes.
+//!
+//! Every enum parses from and prints as the Chinese word the users write (`FromStr`/`Display`),
+//! and the English key the JSON contract uses (`key`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::dates::Date;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{what}「{value}」无效，可选：{allowed}")]
+pub struct ParseEnumError {
+    pub what: &'static str,
+    pub value: String,
+    pub allowed: String,
+}
+
+/// Declares an enum with its Chinese label, its English key and extra accepted spellings.
+macro_rules! vocab {
+    ($(#[$m:meta])* $name:ident, $what:literal { $($var:ident => $zh:literal, $key:literal $(| $alias:literal)*;)+ }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum $name { $($var),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$var),+];
+            /// The Chinese label shown to users.
+            pub fn label(self) -> &'static str {
+                match self { $($name::$var => $zh),+ }
+            }
+            /// The English key of the JSON contract.
+            pub fn key(self) -> &'static str {
+                match self { $($name::$var => $key),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.label())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ParseEnumError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                let t = s.trim();
+                $(if t == $zh || t.eq_ignore_ascii_case($key) $(|| t == $alias)* { return Ok($name::$var); })+
+                Err(ParseEnumError {
+                    what: $what,
+                    value: t.to_string(),
+                    allowed: [$($zh),+].join("、"),
+                })
+            }
+        }
+    };
+}
+
+vocab!(Sex, "性别" {
+    Male => "男", "male" | "M";
+    Female => "女", "female" | "F";
+});
+
+vocab!(
+    /// School types of the org file; they bound the grades a school may teach.
+    SchoolType, "学校类型" {
+    Primary => "小学", "primary" | "完小";
+    Junior => "初中", "junior";
+    NineYear => "九年一贯制", "nine_year";
+    TeachingPoint => "教学点", "teaching_point";
+});
+
+impl SchoolType {
+    pub fn grades(self) -> std::ops::RangeInclusive<u8> {
+        match self {
+            SchoolType::Primary | SchoolType::TeachingPoint => 1..=6,
+            SchoolType::Junior => 7..=9,
+            SchoolType::NineYear => 1..=9,
+        }
+    }
+}
+
+/// Primary (grades 1–6) or junior middle (7–9): 004 第八条 treats them differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Stage {
+    Primary,
+    Junior,
+}
+
+impl Stage {
+    pub fn of_grade(grade: u8) -> Stage {
+        if grade <= 6 {
+            Stage::Primary
+        } else {
+            Stage::Junior
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Primary => "小学",
+            Stage::Junior => "初中",
+        }
+    }
+}
+
+vocab!(
+    /// A student's status (FORMULAS.md "Status and what counts").
+    Status, "学籍状态" {
+    Enrolled => "在读", "enrolled" | "复学";
+    Suspended => "休学", "suspended";
+    HomeDelivered => "送教上门", "home_delivered";
+    DroppedOut => "辍学", "dropped_out";
+    TransferredOut => "转出", "transferred_out";
+    Graduated => "毕业", "graduated";
+    Deceased => "死亡", "deceased";
+});
+
+impl Status {
+    /// On the roll for 辍学率's denominator: 在读 + 休学 + 送教上门.
+    pub fn on_roll(self) -> bool {
+        matches!(self, Status::Enrolled | Status::Suspended | Status::HomeDelivered)
+    }
+
+    /// The legal status changes (学籍异动, 002 §四(二)2). Graduation and death are final.
+    pub fn can_become(self, to: Status) -> bool {
+        use Status::*;
+        if self == to {
+            return false;
+        }
+        match self {
+            Enrolled => true,
+            Suspended => matches!(to, Enrolled | DroppedOut | TransferredOut | Deceased | HomeDelivered),
+            HomeDelivered => matches!(to, Enrolled | Suspended | TransferredOut | Graduated | Deceased),
+            DroppedOut => matches!(to, Enrolled | TransferredOut | Deceased | HomeDelivered | Suspended),
+            TransferredOut => matches!(to, Enrolled | Deceased),
+            Graduated | Deceased => false,
+        }
+    }
+}
+
+vocab!(
+    /// Special groups (特殊群体) that get priority monitoring (DOMAIN.md).
+    SpecialGroup, "特殊群体" {
+    RegisteredPoor => "建档立卡贫困家庭", "registered_poor" | "脱贫户" | "建档立卡" | "建档立卡贫困家庭/脱贫户";
+    UnstablePoor => "脱贫不稳定户", "unstable_poor";
+    LowIncome => "农村低保户", "low_income" | "低保户";
+    SuddenHardship => "突发严重困难户", "sudden_hardship";
+    Disabled => "残疾儿童少年", "disabled" | "残疾儿童";
+    ChildOfDisabled => "残疾人子女", "child_of_disabled";
+    Orphan => "孤儿", "orphan";
+    Unsupported => "事实无人抚养儿童", "unsupported";
+    DistressedChild => "重点困境儿童", "distressed";
+    LeftBehind => "留守儿童", "left_behind";
+    Migrant => "流动/随迁子女", "migrant" | "随迁子女" | "流动儿童";
+    PrisonersChild => "服刑人员未成年子女", "prisoners_child";
+    SingleParent => "单亲家庭子女", "single_parent";
+});
+
+impl SpecialGroup {
+    /// Parses `A、B;C` (CLI.md: separated by `、` or `;`).
+    pub fn parse_list(s: &str) -> Result<Vec<SpecialGroup>, ParseEnumError> {
+        let mut out: Vec<SpecialGroup> = s
+            .split(['、', ';', '；', ','])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::parse)
+            .collect::<Result<_, _>>()?;
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+}
+
+vocab!(AbsenceKind, "缺勤类型" {
+    Unexcused => "无故缺勤", "unexcused" | "旷课";
+    Sick => "病假", "sick";
+    Personal => "事假", "personal";
+});
+
+vocab!(
+    /// Causes of dropping out (DOMAIN.md "Case").
+    Cause, "辍学原因" {
+    Poverty => "因贫", "poverty";
+    LearningDifficulty => "学习困难/厌学", "learning" | "厌学" | "学习困难";
+    Illness => "因病", "illness";
+    Disability => "因残", "disability";
+    Work => "外出务工", "work" | "务工";
+    EarlyMarriage => "早婚", "early_marriage";
+    NoGuardian => "监护缺失", "no_guardian";
+    Uselessness => "读书无用论", "uselessness";
+    Other => "其他", "other";
+    Unknown => "不详", "unknown";
+});
+
+vocab!(
+    /// How a case came to the ledger.
+    CaseSource, "来源" {
+    Roll => "在籍辍学", "roll";
+    Police => "公安户籍比对", "police";
+    Civil => "民政比对", "civil";
+    Poverty => "扶贫比对", "poverty";
+    Disability => "残联比对", "disability";
+    Ministry => "疑似失学儿童名单", "ministry";
+});
+
+vocab!(
+    /// One kind of action on a case.
+    ActionKind, "措施类型" {
+    Call => "电话", "call";
+    Visit => "家访", "visit";
+    Notice => "送达通知书", "notice";
+    Referral => "上报/移交", "referral" | "上报";
+    Search => "查找", "search";
+    Other => "其他", "other";
+});
+
+vocab!(
+    /// Notices served on guardians, in escalating order.
+    Notice, "通知书" {
+    PersuadeReturn => "劝返复学通知书", "persuade_return" | "辍学学生劝返通知书";
+    EnrolByDeadline => "限期入学通知书", "enrol_by_deadline";
+    UrgeReturn => "敦促返校通知书", "urge_return" | "敦促辍学学生返校通知书";
+    Penalty => "行政处罚决定书", "penalty";
+    Judicial => "司法文书", "judicial";
+});
+
+vocab!(
+    /// How a case leaves the ledger (台账销号, 003 §二(五)).
+    Outcome, "销号原因" {
+    Returned => "复学", "returned";
+    Transferred => "转学核实", "transferred";
+    Exempt => "豁免", "exempt";
+    Deceased => "死亡", "deceased";
+});
+
+/// Where a transfer goes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum TransferTarget {
+    /// Another school of the county (by name); its township's node must accept.
+    School(String),
+    /// Outside the county; recorded as such, nothing to accept.
+    OutOfCounty(String),
+}
+
+/// A student's status together with the school it holds at: one register, so that a status
+/// change and the school it concerns can never be merged apart.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Placement {
+    pub status: Status,
+    pub school: String,
+    /// Set while status is 转出.
+    pub transfer: Option<TransferTarget>,
+}
+
+impl fmt::Display for Placement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.transfer {
+            Some(TransferTarget::School(s)) => write!(f, "{}（{} → {}）", self.status, self.school, s),
+            Some(TransferTarget::OutOfCounty(p)) => write!(f, "{}（{} → 县外：{}）", self.status, self.school, p),
+            None => write!(f, "{}（{}）", self.status, self.school),
+        }
+    }
+}
+
+/// The state of a case (FORMULAS.md "Case states").
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum CaseState {
+    /// 疑似辍学
+    Suspected,
+    /// 辍学 confirmed (marked in the student-status system, 004 第七条 day 7).
+    Confirmed,
+    /// 销号, with outcome and evidence.
+    Closed { outcome: Outcome, evidence: Option<String>, on: Date },
+}
+
+impl CaseState {
+    pub fn is_open(&self) -> bool {
+        !matches!(self, CaseState::Closed { .. })
+    }
+    pub fn label(&self) -> String {
+        match self {
+            CaseState::Suspected => "疑似辍学".into(),
+            CaseState::Confirmed => "辍学".into(),
+            CaseState::Closed { outcome, .. } => format!("已销号（{outcome}）"),
+        }
+    }
+    pub fn key(&self) -> &'static str {
+        match self {
+            CaseState::Suspected => "suspected",
+            CaseState::Confirmed => "confirmed",
+            CaseState::Closed { .. } => "closed",
+        }
+    }
+}
+
+impl fmt::Display for CaseState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+/// One action taken on a case (append-only).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Action {
+    pub date: Date,
+    pub kind: ActionKind,
+    pub by: String,
+    pub notice: Option<Notice>,
+    pub text: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vocab_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(s.label().parse::<Status>().unwrap(), *s);
+            assert_eq!(s.key().parse::<Status>().unwrap(), *s);
+        }
+        let e = "x".parse::<Status>().unwrap_err();
+        assert!(e.to_string().contains("在读"));
+    }
+
+    #[test]
+    fn transitions() {
+        assert!(Status::Enrolled.can_become(Status::DroppedOut));
+        assert!(!Status::Graduated.can_become(Status::DroppedOut));
+        assert!(!Status::Deceased.can_become(Status::Enrolled));
+        assert!(Status::DroppedOut.can_become(Status::Enrolled));
+    }
+
+    #[test]
+    fn groups() {
+        let g = SpecialGroup::parse_list("留守儿童、孤儿;留守儿童").unwrap();
+        assert_eq!(g, vec![SpecialGroup::Orphan, SpecialGroup::LeftBehind]);
+        assert!(SpecialGroup::parse_list("外星人").is_err());
+        assert!(SpecialGroup::parse_list("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn grades_by_type() {
+        assert!(SchoolType::Primary.grades().contains(&6));
+        assert!(!SchoolType::Primary.grades().contains(&7));
+        assert!(!SchoolType::NineYear.grades().contains(&10));
+    }
+}

@@ -1,0 +1,162 @@
+//! The county: its townships, schools and the people each alert names. Comes from the org CSV
+//! (`乡镇,学校,类型[,校长,包校领导,乡镇分管领导,乡镇主要领导]`) and travels to every node.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::model::{SchoolType, Stage};
+use crate::table::{RowError, Table, TableError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct School {
+    pub name: String,
+    pub township: String,
+    pub kind: SchoolType,
+    /// 校长: first responsible person (004 第四条).
+    pub principal: Option<String>,
+    /// 包校领导: the bureau leader who owns the school (002 附件).
+    pub bureau_leader: Option<String>,
+}
+
+impl School {
+    pub fn teaches(&self, grade: u8) -> bool {
+        self.kind.grades().contains(&grade)
+    }
+    pub fn stages(&self) -> Vec<Stage> {
+        match self.kind {
+            SchoolType::Junior => vec![Stage::Junior],
+            SchoolType::NineYear => vec![Stage::Primary, Stage::Junior],
+            _ => vec![Stage::Primary],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Township {
+    pub name: String,
+    /// 乡镇分管领导 (004 第八条: summoned at month 1, criticised at month 2).
+    pub deputy: Option<String>,
+    /// 乡镇主要领导 (accountable at month 3).
+    pub head: Option<String>,
+}
+
+/// Townships and schools of one county.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Org {
+    pub townships: BTreeMap<String, Township>,
+    pub schools: BTreeMap<String, School>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum OrgError {
+    #[error(transparent)]
+    Table(#[from] TableError),
+    #[error("组织机构文件有 {} 处错误：\n{}", .0.len(), .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Rows(Vec<RowError>),
+}
+
+pub const ORG_COLUMNS: [&str; 3] = ["乡镇", "学校", "类型"];
+
+impl Org {
+    pub fn parse_csv(bytes: &[u8]) -> Result<Org, OrgError> {
+        let table = Table::parse(bytes, &ORG_COLUMNS)?;
+        let mut errors = table.ragged.clone();
+        let mut org = Org::default();
+        for row in table.rows() {
+            let township = row.get("乡镇").to_string();
+            let name = row.get("学校").to_string();
+            if township.is_empty() {
+                errors.push(row.error("乡镇", "不能为空"));
+                continue;
+            }
+            if name.is_empty() {
+                errors.push(row.error("学校", "不能为空"));
+                continue;
+            }
+            let kind: SchoolType = match row.get("类型").parse() {
+                Ok(k) => k,
+                Err(e) => {
+                    errors.push(row.error("类型", e.to_string()));
+                    continue;
+                }
+            };
+            let t = org.townships.entry(township.clone()).or_insert_with(|| Township { name: township.clone(), ..Default::default() });
+            if let Some(d) = row.opt("乡镇分管领导") {
+                t.deputy = Some(d);
+            }
+            if let Some(h) = row.opt("乡镇主要领导") {
+                t.head = Some(h);
+            }
+            if org.schools.contains_key(&name) {
+                errors.push(row.error("学校", "学校名称重复（全县内学校名称须唯一）"));
+                continue;
+            }
+            org.schools.insert(
+                name.clone(),
+                School { name, township, kind, principal: row.opt("校长"), bureau_leader: row.opt("包校领导") },
+            );
+        }
+        if errors.is_empty() {
+            Ok(org)
+        } else {
+            errors.sort_by_key(|e| e.row);
+            Err(OrgError::Rows(errors))
+        }
+    }
+
+    /// The org CSV text of this county (round-trips through `parse_csv`).
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from("乡镇,学校,类型,校长,包校领导,乡镇分管领导,乡镇主要领导\n");
+        for sc in self.schools.values() {
+            let t = self.townships.get(&sc.township);
+            let opt = |o: Option<&String>| o.cloned().unwrap_or_default();
+            s.push_str(&format!(
+                "{},{},{},{},{},{},{}\n",
+                sc.township,
+                sc.name,
+                sc.kind,
+                opt(sc.principal.as_ref()),
+                opt(sc.bureau_leader.as_ref()),
+                opt(t.and_then(|t| t.deputy.as_ref())),
+                opt(t.and_then(|t| t.head.as_ref()))
+            ));
+        }
+        s
+    }
+
+    pub fn school(&self, name: &str) -> Option<&School> {
+        self.schools.get(name)
+    }
+
+    pub fn township_of(&self, school: &str) -> Option<&str> {
+        self.schools.get(school).map(|s| s.township.as_str())
+    }
+
+    pub fn schools_in<'a>(&'a self, township: &'a str) -> impl Iterator<Item = &'a School> + 'a {
+        self.schools.values().filter(move |s| s.township == township)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_round_trip() {
+        let csv = "乡镇,学校,类型,校长,乡镇分管领导\n鸦岭,鸦岭中心小学,小学,王校长,李副镇长\n鸦岭,鸦岭初中,初中,,\n";
+        let org = Org::parse_csv(csv.as_bytes()).unwrap();
+        assert_eq!(org.schools.len(), 2);
+        assert_eq!(org.townships["鸦岭"].deputy.as_deref(), Some("李副镇长"));
+        assert_eq!(Org::parse_csv(org.to_csv().as_bytes()).unwrap(), org);
+    }
+
+    #[test]
+    fn bad_type_names_row() {
+        let csv = "乡镇,学校,类型\n鸦岭,鸦岭中心小学,高中\n";
+        let OrgError::Rows(e) = Org::parse_csv(csv.as_bytes()).unwrap_err() else { panic!() };
+        assert_eq!(e[0].row, 2);
+        assert_eq!(e[0].column, "类型");
+    }
+}

@@ -1,0 +1,346 @@
+//! The roster CSV (CLI.md "Files") and the validation of one student, shared by `student add`
+//! and `student import`: every bad field of a row is reported, not just the first.
+
+use crate::dates::{age_at_reference, Date, SchoolYear};
+use crate::ids::{IdNumber, StudentNo, StudentNoKind};
+use crate::model::{Placement, Sex, SpecialGroup, Status};
+use crate::org::Org;
+use crate::revision::StudentInit;
+use crate::table::{RowError, Table, TableError};
+
+pub const ROSTER_COLUMNS: [&str; 14] = [
+    "学籍号", "身份证号", "姓名", "性别", "出生日期", "学校", "年级", "班级", "户籍乡镇", "户籍村", "入学年份", "特殊群体", "监护人", "监护人电话",
+];
+
+/// One student as typed or read, before validation: every field a string.
+#[derive(Debug, Clone, Default)]
+pub struct StudentInput {
+    pub student_no: String,
+    pub id_number: String,
+    pub name: String,
+    pub sex: String,
+    pub birth: String,
+    pub school: String,
+    pub grade: String,
+    pub class: String,
+    pub hukou_township: String,
+    pub hukou_village: String,
+    pub entry_year: String,
+    pub groups: String,
+    pub guardian: String,
+    pub phone: String,
+}
+
+/// A field-level problem: (column, value, reason).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub column: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}「{}」：{}", self.column, self.value, self.reason)
+    }
+}
+
+/// Where validation happens: the county's schools, the township the node serves (a node may only
+/// add its own township's children), and the school year whose reference date sets ages.
+pub struct Context<'a> {
+    pub org: &'a Org,
+    pub township: Option<&'a str>,
+    pub school_year: SchoolYear,
+}
+
+fn opt(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+/// Validates one student. Ages outside 6–15 are not errors here (over-age pupils are on real
+/// rolls); only an impossible age is. Census matching applies the strict school-age rule.
+pub fn validate(input: &StudentInput, ctx: &Context) -> Result<StudentInit, Vec<FieldError>> {
+    let mut errs = Vec::new();
+    let mut err = |column: &'static str, value: &str, reason: String| {
+        errs.push(FieldError { column, value: value.trim().to_string(), reason })
+    };
+
+    let student_no = match StudentNo::parse(&input.student_no) {
+        Ok(n) => Some(n),
+        Err(e) => {
+            err("学籍号", &input.student_no, e.to_string());
+            None
+        }
+    };
+    let id_number = if input.id_number.trim().is_empty() {
+        match student_no.as_ref().map(StudentNo::kind) {
+            Some(StudentNoKind::G) => student_no.as_ref().and_then(StudentNo::id_number),
+            Some(_) => None,
+            None => None,
+        }
+    } else {
+        match IdNumber::parse(&input.id_number) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                err("身份证号", &input.id_number, e.to_string());
+                None
+            }
+        }
+    };
+    if let (Some(no), Some(id)) = (&student_no, &id_number) {
+        if let Err(e) = no.check_against(id) {
+            err("学籍号", &input.student_no, e.to_string());
+        }
+    }
+    let name = input.name.trim().to_string();
+    if name.is_empty() {
+        err("姓名", "", "不能为空".into());
+    }
+    let sex = match input.sex.parse::<Sex>() {
+        Ok(s) => Some(s),
+        Err(e) => {
+            err("性别", &input.sex, e.to_string());
+            None
+        }
+    };
+    let birth = match Date::parse(&input.birth) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            err("出生日期", &input.birth, e.to_string());
+            None
+        }
+    };
+    if let (Some(id), Some(b)) = (&id_number, birth) {
+        if let Ok(idb) = id.birth() {
+            if idb != b.0 {
+                err("出生日期", &input.birth, format!("与身份证号中的出生日期 {} 不一致（填写为 {}）", Date(idb), b));
+            }
+        }
+    }
+    if let (Some(id), Some(s)) = (&id_number, sex) {
+        if id.sex() != s {
+            err("性别", &input.sex, format!("与身份证号所示性别「{}」不一致（填写为「{}」）", id.sex(), s));
+        }
+    }
+    if let Some(b) = birth {
+        let age = age_at_reference(b, ctx.school_year);
+        if !(3..=20).contains(&age) {
+            err("出生日期", &input.birth, format!("{} 学年的周岁为 {age}，不可能是义务教育学生", ctx.school_year));
+        }
+    }
+    let school = ctx.org.school(input.school.trim());
+    match school {
+        None => err("学校", &input.school, "不是本县组织机构中的学校".into()),
+        Some(s) => {
+            if let Some(t) = ctx.township {
+                if s.township != t {
+                    err("学校", &input.school, format!("属于{}，不是本乡镇（{t}）的学校", s.township));
+                }
+            }
+        }
+    }
+    let grade = match input.grade.trim().trim_end_matches("年级").parse::<u8>() {
+        Ok(g) if (1..=9).contains(&g) => {
+            if let Some(s) = school {
+                if !s.teaches(g) {
+                    err("年级", &input.grade, format!("{}是{}，只设 {:?} 年级", s.name, s.kind, s.kind.grades()));
+                }
+            }
+            Some(g)
+        }
+        _ => {
+            err("年级", &input.grade, "义务教育年级应为 1–9".into());
+            None
+        }
+    };
+    let entry_year = match input.entry_year.trim() {
+        "" => None,
+        y => match y.parse::<i32>() {
+            Ok(v) if (1990..=2100).contains(&v) => Some(v),
+            _ => {
+                err("入学年份", &input.entry_year, "应为四位年份".into());
+                None
+            }
+        },
+    };
+    let groups = match SpecialGroup::parse_list(&input.groups) {
+        Ok(g) => g,
+        Err(e) => {
+            err("特殊群体", &input.groups, e.to_string());
+            Vec::new()
+        }
+    };
+    if let Some(t) = opt(&input.hukou_township) {
+        if !ctx.org.townships.contains_key(&t) && t.chars().count() > 30 {
+            err("户籍乡镇", &input.hukou_township, "过长".into());
+        }
+    }
+
+    if !errs.is_empty() {
+        return Err(errs);
+    }
+    let (Some(student_no), Some(sex), Some(birth), Some(school), Some(grade)) = (student_no, sex, birth, school, grade)
+    else {
+        unreachable!("every missing field pushed an error")
+    };
+    Ok(StudentInit {
+        student_no,
+        id_number,
+        name,
+        sex,
+        birth,
+        grade,
+        class: opt(&input.class),
+        hukou_township: opt(&input.hukou_township),
+        hukou_village: opt(&input.hukou_village),
+        entry_year,
+        groups,
+        guardian: opt(&input.guardian),
+        phone: opt(&input.phone),
+        placement: Placement { status: Status::Enrolled, school: school.name.clone(), transfer: None },
+    })
+}
+
+/// The result of checking a whole roster file.
+#[derive(Debug)]
+pub struct Checked {
+    /// Good rows with their row numbers.
+    pub good: Vec<(usize, StudentInit)>,
+    /// Every problem, by row.
+    pub errors: Vec<RowError>,
+}
+
+/// Parses and validates a roster file; duplicates inside the file are errors too.
+pub fn check(bytes: &[u8], ctx: &Context) -> Result<Checked, TableError> {
+    let table = Table::parse(bytes, &ROSTER_COLUMNS)?;
+    let mut errors = table.ragged.clone();
+    let mut good = Vec::with_capacity(table.len());
+    let mut seen_no = std::collections::HashMap::new();
+    let mut seen_id = std::collections::HashMap::new();
+    for row in table.rows() {
+        let input = StudentInput {
+            student_no: row.get("学籍号").into(),
+            id_number: row.get("身份证号").into(),
+            name: row.get("姓名").into(),
+            sex: row.get("性别").into(),
+            birth: row.get("出生日期").into(),
+            school: row.get("学校").into(),
+            grade: row.get("年级").into(),
+            class: row.get("班级").into(),
+            hukou_township: row.get("户籍乡镇").into(),
+            hukou_village: row.get("户籍村").into(),
+            entry_year: row.get("入学年份").into(),
+            groups: row.get("特殊群体").into(),
+            guardian: row.get("监护人").into(),
+            phone: row.get("监护人电话").into(),
+        };
+        match validate(&input, ctx) {
+            Ok(s) => {
+                if let Some(first) = seen_no.insert(s.student_no.clone(), row.number) {
+                    errors.push(row.error("学籍号", format!("与第 {first} 行重复")));
+                    continue;
+                }
+                if let Some(id) = &s.id_number {
+                    if let Some(first) = seen_id.insert(id.clone(), row.number) {
+                        let mut e = row.error("身份证号", format!("与第 {first} 行重复"));
+                        e.value = id.masked();
+                        errors.push(e);
+                        continue;
+                    }
+                }
+                good.push((row.number, s))
+            }
+            Err(fes) => errors.extend(fes.into_iter().map(|fe| RowError {
+                row: row.number,
+                column: fe.column.to_string(),
+                value: if fe.column == "身份证号" { crate::ids::mask(&fe.value) } else { fe.value },
+                reason: fe.reason,
+            })),
+        }
+    }
+    errors.sort_by_key(|e| e.row);
+    Ok(Checked { good, errors })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn org() -> Org {
+        Org::parse_csv("乡镇,学校,类型\n鸦岭,鸦岭小学,小学\n鸦岭,鸦岭初中,初中\n白沙,白沙小学,小学\n".as_bytes()).unwrap()
+    }
+
+    fn input() -> StudentInput {
+        let id = crate::ids::make_id("410329", Date::ymd(2016, 3, 9).0, 123);
+        StudentInput {
+            student_no: format!("G{}", id.as_str()),
+            id_number: id.as_str().into(),
+            name: "张三".into(),
+            sex: "男".into(),
+            birth: "2016-03-09".into(),
+            school: "鸦岭小学".into(),
+            grade: "4".into(),
+            ..Default::default()
+        }
+    }
+
+    fn ctx(org: &Org) -> Context<'_> {
+        Context { org, township: Some("鸦岭"), school_year: 2026 }
+    }
+
+    #[test]
+    fn good_student() {
+        let org = org();
+        let s = validate(&input(), &ctx(&org)).unwrap();
+        assert_eq!(s.grade, 4);
+        assert_eq!(s.placement.status, Status::Enrolled);
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let org = org();
+        let cases: Vec<(fn(&mut StudentInput), &str)> = vec![
+            (|i| i.birth = "2016-03-10".into(), "出生日期"),
+            (|i| i.sex = "女".into(), "性别"),
+            (|i| i.school = "不存在小学".into(), "学校"),
+            (|i| i.school = "白沙小学".into(), "学校"),
+            (|i| i.grade = "10".into(), "年级"),
+            (|i| i.grade = "7".into(), "年级"),
+            (|i| i.birth = "2016-02-30".into(), "出生日期"),
+            (|i| i.groups = "外星人".into(), "特殊群体"),
+        ];
+        for (f, column) in cases {
+            let mut i = input();
+            f(&mut i);
+            let e = validate(&i, &ctx(&org)).unwrap_err();
+            assert!(e.iter().any(|e| e.column == column), "{column}: {e:?}");
+        }
+        let mut i = input();
+        let mut id = i.id_number.clone();
+        let last = if id.ends_with('1') { '2' } else { '1' };
+        id.pop();
+        id.push(last);
+        i.id_number = id;
+        let e = validate(&i, &ctx(&org)).unwrap_err();
+        assert!(e.iter().any(|e| e.column == "身份证号" && e.reason.contains("校验位")));
+    }
+
+    #[test]
+    fn file_errors_by_row() {
+        let org = org();
+        let good = input();
+        let header = ROSTER_COLUMNS.join(",");
+        let line = |i: &StudentInput| {
+            format!("{},{},{},{},{},{},{},,,,,,,", i.student_no, i.id_number, i.name, i.sex, i.birth, i.school, i.grade)
+        };
+        let mut bad = input();
+        bad.grade = "10".into();
+        let csv = format!("{header}\n{}\n{}\n{}\n", line(&good), line(&bad), line(&good));
+        let c = check(csv.as_bytes(), &ctx(&org)).unwrap();
+        assert_eq!(c.good.len(), 1);
+        assert_eq!(c.errors.len(), 2);
+        assert_eq!((c.errors[0].row, c.errors[0].column.as_str()), (3, "年级"));
+        assert_eq!(c.errors[1].row, 4);
+    }
+}

@@ -1,0 +1,275 @@
+//! Derived state: the merge. A record's state is a join of its revisions — every operation here
+//! is a set insertion, so the same set of revisions gives the same state whatever the order of
+//! arrival, and applying a revision twice changes nothing.
+//!
+//! - Registers are multi-value: a write names the values it replaces; values nobody replaced are
+//!   the heads. One head: the field is settled. Several distinct heads: a conflict, kept until a
+//!   resolving write replaces them all; meanwhile the interim winner is the head with the
+//!   greatest (clock, origin node, id).
+//! - Absences and actions are append-only sets keyed by revision id.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::dates::Date;
+use crate::ids::{IdNumber, StudentNo};
+use crate::model::{AbsenceKind, Action, CaseState, Cause, Placement, Sex, SpecialGroup, Status};
+use crate::revision::{CaseInit, Change, Field, Hlc, RecordId, RecordKind, RevId, Revision, StudentInit, Value};
+
+/// A candidate value of a register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub value: Value,
+    pub hlc: Hlc,
+    pub origin: String,
+    pub author: String,
+}
+
+/// A multi-value register.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Register {
+    /// Values not (yet) known to be replaced.
+    pub heads: BTreeMap<RevId, Candidate>,
+    /// Ids of writes known to be replaced; remembered so a late arrival stays replaced.
+    pub replaced: BTreeSet<RevId>,
+}
+
+impl Register {
+    fn add(&mut self, id: RevId, cand: Candidate, supersedes: &[RevId]) {
+        for s in supersedes {
+            self.replaced.insert(*s);
+            self.heads.remove(s);
+        }
+        if !self.replaced.contains(&id) {
+            self.heads.insert(id, cand);
+        }
+    }
+
+    /// The interim winner: greatest (clock, origin node, id).
+    pub fn winner(&self) -> Option<(&RevId, &Candidate)> {
+        self.heads.iter().max_by(|a, b| (a.1.hlc, &a.1.origin, a.0).cmp(&(b.1.hlc, &b.1.origin, b.0)))
+    }
+
+    pub fn value(&self) -> Option<&Value> {
+        self.winner().map(|(_, c)| &c.value)
+    }
+
+    /// Several heads with different values.
+    pub fn in_conflict(&self) -> bool {
+        let mut vals = self.heads.values().map(|c| &c.value);
+        match vals.next() {
+            Some(first) => vals.any(|v| v != first),
+            None => false,
+        }
+    }
+
+    /// What a new write must name as replaced: every current head.
+    pub fn head_ids(&self) -> Vec<RevId> {
+        self.heads.keys().copied().collect()
+    }
+}
+
+/// The derived state of one record (student or case).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub id: RecordId,
+    pub kind: RecordKind,
+    /// The creating revision's content, once it has arrived.
+    pub student: Option<Box<StudentInit>>,
+    pub case: Option<Box<CaseInit>>,
+    pub created: Option<(Hlc, String)>,
+    pub registers: BTreeMap<Field, Register>,
+    pub absences: BTreeMap<RevId, (Date, AbsenceKind)>,
+    pub actions: BTreeMap<RevId, Action>,
+    /// How many distinct revisions the record holds.
+    pub revisions: u32,
+    /// Greatest clock seen, for "last changed".
+    pub last: Hlc,
+}
+
+impl Record {
+    pub fn new(id: RecordId, kind: RecordKind) -> Record {
+        Record {
+            id,
+            kind,
+            student: None,
+            case: None,
+            created: None,
+            registers: BTreeMap::new(),
+            absences: BTreeMap::new(),
+            actions: BTreeMap::new(),
+            revisions: 0,
+            last: Hlc::default(),
+        }
+    }
+
+    /// Folds one revision in. Callers skip revisions the record already holds (the store knows
+    /// which); applying one twice is harmless all the same, but `revisions` would over-count.
+    pub fn apply(&mut self, rev: &Revision) {
+        debug_assert_eq!(rev.record, self.id);
+        self.revisions += 1;
+        self.last = self.last.max(rev.hlc);
+        let cand = |value: Value| Candidate { value, hlc: rev.hlc, origin: rev.origin.clone(), author: rev.author.clone() };
+        match &rev.change {
+            Change::CreateStudent(init) => {
+                for (f, v) in init.fields() {
+                    self.registers.entry(f).or_default().add(rev.id, cand(v), &[]);
+                }
+                self.student = Some(init.clone());
+                self.created = Some((rev.hlc, rev.origin.clone()));
+            }
+            Change::CreateCase(init) => {
+                for (f, v) in init.fields() {
+                    self.registers.entry(f).or_default().add(rev.id, cand(v), &[]);
+                }
+                self.case = Some(init.clone());
+                self.created = Some((rev.hlc, rev.origin.clone()));
+            }
+            Change::Update(assigns) => {
+                for a in assigns {
+                    self.registers.entry(a.field).or_default().add(rev.id, cand(a.value.clone()), &a.supersedes);
+                }
+            }
+            Change::Absence { day, kind } => {
+                self.absences.insert(rev.id, (*day, *kind));
+            }
+            Change::Act(action) => {
+                self.actions.insert(rev.id, action.clone());
+            }
+        }
+    }
+
+    pub fn register(&self, f: Field) -> Option<&Register> {
+        self.registers.get(&f)
+    }
+
+    fn val(&self, f: Field) -> Option<&Value> {
+        self.registers.get(&f).and_then(Register::value)
+    }
+
+    /// Fields with concurrent, different values.
+    pub fn conflicts(&self) -> Vec<(Field, &Register)> {
+        self.registers.iter().filter(|(_, r)| r.in_conflict()).map(|(f, r)| (*f, r)).collect()
+    }
+
+    /// Complete once its creating revision has arrived.
+    pub fn is_complete(&self) -> bool {
+        self.created.is_some()
+    }
+
+    // --- typed views -------------------------------------------------------------------------
+
+    pub fn student_no(&self) -> Option<&StudentNo> {
+        match self.val(Field::StudentNo) {
+            Some(Value::StudentNo(s)) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn id_number(&self) -> Option<&IdNumber> {
+        match self.val(Field::IdNumber) {
+            Some(Value::Id(Some(id))) => Some(id),
+            _ => None,
+        }
+    }
+    pub fn text(&self, f: Field) -> Option<&str> {
+        match self.val(f) {
+            Some(Value::Text(s)) => Some(s),
+            Some(Value::OptText(Some(s))) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn name(&self) -> &str {
+        self.text(Field::Name).or(self.case.as_ref().map(|c| c.child.name.as_str())).unwrap_or("")
+    }
+    pub fn sex(&self) -> Option<Sex> {
+        match self.val(Field::Sex) {
+            Some(Value::Sex(s)) => Some(*s),
+            _ => None,
+        }
+    }
+    pub fn birth(&self) -> Option<Date> {
+        match self.val(Field::Birth) {
+            Some(Value::Date(d)) => Some(*d),
+            _ => None,
+        }
+    }
+    pub fn grade(&self) -> Option<u8> {
+        match self.val(Field::Grade) {
+            Some(Value::Grade(g)) => Some(*g),
+            _ => None,
+        }
+    }
+    pub fn entry_year(&self) -> Option<i32> {
+        match self.val(Field::EntryYear) {
+            Some(Value::Year(y)) => *y,
+            _ => None,
+        }
+    }
+    pub fn groups(&self) -> &[SpecialGroup] {
+        match self.val(Field::Groups) {
+            Some(Value::Groups(g)) => g,
+            _ => &[],
+        }
+    }
+    pub fn placement(&self) -> Option<&Placement> {
+        match self.val(Field::Placement) {
+            Some(Value::Placement(p)) => Some(p),
+            _ => None,
+        }
+    }
+    pub fn status(&self) -> Option<Status> {
+        self.placement().map(|p| p.status)
+    }
+    pub fn school(&self) -> Option<&str> {
+        self.placement().map(|p| p.school.as_str())
+    }
+    pub fn case_state(&self) -> Option<&CaseState> {
+        match self.val(Field::CaseState) {
+            Some(Value::CaseState(s)) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn cause(&self) -> Option<Cause> {
+        match self.val(Field::Cause) {
+            Some(Value::Cause(c)) => Some(*c),
+            _ => None,
+        }
+    }
+    /// Absences in date order.
+    pub fn absences_sorted(&self) -> Vec<(Date, AbsenceKind)> {
+        let mut v: Vec<_> = self.absences.values().copied().collect();
+        v.sort();
+        v
+    }
+    /// Actions in date order (ties: revision id, so the order is the same everywhere).
+    pub fn actions_sorted(&self) -> Vec<&Action> {
+        let mut v: Vec<(&RevId, &Action)> = self.actions.iter().collect();
+        v.sort_by(|a, b| (a.1.date, a.0).cmp(&(b.1.date, b.0)));
+        v.into_iter().map(|(_, a)| a).collect()
+    }
+}
+
+/// Folds a list of revisions of one record (any order, duplicates allowed) into its state.
+pub fn fold(id: RecordId, kind: RecordKind, revs: &[Revision]) -> Record {
+    let mut seen = BTreeSet::new();
+    let mut r = Record::new(id, kind);
+    for rev in revs {
+        if seen.insert(rev.id) {
+            r.apply(rev);
+        }
+    }
+    r
+}
+
+/// Folds a mixed stream of revisions into records, keeping only the first copy of each id.
+pub fn fold_all<'a>(revs: impl IntoIterator<Item = &'a Revision>) -> BTreeMap<RecordId, Record> {
+    let mut seen = BTreeSet::new();
+    let mut out: BTreeMap<RecordId, Record> = BTreeMap::new();
+    for rev in revs {
+        if seen.insert(rev.id) {
+            out.entry(rev.record).or_insert_with(|| Record::new(rev.record, rev.kind)).apply(rev);
+        }
+    }
+    out
+}
