@@ -1,1 +1,10 @@
+//! End-to-end tests: the real `baoxue-node` (and `baoxue-hub`) binaries on real data
+//! directories. One test binary; the scenarios live in `tests/e2e/`, the helpers in
+//! `tests/support/` (the `baoxue` package's library).
 
+mod e2e {
+    mod bad_input;
+    mod durability;
+    mod students;
+    mod walkthrough;
+}

@@ -1,1 +1,5 @@
 //! stub
+pub mod bench_nightly;
+pub mod county;
+pub mod demo;
+pub mod nightly;

@@ -1,1 +1,39 @@
-fn main() {}
+//! `baoxue-node`: parse, run, print. Exit 0 on success, 1 when the command failed (one clear
+//! Chinese line on stderr), 2 on bad usage (clap).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = baoxue_node::cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BAOXUE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    match baoxue_node::cli::run(cli) {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(out.text.as_bytes());
+            let _ = stdout.flush();
+            let mut stderr = std::io::stderr().lock();
+            for w in out.warnings {
+                let _ = writeln!(stderr, "{w}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let mut stderr = std::io::stderr().lock();
+            for line in e.details() {
+                let _ = writeln!(stderr, "{line}");
+            }
+            let _ = writeln!(stderr, "错误：{e}");
+            ExitCode::from(1)
+        }
+    }
+}

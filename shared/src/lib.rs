@@ -29,6 +29,7 @@ pub mod indicators;
 pub mod model;
 pub mod org;
 pub mod policy;
+pub mod report;
 pub mod revision;
 pub mod roster;
 pub mod state;

@@ -157,6 +157,9 @@ pub enum Field {
     Cause,
     Plan,
     Responsible,
+    /// Why a student's status changed (休学 because of illness, 豁免 on written application …):
+    /// written in the same revision as the `Placement` it explains.
+    Reason,
 }
 
 impl Field {
@@ -180,6 +183,7 @@ impl Field {
             Field::Cause => "辍学原因",
             Field::Plan => "劝返方案",
             Field::Responsible => "责任人",
+            Field::Reason => "异动原因",
         }
     }
     pub fn key(self) -> &'static str {
@@ -202,6 +206,7 @@ impl Field {
             Field::Cause => "cause",
             Field::Plan => "plan",
             Field::Responsible => "responsible",
+            Field::Reason => "reason",
         }
     }
     pub const ALL: &'static [Field] = &[
@@ -223,6 +228,7 @@ impl Field {
         Field::Cause,
         Field::Plan,
         Field::Responsible,
+        Field::Reason,
     ];
     pub fn from_key(s: &str) -> Option<Field> {
         Field::ALL.iter().copied().find(|f| f.key() == s || f.label() == s)

@@ -103,6 +103,12 @@ impl Store {
         Ok(store)
     }
 
+    /// Whether `dir` already holds a store, so that a caller can refuse to create one by
+    /// accident (opening a directory that holds none creates a new store in it).
+    pub fn exists(dir: &Path) -> bool {
+        dir.join("conf").is_file() && dir.join("db").is_file()
+    }
+
     pub fn flush(&self) -> Result<()> {
         self.db.flush()?;
         Ok(())

@@ -1,1 +1,247 @@
-//! e2e support
+//! Support for the end-to-end tests: find the real binaries, give each test its own data
+//! directory, run commands and read their output, and make rosters.
+//!
+//! The binaries are the ones cargo built for this test run (`target/<profile>/baoxue-node`,
+//! found from the test executable's own path). `cargo test` at the workspace root builds them
+//! (the node and hub packages have integration tests, so cargo builds their binaries first);
+//! if a binary is missing (e.g. `cargo test -p baoxue --test e2e` on a clean tree) it is built
+//! once with `cargo build`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+
+use baoxue_shared::ids::make_id;
+use baoxue_shared::Date;
+use serde_json::Value;
+
+pub use tempfile::TempDir;
+
+static BUILD: Mutex<()> = Mutex::new(());
+
+/// The path of a workspace binary (`baoxue-node`, `baoxue-hub`), built if missing.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    let current = std::env::current_exe().expect("current test executable");
+    // target/<profile>/deps/e2e-<hash> → target/<profile>
+    let mut profile_dir = None;
+    for dir in current.ancestors().skip(1) {
+        if dir.join(&exe).is_file() {
+            return dir.join(&exe);
+        }
+        if dir.file_name().map(|n| n == "deps").unwrap_or(false) {
+            profile_dir = dir.parent().map(Path::to_path_buf);
+            break;
+        }
+    }
+    let profile_dir = profile_dir.unwrap_or_else(|| current.parent().expect("exe dir").to_path_buf());
+    let path = profile_dir.join(&exe);
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    if !path.is_file() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let release = profile_dir.file_name().map(|n| n == "release").unwrap_or(false);
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--bin", name]).current_dir(env!("CARGO_MANIFEST_DIR"));
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build");
+        assert!(status.success(), "cargo build --bin {name} failed");
+    }
+    assert!(path.is_file(), "binary {} not found", path.display());
+    path
+}
+
+/// The org CSV of the test county: two townships; 鸦岭 has a primary school, a second primary
+/// school, a junior middle school and a nine-year school.
+pub const ORG_CSV: &str = "\
+乡镇,学校,类型,校长,包校领导,乡镇分管领导,乡镇主要领导
+鸦岭,鸦岭中心小学,小学,王校长,李局长,赵副镇长,钱镇长
+鸦岭,鸦岭二小,小学,周校长,李局长,赵副镇长,钱镇长
+鸦岭,鸦岭初中,初中,孙校长,李局长,赵副镇长,钱镇长
+鸦岭,鸦岭九年制学校,九年一贯制,吴校长,李局长,赵副镇长,钱镇长
+白沙,白沙小学,小学,郑校长,冯局长,陈副镇长,褚镇长
+";
+
+/// The result of one run of a binary.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// A township node on a temporary data directory.
+pub struct Node {
+    pub tmp: TempDir,
+    pub data: PathBuf,
+}
+
+impl Node {
+    /// An initialised offline node of 鸦岭 (county 410329, default policy).
+    pub fn new() -> Node {
+        Node::with_policy(None)
+    }
+
+    pub fn with_policy(policy: Option<&str>) -> Node {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        let node = Node { data, tmp };
+        let org = node.file("org.csv", ORG_CSV.as_bytes());
+        let org = org.to_str().expect("utf-8 path").to_string();
+        let mut args =
+            vec!["init", "--county-code", "410329", "--county-name", "测试县", "--township", "鸦岭", "--org", &org];
+        if let Some(p) = policy {
+            args.extend(["--policy", p]);
+        }
+        node.ok(&args);
+        node
+    }
+
+    /// Writes a file into the node's temporary directory (outside its data directory).
+    pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.tmp.path().join(name);
+        std::fs::write(&p, bytes).expect("write test file");
+        p
+    }
+
+    /// A command for this node's binary, with `--data` and a fixed operator.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin("baoxue-node"));
+        c.arg("--data").arg(&self.data).args(args);
+        c.env("BAOXUE_OPERATOR", "测试员").env_remove("BAOXUE_DATA").env_remove("BAOXUE_LOG");
+        c.stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.command(args).output().expect("run baoxue-node").into()
+    }
+
+    /// Runs and requires success; returns stdout.
+    #[track_caller]
+    pub fn ok(&self, args: &[&str]) -> String {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "baoxue-node {args:?} failed:\nstdout: {}\nstderr: {}", r.stdout, r.stderr);
+        r.stdout
+    }
+
+    /// Runs and requires exit 1; returns the last stderr line (the summary naming the item).
+    #[track_caller]
+    pub fn fails(&self, args: &[&str]) -> String {
+        let r = self.run(args);
+        assert_eq!(r.code, 1, "baoxue-node {args:?} should fail with 1:\nstdout: {}\nstderr: {}", r.stdout, r.stderr);
+        assert!(r.stdout.trim().is_empty(), "a failed command printed on stdout: {}", r.stdout);
+        r.stderr.lines().last().unwrap_or("").to_string()
+    }
+
+    #[track_caller]
+    pub fn json(&self, args: &[&str]) -> Value {
+        let out = self.ok(args);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
+    }
+
+    /// Everything a failed command must leave as it was.
+    pub fn snapshot(&self) -> Value {
+        serde_json::json!({
+            "status": self.json(&["status", "--json"]),
+            "students": self.json(&["student", "list", "--all", "--unmasked", "--json"]),
+            "cases": self.json(&["case", "list", "--unmasked", "--json"]),
+        })
+    }
+}
+
+impl Default for Node {
+    fn default() -> Node {
+        Node::new()
+    }
+}
+
+/// One roster row.
+#[derive(Debug, Clone)]
+pub struct Kid {
+    pub student_no: String,
+    pub id: String,
+    pub name: String,
+    pub sex: &'static str,
+    pub birth: String,
+    pub school: String,
+    pub grade: u8,
+    pub class: String,
+}
+
+impl Kid {
+    /// A valid child of `school` and `grade`; `n` makes the ID unique (and sets the sex).
+    pub fn new(n: u32, school: &str, grade: u8) -> Kid {
+        let year = 2026 - 6 - i32::from(grade);
+        let birth = Date::ymd(year, 1 + n % 12, 1 + n % 28);
+        let area = format!("4103{:02}", 20 + (n / 1000) % 80);
+        let id = make_id(&area, birth.0, (n % 1000) as u16);
+        let seq_digit = id.as_str().as_bytes()[16] - b'0';
+        Kid {
+            student_no: format!("G{}", id.as_str()),
+            id: id.as_str().to_string(),
+            name: format!("学生{n}"),
+            sex: if seq_digit % 2 == 1 { "男" } else { "女" },
+            birth: birth.to_string(),
+            school: school.to_string(),
+            grade,
+            class: format!("{}班", 1 + n % 3),
+        }
+    }
+
+    pub fn row(&self) -> String {
+        format!(
+            "{},{},{},{},{},{},{},{},鸦岭,东村,{},,{}家长,1390000{:04}",
+            self.student_no,
+            self.id,
+            self.name,
+            self.sex,
+            self.birth,
+            self.school,
+            self.grade,
+            self.class,
+            2026 - i32::from(self.grade) + 1,
+            self.name,
+            self.grade
+        )
+    }
+}
+
+pub const ROSTER_HEADER: &str =
+    "学籍号,身份证号,姓名,性别,出生日期,学校,年级,班级,户籍乡镇,户籍村,入学年份,特殊群体,监护人,监护人电话";
+
+/// A roster CSV of these children.
+pub fn roster(kids: &[Kid]) -> String {
+    let mut s = String::from(ROSTER_HEADER);
+    s.push('\n');
+    for k in kids {
+        s.push_str(&k.row());
+        s.push('\n');
+    }
+    s
+}
+
+/// `n` valid children spread over the schools of 鸦岭.
+pub fn kids(n: u32) -> Vec<Kid> {
+    (0..n)
+        .map(|i| {
+            let (school, grade) = match i % 3 {
+                0 => ("鸦岭中心小学", 1 + (i / 3 % 6) as u8),
+                1 => ("鸦岭二小", 1 + (i / 3 % 6) as u8),
+                _ => ("鸦岭初中", 7 + (i / 3 % 3) as u8),
+            };
+            Kid::new(i + 1, school, grade)
+        })
+        .collect()
+}

@@ -1,0 +1,379 @@
+//! The county's commands over the hub's store: `report`, `alerts`, `baseline import` and
+//! `census import`, as library functions (the binary only parses arguments and prints).
+//!
+//! - Reports come from `shared::indicators` over the nightly [`Snapshot`] (brought up to date
+//!   incrementally first, so an on-demand report sees everything received so far), rendered by
+//!   `shared::report` (`json` = the CLI.md contract, `csv` with BOM, `md`).
+//! - Alerts: the case, school and township rules of `shared::alerts` over every case, plus what
+//!   only the hub can see: a unit losing more than 1% (from the dropout report), nodes past the
+//!   reporting deadline (their last sync), 重复学籍 and unresolved conflicts.
+//! - `baseline import` keeps the parsed baseline in the hub's meta tree.
+//! - `census import` matches a list against every roll (`shared::census`) and opens the 失学
+//!   cases it finds at the hub (origin `hub`); each syncs to the node of the child's 户籍 township.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use baoxue_shared::alerts::{
+    all_alerts, conflict_alert, duplicate_enrolment_alert, loss_alerts, report_deadline_alerts, sort_alerts, Alert,
+    SubjectKind, UnitCounts,
+};
+use baoxue_shared::census::{match_census, parse_census, CensusIndex, CensusOutcome, MatchContext};
+use baoxue_shared::indicators::{
+    compute_all, consolidation_report, dropout_report, ranking, township_table, Baseline, CohortStage, DropoutReport,
+    Indicators,
+};
+use baoxue_shared::model::CaseSource;
+use baoxue_shared::org::Org;
+use baoxue_shared::policy::Policy;
+use baoxue_shared::report::{render, Format};
+use baoxue_shared::state::Register;
+use baoxue_shared::{Change, Date, Field, Hlc, Record, RecordId, RecordKind, RevId};
+use baoxue_store::Store;
+use serde::{Deserialize, Serialize};
+
+use crate::nightly::{Refresh, Snapshot};
+
+/// Meta key of the imported [`Baseline`].
+pub const META_BASELINE: &str = "county_baseline";
+/// The origin of revisions the hub makes itself (cases opened by a census).
+pub const HUB_ORIGIN: &str = "hub";
+
+/// A node as the reporting rules see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeSeen {
+    pub name: String,
+    pub township: String,
+    /// The day (UTC+8) of its last successful sync.
+    pub last_sync: Option<Date>,
+}
+
+/// The hub's data as the county commands need it.
+pub struct County {
+    pub store: Store,
+    pub org: Org,
+    pub policy: Policy,
+    /// The hub's data directory (snapshot, report archive).
+    pub data: PathBuf,
+    /// Active (not revoked) nodes.
+    pub nodes: Vec<NodeSeen>,
+}
+
+/// The reports of `report …`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+    Consolidation,
+    Dropout,
+    TownshipTable,
+    Ranking,
+}
+
+impl std::str::FromStr for ReportKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "consolidation" | "巩固率" => Ok(ReportKind::Consolidation),
+            "dropout" | "辍学率" => Ok(ReportKind::Dropout),
+            "township-table" | "township_table" | "乡镇统计表" => Ok(ReportKind::TownshipTable),
+            "ranking" | "排名" => Ok(ReportKind::Ranking),
+            t => Err(format!("报表「{t}」无效，可选：consolidation、dropout、township-table、ranking")),
+        }
+    }
+}
+
+impl ReportKind {
+    pub fn file_stem(self) -> &'static str {
+        match self {
+            ReportKind::Consolidation => "consolidation",
+            ReportKind::Dropout => "dropout",
+            ReportKind::TownshipTable => "township-table",
+            ReportKind::Ranking => "ranking",
+        }
+    }
+}
+
+/// Options of `report`.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    pub kind: ReportKind,
+    pub format: Format,
+    pub as_of: Date,
+    /// Consolidation only (default nine-year).
+    pub stage: CohortStage,
+    /// The school year (default: the one `as_of` falls in).
+    pub school_year: Option<i32>,
+}
+
+/// Everything the nightly run computes for one day.
+#[derive(Debug, Clone)]
+pub struct Computed {
+    pub indicators: Indicators,
+    pub alerts: Vec<Alert>,
+}
+
+/// What `census import` did.
+#[derive(Debug, Clone)]
+pub struct CensusImport {
+    pub outcome: CensusOutcome,
+    /// The cases committed, with the township whose node receives each.
+    pub opened: Vec<(RecordId, String)>,
+}
+
+impl County {
+    pub fn new(store: Store, org: Org, policy: Policy, data: &Path, nodes: Vec<NodeSeen>) -> County {
+        County { store, org, policy, data: data.to_path_buf(), nodes }
+    }
+
+    /// The school year's first day (month, day) of the county's policy.
+    pub fn year_start(&self) -> (u32, u32) {
+        self.policy.calendar.school_year_start.tuple()
+    }
+
+    pub fn school_year_of(&self, d: Date) -> i32 {
+        baoxue_shared::dates::school_year_of(d, self.year_start())
+    }
+
+    // --- baseline ---------------------------------------------------------------------------
+
+    pub fn baseline(&self) -> Result<Option<Baseline>> {
+        Ok(self.store.get_meta(META_BASELINE)?)
+    }
+
+    /// Parses a baseline CSV (schools checked against the org) and keeps it, replacing any
+    /// earlier one. `date` is the day its counts run up to.
+    pub fn import_baseline(&self, bytes: &[u8], date: Date) -> Result<Baseline> {
+        let b = Baseline::parse_csv(bytes, date, Some(&self.org))?;
+        self.store.put_meta(META_BASELINE, &b)?;
+        self.store.flush()?;
+        Ok(b)
+    }
+
+    // --- snapshot and indicators ----------------------------------------------------------
+
+    /// The snapshot brought up to date (and saved, so the next command starts from here).
+    pub fn snapshot(&self) -> Result<(Snapshot, Refresh)> {
+        let mut snap = Snapshot::load(&self.data);
+        let r = snap.refresh(&self.store, self.year_start())?;
+        snap.save(&self.data)?;
+        Ok((snap, r))
+    }
+
+    /// Every indicator and every alert for `as_of`.
+    pub fn compute(&self, snap: &Snapshot, as_of: Date) -> Result<Computed> {
+        let baseline = self.baseline()?;
+        let indicators = compute_all(&snap.history, &self.org, baseline.as_ref(), as_of);
+        let alerts = self.alerts_with(snap, &indicators.dropout, as_of)?;
+        Ok(Computed { indicators, alerts })
+    }
+
+    /// One report, rendered.
+    pub fn report(&self, snap: &Snapshot, o: &ReportOptions) -> Result<String> {
+        let h = &snap.history;
+        let y = o.school_year.unwrap_or_else(|| self.school_year_of(o.as_of));
+        Ok(match o.kind {
+            ReportKind::Consolidation => {
+                let baseline = self.baseline()?;
+                render(&consolidation_report(h, &self.org, baseline.as_ref(), o.stage, y, o.as_of), o.format)
+            }
+            ReportKind::Dropout => render(&dropout_report(h, &self.org, y, o.as_of), o.format),
+            ReportKind::TownshipTable => render(&township_table(h, &self.org, o.as_of), o.format),
+            ReportKind::Ranking => render(&ranking(h, &self.org, o.as_of), o.format),
+        })
+    }
+
+    // --- alerts -----------------------------------------------------------------------------
+
+    /// Every alert in force on `as_of`, most urgent first.
+    pub fn alerts(&self, snap: &Snapshot, as_of: Date) -> Result<Vec<Alert>> {
+        let dropout = dropout_report(&snap.history, &self.org, self.school_year_of(as_of), as_of);
+        self.alerts_with(snap, &dropout, as_of)
+    }
+
+    fn alerts_with(&self, snap: &Snapshot, dropout: &DropoutReport, as_of: Date) -> Result<Vec<Alert>> {
+        // The case rules need the cases and, to name the class teacher, their students.
+        let mut students: BTreeMap<RecordId, Record> = BTreeMap::new();
+        for c in snap.cases.values() {
+            if let Some(s) = c.case.as_ref().and_then(|i| i.student) {
+                if let std::collections::btree_map::Entry::Vacant(e) = students.entry(s) {
+                    if let Some(r) = self.store.record(s)? {
+                        e.insert(r);
+                    }
+                }
+            }
+        }
+        let records = snap.cases.values().chain(students.values());
+        let mut out = all_alerts(&self.policy, &self.org, records, as_of, None);
+        out.extend(loss_alerts(&self.policy, &self.org, &self.unit_counts(dropout), as_of));
+        let nodes: Vec<(&str, &str, Option<Date>)> =
+            self.nodes.iter().map(|n| (n.name.as_str(), n.township.as_str(), n.last_sync)).collect();
+        out.extend(report_deadline_alerts(&self.policy, &nodes, as_of));
+        out.extend(self.duplicate_alerts(snap, as_of)?);
+        out.extend(self.conflict_alerts(snap)?);
+        sort_alerts(&mut out);
+        Ok(out)
+    }
+
+    /// 004 第八条 1%: the county, each township and each school, from the dropout report.
+    fn unit_counts(&self, d: &DropoutReport) -> Vec<UnitCounts> {
+        let y = d.school_year;
+        let mut v = vec![UnitCounts {
+            kind: SubjectKind::Township,
+            name: d.county.name.clone(),
+            township: String::new(),
+            school_year: y,
+            enrolled_at_start: d.county.enrolled_at_start,
+            dropouts: d.county.dropouts,
+        }];
+        for t in &d.townships {
+            v.push(UnitCounts {
+                kind: SubjectKind::Township,
+                name: t.name.clone(),
+                township: t.name.clone(),
+                school_year: y,
+                enrolled_at_start: t.enrolled_at_start,
+                dropouts: t.dropouts,
+            });
+        }
+        for s in &d.schools {
+            v.push(UnitCounts {
+                kind: SubjectKind::School,
+                name: s.name.clone(),
+                township: self.org.township_of(&s.name).unwrap_or("").to_string(),
+                school_year: y,
+                enrolled_at_start: s.enrolled_at_start,
+                dropouts: s.dropouts,
+            });
+        }
+        v
+    }
+
+    /// 重复学籍: every pair of live student records sharing an ID number.
+    fn duplicate_alerts(&self, snap: &Snapshot, as_of: Date) -> Result<Vec<Alert>> {
+        let mut out = Vec::new();
+        for n in &snap.duplicates {
+            let mut recs = Vec::new();
+            for id in self.store.by_id_number(n)? {
+                if let Some(r) = self.store.record(id)? {
+                    if r.kind == RecordKind::Student
+                        && r.is_complete()
+                        && r.status().is_some_and(|s| s.on_roll() || s == baoxue_shared::model::Status::DroppedOut)
+                    {
+                        recs.push(r);
+                    }
+                }
+            }
+            recs.sort_by_key(|r| r.id);
+            for (i, a) in recs.iter().enumerate() {
+                for b in &recs[i + 1..] {
+                    let since = [a.id, b.id]
+                        .iter()
+                        .filter_map(|id| self.store.revision(*id).ok().flatten().map(|r| r.date))
+                        .max()
+                        .unwrap_or(as_of);
+                    if since <= as_of {
+                        out.push(duplicate_enrolment_alert(&self.org, a, b, since));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// One alert per record and field edited concurrently and not yet resolved.
+    fn conflict_alerts(&self, snap: &Snapshot) -> Result<Vec<Alert>> {
+        let mut out = Vec::new();
+        for id in &snap.conflicts {
+            let Some(r) = self.store.record(*id)? else { continue };
+            for (field, reg) in r.conflicts() {
+                out.push(conflict_alert(&self.org, &r, field, since_of(reg)));
+            }
+        }
+        Ok(out)
+    }
+
+    // --- census -----------------------------------------------------------------------------
+
+    /// Matches a census list against every roll of the county and opens the 失学 cases it
+    /// finds (committed at the hub, durable when this returns). `date` is the business date of
+    /// the import (the cases' opening day).
+    pub fn import_census(&self, bytes: &[u8], source: CaseSource, date: Date, author: &str) -> Result<CensusImport> {
+        if source == CaseSource::Roll {
+            bail!("census import 的 --source 应为 police、civil、poverty、disability 或 ministry");
+        }
+        let file = parse_census(bytes)?;
+        // Every record, slimmed to what matching reads (a county's rolls fit in memory this way).
+        let mut records = Vec::new();
+        for r in self.store.records(None) {
+            let r = r?;
+            if r.is_complete() {
+                records.push(slim(r));
+            }
+        }
+        let index = CensusIndex::new(records.iter());
+        let ctx = MatchContext { org: &self.org, source, as_of: date, year_start: self.year_start() };
+        let outcome = match_census(&file, &index, &ctx)?;
+        let items: Vec<(RecordId, RecordKind, Change)> = outcome
+            .cases
+            .iter()
+            .map(|c| (RevId::random(), RecordKind::Case, Change::CreateCase(Box::new(c.clone()))))
+            .collect();
+        let mut opened = Vec::new();
+        if !items.is_empty() {
+            for rev in self.store.commit(HUB_ORIGIN, author, date, items)? {
+                if let Change::CreateCase(c) = &rev.change {
+                    opened.push((rev.record, c.township.clone()));
+                }
+            }
+        }
+        Ok(CensusImport { outcome, opened })
+    }
+}
+
+/// Keeps what census matching reads of a record: identity registers, placement, grade and
+/// case state; drops absences, actions and superseded ids.
+fn slim(mut r: Record) -> Record {
+    const KEEP: [Field; 8] =
+        [Field::StudentNo, Field::IdNumber, Field::Name, Field::Sex, Field::Birth, Field::Grade, Field::Placement, Field::CaseState];
+    r.registers.retain(|f, _| KEEP.contains(f));
+    for reg in r.registers.values_mut() {
+        reg.replaced.clear();
+    }
+    r.absences.clear();
+    r.actions.clear();
+    r
+}
+
+/// The day (UTC+8) of the latest of a register's conflicting values.
+fn since_of(reg: &Register) -> Date {
+    let ms = reg.heads.values().map(|c| c.hlc).max().unwrap_or(Hlc::default()).ms;
+    hlc_day(ms)
+}
+
+/// The calendar day (UTC+8, the users' time zone) of a clock reading.
+pub fn hlc_day(ms: u64) -> Date {
+    let secs = (ms / 1000) as i64 + 8 * 3600;
+    chrono::DateTime::from_timestamp(secs, 0).map(|t| Date(t.date_naive())).unwrap_or_else(Date::today)
+}
+
+/// Opens a county over an existing store and org/policy already in hand (the hub's loaders
+/// read them from its meta tree).
+pub fn open_with(data: &Path, store: Store, org: Org, policy: Policy, nodes: Vec<NodeSeen>) -> County {
+    County::new(store, org, policy, data, nodes)
+}
+
+/// Reads a file named on the command line, naming it in the error.
+pub fn read_input(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("无法读取文件 {}", path.display()))
+}
+
+/// Writes `text` to `--out FILE`, or returns it for stdout.
+pub fn write_output(text: &str, out: Option<&Path>) -> Result<Option<String>> {
+    match out {
+        Some(p) => {
+            std::fs::write(p, text).with_context(|| format!("无法写入 {}", p.display()))?;
+            Ok(None)
+        }
+        None => Ok(Some(text.to_string())),
+    }
+}

@@ -1,0 +1,3 @@
+//! `baoxue-hub demo`: a synthetic county shaped like 伊川, run end to end.
+
+pub mod synth;

@@ -1,0 +1,455 @@
+//! The command line (CLI.md "Node"): argument definitions and dispatch to the commands.
+//! Dates are taken as text and checked here, so that `2026-02-30` is a failed command (exit 1)
+//! with a clear message rather than a usage error.
+
+use std::path::PathBuf;
+
+use baoxue_shared::roster::StudentInput;
+use clap::{Args, Parser, Subcommand};
+
+use crate::cmd::{self, student::Stamp};
+use crate::defaults;
+use crate::error::{NodeError, Result};
+use crate::ledger::Ledger;
+use crate::output::Output;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "baoxue-node",
+    version,
+    about = "控辍保学 乡镇节点：本乡镇学生、缺勤与辍学台账，离线可用",
+    long_about = None
+)]
+pub struct Cli {
+    /// 数据目录（默认：环境变量 BAOXUE_DATA，否则用户数据目录下的 baoxue-node）
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+/// Who records and on which day (every recording command).
+#[derive(Debug, Args, Clone, Default)]
+pub struct Recording {
+    /// 业务日期 YYYY-MM-DD（默认今天）
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+    /// 操作员（默认：环境变量 BAOXUE_OPERATOR，否则系统用户名）
+    #[arg(long, visible_alias = "by", value_name = "NAME")]
+    pub operator: Option<String>,
+}
+
+impl Recording {
+    pub fn stamp(&self) -> Result<Stamp> {
+        Ok(Stamp {
+            author: defaults::operator(self.operator.clone())?,
+            date: defaults::date(self.date.as_deref(), "--date")?,
+        })
+    }
+}
+
+/// Parsed once per process: the size of the larger variants does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// 初始化本节点：离线节点（--county-code --township --org）或用县级平台签发的配置包（--bundle）
+    Init(InitCli),
+    /// 将离线节点加入县级平台，保留全部数据
+    Join {
+        #[arg(long, value_name = "FILE")]
+        bundle: PathBuf,
+    },
+    /// 学生：导入、添加、列表、查看、状态、转学
+    #[command(subcommand)]
+    Student(StudentCmd),
+    /// 记录一天缺勤（无故缺勤且无未销号案件时自动立案）
+    Absence(AbsenceCli),
+    /// 辍学台账：立案、确认、措施、销号、列表、查看
+    #[command(subcommand)]
+    Case(CaseCmd),
+    /// 本乡镇的预警（离线计算）
+    Alerts {
+        /// 评估日期 YYYY-MM-DD（默认今天）
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        as_of: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// 与县级平台同步
+    Sync {
+        #[arg(long, value_name = "ADDR")]
+        hub: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// 常驻运行：按政策时间同步，平台不可达时退避重试
+    Run,
+    /// 本节点概况：修订、学生、案件、未上报、上次同步、冲突、被拒
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InitCli {
+    /// 县级平台签发的节点配置包
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["county_code", "township", "org"])]
+    pub bundle: Option<PathBuf>,
+    /// 县（区）行政区划代码，6 位
+    #[arg(long, value_name = "CODE", required_unless_present = "bundle")]
+    pub county_code: Option<String>,
+    /// 县（区）名称（默认用代码）
+    #[arg(long, value_name = "NAME")]
+    pub county_name: Option<String>,
+    /// 本节点服务的乡镇（须在组织机构文件中）
+    #[arg(long, value_name = "T", required_unless_present = "bundle")]
+    pub township: Option<String>,
+    /// 组织机构 CSV：乡镇,学校,类型[,校长,包校领导,乡镇分管领导,乡镇主要领导]
+    #[arg(long, value_name = "FILE", required_unless_present = "bundle")]
+    pub org: Option<PathBuf>,
+    /// 政策预设（shapotou、yaoan、lipu、feicheng、yichuan）或政策文件，默认 shapotou
+    #[arg(long, value_name = "PRESET|FILE")]
+    pub policy: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StudentCmd {
+    /// 导入花名册 CSV（有错误行则全部不导入，除非 --skip-bad）
+    Import {
+        file: PathBuf,
+        /// 只检查，不写入
+        #[arg(long)]
+        dry_run: bool,
+        /// 跳过有错误的行，导入其余各行
+        #[arg(long)]
+        skip_bad: bool,
+        #[command(flatten)]
+        rec: Recording,
+    },
+    /// 添加一名学生
+    Add(AddCli),
+    /// 学生列表（身份证号、学籍号打码显示，--unmasked 显示完整号码）
+    List {
+        #[arg(long, value_name = "S")]
+        school: Option<String>,
+        /// 在读、休学、送教上门、辍学、转出、毕业、死亡
+        #[arg(long, value_name = "S")]
+        status: Option<String>,
+        /// 包括已转到其他乡镇的学生
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        unmasked: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// 查看一名学生：当前信息、缺勤、案件和全部修改历史
+    Show {
+        /// 学籍号或身份证号
+        student: String,
+        #[arg(long)]
+        json: bool,
+        /// JSON 中显示完整号码
+        #[arg(long)]
+        unmasked: bool,
+    },
+    /// 学籍状态变更：在读、休学、送教上门、毕业、死亡
+    Status {
+        student: String,
+        status: String,
+        #[arg(long, value_name = "R")]
+        reason: Option<String>,
+        #[command(flatten)]
+        rec: Recording,
+    },
+    /// 转出：转往本县另一所学校，或转往县外
+    Transfer {
+        student: String,
+        #[arg(long, value_name = "S", required_unless_present = "out_of_county", conflicts_with = "out_of_county")]
+        to_school: Option<String>,
+        #[arg(long, value_name = "PLACE")]
+        out_of_county: Option<String>,
+        #[command(flatten)]
+        rec: Recording,
+    },
+    /// 确认转入本乡镇
+    Accept {
+        student: String,
+        #[command(flatten)]
+        rec: Recording,
+    },
+    /// 修改学生信息（姓名、班级、年级、监护人、电话、特殊群体、户籍）
+    Edit(EditCli),
+}
+
+#[derive(Debug, Args)]
+pub struct AddCli {
+    #[arg(long, value_name = "N")]
+    pub student_no: String,
+    /// 身份证号（G 学籍号可省略）
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    #[arg(long, value_name = "N")]
+    pub name: String,
+    /// 男 或 女
+    #[arg(long)]
+    pub sex: String,
+    /// 出生日期 YYYY-MM-DD
+    #[arg(long, value_name = "D")]
+    pub birth: String,
+    #[arg(long, value_name = "S")]
+    pub school: String,
+    #[arg(long, value_name = "G")]
+    pub grade: String,
+    #[arg(long, value_name = "C")]
+    pub class: Option<String>,
+    /// 特殊群体，以逗号或顿号分隔
+    #[arg(long, value_name = "G1,G2")]
+    pub groups: Option<String>,
+    #[arg(long, value_name = "N")]
+    pub guardian: Option<String>,
+    #[arg(long, value_name = "P")]
+    pub phone: Option<String>,
+    #[arg(long, value_name = "T")]
+    pub hukou_township: Option<String>,
+    #[arg(long, value_name = "V")]
+    pub hukou_village: Option<String>,
+    #[arg(long, value_name = "Y")]
+    pub entry_year: Option<String>,
+    #[command(flatten)]
+    pub rec: Recording,
+}
+
+#[derive(Debug, Args)]
+pub struct EditCli {
+    pub student: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub class: Option<String>,
+    #[arg(long)]
+    pub grade: Option<String>,
+    #[arg(long)]
+    pub guardian: Option<String>,
+    #[arg(long)]
+    pub phone: Option<String>,
+    #[arg(long)]
+    pub groups: Option<String>,
+    #[arg(long)]
+    pub hukou_township: Option<String>,
+    #[arg(long)]
+    pub hukou_village: Option<String>,
+    #[command(flatten)]
+    pub rec: Recording,
+}
+
+#[derive(Debug, Args)]
+pub struct AbsenceCli {
+    /// 学籍号或身份证号
+    pub student: String,
+    /// unexcused（无故缺勤）、sick（病假）、personal（事假）
+    #[arg(long)]
+    pub kind: String,
+    #[command(flatten)]
+    pub rec: Recording,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaseCmd {
+    /// 立案（疑似辍学）；起算日为上次销号后第一次无故缺勤，否则为立案日
+    Open {
+        student: String,
+        /// 辍学原因：因贫、学习困难/厌学、因病、因残、外出务工、早婚、监护缺失、读书无用论、其他
+        #[arg(long, value_name = "C")]
+        cause: Option<String>,
+        #[command(flatten)]
+        rec: Recording,
+    },
+    /// 确认辍学（学籍状态同时改为辍学）
+    Confirm {
+        /// 案件编号或学籍号/身份证号（指该生未销号的案件）
+        case: String,
+        #[command(flatten)]
+        rec: Recording,
+    },
+    /// 记录一项劝返措施
+    Act {
+        case: String,
+        /// call、visit、notice、referral、search、other
+        #[arg(long)]
+        kind: String,
+        /// 经办人（默认为操作员）
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+        /// 送达的文书：劝返复学通知书、限期入学通知书、敦促返校通知书、行政处罚决定书、司法文书
+        #[arg(long, value_name = "N")]
+        notice: Option<String>,
+        #[arg(long, value_name = "T")]
+        text: Option<String>,
+        /// 业务日期 YYYY-MM-DD（默认今天）
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
+        /// 操作员（默认：环境变量 BAOXUE_OPERATOR，否则系统用户名）
+        #[arg(long, value_name = "NAME")]
+        operator: Option<String>,
+    },
+    /// 销号：returned（复学）、transferred（转学核实）、exempt（豁免）、deceased（死亡）
+    Close {
+        case: String,
+        #[arg(long)]
+        outcome: String,
+        #[arg(long, value_name = "T")]
+        evidence: Option<String>,
+        #[command(flatten)]
+        rec: Recording,
+    },
+    /// 案件列表
+    List {
+        /// 只列未销号的案件
+        #[arg(long)]
+        open: bool,
+        #[arg(long)]
+        unmasked: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// 查看一个案件及其全部历史
+    Show {
+        case: String,
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        unmasked: bool,
+    },
+}
+
+fn s(o: &Option<String>) -> String {
+    o.clone().unwrap_or_default()
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<Output> {
+    let dir = defaults::data_dir(cli.data);
+    match cli.cmd {
+        Cmd::Init(i) => {
+            if i.bundle.is_some() {
+                return Err(NodeError::NotYet("init --bundle（由同步模块提供）"));
+            }
+            let args = cmd::init::InitArgs {
+                county_code: i.county_code.as_deref().unwrap_or(""),
+                county_name: i.county_name.as_deref(),
+                township: i.township.as_deref().unwrap_or(""),
+                org: i.org.as_deref().unwrap_or(std::path::Path::new("")),
+                policy: i.policy.as_deref(),
+            };
+            cmd::init::init(&dir, &args).map(Output::from)
+        }
+        Cmd::Join { .. } => Err(NodeError::NotYet("join（由同步模块提供）")),
+        Cmd::Sync { .. } => Err(NodeError::NotYet("sync（由同步模块提供）")),
+        Cmd::Run => Err(NodeError::NotYet("run（由同步模块提供）")),
+        Cmd::Status { json } => cmd::status::status(&Ledger::open(&dir)?, json),
+        Cmd::Alerts { as_of, json } => {
+            let as_of = defaults::date(as_of.as_deref(), "--as-of")?;
+            cmd::alerts::alerts(&Ledger::open(&dir)?, as_of, json)
+        }
+        Cmd::Absence(a) => {
+            let stamp = a.rec.stamp()?;
+            cmd::absence::absence(&Ledger::open(&dir)?, &a.student, &a.kind, &stamp)
+        }
+        Cmd::Student(sc) => student(&dir, sc),
+        Cmd::Case(cc) => case(&dir, cc),
+    }
+}
+
+fn student(dir: &std::path::Path, sc: StudentCmd) -> Result<Output> {
+    use cmd::student as st;
+    match sc {
+        StudentCmd::Import { file, dry_run, skip_bad, rec } => {
+            let stamp = rec.stamp()?;
+            st::import(&Ledger::open(dir)?, &st::ImportArgs { file: &file, dry_run, skip_bad }, &stamp)
+        }
+        StudentCmd::Add(a) => {
+            let stamp = a.rec.stamp()?;
+            let input = StudentInput {
+                student_no: a.student_no.clone(),
+                id_number: s(&a.id),
+                name: a.name.clone(),
+                sex: a.sex.clone(),
+                birth: a.birth.clone(),
+                school: a.school.clone(),
+                grade: a.grade.clone(),
+                class: s(&a.class),
+                hukou_township: s(&a.hukou_township),
+                hukou_village: s(&a.hukou_village),
+                entry_year: s(&a.entry_year),
+                groups: s(&a.groups),
+                guardian: s(&a.guardian),
+                phone: s(&a.phone),
+            };
+            st::add(&Ledger::open(dir)?, &input, &stamp)
+        }
+        StudentCmd::List { school, status, all, unmasked, json } => st::list(
+            &Ledger::open(dir)?,
+            &st::ListArgs { school: school.as_deref(), status: status.as_deref(), all, json, unmasked },
+        ),
+        StudentCmd::Show { student, json, unmasked } => st::show(&Ledger::open(dir)?, &student, json, unmasked),
+        StudentCmd::Status { student, status, reason, rec } => {
+            let stamp = rec.stamp()?;
+            st::set_status(&Ledger::open(dir)?, &student, &status, reason.as_deref(), &stamp)
+        }
+        StudentCmd::Transfer { student, to_school, out_of_county, rec } => {
+            let stamp = rec.stamp()?;
+            let to = match (&to_school, &out_of_county) {
+                (Some(sch), _) => st::TransferTo::School(sch),
+                (None, Some(place)) => st::TransferTo::OutOfCounty(place),
+                (None, None) => return Err(crate::error::invalid("请用 --to-school 或 --out-of-county 指明转往何处")),
+            };
+            st::transfer(&Ledger::open(dir)?, &student, to, &stamp)
+        }
+        StudentCmd::Accept { student, rec } => {
+            let stamp = rec.stamp()?;
+            st::accept(&Ledger::open(dir)?, &student, &stamp)
+        }
+        StudentCmd::Edit(e) => {
+            let stamp = e.rec.stamp()?;
+            let args = st::EditArgs {
+                name: e.name.as_deref(),
+                class: e.class.as_deref(),
+                grade: e.grade.as_deref(),
+                guardian: e.guardian.as_deref(),
+                phone: e.phone.as_deref(),
+                groups: e.groups.as_deref(),
+                hukou_township: e.hukou_township.as_deref(),
+                hukou_village: e.hukou_village.as_deref(),
+            };
+            st::edit(&Ledger::open(dir)?, &e.student, &args, &stamp)
+        }
+    }
+}
+
+fn case(dir: &std::path::Path, cc: CaseCmd) -> Result<Output> {
+    use cmd::case as c;
+    match cc {
+        CaseCmd::Open { student, cause, rec } => {
+            let stamp = rec.stamp()?;
+            c::open(&Ledger::open(dir)?, &student, cause.as_deref(), &stamp)
+        }
+        CaseCmd::Confirm { case, rec } => {
+            let stamp = rec.stamp()?;
+            c::confirm(&Ledger::open(dir)?, &case, &stamp)
+        }
+        CaseCmd::Act { case, kind, by, notice, text, date, operator } => {
+            let stamp = Recording { date, operator }.stamp()?;
+            let by = by.unwrap_or_else(|| stamp.author.clone());
+            let args = c::ActArgs { kind: &kind, by: &by, notice: notice.as_deref(), text: text.as_deref() };
+            c::act(&Ledger::open(dir)?, &case, &args, &stamp)
+        }
+        CaseCmd::Close { case, outcome, evidence, rec } => {
+            let stamp = rec.stamp()?;
+            c::close(&Ledger::open(dir)?, &case, &outcome, evidence.as_deref(), &stamp)
+        }
+        CaseCmd::List { open, unmasked, json } => c::list(&Ledger::open(dir)?, open, json, unmasked),
+        CaseCmd::Show { case, json, unmasked } => c::show(&Ledger::open(dir)?, &case, json, unmasked),
+    }
+}

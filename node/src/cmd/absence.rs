@@ -1,0 +1,52 @@
+//! `absence STUDENT --kind unexcused|sick|personal [--date D]`: one day's absence.
+//!
+//! **An unexcused absence starts the clock.** When the student has no open case, an unexcused
+//! absence opens a 疑似辍学 case in the same commit (day 0 = that date; linked to the
+//! student's last closed case, if any). DOMAIN.md: "Unexcused absence starts the clock", and
+//! 004 第七条 makes day 0 the class teacher's first call — so the case exists from day 0 and
+//! the day-3/7/15 alerts run from it without anyone having to remember to open it. Further
+//! unexcused absences while a case is open are only recorded. An absence dated on or before
+//! the day the last case was closed belongs to that episode and opens nothing, and a 送教上门
+//! pupil (home-delivered teaching, not a dropout) gets no case from a missed session.
+
+use baoxue_shared::model::{AbsenceKind, Cause, Status};
+use baoxue_shared::{Change, RecordKind};
+
+use crate::cmd::case::{may_open, new_roll_case};
+use crate::cmd::student::Stamp;
+use crate::error::{invalid, refused, Result};
+use crate::ledger::{who, Item, Ledger};
+use crate::output::Output;
+
+pub fn absence(l: &Ledger, arg: &str, kind: &str, stamp: &Stamp) -> Result<Output> {
+    let kind: AbsenceKind = kind.parse().map_err(|e: baoxue_shared::model::ParseEnumError| invalid(e.to_string()))?;
+    let s = l.student(arg)?;
+    l.ensure_writable(&s)?;
+    let status = s.status().unwrap_or(Status::Enrolled);
+    if !matches!(status, Status::Enrolled | Status::HomeDelivered | Status::DroppedOut) {
+        return Err(refused(format!("{} 当前状态为{status}，不能记录缺勤", who(&s))));
+    }
+    let day = stamp.date;
+    if let Some((_, k)) = s.absences_sorted().into_iter().find(|(d, _)| *d == day) {
+        return Err(refused(format!("{} 在 {day} 已记录缺勤（{k}），同一天不能重复记录", who(&s))));
+    }
+    let mut items: Vec<Item> = vec![(s.id, RecordKind::Student, Change::Absence { day, kind })];
+    let mut opened = None;
+    if kind == AbsenceKind::Unexcused && may_open(status) && l.open_case_of(&s)?.is_none() {
+        let after_last = l.last_closed_case_of(&s)?.map(|(_, closed)| day > closed).unwrap_or(true);
+        if after_last {
+            let (id, item) = new_roll_case(l, &s, day, day, Cause::Unknown)?;
+            items.push(item);
+            opened = Some(id);
+        }
+    }
+    l.commit(&stamp.author, stamp.date, items)?;
+    let mut text = format!("已记录缺勤：{} {day} {kind}\n", who(&s));
+    if let Some(id) = opened {
+        text.push_str(&format!(
+            "无故缺勤，已自动立案：案件 {}（疑似辍学），起算日 {day}；请班主任立即电话联系监护人并家访\n",
+            id.short()
+        ));
+    }
+    Ok(text.into())
+}

@@ -1,0 +1,73 @@
+//! `alerts [--as-of D] [--json]`: the alerts in force for this township on a day, computed
+//! locally and offline with the county's policy (`baoxue_shared::alerts`, the same code the hub
+//! runs), plus a data alert for every record here with concurrent edits still unresolved.
+
+use baoxue_shared::alerts::{self, Alert};
+use baoxue_shared::{Date, Record};
+
+use crate::error::Result;
+use crate::ledger::Ledger;
+use crate::output::{json_text, Output};
+
+/// The alerts in force on `as_of`, most urgent first.
+pub fn compute(l: &Ledger, as_of: Date) -> Result<Vec<Alert>> {
+    let policy = l.policy()?;
+    let mut records: Vec<Record> = Vec::new();
+    for r in l.store.records(None) {
+        let r = r?;
+        if r.is_complete() {
+            records.push(r);
+        }
+    }
+    let org = &l.config.org;
+    let mut out = alerts::all_alerts(&policy, org, records.iter(), as_of, Some(l.township()));
+    for r in &records {
+        let ours = match r.kind {
+            baoxue_shared::RecordKind::Student => l.is_ours(r),
+            baoxue_shared::RecordKind::Case => r.case.as_ref().map(|c| c.township == l.township()).unwrap_or(false),
+        };
+        if !ours {
+            continue;
+        }
+        for (field, reg) in r.conflicts() {
+            let since_ms = reg.heads.values().map(|c| c.hlc.ms).max().unwrap_or(0);
+            let since = day_of_ms(since_ms).unwrap_or(as_of);
+            if since <= as_of {
+                out.push(alerts::conflict_alert(org, r, field, since));
+            }
+        }
+    }
+    alerts::sort_alerts(&mut out);
+    Ok(out)
+}
+
+/// The calendar day (UTC+8, the users' time zone) of a clock reading.
+fn day_of_ms(ms: u64) -> Option<Date> {
+    let secs = (ms / 1000) as i64 + 8 * 3600;
+    chrono::DateTime::from_timestamp(secs, 0).map(|t| Date(t.date_naive()))
+}
+
+pub fn alerts(l: &Ledger, as_of: Date, json: bool) -> Result<Output> {
+    let list = compute(l, as_of)?;
+    if json {
+        let v = serde_json::to_value(&list).unwrap_or_else(|_| serde_json::Value::Array(Vec::new()));
+        return Ok(json_text(&v).into());
+    }
+    if list.is_empty() {
+        return Ok(format!("{as_of} {}：没有预警\n", l.township()).into());
+    }
+    let mut o = format!("{as_of} {}：预警 {} 条\n", l.township(), list.len());
+    for a in &list {
+        o.push_str(&format!(
+            "[{}] {}\n    责任人：{}；{} 起应办；依据 {}；{} {}\n",
+            a.level,
+            a.message,
+            a.responsible,
+            a.due,
+            a.clause,
+            a.subject_kind.label(),
+            a.subject
+        ));
+    }
+    Ok(o.into())
+}

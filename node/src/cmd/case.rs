@@ -1,0 +1,370 @@
+//! `case open|confirm|act|close|list|show`: the 一人一案 ledger of this township.
+
+use baoxue_shared::model::{
+    Action, ActionKind, CaseSource, CaseState, Cause, Notice, Outcome, Placement, Status, TransferTarget,
+};
+use baoxue_shared::revision::{CaseInit, Child};
+use baoxue_shared::{Change, Date, Field, Record, RecordId, RecordKind, RevId, Value};
+use serde_json::json;
+
+use crate::cmd::student::Stamp;
+use crate::error::{invalid, refused, Result};
+use crate::ledger::{assign, first_unexcused, placement_change, who, Item, Ledger};
+use crate::output::{class_of, closed_of, history_json, history_lines, ident, json_text, Output};
+
+/// Whether a student in this status can be the subject of a new dropout case (not one who is
+/// 送教上门, graduated, transferred out or deceased).
+pub fn may_open(status: Status) -> bool {
+    status == Status::DroppedOut || status.can_become(Status::DroppedOut)
+}
+
+/// The creating change of a new roll case (在籍辍学) for `student`. `previous` links the
+/// student's last closed case, so a relapse after 复学 is a new episode of the same child.
+pub fn new_roll_case(
+    l: &Ledger,
+    student: &Record,
+    opened: Date,
+    clock_start: Date,
+    cause: Cause,
+) -> Result<(RecordId, Item)> {
+    let init = student.student.as_ref();
+    let township = l.township_of(student).unwrap_or(l.township()).to_string();
+    let previous = l.last_closed_case_of(student)?.map(|(c, _)| c.id);
+    let child = Child {
+        name: student.name().to_string(),
+        id_number: student.id_number().cloned(),
+        student_no: student.student_no().cloned(),
+        sex: student.sex().or(init.map(|i| i.sex)).unwrap_or(baoxue_shared::model::Sex::Male),
+        birth: student.birth().or(init.map(|i| i.birth)).unwrap_or(opened),
+        hukou_township: student.text(Field::HukouTownship).map(str::to_string),
+        hukou_village: student.text(Field::HukouVillage).map(str::to_string),
+        groups: student.groups().to_vec(),
+    };
+    let ci = CaseInit {
+        student: Some(student.id),
+        child,
+        township,
+        school: student.school().map(str::to_string),
+        grade: student.grade(),
+        source: CaseSource::Roll,
+        opened,
+        clock_start,
+        cause,
+        previous,
+    };
+    let id = RevId::random();
+    Ok((id, (id, RecordKind::Case, Change::CreateCase(Box::new(ci)))))
+}
+
+pub fn open(l: &Ledger, arg: &str, cause: Option<&str>, stamp: &Stamp) -> Result<Output> {
+    let cause: Cause = match cause {
+        Some(c) => c.parse().map_err(|e: baoxue_shared::model::ParseEnumError| invalid(e.to_string()))?,
+        None => Cause::Unknown,
+    };
+    let s = l.student(arg)?;
+    l.ensure_writable(&s)?;
+    if let Some(c) = l.open_case_of(&s)? {
+        return Err(refused(format!(
+            "{} 已有未销号案件 {}（{}），不能重复立案",
+            who(&s),
+            c.id.short(),
+            c.case_state().map(|x| x.label()).unwrap_or_default()
+        )));
+    }
+    let status = s.status().unwrap_or(Status::Enrolled);
+    if !may_open(status) {
+        return Err(refused(format!("{} 当前状态为{status}，不能立辍学案件", who(&s))));
+    }
+    let since = l.last_closed_case_of(&s)?.map(|(_, d)| d);
+    let clock_start = first_unexcused(&s, since, stamp.date).unwrap_or(stamp.date);
+    let (id, item) = new_roll_case(l, &s, stamp.date, clock_start, cause)?;
+    l.commit(&stamp.author, stamp.date, vec![item])?;
+    Ok(format!("已立案：案件 {}，{} 疑似辍学，起算日 {clock_start}，原因 {cause}\n", id.short(), who(&s)).into())
+}
+
+fn ensure_open(case: &Record, what: &str) -> Result<()> {
+    if let Some(CaseState::Closed { outcome, on, .. }) = case.case_state() {
+        return Err(refused(format!(
+            "案件 {}（{}）已于 {on} 销号（{outcome}），不能{what}",
+            case.id.short(),
+            case.name()
+        )));
+    }
+    Ok(())
+}
+
+fn student_of(l: &Ledger, case: &Record) -> Result<Option<Record>> {
+    match case.case.as_ref().and_then(|c| c.student) {
+        Some(id) => Ok(l.store.record(id)?.filter(|r| r.is_complete())),
+        None => Ok(None),
+    }
+}
+
+pub fn confirm(l: &Ledger, arg: &str, stamp: &Stamp) -> Result<Output> {
+    let c = l.case(arg)?;
+    l.ensure_case_writable(&c)?;
+    ensure_open(&c, "确认辍学")?;
+    if c.case_state() == Some(&CaseState::Confirmed) {
+        return Err(refused(format!("案件 {}（{}）已确认为辍学，无需重复确认", c.id.short(), c.name())));
+    }
+    let mut items: Vec<Item> = vec![(
+        c.id,
+        RecordKind::Case,
+        Change::Update(vec![assign(&c, Field::CaseState, Value::CaseState(CaseState::Confirmed))]),
+    )];
+    let mut extra = String::new();
+    if let Some(s) = student_of(l, &c)? {
+        l.ensure_writable(&s)?;
+        let cur = s.placement().cloned();
+        if let Some(cur) = cur {
+            if cur.status != Status::DroppedOut {
+                if !cur.status.can_become(Status::DroppedOut) {
+                    return Err(refused(format!("{} 当前状态为{}，不能改为辍学", who(&s), cur.status)));
+                }
+                let p = Placement { status: Status::DroppedOut, school: cur.school.clone(), transfer: None };
+                items.push((s.id, RecordKind::Student, placement_change(&s, p, None)));
+                extra = format!("，学籍状态由{}改为辍学（保留学籍）", cur.status);
+            }
+        }
+    }
+    l.commit(&stamp.author, stamp.date, items)?;
+    Ok(format!("已确认辍学：案件 {}（{}）{extra}；请向教育局和乡镇政府报告\n", c.id.short(), c.name()).into())
+}
+
+pub struct ActArgs<'a> {
+    pub kind: &'a str,
+    pub by: &'a str,
+    pub notice: Option<&'a str>,
+    pub text: Option<&'a str>,
+}
+
+pub fn act(l: &Ledger, arg: &str, a: &ActArgs, stamp: &Stamp) -> Result<Output> {
+    let kind: ActionKind = a.kind.parse().map_err(|e: baoxue_shared::model::ParseEnumError| invalid(e.to_string()))?;
+    let notice: Option<Notice> = a
+        .notice
+        .map(|n| n.parse().map_err(|e: baoxue_shared::model::ParseEnumError| invalid(e.to_string())))
+        .transpose()?;
+    match (kind, notice) {
+        (ActionKind::Notice, None) => {
+            return Err(invalid(format!("送达通知书（--kind notice）必须用 --notice 写明文书：{}", all_notices())))
+        }
+        (k, Some(n)) if k != ActionKind::Notice => {
+            return Err(invalid(format!("只有送达通知书（--kind notice）才能带 --notice「{n}」")))
+        }
+        _ => {}
+    }
+    let by = a.by.trim();
+    if by.is_empty() {
+        return Err(invalid("--by 经办人不能为空"));
+    }
+    let c = l.case(arg)?;
+    l.ensure_case_writable(&c)?;
+    let opened = c.case.as_ref().map(|i| i.opened);
+    if let Some(o) = opened {
+        if stamp.date < o {
+            return Err(invalid(format!("措施日期 {} 早于案件 {} 的立案日期 {o}", stamp.date, c.id.short())));
+        }
+    }
+    let text = a.text.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+    let action = Action { date: stamp.date, kind, by: by.to_string(), notice, text };
+    let closed = !c.case_state().map(CaseState::is_open).unwrap_or(true);
+    l.commit(&stamp.author, stamp.date, vec![(c.id, RecordKind::Case, Change::Act(action))])?;
+    let what = match notice {
+        Some(n) => format!("送达《{n}》"),
+        None => kind.label().to_string(),
+    };
+    let follow = if closed { "（案件已销号，记为跟踪回访）" } else { "" };
+    Ok(format!("已记录措施：案件 {}（{}）{} {what}，经办 {by}{follow}\n", c.id.short(), c.name(), stamp.date).into())
+}
+
+fn all_notices() -> String {
+    Notice::ALL.iter().map(|n| n.label()).collect::<Vec<_>>().join("、")
+}
+
+pub fn close(l: &Ledger, arg: &str, outcome: &str, evidence: Option<&str>, stamp: &Stamp) -> Result<Output> {
+    let outcome: Outcome = outcome.parse().map_err(|e: baoxue_shared::model::ParseEnumError| invalid(e.to_string()))?;
+    let c = l.case(arg)?;
+    l.ensure_case_writable(&c)?;
+    ensure_open(&c, "重复销号")?;
+    if let Some(o) = c.case.as_ref().map(|i| i.opened) {
+        if stamp.date < o {
+            return Err(invalid(format!("销号日期 {} 早于案件 {} 的立案日期 {o}", stamp.date, c.id.short())));
+        }
+    }
+    let evidence = evidence.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+    let state = CaseState::Closed { outcome, evidence: evidence.clone(), on: stamp.date };
+    let mut items: Vec<Item> =
+        vec![(c.id, RecordKind::Case, Change::Update(vec![assign(&c, Field::CaseState, Value::CaseState(state))]))];
+    let mut extra = String::new();
+    if let Some(s) = student_of(l, &c)? {
+        if let (true, Some(cur)) = (l.is_ours(&s), s.placement().cloned()) {
+            let (to, reason, transfer): (Option<Status>, Option<String>, Option<TransferTarget>) = match outcome {
+                Outcome::Returned => (matches!(cur.status, Status::DroppedOut).then_some(Status::Enrolled), None, None),
+                Outcome::Deceased => (Some(Status::Deceased), evidence.clone(), None),
+                Outcome::Exempt => (
+                    Some(Status::Suspended),
+                    Some(format!(
+                        "豁免（经监护人书面申请、乡镇审批）{}",
+                        evidence.as_deref().map(|e| format!("：{e}")).unwrap_or_default()
+                    )),
+                    None,
+                ),
+                Outcome::Transferred => (
+                    Some(Status::TransferredOut),
+                    None,
+                    Some(TransferTarget::OutOfCounty(evidence.clone().unwrap_or_else(|| "已核实在他处就读".into()))),
+                ),
+            };
+            if let Some(to) = to.filter(|t| *t != cur.status) {
+                if !cur.status.can_become(to) {
+                    return Err(refused(format!("{} 当前状态为{}，不能改为{to}", who(&s), cur.status)));
+                }
+                let p = Placement { status: to, school: cur.school.clone(), transfer };
+                items.push((s.id, RecordKind::Student, placement_change(&s, p, reason)));
+                extra = format!("；学籍状态由{}改为{to}", cur.status);
+            }
+        }
+    }
+    l.commit(&stamp.author, stamp.date, items)?;
+    Ok(format!("已销号：案件 {}（{}），{outcome}{extra}\n", c.id.short(), c.name()).into())
+}
+
+// --- list and show ------------------------------------------------------------------------
+
+fn case_line(c: &Record, unmasked: bool) -> String {
+    let i = c.case.as_ref();
+    let who = match i.and_then(|i| i.child.student_no.as_ref()) {
+        Some(no) => format!("{}（{}）", c.name(), ident(no.as_str(), unmasked)),
+        None => c.name().to_string(),
+    };
+    let place = match (i.and_then(|i| i.school.as_deref()), i.and_then(|i| i.grade)) {
+        (Some(s), Some(g)) => format!("{s} {g}年级"),
+        (Some(s), None) => s.to_string(),
+        _ => "（不在籍）".into(),
+    };
+    format!(
+        "{}  {}  {who}  {place}  立案 {}  起算日 {}  措施 {} 项",
+        c.id.short(),
+        c.case_state().map(|s| s.label()).unwrap_or_default(),
+        i.map(|i| i.opened.to_string()).unwrap_or_default(),
+        i.map(|i| i.clock_start.to_string()).unwrap_or_default(),
+        c.actions.len()
+    )
+}
+
+fn case_json(c: &Record, unmasked: bool) -> serde_json::Value {
+    let i = c.case.as_ref();
+    let (closed, outcome, evidence) = closed_of(c.case_state());
+    json!({
+        "id": c.id.short(),
+        "record": c.id.hex(),
+        "student": i.and_then(|i| i.child.student_no.as_ref()).map(|n| ident(n.as_str(), unmasked)),
+        "name": c.name(),
+        "state": c.case_state().map(|s| s.key()),
+        "state_label": c.case_state().map(|s| s.label()),
+        "opened": i.map(|i| i.opened.to_string()),
+        "clock_start": i.map(|i| i.clock_start.to_string()),
+        "cause": c.cause().map(|x| x.key()),
+        "cause_label": c.cause().map(|x| x.label()),
+        "source": i.map(|i| i.source.key()),
+        "township": i.map(|i| i.township.clone()),
+        "school": i.and_then(|i| i.school.clone()),
+        "grade": i.and_then(|i| i.grade),
+        "previous": i.and_then(|i| i.previous).map(|p| p.short()),
+        "actions": c.actions_sorted().iter().map(|a| json!({
+            "date": a.date.to_string(),
+            "kind": a.kind.key(),
+            "by": a.by,
+            "notice": a.notice.map(|n| n.label()),
+            "text": a.text,
+        })).collect::<Vec<_>>(),
+        "closed": closed,
+        "outcome": outcome,
+        "evidence": evidence,
+        "conflicts": c.conflicts().iter().map(|(f, _)| f.key()).collect::<Vec<_>>(),
+    })
+}
+
+pub fn list(l: &Ledger, only_open: bool, json: bool, unmasked: bool) -> Result<Output> {
+    let mut cases: Vec<Record> = l
+        .all(RecordKind::Case)?
+        .into_iter()
+        .filter(|c| c.case.as_ref().map(|i| i.township == l.township()).unwrap_or(false))
+        .filter(|c| !only_open || c.case_state().map(CaseState::is_open).unwrap_or(false))
+        .collect();
+    cases.sort_by_key(|c| (c.case.as_ref().map(|i| i.opened), c.id));
+    if json {
+        return Ok(json_text(&serde_json::Value::Array(cases.iter().map(|c| case_json(c, unmasked)).collect())).into());
+    }
+    let mut o = String::new();
+    for c in &cases {
+        o.push_str(&case_line(c, unmasked));
+        o.push('\n');
+    }
+    let open = cases.iter().filter(|c| c.case_state().map(CaseState::is_open).unwrap_or(false)).count();
+    o.push_str(&format!("共 {} 个案件（未销号 {open} 个）\n", cases.len()));
+    Ok(o.into())
+}
+
+pub fn show(l: &Ledger, arg: &str, json: bool, unmasked: bool) -> Result<Output> {
+    let c = l.case(arg)?;
+    let history = l.store.history(c.id)?;
+    if json {
+        let mut v = case_json(&c, unmasked);
+        v["history"] = history_json(&history);
+        return Ok(json_text(&v).into());
+    }
+    let i = c.case.as_ref();
+    let mut o = String::new();
+    let mut p = |s: String| {
+        o.push_str(&s);
+        o.push('\n');
+    };
+    p(format!("案件 {}（{}）", c.id.short(), i.map(|i| i.source.label()).unwrap_or("")));
+    let student = student_of(l, &c)?;
+    let place = student
+        .as_ref()
+        .map(class_of)
+        .or_else(|| i.and_then(|i| i.school.clone()))
+        .unwrap_or_else(|| "（不在籍）".into());
+    p(format!(
+        "学生 {}  学籍号 {}  {place}",
+        c.name(),
+        i.and_then(|i| i.child.student_no.as_ref())
+            .map(|n| ident(n.as_str(), unmasked))
+            .unwrap_or_else(|| "（无）".into())
+    ));
+    p(format!(
+        "状态 {}  原因 {}  立案 {}  起算日 {}",
+        c.case_state().map(|s| s.label()).unwrap_or_default(),
+        c.cause().map(|x| x.label()).unwrap_or(""),
+        i.map(|i| i.opened.to_string()).unwrap_or_default(),
+        i.map(|i| i.clock_start.to_string()).unwrap_or_default()
+    ));
+    if let Some(CaseState::Closed { outcome, evidence, on }) = c.case_state() {
+        p(format!("销号 {on}（{outcome}）{}", evidence.as_deref().map(|e| format!("  证明：{e}")).unwrap_or_default()));
+    }
+    if let Some(prev) = i.and_then(|i| i.previous) {
+        p(format!("上一案件 {}", prev.short()));
+    }
+    let actions = c.actions_sorted();
+    p(format!("措施（{} 项）：", actions.len()));
+    for a in actions {
+        let mut s = format!("  {}  {}  经办 {}", a.date, a.kind, a.by);
+        if let Some(n) = a.notice {
+            s.push_str(&format!("  《{n}》"));
+        }
+        if let Some(t) = &a.text {
+            s.push_str(&format!("  {t}"));
+        }
+        p(s);
+    }
+    for line in crate::output::conflict_lines(&c) {
+        p(format!("冲突：{line}"));
+    }
+    p(format!("历史（{} 条修订）：", history.len()));
+    for h in history_lines(&history) {
+        p(format!("  {h}"));
+    }
+    Ok(o.into())
+}

@@ -1,0 +1,8 @@
+//! One module per command group.
+
+pub mod absence;
+pub mod alerts;
+pub mod case;
+pub mod init;
+pub mod status;
+pub mod student;

@@ -1,0 +1,265 @@
+//! The township's ledger as the commands see it: the store plus this node's configuration, and
+//! the rules every command shares — how a STUDENT or CASE argument is resolved, which records
+//! this node may change, and how a change is written (one durable commit per command).
+
+use std::path::{Path, PathBuf};
+
+use baoxue_shared::dates::{school_year_of, SchoolYear};
+use baoxue_shared::ids::mask;
+use baoxue_shared::model::{AbsenceKind, CaseState, Placement, Status, TransferTarget};
+use baoxue_shared::policy::Policy;
+use baoxue_shared::revision::Assign;
+use baoxue_shared::{Change, Date, Field, Record, RecordId, RecordKind, Revision, Value};
+use baoxue_store::Store;
+
+use crate::config::{NodeConfig, META_CONFIG};
+use crate::error::{not_found, refused, NodeError, Result};
+
+/// An open ledger: the store of one data directory and the node's configuration.
+pub struct Ledger {
+    pub store: Store,
+    pub config: NodeConfig,
+    pub dir: PathBuf,
+}
+
+/// One item of a commit: which record, of which kind, and what changes.
+pub type Item = (RecordId, RecordKind, Change);
+
+impl Ledger {
+    /// Opens an initialised data directory. A missing or empty directory is an error (and is
+    /// left as it was): only `init` creates one.
+    pub fn open(dir: &Path) -> Result<Ledger> {
+        if !Store::exists(dir) {
+            return Err(NodeError::NotInitialised(dir.display().to_string()));
+        }
+        let store = Store::open(dir)?;
+        let config: NodeConfig =
+            store.get_meta(META_CONFIG)?.ok_or_else(|| NodeError::NotInitialised(dir.display().to_string()))?;
+        Ok(Ledger { store, config, dir: dir.to_path_buf() })
+    }
+
+    pub fn township(&self) -> &str {
+        &self.config.township
+    }
+
+    /// The policy in force (see [`crate::policy::of`]).
+    pub fn policy(&self) -> Result<Policy> {
+        crate::policy::of(&self.config)
+    }
+
+    /// The school year a business date falls in (the policy's start day, default 1 September).
+    pub fn school_year(&self, d: Date) -> SchoolYear {
+        let start = self.policy().map(|p| (p.calendar.school_year_start.month, p.calendar.school_year_start.day));
+        school_year_of(d, start.unwrap_or((9, 1)))
+    }
+
+    /// Makes the revisions of one command, durably (flushed before this returns).
+    pub fn commit(&self, author: &str, date: Date, items: Vec<Item>) -> Result<Vec<Revision>> {
+        Ok(self.store.commit(&self.config.origin, author, date, items)?)
+    }
+
+    // --- resolving arguments --------------------------------------------------------------
+
+    /// A STUDENT argument: a 学籍号 (G/L/J + 18) or a 身份证号 (18).
+    pub fn student(&self, arg: &str) -> Result<Record> {
+        let key = arg.trim().to_ascii_uppercase();
+        let n = key.chars().count();
+        let ids = if n == 19 && key.starts_with(['G', 'L', 'J']) {
+            self.store.by_student_no(&key)?
+        } else if n == 18 {
+            self.store.by_id_number(&key)?
+        } else {
+            return Err(not_found(format!("「{}」不是学籍号（G/L/J 加 18 位）或身份证号（18 位）", shown(&key))));
+        };
+        let mut found = Vec::new();
+        for id in ids {
+            if let Some(r) = self.store.record(id)? {
+                if r.kind == RecordKind::Student && r.is_complete() {
+                    found.push(r);
+                }
+            }
+        }
+        match found.len() {
+            0 => Err(not_found(format!("未找到学生「{}」：本节点没有此学籍号或身份证号", shown(&key)))),
+            1 => Ok(found.remove(0)),
+            _ => Err(refused(format!(
+                "身份证号「{}」对应 {} 条学籍（重复学籍：{}），请改用学籍号",
+                shown(&key),
+                found.len(),
+                found
+                    .iter()
+                    .map(|r| r.student_no().map(|s| s.masked()).unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("、")
+            ))),
+        }
+    }
+
+    /// A CASE argument: a case id (its leading hex digits, usually 8) or a STUDENT, meaning
+    /// that student's open case.
+    pub fn case(&self, arg: &str) -> Result<Record> {
+        let key = arg.trim();
+        let looks_like_student = {
+            let u = key.to_ascii_uppercase();
+            let n = u.chars().count();
+            (n == 19 && u.starts_with(['G', 'L', 'J'])) || n == 18
+        };
+        if !looks_like_student {
+            if key.len() < 4 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(not_found(format!("「{key}」既不是案件编号（如 1a2b3c4d），也不是学籍号或身份证号")));
+            }
+            let mut found = Vec::new();
+            for id in self.store.by_id_prefix(key)? {
+                if let Some(r) = self.store.record(id)? {
+                    if r.kind == RecordKind::Case && r.is_complete() {
+                        found.push(r);
+                    }
+                }
+            }
+            return match found.len() {
+                0 => Err(not_found(format!("未找到案件「{key}」"))),
+                1 => Ok(found.remove(0)),
+                n => Err(not_found(format!("案件编号「{key}」对应 {n} 个案件，请多输入几位"))),
+            };
+        }
+        let student = self.student(key)?;
+        self.open_case_of(&student)?.ok_or_else(|| not_found(format!("{} 没有未销号的案件", who(&student))))
+    }
+
+    /// Every case of a student, oldest first.
+    pub fn cases_of(&self, student: &Record) -> Result<Vec<Record>> {
+        let mut out = Vec::new();
+        for id in self.store.cases_of(student.id)? {
+            if let Some(r) = self.store.record(id)? {
+                if r.is_complete() {
+                    out.push(r);
+                }
+            }
+        }
+        out.sort_by_key(|c| (c.case.as_ref().map(|i| i.opened), c.created.clone()));
+        Ok(out)
+    }
+
+    pub fn open_case_of(&self, student: &Record) -> Result<Option<Record>> {
+        Ok(self.cases_of(student)?.into_iter().rev().find(|c| c.case_state().map(CaseState::is_open).unwrap_or(false)))
+    }
+
+    /// The most recently closed case of a student, with the day it was closed.
+    pub fn last_closed_case_of(&self, student: &Record) -> Result<Option<(Record, Date)>> {
+        let mut best: Option<(Record, Date)> = None;
+        for c in self.cases_of(student)? {
+            if let Some(CaseState::Closed { on, .. }) = c.case_state() {
+                let on = *on;
+                if best.as_ref().map(|(_, d)| on >= *d).unwrap_or(true) {
+                    best = Some((c, on));
+                }
+            }
+        }
+        Ok(best)
+    }
+
+    /// Every complete record of a kind.
+    pub fn all(&self, kind: RecordKind) -> Result<Vec<Record>> {
+        let mut out = Vec::new();
+        for r in self.store.records(Some(kind)) {
+            let r = r?;
+            if r.is_complete() {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    // --- scope ----------------------------------------------------------------------------
+
+    /// The township a student currently belongs to (the township of the school they hold at).
+    pub fn township_of(&self, student: &Record) -> Option<&str> {
+        student.school().and_then(|s| self.config.org.township_of(s))
+    }
+
+    /// A student of this township (including one with a pending transfer out).
+    pub fn is_ours(&self, student: &Record) -> bool {
+        self.township_of(student) == Some(self.township())
+    }
+
+    /// A transfer addressed to a school of this township, not yet accepted.
+    pub fn is_incoming(&self, student: &Record) -> bool {
+        match student.placement() {
+            Some(Placement { status: Status::TransferredOut, transfer: Some(TransferTarget::School(s)), .. }) => {
+                self.config.org.township_of(s) == Some(self.township())
+            }
+            _ => false,
+        }
+    }
+
+    /// This node changes only its own township's students; a student who has moved to another
+    /// township is read-only here.
+    pub fn ensure_writable(&self, student: &Record) -> Result<()> {
+        if self.is_ours(student) {
+            return Ok(());
+        }
+        let elsewhere = self.township_of(student).unwrap_or("外县或未知乡镇");
+        Err(refused(format!(
+            "{} 现属{}（{}），不是本乡镇（{}）的学生：本节点只能查看，不能修改",
+            who(student),
+            elsewhere,
+            student.school().unwrap_or("未知学校"),
+            self.township()
+        )))
+    }
+
+    pub fn ensure_case_writable(&self, case: &Record) -> Result<()> {
+        let t = case.case.as_ref().map(|c| c.township.as_str()).unwrap_or("");
+        if t == self.township() {
+            Ok(())
+        } else {
+            Err(refused(format!(
+                "案件 {}（{}）属于{}，不是本乡镇（{}）的案件：本节点不能修改",
+                case.id.short(),
+                case.name(),
+                t,
+                self.township()
+            )))
+        }
+    }
+}
+
+/// How a student is named in messages: `学生 G41032*********1234（张三）`. The number is masked
+/// because a G number contains the full ID number.
+pub fn who(student: &Record) -> String {
+    format!("学生 {}（{}）", student.student_no().map(|s| s.masked()).unwrap_or_default(), student.name())
+}
+
+/// An identifier typed by the operator, as it may appear in a message (masked).
+pub fn shown(key: &str) -> String {
+    if key.chars().count() >= 18 {
+        mask(key)
+    } else {
+        key.to_string()
+    }
+}
+
+/// A register write that replaces every value the record currently holds for that field
+/// (so a concurrent write elsewhere stays visible as a conflict instead of being lost).
+pub fn assign(rec: &Record, field: Field, value: Value) -> Assign {
+    Assign { field, value, supersedes: rec.register(field).map(|r| r.head_ids()).unwrap_or_default() }
+}
+
+/// A status change of a student, with its reason if given.
+pub fn placement_change(student: &Record, p: Placement, reason: Option<String>) -> Change {
+    let mut a = vec![assign(student, Field::Placement, Value::Placement(p))];
+    if reason.is_some() || student.register(Field::Reason).is_some() {
+        a.push(assign(student, Field::Reason, Value::OptText(reason)));
+    }
+    Change::Update(a)
+}
+
+/// The first unexcused absence after `after` (exclusive) and not after `until`.
+pub fn first_unexcused(student: &Record, after: Option<Date>, until: Date) -> Option<Date> {
+    student
+        .absences_sorted()
+        .into_iter()
+        .filter(|(d, k)| *k == AbsenceKind::Unexcused && after.map(|a| *d > a).unwrap_or(true) && *d <= until)
+        .map(|(d, _)| d)
+        .next()
+}

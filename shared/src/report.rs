@@ -1,0 +1,359 @@
+//! Rendering the reports of [`indicators`](crate::indicators) and [`census`](crate::census):
+//!
+//! - `json`: the CLI.md contract, pretty-printed;
+//! - `csv`: UTF-8 **with BOM** (so Excel and WPS open the Chinese intact), CRLF line ends,
+//!   Chinese headers, one header row, rates as percentages (`97.31%`, empty when undefined);
+//! - `md`: a Chinese title, the as-of date, a table, and notes.
+//!
+//! Reports carry no ID numbers; the census lists carry masked ones only.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::census::CensusOutcome;
+use crate::indicators::{ConsolidationReport, ConsolidationUnit, DropoutReport, DropoutUnit, Ranking, TownshipRow, TownshipTable};
+
+/// Output format of `report … --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Json,
+    Csv,
+    Md,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Md => "md",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.extension())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "json" => Ok(Format::Json),
+            "csv" => Ok(Format::Csv),
+            "md" | "markdown" => Ok(Format::Md),
+            t => Err(format!("输出格式「{t}」无效，可选：json、csv、md")),
+        }
+    }
+}
+
+/// A report as a table: what CSV and Markdown are made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sheet {
+    pub title: String,
+    /// Lines under the title (the as-of date first).
+    pub subtitle: Vec<String>,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// Lines after the table (Markdown only).
+    pub notes: Vec<String>,
+}
+
+/// A report that can be rendered.
+pub trait Render {
+    /// The JSON of the CLI.md contract.
+    fn json(&self) -> String;
+    fn sheet(&self) -> Sheet;
+}
+
+/// Renders a report in a format.
+pub fn render<R: Render + ?Sized>(report: &R, format: Format) -> String {
+    match format {
+        Format::Json => report.json(),
+        Format::Csv => csv(&report.sheet()),
+        Format::Md => md(&report.sheet()),
+    }
+}
+
+fn pretty<T: Serialize + ?Sized>(v: &T) -> String {
+    let mut s = serde_json::to_string_pretty(v).expect("reports serialise");
+    s.push('\n');
+    s
+}
+
+/// A rate as a percentage with two decimals; empty when undefined.
+pub fn percent(rate: Option<f64>) -> String {
+    rate.map(|r| format!("{:.2}%", r * 100.0)).unwrap_or_default()
+}
+
+/// The CSV text of a sheet: BOM, header, rows.
+pub fn csv(sheet: &Sheet) -> String {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    w.write_record(&sheet.header).expect("writing to memory");
+    for r in &sheet.rows {
+        w.write_record(r).expect("writing to memory");
+    }
+    let bytes = w.into_inner().expect("writing to memory");
+    let mut s = String::from("\u{feff}");
+    s.push_str(&String::from_utf8(bytes).expect("UTF-8 in, UTF-8 out"));
+    s
+}
+
+fn md_cell(s: &str) -> String {
+    if s.is_empty() {
+        "—".into()
+    } else {
+        s.replace('|', "\\|").replace('\n', " ")
+    }
+}
+
+/// The Markdown text of a sheet.
+pub fn md(sheet: &Sheet) -> String {
+    let mut s = format!("# {}\n\n", sheet.title);
+    for l in &sheet.subtitle {
+        s.push_str(l);
+        s.push_str("  \n");
+    }
+    if !sheet.subtitle.is_empty() {
+        s.push('\n');
+    }
+    let line = |cells: &[String]| format!("| {} |\n", cells.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | "));
+    s.push_str(&line(&sheet.header));
+    s.push_str(&format!("|{}\n", "---|".repeat(sheet.header.len())));
+    for r in &sheet.rows {
+        s.push_str(&line(r));
+    }
+    if !sheet.notes.is_empty() {
+        s.push('\n');
+        for n in &sheet.notes {
+            s.push_str(&format!("- {}\n", n.replace('\n', " ")));
+        }
+    }
+    s
+}
+
+fn strings<const N: usize>(a: [&str; N]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+// --- 辍学率 --------------------------------------------------------------------------------------
+
+fn dropout_row(level: &str, u: &DropoutUnit) -> Vec<String> {
+    vec![
+        level.into(),
+        u.name.clone(),
+        u.enrolled_at_start.to_string(),
+        u.dropouts.to_string(),
+        percent(u.rate),
+        u.primary.enrolled_at_start.to_string(),
+        u.primary.dropouts.to_string(),
+        percent(u.primary.rate),
+        u.junior.enrolled_at_start.to_string(),
+        u.junior.dropouts.to_string(),
+        percent(u.junior.rate),
+    ]
+}
+
+impl Render for DropoutReport {
+    fn json(&self) -> String {
+        pretty(self)
+    }
+    fn sheet(&self) -> Sheet {
+        let mut rows = vec![dropout_row("全县", &self.county)];
+        rows.extend(self.townships.iter().map(|u| dropout_row("乡镇", u)));
+        rows.extend(self.schools.iter().map(|u| dropout_row("学校", u)));
+        Sheet {
+            title: format!("{}学年辍学率统计", self.school_year),
+            subtitle: vec![
+                format!("统计截至：{}", self.as_of),
+                "辍学率 = 本学年内辍学且截至统计日仍未返校人数 ÷ 学年初在籍人数（在读 + 休学 + 送教上门）".into(),
+            ],
+            header: strings([
+                "级别",
+                "单位",
+                "学年初在籍人数",
+                "辍学人数",
+                "辍学率",
+                "小学在籍人数",
+                "小学辍学人数",
+                "小学辍学率",
+                "初中在籍人数",
+                "初中辍学人数",
+                "初中辍学率",
+            ]),
+            rows,
+            notes: Vec::new(),
+        }
+    }
+}
+
+// --- 巩固率 --------------------------------------------------------------------------------------
+
+/// The Chinese remark for a consolidation flag.
+pub fn flag_label(flag: &str) -> &'static str {
+    match flag {
+        "rate_above_100" => "巩固率超过100%，数据有误，请核查入学人数与转入转出",
+        "denominator_negative" => "分母为负，数据有误，请核查",
+        "no_denominator" => "有毕业生但无入学基数，请导入基线数据",
+        _ => "数据异常",
+    }
+}
+
+fn consolidation_row(level: &str, u: &ConsolidationUnit) -> Vec<String> {
+    vec![
+        level.into(),
+        u.name.clone(),
+        u.graduates.to_string(),
+        u.intake.to_string(),
+        u.transfers_in.to_string(),
+        u.transfers_out.to_string(),
+        u.deaths.to_string(),
+        percent(u.rate),
+        u.flag.as_deref().map(flag_label).unwrap_or_default().to_string(),
+    ]
+}
+
+impl Render for ConsolidationReport {
+    fn json(&self) -> String {
+        pretty(self)
+    }
+    fn sheet(&self) -> Sheet {
+        let (f, l) = self.stage.grades();
+        let mut rows = vec![consolidation_row("全县", &self.county)];
+        rows.extend(self.townships.iter().map(|u| consolidation_row("乡镇", u)));
+        rows.extend(self.schools.iter().map(|u| consolidation_row("学校", u)));
+        let flagged = std::iter::once(&self.county)
+            .chain(&self.townships)
+            .chain(&self.schools)
+            .filter_map(|u| u.flag.as_deref().map(|f| format!("{}：{}", u.name, flag_label(f))))
+            .collect();
+        Sheet {
+            title: format!("{}学年{}", self.school_year, self.stage.label()),
+            subtitle: vec![
+                format!("统计截至：{}", self.as_of),
+                format!("入学学年：{}（{f}年级入学），{l}年级毕业于 {} 学年", self.entry_year(), self.school_year),
+                "巩固率 = 毕业生数 ÷（入学人数 + 转入 − 转出 − 死亡）".into(),
+            ],
+            header: strings(["级别", "单位", "毕业生数", "入学人数", "转入", "转出", "死亡", "巩固率", "备注"]),
+            rows,
+            notes: flagged,
+        }
+    }
+}
+
+// --- 伊川 township table and ranking ---------------------------------------------------------------
+
+fn township_row(r: &TownshipRow) -> Vec<String> {
+    vec![
+        r.township.clone(),
+        r.roll_unreturned.to_string(),
+        r.suspected_list_unreturned.to_string(),
+        r.census_unreturned.to_string(),
+        r.total.to_string(),
+    ]
+}
+
+impl Render for TownshipTable {
+    fn json(&self) -> String {
+        pretty(self)
+    }
+    fn sheet(&self) -> Sheet {
+        let mut rows: Vec<Vec<String>> = self.rows.iter().map(township_row).collect();
+        let mut total = township_row(&self.total);
+        total[0] = "全县合计".into();
+        rows.push(total);
+        Sheet {
+            title: "各乡镇辍学学生未返校情况统计表".into(),
+            subtitle: vec![format!("统计截至：{}", self.as_of)],
+            header: strings(["乡镇", "在籍辍学未返校人数", "疑似失学儿童名单未返校人数", "其他部门比对未返校人数", "合计"]),
+            rows,
+            notes: Vec::new(),
+        }
+    }
+}
+
+impl Render for Ranking {
+    fn json(&self) -> String {
+        pretty(self)
+    }
+    fn sheet(&self) -> Sheet {
+        let (y, m) = self.month.split_once('-').unwrap_or((&self.month, ""));
+        Sheet {
+            title: format!("{y}年{}月控辍保学工作排名", m.trim_start_matches('0')),
+            subtitle: vec![
+                format!("统计截至：{}", self.as_of),
+                "排名依据：未返校人数由少到多，相同时按辍学率由低到高；第 1 名为最好".into(),
+            ],
+            header: strings(["排名", "乡镇", "未返校人数", "辍学率"]),
+            rows: self
+                .rows
+                .iter()
+                .map(|r| vec![r.rank.to_string(), r.township.clone(), r.unreturned.to_string(), percent(r.dropout_rate)])
+                .collect(),
+            notes: Vec::new(),
+        }
+    }
+}
+
+// --- census --------------------------------------------------------------------------------------
+
+/// A census import as a report: the counts as JSON (CLI.md), the suggested matches as the table.
+impl Render for CensusOutcome {
+    fn json(&self) -> String {
+        pretty(&self.counts())
+    }
+    fn sheet(&self) -> Sheet {
+        let c = self.counts();
+        let mut rows = Vec::new();
+        for s in &self.suggested {
+            for cand in &s.candidates {
+                rows.push(vec![
+                    s.row.to_string(),
+                    s.name.clone(),
+                    s.id_number.clone().unwrap_or_default(),
+                    s.sex.to_string(),
+                    s.birth.to_string(),
+                    s.hukou_township.clone(),
+                    cand.record.short(),
+                    cand.id_number.clone().unwrap_or_default(),
+                    cand.school.clone().unwrap_or_default(),
+                    cand.grade.map(|g| g.to_string()).unwrap_or_default(),
+                    cand.status.map(|s| s.to_string()).unwrap_or_default(),
+                ]);
+            }
+        }
+        let notes = self
+            .errors
+            .iter()
+            .map(|e| format!("未导入：{e}"))
+            .chain(self.warnings.iter().map(|e| format!("提示：{e}")))
+            .chain(self.skipped.iter().map(|e| format!("未立案：{e}")))
+            .collect();
+        Sheet {
+            title: "比对结果：疑似匹配待核实名单".into(),
+            subtitle: vec![format!(
+                "已匹配 {} 人，疑似匹配 {} 人，未匹配 {} 人，新立失学案件 {} 件",
+                c.matched, c.suggested, c.unmatched, c.cases_opened
+            )],
+            header: strings([
+                "行号",
+                "姓名",
+                "身份证号",
+                "性别",
+                "出生日期",
+                "户籍乡镇",
+                "疑似对应学籍",
+                "学籍身份证号",
+                "学校",
+                "年级",
+                "学籍状态",
+            ]),
+            rows,
+            notes,
+        }
+    }
+}

@@ -1,0 +1,1099 @@
+//! The engine without a network: in-memory replicas, sessions pumped by hand, cut, duplicated
+//! and reordered at will.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+use super::*;
+use crate::dates::Date;
+use crate::ids::{make_id, StudentNo};
+use crate::model::{AbsenceKind, CaseSource, Cause, Placement, SchoolType, Sex};
+use crate::org::{School, Township};
+use crate::revision::{Assign, CaseInit, Child, StudentInit};
+use crate::state::fold_all;
+
+const A: &str = "鸦岭";
+const B: &str = "高山";
+const SCHOOL_A: &str = "鸦岭小学";
+const SCHOOL_A2: &str = "鸦岭初中";
+const SCHOOL_B: &str = "高山小学";
+/// 2026-03-01 00:00 UTC, the tests' "now".
+const NOW: u64 = 1_772_323_200_000;
+
+fn org() -> Org {
+    let mut org = Org::default();
+    for t in [A, B] {
+        org.townships.insert(t.into(), Township { name: t.into(), ..Default::default() });
+    }
+    for (s, t, k) in [(SCHOOL_A, A, SchoolType::Primary), (SCHOOL_A2, A, SchoolType::Junior), (SCHOOL_B, B, SchoolType::Primary)] {
+        org.schools.insert(s.into(), School { name: s.into(), township: t.into(), kind: k, principal: None, bureau_leader: None });
+    }
+    org
+}
+
+// ---- in-memory replicas -----------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+struct Mem {
+    epoch: u64,
+    log: Vec<(RevId, Option<String>)>,
+    revs: HashMap<RevId, Revision>,
+}
+
+impl Mem {
+    fn new(epoch: u64) -> Mem {
+        Mem { epoch, ..Default::default() }
+    }
+    fn apply(&mut self, revs: &[Revision], from: Option<&str>) -> ApplyOutcome {
+        let mut out = ApplyOutcome::default();
+        let mut touched = BTreeSet::new();
+        for r in revs {
+            if !self.revs.contains_key(&r.id) {
+                self.revs.insert(r.id, r.clone());
+                self.log.push((r.id, from.map(str::to_string)));
+                out.new += 1;
+                touched.insert(r.record);
+            }
+        }
+        let records = self.records();
+        out.conflicts = touched.into_iter().filter(|id| records.get(id).is_some_and(|r| !r.conflicts().is_empty())).collect();
+        out
+    }
+    fn log_range(&self, from: u64, max: usize) -> Vec<LogItem> {
+        self.log
+            .iter()
+            .enumerate()
+            .skip(from as usize)
+            .take(max)
+            .map(|(i, (rev, from))| LogItem { pos: i as u64, rev: *rev, from: from.clone() })
+            .collect()
+    }
+    fn records(&self) -> BTreeMap<RecordId, Record> {
+        fold_all(self.revs.values())
+    }
+    fn record(&self, id: RecordId) -> Option<Record> {
+        let revs: Vec<&Revision> = self.revs.values().filter(|r| r.record == id).collect();
+        if revs.is_empty() {
+            return None;
+        }
+        fold_all(revs).remove(&id)
+    }
+    /// Every revision is held once and logged once.
+    fn assert_exactly_once(&self) {
+        let distinct: BTreeSet<RevId> = self.log.iter().map(|(id, _)| *id).collect();
+        assert_eq!(distinct.len(), self.log.len(), "a revision was logged twice");
+        assert_eq!(self.revs.len(), self.log.len());
+    }
+}
+
+#[derive(Debug, Clone)]
+struct MemHub {
+    m: Mem,
+    org: Org,
+    cursors: HashMap<String, Cursor>,
+}
+
+impl MemHub {
+    fn new() -> MemHub {
+        MemHub { m: Mem::new(rand::random()), org: org(), cursors: HashMap::new() }
+    }
+    fn own_scope(&self, id: RecordId) -> Option<RecordScope> {
+        self.m.record(id).map(|r| record_scope(&r, &self.org))
+    }
+}
+
+impl HubReplica for MemHub {
+    fn epoch(&self) -> Result<u64, StoreFault> {
+        Ok(self.m.epoch)
+    }
+    fn rotate_epoch(&mut self) -> Result<u64, StoreFault> {
+        self.m.epoch = rand::random();
+        Ok(self.m.epoch)
+    }
+    fn log_end(&self) -> Result<u64, StoreFault> {
+        Ok(self.m.log.len() as u64)
+    }
+    fn log_range(&self, from: u64, max: usize) -> Result<Vec<LogItem>, StoreFault> {
+        Ok(self.m.log_range(from, max))
+    }
+    fn revision(&self, id: RevId) -> Result<Option<Revision>, StoreFault> {
+        Ok(self.m.revs.get(&id).cloned())
+    }
+    fn contains(&self, id: RevId) -> Result<bool, StoreFault> {
+        Ok(self.m.revs.contains_key(&id))
+    }
+    fn scope(&self, record: RecordId) -> Result<Option<BTreeSet<String>>, StoreFault> {
+        Ok(self.own_scope(record).map(|s| {
+            let mut t = s.townships;
+            if let Some(st) = s.student.and_then(|st| self.own_scope(st)) {
+                t.extend(st.townships);
+            }
+            t
+        }))
+    }
+    fn history(&self, record: RecordId) -> Result<Vec<Revision>, StoreFault> {
+        Ok(self.m.revs.values().filter(|r| r.record == record).cloned().collect())
+    }
+    fn cases_of(&self, student: RecordId) -> Result<Vec<RecordId>, StoreFault> {
+        Ok(self
+            .m
+            .records()
+            .values()
+            .filter(|r| r.case.as_ref().is_some_and(|c| c.student == Some(student)))
+            .map(|r| r.id)
+            .collect())
+    }
+    fn org(&self) -> &Org {
+        &self.org
+    }
+    fn apply(&mut self, revs: &[Revision], from: &str) -> Result<ApplyOutcome, StoreFault> {
+        Ok(self.m.apply(revs, Some(from)))
+    }
+    fn push_cursor(&self, node: &str) -> Result<Option<Cursor>, StoreFault> {
+        Ok(self.cursors.get(node).copied())
+    }
+    fn set_push_cursor(&mut self, node: &str, cursor: &Cursor) -> Result<(), StoreFault> {
+        self.cursors.insert(node.to_string(), *cursor);
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct MemNode {
+    name: String,
+    township: String,
+    m: Mem,
+    st: NodeSyncState,
+    push_acked: (u64, u64),
+    rejected: Vec<Rejected>,
+    config: Option<CountyConfig>,
+    seq: u64,
+    clock: u64,
+}
+
+impl MemNode {
+    fn new(name: &str, township: &str) -> MemNode {
+        MemNode {
+            name: name.into(),
+            township: township.into(),
+            m: Mem::new(rand::random()),
+            st: NodeSyncState::default(),
+            push_acked: (0, 0),
+            rejected: Vec::new(),
+            config: None,
+            seq: 0,
+            clock: NOW - 3_600_000,
+        }
+    }
+    fn ctx(&self, others: &[&MemNode]) -> HubContext {
+        HubContext {
+            node: self.name.clone(),
+            township: self.township.clone(),
+            other_nodes: others.iter().map(|n| n.name.clone()).collect(),
+            future_bound_ms: DEFAULT_FUTURE_BOUND_MS,
+            config: None,
+        }
+    }
+    fn make(&mut self, record: RecordId, kind: RecordKind, change: Change) -> Revision {
+        self.seq += 1;
+        self.clock += 1_000;
+        let id = if matches!(change, Change::CreateStudent(_) | Change::CreateCase(_)) { record } else { RevId::random() };
+        Revision {
+            id,
+            record,
+            kind,
+            origin: self.name.clone(),
+            seq: self.seq,
+            hlc: Hlc { ms: self.clock, n: 0 },
+            author: "王老师".into(),
+            date: Date::ymd(2026, 3, 1),
+            change,
+        }
+    }
+    fn commit(&mut self, record: RecordId, kind: RecordKind, change: Change) -> Revision {
+        let rev = self.make(record, kind, change);
+        self.m.apply(std::slice::from_ref(&rev), None);
+        rev
+    }
+    fn add_student(&mut self, i: u16, school: &str) -> RecordId {
+        let id = RecordId::random();
+        self.commit(id, RecordKind::Student, Change::CreateStudent(Box::new(student(i, school))));
+        id
+    }
+    fn set(&mut self, record: RecordId, field: Field, value: Value) -> Revision {
+        let heads = self.m.record(record).and_then(|r| r.register(field).map(|g| g.head_ids())).unwrap_or_default();
+        self.commit(record, RecordKind::Student, Change::Update(vec![Assign { field, value, supersedes: heads }]))
+    }
+    fn absence(&mut self, record: RecordId, day: u32) -> Revision {
+        self.commit(
+            record,
+            RecordKind::Student,
+            Change::Absence { day: Date::ymd(2026, 3, day), kind: AbsenceKind::Unexcused },
+        )
+    }
+}
+
+impl NodeReplica for MemNode {
+    fn epoch(&self) -> Result<u64, StoreFault> {
+        Ok(self.m.epoch)
+    }
+    fn log_end(&self) -> Result<u64, StoreFault> {
+        Ok(self.m.log.len() as u64)
+    }
+    fn log_range(&self, from: u64, max: usize) -> Result<Vec<LogItem>, StoreFault> {
+        Ok(self.m.log_range(from, max))
+    }
+    fn revision(&self, id: RevId) -> Result<Option<Revision>, StoreFault> {
+        Ok(self.m.revs.get(&id).cloned())
+    }
+    fn sync_state(&self) -> Result<NodeSyncState, StoreFault> {
+        Ok(self.st.clone())
+    }
+    fn start_new_epoch(&mut self, refetch_own_below: u64) -> Result<u64, StoreFault> {
+        self.m.epoch = rand::random();
+        self.st.pull = None;
+        self.st.refetch_own_below = refetch_own_below;
+        self.push_acked = (self.m.epoch, 0);
+        Ok(self.m.epoch)
+    }
+    fn apply_pulled(&mut self, revs: &[Revision]) -> Result<ApplyOutcome, StoreFault> {
+        Ok(self.m.apply(revs, Some("hub")))
+    }
+    fn save_pull_cursor(&mut self, cursor: &Cursor, refetch_done: bool) -> Result<(), StoreFault> {
+        self.st.pull = Some(*cursor);
+        if refetch_done {
+            self.st.refetch_own_below = 0;
+        }
+        Ok(())
+    }
+    fn save_push_ack(&mut self, epoch: u64, up_to: u64, rejected: &[Rejected]) -> Result<(), StoreFault> {
+        if self.push_acked.0 != epoch || self.push_acked.1 < up_to {
+            self.push_acked = (epoch, up_to);
+        }
+        for r in rejected {
+            if !self.rejected.iter().any(|x| x.revision == r.revision) {
+                self.rejected.push(r.clone());
+            }
+        }
+        Ok(())
+    }
+    fn apply_config(&mut self, config: &CountyConfig) -> Result<(), StoreFault> {
+        self.config = Some(config.clone());
+        self.st.config_version = config.version;
+        Ok(())
+    }
+}
+
+fn student(i: u16, school: &str) -> StudentInit {
+    let birth = Date::ymd(2015, 1 + u32::from(i / 1000) % 12, 1);
+    let id = make_id("410329", birth.0, i);
+    StudentInit {
+        student_no: StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
+        id_number: Some(id),
+        name: format!("学生{i}"),
+        sex: Sex::Female,
+        birth,
+        grade: 4,
+        class: None,
+        hukou_township: None,
+        hukou_village: None,
+        entry_year: Some(2022),
+        groups: vec![],
+        guardian: None,
+        phone: None,
+        placement: Placement { status: Status::Enrolled, school: school.into(), transfer: None },
+    }
+}
+
+fn case_for(student: RecordId, township: &str) -> Change {
+    Change::CreateCase(Box::new(CaseInit {
+        student: Some(student),
+        child: Child {
+            name: "学生".into(),
+            id_number: None,
+            student_no: None,
+            sex: Sex::Female,
+            birth: Date::ymd(2015, 1, 1),
+            hukou_township: None,
+            hukou_village: None,
+            groups: vec![],
+        },
+        township: township.into(),
+        school: None,
+        grade: Some(4),
+        source: CaseSource::Roll,
+        opened: Date::ymd(2026, 3, 2),
+        clock_start: Date::ymd(2026, 3, 1),
+        cause: Cause::Unknown,
+        previous: None,
+    }))
+}
+
+// ---- the pump ---------------------------------------------------------------------------------
+
+/// Runs one session between a node and the hub, every message through the frame codec. `cut`
+/// ends it after that many delivered messages (a dropped connection). Returns the outcomes.
+fn session(
+    hub: &mut MemHub,
+    node: &mut MemNode,
+    ctx: HubContext,
+    cut: Option<usize>,
+) -> Result<(NodeOutcome, HubOutcome), String> {
+    let (mut ns, hello) = NodeSession::start(node, node.clock).map_err(|e| e.to_string())?;
+    let mut hs = HubSession::new(ctx);
+    let mut to_hub: VecDeque<Message> = hello.into();
+    let mut to_node: VecDeque<Message> = VecDeque::new();
+    let mut delivered = 0usize;
+    let wire = |m: &Message, side: Side| decode_frame(&encode_frame(m).unwrap(), side).unwrap();
+    for _ in 0..100_000 {
+        if cut.is_some_and(|c| delivered >= c) {
+            return Err("cut".into());
+        }
+        if let Some(m) = to_hub.pop_front() {
+            delivered += 1;
+            let m = wire(&m, Side::Hub);
+            let out = hs.handle(hub, m, NOW).map_err(|e| e.to_string())?;
+            to_node.extend(out);
+        } else if let Some(m) = to_node.pop_front() {
+            delivered += 1;
+            let m = wire(&m, Side::Node);
+            let out = ns.handle(node, m).map_err(|e| e.to_string())?;
+            to_hub.extend(out);
+        } else {
+            break;
+        }
+        if ns.is_done() && hs.is_done() && to_hub.is_empty() && to_node.is_empty() {
+            return Ok((ns.outcome().clone(), hs.outcome().clone()));
+        }
+    }
+    Err(format!("session stalled: node done {}, hub done {}", ns.is_done(), hs.is_done()))
+}
+
+fn sync(hub: &mut MemHub, node: &mut MemNode) -> (NodeOutcome, HubOutcome) {
+    let ctx = node.ctx(&[]);
+    session(hub, node, ctx, None).expect("sync")
+}
+
+/// The records a node should hold: the hub's records in its township's scope.
+fn in_scope(hub: &MemHub, township: &str) -> BTreeMap<RecordId, Record> {
+    hub.m
+        .records()
+        .into_iter()
+        .filter(|(id, _)| hub.scope(*id).unwrap().is_some_and(|s| s.contains(township)))
+        .collect()
+}
+
+// ---- frames -----------------------------------------------------------------------------------
+
+#[test]
+fn frames_round_trip_and_never_panic() {
+    let msgs = vec![
+        Message::Hello(Hello {
+            node_epoch: 7,
+            node_log_end: 3,
+            pull: Some(Cursor { epoch: 1, pos: 2, last: Some(RevId(9)) }),
+            refetch_own_below: 0,
+            node_clock_ms: NOW,
+            config_version: 1,
+        }),
+        Message::PushDone,
+        Message::PullAck(PullAck { up_to: 5 }),
+        Message::Bye,
+        Message::Error("出错了".into()),
+    ];
+    for m in msgs {
+        assert_eq!(decode_frame(&encode_frame(&m).unwrap(), Side::Hub).unwrap(), m);
+    }
+    let mut rng = StdRng::seed_from_u64(7);
+    for len in 0..2_000usize {
+        let mut bytes: Vec<u8> = (0..len % 300).map(|_| rng.gen()).collect();
+        if len % 2 == 0 && bytes.len() >= 2 {
+            bytes[..2].copy_from_slice(&PROTO_VERSION.to_be_bytes());
+        }
+        let _ = decode_frame(&bytes, Side::Hub);
+    }
+    // Truncations of a real frame are errors, never panics.
+    let mut node = MemNode::new("a", A);
+    let s = node.add_student(1, SCHOOL_A);
+    node.absence(s, 2);
+    let batch = Message::PushBatch(PushBatch {
+        from: 0,
+        up_to: 2,
+        last: None,
+        revisions: node.m.revs.values().cloned().collect(),
+    });
+    let frame = encode_frame(&batch).unwrap();
+    for cut in 0..frame.len() {
+        assert!(decode_frame(&frame[..cut], Side::Hub).is_err());
+    }
+}
+
+#[test]
+fn version_mismatch_is_explained_on_both_sides() {
+    let mut frame = encode_frame(&Message::Bye).unwrap();
+    frame[..2].copy_from_slice(&2u16.to_be_bytes());
+    let at_hub = decode_frame(&frame, Side::Hub).unwrap_err();
+    assert_eq!(at_hub.to_string(), "协议版本不一致：节点 v2，平台 v1，请升级");
+    let at_node = decode_frame(&frame, Side::Node).unwrap_err();
+    assert_eq!(at_node.to_string(), "协议版本不一致：节点 v1，平台 v2，请升级");
+    // What the hub sends back reaches the node whatever its version.
+    let reply = SyncError::Frame(at_hub).to_peer().unwrap();
+    let back = decode_frame(&encode_frame(&reply).unwrap(), Side::Node).unwrap();
+    assert_eq!(back, Message::Error("协议版本不一致：节点 v2，平台 v1，请升级".into()));
+}
+
+// ---- decisions --------------------------------------------------------------------------------
+
+fn hello(epoch: u64, log_end: u64, pull: Option<Cursor>) -> Hello {
+    Hello { node_epoch: epoch, node_log_end: log_end, pull, refetch_own_below: 0, node_clock_ms: NOW, config_version: 0 }
+}
+
+#[test]
+fn welcome_plans() {
+    // A node the hub never saw: everything, both ways.
+    let p = plan_welcome(None, &hello(1, 10, None), 5, 100, None);
+    assert_eq!((p.push_from, p.reset_epoch, p.pull_from, p.rotate_hub_epoch), (0, false, 0, false));
+    // Resuming.
+    let rec = Cursor { epoch: 1, pos: 8, last: Some(RevId(8)) };
+    let pull = Cursor { epoch: 5, pos: 40, last: Some(RevId(40)) };
+    let p = plan_welcome(Some(&rec), &hello(1, 10, Some(pull)), 5, 100, Some(RevId(40)));
+    assert_eq!((p.push_from, p.push_check, p.reset_epoch, p.pull_from), (8, Some(RevId(8)), false, 40));
+    // The node's log is shorter than what the hub received: restored from backup.
+    let p = plan_welcome(Some(&rec), &hello(1, 5, None), 5, 100, None);
+    assert!(p.reset_epoch);
+    assert_eq!(p.push_from, 0);
+    // A new node epoch: push everything.
+    let p = plan_welcome(Some(&rec), &hello(2, 10, None), 5, 100, None);
+    assert_eq!((p.push_from, p.reset_epoch), (0, false));
+    // Another hub epoch: pull everything.
+    let p = plan_welcome(None, &hello(1, 10, Some(Cursor { epoch: 4, pos: 40, last: None })), 5, 100, None);
+    assert_eq!((p.pull_from, p.rotate_hub_epoch), (0, false));
+    // The node's cursor is beyond the hub's log, or points at another entry: the hub was restored.
+    let p = plan_welcome(None, &hello(1, 10, Some(pull)), 5, 30, None);
+    assert_eq!((p.pull_from, p.rotate_hub_epoch), (0, true));
+    let p = plan_welcome(None, &hello(1, 10, Some(pull)), 5, 100, Some(RevId(41)));
+    assert_eq!((p.pull_from, p.rotate_hub_epoch), (0, true));
+}
+
+#[test]
+fn node_reset_decision() {
+    let w = |from, check, reset| Welcome {
+        node: "a".into(),
+        township: A.into(),
+        hub_epoch: 1,
+        hub_log_end: 0,
+        push_from: from,
+        push_check: check,
+        reset_epoch: reset,
+        pull_from: 0,
+        hub_clock_ms: NOW,
+        future_bound_ms: DEFAULT_FUTURE_BOUND_MS,
+        config: None,
+    };
+    assert!(!node_must_reset(&w(0, None, false), 0, None));
+    assert!(node_must_reset(&w(0, None, true), 10, None));
+    assert!(!node_must_reset(&w(5, Some(RevId(4)), false), 10, Some(RevId(4))));
+    assert!(node_must_reset(&w(5, Some(RevId(4)), false), 10, Some(RevId(99))));
+    assert!(node_must_reset(&w(11, Some(RevId(4)), false), 10, None));
+}
+
+fn ctx_for<'a>(org: &'a Org, others: &'a BTreeSet<String>, township: &'a str) -> CheckContext<'a> {
+    CheckContext { node: "鸦岭中心校", township, org, now_ms: NOW, future_bound_ms: DEFAULT_FUTURE_BOUND_MS, other_nodes: others }
+}
+
+#[test]
+fn checks_clock_scope_origin_and_placement() {
+    let org = org();
+    let others: BTreeSet<String> = ["高山中心校".to_string()].into();
+    let ctx = ctx_for(&org, &others, A);
+    let mut node = MemNode::new("鸦岭中心校", A);
+    let sid = RecordId::random();
+    let mut create = node.make(sid, RecordKind::Student, Change::CreateStudent(Box::new(student(1, SCHOOL_A))));
+    assert_eq!(check_revision(&create, None, &ctx), Ok(()));
+
+    // An hour in the hub's future: refused, naming the node's clock and the hub's.
+    create.hlc.ms = NOW + 3_600_000;
+    let e = check_revision(&create, None, &ctx).unwrap_err();
+    assert!(e.contains("节点 鸦岭中心校 的时钟为 2026-03-01 09:00:00"), "{e}");
+    assert!(e.contains("超前县级平台 2026-03-01 08:00:00"), "{e}");
+    assert!(e.contains("1 小时"), "{e}");
+    // Nine minutes ahead is within the bound; weeks behind is simply old.
+    create.hlc.ms = NOW + 9 * 60_000;
+    assert_eq!(check_revision(&create, None, &ctx), Ok(()));
+    create.hlc.ms = NOW - 40 * 24 * 3_600_000;
+    assert_eq!(check_revision(&create, None, &ctx), Ok(()));
+
+    // A student of another township's school.
+    let other = node.make(RecordId::random(), RecordKind::Student, Change::CreateStudent(Box::new(student(2, SCHOOL_B))));
+    let e = check_revision(&other, None, &ctx).unwrap_err();
+    assert!(e.contains("高山"), "{e}");
+    // Not in the county.
+    let nowhere =
+        node.make(RecordId::random(), RecordKind::Student, Change::CreateStudent(Box::new(student(3, "不存在小学"))));
+    assert!(check_revision(&nowhere, None, &ctx).unwrap_err().contains("不在本县组织机构中"));
+    // An edit to a record of another township.
+    let edit = node.make(sid, RecordKind::Student, Change::Absence { day: Date::ymd(2026, 3, 2), kind: AbsenceKind::Sick });
+    let scope_b: BTreeSet<String> = [B.to_string()].into();
+    assert!(check_revision(&edit, Some(&scope_b), &ctx).unwrap_err().contains("不在本节点（鸦岭）的范围内"));
+    // An edit of a record the hub does not hold.
+    assert!(check_revision(&edit, None, &ctx).unwrap_err().contains("不存在"));
+    // Another node's name as origin; the hub's.
+    let mut forged = edit.clone();
+    forged.origin = "高山中心校".into();
+    let scope_a: BTreeSet<String> = [A.to_string()].into();
+    assert!(check_revision(&forged, Some(&scope_a), &ctx).is_err());
+    forged.origin = HUB_ORIGIN.into();
+    assert!(check_revision(&forged, Some(&scope_a), &ctx).is_err());
+    // Moving a student into another township's school directly (not by transfer).
+    let mv = node.make(
+        sid,
+        RecordKind::Student,
+        Change::Update(vec![Assign {
+            field: Field::Placement,
+            value: Value::Placement(Placement { status: Status::Enrolled, school: SCHOOL_B.into(), transfer: None }),
+            supersedes: vec![sid],
+        }]),
+    );
+    assert!(check_revision(&mv, Some(&scope_a), &ctx).unwrap_err().contains("不属于本节点的乡镇"));
+    // A transfer out to another township's school is the node's to make.
+    let out = node.make(
+        sid,
+        RecordKind::Student,
+        Change::Update(vec![Assign {
+            field: Field::Placement,
+            value: Value::Placement(Placement {
+                status: Status::TransferredOut,
+                school: SCHOOL_A.into(),
+                transfer: Some(TransferTarget::School(SCHOOL_B.into())),
+            }),
+            supersedes: vec![sid],
+        }]),
+    );
+    assert_eq!(check_revision(&out, Some(&scope_a), &ctx), Ok(()));
+    // A case for another township.
+    let case = node.make(RecordId::random(), RecordKind::Case, case_for(sid, B));
+    let mut case = case;
+    case.id = case.record;
+    assert!(check_revision(&case, None, &ctx).is_err());
+}
+
+#[test]
+fn schedule_and_backoff() {
+    // NOW is 08:00 in UTC+8. The 02:00 sync is tomorrow; the 20:00 one today.
+    let at = next_sync_at(NOW, 2, 0);
+    assert_eq!(clock_text(at), "2026-03-02 02:00:00");
+    let at = next_sync_at(NOW, 20, 5 * 60_000);
+    assert_eq!(clock_text(at), "2026-03-01 20:05:00");
+    assert!(next_sync_at(at, 20, 5 * 60_000) > at);
+    assert_eq!(backoff_ms(0), 30_000);
+    assert_eq!(backoff_ms(1), 60_000);
+    assert_eq!(backoff_ms(6), 30 * 60_000);
+    assert_eq!(backoff_ms(100), 30 * 60_000);
+}
+
+// ---- sessions ---------------------------------------------------------------------------------
+
+#[test]
+fn empty_sync_then_incremental() {
+    let mut hub = MemHub::new();
+    let mut a = MemNode::new("a", A);
+    let (n, h) = sync(&mut hub, &mut a);
+    assert_eq!((n.sent, n.received, h.complete), (0, 0, true));
+    let s = a.add_student(1, SCHOOL_A);
+    a.absence(s, 2);
+    let (n, _) = sync(&mut hub, &mut a);
+    assert_eq!((n.sent, n.accepted_new), (2, 2));
+    let (n, _) = sync(&mut hub, &mut a);
+    assert_eq!((n.sent, n.received), (0, 0));
+    hub.m.assert_exactly_once();
+    assert_eq!(a.m.records(), in_scope(&hub, A));
+}
+
+#[test]
+fn hub_and_three_nodes_converge_after_concurrent_edits() {
+    let mut hub = MemHub::new();
+    let mut a1 = MemNode::new("a1", A);
+    let mut a2 = MemNode::new("a2", A);
+    let mut b = MemNode::new("b", B);
+    let s: Vec<RecordId> = (0..20).map(|i| a1.add_student(i, SCHOOL_A)).collect();
+    let t: Vec<RecordId> = (0..10).map(|i| b.add_student(100 + i, SCHOOL_B)).collect();
+    sync(&mut hub, &mut a1);
+    sync(&mut hub, &mut b);
+    sync(&mut hub, &mut a2);
+    assert_eq!(a2.m.records(), a1.m.records());
+    // Concurrent edits to different fields of the same records, and absences, on both A nodes.
+    for (i, id) in s.iter().enumerate() {
+        a1.set(*id, Field::Phone, Value::OptText(Some(format!("1390000{i:04}"))));
+        a2.set(*id, Field::Guardian, Value::OptText(Some(format!("家长{i}"))));
+        a1.absence(*id, 3);
+        a2.absence(*id, 4);
+    }
+    for id in &t {
+        b.absence(*id, 5);
+    }
+    for _ in 0..2 {
+        sync(&mut hub, &mut a2);
+        sync(&mut hub, &mut b);
+        sync(&mut hub, &mut a1);
+    }
+    hub.m.assert_exactly_once();
+    for n in [&a1, &a2, &b] {
+        n.m.assert_exactly_once();
+        assert_eq!(n.m.records(), in_scope(&hub, &n.township), "node {}", n.name);
+    }
+    // Different fields merged by themselves: no conflicts.
+    assert!(hub.m.records().values().all(|r| r.conflicts().is_empty()));
+    let r = &a1.m.records()[&s[3]];
+    assert_eq!(r.text(Field::Guardian), Some("家长3"));
+    assert_eq!(r.absences.len(), 2);
+    // Node b sees none of A's children.
+    assert!(s.iter().all(|id| !b.m.records().contains_key(id)));
+}
+
+#[test]
+fn same_field_conflict_is_kept_and_resolution_reaches_the_nodes() {
+    let mut hub = MemHub::new();
+    let mut a1 = MemNode::new("a1", A);
+    let mut a2 = MemNode::new("a2", A);
+    let s = a1.add_student(1, SCHOOL_A);
+    sync(&mut hub, &mut a1);
+    sync(&mut hub, &mut a2);
+    a1.set(s, Field::Phone, Value::OptText(Some("13900000001".into())));
+    a2.set(s, Field::Phone, Value::OptText(Some("13900000002".into())));
+    sync(&mut hub, &mut a1);
+    let (n, _) = sync(&mut hub, &mut a2);
+    assert!(n.conflicts.contains(&s), "the hub reports the conflict to the pushing node");
+    let rec = hub.m.record(s).unwrap();
+    assert_eq!(rec.conflicts().len(), 1);
+    let heads = rec.register(Field::Phone).unwrap().head_ids();
+    assert_eq!(heads.len(), 2);
+    // Resolution at the hub: replaces every head.
+    let res = Revision {
+        id: RevId::random(),
+        record: s,
+        kind: RecordKind::Student,
+        origin: HUB_ORIGIN.into(),
+        seq: 1,
+        hlc: Hlc { ms: NOW, n: 0 },
+        author: "县级平台".into(),
+        date: Date::ymd(2026, 3, 1),
+        change: Change::Update(vec![Assign {
+            field: Field::Phone,
+            value: Value::OptText(Some("13900000002".into())),
+            supersedes: heads,
+        }]),
+    };
+    hub.m.apply(&[res], None);
+    sync(&mut hub, &mut a1);
+    sync(&mut hub, &mut a2);
+    for n in [&a1, &a2] {
+        let r = n.m.record(s).unwrap();
+        assert!(r.conflicts().is_empty());
+        assert_eq!(r.text(Field::Phone), Some("13900000002"));
+    }
+}
+
+#[test]
+fn a_future_clock_is_rejected_and_kept_at_the_node() {
+    let mut hub = MemHub::new();
+    let mut a = MemNode::new("a", A);
+    let s = a.add_student(1, SCHOOL_A);
+    a.clock = NOW + 3_600_000;
+    let bad = a.absence(s, 6);
+    a.clock = NOW - 1_000;
+    let good = a.absence(s, 7);
+    let (n, h) = sync(&mut hub, &mut a);
+    assert_eq!(n.rejected.len(), 1);
+    assert_eq!(n.rejected[0].revision, bad.id);
+    assert!(n.rejected[0].reason.contains("节点 a 的时钟为"), "{}", n.rejected[0].reason);
+    assert_eq!(h.rejected.len(), 1);
+    assert!(hub.m.revs.contains_key(&good.id) && !hub.m.revs.contains_key(&bad.id));
+    assert_eq!(a.rejected.len(), 1, "kept at the node for `status`");
+    assert!(a.m.revs.contains_key(&bad.id), "the node keeps the revision itself");
+    // Not sent again.
+    let (n, _) = sync(&mut hub, &mut a);
+    assert_eq!((n.sent, n.rejected.len()), (0, 0));
+}
+
+#[test]
+fn a_node_offline_for_weeks_syncs_normally() {
+    let mut hub = MemHub::new();
+    let mut a = MemNode::new("a", A);
+    a.clock = NOW - 45 * 24 * 3_600_000;
+    let s = a.add_student(1, SCHOOL_A);
+    for d in 1..20 {
+        a.absence(s, d);
+    }
+    let (n, _) = sync(&mut hub, &mut a);
+    assert_eq!((n.sent, n.accepted_new, n.rejected.len()), (20, 20, 0));
+}
+
+#[test]
+fn a_transfer_brings_the_whole_history_to_the_new_township() {
+    let mut hub = MemHub::new();
+    let mut a = MemNode::new("a", A);
+    let mut b = MemNode::new("b", B);
+    let s = a.add_student(1, SCHOOL_A);
+    for d in 2..6 {
+        a.absence(s, d);
+    }
+    let case = RecordId::random();
+    a.commit(case, RecordKind::Case, case_for(s, A));
+    a.commit(
+        case,
+        RecordKind::Case,
+        Change::Act(crate::model::Action {
+            date: Date::ymd(2026, 3, 6),
+            kind: crate::model::ActionKind::Visit,
+            by: "李老师".into(),
+            notice: None,
+            text: None,
+        }),
+    );
+    // B syncs before the transfer: sees nothing of A.
+    sync(&mut hub, &mut a);
+    sync(&mut hub, &mut b);
+    assert!(b.m.records().is_empty());
+    let transfer = a.set(
+        s,
+        Field::Placement,
+        Value::Placement(Placement {
+            status: Status::TransferredOut,
+            school: SCHOOL_A.into(),
+            transfer: Some(TransferTarget::School(SCHOOL_B.into())),
+        }),
+    );
+    sync(&mut hub, &mut a);
+    let (n, _) = sync(&mut hub, &mut b);
+    assert!(n.received >= 8, "received {}", n.received);
+    let got = b.m.record(s).expect("B has the student");
+    assert_eq!(got.absences.len(), 4);
+    assert_eq!(got.status(), Some(Status::TransferredOut));
+    assert!(b.m.revs.contains_key(&transfer.id));
+    let c = b.m.record(case).expect("B has the case with its history");
+    assert_eq!(c.actions.len(), 1);
+    // B accepts; then it is B's. A can no longer change it.
+    b.set(s, Field::Placement, Value::Placement(Placement { status: Status::Enrolled, school: SCHOOL_B.into(), transfer: None }));
+    let (n, _) = sync(&mut hub, &mut b);
+    assert!(n.rejected.is_empty(), "{:?}", n.rejected);
+    assert_eq!(hub.m.record(s).unwrap().school(), Some(SCHOOL_B));
+    let late = a.absence(s, 9);
+    let (n, _) = sync(&mut hub, &mut a);
+    assert_eq!(n.rejected.len(), 1);
+    assert_eq!(n.rejected[0].revision, late.id);
+    hub.m.assert_exactly_once();
+    b.m.assert_exactly_once();
+}
+
+#[test]
+fn a_refused_create_takes_its_edits_with_it() {
+    let mut hub = MemHub::new();
+    let mut a = MemNode::new("a", A);
+    let s = a.add_student(1, SCHOOL_B);
+    a.absence(s, 2);
+    let (n, _) = sync(&mut hub, &mut a);
+    assert_eq!(n.rejected.len(), 2);
+    assert!(n.rejected[1].reason.contains("已被拒绝"));
+    assert!(hub.m.revs.is_empty());
+}
+
+/// The setup of the cut tests: a hub and two nodes with history on both sides.
+fn busy_county() -> (MemHub, MemNode, MemNode) {
+    let mut hub = MemHub::new();
+    let mut a = MemNode::new("a", A);
+    let mut b = MemNode::new("b", B);
+    for i in 0..30 {
+        let s = a.add_student(i, SCHOOL_A);
+        a.absence(s, 2);
+    }
+    for i in 0..30 {
+        b.add_student(200 + i, SCHOOL_B);
+    }
+    sync(&mut hub, &mut b);
+    // More than one batch each way for node a.
+    for i in 0..(BATCH_MAX_REVISIONS as u16 * 2 + 10) {
+        a.add_student(1000 + i, if i % 2 == 0 { SCHOOL_A } else { SCHOOL_A2 });
+    }
+    hub.m.apply(
+        &(0..2500u16)
+            .map(|i| {
+                let mut r = b.make(RecordId::random(), RecordKind::Student, Change::CreateStudent(Box::new(student(5000 + i, SCHOOL_A))));
+                r.id = r.record;
+                r.origin = "other-a".into();
+                r
+            })
+            .collect::<Vec<_>>(),
+        Some("other-a"),
+    );
+    (hub, a, b)
+}
+
+#[test]
+fn a_sync_cut_at_any_point_resumes_with_nothing_lost_or_doubled() {
+    let (hub0, a0, _) = busy_county();
+    // How many messages a full session takes.
+    let (mut h, mut a) = (hub0.clone(), a0.clone());
+    let ctx = a.ctx(&[]);
+    let mut total = 0;
+    for cut in 1.. {
+        if session(&mut h.clone(), &mut a.clone(), ctx.clone(), Some(cut)).is_ok() {
+            total = cut;
+            break;
+        }
+    }
+    sync(&mut h, &mut a);
+    let want_hub = h.m.records();
+    let want_a = a.m.records();
+    assert!(total > 6, "{total}");
+    for cut in 0..total {
+        let (mut hub, mut a) = (hub0.clone(), a0.clone());
+        let _ = session(&mut hub, &mut a, ctx.clone(), Some(cut));
+        // And cut again somewhere else before a full run.
+        let _ = session(&mut hub, &mut a, ctx.clone(), Some((cut * 7) % total));
+        sync(&mut hub, &mut a);
+        hub.m.assert_exactly_once();
+        a.m.assert_exactly_once();
+        assert_eq!(hub.m.records(), want_hub, "cut after {cut}");
+        assert_eq!(a.m.records(), want_a, "cut after {cut}");
+        // A further sync has nothing to do.
+        let (n, _) = sync(&mut hub, &mut a);
+        assert_eq!((n.sent, n.received), (0, 0), "cut after {cut}");
+    }
+}
+
+#[test]
+fn duplicated_and_reordered_batches() {
+    let (hub0, a0, _) = busy_county();
+    let mut rng = StdRng::seed_from_u64(42);
+    for round in 0..20 {
+        let (mut hub, mut a) = (hub0.clone(), a0.clone());
+        // Collect every push batch the node would send (acks fed back so the window advances).
+        let (mut ns, hello) = NodeSession::start(&mut a, NOW).unwrap();
+        let mut hs = HubSession::new(a.ctx(&[]));
+        let welcome = hs.handle(&mut hub, hello[0].clone(), NOW).unwrap();
+        let mut out = ns.handle(&mut a, welcome[0].clone()).unwrap();
+        let mut batches = Vec::new();
+        loop {
+            let mut acks = Vec::new();
+            for m in out.drain(..) {
+                if let Message::PushBatch(b) = m {
+                    acks.push(Message::PushAck(PushAck { up_to: 0, new: 0, known: 0, rejected: vec![], conflicts: vec![] }));
+                    batches.push(b);
+                }
+            }
+            if acks.is_empty() {
+                break;
+            }
+            for ack in acks {
+                out.extend(ns.handle(&mut a, ack).unwrap());
+            }
+        }
+        assert!(batches.len() >= 3);
+        // Deliver them duplicated and shuffled.
+        let mut delivery: Vec<PushBatch> = batches.iter().cloned().chain(batches.iter().take(round % 3 + 1).cloned()).collect();
+        delivery.shuffle(&mut rng);
+        let mut hs = HubSession::new(a.ctx(&[]));
+        hs.handle(&mut hub, Message::Hello(hello_of(&a)), NOW).unwrap();
+        for b in delivery {
+            hs.handle(&mut hub, Message::PushBatch(b), NOW).unwrap();
+        }
+        hub.m.assert_exactly_once();
+        // The cursor covers a contiguous prefix only: never beyond a batch not yet applied.
+        let cur = hub.cursors["a"];
+        let end_of_applied_prefix = batches
+            .iter()
+            .take_while(|b| b.revisions.iter().all(|r| hub.m.revs.contains_key(&r.id)))
+            .last()
+            .map(|b| b.up_to)
+            .unwrap_or(0);
+        assert!(cur.pos <= end_of_applied_prefix);
+        // Every batch arrived, so a normal session then has nothing to add but the cursor.
+        let (n, _) = sync(&mut hub, &mut a);
+        assert_eq!(n.accepted_new, 0);
+        hub.m.assert_exactly_once();
+        let (n, _) = sync(&mut hub, &mut a);
+        assert_eq!(n.sent, 0);
+    }
+    // Pull batches duplicated and reordered at the node.
+    let (mut hub, mut a, _) = busy_county();
+    sync(&mut hub, &mut a);
+    let mut fresh = MemNode::new("a-new", A);
+    let (mut ns, hello) = NodeSession::start(&mut fresh, NOW).unwrap();
+    let mut hs = HubSession::new(fresh.ctx(&[]));
+    let welcome = hs.handle(&mut hub, hello[0].clone(), NOW).unwrap();
+    ns.handle(&mut fresh, welcome[0].clone()).unwrap();
+    let mut pulls = hs.handle(&mut hub, Message::PushDone, NOW).unwrap();
+    let mut more = Vec::new();
+    for _ in 0..pulls.len() {
+        more.extend(hs.handle(&mut hub, Message::PullAck(PullAck { up_to: 0 }), NOW).unwrap());
+    }
+    pulls.extend(more);
+    assert!(pulls.len() >= 2);
+    let mut delivery = pulls.clone();
+    delivery.extend(pulls.iter().take(2).cloned());
+    delivery.shuffle(&mut rng);
+    // Move `done` to the end so the node does not stop early.
+    delivery.sort_by_key(|m| matches!(m, Message::PullBatch(b) if b.done));
+    for m in delivery {
+        ns.handle(&mut fresh, m).unwrap();
+    }
+    fresh.m.assert_exactly_once();
+    sync(&mut hub, &mut fresh);
+    fresh.m.assert_exactly_once();
+    assert_eq!(fresh.m.records(), in_scope(&hub, A));
+}
+
+fn hello_of(n: &MemNode) -> Hello {
+    Hello {
+        node_epoch: n.m.epoch,
+        node_log_end: n.m.log.len() as u64,
+        pull: n.st.pull,
+        refetch_own_below: n.st.refetch_own_below,
+        node_clock_ms: NOW,
+        config_version: n.st.config_version,
+    }
+}
+
+#[test]
+fn a_node_restored_from_backup_resyncs_fully() {
+    let mut hub = MemHub::new();
+    let mut a = MemNode::new("a", A);
+    for i in 0..10 {
+        a.add_student(i, SCHOOL_A);
+    }
+    sync(&mut hub, &mut a);
+    let backup = a.clone();
+    let lost: Vec<RecordId> = (10..20).map(|i| a.add_student(i, SCHOOL_A)).collect();
+    sync(&mut hub, &mut a);
+    // Restored: the disk from before the last ten.
+    let mut a = backup.clone();
+    let (n, h) = sync(&mut hub, &mut a);
+    assert!(n.reset_epoch && h.reset_epoch);
+    assert!(lost.iter().all(|id| a.m.records().contains_key(id)), "own revisions come back");
+    hub.m.assert_exactly_once();
+    a.m.assert_exactly_once();
+    assert_eq!(a.m.records(), in_scope(&hub, A));
+
+    // Restored, then new work before the next sync: the log grew past the hub's cursor with other
+    // entries. Caught by the fingerprint.
+    let mut a = backup.clone();
+    let more: Vec<RecordId> = (30..45).map(|i| a.add_student(i, SCHOOL_A)).collect();
+    let (n, _) = sync(&mut hub, &mut a);
+    assert!(n.reset_epoch);
+    assert!(more.iter().all(|id| hub.m.records().contains_key(id)));
+    assert!(lost.iter().all(|id| a.m.records().contains_key(id)));
+    hub.m.assert_exactly_once();
+    a.m.assert_exactly_once();
+    assert_eq!(a.m.records(), in_scope(&hub, A));
+    let (n, _) = sync(&mut hub, &mut a);
+    assert!(!n.reset_epoch);
+    assert_eq!((n.sent, n.received), (0, 0));
+}
+
+#[test]
+fn a_hub_restored_from_backup_gets_everything_again() {
+    let mut hub = MemHub::new();
+    let mut a = MemNode::new("a", A);
+    let mut b = MemNode::new("b", B);
+    for i in 0..10 {
+        a.add_student(i, SCHOOL_A);
+        b.add_student(100 + i, SCHOOL_B);
+    }
+    sync(&mut hub, &mut a);
+    sync(&mut hub, &mut b);
+    let backup = hub.clone();
+    for i in 10..20 {
+        a.add_student(i, SCHOOL_A);
+        b.add_student(100 + i, SCHOOL_B);
+    }
+    sync(&mut hub, &mut a);
+    sync(&mut hub, &mut b);
+    // Restore the hub; another node's work arrives first, so its log grows past a's cursor.
+    let mut hub = backup;
+    for i in 0..30 {
+        hub.m.apply(
+            &[{
+                let mut r = b.make(RecordId::random(), RecordKind::Student, Change::CreateStudent(Box::new(student(300 + i, SCHOOL_B))));
+                r.id = r.record;
+                r.origin = "c".into();
+                r
+            }],
+            Some("c"),
+        );
+    }
+    let (_, h) = sync(&mut hub, &mut a);
+    assert!(h.rotated_hub_epoch);
+    sync(&mut hub, &mut b);
+    sync(&mut hub, &mut a);
+    hub.m.assert_exactly_once();
+    for n in [&a, &b] {
+        n.m.assert_exactly_once();
+        assert_eq!(n.m.records(), in_scope(&hub, &n.township));
+    }
+    assert_eq!(hub.m.records().len(), 20 + 20 + 30);
+}
+
+#[test]
+fn county_configuration_reaches_outdated_nodes() {
+    let mut hub = MemHub::new();
+    let mut a = MemNode::new("a", A);
+    let cfg = CountyConfig {
+        version: 3,
+        county_code: "410329".into(),
+        county_name: "伊川县".into(),
+        org_csv: org().to_csv(),
+        policy_toml: "name = \"x\"".into(),
+    };
+    let mut ctx = a.ctx(&[]);
+    ctx.config = Some(cfg.clone());
+    let (n, _) = session(&mut hub, &mut a, ctx.clone(), None).unwrap();
+    assert_eq!(n.config_updated, Some(3));
+    assert_eq!(a.config, Some(cfg));
+    let (n, _) = session(&mut hub, &mut a, ctx, None).unwrap();
+    assert_eq!(n.config_updated, None);
+}
+
+#[test]
+fn unexpected_messages_end_the_session_with_a_reason() {
+    let mut hub = MemHub::new();
+    let mut a = MemNode::new("a", A);
+    let mut hs = HubSession::new(a.ctx(&[]));
+    let e = hs.handle(&mut hub, Message::PushDone, NOW).unwrap_err();
+    assert!(matches!(e, SyncError::Protocol(_)));
+    assert!(matches!(e.to_peer(), Some(Message::Error(_))));
+    let (mut ns, _) = NodeSession::start(&mut a, NOW).unwrap();
+    let e = ns.handle(&mut a, Message::Bye).unwrap_err();
+    assert!(e.to_string().contains("意外的消息"));
+    let e = ns.handle(&mut a, Message::Error("平台维护中".into())).unwrap_err();
+    assert!(e.to_peer().is_none());
+}
+
+#[test]
+fn bundle_round_trip() {
+    let b = Bundle {
+        format: BUNDLE_FORMAT.into(),
+        node: "鸦岭中心校".into(),
+        township: A.into(),
+        county_code: "410329".into(),
+        county_name: "伊川县".into(),
+        hub_addr: "10.0.0.1:7443".into(),
+        server_name: "baoxue-hub".into(),
+        issued: "2026-03-01".into(),
+        config_version: 2,
+        ca_cert: "-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n".into(),
+        node_cert: "-----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----\n".into(),
+        node_key: "-----BEGIN PRIVATE KEY-----\nCCC\n-----END PRIVATE KEY-----\n".into(),
+        org_csv: org().to_csv(),
+        policy_toml: "name = \"shapotou\"\n[sync]\nhour = 2\n".into(),
+    };
+    let text = b.to_text().unwrap();
+    assert!(text.starts_with("# baoxue 节点配置包"));
+    assert_eq!(Bundle::parse(&text).unwrap(), b);
+    assert!(matches!(Bundle::parse("format = \"x\""), Err(BundleError::Toml(_)) | Err(BundleError::Format(_))));
+    let mut missing = b.clone();
+    missing.node_key = String::new();
+    assert!(matches!(Bundle::parse(&missing.to_text().unwrap()), Err(BundleError::Missing(_))));
+}
