@@ -1,5 +1,37 @@
-//! stub
+//! # baoxue-hub
+//!
+//! The county hub: it issues the county's certificates, accepts every township node's sync,
+//! merges what they send, keeps concurrent edits for review, and computes the county's reports
+//! and alerts. The binary (`main.rs`) only calls [`cli::main`].
+//!
+//! # Layout
+//! - [`data`]: the data directory (county configuration, CA and hub certificate, org, policy,
+//!   issued nodes and their sync status, the store); `init`, `org import`, `node add/revoke/list`.
+//! - [`server`]: `serve` — QUIC with mutual TLS (via `baoxue-net`), one task per connection
+//!   driving a `shared::sync::HubSession`.
+//! - [`replica`]: the store as the sync engine sees it, with the per-record scope index.
+//! - [`conflicts`]: `conflicts` and `conflicts resolve`.
+//! - [`stats`]: `stats`, including 重复学籍.
+//! - [`bench`]: `bench sync`; [`relay`]: a counting, lossy UDP relay for it and the tests.
+//! - [`nightly_hook`]: `serve` runs the nightly aggregation at the policy's hour.
+//! - [`county`], [`nightly`], [`bench_nightly`], [`demo`]: reports, alerts, census, the nightly
+//!   run and its benchmark, the demo county.
+//! - [`cli`]: the command line.
+//!
+//! **Invariants.** The hub takes a node's identity and township from its certificate only. A
+//! push batch is acknowledged only after it is applied and flushed and the node's cursor is
+//! stored. One bad connection never stops the server.
+
+pub mod bench;
 pub mod bench_nightly;
+pub mod cli;
+pub mod conflicts;
 pub mod county;
+pub mod data;
 pub mod demo;
 pub mod nightly;
+pub mod nightly_hook;
+pub mod relay;
+pub mod replica;
+pub mod server;
+pub mod stats;

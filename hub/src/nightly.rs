@@ -81,7 +81,9 @@ struct Header {
 fn live(rec: &Record) -> bool {
     rec.kind == RecordKind::Student
         && rec.is_complete()
-        && rec.status().is_some_and(|s| s.on_roll() || s == Status::DroppedOut)
+        && rec
+            .status()
+            .is_some_and(|s| s.on_roll() || s == Status::DroppedOut)
 }
 
 impl Default for Snapshot {
@@ -109,7 +111,11 @@ impl Snapshot {
     pub fn refresh(&mut self, store: &Store, year_start: (u32, u32)) -> Result<Refresh> {
         let epoch = store.epoch()?;
         let end = store.log_end()?;
-        if epoch != self.epoch || self.log_pos > end || self.history.year_start() != year_start || (self.log_pos == 0 && end > 0) {
+        if epoch != self.epoch
+            || self.log_pos > end
+            || self.history.year_start() != year_start
+            || (self.log_pos == 0 && end > 0)
+        {
             return self.rebuild(store, year_start);
         }
         let mut out = Refresh::default();
@@ -123,7 +129,9 @@ impl Snapshot {
             }
             for (p, e) in &entries {
                 pos = p + 1;
-                let Some(rev) = store.revision(e.rev)? else { continue };
+                let Some(rev) = store.revision(e.rev)? else {
+                    continue;
+                };
                 out.revisions += 1;
                 self.history.add(&rev);
                 match (rev.kind, &rev.change) {
@@ -141,7 +149,9 @@ impl Snapshot {
         let mut ids_to_check: BTreeSet<String> = self.duplicates.clone();
         for id in students {
             out.records += 1;
-            let Some(rec) = store.record(id)? else { continue };
+            let Some(rec) = store.record(id)? else {
+                continue;
+            };
             self.note_conflict(&rec);
             if let Some(n) = rec.id_number() {
                 ids_to_check.insert(n.as_str().to_string());
@@ -149,7 +159,9 @@ impl Snapshot {
         }
         for id in cases {
             out.records += 1;
-            let Some(rec) = store.record(id)? else { continue };
+            let Some(rec) = store.record(id)? else {
+                continue;
+            };
             self.note_conflict(&rec);
             if rec.is_complete() {
                 self.cases.insert(id, rec);
@@ -191,7 +203,10 @@ impl Snapshot {
         let mut cases = BTreeMap::new();
         let mut conflicts = BTreeSet::new();
         let mut by_id: HashMap<String, u32> = HashMap::new();
-        let mut out = Refresh { rebuilt: true, ..Default::default() };
+        let mut out = Refresh {
+            rebuilt: true,
+            ..Default::default()
+        };
         let (tx, rx) = std::sync::mpsc::sync_channel::<(RecordId, bool)>(4096);
         let (history, revisions) = std::thread::scope(|s| -> Result<(History, u64)> {
             let worker = s.spawn(move || -> Result<(History, u64)> {
@@ -220,11 +235,19 @@ impl Snapshot {
                     }
                     match rec.kind {
                         RecordKind::Student => {
-                            let untouched = |f: Field| {
-                                rec.register(f).map_or(true, |r| r.replaced.is_empty() && r.heads.len() == 1 && r.heads.contains_key(&rec.id))
+                            // Written after the roster row (by anything but the row itself)?
+                            let changed = |f: Field| match rec.register(f) {
+                                None => false,
+                                Some(r) => {
+                                    !r.replaced.is_empty()
+                                        || r.heads.len() != 1
+                                        || !r.heads.contains_key(&rec.id)
+                                }
                             };
                             let whole = !rec.is_complete()
-                                || !(untouched(Field::Placement) && untouched(Field::Grade) && untouched(Field::EntryYear));
+                                || changed(Field::Placement)
+                                || changed(Field::Grade)
+                                || changed(Field::EntryYear);
                             if tx.send((rec.id, whole)).is_err() {
                                 break;
                             }
@@ -247,13 +270,26 @@ impl Snapshot {
                 Ok(())
             })();
             drop(tx);
-            let joined = worker.join().map_err(|_| anyhow::anyhow!("快照重建线程异常退出"))?;
+            let joined = worker
+                .join()
+                .map_err(|_| anyhow::anyhow!("快照重建线程异常退出"))?;
             scan?;
             joined
         })?;
         out.revisions = revisions;
-        let duplicates = by_id.into_iter().filter(|(_, n)| *n > 1).map(|(k, _)| k).collect();
-        *self = Snapshot { epoch, log_pos: end, history, cases, conflicts, duplicates };
+        let duplicates = by_id
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(k, _)| k)
+            .collect();
+        *self = Snapshot {
+            epoch,
+            log_pos: end,
+            history,
+            cases,
+            conflicts,
+            duplicates,
+        };
         Ok(out)
     }
 
@@ -266,7 +302,11 @@ impl Snapshot {
     fn try_load(path: &Path) -> Result<Snapshot> {
         let mut f = std::io::BufReader::new(std::fs::File::open(path)?);
         let header: Header = codec::decode(&read_frame(&mut f)?)?;
-        anyhow::ensure!(header.version == SNAPSHOT_VERSION, "snapshot version {}", header.version);
+        anyhow::ensure!(
+            header.version == SNAPSHOT_VERSION,
+            "snapshot version {}",
+            header.version
+        );
         let mut history: History = codec::decode(&read_frame(&mut f)?)?;
         history.build();
         let mut cases = BTreeMap::new();
@@ -387,7 +427,10 @@ pub fn run(county: &County, as_of: Date) -> Result<NightlyRun> {
             put(&format!("{name}.{}", f.extension()), &render(r, f))?;
         }
     }
-    put("alerts.json", &(serde_json::to_string_pretty(&computed.alerts)? + "\n"))?;
+    put(
+        "alerts.json",
+        &(serde_json::to_string_pretty(&computed.alerts)? + "\n"),
+    )?;
     let t3 = Instant::now();
     let mut run = NightlyRun {
         as_of,
@@ -404,7 +447,10 @@ pub fn run(county: &County, as_of: Date) -> Result<NightlyRun> {
     };
     run.files.push("summary.json".into());
     run.total_seconds = t0.elapsed().as_secs_f64();
-    std::fs::write(dir.join("summary.json"), serde_json::to_string_pretty(&run)? + "\n")?;
+    std::fs::write(
+        dir.join("summary.json"),
+        serde_json::to_string_pretty(&run)? + "\n",
+    )?;
     county.store.put_meta(META_LAST_RUN, &as_of)?;
     county.store.flush()?;
     Ok(run)
@@ -421,7 +467,10 @@ pub fn due(county: &County, now: chrono::NaiveDateTime) -> Result<Option<Date>> 
     }
     let today = Date(now.date());
     let last: Option<Date> = county.store.get_meta(META_LAST_RUN)?;
-    Ok((last.map_or(true, |l| l < today)).then_some(today))
+    // (`Option::is_none_or` needs Rust 1.82; the workspace supports 1.80.)
+    #[allow(clippy::unnecessary_map_or)]
+    let due = last.map_or(true, |l| l < today);
+    Ok(due.then_some(today))
 }
 
 /// For `serve`: runs the nightly if it is due now (local time). Returns the run, if any.

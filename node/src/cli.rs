@@ -156,18 +156,24 @@ pub enum StudentCmd {
     },
     /// 学籍状态变更：在读、休学、送教上门、毕业、死亡
     Status {
+        /// 学籍号或身份证号
         student: String,
+        /// 在读、休学、送教上门、毕业、死亡
         status: String,
         #[arg(long, value_name = "R")]
+        /// 异动原因
         reason: Option<String>,
         #[command(flatten)]
         rec: Recording,
     },
     /// 转出：转往本县另一所学校，或转往县外
     Transfer {
+        /// 学籍号或身份证号
         student: String,
+        /// 转入本县的学校
         #[arg(long, value_name = "S", required_unless_present = "out_of_county", conflicts_with = "out_of_county")]
         to_school: Option<String>,
+        /// 转往县外（写明省市县或学校）
         #[arg(long, value_name = "PLACE")]
         out_of_county: Option<String>,
         #[command(flatten)]
@@ -175,6 +181,7 @@ pub enum StudentCmd {
     },
     /// 确认转入本乡镇
     Accept {
+        /// 学籍号或身份证号
         student: String,
         #[command(flatten)]
         rec: Recording,
@@ -185,11 +192,13 @@ pub enum StudentCmd {
 
 #[derive(Debug, Args)]
 pub struct AddCli {
+    /// 全国学籍号（G/L/J 加 18 位）
     #[arg(long, value_name = "N")]
     pub student_no: String,
     /// 身份证号（G 学籍号可省略）
     #[arg(long, value_name = "ID")]
     pub id: Option<String>,
+    /// 姓名
     #[arg(long, value_name = "N")]
     pub name: String,
     /// 男 或 女
@@ -198,23 +207,31 @@ pub struct AddCli {
     /// 出生日期 YYYY-MM-DD
     #[arg(long, value_name = "D")]
     pub birth: String,
+    /// 学校（须在组织机构中、属于本乡镇）
     #[arg(long, value_name = "S")]
     pub school: String,
+    /// 年级 1–9（须为该校所设年级）
     #[arg(long, value_name = "G")]
     pub grade: String,
+    /// 班级
     #[arg(long, value_name = "C")]
     pub class: Option<String>,
     /// 特殊群体，以逗号或顿号分隔
     #[arg(long, value_name = "G1,G2")]
     pub groups: Option<String>,
+    /// 监护人
     #[arg(long, value_name = "N")]
     pub guardian: Option<String>,
+    /// 监护人电话
     #[arg(long, value_name = "P")]
     pub phone: Option<String>,
+    /// 户籍乡镇
     #[arg(long, value_name = "T")]
     pub hukou_township: Option<String>,
+    /// 户籍村
     #[arg(long, value_name = "V")]
     pub hukou_village: Option<String>,
+    /// 入学年份
     #[arg(long, value_name = "Y")]
     pub entry_year: Option<String>,
     #[command(flatten)]
@@ -223,21 +240,30 @@ pub struct AddCli {
 
 #[derive(Debug, Args)]
 pub struct EditCli {
+    /// 学籍号或身份证号
     pub student: String,
+    /// 姓名
     #[arg(long)]
     pub name: Option<String>,
+    /// 班级
     #[arg(long)]
     pub class: Option<String>,
+    /// 年级 1–9（须为该校所设年级）
     #[arg(long)]
     pub grade: Option<String>,
+    /// 监护人
     #[arg(long)]
     pub guardian: Option<String>,
+    /// 监护人电话
     #[arg(long)]
     pub phone: Option<String>,
+    /// 特殊群体，以逗号或顿号分隔（空字符串清除）
     #[arg(long)]
     pub groups: Option<String>,
+    /// 户籍乡镇
     #[arg(long)]
     pub hukou_township: Option<String>,
+    /// 户籍村
     #[arg(long)]
     pub hukou_village: Option<String>,
     #[command(flatten)]
@@ -259,6 +285,7 @@ pub struct AbsenceCli {
 pub enum CaseCmd {
     /// 立案（疑似辍学）；起算日为上次销号后第一次无故缺勤，否则为立案日
     Open {
+        /// 学籍号或身份证号
         student: String,
         /// 辍学原因：因贫、学习困难/厌学、因病、因残、外出务工、早婚、监护缺失、读书无用论、其他
         #[arg(long, value_name = "C")]
@@ -275,6 +302,7 @@ pub enum CaseCmd {
     },
     /// 记录一项劝返措施
     Act {
+        /// 案件编号（如 1a2b3c4d）或学籍号/身份证号（指该生未销号的案件）
         case: String,
         /// call、visit、notice、referral、search、other
         #[arg(long)]
@@ -286,6 +314,7 @@ pub enum CaseCmd {
         #[arg(long, value_name = "N")]
         notice: Option<String>,
         #[arg(long, value_name = "T")]
+        /// 情况说明
         text: Option<String>,
         /// 业务日期 YYYY-MM-DD（默认今天）
         #[arg(long, value_name = "YYYY-MM-DD")]
@@ -296,10 +325,13 @@ pub enum CaseCmd {
     },
     /// 销号：returned（复学）、transferred（转学核实）、exempt（豁免）、deceased（死亡）
     Close {
+        /// 案件编号（如 1a2b3c4d）或学籍号/身份证号（指该生未销号的案件）
         case: String,
+        /// returned（复学）、transferred（转学核实）、exempt（豁免）、deceased（死亡）
         #[arg(long)]
         outcome: String,
         #[arg(long, value_name = "T")]
+        /// 销号依据（如返校核实、转入学校证明、豁免审批文件）
         evidence: Option<String>,
         #[command(flatten)]
         rec: Recording,
@@ -316,6 +348,7 @@ pub enum CaseCmd {
     },
     /// 查看一个案件及其全部历史
     Show {
+        /// 案件编号（如 1a2b3c4d）或学籍号/身份证号（指该生未销号的案件）
         case: String,
         #[arg(long)]
         json: bool,

@@ -32,7 +32,7 @@ impl Ledger {
         if !Store::exists(dir) {
             return Err(NodeError::NotInitialised(dir.display().to_string()));
         }
-        let store = Store::open(dir)?;
+        let store = open_waiting(dir)?;
         let config: NodeConfig =
             store.get_meta(META_CONFIG)?.ok_or_else(|| NodeError::NotInitialised(dir.display().to_string()))?;
         Ok(Ledger { store, config, dir: dir.to_path_buf() })
@@ -220,6 +220,30 @@ impl Ledger {
                 t,
                 self.township()
             )))
+        }
+    }
+}
+
+/// How long a command waits for a data directory another process holds (a sync in progress).
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Opens the store, waiting while another process (a sync, another command) holds it.
+pub fn open_waiting(dir: &Path) -> Result<Store> {
+    let start = std::time::Instant::now();
+    loop {
+        match Store::open(dir) {
+            Ok(s) => return Ok(s),
+            Err(e) if e.is_locked() && start.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) if e.is_locked() => {
+                return Err(refused(format!(
+                    "数据目录 {} 正被另一个 baoxue-node 进程使用（可能正在同步），等待 {} 秒后仍未释放，请稍后重试",
+                    dir.display(),
+                    LOCK_WAIT.as_secs()
+                )))
+            }
+            Err(e) => return Err(e.into()),
         }
     }
 }

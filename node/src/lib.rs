@@ -31,6 +31,7 @@ pub mod error;
 pub mod ledger;
 pub mod output;
 pub mod policy;
+pub mod sync;
 
 pub use error::{NodeError, Result};
 pub use ledger::Ledger;

@@ -13,7 +13,10 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::census::CensusOutcome;
-use crate::indicators::{ConsolidationReport, ConsolidationUnit, DropoutReport, DropoutUnit, Ranking, TownshipRow, TownshipTable};
+use crate::indicators::{
+    ConsolidationReport, ConsolidationUnit, DropoutReport, DropoutUnit, Ranking, TownshipRow,
+    TownshipTable,
+};
 
 /// Output format of `report … --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,12 +90,15 @@ fn pretty<T: Serialize + ?Sized>(v: &T) -> String {
 
 /// A rate as a percentage with two decimals; empty when undefined.
 pub fn percent(rate: Option<f64>) -> String {
-    rate.map(|r| format!("{:.2}%", r * 100.0)).unwrap_or_default()
+    rate.map(|r| format!("{:.2}%", r * 100.0))
+        .unwrap_or_default()
 }
 
 /// The CSV text of a sheet: BOM, header, rows.
 pub fn csv(sheet: &Sheet) -> String {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
     w.write_record(&sheet.header).expect("writing to memory");
     for r in &sheet.rows {
         w.write_record(r).expect("writing to memory");
@@ -121,7 +127,16 @@ pub fn md(sheet: &Sheet) -> String {
     if !sheet.subtitle.is_empty() {
         s.push('\n');
     }
-    let line = |cells: &[String]| format!("| {} |\n", cells.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | "));
+    let line = |cells: &[String]| {
+        format!(
+            "| {} |\n",
+            cells
+                .iter()
+                .map(|c| md_cell(c))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        )
+    };
     s.push_str(&line(&sheet.header));
     s.push_str(&format!("|{}\n", "---|".repeat(sheet.header.len())));
     for r in &sheet.rows {
@@ -213,7 +228,11 @@ fn consolidation_row(level: &str, u: &ConsolidationUnit) -> Vec<String> {
         u.transfers_out.to_string(),
         u.deaths.to_string(),
         percent(u.rate),
-        u.flag.as_deref().map(flag_label).unwrap_or_default().to_string(),
+        u.flag
+            .as_deref()
+            .map(flag_label)
+            .unwrap_or_default()
+            .to_string(),
     ]
 }
 
@@ -229,16 +248,34 @@ impl Render for ConsolidationReport {
         let flagged = std::iter::once(&self.county)
             .chain(&self.townships)
             .chain(&self.schools)
-            .filter_map(|u| u.flag.as_deref().map(|f| format!("{}：{}", u.name, flag_label(f))))
+            .filter_map(|u| {
+                u.flag
+                    .as_deref()
+                    .map(|f| format!("{}：{}", u.name, flag_label(f)))
+            })
             .collect();
         Sheet {
             title: format!("{}学年{}", self.school_year, self.stage.label()),
             subtitle: vec![
                 format!("统计截至：{}", self.as_of),
-                format!("入学学年：{}（{f}年级入学），{l}年级毕业于 {} 学年", self.entry_year(), self.school_year),
+                format!(
+                    "入学学年：{}（{f}年级入学），{l}年级毕业于 {} 学年",
+                    self.entry_year(),
+                    self.school_year
+                ),
                 "巩固率 = 毕业生数 ÷（入学人数 + 转入 − 转出 − 死亡）".into(),
             ],
-            header: strings(["级别", "单位", "毕业生数", "入学人数", "转入", "转出", "死亡", "巩固率", "备注"]),
+            header: strings([
+                "级别",
+                "单位",
+                "毕业生数",
+                "入学人数",
+                "转入",
+                "转出",
+                "死亡",
+                "巩固率",
+                "备注",
+            ]),
             rows,
             notes: flagged,
         }
@@ -269,7 +306,13 @@ impl Render for TownshipTable {
         Sheet {
             title: "各乡镇辍学学生未返校情况统计表".into(),
             subtitle: vec![format!("统计截至：{}", self.as_of)],
-            header: strings(["乡镇", "在籍辍学未返校人数", "疑似失学儿童名单未返校人数", "其他部门比对未返校人数", "合计"]),
+            header: strings([
+                "乡镇",
+                "在籍辍学未返校人数",
+                "疑似失学儿童名单未返校人数",
+                "其他部门比对未返校人数",
+                "合计",
+            ]),
             rows,
             notes: Vec::new(),
         }
@@ -292,7 +335,14 @@ impl Render for Ranking {
             rows: self
                 .rows
                 .iter()
-                .map(|r| vec![r.rank.to_string(), r.township.clone(), r.unreturned.to_string(), percent(r.dropout_rate)])
+                .map(|r| {
+                    vec![
+                        r.rank.to_string(),
+                        r.township.clone(),
+                        r.unreturned.to_string(),
+                        percent(r.dropout_rate),
+                    ]
+                })
                 .collect(),
             notes: Vec::new(),
         }

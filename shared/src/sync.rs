@@ -137,6 +137,10 @@ pub struct Welcome {
     pub reset_epoch: bool,
     /// The hub will send its log from this position.
     pub pull_from: u64,
+    /// The hub does not know this node's epoch (a new, rebuilt or restored node): it will also
+    /// send back the node's own revisions below this position; the node keeps asking for them
+    /// (`Hello::refetch_own_below`) until its pull cursor has passed it.
+    pub refetch_own_below: u64,
     pub hub_clock_ms: u64,
     /// How far in the hub's future a revision may be stamped.
     pub future_bound_ms: u64,
@@ -269,19 +273,30 @@ pub fn decode_frame(bytes: &[u8], side: Side) -> Result<Message, FrameError> {
     }
     let version = u16::from_be_bytes([bytes[0], bytes[1]]);
     if version == ERROR_TAG {
-        let text: String = String::from_utf8_lossy(&bytes[2..]).chars().take(MAX_ERROR_CHARS).collect();
+        let text: String = String::from_utf8_lossy(&bytes[2..])
+            .chars()
+            .take(MAX_ERROR_CHARS)
+            .collect();
         return Ok(Message::Error(text));
     }
     if version != PROTO_VERSION {
         return Err(match side {
-            Side::Hub => FrameError::Version { node: version, hub: PROTO_VERSION },
-            Side::Node => FrameError::Version { node: PROTO_VERSION, hub: version },
+            Side::Hub => FrameError::Version {
+                node: version,
+                hub: PROTO_VERSION,
+            },
+            Side::Node => FrameError::Version {
+                node: PROTO_VERSION,
+                hub: version,
+            },
         });
     }
     let msg: Message = codec::decode(&bytes[2..])?;
     if let Message::Error(_) = msg {
         // Errors travel only as error frames.
-        return Err(FrameError::Codec(CodecError::Decode("错误消息必须以错误帧发送".into())));
+        return Err(FrameError::Codec(CodecError::Decode(
+            "错误消息必须以错误帧发送".into(),
+        )));
     }
     Ok(msg)
 }
@@ -315,8 +330,12 @@ impl SyncError {
     pub fn to_peer(&self) -> Option<Message> {
         match self {
             SyncError::Remote(_) => None,
-            SyncError::Frame(FrameError::Version { node, hub }) => Some(Message::Error(version_mismatch(*node, *hub))),
-            SyncError::Store(_) => Some(Message::Error("对方本地数据库出错，本次同步中止，下次同步会从断点继续".into())),
+            SyncError::Frame(FrameError::Version { node, hub }) => {
+                Some(Message::Error(version_mismatch(*node, *hub)))
+            }
+            SyncError::Store(_) => Some(Message::Error(
+                "对方本地数据库出错，本次同步中止，下次同步会从断点继续".into(),
+            )),
             other => Some(Message::Error(other.to_string())),
         }
     }
@@ -370,7 +389,9 @@ pub fn record_scope(rec: &Record, org: &Org) -> RecordScope {
             }
             if !any {
                 if let Some(init) = &rec.student {
-                    scope.townships.extend(placement_townships(&init.placement, org));
+                    scope
+                        .townships
+                        .extend(placement_townships(&init.placement, org));
                 }
             }
         }
@@ -387,12 +408,16 @@ pub fn record_scope(rec: &Record, org: &Org) -> RecordScope {
 /// The scope a creating revision gives its record (before the record exists anywhere).
 pub fn create_scope(rev: &Revision, org: &Org) -> Option<RecordScope> {
     match &rev.change {
-        Change::CreateStudent(init) => {
-            Some(RecordScope { townships: placement_townships(&init.placement, org).into_iter().collect(), student: None })
-        }
-        Change::CreateCase(init) => {
-            Some(RecordScope { townships: BTreeSet::from([init.township.clone()]), student: init.student })
-        }
+        Change::CreateStudent(init) => Some(RecordScope {
+            townships: placement_townships(&init.placement, org)
+                .into_iter()
+                .collect(),
+            student: None,
+        }),
+        Change::CreateCase(init) => Some(RecordScope {
+            townships: BTreeSet::from([init.township.clone()]),
+            student: init.student,
+        }),
         _ => None,
     }
 }
@@ -449,7 +474,11 @@ fn duration_text(ms: u64) -> String {
 
 /// Decides whether the hub accepts a revision new to it. `scope` is the record's effective scope
 /// at the hub (none: the hub does not hold the record).
-pub fn check_revision(rev: &Revision, scope: Option<&BTreeSet<String>>, ctx: &CheckContext<'_>) -> Result<(), String> {
+pub fn check_revision(
+    rev: &Revision,
+    scope: Option<&BTreeSet<String>>,
+    ctx: &CheckContext<'_>,
+) -> Result<(), String> {
     // 1. The clock: a node whose clock runs ahead must not win every merge.
     if rev.hlc.ms > ctx.now_ms.saturating_add(ctx.future_bound_ms) {
         return Err(format!(
@@ -467,11 +496,14 @@ pub fn check_revision(rev: &Revision, scope: Option<&BTreeSet<String>>, ctx: &Ch
     }
     // 3. Shape.
     match (&rev.change, rev.kind) {
-        (Change::CreateStudent(_), RecordKind::Student) | (Change::CreateCase(_), RecordKind::Case) => {
-            if rev.id != rev.record {
-                return Err("建立记录的修订编号与记录编号不一致".into());
-            }
+        (Change::CreateStudent(_), RecordKind::Student)
+        | (Change::CreateCase(_), RecordKind::Case)
+            if rev.id != rev.record =>
+        {
+            return Err("建立记录的修订编号与记录编号不一致".into());
         }
+        (Change::CreateStudent(_), RecordKind::Student)
+        | (Change::CreateCase(_), RecordKind::Case) => {}
         (Change::CreateStudent(_), _) | (Change::CreateCase(_), _) => {
             return Err("建立记录的修订与记录类型不一致".into());
         }
@@ -485,25 +517,42 @@ pub fn check_revision(rev: &Revision, scope: Option<&BTreeSet<String>>, ctx: &Ch
                 let whose = if townships.is_empty() {
                     "不属于任何乡镇（学校不在本县组织机构中）".to_string()
                 } else {
-                    format!("属于 {}", townships.iter().cloned().collect::<Vec<_>>().join("、"))
+                    format!(
+                        "属于 {}",
+                        townships.iter().cloned().collect::<Vec<_>>().join("、")
+                    )
                 };
-                return Err(format!("记录 {} {whose}，不在本节点（{mine}）的范围内", rev.record));
+                return Err(format!(
+                    "记录 {} {whose}，不在本节点（{mine}）的范围内",
+                    rev.record
+                ));
             }
         }
         None => match &rev.change {
             Change::CreateStudent(init) => match ctx.org.township_of(&init.placement.school) {
                 None => return Err(format!("学校“{}”不在本县组织机构中", init.placement.school)),
                 Some(t) if t != mine => {
-                    return Err(format!("学校“{}”属于 {t}，不属于本节点的乡镇 {mine}", init.placement.school))
+                    return Err(format!(
+                        "学校“{}”属于 {t}，不属于本节点的乡镇 {mine}",
+                        init.placement.school
+                    ))
                 }
                 Some(_) => {}
             },
             Change::CreateCase(init) => {
                 if init.township != mine {
-                    return Err(format!("案件属于乡镇 {}，不属于本节点的乡镇 {mine}", init.township));
+                    return Err(format!(
+                        "案件属于乡镇 {}，不属于本节点的乡镇 {mine}",
+                        init.township
+                    ));
                 }
             }
-            _ => return Err(format!("记录 {} 在县级平台上不存在（建立该记录的修订未同步或已被拒绝）", rev.record)),
+            _ => {
+                return Err(format!(
+                    "记录 {} 在县级平台上不存在（建立该记录的修订未同步或已被拒绝）",
+                    rev.record
+                ))
+            }
         },
     }
     // 5. Placement writes: the school must be the node's own (a transfer out names the node's
@@ -514,12 +563,19 @@ pub fn check_revision(rev: &Revision, scope: Option<&BTreeSet<String>>, ctx: &Ch
                 (Field::Placement, Value::Placement(p)) => {
                     match ctx.org.township_of(&p.school) {
                         Some(t) if t == mine => {}
-                        Some(t) => return Err(format!("学籍学校“{}”属于 {t}，不属于本节点的乡镇 {mine}", p.school)),
+                        Some(t) => {
+                            return Err(format!(
+                                "学籍学校“{}”属于 {t}，不属于本节点的乡镇 {mine}",
+                                p.school
+                            ))
+                        }
                         None => return Err(format!("学校“{}”不在本县组织机构中", p.school)),
                     }
                     if let Some(TransferTarget::School(target)) = &p.transfer {
                         if ctx.org.school(target).is_none() {
-                            return Err(format!("转入学校“{target}”不在本县组织机构中（县外请用县外转出）"));
+                            return Err(format!(
+                                "转入学校“{target}”不在本县组织机构中（县外请用县外转出）"
+                            ));
                         }
                     }
                 }
@@ -540,6 +596,10 @@ pub struct WelcomePlan {
     pub push_check: Option<RevId>,
     pub reset_epoch: bool,
     pub pull_from: u64,
+    /// The hub does not know the node's epoch: everything is pushed, and everything in scope is
+    /// pulled, the node's own revisions included (it may have lost them).
+    pub fresh: bool,
+    pub refetch_own_below: u64,
     /// The node holds a cursor the hub's log cannot have produced: the hub was restored from
     /// backup. It must take a new epoch (so every node pulls again from the start).
     pub rotate_hub_epoch: bool,
@@ -555,21 +615,40 @@ pub fn plan_welcome(
     hub_log_end: u64,
     hub_entry_at_pull: Option<RevId>,
 ) -> WelcomePlan {
-    let mut plan = WelcomePlan { push_from: 0, push_check: None, reset_epoch: false, pull_from: 0, rotate_hub_epoch: false };
+    let mut plan = WelcomePlan {
+        push_from: 0,
+        push_check: None,
+        reset_epoch: false,
+        pull_from: 0,
+        fresh: false,
+        refetch_own_below: 0,
+        rotate_hub_epoch: false,
+    };
     match recorded {
         Some(c) if c.epoch == hello.node_epoch => {
             if c.pos > hello.node_log_end {
                 plan.reset_epoch = true;
-            } else {
-                plan.push_from = c.pos;
-                plan.push_check = c.last;
+                return plan;
             }
+            plan.push_from = c.pos;
+            plan.push_check = c.last;
         }
-        // Unknown epoch (a new node, or one that just started a new epoch): everything.
-        _ => {}
+        // Unknown epoch (a new node, a rebuilt one, one restored from an older backup, or one
+        // that just started a new epoch): everything, both ways.
+        _ => {
+            plan.fresh = true;
+            plan.refetch_own_below = hub_log_end;
+        }
     }
     if let Some(p) = &hello.pull {
-        if p.epoch == hub_epoch {
+        if plan.fresh {
+            // Pull from the start, but still notice a hub restored from backup.
+            if p.epoch == hub_epoch
+                && (p.pos > hub_log_end || (p.pos > 0 && hub_entry_at_pull != p.last))
+            {
+                plan.rotate_hub_epoch = true;
+            }
+        } else if p.epoch == hub_epoch {
             if p.pos > hub_log_end || (p.pos > 0 && hub_entry_at_pull != p.last) {
                 plan.rotate_hub_epoch = true;
             } else {
@@ -677,14 +756,21 @@ pub trait NodeReplica {
     fn revision(&self, id: RevId) -> Result<Option<Revision>, StoreFault>;
     fn sync_state(&self) -> Result<NodeSyncState, StoreFault>;
     /// The node was restored from backup: take a new epoch, forget the pull cursor and the
-    /// acknowledged push position, and remember to refetch own revisions below this hub position.
-    fn start_new_epoch(&mut self, refetch_own_below: u64) -> Result<u64, StoreFault>;
+    /// acknowledged push position.
+    fn start_new_epoch(&mut self) -> Result<u64, StoreFault>;
+    /// Remember (durably) to ask for own revisions below this hub position.
+    fn set_refetch_own_below(&mut self, below: u64) -> Result<(), StoreFault>;
     /// Applies revisions pulled from the hub (deduplicated, durable).
     fn apply_pulled(&mut self, revs: &[Revision]) -> Result<ApplyOutcome, StoreFault>;
     fn save_pull_cursor(&mut self, cursor: &Cursor, refetch_done: bool) -> Result<(), StoreFault>;
     /// The hub has durably received this node's log up to `up_to` (of `epoch`); `rejected` are
     /// kept for the operator.
-    fn save_push_ack(&mut self, epoch: u64, up_to: u64, rejected: &[Rejected]) -> Result<(), StoreFault>;
+    fn save_push_ack(
+        &mut self,
+        epoch: u64,
+        up_to: u64,
+        rejected: &[Rejected],
+    ) -> Result<(), StoreFault>;
     fn apply_config(&mut self, config: &CountyConfig) -> Result<(), StoreFault>;
 }
 
@@ -747,7 +833,10 @@ pub struct NodeSession {
 
 impl NodeSession {
     /// A new session; send the returned Hello.
-    pub fn start(r: &mut impl NodeReplica, now_ms: u64) -> Result<(NodeSession, Vec<Message>), SyncError> {
+    pub fn start(
+        r: &mut impl NodeReplica,
+        now_ms: u64,
+    ) -> Result<(NodeSession, Vec<Message>), SyncError> {
         let mut s = NodeSession {
             stage: NodeStage::AwaitWelcome,
             hellos: 0,
@@ -762,7 +851,10 @@ impl NodeSession {
             inflight: 0,
             push_done_sent: false,
             pull: None,
-            outcome: NodeOutcome { future_bound_ms: DEFAULT_FUTURE_BOUND_MS, ..Default::default() },
+            outcome: NodeOutcome {
+                future_bound_ms: DEFAULT_FUTURE_BOUND_MS,
+                ..Default::default()
+            },
         };
         let hello = s.hello(r)?;
         Ok((s, vec![hello]))
@@ -793,7 +885,11 @@ impl NodeSession {
     }
 
     /// Handles one message from the hub; returns the messages to send.
-    pub fn handle(&mut self, r: &mut impl NodeReplica, msg: Message) -> Result<Vec<Message>, SyncError> {
+    pub fn handle(
+        &mut self,
+        r: &mut impl NodeReplica,
+        msg: Message,
+    ) -> Result<Vec<Message>, SyncError> {
         match (self.stage, msg) {
             (_, Message::Error(text)) => Err(SyncError::Remote(text)),
             (NodeStage::AwaitWelcome, Message::Welcome(w)) => self.on_welcome(r, *w),
@@ -803,13 +899,21 @@ impl NodeSession {
                 self.outcome.accepted_new += u64::from(a.new);
                 self.outcome.conflicts.extend(a.conflicts);
                 for rej in a.rejected {
-                    if !self.outcome.rejected.iter().any(|x| x.revision == rej.revision) {
+                    if !self
+                        .outcome
+                        .rejected
+                        .iter()
+                        .any(|x| x.revision == rej.revision)
+                    {
                         self.outcome.rejected.push(rej);
                     }
                 }
                 self.fill_push_window(r)
             }
-            (NodeStage::Pushing | NodeStage::Pulling | NodeStage::AwaitBye, Message::PullBatch(b)) => {
+            (
+                NodeStage::Pushing | NodeStage::Pulling | NodeStage::AwaitBye,
+                Message::PullBatch(b),
+            ) => {
                 if self.stage == NodeStage::Pushing && !self.push_done_sent {
                     return Err(protocol("推送尚未结束，平台就开始发送数据"));
                 }
@@ -819,14 +923,24 @@ impl NodeSession {
                 self.stage = NodeStage::Done;
                 Ok(Vec::new())
             }
-            (stage, msg) => Err(protocol(format!("意外的消息 {}（本方阶段 {stage:?}）", msg.name()))),
+            (stage, msg) => Err(protocol(format!(
+                "意外的消息 {}（本方阶段 {stage:?}）",
+                msg.name()
+            ))),
         }
     }
 
-    fn on_welcome(&mut self, r: &mut impl NodeReplica, w: Welcome) -> Result<Vec<Message>, SyncError> {
+    fn on_welcome(
+        &mut self,
+        r: &mut impl NodeReplica,
+        w: Welcome,
+    ) -> Result<Vec<Message>, SyncError> {
         let log_end = r.log_end()?;
         let mine = if w.push_from > 0 && w.push_from <= log_end {
-            r.log_range(w.push_from - 1, 1)?.into_iter().find(|e| e.pos == w.push_from - 1).map(|e| e.rev)
+            r.log_range(w.push_from - 1, 1)?
+                .into_iter()
+                .find(|e| e.pos == w.push_from - 1)
+                .map(|e| e.rev)
         } else {
             None
         };
@@ -834,9 +948,13 @@ impl NodeSession {
             if self.hellos >= 2 {
                 return Err(protocol("平台再次要求本节点重新开始纪元"));
             }
-            r.start_new_epoch(w.hub_log_end)?;
+            r.start_new_epoch()?;
             self.outcome.reset_epoch = true;
             return Ok(vec![self.hello(r)?]);
+        }
+        if w.refetch_own_below > self.refetch_own_below {
+            r.set_refetch_own_below(w.refetch_own_below)?;
+            self.refetch_own_below = w.refetch_own_below;
         }
         self.outcome.node = w.node.clone();
         self.outcome.township = w.township.clone();
@@ -849,7 +967,11 @@ impl NodeSession {
         self.hub_epoch = w.hub_epoch;
         self.pull = match self.hello_pull {
             Some(c) if c.epoch == w.hub_epoch && c.pos == w.pull_from => Some(c),
-            _ => Some(Cursor { epoch: w.hub_epoch, pos: w.pull_from, last: None }),
+            _ => Some(Cursor {
+                epoch: w.hub_epoch,
+                pos: w.pull_from,
+                last: None,
+            }),
         };
         self.push_next = w.push_from;
         self.push_end = log_end;
@@ -876,7 +998,10 @@ impl NodeSession {
         Ok(out)
     }
 
-    fn next_push_batch(&mut self, r: &mut impl NodeReplica) -> Result<Option<PushBatch>, SyncError> {
+    fn next_push_batch(
+        &mut self,
+        r: &mut impl NodeReplica,
+    ) -> Result<Option<PushBatch>, SyncError> {
         if self.push_next >= self.push_end {
             return Ok(None);
         }
@@ -899,9 +1024,9 @@ impl NodeSession {
                 pos = e.pos + 1;
                 self.push_last = Some(e.rev);
                 if e.from.is_none() {
-                    let rev = r
-                        .revision(e.rev)?
-                        .ok_or_else(|| StoreFault(format!("日志第 {} 条指向不存在的修订 {}", e.pos, e.rev)))?;
+                    let rev = r.revision(e.rev)?.ok_or_else(|| {
+                        StoreFault(format!("日志第 {} 条指向不存在的修订 {}", e.pos, e.rev))
+                    })?;
                     bytes += encoded_len(&rev)?;
                     revisions.push(rev);
                     if revisions.len() >= BATCH_MAX_REVISIONS || bytes >= BATCH_MAX_BYTES {
@@ -914,10 +1039,19 @@ impl NodeSession {
             return Ok(None);
         }
         self.push_next = pos;
-        Ok(Some(PushBatch { from, up_to: pos, last: self.push_last, revisions }))
+        Ok(Some(PushBatch {
+            from,
+            up_to: pos,
+            last: self.push_last,
+            revisions,
+        }))
     }
 
-    fn on_pull_batch(&mut self, r: &mut impl NodeReplica, b: PullBatch) -> Result<Vec<Message>, SyncError> {
+    fn on_pull_batch(
+        &mut self,
+        r: &mut impl NodeReplica,
+        b: PullBatch,
+    ) -> Result<Vec<Message>, SyncError> {
         if self.stage == NodeStage::Pushing {
             if self.inflight > 0 {
                 return Err(protocol("还有推送批次未确认，平台就开始发送数据"));
@@ -929,7 +1063,11 @@ impl NodeSession {
             self.outcome.received += applied.new as u64;
             self.outcome.conflicts.extend(applied.conflicts);
         }
-        let mut cur = self.pull.unwrap_or(Cursor { epoch: self.hub_epoch, pos: 0, last: None });
+        let mut cur = self.pull.unwrap_or(Cursor {
+            epoch: self.hub_epoch,
+            pos: 0,
+            last: None,
+        });
         if b.from <= cur.pos && b.up_to > cur.pos {
             cur.pos = b.up_to;
             cur.last = b.last;
@@ -1038,11 +1176,18 @@ impl HubSession {
     }
 
     /// Handles one message from the node at hub time `now_ms`; returns the messages to send.
-    pub fn handle(&mut self, r: &mut impl HubReplica, msg: Message, now_ms: u64) -> Result<Vec<Message>, SyncError> {
+    pub fn handle(
+        &mut self,
+        r: &mut impl HubReplica,
+        msg: Message,
+        now_ms: u64,
+    ) -> Result<Vec<Message>, SyncError> {
         match (self.stage, msg) {
             (_, Message::Error(text)) => Err(SyncError::Remote(text)),
             (HubStage::AwaitHello, Message::Hello(h)) => self.on_hello(r, h, now_ms),
-            (HubStage::AwaitPush, Message::Hello(h)) if self.batches == 0 && self.hellos < 2 => self.on_hello(r, h, now_ms),
+            (HubStage::AwaitPush, Message::Hello(h)) if self.batches == 0 && self.hellos < 2 => {
+                self.on_hello(r, h, now_ms)
+            }
             (HubStage::AwaitPush, Message::PushBatch(b)) => self.on_push(r, b, now_ms),
             (HubStage::AwaitPush, Message::PushDone) => {
                 self.stage = HubStage::Pulling;
@@ -1058,19 +1203,29 @@ impl HubSession {
                 self.stage = HubStage::Done;
                 Ok(vec![Message::Bye])
             }
-            (stage, msg) => Err(protocol(format!("意外的消息 {}（平台阶段 {stage:?}）", msg.name()))),
+            (stage, msg) => Err(protocol(format!(
+                "意外的消息 {}（平台阶段 {stage:?}）",
+                msg.name()
+            ))),
         }
     }
 
-    fn on_hello(&mut self, r: &mut impl HubReplica, h: Hello, now_ms: u64) -> Result<Vec<Message>, SyncError> {
+    fn on_hello(
+        &mut self,
+        r: &mut impl HubReplica,
+        h: Hello,
+        now_ms: u64,
+    ) -> Result<Vec<Message>, SyncError> {
         self.hellos += 1;
         let recorded = r.push_cursor(&self.ctx.node)?;
         let mut hub_epoch = r.epoch()?;
         let hub_log_end = r.log_end()?;
         let at_pull = match &h.pull {
-            Some(p) if p.pos > 0 && p.pos <= hub_log_end => {
-                r.log_range(p.pos - 1, 1)?.into_iter().find(|e| e.pos == p.pos - 1).map(|e| e.rev)
-            }
+            Some(p) if p.pos > 0 && p.pos <= hub_log_end => r
+                .log_range(p.pos - 1, 1)?
+                .into_iter()
+                .find(|e| e.pos == p.pos - 1)
+                .map(|e| e.rev),
             _ => None,
         };
         let plan = plan_welcome(recorded.as_ref(), &h, hub_epoch, hub_log_end, at_pull);
@@ -1079,9 +1234,19 @@ impl HubSession {
             self.outcome.rotated_hub_epoch = true;
         }
         self.outcome.reset_epoch |= plan.reset_epoch;
-        self.push = Some(Cursor { epoch: h.node_epoch, pos: plan.push_from, last: plan.push_check });
+        let push = Cursor {
+            epoch: h.node_epoch,
+            pos: plan.push_from,
+            last: plan.push_check,
+        };
+        if plan.fresh {
+            // From now on this is the node's epoch: a later session resumes rather than starts
+            // over (the node itself keeps asking for its own revisions until it has them).
+            r.set_push_cursor(&self.ctx.node, &push)?;
+        }
+        self.push = Some(push);
         self.pull_pos = plan.pull_from;
-        self.refetch_own_below = h.refetch_own_below;
+        self.refetch_own_below = h.refetch_own_below.max(plan.refetch_own_below);
         self.stage = HubStage::AwaitPush;
         let config = match &self.ctx.config {
             Some(c) if c.version > h.config_version => Some(c.clone()),
@@ -1096,13 +1261,19 @@ impl HubSession {
             push_check: plan.push_check,
             reset_epoch: plan.reset_epoch,
             pull_from: plan.pull_from,
+            refetch_own_below: plan.refetch_own_below,
             hub_clock_ms: now_ms,
             future_bound_ms: self.ctx.future_bound_ms,
             config,
         }))])
     }
 
-    fn on_push(&mut self, r: &mut impl HubReplica, b: PushBatch, now_ms: u64) -> Result<Vec<Message>, SyncError> {
+    fn on_push(
+        &mut self,
+        r: &mut impl HubReplica,
+        b: PushBatch,
+        now_ms: u64,
+    ) -> Result<Vec<Message>, SyncError> {
         self.batches += 1;
         let mut accepted: Vec<Revision> = Vec::with_capacity(b.revisions.len());
         let mut rejected = Vec::new();
@@ -1162,15 +1333,27 @@ impl HubSession {
                     if is_create(&rev) {
                         refused.insert(rev.record);
                     }
-                    rejected.push(Rejected { revision: rev.id, record: rev.record, reason });
+                    rejected.push(Rejected {
+                        revision: rev.id,
+                        record: rev.record,
+                        reason,
+                    });
                 }
             }
         }
-        let applied = if accepted.is_empty() { ApplyOutcome::default() } else { r.apply(&accepted, &self.ctx.node)? };
+        let applied = if accepted.is_empty() {
+            ApplyOutcome::default()
+        } else {
+            r.apply(&accepted, &self.ctx.node)?
+        };
         self.outcome.received += applied.new as u64;
         self.outcome.known += u64::from(known);
         self.outcome.rejected.extend(rejected.iter().cloned());
-        let cur = self.push.get_or_insert(Cursor { epoch: 0, pos: 0, last: None });
+        let cur = self.push.get_or_insert(Cursor {
+            epoch: 0,
+            pos: 0,
+            last: None,
+        });
         if b.from <= cur.pos && b.up_to > cur.pos {
             cur.pos = b.up_to;
             cur.last = b.last;
@@ -1222,12 +1405,16 @@ impl HubSession {
                 last = Some(e.rev);
                 scanned += 1;
                 let own = e.from.as_deref() == Some(self.ctx.node.as_str());
-                if !(own && e.pos >= self.refetch_own_below) && !self.sent_ids.contains(&e.rev) {
+                // Own revisions are skipped, except those a restored node asks back.
+                let skip_own = own && e.pos >= self.refetch_own_below;
+                if !skip_own && !self.sent_ids.contains(&e.rev) {
                     if let Some(rev) = r.revision(e.rev)? {
                         let visible = match scopes.get(&rev.record) {
                             Some(v) => *v,
                             None => {
-                                let v = r.scope(rev.record)?.is_some_and(|s| s.contains(&self.ctx.township));
+                                let v = r
+                                    .scope(rev.record)?
+                                    .is_some_and(|s| s.contains(&self.ctx.township));
                                 scopes.insert(rev.record, v);
                                 v
                             }
@@ -1254,13 +1441,22 @@ impl HubSession {
                         }
                     }
                 }
-                if revisions.len() >= BATCH_MAX_REVISIONS || bytes >= BATCH_MAX_BYTES || scanned >= PULL_SCAN_MAX {
+                if revisions.len() >= BATCH_MAX_REVISIONS
+                    || bytes >= BATCH_MAX_BYTES
+                    || scanned >= PULL_SCAN_MAX
+                {
                     break 'scan;
                 }
             }
         }
         self.pull_pos = pos;
-        Ok(PullBatch { from, up_to: pos, last, revisions, done: pos >= self.pull_end })
+        Ok(PullBatch {
+            from,
+            up_to: pos,
+            last,
+            revisions,
+            done: pos >= self.pull_end,
+        })
     }
 }
 
@@ -1345,7 +1541,9 @@ impl fmt::Display for Cursor {
 }
 
 /// Records in conflict among `records` (for reports): `(record, fields)`.
-pub fn conflicts_of<'a>(records: impl IntoIterator<Item = &'a Record>) -> BTreeMap<RecordId, Vec<Field>> {
+pub fn conflicts_of<'a>(
+    records: impl IntoIterator<Item = &'a Record>,
+) -> BTreeMap<RecordId, Vec<Field>> {
     records
         .into_iter()
         .filter_map(|r| {

@@ -37,6 +37,20 @@ pub enum StoreError {
     Corrupt { what: String },
 }
 
+impl StoreError {
+    /// The data directory is in use by another process (sled holds an exclusive lock on it
+    /// while a store is open), so a caller may wait and retry.
+    pub fn is_locked(&self) -> bool {
+        match self {
+            // sled 0.34 reports the failed `flock` as an `Other` I/O error with this text.
+            StoreError::Open { source: sled::Error::Io(e), .. } | StoreError::Sled(sled::Error::Io(e)) => {
+                e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
+            }
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// Where the store learnt a revision from.

@@ -1,0 +1,357 @@
+//! The hub's command line (CLI.md "Hub"): argument definitions and dispatch. Exit status: 0
+//! success, 1 the command failed (one clear line on stderr), 2 bad usage (clap).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::data::HubDir;
+
+#[derive(Debug, Parser)]
+#[command(name = "baoxue-hub", version, about = "控辍保学 县级平台：汇总各乡镇节点、冲突裁定、报表与预警", long_about = None)]
+pub struct Cli {
+    /// 数据目录（默认：环境变量 BAOXUE_DATA，否则用户数据目录下的 baoxue-hub）
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// 新建县级平台：县 CA、平台证书、政策
+    Init {
+        #[arg(long, value_name = "CODE")]
+        county_code: String,
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// 政策预设（shapotou、yaoan、lipu、feicheng、yichuan）或政策文件
+        #[arg(long, value_name = "PRESET|FILE")]
+        policy: Option<String>,
+        /// 节点连接平台所用的 主机:端口（写入每个节点的配置包）
+        #[arg(long, value_name = "HOST:PORT")]
+        addr: Option<String>,
+    },
+    /// 组织机构（乡镇与学校）
+    Org {
+        #[command(subcommand)]
+        cmd: OrgCmd,
+    },
+    /// 更换全县政策（节点在下次同步时收到）
+    Policy {
+        #[command(subcommand)]
+        cmd: PolicyCmd,
+    },
+    /// 节点：签发、吊销、列表
+    Node {
+        #[command(subcommand)]
+        cmd: NodeCmd,
+    },
+    /// 平台数据统计
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// 接受各节点同步（QUIC，双向证书），并在政策规定的时间做夜间汇总
+    Serve {
+        #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:7443")]
+        listen: String,
+    },
+    /// 并发修改冲突：列出，或裁定（conflicts resolve）
+    Conflicts {
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        cmd: Option<ConflictsCmd>,
+    },
+    /// 报表：巩固率、辍学率、各乡镇未返校统计表、月度排名
+    Report(crate::county::cmd::ReportArgs),
+    /// 截至某日在办的全部预警（个案、学校、乡镇、报送、重复学籍、冲突）
+    Alerts(crate::county::cmd::AlertsArgs),
+    /// 基线：系统启用前各届的入学、转入、转出、死亡
+    Baseline {
+        #[command(subcommand)]
+        cmd: crate::county::cmd::BaselineCmd,
+    },
+    /// 名单比对（三比对）：公安、民政、扶贫、残联名单或教育部疑似失学儿童名单
+    Census {
+        #[command(subcommand)]
+        cmd: crate::county::cmd::CensusCmd,
+    },
+    /// 演示：模拟伊川县，县级平台与各乡镇节点经本机 QUIC 同步，运行一个学年
+    Demo(crate::county::cmd::DemoArgs),
+    /// 基准测试
+    Bench {
+        #[command(subcommand)]
+        cmd: BenchCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCmd {
+    /// 导入组织机构 CSV（乡镇,学校,类型[,校长,包校领导,乡镇分管领导,乡镇主要领导]）；重新导入即更新
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCmd {
+    /// 预设名称或政策文件
+    Set { policy: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodeCmd {
+    /// 签发节点证书，写出节点配置包
+    Add {
+        name: String,
+        #[arg(long, value_name = "T")]
+        township: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// 配置包中的平台地址（默认用 init --addr）
+        #[arg(long, value_name = "HOST:PORT")]
+        hub: Option<String>,
+    },
+    /// 吊销节点：此后不能再连接
+    Revoke { name: String },
+    /// 节点列表：乡镇、最近同步
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConflictsCmd {
+    /// 裁定：保留一个值（修订编号或取值文字），写入一条取代所有并发值的修订
+    Resolve {
+        /// 记录编号（前缀）、学籍号或身份证号
+        id: String,
+        #[arg(long, value_name = "VALUE-OR-REVISION")]
+        keep: String,
+        /// 只看这个字段（如 phone、status）
+        #[arg(long)]
+        field: Option<String>,
+        #[arg(long, visible_alias = "operator", value_name = "NAME")]
+        by: Option<String>,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCmd {
+    /// 夜间汇总基准：N 名学生、M 条修订的县，测量汇总耗时与峰值内存
+    Nightly(crate::county::cmd::BenchNightlyArgs),
+    /// 同步基准：N 条修订首次同步到空平台、线上字节、空同步耗时
+    Sync {
+        #[arg(long, default_value_t = 100_000)]
+        revisions: usize,
+        #[arg(long)]
+        json: bool,
+        /// 在此目录建库（默认临时目录，结束后删除）
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// `--data`, else `BAOXUE_DATA`, else the per-user data directory.
+pub fn data_dir(given: Option<PathBuf>) -> PathBuf {
+    if let Some(d) = given {
+        return d;
+    }
+    if let Some(d) = std::env::var_os("BAOXUE_DATA").filter(|v| !v.is_empty()) {
+        return PathBuf::from(d);
+    }
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("baoxue-hub");
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(h) => PathBuf::from(h).join(".local").join("share").join("baoxue-hub"),
+        None => PathBuf::from("baoxue-hub-data"),
+    }
+}
+
+fn print_json(v: &impl serde::Serialize) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("无法启动异步运行时")
+}
+
+fn operator(given: Option<String>) -> String {
+    given
+        .or_else(|| std::env::var("BAOXUE_OPERATOR").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "县级平台".into())
+}
+
+fn parse_listen(s: &str) -> Result<SocketAddr> {
+    s.parse().map_err(|_| anyhow!("监听地址“{s}”无效（应为 IP:端口，如 0.0.0.0:7443）"))
+}
+
+/// Runs one command.
+pub fn run(cli: Cli) -> Result<()> {
+    let dir = HubDir::new(&data_dir(cli.data));
+    match cli.cmd {
+        Cmd::Init { county_code, name, policy, addr } => {
+            let done = dir.init(&county_code, &name, policy.as_deref(), addr.as_deref())?;
+            println!(
+                "已建立 {}（{}）县级平台，数据目录 {}\n政策：{}；节点连接地址：{}\n县 CA 私钥在 {}，请离线备份并妥善保管",
+                done.config.county_name,
+                done.config.county_code,
+                dir.root.display(),
+                done.config.policy,
+                done.config.addr,
+                done.ca_path.display()
+            );
+        }
+        Cmd::Org { cmd: OrgCmd::Import { file } } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
+            let (t, s, v) = dir.import_org(&bytes, &file)?;
+            println!("已导入组织机构：{t} 个乡镇，{s} 所学校（配置第 {v} 版，各节点下次同步时收到）");
+        }
+        Cmd::Policy { cmd: PolicyCmd::Set { policy } } => {
+            let v = dir.set_policy(&policy)?;
+            println!("已更换政策为 {policy}（配置第 {v} 版，各节点下次同步时收到）");
+        }
+        Cmd::Node { cmd } => node(&dir, cmd)?,
+        Cmd::Stats { json } => {
+            let store = dir.open_store()?;
+            let s = crate::stats::stats(&dir, &store)?;
+            if json {
+                print_json(&s)?;
+            } else {
+                println!("{}", crate::stats::to_text(&s));
+            }
+        }
+        Cmd::Serve { listen } => {
+            let addr = parse_listen(&listen)?;
+            init_logging();
+            runtime()?.block_on(crate::server::serve(&dir, addr))?;
+        }
+        Cmd::Conflicts { json, cmd: None } => {
+            let store = dir.open_store()?;
+            let rows = crate::conflicts::list(&store, &dir.org()?)?;
+            if json {
+                print_json(&rows)?;
+            } else {
+                println!("{}", crate::conflicts::to_text(&rows));
+            }
+        }
+        Cmd::Conflicts { cmd: Some(ConflictsCmd::Resolve { id, keep, field, by, date, json }), .. } => {
+            let date = match date {
+                Some(d) => baoxue_shared::Date::parse(&d).map_err(|e| anyhow!("--date：{e}"))?,
+                None => baoxue_shared::Date::today(),
+            };
+            let store = dir.open_store()?;
+            let r = crate::conflicts::resolve(&store, &id, &keep, field.as_deref(), &operator(by), date)?;
+            if json {
+                print_json(&r)?;
+            } else {
+                println!(
+                    "已裁定：记录 {} 的 {} 取值为 {}（修订 {}，取代 {} 个并发值）；各节点下次同步时收到",
+                    &r.record[..8],
+                    baoxue_shared::Field::from_key(&r.field).map(|f| f.label()).unwrap_or(&r.field),
+                    r.value,
+                    &r.revision[..8],
+                    r.replaced.len()
+                );
+            }
+        }
+        Cmd::Report(a) => crate::county::cmd::report(&dir, a)?,
+        Cmd::Alerts(a) => crate::county::cmd::alerts(&dir, a)?,
+        Cmd::Baseline { cmd } => crate::county::cmd::baseline(&dir, cmd)?,
+        Cmd::Census { cmd } => crate::county::cmd::census(&dir, cmd)?,
+        Cmd::Demo(a) => crate::county::cmd::demo(a)?,
+        Cmd::Bench { cmd: BenchCmd::Nightly(a) } => crate::county::cmd::bench_nightly(a)?,
+        Cmd::Bench { cmd: BenchCmd::Sync { revisions, json, dir: bench_dir } } => {
+            let opts = crate::bench::BenchOptions { revisions, dir: bench_dir };
+            let quiet = json;
+            let b = runtime()?.block_on(crate::bench::run(&opts, |m| {
+                if !quiet {
+                    eprintln!("{m}");
+                }
+            }))?;
+            if json {
+                print_json(&b)?;
+            } else {
+                println!("{}", crate::bench::to_text(&b));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn node(dir: &HubDir, cmd: NodeCmd) -> Result<()> {
+    match cmd {
+        NodeCmd::Add { name, township, out, hub } => {
+            if out.exists() {
+                return Err(anyhow!("{} 已存在，不覆盖（配置包含私钥，请换一个文件名）", out.display()));
+            }
+            let text = dir.add_node(&name, &township, hub.as_deref())?;
+            baoxue_net::write_file_atomic(&out, text.as_bytes(), true)?;
+            let cfg = dir.config()?;
+            println!(
+                "已签发节点 {name}（{township}），配置包写入 {}（含私钥，请安全送达该乡镇）\n节点上执行：baoxue-node init --bundle {}（平台地址 {}）",
+                out.display(),
+                out.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default(),
+                hub.unwrap_or(cfg.addr)
+            );
+        }
+        NodeCmd::Revoke { name } => {
+            let n = dir.revoke_node(&name)?;
+            println!("已吊销节点 {}（{}）：此后的连接一律拒绝", n.name, n.township);
+        }
+        NodeCmd::List { json } => {
+            let rows = dir.node_rows()?;
+            if json {
+                print_json(&rows)?;
+            } else if rows.is_empty() {
+                println!("尚未签发任何节点（baoxue-hub node add）");
+            } else {
+                for r in rows {
+                    println!(
+                        "{}（{}）  签发 {}  最近同步 {}{}{}",
+                        r.name,
+                        r.township,
+                        r.issued,
+                        r.last_sync.as_deref().unwrap_or("从未"),
+                        if r.revoked { "  已吊销" } else { "" },
+                        r.last_error.map(|e| format!("  上次失败：{e}")).unwrap_or_default()
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BAOXUE_LOG").unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// The binary's entry: parse, run, print one clear line on failure.
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            let msg = format!("{e:#}");
+            eprintln!("错误：{}", msg.lines().collect::<Vec<_>>().join("；"));
+            std::process::ExitCode::from(1)
+        }
+    }
+}

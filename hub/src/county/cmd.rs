@@ -1,0 +1,431 @@
+//! The command line of the county commands (`report`, `alerts`, `baseline import`,
+//! `census import`, `demo`, `bench nightly`): their arguments (clap) and what each prints.
+//! `cli.rs` holds one variant per command and calls the function of the same name here.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Context, Result};
+use baoxue_shared::alerts::Alert;
+use baoxue_shared::indicators::CohortStage;
+use baoxue_shared::model::CaseSource;
+use baoxue_shared::report::Format;
+use baoxue_shared::Date;
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::{read_input, write_output, ReportKind, ReportOptions};
+use crate::bench_nightly::{self, BenchOptions, PhaseKind};
+use crate::data::HubDir;
+use crate::demo::{self, DemoOptions};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportName {
+    /// 巩固率（--stage nine_year|junior|primary）
+    Consolidation,
+    /// 辍学率（小学、初中分列）
+    Dropout,
+    /// 各乡镇未返校情况统计表（伊川 001 附件1）
+    TownshipTable,
+    /// 月度排名
+    Ranking,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Json,
+    Csv,
+    Md,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StageArg {
+    #[value(name = "nine_year", alias = "nine-year")]
+    NineYear,
+    Junior,
+    Primary,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SourceArg {
+    /// 公安户籍
+    Police,
+    /// 民政
+    Civil,
+    /// 扶贫（乡村振兴）
+    Poverty,
+    /// 残联
+    Disability,
+    /// 教育部疑似失学儿童名单
+    Ministry,
+}
+
+/// `report consolidation|dropout|township-table|ranking`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    pub report: ReportName,
+    /// 输出格式（默认 md；csv 为带 BOM 的 UTF-8，可直接用 Excel 打开）
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// 同 --format json
+    #[arg(long)]
+    pub json: bool,
+    /// 写入文件而不是输出到屏幕
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// 统计截至日期（默认今天）
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<String>,
+    /// 巩固率类别（默认 nine_year）
+    #[arg(long, value_enum)]
+    pub stage: Option<StageArg>,
+    /// 学年（起始年份，默认 --as-of 所在学年）
+    #[arg(long, value_name = "YEAR")]
+    pub school_year: Option<i32>,
+    /// 不遮盖身份证号（报表本身只含汇总数，不含身份证号）
+    #[arg(long)]
+    pub unmasked: bool,
+}
+
+/// `alerts`
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    #[arg(long)]
+    pub json: bool,
+    /// 评估日期（默认今天）
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<String>,
+    /// 只看一个乡镇
+    #[arg(long, value_name = "T")]
+    pub township: Option<String>,
+    /// 重复学籍预警显示完整身份证号（仅限县教育局内部使用）
+    #[arg(long)]
+    pub unmasked: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCmd {
+    /// 导入基线 CSV（学校,入学学年,入学年级,入学人数,转入,转出,死亡），替换此前的基线
+    Import {
+        file: PathBuf,
+        /// 基线数据统计截至的日期（默认今天）
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CensusCmd {
+    /// 比对名单（身份证号,姓名,性别,出生日期,户籍乡镇,户籍村,特殊群体），未在籍的适龄儿童立失学案件
+    Import {
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        source: SourceArg,
+        #[arg(long)]
+        json: bool,
+        /// 比对日期，即失学案件的立案日期（默认今天）
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
+        #[arg(long, visible_alias = "operator", value_name = "NAME")]
+        by: Option<String>,
+        /// 疑似匹配的候选学籍显示完整身份证号
+        #[arg(long)]
+        unmasked: bool,
+    },
+}
+
+/// `demo`
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// 乡镇数（默认 15，伊川县的乡镇）
+    #[arg(long, default_value_t = 15)]
+    pub townships: usize,
+    /// 学生数（约数）
+    #[arg(long, default_value_t = 60_000)]
+    pub students: usize,
+    /// 保留数据目录于此（默认用临时目录，结束后删除）
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// 随机种子（同一种子得到同一个县）
+    #[arg(long, default_value_t = 2019)]
+    pub seed: u64,
+    /// 政策预设或政策文件（默认：沙坡头的个案与问责规则＋伊川的月报）
+    #[arg(long, value_name = "PRESET|FILE")]
+    pub policy: Option<String>,
+}
+
+/// `bench nightly`
+#[derive(Debug, Args)]
+pub struct BenchNightlyArgs {
+    #[arg(long, default_value_t = 300_000)]
+    pub students: usize,
+    #[arg(long, default_value_t = 3_000_000)]
+    pub revisions: usize,
+    #[arg(long)]
+    pub json: bool,
+    /// 在此目录建库并保留（已有则直接测量）；默认临时目录，结束后删除
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// （内部）只在已建好的目录上执行一个阶段，输出 JSON
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub measure: Option<PathBuf>,
+    #[arg(long, hide = true, default_value = "cold")]
+    pub phase: String,
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn emit(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+fn date_arg(given: Option<&str>, flag: &str) -> Result<Date> {
+    match given {
+        None => Ok(Date::today()),
+        Some(s) => Date::parse(s).map_err(|e| anyhow!("{flag}：{e}")),
+    }
+}
+
+fn county(dir: &HubDir) -> Result<super::County> {
+    let store = dir.open_store()?;
+    Ok(dir.county(store)?)
+}
+
+pub fn report(dir: &HubDir, a: ReportArgs) -> Result<()> {
+    let as_of = date_arg(a.as_of.as_deref(), "--as-of")?;
+    let format = match (a.json, a.format) {
+        (true, _) | (false, Some(FormatArg::Json)) => Format::Json,
+        (false, Some(FormatArg::Csv)) => Format::Csv,
+        (false, Some(FormatArg::Md) | None) => Format::Md,
+    };
+    let kind = match a.report {
+        ReportName::Consolidation => ReportKind::Consolidation,
+        ReportName::Dropout => ReportKind::Dropout,
+        ReportName::TownshipTable => ReportKind::TownshipTable,
+        ReportName::Ranking => ReportKind::Ranking,
+    };
+    let stage = match a.stage {
+        None | Some(StageArg::NineYear) => CohortStage::NineYear,
+        Some(StageArg::Junior) => CohortStage::Junior,
+        Some(StageArg::Primary) => CohortStage::Primary,
+    };
+    let c = county(dir)?;
+    let (snap, _) = c.snapshot()?;
+    let text = c.report(
+        &snap,
+        &ReportOptions {
+            kind,
+            format,
+            as_of,
+            stage,
+            school_year: a.school_year,
+        },
+    )?;
+    if let Some(t) = write_output(&text, a.out.as_deref())? {
+        emit(&t);
+    } else if let Some(p) = &a.out {
+        eprintln!("已写入 {}", p.display());
+    }
+    Ok(())
+}
+
+/// One alert as a line (two) of Chinese.
+pub fn alert_text(a: &Alert) -> String {
+    format!(
+        "[{}] {}\n    责任人：{}；{} 起应办；依据 {}；编号 {}",
+        a.level.label(),
+        a.message,
+        a.responsible,
+        a.due,
+        a.clause,
+        a.id
+    )
+}
+
+pub fn alerts(dir: &HubDir, a: AlertsArgs) -> Result<()> {
+    let as_of = date_arg(a.as_of.as_deref(), "--as-of")?;
+    let c = county(dir)?;
+    let (snap, _) = c.snapshot()?;
+    let mut list = c.alerts(&snap, as_of)?;
+    if let Some(t) = &a.township {
+        list.retain(|x| &x.township == t);
+    }
+    if a.unmasked {
+        for x in list.iter_mut().filter(|x| x.rule == "duplicate_enrolment") {
+            if let Some(full) = snap
+                .duplicates
+                .iter()
+                .find(|d| baoxue_shared::ids::mask(d) == x.subject)
+            {
+                x.subject = full.clone();
+            }
+        }
+    }
+    if a.json {
+        emit(&(serde_json::to_string_pretty(&list)? + "\n"));
+        return Ok(());
+    }
+    if list.is_empty() {
+        emit(&format!("截至 {as_of} 没有在办的预警\n"));
+        return Ok(());
+    }
+    let mut o = format!("截至 {as_of} 共 {} 条预警（最紧急的在前）：\n", list.len());
+    for x in &list {
+        o.push_str(&alert_text(x));
+        o.push('\n');
+    }
+    emit(&o);
+    Ok(())
+}
+
+pub fn baseline(dir: &HubDir, cmd: BaselineCmd) -> Result<()> {
+    let BaselineCmd::Import { file, date } = cmd;
+    let date = date_arg(date.as_deref(), "--date")?;
+    let bytes = read_input(&file)?;
+    let c = county(dir)?;
+    let b = c
+        .import_baseline(&bytes, date)
+        .with_context(|| format!("基线文件 {}", file.display()))?;
+    let schools: std::collections::BTreeSet<&str> =
+        b.rows().iter().map(|r| r.school.as_str()).collect();
+    emit(&format!(
+        "已导入基线：{} 行，{} 所学校，数据截至 {date}（此后的入学、转学、死亡以系统记录为准）\n",
+        b.len(),
+        schools.len()
+    ));
+    Ok(())
+}
+
+pub fn census(dir: &HubDir, cmd: CensusCmd) -> Result<()> {
+    let CensusCmd::Import {
+        file,
+        source,
+        json,
+        date,
+        by,
+        unmasked,
+    } = cmd;
+    let date = date_arg(date.as_deref(), "--date")?;
+    let source = match source {
+        SourceArg::Police => CaseSource::Police,
+        SourceArg::Civil => CaseSource::Civil,
+        SourceArg::Poverty => CaseSource::Poverty,
+        SourceArg::Disability => CaseSource::Disability,
+        SourceArg::Ministry => CaseSource::Ministry,
+    };
+    let by = by
+        .or_else(|| std::env::var("BAOXUE_OPERATOR").ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "县教育局".into());
+    let bytes = read_input(&file)?;
+    let c = county(dir)?;
+    let r = c
+        .import_census(&bytes, source, date, &by)
+        .with_context(|| format!("比对名单 {}", file.display()))?;
+    let o = &r.outcome;
+    if json {
+        emit(&(serde_json::to_string_pretty(&o.counts())? + "\n"));
+        return Ok(());
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}比对（{}）：匹配 {}，疑似匹配 {}，未匹配 {}，立失学案件 {}",
+        source.label(),
+        file.display(),
+        o.matched,
+        o.suggested.len(),
+        o.unmatched,
+        r.opened.len()
+    );
+    for s in &o.suggested {
+        let id = s
+            .id_number
+            .clone()
+            .unwrap_or_else(|| "身份证号无效或缺失".into());
+        let _ = writeln!(
+            out,
+            "  第 {} 行 {}（{}，{}，{}）疑似为：",
+            s.row, s.name, id, s.sex, s.birth
+        );
+        for cand in &s.candidates {
+            let shown = if unmasked {
+                c.store
+                    .record(cand.record)?
+                    .and_then(|rec| rec.id_number().map(|i| i.as_str().to_string()))
+            } else {
+                cand.id_number.clone()
+            };
+            let _ = writeln!(
+                out,
+                "    {} {} {}{}（{}）",
+                cand.name,
+                shown.unwrap_or_default(),
+                cand.school.clone().unwrap_or_default(),
+                cand.grade.map(|g| format!(" {g}年级")).unwrap_or_default(),
+                cand.status.map(|s| s.label()).unwrap_or("")
+            );
+        }
+    }
+    let mut by_township: std::collections::BTreeMap<&str, usize> =
+        std::collections::BTreeMap::new();
+    for (_, t) in &r.opened {
+        *by_township.entry(t).or_default() += 1;
+    }
+    if !by_township.is_empty() {
+        let parts: Vec<String> = by_township
+            .iter()
+            .map(|(t, n)| format!("{t} {n} 件"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "失学案件将在各乡镇节点下次同步时送达：{}",
+            parts.join("、")
+        );
+    }
+    for w in o.warnings.iter().chain(&o.skipped) {
+        let _ = writeln!(out, "  {w}");
+    }
+    for e in &o.errors {
+        let _ = writeln!(out, "  未处理：{e}");
+    }
+    emit(&out);
+    Ok(())
+}
+
+pub fn demo(a: DemoArgs) -> Result<()> {
+    let out = demo::run(&DemoOptions {
+        townships: a.townships,
+        students: a.students,
+        keep: a.keep,
+        seed: a.seed,
+        policy: a.policy,
+        progress: true,
+    })?;
+    emit(&out.text);
+    Ok(())
+}
+
+pub fn bench_nightly(a: BenchNightlyArgs) -> Result<()> {
+    if let Some(dir) = &a.measure {
+        let phase: PhaseKind = a.phase.parse().map_err(|e: String| anyhow!(e))?;
+        let m = bench_nightly::measure(dir, phase)?;
+        emit(&(serde_json::to_string(&m)? + "\n"));
+        return Ok(());
+    }
+    let opts = BenchOptions {
+        students: a.students,
+        revisions: a.revisions,
+        seed: 2019,
+        dir: a.dir,
+        progress: !a.json,
+    };
+    let exe = std::env::current_exe().ok();
+    let r = bench_nightly::run(&opts, exe.as_deref())?;
+    if a.json {
+        emit(&(serde_json::to_string_pretty(&r)? + "\n"));
+    } else {
+        emit(&(bench_nightly::describe(&r) + "\n"));
+    }
+    Ok(())
+}

@@ -1,0 +1,518 @@
+//! The hub's data directory: the county's configuration, its PKI, its nodes, and the store.
+//!
+//! ```text
+//! DATA/
+//!   hub.toml          county code and name, the address nodes reach the hub at, the policy's
+//!                     name, the configuration version (raised by every `org import`)
+//!   ca.pem            the county CA: certificate and PRIVATE KEY (mode 0600; back it up offline)
+//!   hub.pem           the hub's server certificate and key (mode 0600)
+//!   org.csv           townships and schools (as last imported)
+//!   policy.toml       the county policy, self-contained TOML
+//!   nodes.toml        every node issued: name, township, issue date, revoked or not
+//!   node-status.json  each node's last sync as seen by `serve`
+//!   store/            the sled store (revisions, derived records, sync cursors)
+//! ```
+//!
+//! Everything but `store/` is a small text file written atomically, so `node add`,
+//! `node revoke`, `org import` and `node list` work while `serve` holds the store: the server
+//! reads them again at every connection (revocations) or session (configuration).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use baoxue_net::{
+    issue_hub_cert, issue_node_cert, write_file_atomic, CountyCa, Credentials, NetError,
+    HUB_SERVER_NAME,
+};
+use baoxue_shared::org::{Org, OrgError};
+use baoxue_shared::policy::{Policy, PolicyError, DEFAULT_PRESET};
+use baoxue_shared::revision::now_ms;
+use baoxue_shared::sync::{clock_text, Bundle, BundleError, CountyConfig, BUNDLE_FORMAT};
+use baoxue_shared::Date;
+use baoxue_store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+pub const STORE_DIR: &str = "store";
+pub const CONFIG_FILE: &str = "hub.toml";
+pub const CA_FILE: &str = "ca.pem";
+pub const HUB_CERT_FILE: &str = "hub.pem";
+pub const ORG_FILE: &str = "org.csv";
+pub const POLICY_FILE: &str = "policy.toml";
+pub const NODES_FILE: &str = "nodes.toml";
+pub const STATUS_FILE: &str = "node-status.json";
+/// The port of CLI.md's examples and the service unit.
+pub const DEFAULT_PORT: u16 = 7443;
+pub const DEFAULT_ADDR: &str = "127.0.0.1:7443";
+
+#[derive(Debug, Error)]
+pub enum HubError {
+    #[error("读写 {path} 失败：{source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} 内容无效：{reason}")]
+    BadFile { path: PathBuf, reason: String },
+    #[error("数据目录 {0} 尚未初始化（请先执行 baoxue-hub init）")]
+    NotInitialised(PathBuf),
+    #[error("数据目录 {0} 已经初始化过，不能再次 init")]
+    AlreadyInitialised(PathBuf),
+    #[error("数据目录 {0} 正被另一个 baoxue-hub 进程（通常是 serve）使用；请先停止它再执行此命令")]
+    Locked(PathBuf),
+    #[error(transparent)]
+    Net(#[from] NetError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error("组织机构文件 {path}：{source}")]
+    Org { path: PathBuf, source: OrgError },
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = HubError> = std::result::Result<T, E>;
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> HubError + '_ {
+    move |source| HubError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// `hub.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HubConfig {
+    pub county_code: String,
+    pub county_name: String,
+    /// The name in the hub's certificate.
+    pub hub_name: String,
+    /// `host:port` nodes use to reach the hub (goes into every bundle).
+    pub addr: String,
+    /// The policy's preset name or the county's own name for it.
+    pub policy: String,
+    /// Raised by every change nodes must receive (org, policy).
+    pub config_version: u64,
+    pub created: String,
+}
+
+/// One issued node (`nodes.toml`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeEntry {
+    pub name: String,
+    pub township: String,
+    pub issued: String,
+    #[serde(default)]
+    pub revoked: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_on: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct NodesFile {
+    #[serde(default)]
+    node: Vec<NodeEntry>,
+}
+
+/// What `serve` knows of a node's syncs (`node-status.json`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    /// Last successful sync (wall clock ms, and as text UTC+8).
+    pub last_sync_ms: Option<u64>,
+    pub last_sync: Option<String>,
+    pub last_attempt: Option<String>,
+    /// The last failed session's reason, cleared by a success.
+    pub last_error: Option<String>,
+    /// Revisions received from this node, in total.
+    pub received: u64,
+    pub rejected: u64,
+    pub sessions: u64,
+}
+
+/// A hub data directory.
+#[derive(Debug, Clone)]
+pub struct HubDir {
+    pub root: PathBuf,
+}
+
+/// What `init` produced.
+#[derive(Debug, Clone)]
+pub struct Initialised {
+    pub config: HubConfig,
+    pub ca_path: PathBuf,
+}
+
+impl HubDir {
+    pub fn new(root: &Path) -> HubDir {
+        HubDir {
+            root: root.to_path_buf(),
+        }
+    }
+
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.root.join(file)
+    }
+
+    pub fn is_initialised(&self) -> bool {
+        self.path(CONFIG_FILE).is_file()
+    }
+
+    /// `baoxue-hub init`: the county CA, the hub's certificate, the policy, an empty org.
+    /// `policy` is a preset name or a policy file (default: the default preset); `addr` is the
+    /// `host:port` nodes will use (default [`DEFAULT_ADDR`]).
+    pub fn init(
+        &self,
+        county_code: &str,
+        county_name: &str,
+        policy: Option<&str>,
+        addr: Option<&str>,
+    ) -> Result<Initialised> {
+        if self.is_initialised() {
+            return Err(HubError::AlreadyInitialised(self.root.clone()));
+        }
+        let code = county_code.trim();
+        if code.is_empty() || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(HubError::Invalid(format!(
+                "县代码“{county_code}”无效（应为行政区划代码，如 410329）"
+            )));
+        }
+        let policy_src = policy.unwrap_or(DEFAULT_PRESET);
+        let pol = Policy::load(policy_src)?;
+        let addr = addr.unwrap_or(DEFAULT_ADDR).trim().to_string();
+        let host = addr_host(&addr)
+            .ok_or_else(|| HubError::Invalid(format!("平台地址“{addr}”无效（应为 主机:端口）")))?;
+        std::fs::create_dir_all(&self.root).map_err(io(&self.root))?;
+        let ca = CountyCa::generate(code, county_name.trim())?;
+        let hub_name = format!("{}县级平台", county_name.trim());
+        let mut sans = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+        if !sans.contains(&host) {
+            sans.push(host);
+        }
+        let hub_cred = issue_hub_cert(&ca, &hub_name, &sans)?;
+        write_file_atomic(&self.path(CA_FILE), ca.to_pem_string().as_bytes(), true)?;
+        write_file_atomic(
+            &self.path(HUB_CERT_FILE),
+            hub_cred.to_pem_string().as_bytes(),
+            true,
+        )?;
+        write_file_atomic(&self.path(POLICY_FILE), pol.to_toml()?.as_bytes(), false)?;
+        write_file_atomic(
+            &self.path(ORG_FILE),
+            Org::default().to_csv().as_bytes(),
+            false,
+        )?;
+        self.write_nodes(&[])?;
+        // The store, with its epoch.
+        Store::open(&self.path(STORE_DIR))?;
+        let config = HubConfig {
+            county_code: code.to_string(),
+            county_name: county_name.trim().to_string(),
+            hub_name,
+            addr,
+            policy: pol.name.clone(),
+            config_version: 1,
+            created: Date::today().to_string(),
+        };
+        // Last: its presence means "initialised".
+        self.write_config(&config)?;
+        Ok(Initialised {
+            config,
+            ca_path: self.path(CA_FILE),
+        })
+    }
+
+    fn require(&self) -> Result<()> {
+        if self.is_initialised() {
+            Ok(())
+        } else {
+            Err(HubError::NotInitialised(self.root.clone()))
+        }
+    }
+
+    pub fn config(&self) -> Result<HubConfig> {
+        self.require()?;
+        let p = self.path(CONFIG_FILE);
+        let text = std::fs::read_to_string(&p).map_err(io(&p))?;
+        toml::from_str(&text).map_err(|e| HubError::BadFile {
+            path: p,
+            reason: e.to_string(),
+        })
+    }
+
+    pub fn write_config(&self, c: &HubConfig) -> Result<()> {
+        let text = toml::to_string(c).map_err(|e| HubError::Invalid(e.to_string()))?;
+        let text = format!("# baoxue 县级平台配置（由 baoxue-hub 维护）\n{text}");
+        write_file_atomic(&self.path(CONFIG_FILE), text.as_bytes(), false)?;
+        Ok(())
+    }
+
+    pub fn ca(&self) -> Result<CountyCa> {
+        self.require()?;
+        let p = self.path(CA_FILE);
+        let text = std::fs::read_to_string(&p).map_err(io(&p))?;
+        Ok(CountyCa::from_pem_string(&text)?)
+    }
+
+    pub fn hub_credentials(&self) -> Result<Credentials> {
+        self.require()?;
+        let p = self.path(HUB_CERT_FILE);
+        let text = std::fs::read_to_string(&p).map_err(io(&p))?;
+        Ok(Credentials::from_pem_string(&text)?)
+    }
+
+    pub fn org(&self) -> Result<Org> {
+        self.require()?;
+        let p = self.path(ORG_FILE);
+        let bytes = std::fs::read(&p).map_err(io(&p))?;
+        if String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count()
+            <= 1
+        {
+            return Ok(Org::default());
+        }
+        Org::parse_csv(&bytes).map_err(|source| HubError::Org { path: p, source })
+    }
+
+    pub fn policy_toml(&self) -> Result<String> {
+        self.require()?;
+        let p = self.path(POLICY_FILE);
+        std::fs::read_to_string(&p).map_err(io(&p))
+    }
+
+    pub fn policy(&self) -> Result<Policy> {
+        Ok(Policy::from_toml_str(&self.policy_toml()?)?)
+    }
+
+    /// `baoxue-hub org import`: replaces the county's townships and schools; nodes receive them
+    /// at their next sync. Returns (townships, schools, new configuration version).
+    pub fn import_org(&self, bytes: &[u8], source: &Path) -> Result<(usize, usize, u64)> {
+        let mut cfg = self.config()?;
+        let org = Org::parse_csv(bytes).map_err(|e| HubError::Org {
+            path: source.to_path_buf(),
+            source: e,
+        })?;
+        write_file_atomic(&self.path(ORG_FILE), org.to_csv().as_bytes(), false)?;
+        cfg.config_version += 1;
+        self.write_config(&cfg)?;
+        Ok((org.townships.len(), org.schools.len(), cfg.config_version))
+    }
+
+    /// Replaces the county policy (a preset name or file); nodes receive it at their next sync.
+    pub fn set_policy(&self, preset_or_path: &str) -> Result<u64> {
+        let mut cfg = self.config()?;
+        let pol = Policy::load(preset_or_path)?;
+        write_file_atomic(&self.path(POLICY_FILE), pol.to_toml()?.as_bytes(), false)?;
+        cfg.policy = pol.name;
+        cfg.config_version += 1;
+        self.write_config(&cfg)?;
+        Ok(cfg.config_version)
+    }
+
+    /// What nodes holding an older configuration version receive.
+    pub fn county_config(&self) -> Result<CountyConfig> {
+        let cfg = self.config()?;
+        Ok(CountyConfig {
+            version: cfg.config_version,
+            county_code: cfg.county_code,
+            county_name: cfg.county_name,
+            org_csv: self.org()?.to_csv(),
+            policy_toml: self.policy_toml()?,
+        })
+    }
+
+    // ---- nodes ------------------------------------------------------------------------------
+
+    pub fn nodes(&self) -> Result<Vec<NodeEntry>> {
+        self.require()?;
+        let p = self.path(NODES_FILE);
+        if !p.exists() {
+            return Ok(Vec::new());
+        }
+        let text = std::fs::read_to_string(&p).map_err(io(&p))?;
+        let f: NodesFile = toml::from_str(&text).map_err(|e| HubError::BadFile {
+            path: p,
+            reason: e.to_string(),
+        })?;
+        Ok(f.node)
+    }
+
+    fn write_nodes(&self, nodes: &[NodeEntry]) -> Result<()> {
+        let text = toml::to_string(&NodesFile {
+            node: nodes.to_vec(),
+        })
+        .map_err(|e| HubError::Invalid(e.to_string()))?;
+        let text = format!("# 已签发的节点（由 baoxue-hub node add / node revoke 维护）\n{text}");
+        write_file_atomic(&self.path(NODES_FILE), text.as_bytes(), false)?;
+        Ok(())
+    }
+
+    /// `baoxue-hub node add`: issues the node's certificate and returns its bundle (TOML text).
+    /// `hub_addr` overrides the configured address in the bundle.
+    pub fn add_node(&self, name: &str, township: &str, hub_addr: Option<&str>) -> Result<String> {
+        let cfg = self.config()?;
+        let name = name.trim();
+        let township = township.trim();
+        if name.is_empty() || name.eq_ignore_ascii_case(baoxue_shared::sync::HUB_ORIGIN) {
+            return Err(HubError::Invalid(format!("节点名称“{name}”不可用")));
+        }
+        let org = self.org()?;
+        if !org.townships.is_empty() && !org.townships.contains_key(township) {
+            return Err(HubError::Invalid(format!(
+                "乡镇“{township}”不在本县组织机构中（可选：{}）",
+                org.townships.keys().cloned().collect::<Vec<_>>().join("、")
+            )));
+        }
+        let mut nodes = self.nodes()?;
+        if let Some(n) = nodes.iter().find(|n| n.name == name) {
+            return Err(HubError::Invalid(if n.revoked {
+                format!("节点名称“{name}”曾被使用并已吊销；请换一个名称")
+            } else {
+                format!(
+                    "节点“{name}”已经存在（{}，签发于 {}）",
+                    n.township, n.issued
+                )
+            }));
+        }
+        let ca = self.ca()?;
+        let cred = issue_node_cert(&ca, name, township)?;
+        let bundle = Bundle {
+            format: BUNDLE_FORMAT.into(),
+            node: name.into(),
+            township: township.into(),
+            county_code: cfg.county_code.clone(),
+            county_name: cfg.county_name.clone(),
+            hub_addr: hub_addr.unwrap_or(&cfg.addr).trim().to_string(),
+            server_name: HUB_SERVER_NAME.into(),
+            issued: Date::today().to_string(),
+            config_version: cfg.config_version,
+            ca_cert: ca.cert_pem().to_string(),
+            node_cert: cred.cert_pem,
+            node_key: cred.key_pem,
+            org_csv: org.to_csv(),
+            policy_toml: self.policy_toml()?,
+        };
+        let text = bundle.to_text()?;
+        nodes.push(NodeEntry {
+            name: name.into(),
+            township: township.into(),
+            issued: bundle.issued.clone(),
+            revoked: false,
+            revoked_on: None,
+        });
+        self.write_nodes(&nodes)?;
+        Ok(text)
+    }
+
+    /// `baoxue-hub node revoke`: the node can no longer connect (checked at every connection).
+    pub fn revoke_node(&self, name: &str) -> Result<NodeEntry> {
+        let mut nodes = self.nodes()?;
+        let Some(n) = nodes.iter_mut().find(|n| n.name == name.trim()) else {
+            return Err(HubError::Invalid(format!(
+                "没有名为“{}”的节点",
+                name.trim()
+            )));
+        };
+        n.revoked = true;
+        n.revoked_on
+            .get_or_insert_with(|| Date::today().to_string());
+        let out = n.clone();
+        self.write_nodes(&nodes)?;
+        Ok(out)
+    }
+
+    pub fn statuses(&self) -> Result<BTreeMap<String, NodeStatus>> {
+        let p = self.path(STATUS_FILE);
+        if !p.exists() {
+            return Ok(BTreeMap::new());
+        }
+        let text = std::fs::read_to_string(&p).map_err(io(&p))?;
+        serde_json::from_str(&text).map_err(|e| HubError::BadFile {
+            path: p,
+            reason: e.to_string(),
+        })
+    }
+
+    pub fn write_statuses(&self, s: &BTreeMap<String, NodeStatus>) -> Result<()> {
+        let text = serde_json::to_string_pretty(s).map_err(|e| HubError::Invalid(e.to_string()))?;
+        write_file_atomic(&self.path(STATUS_FILE), text.as_bytes(), false)?;
+        Ok(())
+    }
+
+    /// Opens the store (fails clearly while `serve` holds it).
+    pub fn open_store(&self) -> Result<Store> {
+        self.require()?;
+        let p = self.path(STORE_DIR);
+        Store::open(&p).map_err(|e| match &e {
+            StoreError::Open { source, .. } if is_lock_error(source) => {
+                HubError::Locked(self.root.clone())
+            }
+            _ => HubError::Store(e),
+        })
+    }
+}
+
+fn is_lock_error(e: &impl std::fmt::Display) -> bool {
+    let t = e.to_string().to_ascii_lowercase();
+    t.contains("lock")
+        || t.contains("resource temporarily unavailable")
+        || t.contains("would block")
+}
+
+/// The host part of `host:port` (brackets of an IPv6 literal removed).
+pub fn addr_host(addr: &str) -> Option<String> {
+    let (host, port) = addr.rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    (!host.is_empty()).then(|| host.to_string())
+}
+
+/// `node list` rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeRow {
+    pub name: String,
+    pub township: String,
+    pub issued: String,
+    pub revoked: bool,
+    pub last_sync: Option<String>,
+    pub last_error: Option<String>,
+    pub received: u64,
+    pub rejected: u64,
+}
+
+impl HubDir {
+    pub fn node_rows(&self) -> Result<Vec<NodeRow>> {
+        let statuses = self.statuses()?;
+        Ok(self
+            .nodes()?
+            .into_iter()
+            .map(|n| {
+                let s = statuses.get(&n.name).cloned().unwrap_or_default();
+                NodeRow {
+                    name: n.name,
+                    township: n.township,
+                    issued: n.issued,
+                    revoked: n.revoked,
+                    last_sync: s.last_sync,
+                    last_error: s.last_error,
+                    received: s.received,
+                    rejected: s.rejected,
+                }
+            })
+            .collect())
+    }
+}
+
+/// The day (UTC+8) of a wall-clock millisecond, for the reporting rules.
+pub fn day_of(ms: u64) -> Option<Date> {
+    Date::parse(&clock_text(ms)[..10]).ok()
+}
+
+/// Now as `YYYY-MM-DD HH:MM:SS` (UTC+8).
+pub fn now_text() -> String {
+    clock_text(now_ms())
+}

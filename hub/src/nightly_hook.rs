@@ -1,0 +1,71 @@
+//! Glue between `serve` and the nightly aggregation ([`crate::nightly`]): every few minutes the
+//! server asks whether the night's run is due (the policy's hour) and runs it on its own store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use crate::county::{open_with, County, NodeSeen};
+use crate::data::{day_of, HubDir, Result};
+use crate::server::HubState;
+
+const CHECK_EVERY: Duration = Duration::from_secs(300);
+
+impl HubDir {
+    /// Nodes as the reporting rules see them: not revoked, with the day of their last sync.
+    pub fn nodes_seen(&self) -> Result<Vec<NodeSeen>> {
+        let statuses = self.statuses()?;
+        Ok(self
+            .nodes()?
+            .into_iter()
+            .filter(|n| !n.revoked)
+            .map(|n| {
+                let last_sync = statuses
+                    .get(&n.name)
+                    .and_then(|s| s.last_sync_ms)
+                    .and_then(day_of);
+                NodeSeen {
+                    name: n.name,
+                    township: n.township,
+                    last_sync,
+                }
+            })
+            .collect())
+    }
+
+    /// The county's data for reports and alerts over an open store.
+    pub fn county(&self, store: baoxue_store::Store) -> Result<County> {
+        Ok(open_with(
+            &self.root,
+            store,
+            self.org()?,
+            self.policy()?,
+            self.nodes_seen()?,
+        ))
+    }
+}
+
+/// Starts the periodic check on the current runtime.
+pub fn spawn(state: Arc<HubState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let st = state.clone();
+            let r = tokio::task::spawn_blocking(
+                move || -> std::result::Result<Option<String>, String> {
+                    let county = st.dir.county(st.store.clone()).map_err(|e| e.to_string())?;
+                    let run = crate::nightly::run_if_due(&county).map_err(|e| format!("{e:#}"))?;
+                    Ok(run.map(|r| crate::nightly::describe(&r)))
+                },
+            )
+            .await;
+            match r {
+                Ok(Ok(Some(text))) => info!("{text}"),
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => warn!(error = %e, "夜间汇总失败，稍后重试"),
+                Err(e) => warn!(error = %e, "夜间汇总任务异常结束"),
+            }
+            tokio::time::sleep(CHECK_EVERY).await;
+        }
+    })
+}

@@ -1,0 +1,169 @@
+//! The hub's store as the sync engine sees it ([`HubReplica`]), with the per-record scope index
+//! that lets the hub check and filter revisions without decoding every record.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use baoxue_shared::org::Org;
+use baoxue_shared::sync::{
+    affects_scope, create_scope, is_create, record_scope, ApplyOutcome, Cursor, HubReplica,
+    LogItem, RecordScope, StoreFault,
+};
+use baoxue_shared::{Change, RecordId, RevId, Revision};
+use baoxue_store::{Store, StoreError};
+
+/// Meta key prefix of the hub's push cursor for a node (`push_cursor/<node name>`).
+pub const META_PUSH_CURSOR: &str = "push_cursor/";
+
+/// Each record's own scope (its township(s); a case's student), kept in memory, filled on
+/// first use from the derived record and updated whenever a revision that can change it is
+/// applied. Cleared when the org changes (schools may have moved between townships).
+#[derive(Debug, Default)]
+pub struct ScopeIndex {
+    map: Mutex<HashMap<RecordId, RecordScope>>,
+}
+
+impl ScopeIndex {
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RecordId, RecordScope>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn fault(e: StoreError) -> StoreFault {
+    StoreFault(e.to_string())
+}
+
+/// [`HubReplica`] over the hub's store.
+pub struct StoreHub<'a> {
+    pub store: &'a Store,
+    pub org: Arc<Org>,
+    pub scopes: &'a ScopeIndex,
+}
+
+impl StoreHub<'_> {
+    fn own_scope(&self, id: RecordId) -> Result<Option<RecordScope>, StoreFault> {
+        if let Some(s) = self.scopes.lock().get(&id) {
+            return Ok(Some(s.clone()));
+        }
+        let Some(rec) = self.store.record(id).map_err(fault)? else {
+            return Ok(None);
+        };
+        if !rec.is_complete() {
+            return Ok(None);
+        }
+        let s = record_scope(&rec, &self.org);
+        self.scopes.lock().insert(id, s.clone());
+        Ok(Some(s))
+    }
+}
+
+impl HubReplica for StoreHub<'_> {
+    fn epoch(&self) -> Result<u64, StoreFault> {
+        self.store.epoch().map_err(fault)
+    }
+    fn rotate_epoch(&mut self) -> Result<u64, StoreFault> {
+        let e = self.store.new_epoch().map_err(fault)?;
+        tracing::warn!(
+            epoch = format!("{e:016x}"),
+            "县级平台的数据曾从备份恢复：开始新纪元，各节点将重新完整拉取"
+        );
+        Ok(e)
+    }
+    fn log_end(&self) -> Result<u64, StoreFault> {
+        self.store.log_end().map_err(fault)
+    }
+    fn log_range(&self, from: u64, max: usize) -> Result<Vec<LogItem>, StoreFault> {
+        Ok(self
+            .store
+            .log_range(from, max)
+            .map_err(fault)?
+            .into_iter()
+            .map(|(pos, e)| LogItem {
+                pos,
+                rev: e.rev,
+                from: e.from,
+            })
+            .collect())
+    }
+    fn revision(&self, id: RevId) -> Result<Option<Revision>, StoreFault> {
+        self.store.revision(id).map_err(fault)
+    }
+    fn contains(&self, id: RevId) -> Result<bool, StoreFault> {
+        self.store.contains(id).map_err(fault)
+    }
+    fn scope(&self, record: RecordId) -> Result<Option<BTreeSet<String>>, StoreFault> {
+        let Some(own) = self.own_scope(record)? else {
+            return Ok(None);
+        };
+        let mut t = own.townships;
+        if let Some(student) = own.student {
+            if let Some(s) = self.own_scope(student)? {
+                t.extend(s.townships);
+            }
+        }
+        Ok(Some(t))
+    }
+    fn history(&self, record: RecordId) -> Result<Vec<Revision>, StoreFault> {
+        self.store.history(record).map_err(fault)
+    }
+    fn cases_of(&self, student: RecordId) -> Result<Vec<RecordId>, StoreFault> {
+        self.store.cases_of(student).map_err(fault)
+    }
+    fn org(&self) -> &Org {
+        &self.org
+    }
+    fn apply(&mut self, revs: &[Revision], from: &str) -> Result<ApplyOutcome, StoreFault> {
+        let applied = self.store.apply(revs, Some(from)).map_err(fault)?;
+        let new: std::collections::HashSet<RevId> = applied.new.iter().copied().collect();
+        // Records whose state must be looked at again: scope changes, and possible conflicts.
+        let mut recheck: BTreeSet<RecordId> = BTreeSet::new();
+        for r in revs.iter().filter(|r| new.contains(&r.id)) {
+            if is_create(r) {
+                if let Some(s) = create_scope(r, &self.org) {
+                    self.scopes.lock().entry(r.record).or_insert(s);
+                }
+            } else if affects_scope(r) || matches!(r.change, Change::Update(_)) {
+                recheck.insert(r.record);
+            }
+        }
+        let mut conflicts = Vec::new();
+        for id in recheck {
+            let Some(rec) = self.store.record(id).map_err(fault)? else {
+                continue;
+            };
+            if rec.is_complete() {
+                self.scopes.lock().insert(id, record_scope(&rec, &self.org));
+            }
+            if !rec.conflicts().is_empty() {
+                conflicts.push(id);
+            }
+        }
+        Ok(ApplyOutcome {
+            new: applied.new.len(),
+            conflicts,
+        })
+    }
+    fn push_cursor(&self, node: &str) -> Result<Option<Cursor>, StoreFault> {
+        self.store
+            .get_meta(&format!("{META_PUSH_CURSOR}{node}"))
+            .map_err(fault)
+    }
+    fn set_push_cursor(&mut self, node: &str, cursor: &Cursor) -> Result<(), StoreFault> {
+        self.store
+            .put_meta(&format!("{META_PUSH_CURSOR}{node}"), cursor)
+            .map_err(fault)?;
+        self.store.flush().map_err(fault)
+    }
+}
