@@ -75,11 +75,7 @@ fn student(i: usize) -> StudentInit {
         groups: vec![],
         guardian: Some("家长".into()),
         phone: None,
-        placement: Placement {
-            status: Status::Enrolled,
-            school: SCHOOL.into(),
-            transfer: None,
-        },
+        placement: Placement { status: Status::Enrolled, school: SCHOOL.into(), transfer: None },
     }
 }
 
@@ -90,36 +86,23 @@ pub fn fill(store: &Store, origin: &str, n: usize) -> Result<u64> {
     let mut items = Vec::with_capacity(10_000);
     let mut made = 0usize;
     let mut i = store.record_count();
-    let flush =
-        |items: &mut Vec<(RecordId, RecordKind, Change)>, encoded: &mut u64| -> Result<()> {
-            if items.is_empty() {
-                return Ok(());
-            }
-            for r in store.commit(
-                origin,
-                "王老师",
-                Date::ymd(2026, 3, 2),
-                std::mem::take(items),
-            )? {
-                *encoded += codec::encode(&r).map(|b| b.len() as u64).unwrap_or(0);
-            }
-            Ok(())
-        };
+    let flush = |items: &mut Vec<(RecordId, RecordKind, Change)>, encoded: &mut u64| -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        for r in store.commit(origin, "王老师", Date::ymd(2026, 3, 2), std::mem::take(items))? {
+            *encoded += codec::encode(&r).map(|b| b.len() as u64).unwrap_or(0);
+        }
+        Ok(())
+    };
     while made < n {
         let id = RecordId::random();
-        let mut per = vec![(
-            id,
-            RecordKind::Student,
-            Change::CreateStudent(Box::new(student(i))),
-        )];
+        let mut per = vec![(id, RecordKind::Student, Change::CreateStudent(Box::new(student(i))))];
         for d in 0..3u32 {
             per.push((
                 id,
                 RecordKind::Student,
-                Change::Absence {
-                    day: Date::ymd(2026, 3, 2 + d),
-                    kind: AbsenceKind::Unexcused,
-                },
+                Change::Absence { day: Date::ymd(2026, 3, 2 + d), kind: AbsenceKind::Unexcused },
             ));
         }
         per.push((
@@ -144,14 +127,8 @@ pub fn fill(store: &Store, origin: &str, n: usize) -> Result<u64> {
 }
 
 fn copy_hub_without_store(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to).map_err(|source| HubError::Io {
-        path: to.to_path_buf(),
-        source,
-    })?;
-    let entries = std::fs::read_dir(from).map_err(|source| HubError::Io {
-        path: from.to_path_buf(),
-        source,
-    })?;
+    std::fs::create_dir_all(to).map_err(|source| HubError::Io { path: to.to_path_buf(), source })?;
+    let entries = std::fs::read_dir(from).map_err(|source| HubError::Io { path: from.to_path_buf(), source })?;
     for e in entries.flatten() {
         if e.file_name() == STORE_DIR || !e.path().is_file() {
             continue;
@@ -184,9 +161,7 @@ fn start(dir: &HubDir) -> Result<RunningHub> {
 }
 
 async fn sync(p: &Pair, addr: &str) -> Result<baoxue_node::sync::SyncReport> {
-    sync_once(&p.node, &p.cfg, Some(addr))
-        .await
-        .map_err(|e| HubError::Invalid(e.to_string()))
+    sync_once(&p.node, &p.cfg, Some(addr)).await.map_err(|e| HubError::Invalid(e.to_string()))
 }
 
 async fn empty_sync_ms(p: &Pair, addr: &str) -> Result<f64> {
@@ -196,10 +171,7 @@ async fn empty_sync_ms(p: &Pair, addr: &str) -> Result<f64> {
         let r = sync(p, addr).await?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
         if r.sent != 0 || r.received != 0 {
-            return Err(HubError::Invalid(format!(
-                "空同步不空：发送 {}，接收 {}",
-                r.sent, r.received
-            )));
+            return Err(HubError::Invalid(format!("空同步不空：发送 {}，接收 {}", r.sent, r.received)));
         }
     }
     times.sort_by(|a, b| a.total_cmp(b));
@@ -247,9 +219,7 @@ pub async fn run(opts: &BenchOptions, progress: impl Fn(&str)) -> Result<SyncBen
     }
     let held = hub.store.revision_count();
     if held != n {
-        return Err(HubError::Invalid(format!(
-            "平台收到 {held} 条修订，应为 {n} 条"
-        )));
+        return Err(HubError::Invalid(format!("平台收到 {held} 条修订，应为 {n} 条")));
     }
     let wire = (r.bytes_sent + r.bytes_received) as f64;
     progress("空同步计时……");
@@ -263,18 +233,12 @@ pub async fn run(opts: &BenchOptions, progress: impl Fn(&str)) -> Result<SyncBen
     let hub2 = start(&second)?;
     let relay = crate::relay::start(hub2.addr, 0.0, 1, Duration::from_secs(3600))
         .await
-        .map_err(|source| HubError::Io {
-            path: root.clone(),
-            source,
-        })?;
+        .map_err(|source| HubError::Io { path: root.clone(), source })?;
     let t = Instant::now();
     let r2 = sync(&big, &relay.addr.to_string()).await?;
     let relay_seconds = t.elapsed().as_secs_f64();
     if r2.sent != n as u64 {
-        return Err(HubError::Invalid(format!(
-            "经中继同步发送 {} 条，应为 {n} 条",
-            r2.sent
-        )));
+        return Err(HubError::Invalid(format!("经中继同步发送 {} 条，应为 {n} 条", r2.sent)));
     }
     // The node's close travels after the session; let it pass before reading the counters.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -300,15 +264,8 @@ pub async fn run(opts: &BenchOptions, progress: impl Fn(&str)) -> Result<SyncBen
 }
 
 fn tempdir() -> Result<TempDir> {
-    let base = std::env::temp_dir().join(format!(
-        "baoxue-bench-{}-{}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    std::fs::create_dir_all(&base).map_err(|source| HubError::Io {
-        path: base.clone(),
-        source,
-    })?;
+    let base = std::env::temp_dir().join(format!("baoxue-bench-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&base).map_err(|source| HubError::Io { path: base.clone(), source })?;
     Ok(TempDir(base))
 }
 

@@ -17,8 +17,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use baoxue_shared::dates::Date;
 use baoxue_shared::model::{
-    AbsenceKind, Action, ActionKind, CaseSource, CaseState, Cause, Notice, Outcome, Placement,
-    Status, TransferTarget,
+    AbsenceKind, Action, ActionKind, CaseSource, CaseState, Cause, Notice, Outcome, Placement, Status, TransferTarget,
 };
 use baoxue_shared::org::Org;
 use baoxue_shared::revision::{Assign, CaseInit, Child, StudentInit};
@@ -47,13 +46,7 @@ pub struct BenchOptions {
 
 impl Default for BenchOptions {
     fn default() -> Self {
-        BenchOptions {
-            students: 300_000,
-            revisions: 3_000_000,
-            seed: 2019,
-            dir: None,
-            progress: true,
-        }
+        BenchOptions { students: 300_000, revisions: 3_000_000, seed: 2019, dir: None, progress: true }
     }
 }
 
@@ -89,27 +82,18 @@ pub struct BenchReport {
 
 /// Peak resident set size of this process so far, MiB (`VmHWM`).
 pub fn peak_rss_mib() -> f64 {
-    proc_status_kib("VmHWM:")
-        .map(|k| k as f64 / 1024.0)
-        .unwrap_or(f64::NAN)
+    proc_status_kib("VmHWM:").map(|k| k as f64 / 1024.0).unwrap_or(f64::NAN)
 }
 
 /// Current resident set size, MiB (`VmRSS`).
 pub fn rss_mib() -> f64 {
-    proc_status_kib("VmRSS:")
-        .map(|k| k as f64 / 1024.0)
-        .unwrap_or(f64::NAN)
+    proc_status_kib("VmRSS:").map(|k| k as f64 / 1024.0).unwrap_or(f64::NAN)
 }
 
 fn proc_status_kib(key: &str) -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with(key))?;
-    line[key.len()..]
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
+    line[key.len()..].trim().trim_end_matches("kB").trim().parse().ok()
 }
 
 /// Resets the peak RSS to the current RSS (Linux ≥ 4.0); harmless elsewhere.
@@ -128,11 +112,8 @@ impl Origin {
     fn rev(&mut self, record: RevId, kind: RecordKind, date: Date, change: Change) -> Revision {
         self.seq += 1;
         self.ms += 1;
-        let id = if matches!(change, Change::CreateStudent(_) | Change::CreateCase(_)) {
-            record
-        } else {
-            RevId::random()
-        };
+        let id =
+            if matches!(change, Change::CreateStudent(_) | Change::CreateCase(_)) { record } else { RevId::random() };
         Revision {
             id,
             record,
@@ -163,11 +144,7 @@ fn school_days() -> Vec<Date> {
 }
 
 fn set(field: Field, value: Value, supersedes: RevId) -> Assign {
-    Assign {
-        field,
-        value,
-        supersedes: vec![supersedes],
-    }
+    Assign { field, value, supersedes: vec![supersedes] }
 }
 
 /// The revisions of one student over a school year: its roster row, `absences` absences, and,
@@ -198,28 +175,14 @@ fn student_revisions(
     };
     let grade = s.grade;
     let enrolled = s.placement.status == Status::Enrolled;
-    out.push(o.rev(
-        sid,
-        RecordKind::Student,
-        start,
-        Change::CreateStudent(Box::new(s)),
-    ));
+    out.push(o.rev(sid, RecordKind::Student, start, Change::CreateStudent(Box::new(s))));
     let mut placement_head = sid;
     let mut cases = 0;
     let mut picked: Vec<Date> = (0..absences).map(|_| *days.choose(rng).unwrap()).collect();
     picked.sort();
     for d in &picked {
-        let kind = if rng.gen_bool(0.7) {
-            AbsenceKind::Sick
-        } else {
-            AbsenceKind::Personal
-        };
-        out.push(o.rev(
-            sid,
-            RecordKind::Student,
-            *d,
-            Change::Absence { day: *d, kind },
-        ));
+        let kind = if rng.gen_bool(0.7) { AbsenceKind::Sick } else { AbsenceKind::Personal };
+        out.push(o.rev(sid, RecordKind::Student, *d, Change::Absence { day: *d, kind }));
     }
     if !enrolled {
         return 0;
@@ -229,15 +192,7 @@ fn student_revisions(
         // An unexcused episode → a case: calls, a visit, confirmation at day 7, notices; most return.
         let i = rng.gen_range(0..days.len() - 30);
         let d0 = days[i];
-        out.push(o.rev(
-            sid,
-            RecordKind::Student,
-            d0,
-            Change::Absence {
-                day: d0,
-                kind: AbsenceKind::Unexcused,
-            },
-        ));
+        out.push(o.rev(sid, RecordKind::Student, d0, Change::Absence { day: d0, kind: AbsenceKind::Unexcused }));
         let cid = RevId::random();
         let init = CaseInit {
             student: Some(sid),
@@ -248,49 +203,23 @@ fn student_revisions(
             source: CaseSource::Roll,
             opened: d0,
             clock_start: d0,
-            cause: *[
-                Cause::LearningDifficulty,
-                Cause::Poverty,
-                Cause::Work,
-                Cause::Illness,
-                Cause::Uselessness,
-            ]
-            .choose(rng)
-            .unwrap(),
+            cause: *[Cause::LearningDifficulty, Cause::Poverty, Cause::Work, Cause::Illness, Cause::Uselessness]
+                .choose(rng)
+                .unwrap(),
             previous: None,
         };
-        out.push(o.rev(
-            cid,
-            RecordKind::Case,
-            d0,
-            Change::CreateCase(Box::new(init)),
-        ));
+        out.push(o.rev(cid, RecordKind::Case, d0, Change::CreateCase(Box::new(init))));
         let act = |date: Date, kind: ActionKind, notice: Option<Notice>| {
-            Change::Act(Action {
-                date,
-                kind,
-                by: "班主任".into(),
-                notice,
-                text: None,
-            })
+            Change::Act(Action { date, kind, by: "班主任".into(), notice, text: None })
         };
         out.push(o.rev(cid, RecordKind::Case, d0, act(d0, ActionKind::Call, None)));
-        out.push(o.rev(
-            cid,
-            RecordKind::Case,
-            days[i + 2],
-            act(days[i + 2], ActionKind::Visit, None),
-        ));
+        out.push(o.rev(cid, RecordKind::Case, days[i + 2], act(days[i + 2], ActionKind::Visit, None)));
         let d7 = days[i + 5];
         let confirm = o.rev(
             cid,
             RecordKind::Case,
             d7,
-            Change::Update(vec![set(
-                Field::CaseState,
-                Value::CaseState(CaseState::Confirmed),
-                cid,
-            )]),
+            Change::Update(vec![set(Field::CaseState, Value::CaseState(CaseState::Confirmed), cid)]),
         );
         let confirm_id = confirm.id;
         out.push(confirm);
@@ -300,11 +229,7 @@ fn student_revisions(
             d7,
             Change::Update(vec![set(
                 Field::Placement,
-                Value::Placement(Placement {
-                    status: Status::DroppedOut,
-                    school: school.clone(),
-                    transfer: None,
-                }),
+                Value::Placement(Placement { status: Status::DroppedOut, school: school.clone(), transfer: None }),
                 placement_head,
             )]),
         );
@@ -314,11 +239,7 @@ fn student_revisions(
             cid,
             RecordKind::Case,
             days[i + 8],
-            act(
-                days[i + 8],
-                ActionKind::Notice,
-                Some(Notice::PersuadeReturn),
-            ),
+            act(days[i + 8], ActionKind::Notice, Some(Notice::PersuadeReturn)),
         ));
         cases += 1;
         if rng.gen_bool(0.65) {
@@ -343,11 +264,7 @@ fn student_revisions(
                 back,
                 Change::Update(vec![set(
                     Field::Placement,
-                    Value::Placement(Placement {
-                        status: Status::Enrolled,
-                        school: school.clone(),
-                        transfer: None,
-                    }),
+                    Value::Placement(Placement { status: Status::Enrolled, school: school.clone(), transfer: None }),
                     placement_head,
                 )]),
             ));
@@ -358,11 +275,7 @@ fn student_revisions(
         let target = if rng.gen_bool(0.5) {
             TransferTarget::OutOfCounty("郑州市金水区".into())
         } else {
-            let other = org
-                .schools
-                .values()
-                .filter(|x| x.teaches(grade) && x.name != school)
-                .collect::<Vec<_>>();
+            let other = org.schools.values().filter(|x| x.teaches(grade) && x.name != school).collect::<Vec<_>>();
             match other.choose(rng) {
                 Some(x) => TransferTarget::School(x.name.clone()),
                 None => TransferTarget::OutOfCounty("洛阳市".into()),
@@ -390,11 +303,7 @@ fn student_revisions(
             d,
             Change::Update(vec![set(
                 Field::Placement,
-                Value::Placement(Placement {
-                    status: Status::Deceased,
-                    school,
-                    transfer: None,
-                }),
+                Value::Placement(Placement { status: Status::Deceased, school, transfer: None }),
                 placement_head,
             )]),
         ));
@@ -412,13 +321,7 @@ pub struct Built {
 }
 
 /// Builds a hub store of `students` students and about `revisions` revisions in `dir`.
-pub fn build(
-    dir: &Path,
-    students: usize,
-    revisions: usize,
-    seed: u64,
-    progress: bool,
-) -> Result<(Store, Built)> {
+pub fn build(dir: &Path, students: usize, revisions: usize, seed: u64, progress: bool) -> Result<(Store, Built)> {
     let t0 = Instant::now();
     let mut rng = StdRng::seed_from_u64(seed);
     // A large county: ~7,500 pupils a township.
@@ -435,36 +338,19 @@ pub fn build(
     let mut batch: Vec<Revision> = Vec::with_capacity(120_000);
     let mut ms = 1_756_684_800_000u64; // 2025-09-01
     for (t, students) in rolls {
-        let mut o = Origin {
-            name: format!("{t}-node"),
-            seq: 0,
-            ms,
-        };
+        let mut o = Origin { name: format!("{t}-node"), seq: 0, ms };
         for s in students {
             // Poisson-like spread: most pupils a few absences, some many.
             let base = per_student.floor() as usize;
             let n =
-                (base + usize::from(rng.gen_bool(per_student - base as f64)) + rng.gen_range(0..3))
-                    .saturating_sub(1);
-            cases += student_revisions(
-                &mut rng,
-                &mut o,
-                &days,
-                &county.org,
-                &t,
-                s,
-                n.min(days.len()),
-                &mut batch,
-            );
+                (base + usize::from(rng.gen_bool(per_student - base as f64)) + rng.gen_range(0..3)).saturating_sub(1);
+            cases += student_revisions(&mut rng, &mut o, &days, &county.org, &t, s, n.min(days.len()), &mut batch);
             if batch.len() >= 100_000 {
                 total += batch.len() as u64;
                 store.apply(&batch, Some(&o.name))?;
                 batch.clear();
                 if progress {
-                    eprintln!(
-                        "[bench {:>6.1}s] 已写入 {total} 条修订",
-                        t0.elapsed().as_secs_f64()
-                    );
+                    eprintln!("[bench {:>6.1}s] 已写入 {total} 条修订", t0.elapsed().as_secs_f64());
                 }
             }
         }
@@ -475,15 +361,7 @@ pub fn build(
             batch.clear();
         }
     }
-    Ok((
-        store,
-        Built {
-            org: county.org,
-            revisions: total,
-            students: n_students,
-            cases,
-        },
-    ))
+    Ok((store, Built { org: county.org, revisions: total, students: n_students, cases }))
 }
 
 /// A day's worth of new activity after the first nightly: absences of random students and a
@@ -506,25 +384,14 @@ fn next_day(store: &Store, n: usize, seed: u64) -> Result<usize> {
         }
         pos += step;
     }
-    let mut o = Origin {
-        name: "bench-day".into(),
-        seq: 0,
-        ms: 1_783_382_400_000,
-    };
+    let mut o = Origin { name: "bench-day".into(), seq: 0, ms: 1_783_382_400_000 };
     let mut revs = Vec::with_capacity(n);
     for (k, sid) in ids.iter().enumerate() {
         if k % 50 == 0 {
             let rec = store.record(*sid)?.context("bench student")?;
             if let Some(p) = rec.placement() {
-                let heads = rec
-                    .register(Field::Placement)
-                    .map(|r| r.head_ids())
-                    .unwrap_or_default();
-                let p = Placement {
-                    status: Status::Suspended,
-                    school: p.school.clone(),
-                    transfer: None,
-                };
+                let heads = rec.register(Field::Placement).map(|r| r.head_ids()).unwrap_or_default();
+                let p = Placement { status: Status::Suspended, school: p.school.clone(), transfer: None };
                 revs.push(o.rev(
                     *sid,
                     RecordKind::Student,
@@ -538,17 +405,8 @@ fn next_day(store: &Store, n: usize, seed: u64) -> Result<usize> {
                 continue;
             }
         }
-        let kind = if rng.gen_bool(0.8) {
-            AbsenceKind::Sick
-        } else {
-            AbsenceKind::Personal
-        };
-        revs.push(o.rev(
-            *sid,
-            RecordKind::Student,
-            day,
-            Change::Absence { day, kind },
-        ));
+        let kind = if rng.gen_bool(0.8) { AbsenceKind::Sick } else { AbsenceKind::Personal };
+        revs.push(o.rev(*sid, RecordKind::Student, day, Change::Absence { day, kind }));
     }
     store.apply(&revs, Some("bench-day"))?;
     Ok(revs.len())
@@ -604,8 +462,7 @@ pub struct Measured {
 
 /// The county of a bench directory: the store, the org written at build time, 伊川's policy.
 fn bench_county(dir: &Path) -> Result<County> {
-    let org_csv = std::fs::read(dir.join("org.csv"))
-        .with_context(|| format!("{} 不是基准测试目录", dir.display()))?;
+    let org_csv = std::fs::read(dir.join("org.csv")).with_context(|| format!("{} 不是基准测试目录", dir.display()))?;
     let org = Org::parse_csv(&org_csv)?;
     let store = Store::open(&dir.join("store"))?;
     let policy = Policy::preset("yichuan")?;
@@ -645,9 +502,7 @@ pub fn measure(dir: &Path, phase: PhaseKind) -> Result<Measured> {
     let t = Instant::now();
     let run = nightly::run(&county, as_of)?;
     let seconds = t.elapsed().as_secs_f64();
-    let snapshot_mib = std::fs::metadata(Snapshot::path(dir))
-        .map(|m| m.len() as f64 / 1048576.0)
-        .unwrap_or(0.0);
+    let snapshot_mib = std::fs::metadata(Snapshot::path(dir)).map(|m| m.len() as f64 / 1048576.0).unwrap_or(0.0);
     Ok(Measured {
         seconds,
         peak_rss_mib: peak_rss_mib(),
@@ -666,10 +521,7 @@ pub fn measure(dir: &Path, phase: PhaseKind) -> Result<Measured> {
 pub fn run(opts: &BenchOptions, exe: Option<&Path>) -> Result<BenchReport> {
     let (dir, temporary) = match &opts.dir {
         Some(d) => (d.clone(), false),
-        None => (
-            std::env::temp_dir().join(format!("baoxue-bench-{}", std::process::id())),
-            true,
-        ),
+        None => (std::env::temp_dir().join(format!("baoxue-bench-{}", std::process::id())), true),
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("无法创建目录 {}", dir.display()))?;
     let t = Instant::now();
@@ -679,13 +531,7 @@ pub fn run(opts: &BenchOptions, exe: Option<&Path>) -> Result<BenchReport> {
         }
         None
     } else {
-        let (store, built) = build(
-            &dir.join("store"),
-            opts.students,
-            opts.revisions,
-            opts.seed,
-            opts.progress,
-        )?;
+        let (store, built) = build(&dir.join("store"), opts.students, opts.revisions, opts.seed, opts.progress)?;
         drop(store);
         std::fs::write(dir.join("org.csv"), built.org.to_csv())?;
         Some(built)
@@ -701,11 +547,7 @@ pub fn run(opts: &BenchOptions, exe: Option<&Path>) -> Result<BenchReport> {
                     .args(["--phase", name, "--json"])
                     .output()
                     .with_context(|| format!("无法运行 {}", exe.display()))?;
-                anyhow::ensure!(
-                    out.status.success(),
-                    "测量进程失败：{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                anyhow::ensure!(out.status.success(), "测量进程失败：{}", String::from_utf8_lossy(&out.stderr));
                 Ok(serde_json::from_slice(&out.stdout).context("测量进程的输出不是 JSON")?)
             }
             None => measure(&dir, p),
@@ -717,30 +559,15 @@ pub fn run(opts: &BenchOptions, exe: Option<&Path>) -> Result<BenchReport> {
     let cold = phase(PhaseKind::Cold)?;
     let day = phase(PhaseKind::Day)?;
     if opts.progress {
-        eprintln!(
-            "[bench] 测量：增量（新增一天的 {} 条修订）",
-            day.new_revisions
-        );
+        eprintln!("[bench] 测量：增量（新增一天的 {} 条修订）", day.new_revisions);
     }
     let incremental = phase(PhaseKind::Incremental)?;
     let store_mib = dir_size(&dir.join("store")) as f64 / 1048576.0;
     let (students, revisions, cases, schools, townships) = match &built_info {
-        Some(b) => (
-            b.students,
-            b.revisions,
-            b.cases,
-            b.org.schools.len(),
-            b.org.townships.len(),
-        ),
+        Some(b) => (b.students, b.revisions, b.cases, b.org.schools.len(), b.org.townships.len()),
         None => {
             let c = bench_county(&dir)?;
-            (
-                cold.students,
-                c.store.revision_count() as u64,
-                cold.cases,
-                c.org.schools.len(),
-                c.org.townships.len(),
-            )
+            (cold.students, c.store.revision_count() as u64, cold.cases, c.org.schools.len(), c.org.townships.len())
         }
     };
     let target_seconds = 5.0;
@@ -758,11 +585,7 @@ pub fn run(opts: &BenchOptions, exe: Option<&Path>) -> Result<BenchReport> {
         schools,
         build_seconds,
         store_mib,
-        cold: Phase {
-            seconds: cold.seconds,
-            peak_rss_mib: cold.peak_rss_mib,
-            read: cold.records_read,
-        },
+        cold: Phase { seconds: cold.seconds, peak_rss_mib: cold.peak_rss_mib, read: cold.records_read },
         incremental: Phase {
             seconds: incremental.seconds,
             peak_rss_mib: incremental.peak_rss_mib,
@@ -833,10 +656,7 @@ mod tests {
         };
         let r = run(&opts, None).unwrap();
         assert!(r.students > 1_000, "{r:?}");
-        assert!(
-            r.cold.read > 0 && r.incremental.read > 0 && r.incremental.read < r.revisions,
-            "{r:?}"
-        );
+        assert!(r.cold.read > 0 && r.incremental.read > 0 && r.incremental.read < r.revisions, "{r:?}");
         assert!(dir.path().join("reports/2026-07-07/ranking.json").exists());
     }
 
@@ -855,16 +675,10 @@ mod tests {
         assert!(!r.rebuilt && r.revisions > 0);
         let mut full = Snapshot::default();
         full.rebuild(&county.store, county.year_start()).unwrap();
-        assert_eq!(
-            (inc.log_pos, &inc.conflicts, &inc.duplicates),
-            (full.log_pos, &full.conflicts, &full.duplicates)
-        );
+        assert_eq!((inc.log_pos, &inc.conflicts, &inc.duplicates), (full.log_pos, &full.conflicts, &full.duplicates));
         assert_eq!(inc.cases, full.cases);
         for as_of in [Date::ymd(2025, 12, 1), Date::ymd(2026, 7, 7)] {
-            let (a, b) = (
-                county.compute(&inc, as_of).unwrap(),
-                county.compute(&full, as_of).unwrap(),
-            );
+            let (a, b) = (county.compute(&inc, as_of).unwrap(), county.compute(&full, as_of).unwrap());
             assert_eq!(a.indicators, b.indicators);
             assert_eq!(a.alerts, b.alerts);
         }
@@ -874,12 +688,7 @@ mod tests {
     #[test]
     #[ignore]
     fn bench_from_env() {
-        let env = |k: &str, d: usize| {
-            std::env::var(k)
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(d)
-        };
+        let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|s| s.parse().ok()).unwrap_or(d);
         let opts = BenchOptions {
             students: env("BENCH_STUDENTS", 30_000),
             revisions: env("BENCH_REVISIONS", 300_000),

@@ -56,29 +56,19 @@ fn field_conflict(field: Field, reg: &Register) -> FieldConflict {
         })
         .collect();
     values.sort_by(|a, b| a.at.cmp(&b.at).then(a.revision.cmp(&b.revision)));
-    FieldConflict {
-        field: field.key().into(),
-        label: field.label().into(),
-        values,
-    }
+    FieldConflict { field: field.key().into(), label: field.label().into(), values }
 }
 
 fn row(rec: &Record, org: &Org) -> ConflictRow {
     let (school, township) = match rec.kind {
         RecordKind::Student => {
             let s = rec.school().map(str::to_string);
-            let t = s
-                .as_deref()
-                .and_then(|s| org.township_of(s))
-                .map(str::to_string);
+            let t = s.as_deref().and_then(|s| org.township_of(s)).map(str::to_string);
             (s, t)
         }
         RecordKind::Case => {
             let init = rec.case.as_deref();
-            (
-                init.and_then(|c| c.school.clone()),
-                init.map(|c| c.township.clone()),
-            )
+            (init.and_then(|c| c.school.clone()), init.map(|c| c.township.clone()))
         }
     };
     ConflictRow {
@@ -90,11 +80,7 @@ fn row(rec: &Record, org: &Org) -> ConflictRow {
         name: rec.name().to_string(),
         school,
         township,
-        fields: rec
-            .conflicts()
-            .into_iter()
-            .map(|(f, r)| field_conflict(f, r))
-            .collect(),
+        fields: rec.conflicts().into_iter().map(|(f, r)| field_conflict(f, r)).collect(),
     }
 }
 
@@ -122,10 +108,7 @@ pub fn to_text(rows: &[ConflictRow]) -> String {
             &r.record[..8],
             r.name,
             r.township.as_deref().unwrap_or("—"),
-            r.school
-                .as_deref()
-                .map(|x| format!("，{x}"))
-                .unwrap_or_default()
+            r.school.as_deref().map(|x| format!("，{x}")).unwrap_or_default()
         ));
         for f in &r.fields {
             s.push_str(&format!("  {}：\n", f.label));
@@ -137,11 +120,7 @@ pub fn to_text(rows: &[ConflictRow]) -> String {
                     v.origin,
                     v.author,
                     v.at,
-                    if v.interim {
-                        "（暂显示此值）"
-                    } else {
-                        ""
-                    }
+                    if v.interim { "（暂显示此值）" } else { "" }
                 ));
             }
         }
@@ -175,23 +154,15 @@ fn find(store: &Store, arg: &str) -> Result<Record> {
         }
     }
     if recs.len() > 1 {
-        let conflicted: Vec<Record> = recs
-            .iter()
-            .filter(|r| !r.conflicts().is_empty())
-            .cloned()
-            .collect();
+        let conflicted: Vec<Record> = recs.iter().filter(|r| !r.conflicts().is_empty()).cloned().collect();
         if conflicted.len() == 1 {
             recs = conflicted;
         }
     }
     match recs.len() {
-        0 => Err(HubError::Invalid(format!(
-            "找不到记录“{arg}”（可用记录编号、学籍号或身份证号）"
-        ))),
+        0 => Err(HubError::Invalid(format!("找不到记录“{arg}”（可用记录编号、学籍号或身份证号）"))),
         1 => Ok(recs.remove(0)),
-        n => Err(HubError::Invalid(format!(
-            "“{arg}”对应 {n} 条记录，请写更长的记录编号"
-        ))),
+        n => Err(HubError::Invalid(format!("“{arg}”对应 {n} 条记录，请写更长的记录编号"))),
     }
 }
 
@@ -209,32 +180,16 @@ fn matches_value(v: &Value, keep: &str) -> bool {
 
 /// `baoxue-hub conflicts resolve ID --keep VALUE-OR-REVISION [--field F]`: commits, at the hub,
 /// a write of the kept value that replaces every competing value of that field.
-pub fn resolve(
-    store: &Store,
-    id: &str,
-    keep: &str,
-    field: Option<&str>,
-    author: &str,
-    date: Date,
-) -> Result<Resolved> {
+pub fn resolve(store: &Store, id: &str, keep: &str, field: Option<&str>, author: &str, date: Date) -> Result<Resolved> {
     let rec = find(store, id)?;
     let only = match field {
-        Some(f) => Some(
-            Field::from_key(f.trim()).ok_or_else(|| HubError::Invalid(format!("没有字段“{f}”")))?,
-        ),
+        Some(f) => Some(Field::from_key(f.trim()).ok_or_else(|| HubError::Invalid(format!("没有字段“{f}”")))?),
         None => None,
     };
-    let conflicts: Vec<(Field, &Register)> = rec
-        .conflicts()
-        .into_iter()
-        .filter(|(f, _)| only.map_or(true, |o| o == *f))
-        .collect();
+    let conflicts: Vec<(Field, &Register)> =
+        rec.conflicts().into_iter().filter(|(f, _)| only.map_or(true, |o| o == *f)).collect();
     if conflicts.is_empty() {
-        return Err(HubError::Invalid(format!(
-            "记录 {} {} 没有待裁定的冲突",
-            rec.id.short(),
-            rec.name()
-        )));
+        return Err(HubError::Invalid(format!("记录 {} {} 没有待裁定的冲突", rec.id.short(), rec.name())));
     }
     let keep_t = keep.trim();
     let keep_hex = keep_t.to_ascii_lowercase();
@@ -266,24 +221,15 @@ pub fn resolve(
             let choices: Vec<String> = conflicts
                 .iter()
                 .flat_map(|(f, reg)| {
-                    reg.heads
-                        .iter()
-                        .map(move |(id, c)| format!("{}：[{}] {}", f.label(), id.short(), c.value))
+                    reg.heads.iter().map(move |(id, c)| format!("{}：[{}] {}", f.label(), id.short(), c.value))
                 })
                 .collect();
-            return Err(HubError::Invalid(format!(
-                "“{keep_t}”不是冲突中的任何一个值；可选：{}",
-                choices.join("；")
-            )));
+            return Err(HubError::Invalid(format!("“{keep_t}”不是冲突中的任何一个值；可选：{}", choices.join("；"))));
         }
         _ => {
             return Err(HubError::Invalid(format!(
                 "“{keep_t}”在多个字段中都出现（{}），请用 --field 指明",
-                found
-                    .iter()
-                    .map(|x| x.0.key())
-                    .collect::<Vec<_>>()
-                    .join("、")
+                found.iter().map(|x| x.0.key()).collect::<Vec<_>>().join("、")
             )))
         }
     };
@@ -295,11 +241,7 @@ pub fn resolve(
         vec![(
             rec.id,
             rec.kind,
-            Change::Update(vec![Assign {
-                field: f,
-                value: value.clone(),
-                supersedes: heads.clone(),
-            }]),
+            Change::Update(vec![Assign { field: f, value: value.clone(), supersedes: heads.clone() }]),
         )],
     )?;
     Ok(Resolved {

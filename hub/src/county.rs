@@ -16,13 +16,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use baoxue_shared::alerts::{
-    all_alerts, conflict_alert, duplicate_enrolment_alert, loss_alerts, report_deadline_alerts,
-    sort_alerts, Alert, SubjectKind, UnitCounts,
+    all_alerts, conflict_alert, duplicate_enrolment_alert, loss_alerts, report_deadline_alerts, sort_alerts, Alert,
+    SubjectKind, UnitCounts,
 };
 use baoxue_shared::census::{match_census, parse_census, CensusIndex, CensusOutcome, MatchContext};
 use baoxue_shared::indicators::{
-    compute_all, consolidation_report, dropout_report, ranking, township_table, Baseline,
-    CohortStage, DropoutReport, Indicators,
+    compute_all, consolidation_report, dropout_report, ranking, township_table, Baseline, CohortStage, DropoutReport,
+    Indicators,
 };
 use baoxue_shared::model::CaseSource;
 use baoxue_shared::org::Org;
@@ -77,13 +77,9 @@ impl std::str::FromStr for ReportKind {
         match s.trim() {
             "consolidation" | "巩固率" => Ok(ReportKind::Consolidation),
             "dropout" | "辍学率" => Ok(ReportKind::Dropout),
-            "township-table" | "township_table" | "乡镇统计表" => {
-                Ok(ReportKind::TownshipTable)
-            }
+            "township-table" | "township_table" | "乡镇统计表" => Ok(ReportKind::TownshipTable),
             "ranking" | "排名" => Ok(ReportKind::Ranking),
-            t => Err(format!(
-                "报表「{t}」无效，可选：consolidation、dropout、township-table、ranking"
-            )),
+            t => Err(format!("报表「{t}」无效，可选：consolidation、dropout、township-table、ranking")),
         }
     }
 }
@@ -127,20 +123,8 @@ pub struct CensusImport {
 }
 
 impl County {
-    pub fn new(
-        store: Store,
-        org: Org,
-        policy: Policy,
-        data: &Path,
-        nodes: Vec<NodeSeen>,
-    ) -> County {
-        County {
-            store,
-            org,
-            policy,
-            data: data.to_path_buf(),
-            nodes,
-        }
+    pub fn new(store: Store, org: Org, policy: Policy, data: &Path, nodes: Vec<NodeSeen>) -> County {
+        County { store, org, policy, data: data.to_path_buf(), nodes }
     }
 
     /// The school year's first day (month, day) of the county's policy.
@@ -188,16 +172,11 @@ impl County {
     /// One report, rendered.
     pub fn report(&self, snap: &Snapshot, o: &ReportOptions) -> Result<String> {
         let h = &snap.history;
-        let y = o
-            .school_year
-            .unwrap_or_else(|| self.school_year_of(o.as_of));
+        let y = o.school_year.unwrap_or_else(|| self.school_year_of(o.as_of));
         Ok(match o.kind {
             ReportKind::Consolidation => {
                 let baseline = self.baseline()?;
-                render(
-                    &consolidation_report(h, &self.org, baseline.as_ref(), o.stage, y, o.as_of),
-                    o.format,
-                )
+                render(&consolidation_report(h, &self.org, baseline.as_ref(), o.stage, y, o.as_of), o.format)
             }
             ReportKind::Dropout => render(&dropout_report(h, &self.org, y, o.as_of), o.format),
             ReportKind::TownshipTable => render(&township_table(h, &self.org, o.as_of), o.format),
@@ -213,12 +192,7 @@ impl County {
         self.alerts_with(snap, &dropout, as_of)
     }
 
-    fn alerts_with(
-        &self,
-        snap: &Snapshot,
-        dropout: &DropoutReport,
-        as_of: Date,
-    ) -> Result<Vec<Alert>> {
+    fn alerts_with(&self, snap: &Snapshot, dropout: &DropoutReport, as_of: Date) -> Result<Vec<Alert>> {
         // The case rules need the cases and, to name the class teacher, their students.
         let mut students: BTreeMap<RecordId, Record> = BTreeMap::new();
         for c in snap.cases.values() {
@@ -232,17 +206,9 @@ impl County {
         }
         let records = snap.cases.values().chain(students.values());
         let mut out = all_alerts(&self.policy, &self.org, records, as_of, None);
-        out.extend(loss_alerts(
-            &self.policy,
-            &self.org,
-            &self.unit_counts(dropout),
-            as_of,
-        ));
-        let nodes: Vec<(&str, &str, Option<Date>)> = self
-            .nodes
-            .iter()
-            .map(|n| (n.name.as_str(), n.township.as_str(), n.last_sync))
-            .collect();
+        out.extend(loss_alerts(&self.policy, &self.org, &self.unit_counts(dropout), as_of));
+        let nodes: Vec<(&str, &str, Option<Date>)> =
+            self.nodes.iter().map(|n| (n.name.as_str(), n.township.as_str(), n.last_sync)).collect();
         out.extend(report_deadline_alerts(&self.policy, &nodes, as_of));
         out.extend(self.duplicate_alerts(snap, as_of)?);
         out.extend(self.conflict_alerts(snap)?);
@@ -293,9 +259,7 @@ impl County {
                 if let Some(r) = self.store.record(id)? {
                     if r.kind == RecordKind::Student
                         && r.is_complete()
-                        && r.status().is_some_and(|s| {
-                            s.on_roll() || s == baoxue_shared::model::Status::DroppedOut
-                        })
+                        && r.status().is_some_and(|s| s.on_roll() || s == baoxue_shared::model::Status::DroppedOut)
                     {
                         recs.push(r);
                     }
@@ -337,13 +301,7 @@ impl County {
     /// Matches a census list against every roll of the county and opens the 失学 cases it
     /// finds (committed at the hub, durable when this returns). `date` is the business date of
     /// the import (the cases' opening day).
-    pub fn import_census(
-        &self,
-        bytes: &[u8],
-        source: CaseSource,
-        date: Date,
-        author: &str,
-    ) -> Result<CensusImport> {
+    pub fn import_census(&self, bytes: &[u8], source: CaseSource, date: Date, author: &str) -> Result<CensusImport> {
         if source == CaseSource::Roll {
             bail!("census import 的 --source 应为 police、civil、poverty、disability 或 ministry");
         }
@@ -357,23 +315,12 @@ impl County {
             }
         }
         let index = CensusIndex::new(records.iter());
-        let ctx = MatchContext {
-            org: &self.org,
-            source,
-            as_of: date,
-            year_start: self.year_start(),
-        };
+        let ctx = MatchContext { org: &self.org, source, as_of: date, year_start: self.year_start() };
         let outcome = match_census(&file, &index, &ctx)?;
         let items: Vec<(RecordId, RecordKind, Change)> = outcome
             .cases
             .iter()
-            .map(|c| {
-                (
-                    RevId::random(),
-                    RecordKind::Case,
-                    Change::CreateCase(Box::new(c.clone())),
-                )
-            })
+            .map(|c| (RevId::random(), RecordKind::Case, Change::CreateCase(Box::new(c.clone()))))
             .collect();
         let mut opened = Vec::new();
         if !items.is_empty() {
@@ -411,33 +358,19 @@ fn slim(mut r: Record) -> Record {
 
 /// The day (UTC+8) of the latest of a register's conflicting values.
 fn since_of(reg: &Register) -> Date {
-    let ms = reg
-        .heads
-        .values()
-        .map(|c| c.hlc)
-        .max()
-        .unwrap_or(Hlc::default())
-        .ms;
+    let ms = reg.heads.values().map(|c| c.hlc).max().unwrap_or(Hlc::default()).ms;
     hlc_day(ms)
 }
 
 /// The calendar day (UTC+8, the users' time zone) of a clock reading.
 pub fn hlc_day(ms: u64) -> Date {
     let secs = (ms / 1000) as i64 + 8 * 3600;
-    chrono::DateTime::from_timestamp(secs, 0)
-        .map(|t| Date(t.date_naive()))
-        .unwrap_or_else(Date::today)
+    chrono::DateTime::from_timestamp(secs, 0).map(|t| Date(t.date_naive())).unwrap_or_else(Date::today)
 }
 
 /// Opens a county over an existing store and org/policy already in hand (the hub's loaders
 /// read them from its meta tree).
-pub fn open_with(
-    data: &Path,
-    store: Store,
-    org: Org,
-    policy: Policy,
-    nodes: Vec<NodeSeen>,
-) -> County {
+pub fn open_with(data: &Path, store: Store, org: Org, policy: Policy, nodes: Vec<NodeSeen>) -> County {
     County::new(store, org, policy, data, nodes)
 }
 

@@ -21,8 +21,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use baoxue_net::{
-    issue_hub_cert, issue_node_cert, write_file_atomic, CountyCa, Credentials, NetError,
-    HUB_SERVER_NAME,
+    issue_hub_cert, issue_node_cert, write_file_atomic, CountyCa, Credentials, NetError, HUB_SERVER_NAME,
 };
 use baoxue_shared::org::{Org, OrgError};
 use baoxue_shared::policy::{Policy, PolicyError, DEFAULT_PRESET};
@@ -48,10 +47,7 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:7443";
 #[derive(Debug, Error)]
 pub enum HubError {
     #[error("读写 {path} 失败：{source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path} 内容无效：{reason}")]
     BadFile { path: PathBuf, reason: String },
     #[error("数据目录 {0} 尚未初始化（请先执行 baoxue-hub init）")]
@@ -77,10 +73,7 @@ pub enum HubError {
 pub type Result<T, E = HubError> = std::result::Result<T, E>;
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> HubError + '_ {
-    move |source| HubError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| HubError::Io { path: path.to_path_buf(), source }
 }
 
 /// `hub.toml`.
@@ -147,9 +140,7 @@ pub struct Initialised {
 
 impl HubDir {
     pub fn new(root: &Path) -> HubDir {
-        HubDir {
-            root: root.to_path_buf(),
-        }
+        HubDir { root: root.to_path_buf() }
     }
 
     pub fn path(&self, file: &str) -> PathBuf {
@@ -175,15 +166,13 @@ impl HubDir {
         }
         let code = county_code.trim();
         if code.is_empty() || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(HubError::Invalid(format!(
-                "县代码“{county_code}”无效（应为行政区划代码，如 410329）"
-            )));
+            return Err(HubError::Invalid(format!("县代码“{county_code}”无效（应为行政区划代码，如 410329）")));
         }
         let policy_src = policy.unwrap_or(DEFAULT_PRESET);
         let pol = Policy::load(policy_src)?;
         let addr = addr.unwrap_or(DEFAULT_ADDR).trim().to_string();
-        let host = addr_host(&addr)
-            .ok_or_else(|| HubError::Invalid(format!("平台地址“{addr}”无效（应为 主机:端口）")))?;
+        let host =
+            addr_host(&addr).ok_or_else(|| HubError::Invalid(format!("平台地址“{addr}”无效（应为 主机:端口）")))?;
         std::fs::create_dir_all(&self.root).map_err(io(&self.root))?;
         let ca = CountyCa::generate(code, county_name.trim())?;
         let hub_name = format!("{}县级平台", county_name.trim());
@@ -193,17 +182,9 @@ impl HubDir {
         }
         let hub_cred = issue_hub_cert(&ca, &hub_name, &sans)?;
         write_file_atomic(&self.path(CA_FILE), ca.to_pem_string().as_bytes(), true)?;
-        write_file_atomic(
-            &self.path(HUB_CERT_FILE),
-            hub_cred.to_pem_string().as_bytes(),
-            true,
-        )?;
+        write_file_atomic(&self.path(HUB_CERT_FILE), hub_cred.to_pem_string().as_bytes(), true)?;
         write_file_atomic(&self.path(POLICY_FILE), pol.to_toml()?.as_bytes(), false)?;
-        write_file_atomic(
-            &self.path(ORG_FILE),
-            Org::default().to_csv().as_bytes(),
-            false,
-        )?;
+        write_file_atomic(&self.path(ORG_FILE), Org::default().to_csv().as_bytes(), false)?;
         self.write_nodes(&[])?;
         // The store, with its epoch.
         Store::open(&self.path(STORE_DIR))?;
@@ -218,10 +199,7 @@ impl HubDir {
         };
         // Last: its presence means "initialised".
         self.write_config(&config)?;
-        Ok(Initialised {
-            config,
-            ca_path: self.path(CA_FILE),
-        })
+        Ok(Initialised { config, ca_path: self.path(CA_FILE) })
     }
 
     fn require(&self) -> Result<()> {
@@ -236,10 +214,7 @@ impl HubDir {
         self.require()?;
         let p = self.path(CONFIG_FILE);
         let text = std::fs::read_to_string(&p).map_err(io(&p))?;
-        toml::from_str(&text).map_err(|e| HubError::BadFile {
-            path: p,
-            reason: e.to_string(),
-        })
+        toml::from_str(&text).map_err(|e| HubError::BadFile { path: p, reason: e.to_string() })
     }
 
     pub fn write_config(&self, c: &HubConfig) -> Result<()> {
@@ -267,12 +242,7 @@ impl HubDir {
         self.require()?;
         let p = self.path(ORG_FILE);
         let bytes = std::fs::read(&p).map_err(io(&p))?;
-        if String::from_utf8_lossy(&bytes)
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .count()
-            <= 1
-        {
+        if String::from_utf8_lossy(&bytes).lines().filter(|l| !l.trim().is_empty()).count() <= 1 {
             return Ok(Org::default());
         }
         Org::parse_csv(&bytes).map_err(|source| HubError::Org { path: p, source })
@@ -292,10 +262,7 @@ impl HubDir {
     /// at their next sync. Returns (townships, schools, new configuration version).
     pub fn import_org(&self, bytes: &[u8], source: &Path) -> Result<(usize, usize, u64)> {
         let mut cfg = self.config()?;
-        let org = Org::parse_csv(bytes).map_err(|e| HubError::Org {
-            path: source.to_path_buf(),
-            source: e,
-        })?;
+        let org = Org::parse_csv(bytes).map_err(|e| HubError::Org { path: source.to_path_buf(), source: e })?;
         write_file_atomic(&self.path(ORG_FILE), org.to_csv().as_bytes(), false)?;
         cfg.config_version += 1;
         self.write_config(&cfg)?;
@@ -334,18 +301,13 @@ impl HubDir {
             return Ok(Vec::new());
         }
         let text = std::fs::read_to_string(&p).map_err(io(&p))?;
-        let f: NodesFile = toml::from_str(&text).map_err(|e| HubError::BadFile {
-            path: p,
-            reason: e.to_string(),
-        })?;
+        let f: NodesFile = toml::from_str(&text).map_err(|e| HubError::BadFile { path: p, reason: e.to_string() })?;
         Ok(f.node)
     }
 
     fn write_nodes(&self, nodes: &[NodeEntry]) -> Result<()> {
-        let text = toml::to_string(&NodesFile {
-            node: nodes.to_vec(),
-        })
-        .map_err(|e| HubError::Invalid(e.to_string()))?;
+        let text =
+            toml::to_string(&NodesFile { node: nodes.to_vec() }).map_err(|e| HubError::Invalid(e.to_string()))?;
         let text = format!("# 已签发的节点（由 baoxue-hub node add / node revoke 维护）\n{text}");
         write_file_atomic(&self.path(NODES_FILE), text.as_bytes(), false)?;
         Ok(())
@@ -372,10 +334,7 @@ impl HubDir {
             return Err(HubError::Invalid(if n.revoked {
                 format!("节点名称“{name}”曾被使用并已吊销；请换一个名称")
             } else {
-                format!(
-                    "节点“{name}”已经存在（{}，签发于 {}）",
-                    n.township, n.issued
-                )
+                format!("节点“{name}”已经存在（{}，签发于 {}）", n.township, n.issued)
             }));
         }
         let ca = self.ca()?;
@@ -412,14 +371,10 @@ impl HubDir {
     pub fn revoke_node(&self, name: &str) -> Result<NodeEntry> {
         let mut nodes = self.nodes()?;
         let Some(n) = nodes.iter_mut().find(|n| n.name == name.trim()) else {
-            return Err(HubError::Invalid(format!(
-                "没有名为“{}”的节点",
-                name.trim()
-            )));
+            return Err(HubError::Invalid(format!("没有名为“{}”的节点", name.trim())));
         };
         n.revoked = true;
-        n.revoked_on
-            .get_or_insert_with(|| Date::today().to_string());
+        n.revoked_on.get_or_insert_with(|| Date::today().to_string());
         let out = n.clone();
         self.write_nodes(&nodes)?;
         Ok(out)
@@ -431,10 +386,7 @@ impl HubDir {
             return Ok(BTreeMap::new());
         }
         let text = std::fs::read_to_string(&p).map_err(io(&p))?;
-        serde_json::from_str(&text).map_err(|e| HubError::BadFile {
-            path: p,
-            reason: e.to_string(),
-        })
+        serde_json::from_str(&text).map_err(|e| HubError::BadFile { path: p, reason: e.to_string() })
     }
 
     pub fn write_statuses(&self, s: &BTreeMap<String, NodeStatus>) -> Result<()> {
@@ -448,9 +400,7 @@ impl HubDir {
         self.require()?;
         let p = self.path(STORE_DIR);
         Store::open(&p).map_err(|e| match &e {
-            StoreError::Open { source, .. } if is_lock_error(source) => {
-                HubError::Locked(self.root.clone())
-            }
+            StoreError::Open { source, .. } if is_lock_error(source) => HubError::Locked(self.root.clone()),
             _ => HubError::Store(e),
         })
     }
@@ -458,9 +408,7 @@ impl HubDir {
 
 fn is_lock_error(e: &impl std::fmt::Display) -> bool {
     let t = e.to_string().to_ascii_lowercase();
-    t.contains("lock")
-        || t.contains("resource temporarily unavailable")
-        || t.contains("would block")
+    t.contains("lock") || t.contains("resource temporarily unavailable") || t.contains("would block")
 }
 
 /// The host part of `host:port` (brackets of an IPv6 literal removed).

@@ -38,8 +38,7 @@ use baoxue_shared::census::CensusCounts;
 use baoxue_shared::dates::Date;
 use baoxue_shared::indicators::{Baseline, BaselineRow, Indicators};
 use baoxue_shared::model::{
-    Action, ActionKind, CaseSource, CaseState, Cause, Notice, Outcome, Placement, Sex, Stage,
-    Status,
+    Action, ActionKind, CaseSource, CaseState, Cause, Notice, Outcome, Placement, Sex, Stage, Status,
 };
 use baoxue_shared::policy::Policy;
 use baoxue_shared::report::{render, Format};
@@ -96,14 +95,7 @@ pub struct DemoOptions {
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        DemoOptions {
-            townships: 15,
-            students: 60_000,
-            keep: None,
-            seed: 2019,
-            policy: None,
-            progress: true,
-        }
+        DemoOptions { townships: 15, students: 60_000, keep: None, seed: 2019, policy: None, progress: true }
     }
 }
 
@@ -143,12 +135,7 @@ struct Progress {
 impl Progress {
     fn new(on: bool) -> Progress {
         let now = Instant::now();
-        Progress {
-            t0: now,
-            last: now,
-            on,
-            timings: Vec::new(),
-        }
+        Progress { t0: now, last: now, on, timings: Vec::new() }
     }
     fn say(&self, msg: &str) {
         if self.on {
@@ -251,10 +238,7 @@ fn cause(rng: &mut StdRng, junior: bool) -> Cause {
 
 impl Town {
     fn stamp(&self, date: Date) -> Stamp {
-        Stamp {
-            author: format!("{}中心学校", self.name),
-            date,
-        }
+        Stamp { author: format!("{}中心学校", self.name), date }
     }
 
     fn schedule(&mut self, d: Date, t: Task) {
@@ -264,27 +248,19 @@ impl Town {
     }
 
     fn teacher(&mut self) -> String {
-        self.teachers
-            .choose(&mut self.rng)
-            .cloned()
-            .unwrap_or_else(|| "班主任".into())
+        self.teachers.choose(&mut self.rng).cloned().unwrap_or_else(|| "班主任".into())
     }
 
     /// A new episode for `s` on `d`: the absence and the case in one commit (the node's own
     /// rule), the call the same day, and what follows.
     fn episode(&mut self, s: &Record, d: Date, items: &mut Vec<Item>) -> Result<()> {
-        let junior = s
-            .grade()
-            .is_some_and(|g| Stage::of_grade(g) == Stage::Junior);
+        let junior = s.grade().is_some_and(|g| Stage::of_grade(g) == Stage::Junior);
         let c = cause(&mut self.rng, junior);
         let (case, item) = new_roll_case(&self.ledger, s, d, d, c).map_err(|e| anyhow!("{e}"))?;
         items.push((
             s.id,
             RecordKind::Student,
-            Change::Absence {
-                day: d,
-                kind: baoxue_shared::model::AbsenceKind::Unexcused,
-            },
+            Change::Absence { day: d, kind: baoxue_shared::model::AbsenceKind::Unexcused },
         ));
         items.push(item);
         self.busy.insert(s.id);
@@ -335,21 +311,11 @@ impl Town {
         }
         if self.rng.gen_bool(0.4) {
             let back = d.add_days(self.rng.gen_range(1..=6));
-            self.schedule(
-                back,
-                Task::Return {
-                    case,
-                    evidence: "已返校上课".into(),
-                },
-            );
+            self.schedule(back, Task::Return { case, evidence: "已返校上课".into() });
             self.schedule(back.add_days(30), Task::Release { student: s.id });
             return Ok(());
         }
-        let confirm = d.add_days(if self.rng.gen_bool(0.85) {
-            7
-        } else {
-            self.rng.gen_range(9..=12)
-        });
+        let confirm = d.add_days(if self.rng.gen_bool(0.85) { 7 } else { self.rng.gen_range(9..=12) });
         self.schedule(confirm, Task::Confirm { case });
         if !neglected && self.rng.gen_bool(0.8) {
             let when = d.add_days(self.rng.gen_range(8..=10));
@@ -379,13 +345,7 @@ impl Town {
         }
         if self.rng.gen_bool(0.5) {
             let back = d.add_days(self.rng.gen_range(13..=75));
-            self.schedule(
-                back,
-                Task::Return {
-                    case,
-                    evidence: "经劝返已复学".into(),
-                },
-            );
+            self.schedule(back, Task::Return { case, evidence: "经劝返已复学".into() });
             self.schedule(back.add_days(30), Task::Release { student: s.id });
         }
         Ok(())
@@ -397,24 +357,8 @@ impl Town {
         let mut updated: HashSet<RecordId> = HashSet::new();
         for task in self.agenda.remove(&d).unwrap_or_default() {
             match task {
-                Task::Act {
-                    case,
-                    kind,
-                    notice,
-                    by,
-                    text,
-                } => {
-                    items.push((
-                        case,
-                        RecordKind::Case,
-                        Change::Act(Action {
-                            date: d,
-                            kind,
-                            by,
-                            notice,
-                            text,
-                        }),
-                    ));
+                Task::Act { case, kind, notice, by, text } => {
+                    items.push((case, RecordKind::Case, Change::Act(Action { date: d, kind, by, notice, text })));
                     self.stats.actions += 1;
                 }
                 Task::Confirm { case } => {
@@ -427,28 +371,14 @@ impl Town {
                     items.push((
                         case,
                         RecordKind::Case,
-                        Change::Update(vec![assign(
-                            &c,
-                            Field::CaseState,
-                            Value::CaseState(CaseState::Confirmed),
-                        )]),
+                        Change::Update(vec![assign(&c, Field::CaseState, Value::CaseState(CaseState::Confirmed))]),
                     ));
                     if let Some(s) = self.student_of(&c)? {
-                        if let Some(p) = s
-                            .placement()
-                            .filter(|p| p.status.can_become(Status::DroppedOut))
-                        {
+                        if let Some(p) = s.placement().filter(|p| p.status.can_become(Status::DroppedOut)) {
                             if updated.insert(s.id) {
-                                let p = Placement {
-                                    status: Status::DroppedOut,
-                                    school: p.school.clone(),
-                                    transfer: None,
-                                };
-                                items.push((
-                                    s.id,
-                                    RecordKind::Student,
-                                    placement_change(&s, p, None),
-                                ));
+                                let p =
+                                    Placement { status: Status::DroppedOut, school: p.school.clone(), transfer: None };
+                                items.push((s.id, RecordKind::Student, placement_change(&s, p, None)));
                             }
                         }
                     }
@@ -460,11 +390,7 @@ impl Town {
                     if !c.case_state().is_some_and(CaseState::is_open) || !updated.insert(case) {
                         continue;
                     }
-                    let st = CaseState::Closed {
-                        outcome: Outcome::Returned,
-                        evidence: Some(evidence),
-                        on: d,
-                    };
+                    let st = CaseState::Closed { outcome: Outcome::Returned, evidence: Some(evidence), on: d };
                     items.push((
                         case,
                         RecordKind::Case,
@@ -478,16 +404,9 @@ impl Town {
                     if let Some(s) = self.student_of(&c)? {
                         if let Some(p) = s.placement().filter(|p| p.status == Status::DroppedOut) {
                             if updated.insert(s.id) {
-                                let p = Placement {
-                                    status: Status::Enrolled,
-                                    school: p.school.clone(),
-                                    transfer: None,
-                                };
-                                items.push((
-                                    s.id,
-                                    RecordKind::Student,
-                                    placement_change(&s, p, None),
-                                ));
+                                let p =
+                                    Placement { status: Status::Enrolled, school: p.school.clone(), transfer: None };
+                                items.push((s.id, RecordKind::Student, placement_change(&s, p, None)));
                             }
                         }
                     }
@@ -499,8 +418,7 @@ impl Town {
         }
         if school_day && !self.pool.is_empty() {
             // Sick and personal leave: about 0.06% of pupils a day.
-            let n = (self.pool.len() as f64 * 0.0006).round() as usize
-                + usize::from(self.rng.gen_bool(0.5));
+            let n = (self.pool.len() as f64 * 0.0006).round() as usize + usize::from(self.rng.gen_bool(0.5));
             for _ in 0..n {
                 let id = *self.pool.choose(&mut self.rng).unwrap();
                 if self.busy.contains(&id) || updated.contains(&id) {
@@ -540,9 +458,7 @@ impl Town {
         }
         if !items.is_empty() {
             let stamp = self.stamp(d);
-            self.ledger
-                .commit(&stamp.author, d, items)
-                .map_err(|e| anyhow!("{e}"))?;
+            self.ledger.commit(&stamp.author, d, items).map_err(|e| anyhow!("{e}"))?;
             self.stats.commits += 1;
         }
         Ok(())
@@ -550,11 +466,7 @@ impl Town {
 
     fn student_of(&self, case: &Record) -> Result<Option<Record>> {
         match case.case.as_ref().and_then(|c| c.student) {
-            Some(id) => Ok(self
-                .ledger
-                .store
-                .record(id)?
-                .filter(|r| r.is_complete() && self.ledger.is_ours(r))),
+            Some(id) => Ok(self.ledger.store.record(id)?.filter(|r| r.is_complete() && self.ledger.is_ours(r))),
             None => Ok(None),
         }
     }
@@ -573,10 +485,7 @@ impl Town {
     /// A pupil of this township not in any episode, optionally of a primary grade.
     fn idle_pupil(&mut self, primary: bool) -> Result<Option<Record>> {
         for _ in 0..200 {
-            let id = *self
-                .pool
-                .choose(&mut self.rng)
-                .ok_or_else(|| anyhow!("{} 没有学生", self.name))?;
+            let id = *self.pool.choose(&mut self.rng).ok_or_else(|| anyhow!("{} 没有学生", self.name))?;
             if self.busy.contains(&id) {
                 continue;
             }
@@ -595,9 +504,7 @@ impl Town {
 }
 
 fn no_of(r: &Record) -> String {
-    r.student_no()
-        .map(|n| n.as_str().to_string())
-        .unwrap_or_default()
+    r.student_no().map(|n| n.as_str().to_string()).unwrap_or_default()
 }
 
 fn node_err(e: baoxue_node::NodeError) -> anyhow::Error {
@@ -615,10 +522,7 @@ fn roster_csv(rows: &[StudentInit]) -> String {
             s,
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.student_no.as_str(),
-            r.id_number
-                .as_ref()
-                .map(|i| i.as_str().to_string())
-                .unwrap_or_default(),
+            r.id_number.as_ref().map(|i| i.as_str().to_string()).unwrap_or_default(),
             r.name,
             r.sex,
             r.birth,
@@ -628,11 +532,7 @@ fn roster_csv(rows: &[StudentInit]) -> String {
             o(&r.hukou_township),
             o(&r.hukou_village),
             r.entry_year.map(|y| y.to_string()).unwrap_or_default(),
-            r.groups
-                .iter()
-                .map(|g| g.label())
-                .collect::<Vec<_>>()
-                .join("、"),
+            r.groups.iter().map(|g| g.label()).collect::<Vec<_>>().join("、"),
             o(&r.guardian),
             o(&r.phone),
         );
@@ -643,11 +543,7 @@ fn roster_csv(rows: &[StudentInit]) -> String {
 /// 伊川's 2019 row of a township (a township past the fifteen: the row it repeats).
 fn table_row(township: &str) -> (u32, u32) {
     let base = township.trim_end_matches(|c: char| c.is_ascii_digit());
-    synth::YICHUAN_TOWNSHIPS
-        .iter()
-        .position(|t| *t == base)
-        .map(|i| YICHUAN_2019[i])
-        .unwrap_or((47, 1))
+    synth::YICHUAN_TOWNSHIPS.iter().position(|t| *t == base).map(|i| YICHUAN_2019[i]).unwrap_or((47, 1))
 }
 
 /// The cohort history before the system (up to 2025-09-01): per township and cohort (grade-1
@@ -673,30 +569,24 @@ fn baseline_rows(
         }
         let weight = f64::from(table_row(t).0) / 100.0;
         let rate = 0.995 - 0.05 * weight - rng.gen_range(0.0..0.01);
-        let mut split = |schools: &[(String, u32)],
-                         entry_year: i32,
-                         grade: u8,
-                         intake: f64,
-                         years: i32,
-                         rng: &mut StdRng| {
-            let total: u32 = schools.iter().map(|s| s.1).sum();
-            let y = f64::from(years);
-            for (school, w) in schools {
-                let f = f64::from(*w) / f64::from(total);
-                let n = |x: f64, rng: &mut StdRng| {
-                    (x + rng.gen_range(-0.5..0.5)).round().max(0.0) as u32
-                };
-                rows.push(BaselineRow {
-                    school: school.clone(),
-                    entry_year,
-                    entry_grade: grade,
-                    intake: (intake * f).round() as u32,
-                    transfers_in: n(intake * f * TIN * y, rng),
-                    transfers_out: n(intake * f * TOUT * y, rng),
-                    deaths: n(intake * f * DEATH * y, rng),
-                });
-            }
-        };
+        let mut split =
+            |schools: &[(String, u32)], entry_year: i32, grade: u8, intake: f64, years: i32, rng: &mut StdRng| {
+                let total: u32 = schools.iter().map(|s| s.1).sum();
+                let y = f64::from(years);
+                for (school, w) in schools {
+                    let f = f64::from(*w) / f64::from(total);
+                    let n = |x: f64, rng: &mut StdRng| (x + rng.gen_range(-0.5..0.5)).round().max(0.0) as u32;
+                    rows.push(BaselineRow {
+                        school: school.clone(),
+                        entry_year,
+                        entry_grade: grade,
+                        intake: (intake * f).round() as u32,
+                        transfers_in: n(intake * f * TIN * y, rng),
+                        transfers_out: n(intake * f * TOUT * y, rng),
+                        deaths: n(intake * f * DEATH * y, rng),
+                    });
+                }
+            };
         let drift = TIN - TOUT - DEATH;
         for (&c, &n) in &cohort {
             if c > 2024 {
@@ -722,13 +612,7 @@ fn baseline_csv(rows: &[BaselineRow]) -> String {
         let _ = writeln!(
             s,
             "{},{},{},{},{},{},{}",
-            r.school,
-            r.entry_year,
-            r.entry_grade,
-            r.intake,
-            r.transfers_in,
-            r.transfers_out,
-            r.deaths
+            r.school, r.entry_year, r.entry_grade, r.intake, r.transfers_in, r.transfers_out, r.deaths
         );
     }
     s
@@ -746,11 +630,7 @@ fn census_csv(
 ) -> String {
     let mut s = String::from("身份证号,姓名,性别,出生日期,户籍乡镇,户籍村,特殊群体\n");
     for (k, r) in on_rolls.iter().enumerate() {
-        let mut id = r
-            .id_number
-            .as_ref()
-            .map(|i| i.as_str().to_string())
-            .unwrap_or_default();
+        let mut id = r.id_number.as_ref().map(|i| i.as_str().to_string()).unwrap_or_default();
         if mistype && k == 0 {
             // A wrong check character: the list's clerk mistyped the last digit.
             let last = id.pop().unwrap_or('0');
@@ -769,44 +649,21 @@ fn census_csv(
     }
     for (t, n) in unmatched {
         for _ in 0..*n {
-            let sex = if rng.gen_bool(0.5) {
-                Sex::Male
-            } else {
-                Sex::Female
-            };
+            let sex = if rng.gen_bool(0.5) { Sex::Male } else { Sex::Female };
             let grade = rng.gen_range(2..=9);
             let birth = synth::birth_for(rng, grade, 2025);
             let id = mint.mint(rng, synth::AREA, birth.0, sex);
-            let village = county
-                .villages
-                .get(t)
-                .and_then(|v| v.choose(rng).cloned())
-                .unwrap_or_default();
-            let groups = if rng.gen_bool(0.3) {
-                "留守儿童"
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                s,
-                "{},{},{},{},{t},{village},{groups}",
-                id.as_str(),
-                synth::child_name(rng, sex),
-                sex,
-                birth
-            );
+            let village = county.villages.get(t).and_then(|v| v.choose(rng).cloned()).unwrap_or_default();
+            let groups = if rng.gen_bool(0.3) { "留守儿童" } else { "" };
+            let _ =
+                writeln!(s, "{},{},{},{},{t},{village},{groups}", id.as_str(), synth::child_name(rng, sex), sex, birth);
         }
     }
     // One young adult the list should not have carried (17): matched to nothing, no case.
     if let Some(t) = unmatched.first().map(|u| u.0.clone()) {
         let birth = Date::ymd(2008, 3, 3);
         let id = mint.mint(rng, synth::AREA, birth.0, Sex::Male);
-        let _ = writeln!(
-            s,
-            "{},{},男,{birth},{t},,",
-            id.as_str(),
-            synth::child_name(rng, Sex::Male)
-        );
+        let _ = writeln!(s, "{},{},男,{birth},{t},,", id.as_str(), synth::child_name(rng, Sex::Male));
     }
     s
 }
@@ -818,11 +675,7 @@ fn month_ends() -> Vec<Date> {
     let mut y = 2025;
     let mut m = 9;
     loop {
-        let next = if m == 12 {
-            Date::ymd(y + 1, 1, 1)
-        } else {
-            Date::ymd(y, m + 1, 1)
-        };
+        let next = if m == 12 { Date::ymd(y + 1, 1, 1) } else { Date::ymd(y, m + 1, 1) };
         let end = next.add_days(-1);
         if end >= year_end() {
             v.push(year_end());
@@ -840,11 +693,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoOutcome> {
     let mut pr = Progress::new(opts.progress);
     let (dir, kept) = match &opts.keep {
         Some(d) => {
-            if d.exists()
-                && std::fs::read_dir(d)
-                    .map(|mut r| r.next().is_some())
-                    .unwrap_or(false)
-            {
+            if d.exists() && std::fs::read_dir(d).map(|mut r| r.next().is_some()).unwrap_or(false) {
                 anyhow::bail!("--keep 目录 {} 不是空目录", d.display());
             }
             (d.clone(), true)
@@ -854,10 +703,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoOutcome> {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.subsec_nanos())
                 .unwrap_or(0);
-            (
-                std::env::temp_dir().join(format!("baoxue-demo-{}-{nanos}", std::process::id())),
-                false,
-            )
+            (std::env::temp_dir().join(format!("baoxue-demo-{}-{nanos}", std::process::id())), false)
         }
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("无法创建目录 {}", dir.display()))?;
@@ -873,10 +719,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoOutcome> {
 fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutcome> {
     let mut rng = StdRng::seed_from_u64(opts.seed);
     let n_towns = opts.townships.clamp(1, 60);
-    pr.say(&format!(
-        "生成模拟县：{n_towns} 个乡镇，约 {} 名学生",
-        opts.students
-    ));
+    pr.say(&format!("生成模拟县：{n_towns} 个乡镇，约 {} 名学生", opts.students));
     let county = synth::county(n_towns, &mut rng);
     let mut rolls = synth::rolls(&mut rng, &county, opts.students, 2025);
     let names: Vec<String> = county.plan.keys().cloned().collect();
@@ -910,13 +753,7 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
     pr.done("生成模拟数据");
 
     // The hub and the nodes.
-    let mut infra = infra::Infra::init_hub(
-        &dir.join("hub"),
-        &org_path,
-        &policy_path,
-        COUNTY_CODE,
-        COUNTY_NAME,
-    )?;
+    let mut infra = infra::Infra::init_hub(&dir.join("hub"), &org_path, &policy_path, COUNTY_CODE, COUNTY_NAME)?;
     let mut towns: Vec<Town> = Vec::new();
     for (i, t) in names.iter().enumerate() {
         let ledger = infra.add_node(t, &dir.join("nodes").join(t))?;
@@ -955,25 +792,15 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
                 last_sync: t.last_sync,
             })
             .collect();
-        County::new(
-            infra.hub.clone(),
-            org.clone(),
-            policy.clone(),
-            &infra.dir.root,
-            nodes,
-        )
+        County::new(infra.hub.clone(), org.clone(), policy.clone(), &infra.dir.root, nodes)
     };
 
     // Baseline of the earlier cohorts, at the hub.
     let rows = baseline_rows(&mut rng, &county, &rolls);
     let baseline_path = dir.join("baseline.csv");
     std::fs::write(&baseline_path, baseline_csv(&rows))?;
-    let b: Baseline =
-        county_view(&infra, &towns).import_baseline(&std::fs::read(&baseline_path)?, start)?;
-    pr.say(&format!(
-        "基线导入：{} 行（各校 2017–2024 级入学、转入、转出、死亡）",
-        b.len()
-    ));
+    let b: Baseline = county_view(&infra, &towns).import_baseline(&std::fs::read(&baseline_path)?, start)?;
+    pr.say(&format!("基线导入：{} 行（各校 2017–2024 级入学、转入、转出、死亡）", b.len()));
 
     // Rosters, one commit per township, in parallel.
     let roster_dir = dir.join("rosters");
@@ -987,20 +814,14 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
                 std::fs::write(&path, roster_csv(rows))?;
                 node_student::import(
                     &town.ledger,
-                    &ImportArgs {
-                        file: &path,
-                        dry_run: false,
-                        skip_bad: false,
-                    },
+                    &ImportArgs { file: &path, dry_run: false, skip_bad: false },
                     &town.stamp(start),
                 )
                 .map_err(node_err)?;
                 // Statuses the roster file has no column for (送教上门, 休学): one commit.
                 let mut items = Vec::new();
-                let status: std::collections::HashMap<&str, Status> = rows
-                    .iter()
-                    .map(|x| (x.student_no.as_str(), x.placement.status))
-                    .collect();
+                let status: std::collections::HashMap<&str, Status> =
+                    rows.iter().map(|x| (x.student_no.as_str(), x.placement.status)).collect();
                 let mut recs = town.ledger.all(RecordKind::Student).map_err(node_err)?;
                 // In roll order, so that a seed always gives the same school year.
                 recs.sort_by(|a, b| a.student_no().cmp(&b.student_no()));
@@ -1008,29 +829,20 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
                     let want = r.student_no().and_then(|n| status.get(n.as_str()).copied());
                     match want {
                         Some(st) if st != Status::Enrolled => {
-                            let p = Placement {
-                                status: st,
-                                school: r.school().unwrap_or("").to_string(),
-                                transfer: None,
-                            };
+                            let p =
+                                Placement { status: st, school: r.school().unwrap_or("").to_string(), transfer: None };
                             let why = if st == Status::HomeDelivered {
                                 "重度残疾，送教上门（一人一案）"
                             } else {
                                 "因病休学"
                             };
-                            items.push((
-                                r.id,
-                                RecordKind::Student,
-                                placement_change(&r, p, Some(why.into())),
-                            ));
+                            items.push((r.id, RecordKind::Student, placement_change(&r, p, Some(why.into()))));
                         }
                         _ => town.pool.push(r.id),
                     }
                 }
                 if !items.is_empty() {
-                    town.ledger
-                        .commit(&town.stamp(start).author, start, items)
-                        .map_err(node_err)?;
+                    town.ledger.commit(&town.stamp(start).author, start, items).map_err(node_err)?;
                 }
                 Ok(())
             }));
@@ -1043,46 +855,35 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
     pr.done(&format!("各乡镇导入学籍：{students} 名学生"));
 
     let mut rounds = 0;
-    let mut sync_all = |infra: &mut infra::Infra,
-                        towns: &mut [Town],
-                        on: Date,
-                        skip: Option<usize>,
-                        pr: &Progress|
-     -> Result<()> {
-        let who: Vec<&Ledger> = towns
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| Some(*i) != skip)
-            .map(|(_, t)| &t.ledger)
-            .collect();
-        let reports = infra.sync(&who)?;
-        let sent: u64 = reports.iter().map(|r| r.sent).sum();
-        let received: u64 = reports.iter().map(|r| r.received).sum();
-        let rejected: usize = reports.iter().map(|r| r.rejected.len()).sum();
-        let bytes: u64 = reports
-            .iter()
-            .map(|r| r.bytes_sent + r.bytes_received)
-            .sum();
-        for (i, t) in towns.iter_mut().enumerate() {
-            if Some(i) != skip {
-                t.last_sync = Some(on);
+    let mut sync_all =
+        |infra: &mut infra::Infra, towns: &mut [Town], on: Date, skip: Option<usize>, pr: &Progress| -> Result<()> {
+            let who: Vec<&Ledger> =
+                towns.iter().enumerate().filter(|(i, _)| Some(*i) != skip).map(|(_, t)| &t.ledger).collect();
+            let reports = infra.sync(&who)?;
+            let sent: u64 = reports.iter().map(|r| r.sent).sum();
+            let received: u64 = reports.iter().map(|r| r.received).sum();
+            let rejected: usize = reports.iter().map(|r| r.rejected.len()).sum();
+            let bytes: u64 = reports.iter().map(|r| r.bytes_sent + r.bytes_received).sum();
+            for (i, t) in towns.iter_mut().enumerate() {
+                if Some(i) != skip {
+                    t.last_sync = Some(on);
+                }
             }
-        }
-        rounds += 1;
-        let mut line = format!(
-            "{on} 同步（QUIC）：{} 个节点上传 {sent} 条、接收 {received} 条，{:.1} MiB",
-            reports.len(),
-            bytes as f64 / 1048576.0
-        );
-        if rejected > 0 {
-            line.push_str(&format!("，被拒绝 {rejected} 条"));
-        }
-        if let Some(i) = skip {
-            line.push_str(&format!("；{}未按时报送", towns[i].name));
-        }
-        pr.say(&line);
-        Ok(())
-    };
+            rounds += 1;
+            let mut line = format!(
+                "{on} 同步（QUIC）：{} 个节点上传 {sent} 条、接收 {received} 条，{:.1} MiB",
+                reports.len(),
+                bytes as f64 / 1048576.0
+            );
+            if rejected > 0 {
+                line.push_str(&format!("，被拒绝 {rejected} 条"));
+            }
+            if let Some(i) = skip {
+                line.push_str(&format!("；{}未按时报送", towns[i].name));
+            }
+            pr.say(&line);
+            Ok(())
+        };
     sync_all(&mut infra, &mut towns, start, None, pr)?;
     pr.done("首次同步（全部学籍上传县级平台）");
 
@@ -1137,13 +938,8 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
                     continue;
                 };
                 let to = format!("{}中心小学", towns[b].name);
-                node_student::transfer(
-                    &towns[a].ledger,
-                    &no_of(&s),
-                    TransferTo::School(&to),
-                    &towns[a].stamp(day),
-                )
-                .map_err(node_err)?;
+                node_student::transfer(&towns[a].ledger, &no_of(&s), TransferTo::School(&to), &towns[a].stamp(day))
+                    .map_err(node_err)?;
                 towns[a].busy.insert(s.id);
                 pending_accepts.push((b, no_of(&s)));
                 transfers += 1;
@@ -1169,18 +965,11 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
                 let Some(s) = t.idle_pupil(false)? else {
                     continue;
                 };
-                let args = node_student::EditArgs {
-                    phone: Some("13903790000"),
-                    ..Default::default()
-                };
-                node_student::edit(&t.ledger, &no_of(&s), &args, &t.stamp(end.add_days(-10)))
-                    .map_err(node_err)?;
+                let args = node_student::EditArgs { phone: Some("13903790000"), ..Default::default() };
+                node_student::edit(&t.ledger, &no_of(&s), &args, &t.stamp(end.add_days(-10))).map_err(node_err)?;
                 let at_hub = infra.hub.record(s.id)?.context("hub copy of the student")?;
-                let change = Change::Update(vec![assign(
-                    &at_hub,
-                    Field::Phone,
-                    Value::OptText(Some("13837900000".into())),
-                )]);
+                let change =
+                    Change::Update(vec![assign(&at_hub, Field::Phone, Value::OptText(Some("13837900000".into())))]);
                 infra.hub.commit(
                     baoxue_shared::sync::HUB_ORIGIN,
                     "县教育局基教股",
@@ -1206,31 +995,16 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
         // Hub-side: the Ministry's suspected list in March, the police census in July.
         if month == (2026, 3) {
             let view = county_view(&infra, &towns);
-            let all: Vec<&StudentInit> = rolls
-                .values()
-                .flatten()
-                .filter(|s| s.hukou_township.is_some())
-                .collect();
-            let matched: Vec<StudentInit> = all
-                .iter()
-                .step_by((all.len() / 11).max(1))
-                .take(10)
-                .map(|s| (*s).clone())
-                .collect();
-            let unmatched: Vec<(String, u32)> = names
-                .iter()
-                .map(|t| (t.clone(), table_row(t).1))
-                .filter(|x| x.1 > 0)
-                .collect();
+            let all: Vec<&StudentInit> = rolls.values().flatten().filter(|s| s.hukou_township.is_some()).collect();
+            let matched: Vec<StudentInit> =
+                all.iter().step_by((all.len() / 11).max(1)).take(10).map(|s| (*s).clone()).collect();
+            let unmatched: Vec<(String, u32)> =
+                names.iter().map(|t| (t.clone(), table_row(t).1)).filter(|x| x.1 > 0).collect();
             let csv = census_csv(&mut rng, &mut mint, &county, &matched, &unmatched, true);
             let path = dir.join("census-ministry.csv");
             std::fs::write(&path, &csv)?;
-            let r = view.import_census(
-                csv.as_bytes(),
-                CaseSource::Ministry,
-                Date::ymd(2026, 3, 16),
-                "县教育局基教股",
-            )?;
+            let r =
+                view.import_census(csv.as_bytes(), CaseSource::Ministry, Date::ymd(2026, 3, 16), "县教育局基教股")?;
             pr.say(&format!(
                 "2026-03-16 教育部疑似失学儿童名单比对：匹配 {}，疑似匹配 {}（身份证号录入有误），未匹配 {}，立案 {}",
                 r.outcome.matched,
@@ -1242,28 +1016,13 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
         }
         if month == (2026, 7) {
             let view = county_view(&infra, &towns);
-            let all: Vec<&StudentInit> = rolls
-                .values()
-                .flatten()
-                .filter(|s| s.hukou_township.is_some())
-                .collect();
-            let matched: Vec<StudentInit> = all
-                .iter()
-                .skip(all.len() / 3)
-                .step_by((all.len() / 7).max(1))
-                .take(5)
-                .map(|s| (*s).clone())
-                .collect();
-            let unmatched: Vec<(String, u32)> =
-                names.iter().take(3).map(|t| (t.clone(), 1)).collect();
+            let all: Vec<&StudentInit> = rolls.values().flatten().filter(|s| s.hukou_township.is_some()).collect();
+            let matched: Vec<StudentInit> =
+                all.iter().skip(all.len() / 3).step_by((all.len() / 7).max(1)).take(5).map(|s| (*s).clone()).collect();
+            let unmatched: Vec<(String, u32)> = names.iter().take(3).map(|t| (t.clone(), 1)).collect();
             let csv = census_csv(&mut rng, &mut mint, &county, &matched, &unmatched, false);
             std::fs::write(dir.join("census-police.csv"), &csv)?;
-            let r = view.import_census(
-                csv.as_bytes(),
-                CaseSource::Police,
-                Date::ymd(2026, 7, 1),
-                "县教育局基教股",
-            )?;
+            let r = view.import_census(csv.as_bytes(), CaseSource::Police, Date::ymd(2026, 7, 1), "县教育局基教股")?;
             pr.say(&format!(
                 "2026-07-01 公安户籍比对：匹配 {}，未匹配 {}，立案 {}",
                 r.outcome.matched,
@@ -1273,11 +1032,7 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
             police = Some(r.outcome.counts());
         }
         // The month's report: every node syncs (one misses June's and stays silent).
-        let skip = if end >= Date::ymd(2026, 6, 30) {
-            names.iter().position(|t| t == LATE_TOWNSHIP)
-        } else {
-            None
-        };
+        let skip = if end >= Date::ymd(2026, 6, 30) { names.iter().position(|t| t == LATE_TOWNSHIP) } else { None };
         sync_all(&mut infra, &mut towns, end, skip, pr)?;
         // 失学 cases that reached the nodes: visits, and some children enrolled.
         if month == (2026, 3) {
@@ -1288,9 +1043,7 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
                     let Some(init) = c.case.as_deref() else {
                         continue;
                     };
-                    if init.source == CaseSource::Roll
-                        || !c.case_state().is_some_and(CaseState::is_open)
-                    {
+                    if init.source == CaseSource::Roll || !c.case_state().is_some_and(CaseState::is_open) {
                         continue;
                     }
                     let by = format!("{}政府驻村干部", t.name);
@@ -1307,19 +1060,12 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
                     );
                     if t.rng.gen_bool(0.35) {
                         // Enrolled at the center school in May: a roster entry and the case closed.
-                        let grade = (baoxue_shared::dates::age_at_reference(init.child.birth, 2025)
-                            - 5)
-                        .clamp(1, 6) as u8;
+                        let grade =
+                            (baoxue_shared::dates::age_at_reference(init.child.birth, 2025) - 5).clamp(1, 6) as u8;
                         let id = init.child.id_number.clone();
                         let input = StudentInput {
-                            student_no: id
-                                .as_ref()
-                                .map(|i| format!("G{}", i.as_str()))
-                                .unwrap_or_default(),
-                            id_number: id
-                                .as_ref()
-                                .map(|i| i.as_str().to_string())
-                                .unwrap_or_default(),
+                            student_no: id.as_ref().map(|i| format!("G{}", i.as_str())).unwrap_or_default(),
+                            id_number: id.as_ref().map(|i| i.as_str().to_string()).unwrap_or_default(),
                             name: init.child.name.clone(),
                             sex: init.child.sex.to_string(),
                             birth: init.child.birth.to_string(),
@@ -1331,13 +1077,7 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
                         };
                         let day = Date::ymd(2026, 5, 11);
                         if node_student::add(&t.ledger, &input, &t.stamp(day)).is_ok() {
-                            t.schedule(
-                                day,
-                                Task::Return {
-                                    case: c.id,
-                                    evidence: "已入学（中心小学）".into(),
-                                },
-                            );
+                            t.schedule(day, Task::Return { case: c.id, evidence: "已入学（中心小学）".into() });
                         }
                     }
                 }
@@ -1361,21 +1101,12 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
     let mut rendered = Vec::new();
     let ind = &computed.indicators;
     for f in [Format::Json, Format::Csv, Format::Md] {
-        rendered.push((
-            format!("consolidation.{f}"),
-            render(&ind.consolidation[0], f),
-        ));
+        rendered.push((format!("consolidation.{f}"), render(&ind.consolidation[0], f)));
         rendered.push((format!("dropout.{f}"), render(&ind.dropout, f)));
-        rendered.push((
-            format!("township-table.{f}"),
-            render(&ind.township_table, f),
-        ));
+        rendered.push((format!("township-table.{f}"), render(&ind.township_table, f)));
         rendered.push((format!("ranking.{f}"), render(&ind.ranking, f)));
     }
-    rendered.push((
-        "alerts.json".into(),
-        serde_json::to_string_pretty(&computed.alerts)?,
-    ));
+    rendered.push(("alerts.json".into(), serde_json::to_string_pretty(&computed.alerts)?));
     infra.stop();
     pr.done("县级汇总与报表");
 
@@ -1393,18 +1124,8 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
         sync_rounds: rounds,
         indicators: computed.indicators,
         alerts: computed.alerts,
-        ministry: ministry.unwrap_or(CensusCounts {
-            matched: 0,
-            suggested: 0,
-            unmatched: 0,
-            cases_opened: 0,
-        }),
-        police: police.unwrap_or(CensusCounts {
-            matched: 0,
-            suggested: 0,
-            unmatched: 0,
-            cases_opened: 0,
-        }),
+        ministry: ministry.unwrap_or(CensusCounts { matched: 0, suggested: 0, unmatched: 0, cases_opened: 0 }),
+        police: police.unwrap_or(CensusCounts { matched: 0, suggested: 0, unmatched: 0, cases_opened: 0 }),
         nightly: nightly_runs,
         rendered,
         timings: pr.timings.clone(),
@@ -1416,13 +1137,7 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
     Ok(out)
 }
 
-fn printout(
-    o: &DemoOutcome,
-    policy: &Policy,
-    stats: &[&TownStats],
-    transfers: usize,
-    addr: &str,
-) -> String {
+fn printout(o: &DemoOutcome, policy: &Policy, stats: &[&TownStats], transfers: usize, addr: &str) -> String {
     let mut s = String::new();
     let sum = |f: fn(&TownStats) -> usize| stats.iter().map(|x| f(x)).sum::<usize>();
     let _ = writeln!(s, "══ {COUNTY_NAME} 控辍保学 2025 学年演示 ══");
@@ -1454,27 +1169,12 @@ fn printout(
         o.police.cases_opened
     );
     let ind = &o.indicators;
-    let _ = writeln!(
-        s,
-        "\n一、{}",
-        md_body(&render(&ind.consolidation[0], Format::Md))
-    );
-    let _ = writeln!(
-        s,
-        "二、{}",
-        md_body(&render(&ind.township_table, Format::Md))
-    );
+    let _ = writeln!(s, "\n一、{}", md_body(&render(&ind.consolidation[0], Format::Md)));
+    let _ = writeln!(s, "二、{}", md_body(&render(&ind.township_table, Format::Md)));
     let _ = writeln!(s, "三、{}", md_body(&render(&ind.ranking, Format::Md)));
-    let _ = writeln!(
-        s,
-        "四、最紧急的 10 条预警（共 {} 条，截至 {}）\n",
-        o.alerts.len(),
-        o.as_of
-    );
-    let mut by_rule: BTreeMap<
-        (std::cmp::Reverse<baoxue_shared::alerts::Level>, String),
-        (usize, String),
-    > = BTreeMap::new();
+    let _ = writeln!(s, "四、最紧急的 10 条预警（共 {} 条，截至 {}）\n", o.alerts.len(), o.as_of);
+    let mut by_rule: BTreeMap<(std::cmp::Reverse<baoxue_shared::alerts::Level>, String), (usize, String)> =
+        BTreeMap::new();
     for a in &o.alerts {
         let key = (std::cmp::Reverse(a.level), rule_label(policy, &a.rule));
         by_rule.entry(key).or_insert((0, a.clause.clone())).0 += 1;
@@ -1485,11 +1185,7 @@ fn printout(
     let _ = writeln!(s);
     for (i, a) in o.alerts.iter().take(10).enumerate() {
         let _ = writeln!(s, "{:>2}. [{}] {}", i + 1, a.level.label(), a.message);
-        let _ = writeln!(
-            s,
-            "    责任人：{}；{} 起应办；依据 {}",
-            a.responsible, a.due, a.clause
-        );
+        let _ = writeln!(s, "    责任人：{}；{} 起应办；依据 {}", a.responsible, a.due, a.clause);
     }
     let _ = writeln!(s, "\n五、用时");
     for (step, secs) in &o.timings {
@@ -1500,20 +1196,13 @@ fn printout(
             s,
             "  最后一次夜间汇总：{:.2} 秒（{}）",
             last.total_seconds,
-            if last.refresh.rebuilt {
-                "全量"
-            } else {
-                "增量"
-            }
+            if last.refresh.rebuilt { "全量" } else { "增量" }
         );
     }
     let _ = writeln!(s, "  合计 {:.1} 秒", o.total_seconds);
     if o.kept {
-        let _ = writeln!(
-            s,
-            "\n数据目录：{}（县级平台 hub/，各乡镇节点 nodes/，归档报表 hub/reports/）",
-            o.dir.display()
-        );
+        let _ =
+            writeln!(s, "\n数据目录：{}（县级平台 hub/，各乡镇节点 nodes/，归档报表 hub/reports/）", o.dir.display());
     }
     s
 }
@@ -1528,32 +1217,23 @@ fn rule_label(policy: &Policy, rule: &str) -> String {
     }
     let a = &policy.accountability;
     match rule {
-        "unit_loss" => a
-            .unit_loss
-            .as_ref()
-            .map(|r| r.title.clone())
-            .unwrap_or_else(|| rule.into()),
+        "unit_loss" => a.unit_loss.as_ref().map(|r| r.title.clone()).unwrap_or_else(|| rule.into()),
         r if r.starts_with("school_dropouts") => a
             .school_dropouts
             .as_ref()
             .map(|x| format!("学校有辍学学生而未采取劝返措施：{}", x.title))
             .unwrap_or_else(|| r.into()),
         r if r.starts_with("township_ladder_m") => {
-            let m: u32 = r
-                .trim_start_matches("township_ladder_m")
-                .parse()
-                .unwrap_or(0);
+            let m: u32 = r.trim_start_matches("township_ladder_m").parse().unwrap_or(0);
             a.township_ladder
                 .as_ref()
                 .and_then(|l| l.steps.iter().find(|s| s.months == m))
                 .map(|s| format!("学校辍学未劝返超过2名满{m}个月：{}", s.title))
                 .unwrap_or_else(|| r.into())
         }
-        "repeated_notification" => a
-            .repeated_notification
-            .as_ref()
-            .map(|x| x.title.clone())
-            .unwrap_or_else(|| rule.into()),
+        "repeated_notification" => {
+            a.repeated_notification.as_ref().map(|x| x.title.clone()).unwrap_or_else(|| rule.into())
+        }
         "duplicate_enrolment" => "重复学籍（一人两籍）".into(),
         "unresolved_conflict" => "并发修改未裁定".into(),
         r => r.into(),

@@ -81,9 +81,7 @@ struct Header {
 fn live(rec: &Record) -> bool {
     rec.kind == RecordKind::Student
         && rec.is_complete()
-        && rec
-            .status()
-            .is_some_and(|s| s.on_roll() || s == Status::DroppedOut)
+        && rec.status().is_some_and(|s| s.on_roll() || s == Status::DroppedOut)
 }
 
 impl Default for Snapshot {
@@ -203,10 +201,7 @@ impl Snapshot {
         let mut cases = BTreeMap::new();
         let mut conflicts = BTreeSet::new();
         let mut by_id: HashMap<String, u32> = HashMap::new();
-        let mut out = Refresh {
-            rebuilt: true,
-            ..Default::default()
-        };
+        let mut out = Refresh { rebuilt: true, ..Default::default() };
         let (tx, rx) = std::sync::mpsc::sync_channel::<(RecordId, bool)>(4096);
         let (history, revisions) = std::thread::scope(|s| -> Result<(History, u64)> {
             let worker = s.spawn(move || -> Result<(History, u64)> {
@@ -239,9 +234,7 @@ impl Snapshot {
                             let changed = |f: Field| match rec.register(f) {
                                 None => false,
                                 Some(r) => {
-                                    !r.replaced.is_empty()
-                                        || r.heads.len() != 1
-                                        || !r.heads.contains_key(&rec.id)
+                                    !r.replaced.is_empty() || r.heads.len() != 1 || !r.heads.contains_key(&rec.id)
                                 }
                             };
                             let whole = !rec.is_complete()
@@ -270,26 +263,13 @@ impl Snapshot {
                 Ok(())
             })();
             drop(tx);
-            let joined = worker
-                .join()
-                .map_err(|_| anyhow::anyhow!("快照重建线程异常退出"))?;
+            let joined = worker.join().map_err(|_| anyhow::anyhow!("快照重建线程异常退出"))?;
             scan?;
             joined
         })?;
         out.revisions = revisions;
-        let duplicates = by_id
-            .into_iter()
-            .filter(|(_, n)| *n > 1)
-            .map(|(k, _)| k)
-            .collect();
-        *self = Snapshot {
-            epoch,
-            log_pos: end,
-            history,
-            cases,
-            conflicts,
-            duplicates,
-        };
+        let duplicates = by_id.into_iter().filter(|(_, n)| *n > 1).map(|(k, _)| k).collect();
+        *self = Snapshot { epoch, log_pos: end, history, cases, conflicts, duplicates };
         Ok(out)
     }
 
@@ -302,11 +282,7 @@ impl Snapshot {
     fn try_load(path: &Path) -> Result<Snapshot> {
         let mut f = std::io::BufReader::new(std::fs::File::open(path)?);
         let header: Header = codec::decode(&read_frame(&mut f)?)?;
-        anyhow::ensure!(
-            header.version == SNAPSHOT_VERSION,
-            "snapshot version {}",
-            header.version
-        );
+        anyhow::ensure!(header.version == SNAPSHOT_VERSION, "snapshot version {}", header.version);
         let mut history: History = codec::decode(&read_frame(&mut f)?)?;
         history.build();
         let mut cases = BTreeMap::new();
@@ -427,10 +403,7 @@ pub fn run(county: &County, as_of: Date) -> Result<NightlyRun> {
             put(&format!("{name}.{}", f.extension()), &render(r, f))?;
         }
     }
-    put(
-        "alerts.json",
-        &(serde_json::to_string_pretty(&computed.alerts)? + "\n"),
-    )?;
+    put("alerts.json", &(serde_json::to_string_pretty(&computed.alerts)? + "\n"))?;
     let t3 = Instant::now();
     let mut run = NightlyRun {
         as_of,
@@ -447,10 +420,7 @@ pub fn run(county: &County, as_of: Date) -> Result<NightlyRun> {
     };
     run.files.push("summary.json".into());
     run.total_seconds = t0.elapsed().as_secs_f64();
-    std::fs::write(
-        dir.join("summary.json"),
-        serde_json::to_string_pretty(&run)? + "\n",
-    )?;
+    std::fs::write(dir.join("summary.json"), serde_json::to_string_pretty(&run)? + "\n")?;
     county.store.put_meta(META_LAST_RUN, &as_of)?;
     county.store.flush()?;
     Ok(run)

@@ -21,28 +21,15 @@ impl HubDir {
             .into_iter()
             .filter(|n| !n.revoked)
             .map(|n| {
-                let last_sync = statuses
-                    .get(&n.name)
-                    .and_then(|s| s.last_sync_ms)
-                    .and_then(day_of);
-                NodeSeen {
-                    name: n.name,
-                    township: n.township,
-                    last_sync,
-                }
+                let last_sync = statuses.get(&n.name).and_then(|s| s.last_sync_ms).and_then(day_of);
+                NodeSeen { name: n.name, township: n.township, last_sync }
             })
             .collect())
     }
 
     /// The county's data for reports and alerts over an open store.
     pub fn county(&self, store: baoxue_store::Store) -> Result<County> {
-        Ok(open_with(
-            &self.root,
-            store,
-            self.org()?,
-            self.policy()?,
-            self.nodes_seen()?,
-        ))
+        Ok(open_with(&self.root, store, self.org()?, self.policy()?, self.nodes_seen()?))
     }
 }
 
@@ -51,13 +38,11 @@ pub fn spawn(state: Arc<HubState>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             let st = state.clone();
-            let r = tokio::task::spawn_blocking(
-                move || -> std::result::Result<Option<String>, String> {
-                    let county = st.dir.county(st.store.clone()).map_err(|e| e.to_string())?;
-                    let run = crate::nightly::run_if_due(&county).map_err(|e| format!("{e:#}"))?;
-                    Ok(run.map(|r| crate::nightly::describe(&r)))
-                },
-            )
+            let r = tokio::task::spawn_blocking(move || -> std::result::Result<Option<String>, String> {
+                let county = st.dir.county(st.store.clone()).map_err(|e| e.to_string())?;
+                let run = crate::nightly::run_if_due(&county).map_err(|e| format!("{e:#}"))?;
+                Ok(run.map(|r| crate::nightly::describe(&r)))
+            })
             .await;
             match r {
                 Ok(Ok(Some(text))) => info!("{text}"),

@@ -42,10 +42,7 @@ pub struct Relay {
 
 impl Drop for Relay {
     fn drop(&mut self) {
-        self.tasks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .abort_all();
+        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).abort_all();
     }
 }
 
@@ -58,12 +55,7 @@ struct Dropper {
 impl Dropper {
     /// Whether to forward a datagram of `len` bytes (counting it either way).
     fn pass(&self, len: usize) -> bool {
-        let drop = self.rate > 0.0
-            && self
-                .rng
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .gen_bool(self.rate);
+        let drop = self.rate > 0.0 && self.rng.lock().unwrap_or_else(|p| p.into_inner()).gen_bool(self.rate);
         if drop {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
         } else {
@@ -76,12 +68,7 @@ impl Dropper {
 
 /// Starts a relay on 127.0.0.1 forwarding to `upstream`, dropping `drop_rate` (0.0–1.0) of the
 /// datagrams in each direction, for at most `lifetime`.
-pub async fn start(
-    upstream: SocketAddr,
-    drop_rate: f64,
-    seed: u64,
-    lifetime: Duration,
-) -> std::io::Result<Relay> {
+pub async fn start(upstream: SocketAddr, drop_rate: f64, seed: u64, lifetime: Duration) -> std::io::Result<Relay> {
     let front = Arc::new(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?);
     let addr = front.local_addr()?;
     let stats = Arc::new(RelayStats::default());
@@ -112,17 +99,14 @@ pub async fn start(
                     let b = Arc::new(b);
                     backs.insert(client, b.clone());
                     let (front, b2, dropper) = (front.clone(), b.clone(), dropper.clone());
-                    tasks2
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .spawn(async move {
-                            let mut buf = vec![0u8; 65_536];
-                            while let Ok(n) = b2.recv(&mut buf).await {
-                                if dropper.pass(n) {
-                                    let _ = front.send_to(&buf[..n], client).await;
-                                }
+                    tasks2.lock().unwrap_or_else(|p| p.into_inner()).spawn(async move {
+                        let mut buf = vec![0u8; 65_536];
+                        while let Ok(n) = b2.recv(&mut buf).await {
+                            if dropper.pass(n) {
+                                let _ = front.send_to(&buf[..n], client).await;
                             }
-                        });
+                        }
+                    });
                     b
                 }
             };
@@ -131,12 +115,9 @@ pub async fn start(
             }
         }
     };
-    tasks
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .spawn(async move {
-            let _ = tokio::time::timeout(lifetime, main).await;
-        });
+    tasks.lock().unwrap_or_else(|p| p.into_inner()).spawn(async move {
+        let _ = tokio::time::timeout(lifetime, main).await;
+    });
     // The lifetime bounds the per-client tasks too.
     let tasks3 = tasks.clone();
     tokio::spawn(async move {

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use baoxue_shared::org::Org;
 use baoxue_shared::sync::{
-    affects_scope, create_scope, is_create, record_scope, ApplyOutcome, Cursor, HubReplica,
-    LogItem, RecordScope, StoreFault,
+    affects_scope, create_scope, is_create, record_scope, ApplyOutcome, Cursor, HubReplica, LogItem, RecordScope,
+    StoreFault,
 };
 use baoxue_shared::{Change, RecordId, RevId, Revision};
 use baoxue_store::{Store, StoreError};
@@ -75,10 +75,7 @@ impl HubReplica for StoreHub<'_> {
     }
     fn rotate_epoch(&mut self) -> Result<u64, StoreFault> {
         let e = self.store.new_epoch().map_err(fault)?;
-        tracing::warn!(
-            epoch = format!("{e:016x}"),
-            "县级平台的数据曾从备份恢复：开始新纪元，各节点将重新完整拉取"
-        );
+        tracing::warn!(epoch = format!("{e:016x}"), "县级平台的数据曾从备份恢复：开始新纪元，各节点将重新完整拉取");
         Ok(e)
     }
     fn log_end(&self) -> Result<u64, StoreFault> {
@@ -90,11 +87,7 @@ impl HubReplica for StoreHub<'_> {
             .log_range(from, max)
             .map_err(fault)?
             .into_iter()
-            .map(|(pos, e)| LogItem {
-                pos,
-                rev: e.rev,
-                from: e.from,
-            })
+            .map(|(pos, e)| LogItem { pos, rev: e.rev, from: e.from })
             .collect())
     }
     fn revision(&self, id: RevId) -> Result<Option<Revision>, StoreFault> {
@@ -150,20 +143,13 @@ impl HubReplica for StoreHub<'_> {
                 conflicts.push(id);
             }
         }
-        Ok(ApplyOutcome {
-            new: applied.new.len(),
-            conflicts,
-        })
+        Ok(ApplyOutcome { new: applied.new.len(), conflicts })
     }
     fn push_cursor(&self, node: &str) -> Result<Option<Cursor>, StoreFault> {
-        self.store
-            .get_meta(&format!("{META_PUSH_CURSOR}{node}"))
-            .map_err(fault)
+        self.store.get_meta(&format!("{META_PUSH_CURSOR}{node}")).map_err(fault)
     }
     fn set_push_cursor(&mut self, node: &str, cursor: &Cursor) -> Result<(), StoreFault> {
-        self.store
-            .put_meta(&format!("{META_PUSH_CURSOR}{node}"), cursor)
-            .map_err(fault)?;
+        self.store.put_meta(&format!("{META_PUSH_CURSOR}{node}"), cursor).map_err(fault)?;
         self.store.flush().map_err(fault)
     }
 }

@@ -16,8 +16,8 @@ use baoxue_net::{FramedStream, NetError, NodeIdentity, Peer, RevocationCheck, Se
 use baoxue_shared::org::Org;
 use baoxue_shared::revision::now_ms;
 use baoxue_shared::sync::{
-    clock_text, decode_frame, encode_frame, CountyConfig, HubContext, HubOutcome, HubSession,
-    Message, Side, SyncError, DEFAULT_FUTURE_BOUND_MS,
+    clock_text, decode_frame, encode_frame, CountyConfig, HubContext, HubOutcome, HubSession, Message, Side, SyncError,
+    DEFAULT_FUTURE_BOUND_MS,
 };
 use baoxue_store::Store;
 use tracing::{info, warn};
@@ -77,10 +77,7 @@ impl HubState {
             }
         }
         let fresh = Arc::new(load(&self.dir)?);
-        info!(
-            version = fresh.version,
-            "已载入新的全县配置（学校名单、政策）"
-        );
+        info!(version = fresh.version, "已载入新的全县配置（学校名单、政策）");
         self.scopes.clear();
         *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
         Ok(fresh)
@@ -88,13 +85,7 @@ impl HubState {
 
     fn context_for(&self, id: &NodeIdentity) -> Result<(HubContext, Arc<Org>)> {
         let l = self.current()?;
-        let other_nodes = self
-            .dir
-            .nodes()?
-            .into_iter()
-            .map(|n| n.name)
-            .filter(|n| *n != id.name)
-            .collect();
+        let other_nodes = self.dir.nodes()?.into_iter().map(|n| n.name).filter(|n| *n != id.name).collect();
         Ok((
             HubContext {
                 node: id.name.clone(),
@@ -109,14 +100,7 @@ impl HubState {
 
     /// Claims the node's slot: tells any older session of the node to end, and returns the lock
     /// to wait for and this session's generation to watch.
-    fn claim(
-        &self,
-        name: &str,
-    ) -> (
-        Arc<tokio::sync::Mutex<()>>,
-        tokio::sync::watch::Receiver<u64>,
-        u64,
-    ) {
+    fn claim(&self, name: &str) -> (Arc<tokio::sync::Mutex<()>>, tokio::sync::watch::Receiver<u64>, u64) {
         let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
         let slot = busy.entry(name.to_string()).or_insert_with(|| NodeSlot {
             lock: Arc::new(tokio::sync::Mutex::new(())),
@@ -158,16 +142,9 @@ struct NodeSlot {
 fn load(dir: &HubDir) -> Result<Loaded> {
     let county = dir.county_config()?;
     let org = Arc::new(dir.org()?);
-    let future_bound_ms = dir
-        .policy()
-        .map(|p| u64::from(p.sync.future_clock_bound_minutes) * 60_000)
-        .unwrap_or(DEFAULT_FUTURE_BOUND_MS);
-    Ok(Loaded {
-        version: county.version,
-        county,
-        org,
-        future_bound_ms,
-    })
+    let future_bound_ms =
+        dir.policy().map(|p| u64::from(p.sync.future_clock_bound_minutes) * 60_000).unwrap_or(DEFAULT_FUTURE_BOUND_MS);
+    Ok(Loaded { version: county.version, county, org, future_bound_ms })
 }
 
 /// A revocation check reading `nodes.toml` at every connection (so `node revoke` takes effect
@@ -204,10 +181,7 @@ impl HubServer {
         let cred = dir.hub_credentials()?;
         let server = Server::bind(listen, ca.cert_pem(), &cred, revocations(dir.clone()))?;
         info!(county = %cfg.county_name, addr = %server.local_addr()?, "县级平台开始接受节点同步");
-        Ok(HubServer {
-            state: Arc::new(HubState::new(dir.clone(), store)?),
-            server: Arc::new(server),
-        })
+        Ok(HubServer { state: Arc::new(HubState::new(dir.clone(), store)?), server: Arc::new(server) })
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr> {
@@ -256,12 +230,7 @@ impl HubServer {
         let task = tokio::spawn(self.run(async move {
             let _ = rx.await;
         }));
-        Ok(RunningHub {
-            addr,
-            store,
-            stop: Some(tx),
-            task: Some(task),
-        })
+        Ok(RunningHub { addr, store, stop: Some(tx), task: Some(task) })
     }
 }
 
@@ -305,14 +274,13 @@ pub async fn serve(dir: &HubDir, listen: SocketAddr) -> Result<()> {
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -370,11 +338,7 @@ async fn handle_peer(state: Arc<HubState>, peer: Peer) {
     };
     let session = Arc::new(Mutex::new(HubSession::new(ctx)));
     let result = run_session(&state, org, &session, stream, &id.name, generation, mine).await;
-    let outcome = session
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .outcome()
-        .clone();
+    let outcome = session.lock().unwrap_or_else(|p| p.into_inner()).outcome().clone();
     match &result {
         Ok(()) => {
             info!(
@@ -440,9 +404,7 @@ async fn run_session(
                 if let Some(reply) = e.to_peer() {
                     if let Ok(bytes) = encode_frame(&reply) {
                         let _ = stream.send_frame(&bytes).await;
-                        let _ =
-                            tokio::time::timeout(Duration::from_secs(5), stream.finish_and_wait())
-                                .await;
+                        let _ = tokio::time::timeout(Duration::from_secs(5), stream.finish_and_wait()).await;
                     }
                 }
                 return Err(e.into());
@@ -480,18 +442,10 @@ async fn step(
     tokio::task::spawn_blocking(move || {
         let writes = matches!(msg, Message::Hello(_) | Message::PushBatch(_));
         let _guard = writes.then(|| state.write.lock().unwrap_or_else(|p| p.into_inner()));
-        let mut replica = StoreHub {
-            store: &state.store,
-            org,
-            scopes: &state.scopes,
-        };
+        let mut replica = StoreHub { store: &state.store, org, scopes: &state.scopes };
         let mut s = session.lock().unwrap_or_else(|p| p.into_inner());
         s.handle(&mut replica, msg, now_ms())
     })
     .await
-    .unwrap_or_else(|e| {
-        Err(SyncError::Store(baoxue_shared::sync::StoreFault(format!(
-            "同步线程异常结束：{e}"
-        ))))
-    })
+    .unwrap_or_else(|e| Err(SyncError::Store(baoxue_shared::sync::StoreFault(format!("同步线程异常结束：{e}")))))
 }

@@ -76,14 +76,9 @@ pub fn stats(dir: &HubDir, store: &Store) -> Result<Stats> {
             s.conflicts += 1;
         }
         if r.kind == RecordKind::Student && r.is_complete() {
-            let live = r
-                .status()
-                .is_some_and(|st| st.on_roll() || st == Status::DroppedOut);
+            let live = r.status().is_some_and(|st| st.on_roll() || st == Status::DroppedOut);
             if let (true, Some(id)) = (live, r.id_number()) {
-                by_id
-                    .entry(id.as_str().to_string())
-                    .or_default()
-                    .push(enrolment(&r, &org));
+                by_id.entry(id.as_str().to_string()).or_default().push(enrolment(&r, &org));
             }
         }
     }
@@ -141,10 +136,7 @@ fn enrolment(r: &baoxue_shared::Record, org: &Org) -> Enrolment {
         record: r.id.hex(),
         name: r.name().to_string(),
         student_no: r.student_no().map(|n| n.masked()),
-        township: school
-            .as_deref()
-            .and_then(|s| org.township_of(s))
-            .map(str::to_string),
+        township: school.as_deref().and_then(|s| org.township_of(s)).map(str::to_string),
         school,
         status: r.status().map(|st| st.label().to_string()),
     }

@@ -48,14 +48,8 @@ fn full_ids(text: &str) -> Vec<String> {
 
 #[test]
 fn id_detector_works() {
-    assert_eq!(
-        full_ids("a 41032920150309123X b"),
-        vec!["41032920150309123X"]
-    );
-    assert_eq!(
-        full_ids("x,G410329201503091234,"),
-        vec!["410329201503091234"]
-    );
+    assert_eq!(full_ids("a 41032920150309123X b"), vec!["41032920150309123X"]);
+    assert_eq!(full_ids("x,G410329201503091234,"), vec!["410329201503091234"]);
     assert!(full_ids("410329********1234 and 12345678901234567, 0.004830917874396135").is_empty());
 }
 
@@ -67,43 +61,24 @@ fn small_demo_completes_with_consistent_reports() {
 
     // The township table's total is the sum of its rows.
     let t = &ind.township_table;
-    let sum =
-        |f: fn(&baoxue_shared::indicators::TownshipRow) -> u64| t.rows.iter().map(f).sum::<u64>();
+    let sum = |f: fn(&baoxue_shared::indicators::TownshipRow) -> u64| t.rows.iter().map(f).sum::<u64>();
     assert_eq!(t.total.roll_unreturned, sum(|r| r.roll_unreturned));
-    assert_eq!(
-        t.total.suspected_list_unreturned,
-        sum(|r| r.suspected_list_unreturned)
-    );
+    assert_eq!(t.total.suspected_list_unreturned, sum(|r| r.suspected_list_unreturned));
     assert_eq!(t.total.census_unreturned, sum(|r| r.census_unreturned));
     assert_eq!(t.total.total, sum(|r| r.total));
     for r in &t.rows {
-        assert_eq!(
-            r.total,
-            r.roll_unreturned + r.suspected_list_unreturned + r.census_unreturned,
-            "{r:?}"
-        );
+        assert_eq!(r.total, r.roll_unreturned + r.suspected_list_unreturned + r.census_unreturned, "{r:?}");
     }
-    assert!(
-        t.total.total > 0,
-        "a school year of the demo leaves some children out of school"
-    );
+    assert!(t.total.total > 0, "a school year of the demo leaves some children out of school");
 
     // The ranking names every township once.
-    let mut ranked: Vec<&str> = ind
-        .ranking
-        .rows
-        .iter()
-        .map(|r| r.township.as_str())
-        .collect();
+    let mut ranked: Vec<&str> = ind.ranking.rows.iter().map(|r| r.township.as_str()).collect();
     ranked.sort();
     assert_eq!(ranked, vec!["城关", "河滨", "鸦岭"]);
 
     // Rates are never negative; above 100% they are flagged, never capped.
     for c in &ind.consolidation {
-        for u in std::iter::once(&c.county)
-            .chain(&c.townships)
-            .chain(&c.schools)
-        {
+        for u in std::iter::once(&c.county).chain(&c.townships).chain(&c.schools) {
             if let Some(r) = u.rate {
                 assert!(r >= 0.0, "{u:?}");
                 if r > 1.0 {
@@ -112,24 +87,13 @@ fn small_demo_completes_with_consistent_reports() {
             }
         }
     }
-    assert!(
-        ind.consolidation[0].county.rate.is_some_and(|r| r > 0.8),
-        "{:?}",
-        ind.consolidation[0].county
-    );
-    for u in std::iter::once(&ind.dropout.county)
-        .chain(&ind.dropout.townships)
-        .chain(&ind.dropout.schools)
-    {
+    assert!(ind.consolidation[0].county.rate.is_some_and(|r| r > 0.8), "{:?}", ind.consolidation[0].county);
+    for u in std::iter::once(&ind.dropout.county).chain(&ind.dropout.townships).chain(&ind.dropout.schools) {
         assert!(u.rate.unwrap_or(0.0) >= 0.0, "{u:?}");
     }
 
     // No full ID number in any report, the alerts or the printout.
-    for (name, text) in o
-        .rendered
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.as_str()))
-        .chain([("printout", o.text.as_str())])
+    for (name, text) in o.rendered.iter().map(|(n, t)| (n.as_str(), t.as_str())).chain([("printout", o.text.as_str())])
     {
         let ids = full_ids(text);
         assert!(ids.is_empty(), "{name} carries full ID numbers: {ids:?}");
@@ -137,11 +101,7 @@ fn small_demo_completes_with_consistent_reports() {
 
     // The Ministry's list: one mistyped ID found as a suggestion; 失学 cases opened.
     assert_eq!(o.ministry.suggested, 1, "{:?}", o.ministry);
-    assert!(
-        o.ministry.matched >= 1 && o.ministry.cases_opened >= 1,
-        "{:?}",
-        o.ministry
-    );
+    assert!(o.ministry.matched >= 1 && o.ministry.cases_opened >= 1, "{:?}", o.ministry);
 
     // Alerts: the data problems the demo plants are found.
     let rules: Vec<&str> = o.alerts.iter().map(|a| a.rule.as_str()).collect();
@@ -153,13 +113,7 @@ fn small_demo_completes_with_consistent_reports() {
     // township, set up from its bundle).
     let hub = kept.path().join("demo/hub");
     for d in ["2025-09-30", "2026-03-31", "2026-07-10"] {
-        assert!(
-            hub.join("reports")
-                .join(d)
-                .join("township-table.csv")
-                .is_file(),
-            "{d}"
-        );
+        assert!(hub.join("reports").join(d).join("township-table.csv").is_file(), "{d}");
     }
     assert!(kept.path().join("demo/nodes/城关.bundle").is_file());
     // A nightly run per month, the later ones incremental.
@@ -176,12 +130,7 @@ fn small_demo_completes_with_consistent_reports() {
 #[test]
 #[ignore]
 fn print_demo() {
-    let env = |k: &str, d: usize| {
-        std::env::var(k)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(d)
-    };
+    let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|s| s.parse().ok()).unwrap_or(d);
     let o = run(&DemoOptions {
         townships: env("DEMO_TOWNSHIPS", 15),
         students: env("DEMO_STUDENTS", 60_000),
@@ -206,18 +155,11 @@ mod county {
 
     fn county(dir: &std::path::Path) -> County {
         let org = Org::parse_csv(
-            "乡镇,学校,类型\n鸦岭,鸦岭中心小学,小学\n鸦岭,鸦岭一中,初中\n白沙,白沙中心小学,小学\n"
-                .as_bytes(),
+            "乡镇,学校,类型\n鸦岭,鸦岭中心小学,小学\n鸦岭,鸦岭一中,初中\n白沙,白沙中心小学,小学\n".as_bytes(),
         )
         .unwrap();
         let store = Store::open(&dir.join("store")).unwrap();
-        County::new(
-            store,
-            org,
-            Policy::preset("yichuan").unwrap(),
-            dir,
-            Vec::new(),
-        )
+        County::new(store, org, Policy::preset("yichuan").unwrap(), dir, Vec::new())
     }
 
     fn pupil(name: &str, birth: Date, seq: u16, school: &str, grade: u8) -> StudentInit {
@@ -236,11 +178,7 @@ mod county {
             groups: Vec::new(),
             guardian: None,
             phone: None,
-            placement: Placement {
-                status: Status::Enrolled,
-                school: school.into(),
-                transfer: None,
-            },
+            placement: Placement { status: Status::Enrolled, school: school.into(), transfer: None },
         }
     }
 
@@ -253,17 +191,9 @@ mod county {
         let (a_id, b_id) = (a.id_number.clone().unwrap(), b.id_number.clone().unwrap());
         let items = [a, b]
             .into_iter()
-            .map(|s| {
-                (
-                    RevId::random(),
-                    RecordKind::Student,
-                    Change::CreateStudent(Box::new(s)),
-                )
-            })
+            .map(|s| (RevId::random(), RecordKind::Student, Change::CreateStudent(Box::new(s))))
             .collect();
-        c.store
-            .commit("鸦岭中心校", "t", Date::ymd(2025, 9, 1), items)
-            .unwrap();
+        c.store.commit("鸦岭中心校", "t", Date::ymd(2025, 9, 1), items).unwrap();
         // 张伟 with the last digit mistyped; 李娜 exact; a child on no roll; a 17-year-old.
         let mut wrong = a_id.as_str().to_string();
         let last = wrong.pop().unwrap();
@@ -276,21 +206,9 @@ mod county {
             missing.as_str(),
             old.as_str()
         );
-        let r = c
-            .import_census(
-                csv.as_bytes(),
-                CaseSource::Ministry,
-                Date::ymd(2026, 3, 16),
-                "县教育局",
-            )
-            .unwrap();
+        let r = c.import_census(csv.as_bytes(), CaseSource::Ministry, Date::ymd(2026, 3, 16), "县教育局").unwrap();
         let n = r.outcome.counts();
-        assert_eq!(
-            (n.matched, n.suggested, n.unmatched, n.cases_opened),
-            (1, 1, 2, 1),
-            "{:?}",
-            r.outcome
-        );
+        assert_eq!((n.matched, n.suggested, n.unmatched, n.cases_opened), (1, 1, 2, 1), "{:?}", r.outcome);
         assert_eq!(r.outcome.suggested[0].candidates[0].name, "张伟");
         // The case is the hub's, for the 户籍 township's node, on the Ministry's column.
         assert_eq!(r.opened[0].1, "白沙");
@@ -313,14 +231,7 @@ mod county {
         let v: serde_json::Value = serde_json::from_str(&table).unwrap();
         assert_eq!(v["total"]["suspected_list_unreturned"], 1, "{table}");
         // Importing the same list again opens nothing new (the child already has an open case).
-        let again = c
-            .import_census(
-                csv.as_bytes(),
-                CaseSource::Ministry,
-                Date::ymd(2026, 3, 17),
-                "县教育局",
-            )
-            .unwrap();
+        let again = c.import_census(csv.as_bytes(), CaseSource::Ministry, Date::ymd(2026, 3, 17), "县教育局").unwrap();
         assert_eq!(again.opened.len(), 0);
     }
 
@@ -334,11 +245,7 @@ mod county {
                 "鸦岭中心校",
                 "t",
                 Date::ymd(2025, 9, 1),
-                vec![(
-                    RevId::random(),
-                    RecordKind::Student,
-                    Change::CreateStudent(Box::new(s)),
-                )],
+                vec![(RevId::random(), RecordKind::Student, Change::CreateStudent(Box::new(s)))],
             )
             .unwrap();
         let first = nightly::run(&c, Date::ymd(2025, 9, 30)).unwrap();
@@ -359,27 +266,15 @@ mod county {
             assert!(day.join(f).is_file(), "{f} missing");
         }
         let csv = std::fs::read(day.join("township-table.csv")).unwrap();
-        assert!(
-            csv.starts_with(&[0xEF, 0xBB, 0xBF]),
-            "CSV opens in Excel: UTF-8 with BOM"
-        );
+        assert!(csv.starts_with(&[0xEF, 0xBB, 0xBF]), "CSV opens in Excel: UTF-8 with BOM");
         // Nothing new: the next run reads nothing from the log.
         let second = nightly::run(&c, Date::ymd(2025, 10, 1)).unwrap();
         assert!(!second.refresh.rebuilt);
         assert_eq!(second.refresh.revisions, 0);
         // Once a day at the policy's hour (plus the nodes' window).
-        let early = chrono::NaiveDate::from_ymd_opt(2025, 10, 2)
-            .unwrap()
-            .and_hms_opt(1, 0, 0)
-            .unwrap();
-        let late = chrono::NaiveDate::from_ymd_opt(2025, 10, 2)
-            .unwrap()
-            .and_hms_opt(3, 0, 0)
-            .unwrap();
+        let early = chrono::NaiveDate::from_ymd_opt(2025, 10, 2).unwrap().and_hms_opt(1, 0, 0).unwrap();
+        let late = chrono::NaiveDate::from_ymd_opt(2025, 10, 2).unwrap().and_hms_opt(3, 0, 0).unwrap();
         assert_eq!(nightly::due(&c, early).unwrap(), None);
-        assert_eq!(
-            nightly::due(&c, late).unwrap(),
-            Some(Date::ymd(2025, 10, 2))
-        );
+        assert_eq!(nightly::due(&c, late).unwrap(), Some(Date::ymd(2025, 10, 2)));
     }
 }

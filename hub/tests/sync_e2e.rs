@@ -16,14 +16,10 @@ use baoxue_node::config::NodeConfig;
 use baoxue_node::sync::{init_from_bundle, sync_once, sync_status, NodeSyncError, SyncReport};
 use baoxue_shared::dates::Date;
 use baoxue_shared::ids::{make_id, StudentNo};
-use baoxue_shared::model::{
-    AbsenceKind, CaseSource, Cause, Placement, Sex, Status, TransferTarget,
-};
+use baoxue_shared::model::{AbsenceKind, CaseSource, Cause, Placement, Sex, Status, TransferTarget};
 use baoxue_shared::org::Org;
 use baoxue_shared::revision::{now_ms, Assign, CaseInit, Child as CaseChild, StudentInit};
-use baoxue_shared::sync::{
-    decode_frame, encode_frame, record_scope, Hello, Message, Side, PROTO_VERSION,
-};
+use baoxue_shared::sync::{decode_frame, encode_frame, record_scope, Hello, Message, Side, PROTO_VERSION};
 use baoxue_shared::{Change, Field, Hlc, Record, RecordId, RecordKind, RevId, Revision, Value};
 use baoxue_store::Store;
 
@@ -48,11 +44,7 @@ fn student(i: usize, school: &str) -> StudentInit {
         groups: vec![],
         guardian: None,
         phone: None,
-        placement: Placement {
-            status: Status::Enrolled,
-            school: school.into(),
-            transfer: None,
-        },
+        placement: Placement { status: Status::Enrolled, school: school.into(), transfer: None },
     }
 }
 
@@ -76,17 +68,9 @@ impl County {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().to_path_buf();
         let dir = HubDir::new(&root.join("hub"));
-        dir.init("410329", "伊川县", None, Some("127.0.0.1:7443"))
-            .unwrap();
-        dir.import_org(ORG.as_bytes(), Path::new("org.csv"))
-            .unwrap();
-        County {
-            _tmp: tmp,
-            root,
-            dir,
-            hub: None,
-            addr: String::new(),
-        }
+        dir.init("410329", "伊川县", None, Some("127.0.0.1:7443")).unwrap();
+        dir.import_org(ORG.as_bytes(), Path::new("org.csv")).unwrap();
+        County { _tmp: tmp, root, dir, hub: None, addr: String::new() }
     }
 
     async fn new() -> County {
@@ -96,10 +80,7 @@ impl County {
     }
 
     fn start(&mut self) {
-        let hub = HubServer::bind(&self.dir, "127.0.0.1:0".parse().unwrap())
-            .unwrap()
-            .spawn()
-            .unwrap();
+        let hub = HubServer::bind(&self.dir, "127.0.0.1:0".parse().unwrap()).unwrap().spawn().unwrap();
         self.addr = hub.addr.to_string();
         self.hub = Some(hub);
     }
@@ -112,23 +93,14 @@ impl County {
         let bundle = self.dir.add_node(name, township, None).unwrap();
         let store = Store::open(&self.root.join(format!("node-{name}"))).unwrap();
         let cfg = init_from_bundle(&store, &bundle).unwrap();
-        Node {
-            name: name.into(),
-            store,
-            cfg,
-            next: 0,
-        }
+        Node { name: name.into(), store, cfg, next: 0 }
     }
 
     /// The hub's records a node of `township` should hold.
     fn in_scope(&self, township: &str) -> BTreeMap<RecordId, Record> {
         let org = self.dir.org().unwrap();
-        let all: BTreeMap<RecordId, Record> = self
-            .hub_store()
-            .records(None)
-            .map(|r| r.unwrap())
-            .map(|r| (r.id, r))
-            .collect();
+        let all: BTreeMap<RecordId, Record> =
+            self.hub_store().records(None).map(|r| r.unwrap()).map(|r| (r.id, r)).collect();
         all.iter()
             .filter(|(_, r)| {
                 let s = record_scope(r, &org);
@@ -144,9 +116,7 @@ impl County {
 
 impl Node {
     fn commit(&self, items: Vec<(RecordId, RecordKind, Change)>) -> Vec<Revision> {
-        self.store
-            .commit(&self.cfg.origin, "王老师", Date::ymd(2026, 3, 2), items)
-            .unwrap()
+        self.store.commit(&self.cfg.origin, "王老师", Date::ymd(2026, 3, 2), items).unwrap()
     }
 
     fn add_students(&mut self, n: usize, school: &str, base: usize) -> Vec<RecordId> {
@@ -155,11 +125,7 @@ impl Node {
             .iter()
             .enumerate()
             .map(|(k, id)| {
-                (
-                    *id,
-                    RecordKind::Student,
-                    Change::CreateStudent(Box::new(student(base + self.next + k, school))),
-                )
+                (*id, RecordKind::Student, Change::CreateStudent(Box::new(student(base + self.next + k, school))))
             })
             .collect();
         self.next += n;
@@ -168,54 +134,26 @@ impl Node {
     }
 
     fn set(&self, rec: RecordId, field: Field, value: Value) -> Revision {
-        let heads = self
-            .store
-            .record(rec)
-            .unwrap()
-            .unwrap()
-            .register(field)
-            .map(|r| r.head_ids())
-            .unwrap_or_default();
-        self.commit(vec![(
-            rec,
-            RecordKind::Student,
-            Change::Update(vec![Assign {
-                field,
-                value,
-                supersedes: heads,
-            }]),
-        )])
-        .remove(0)
+        let heads = self.store.record(rec).unwrap().unwrap().register(field).map(|r| r.head_ids()).unwrap_or_default();
+        self.commit(vec![(rec, RecordKind::Student, Change::Update(vec![Assign { field, value, supersedes: heads }]))])
+            .remove(0)
     }
 
     fn absences(&self, rec: RecordId, days: std::ops::Range<u32>) {
         self.commit(
             days.map(|d| {
-                (
-                    rec,
-                    RecordKind::Student,
-                    Change::Absence {
-                        day: Date::ymd(2026, 3, d),
-                        kind: AbsenceKind::Unexcused,
-                    },
-                )
+                (rec, RecordKind::Student, Change::Absence { day: Date::ymd(2026, 3, d), kind: AbsenceKind::Unexcused })
             })
             .collect(),
         );
     }
 
     async fn sync(&self, c: &County) -> SyncReport {
-        sync_once(&self.store, &self.cfg, Some(&c.addr))
-            .await
-            .unwrap_or_else(|e| panic!("sync of {}: {e}", self.name))
+        sync_once(&self.store, &self.cfg, Some(&c.addr)).await.unwrap_or_else(|e| panic!("sync of {}: {e}", self.name))
     }
 
     fn records(&self) -> BTreeMap<RecordId, Record> {
-        self.store
-            .records(None)
-            .map(|r| r.unwrap())
-            .map(|r| (r.id, r))
-            .collect()
+        self.store.records(None).map(|r| r.unwrap()).map(|r| (r.id, r)).collect()
     }
 
     /// Every revision held once, logged once.
@@ -246,23 +184,14 @@ fn assert_same(got: &BTreeMap<RecordId, Record>, want: &BTreeMap<RecordId, Recor
             )
         })
         .collect();
-    panic!(
-        "{what}: {} records vs {}; {missing} missing, {extra} extra; differing: {differ:?}",
-        got.len(),
-        want.len()
-    );
+    panic!("{what}: {} records vs {}; {missing} missing, {extra} extra; differing: {differ:?}", got.len(), want.len());
 }
 
 #[track_caller]
 fn assert_exactly_once(s: &Store) {
     let end = s.log_end().unwrap();
     assert_eq!(s.revision_count() as u64, end, "revisions held vs logged");
-    let ids: BTreeSet<RevId> = s
-        .log_range(0, usize::MAX)
-        .unwrap()
-        .into_iter()
-        .map(|(_, e)| e.rev)
-        .collect();
+    let ids: BTreeSet<RevId> = s.log_range(0, usize::MAX).unwrap().into_iter().map(|(_, e)| e.rev).collect();
     assert_eq!(ids.len() as u64, end, "a revision was logged twice");
 }
 
@@ -282,16 +211,8 @@ async fn a_hub_and_three_nodes_converge_after_concurrent_edits() {
     assert_eq!(r.received, 50);
     // Concurrent edits to different fields, and absences, on the two nodes of 鸦岭; 高山 works too.
     for (i, id) in s.iter().enumerate() {
-        a1.set(
-            *id,
-            Field::Phone,
-            Value::OptText(Some(format!("1390000{i:04}"))),
-        );
-        a2.set(
-            *id,
-            Field::Guardian,
-            Value::OptText(Some(format!("家长{i}"))),
-        );
+        a1.set(*id, Field::Phone, Value::OptText(Some(format!("1390000{i:04}"))));
+        a2.set(*id, Field::Guardian, Value::OptText(Some(format!("家长{i}"))));
         a1.absences(*id, 3..4);
         a2.absences(*id, 4..5);
     }
@@ -316,14 +237,8 @@ async fn a_hub_and_three_nodes_converge_after_concurrent_edits() {
     assert_eq!(rec.text(Field::Guardian), Some("家长7"));
     assert_eq!(rec.text(Field::Phone), Some("13900000007"));
     assert_eq!(rec.absences.len(), 2);
-    assert!(c
-        .hub_store()
-        .records(None)
-        .all(|r| r.unwrap().conflicts().is_empty()));
-    assert!(
-        s.iter().all(|id| b.store.record(*id).unwrap().is_none()),
-        "高山 sees nothing of 鸦岭"
-    );
+    assert!(c.hub_store().records(None).all(|r| r.unwrap().conflicts().is_empty()));
+    assert!(s.iter().all(|id| b.store.record(*id).unwrap().is_none()), "高山 sees nothing of 鸦岭");
     assert_eq!(c.hub_store().revision_count(), 50 + 30 + 50 * 4 + 30 * 2);
     // node list: each node's last successful sync.
     let rows = c.dir.node_rows().unwrap();
@@ -354,14 +269,7 @@ async fn a_same_field_conflict_is_listed_at_the_hub_and_its_resolution_reaches_t
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].fields[0].field, "phone");
     assert_eq!(rows[0].fields[0].values.len(), 2);
-    assert_eq!(
-        rows[0].fields[0]
-            .values
-            .iter()
-            .filter(|v| v.interim)
-            .count(),
-        1
-    );
+    assert_eq!(rows[0].fields[0].values.iter().filter(|v| v.interim).count(), 1);
     // Keep a1's value, named by its revision.
     let done = baoxue_hub::conflicts::resolve(
         c.hub_store(),
@@ -373,9 +281,7 @@ async fn a_same_field_conflict_is_listed_at_the_hub_and_its_resolution_reaches_t
     )
     .unwrap();
     assert_eq!(done.value, "13900000001");
-    assert!(baoxue_hub::conflicts::list(c.hub_store(), &org)
-        .unwrap()
-        .is_empty());
+    assert!(baoxue_hub::conflicts::list(c.hub_store(), &org).unwrap().is_empty());
     let (x, y) = tokio::join!(a1.sync(&c), a2.sync(&c));
     assert_eq!((x.received, y.received), (1, 1));
     for n in [&a1, &a2] {
@@ -388,20 +294,9 @@ async fn a_same_field_conflict_is_listed_at_the_hub_and_its_resolution_reaches_t
     a2.set(s, Field::Class, Value::OptText(Some("2班".into())));
     a1.sync(&c).await;
     a2.sync(&c).await;
-    baoxue_hub::conflicts::resolve(
-        c.hub_store(),
-        &s.hex(),
-        "2班",
-        None,
-        "县教育局",
-        Date::ymd(2026, 3, 3),
-    )
-    .unwrap();
+    baoxue_hub::conflicts::resolve(c.hub_store(), &s.hex(), "2班", None, "县教育局", Date::ymd(2026, 3, 3)).unwrap();
     a1.sync(&c).await;
-    assert_eq!(
-        a1.store.record(s).unwrap().unwrap().text(Field::Class),
-        Some("2班")
-    );
+    assert_eq!(a1.store.record(s).unwrap().unwrap().text(Field::Class), Some("2班"));
 }
 
 // ---- clocks -----------------------------------------------------------------------------------
@@ -416,10 +311,7 @@ fn stamped(n: &Node, record: RecordId, ms: u64, day: u32) -> Revision {
         hlc: Hlc { ms, n: 0 },
         author: "王老师".into(),
         date: Date::ymd(2026, 3, day),
-        change: Change::Absence {
-            day: Date::ymd(2026, 3, day),
-            kind: AbsenceKind::Sick,
-        },
+        change: Change::Absence { day: Date::ymd(2026, 3, day), kind: AbsenceKind::Sick },
     }
 }
 
@@ -453,9 +345,7 @@ async fn a_node_offline_for_weeks_syncs_normally() {
     let mut a = c.node("鸦岭中心校", A);
     let s = a.add_students(1, "鸦岭小学", 0)[0];
     let weeks_ago = now_ms() - 42 * 24 * 3_600_000;
-    let old: Vec<Revision> = (1..20)
-        .map(|d| stamped(&a, s, weeks_ago + u64::from(d) * 60_000, d))
-        .collect();
+    let old: Vec<Revision> = (1..20).map(|d| stamped(&a, s, weeks_ago + u64::from(d) * 60_000, d)).collect();
     a.store.apply(&old, None).unwrap();
     let r = a.sync(&c).await;
     assert_eq!((r.sent, r.rejected.len()), (20, 0));
@@ -511,11 +401,7 @@ async fn a_transfer_from_a_to_b_arrives_with_the_whole_history() {
     );
     a.sync(&c).await;
     let r = b.sync(&c).await;
-    assert_eq!(
-        r.received,
-        1 + 5 + 1 + 1,
-        "create, absences, transfer, case"
-    );
+    assert_eq!(r.received, 1 + 5 + 1 + 1, "create, absences, transfer, case");
     let got = b.store.record(s).unwrap().unwrap();
     assert_eq!(got.status(), Some(Status::TransferredOut));
     assert_eq!(got.absences.len(), 5);
@@ -524,31 +410,19 @@ async fn a_transfer_from_a_to_b_arrives_with_the_whole_history() {
     b.set(
         s,
         Field::Placement,
-        Value::Placement(Placement {
-            status: Status::Enrolled,
-            school: "高山小学".into(),
-            transfer: None,
-        }),
+        Value::Placement(Placement { status: Status::Enrolled, school: "高山小学".into(), transfer: None }),
     );
     let r = b.sync(&c).await;
     assert!(r.rejected.is_empty(), "{:?}", r.rejected);
     a.absences(s, 9..10);
     let r = a.sync(&c).await;
     assert_eq!(r.rejected.len(), 1);
-    assert!(
-        r.rejected[0].reason.contains("不在本节点"),
-        "{}",
-        r.rejected[0].reason
-    );
+    assert!(r.rejected[0].reason.contains("不在本节点"), "{}", r.rejected[0].reason);
     // And A may not create students in B's schools.
     a.add_students(1, "高山小学", 500);
     let r = a.sync(&c).await;
     assert_eq!(r.rejected.len(), 1);
-    assert!(
-        r.rejected[0].reason.contains("高山"),
-        "{}",
-        r.rejected[0].reason
-    );
+    assert!(r.rejected[0].reason.contains("高山"), "{}", r.rejected[0].reason);
 }
 
 // ---- a lossy link -----------------------------------------------------------------------------
@@ -563,27 +437,14 @@ async fn a_sync_completes_through_a_relay_dropping_ten_percent_of_datagrams() {
     }
     seed.add_students(1_000, "鸦岭初中", 50_000);
     seed.sync(&c).await;
-    let relay = baoxue_hub::relay::start(
-        c.hub.as_ref().unwrap().addr,
-        0.10,
-        7,
-        Duration::from_secs(120),
-    )
-    .await
-    .unwrap();
-    let r = tokio::time::timeout(
-        Duration::from_secs(100),
-        sync_once(&a.store, &a.cfg, Some(&relay.addr.to_string())),
-    )
-    .await
-    .expect("the sync finished in time")
-    .expect("the sync succeeded");
+    let relay =
+        baoxue_hub::relay::start(c.hub.as_ref().unwrap().addr, 0.10, 7, Duration::from_secs(120)).await.unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(100), sync_once(&a.store, &a.cfg, Some(&relay.addr.to_string())))
+        .await
+        .expect("the sync finished in time")
+        .expect("the sync succeeded");
     assert_eq!((r.sent, r.received), (4_000, 1_000));
-    assert!(
-        relay.stats.dropped() > 10,
-        "the relay dropped {} datagrams",
-        relay.stats.dropped()
-    );
+    assert!(relay.stats.dropped() > 10, "the relay dropped {} datagrams", relay.stats.dropped());
     assert_same(&a.records(), &c.in_scope(A), "鸦岭");
     assert_exactly_once(c.hub_store());
     a.assert_exactly_once();
@@ -594,13 +455,8 @@ async fn a_sync_completes_through_a_relay_dropping_ten_percent_of_datagrams() {
 async fn raw_session(c: &County, name: &str, frames: Vec<Vec<u8>>) -> Vec<Message> {
     let bundle = c.dir.add_node(name, A, None).unwrap();
     let b = baoxue_shared::sync::Bundle::parse(&bundle).unwrap();
-    let cred = Credentials {
-        cert_pem: b.node_cert,
-        key_pem: b.node_key,
-    };
-    let conn = baoxue_net::connect(c.addr.parse().unwrap(), &b.server_name, &b.ca_cert, &cred)
-        .await
-        .unwrap();
+    let cred = Credentials { cert_pem: b.node_cert, key_pem: b.node_key };
+    let conn = baoxue_net::connect(c.addr.parse().unwrap(), &b.server_name, &b.ca_cert, &cred).await.unwrap();
     let mut s = conn.open_stream().await.unwrap();
     let mut got = Vec::new();
     for f in frames {
@@ -609,8 +465,7 @@ async fn raw_session(c: &County, name: &str, frames: Vec<Vec<u8>>) -> Vec<Messag
         }
     }
     let _ = s.finish();
-    while let Ok(Ok(Some(f))) = tokio::time::timeout(Duration::from_secs(10), s.recv_frame()).await
-    {
+    while let Ok(Ok(Some(f))) = tokio::time::timeout(Duration::from_secs(10), s.recv_frame()).await {
         match decode_frame(&f, Side::Node) {
             Ok(m) => got.push(m),
             Err(e) => got.push(Message::Error(format!("undecodable: {e}"))),
@@ -675,23 +530,11 @@ async fn malformed_truncated_oversized_frames_and_random_bytes_never_disturb_the
         raw_session(&c, "捣乱二", vec![wrong_version]),
         raw_session(&c, "捣乱三", vec![hello_frame(), truncated]),
         raw_session(&c, "捣乱四", vec![oversized]),
-        raw_session(
-            &c,
-            "捣乱五",
-            vec![vec![], vec![1], hello_frame(), hello_frame(), hello_frame()]
-        ),
+        raw_session(&c, "捣乱五", vec![vec![], vec![1], hello_frame(), hello_frame(), hello_frame()]),
         good.sync(&c),
     );
-    assert_eq!(
-        r.sent, 3_000,
-        "the well-behaved node's sync went through meanwhile"
-    );
-    for (name, got) in [
-        ("garbage", &bad1),
-        ("truncated", &bad3),
-        ("oversized", &bad4),
-        ("nonsense", &bad5),
-    ] {
+    assert_eq!(r.sent, 3_000, "the well-behaved node's sync went through meanwhile");
+    for (name, got) in [("garbage", &bad1), ("truncated", &bad3), ("oversized", &bad4), ("nonsense", &bad5)] {
         assert!(
             matches!(got.last(), Some(Message::Error(_))),
             "{name}: the hub explains and ends the session: {got:?}"
@@ -699,23 +542,14 @@ async fn malformed_truncated_oversized_frames_and_random_bytes_never_disturb_the
     }
     assert_eq!(
         bad2,
-        vec![Message::Error(
-            "协议版本不一致：节点 v99，平台 v1，请升级".into()
-        )],
+        vec![Message::Error("协议版本不一致：节点 v99，平台 v1，请升级".into())],
         "a version mismatch is explained"
     );
     // A certificate from another county's CA is refused; the hub keeps serving.
     let other = CountyCa::generate("640502", "沙坡头区").unwrap();
     let cred = issue_node_cert(&other, "冒充者", A).unwrap();
     let ca = c.dir.ca().unwrap();
-    let refused = match baoxue_net::connect(
-        hub_addr,
-        baoxue_net::HUB_SERVER_NAME,
-        ca.cert_pem(),
-        &cred,
-    )
-    .await
-    {
+    let refused = match baoxue_net::connect(hub_addr, baoxue_net::HUB_SERVER_NAME, ca.cert_pem(), &cred).await {
         Err(e) => e.is_refusal(),
         Ok(conn) => match conn.open_stream().await {
             Err(e) => e.is_refusal(),
@@ -744,9 +578,7 @@ async fn a_revoked_node_is_refused_and_the_others_carry_on() {
     b.sync(&c).await;
     c.dir.revoke_node("高山中心校").unwrap();
     b.add_students(1, "高山小学", 200);
-    let e = sync_once(&b.store, &b.cfg, Some(&c.addr))
-        .await
-        .unwrap_err();
+    let e = sync_once(&b.store, &b.cfg, Some(&c.addr)).await.unwrap_err();
     assert!(e.is_refusal(), "{e}");
     assert!(matches!(e, NodeSyncError::Net(_)), "{e}");
     a.add_students(1, "鸦岭小学", 300);
@@ -759,12 +591,7 @@ async fn a_rebuilt_node_gets_its_township_back_from_the_hub() {
     let bundle = c.dir.add_node("鸦岭中心校", A, None).unwrap();
     let store = Store::open(&c.root.join("first")).unwrap();
     let cfg = init_from_bundle(&store, &bundle).unwrap();
-    let mut a = Node {
-        name: "鸦岭中心校".into(),
-        store,
-        cfg,
-        next: 0,
-    };
+    let mut a = Node { name: "鸦岭中心校".into(), store, cfg, next: 0 };
     let ids = a.add_students(500, "鸦岭小学", 0);
     a.absences(ids[0], 2..5);
     a.sync(&c).await;
@@ -775,11 +602,7 @@ async fn a_rebuilt_node_gets_its_township_back_from_the_hub() {
     let cfg = init_from_bundle(&store, &bundle).unwrap();
     let r = sync_once(&store, &cfg, Some(&c.addr)).await.unwrap();
     assert_eq!(r.received, 503);
-    let got: BTreeMap<RecordId, Record> = store
-        .records(None)
-        .map(|r| r.unwrap())
-        .map(|r| (r.id, r))
-        .collect();
+    let got: BTreeMap<RecordId, Record> = store.records(None).map(|r| r.unwrap()).map(|r| (r.id, r)).collect();
     assert_same(&got, &want, "rebuilt");
     assert_exactly_once(&store);
     assert_exactly_once(c.hub_store());
@@ -808,14 +631,7 @@ fn child_node_sync() {
 
 fn spawn_child_node(dir: &Path, hub: &str) -> Child {
     Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_node_sync",
-            "--ignored",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
+        .args(["--exact", "child_node_sync", "--ignored", "--nocapture", "--test-threads", "1"])
         .env(CHILD_ENV, dir)
         .env("BAOXUE_TEST_CHILD_HUB", hub)
         .stdout(Stdio::null())
@@ -825,9 +641,7 @@ fn spawn_child_node(dir: &Path, hub: &str) -> Child {
 }
 
 fn kill9(child: &mut Child) {
-    let _ = Command::new("kill")
-        .args(["-9", &child.id().to_string()])
-        .status();
+    let _ = Command::new("kill").args(["-9", &child.id().to_string()]).status();
     let _ = child.wait();
 }
 
@@ -852,12 +666,7 @@ async fn kill_9_of_a_node_in_the_middle_of_a_sync_loses_and_doubles_nothing() {
         let bundle = c.dir.add_node("鸦岭中心校", A, None).unwrap();
         let store = Store::open(&node_dir).unwrap();
         let cfg = init_from_bundle(&store, &bundle).unwrap();
-        let mut n = Node {
-            name: "鸦岭中心校".into(),
-            store,
-            cfg,
-            next: 0,
-        };
+        let mut n = Node { name: "鸦岭中心校".into(), store, cfg, next: 0 };
         for k in 0..N / 10_000 {
             n.add_students(10_000, "鸦岭小学", k * 10_000);
         }
@@ -904,11 +713,7 @@ async fn kill_9_of_a_node_in_the_middle_of_a_sync_loses_and_doubles_nothing() {
     let pcfg = baoxue_node::sync::load_config(&puller).unwrap().unwrap();
     sync_once(&puller, &pcfg, Some(&c.addr)).await.unwrap();
     assert_exactly_once(&puller);
-    assert_eq!(
-        puller.revision_count(),
-        N,
-        "the puller had {before} before resuming"
-    );
+    assert_eq!(puller.revision_count(), N, "the puller had {before} before resuming");
     assert!(before < N, "killed before the end of the pull");
     let again = sync_once(&store, &cfg, Some(&c.addr)).await.unwrap();
     assert_eq!((again.sent, again.received), (0, 0));
@@ -918,32 +723,18 @@ fn dir_size(dir: &Path) -> u64 {
     let mut total = 0;
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let p = e.path();
-        total += if p.is_dir() {
-            dir_size(&p)
-        } else {
-            e.metadata().map(|m| m.len()).unwrap_or(0)
-        };
+        total += if p.is_dir() { dir_size(&p) } else { e.metadata().map(|m| m.len()).unwrap_or(0) };
     }
     total
 }
 
 fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn spawn_hub(data: &Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_baoxue-hub"))
-        .args([
-            "--data",
-            &data.to_string_lossy(),
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
+        .args(["--data", &data.to_string_lossy(), "serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("BAOXUE_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -971,12 +762,7 @@ async fn kill_9_of_the_hub_in_the_middle_of_a_sync_loses_and_doubles_nothing() {
     let bundle = c.dir.add_node("鸦岭中心校", A, None).unwrap();
     let store = Store::open(&c.root.join("node")).unwrap();
     let cfg = init_from_bundle(&store, &bundle).unwrap();
-    let mut n = Node {
-        name: "鸦岭中心校".into(),
-        store: store.clone(),
-        cfg: cfg.clone(),
-        next: 0,
-    };
+    let mut n = Node { name: "鸦岭中心校".into(), store: store.clone(), cfg: cfg.clone(), next: 0 };
     for k in 0..N / 10_000 {
         n.add_students(10_000, "鸦岭小学", k * 10_000);
     }
@@ -999,17 +785,10 @@ async fn kill_9_of_the_hub_in_the_middle_of_a_sync_loses_and_doubles_nothing() {
     assert!(mid, "the hub was killed in the middle of the push");
     // The restarted hub answers the old connection with a reset, so the cut sync ends quickly.
     let mut hub = spawn_hub(&c.dir.root, port);
-    let cut = tokio::time::timeout(Duration::from_secs(60), task)
-        .await
-        .expect("the cut sync ended")
-        .unwrap();
+    let cut = tokio::time::timeout(Duration::from_secs(60), task).await.expect("the cut sync ended").unwrap();
     assert!(cut.is_err(), "the sync was cut");
     let r = sync_retrying(&store, &cfg, &addr).await;
-    assert!(
-        r.sent > 0 && (r.sent as usize) < N,
-        "resumed, not restarted: sent {}",
-        r.sent
-    );
+    assert!(r.sent > 0 && (r.sent as usize) < N, "resumed, not restarted: sent {}", r.sent);
     let again = sync_retrying(&store, &cfg, &addr).await;
     assert_eq!((again.sent, again.received), (0, 0));
     kill9(&mut hub);
@@ -1057,28 +836,15 @@ async fn kill_9_of_a_pulling_node_at_random_points_then_resume() {
     let cfg = baoxue_node::sync::load_config(&store).unwrap().unwrap();
     sync_once(&store, &cfg, Some(&c.addr)).await.unwrap();
     assert_exactly_once(&store);
-    assert_eq!(
-        store.revision_count(),
-        N + 2 * (N / 10_000),
-        "held after each kill: {seen:?}"
-    );
-    let got: BTreeMap<RecordId, Record> = store
-        .records(None)
-        .map(|r| r.unwrap())
-        .map(|r| (r.id, r))
-        .collect();
+    assert_eq!(store.revision_count(), N + 2 * (N / 10_000), "held after each kill: {seen:?}");
+    let got: BTreeMap<RecordId, Record> = store.records(None).map(|r| r.unwrap()).map(|r| (r.id, r)).collect();
     assert_same(&got, &a.records(), "killed and resumed");
 }
 
 // ---- the command line -------------------------------------------------------------------------
 
 fn hub_cmd(data: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_baoxue-hub"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_baoxue-hub")).arg("--data").arg(data).args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -1094,51 +860,18 @@ async fn the_hub_commands_of_cli_md() {
         assert_eq!(r.0, 0, "stdout: {}\nstderr: {}", r.1, r.2);
         r.1
     };
-    ok(hub_cmd(
-        &data,
-        &[
-            "init",
-            "--county-code",
-            "410329",
-            "--name",
-            "伊川县",
-            "--policy",
-            "yichuan",
-        ],
-    ));
-    let again = hub_cmd(
-        &data,
-        &["init", "--county-code", "410329", "--name", "伊川县"],
-    );
+    ok(hub_cmd(&data, &["init", "--county-code", "410329", "--name", "伊川县", "--policy", "yichuan"]));
+    let again = hub_cmd(&data, &["init", "--county-code", "410329", "--name", "伊川县"]);
     assert_eq!(again.0, 1, "a second init fails");
     assert!(again.2.contains("已经初始化"), "{}", again.2);
     let org = tmp.path().join("org.csv");
     std::fs::write(&org, ORG).unwrap();
     ok(hub_cmd(&data, &["org", "import", &org.to_string_lossy()]));
     let bundle = tmp.path().join("yaling.toml");
-    ok(hub_cmd(
-        &data,
-        &[
-            "node",
-            "add",
-            "鸦岭中心校",
-            "--township",
-            A,
-            "--out",
-            &bundle.to_string_lossy(),
-        ],
-    ));
+    ok(hub_cmd(&data, &["node", "add", "鸦岭中心校", "--township", A, "--out", &bundle.to_string_lossy()]));
     let bad = hub_cmd(
         &data,
-        &[
-            "node",
-            "add",
-            "外县",
-            "--township",
-            "不存在镇",
-            "--out",
-            &tmp.path().join("x").to_string_lossy(),
-        ],
+        &["node", "add", "外县", "--township", "不存在镇", "--out", &tmp.path().join("x").to_string_lossy()],
     );
     assert_eq!(bad.0, 1);
     assert!(bad.2.contains("不存在镇"), "{}", bad.2);
@@ -1150,17 +883,11 @@ async fn the_hub_commands_of_cli_md() {
     let mut serve = spawn_hub(&data, port);
     let store = Store::open(&tmp.path().join("node")).unwrap();
     let cfg = init_from_bundle(&store, &std::fs::read_to_string(&bundle).unwrap()).unwrap();
-    let mut n = Node {
-        name: "鸦岭中心校".into(),
-        store: store.clone(),
-        cfg: cfg.clone(),
-        next: 0,
-    };
+    let mut n = Node { name: "鸦岭中心校".into(), store: store.clone(), cfg: cfg.clone(), next: 0 };
     n.add_students(3, "鸦岭小学", 0);
     let r = sync_retrying(&store, &cfg, &addr).await;
     assert_eq!(r.sent, 3);
-    let rows: serde_json::Value =
-        serde_json::from_str(&ok(hub_cmd(&data, &["node", "list", "--json"]))).unwrap();
+    let rows: serde_json::Value = serde_json::from_str(&ok(hub_cmd(&data, &["node", "list", "--json"]))).unwrap();
     assert_eq!(rows[0]["name"], "鸦岭中心校");
     assert_eq!(rows[0]["township"], A);
     assert!(rows[0]["last_sync"].is_string(), "{rows}");
@@ -1173,16 +900,14 @@ async fn the_hub_commands_of_cli_md() {
     assert!(e.is_refusal(), "{e}");
     kill9(&mut serve);
 
-    let stats: serde_json::Value =
-        serde_json::from_str(&ok(hub_cmd(&data, &["stats", "--json"]))).unwrap();
+    let stats: serde_json::Value = serde_json::from_str(&ok(hub_cmd(&data, &["stats", "--json"]))).unwrap();
     for key in ["revisions", "students", "cases", "conflicts", "nodes"] {
         assert!(stats.get(key).is_some(), "stats has {key}: {stats}");
     }
     assert_eq!(stats["revisions"], 3);
     assert_eq!(stats["nodes"][0]["revisions"], 3);
     assert!(stats["nodes"][0]["last_sync"].is_string());
-    let conflicts: serde_json::Value =
-        serde_json::from_str(&ok(hub_cmd(&data, &["conflicts", "--json"]))).unwrap();
+    let conflicts: serde_json::Value = serde_json::from_str(&ok(hub_cmd(&data, &["conflicts", "--json"]))).unwrap();
     assert_eq!(conflicts, serde_json::json!([]));
     let human = ok(hub_cmd(&data, &["node", "list"]));
     assert!(human.contains("已吊销"), "{human}");
@@ -1193,30 +918,16 @@ async fn run_syncs_at_start_then_waits_for_the_nightly_hour_and_stops_on_refusal
     let c = County::new().await;
     let mut a = c.node("鸦岭中心校", A);
     a.add_students(2, "鸦岭小学", 0);
-    let opts = baoxue_node::sync::RunOptions {
-        hub_override: Some(c.addr.clone()),
-        sync_at_start: true,
-    };
+    let opts = baoxue_node::sync::RunOptions { hub_override: Some(c.addr.clone()), sync_at_start: true };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let store = a.store.clone();
-    let run = tokio::spawn(baoxue_node::sync::run_forever(
-        store.clone(),
-        opts.clone(),
-        async move {
-            let _ = rx.await;
-        },
-    ));
-    assert!(
-        until(20, || sync_status(&store).unwrap().last_sync.is_some()).await,
-        "synced at start"
-    );
+    let run = tokio::spawn(baoxue_node::sync::run_forever(store.clone(), opts.clone(), async move {
+        let _ = rx.await;
+    }));
+    assert!(until(20, || sync_status(&store).unwrap().last_sync.is_some()).await, "synced at start");
     assert_eq!(c.hub_store().revision_count(), 2);
     let _ = tx.send(());
-    tokio::time::timeout(Duration::from_secs(5), run)
-        .await
-        .expect("stops on shutdown")
-        .unwrap()
-        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), run).await.expect("stops on shutdown").unwrap().unwrap();
     // Revoked: `run` stops and says why instead of retrying for ever.
     c.dir.revoke_node("鸦岭中心校").unwrap();
     let r = tokio::time::timeout(

@@ -18,11 +18,7 @@ pub enum NetError {
     // ---- PKI -------------------------------------------------------------------------------
     /// A name that goes into a certificate is unusable (empty, too long, control characters).
     #[error("{what}“{value}”无效：{reason}")]
-    BadName {
-        what: &'static str,
-        value: String,
-        reason: &'static str,
-    },
+    BadName { what: &'static str, value: String, reason: &'static str },
     /// rcgen refused to build or sign a certificate.
     #[error("生成{what}失败：{error}")]
     CertGen { what: String, error: rcgen::Error },
@@ -37,10 +33,7 @@ pub enum NetError {
     NoIdentity { reason: String },
     /// Reading or writing a PEM or bundle file.
     #[error("读写文件 {path} 失败：{error}")]
-    Io {
-        path: PathBuf,
-        error: std::io::Error,
-    },
+    Io { path: PathBuf, error: std::io::Error },
 
     // ---- refusals seen by the hub (server side) --------------------------------------------
     /// The client certificate does not chain to this county's CA.
@@ -58,11 +51,7 @@ pub enum NetError {
     /// The client certificate is from this county but unusable (expired, wrong usage, bad
     /// signature …).
     #[error("客户端证书被拒绝{}{}（来自 {remote}）", claimed_suffix(.claimed), detail_suffix(.detail))]
-    CertRejected {
-        remote: SocketAddr,
-        claimed: Option<String>,
-        detail: String,
-    },
+    CertRejected { remote: SocketAddr, claimed: Option<String>, detail: String },
     /// The node was revoked by the hub (`baoxue-hub node revoke`).
     #[error("节点 {name} 的证书已吊销（来自 {remote}）")]
     Revoked { name: String, remote: SocketAddr },
@@ -73,16 +62,10 @@ pub enum NetError {
     // ---- client side ------------------------------------------------------------------------
     /// The local UDP socket could not be bound.
     #[error("绑定 UDP 地址 {addr} 失败：{error}")]
-    Bind {
-        addr: SocketAddr,
-        error: std::io::Error,
-    },
+    Bind { addr: SocketAddr, error: std::io::Error },
     /// Connecting to the hub failed; `cause` says why (refused, unreachable, bad hub cert …).
     #[error("连接县级平台 {addr} 失败：{cause}")]
-    Connect {
-        addr: SocketAddr,
-        cause: Box<NetError>,
-    },
+    Connect { addr: SocketAddr, cause: Box<NetError> },
     /// The handshake with the hub did not finish in time.
     #[error("连接县级平台 {addr} 超时：{secs} 秒内未完成握手（网络不通或丢包严重）")]
     ConnectTimeout { addr: SocketAddr, secs: u64 },
@@ -147,17 +130,11 @@ impl NetError {
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> NetError {
-        NetError::Io {
-            path: path.into(),
-            error,
-        }
+        NetError::Io { path: path.into(), error }
     }
 
     pub(crate) fn gen(what: impl Into<String>, error: rcgen::Error) -> NetError {
-        NetError::CertGen {
-            what: what.into(),
-            error,
-        }
+        NetError::CertGen { what: what.into(), error }
     }
 }
 

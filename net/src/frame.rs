@@ -30,9 +30,7 @@ impl FramedStream {
     /// written, since the other side would refuse it anyway.
     pub async fn send_frame(&mut self, payload: &[u8]) -> Result<(), NetError> {
         if payload.len() > MAX_FRAME {
-            return Err(NetError::Oversized {
-                len: payload.len() as u64,
-            });
+            return Err(NetError::Oversized { len: payload.len() as u64 });
         }
         // Checked above: MAX_FRAME fits in u32.
         let len = (payload.len() as u32).to_be_bytes();
@@ -48,9 +46,7 @@ impl FramedStream {
         match self.recv.read_exact(&mut header).await {
             Ok(()) => {}
             Err(ReadExactError::FinishedEarly(0)) => return Ok(None),
-            Err(ReadExactError::FinishedEarly(got)) => {
-                return Err(NetError::Truncated { expected: 4, got })
-            }
+            Err(ReadExactError::FinishedEarly(got)) => return Err(NetError::Truncated { expected: 4, got }),
             Err(ReadExactError::ReadError(e)) => return Err(read_error(e)),
         }
         let len = u32::from_be_bytes(header);
@@ -60,10 +56,7 @@ impl FramedStream {
         let mut payload = vec![0u8; len as usize];
         match self.recv.read_exact(&mut payload).await {
             Ok(()) => Ok(Some(payload)),
-            Err(ReadExactError::FinishedEarly(got)) => Err(NetError::Truncated {
-                expected: len as usize,
-                got,
-            }),
+            Err(ReadExactError::FinishedEarly(got)) => Err(NetError::Truncated { expected: len as usize, got }),
             Err(ReadExactError::ReadError(e)) => Err(read_error(e)),
         }
     }
@@ -73,9 +66,7 @@ impl FramedStream {
     ///
     /// [`recv_frame`]: FramedStream::recv_frame
     pub fn finish(&mut self) -> Result<(), NetError> {
-        self.send.finish().map_err(|e| NetError::Stream {
-            reason: format!("数据流已关闭：{e}"),
-        })
+        self.send.finish().map_err(|e| NetError::Stream { reason: format!("数据流已关闭：{e}") })
     }
 
     /// [`finish`](FramedStream::finish), then wait until the other side has acknowledged every
@@ -85,37 +76,25 @@ impl FramedStream {
         self.finish()?;
         match self.send.stopped().await {
             Ok(None) => Ok(()),
-            Ok(Some(code)) => Err(NetError::StreamReset {
-                code: code.into_inner(),
-            }),
+            Ok(Some(code)) => Err(NetError::StreamReset { code: code.into_inner() }),
             Err(quinn::StoppedError::ConnectionLost(e)) => Err(describe_connection_error(&e)),
-            Err(e) => Err(NetError::Stream {
-                reason: e.to_string(),
-            }),
+            Err(e) => Err(NetError::Stream { reason: e.to_string() }),
         }
     }
 }
 
 fn write_error(e: WriteError) -> NetError {
     match e {
-        WriteError::Stopped(code) => NetError::StreamReset {
-            code: code.into_inner(),
-        },
+        WriteError::Stopped(code) => NetError::StreamReset { code: code.into_inner() },
         WriteError::ConnectionLost(e) => describe_connection_error(&e),
-        other => NetError::Stream {
-            reason: other.to_string(),
-        },
+        other => NetError::Stream { reason: other.to_string() },
     }
 }
 
 fn read_error(e: ReadError) -> NetError {
     match e {
-        ReadError::Reset(code) => NetError::StreamReset {
-            code: code.into_inner(),
-        },
+        ReadError::Reset(code) => NetError::StreamReset { code: code.into_inner() },
         ReadError::ConnectionLost(e) => describe_connection_error(&e),
-        other => NetError::Stream {
-            reason: other.to_string(),
-        },
+        other => NetError::Stream { reason: other.to_string() },
     }
 }

@@ -35,11 +35,10 @@ mod tests;
 pub use error::NetError;
 pub use frame::{FramedStream, MAX_FRAME};
 pub use pki::{
-    ca_county_code, issue_hub_cert, issue_node_cert, peer_identity, pem_blocks, read_pem_files,
-    write_file_atomic, write_pem_files, CountyCa, Credentials, NodeIdentity, PemBlock, PemPaths,
-    HUB_SERVER_NAME,
+    ca_county_code, issue_hub_cert, issue_node_cert, peer_identity, pem_blocks, read_pem_files, write_file_atomic,
+    write_pem_files, CountyCa, Credentials, NodeIdentity, PemBlock, PemPaths, HUB_SERVER_NAME,
 };
 pub use transport::{
-    close_code, connect, nothing_revoked, revoked_names, Conn, Peer, RevocationCheck, Server, ALPN,
-    CONNECT_TIMEOUT, HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, KEEP_ALIVE,
+    close_code, connect, nothing_revoked, revoked_names, Conn, Peer, RevocationCheck, Server, ALPN, CONNECT_TIMEOUT,
+    HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, KEEP_ALIVE,
 };

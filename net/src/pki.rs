@@ -26,8 +26,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType, SerialNumber,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::{Deserialize, Serialize};
@@ -101,24 +101,15 @@ impl Credentials {
     pub fn from_pem_string(text: &str) -> Result<Credentials, NetError> {
         let blocks = pem_blocks(text);
         let certs: Vec<_> = blocks.iter().filter(|b| b.label == "CERTIFICATE").collect();
-        let keys: Vec<_> = blocks
-            .iter()
-            .filter(|b| b.label.ends_with("PRIVATE KEY"))
-            .collect();
-        let pem_err = |reason: String| NetError::Pem {
-            what: "证书与私钥".into(),
-            reason,
-        };
+        let keys: Vec<_> = blocks.iter().filter(|b| b.label.ends_with("PRIVATE KEY")).collect();
+        let pem_err = |reason: String| NetError::Pem { what: "证书与私钥".into(), reason };
         if certs.len() != 1 {
             return Err(pem_err(format!("应有 1 个证书，找到 {} 个", certs.len())));
         }
         if keys.len() != 1 {
             return Err(pem_err(format!("应有 1 个私钥，找到 {} 个", keys.len())));
         }
-        let cred = Credentials {
-            cert_pem: certs[0].pem.clone(),
-            key_pem: keys[0].pem.clone(),
-        };
+        let cred = Credentials { cert_pem: certs[0].pem.clone(), key_pem: keys[0].pem.clone() };
         cred.check()?;
         Ok(cred)
     }
@@ -144,14 +135,8 @@ impl Credentials {
         let mut reader = self.key_pem.as_bytes();
         match rustls_pemfile::private_key(&mut reader) {
             Ok(Some(key)) => Ok(key),
-            Ok(None) => Err(NetError::Pem {
-                what: "私钥".into(),
-                reason: "没有找到 PRIVATE KEY 块".into(),
-            }),
-            Err(e) => Err(NetError::Pem {
-                what: "私钥".into(),
-                reason: e.to_string(),
-            }),
+            Ok(None) => Err(NetError::Pem { what: "私钥".into(), reason: "没有找到 PRIVATE KEY 块".into() }),
+            Err(e) => Err(NetError::Pem { what: "私钥".into(), reason: e.to_string() }),
         }
     }
 }
@@ -192,17 +177,12 @@ impl CountyCa {
         ]);
         // Path length 0: the CA signs hub and node certificates, never another CA.
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         set_validity(&mut params, CA_DAYS);
         params.serial_number = Some(random_serial());
         let key = KeyPair::generate().map_err(|e| NetError::gen("县 CA 密钥", e))?;
-        let cert = params
-            .self_signed(&key)
-            .map_err(|e| NetError::gen("县 CA 证书", e))?;
+        let cert = params.self_signed(&key).map_err(|e| NetError::gen("县 CA 证书", e))?;
         Ok(CountyCa {
             county_code: county_code.to_string(),
             county_name: county_name.to_string(),
@@ -218,10 +198,7 @@ impl CountyCa {
         let (county_code, county_name) = {
             let cert = parse_x509(der.as_ref(), "县 CA 证书")?;
             if !cert.is_ca() {
-                return Err(NetError::BadCert {
-                    what: "县 CA 证书".into(),
-                    reason: "不是 CA 证书".into(),
-                });
+                return Err(NetError::BadCert { what: "县 CA 证书".into(), reason: "不是 CA 证书".into() });
             }
             let code = county_code_of(&cert).ok_or_else(|| NetError::BadCert {
                 what: "县 CA 证书".into(),
@@ -232,12 +209,7 @@ impl CountyCa {
         };
         let key = parse_key_pair(key_pem, "县 CA 私钥")?;
         check_key_matches(der.as_ref(), &key, "县 CA 证书")?;
-        Ok(CountyCa {
-            county_code,
-            county_name,
-            cert_pem: cert_pem.to_string(),
-            key_pem: key_pem.to_string(),
-        })
+        Ok(CountyCa { county_code, county_name, cert_pem: cert_pem.to_string(), key_pem: key_pem.to_string() })
     }
 
     /// [`CountyCa::from_pem`] from the single text of [`CountyCa::to_pem_string`].
@@ -253,10 +225,7 @@ impl CountyCa {
 
     /// The CA certificate and key as [`Credentials`], e.g. for [`write_pem_files`].
     pub fn credentials(&self) -> Credentials {
-        Credentials {
-            cert_pem: self.cert_pem.clone(),
-            key_pem: self.key_pem.clone(),
-        }
+        Credentials { cert_pem: self.cert_pem.clone(), key_pem: self.key_pem.clone() }
     }
 
     pub fn county_code(&self) -> &str {
@@ -289,11 +258,7 @@ impl CountyCa {
 /// The hub's server certificate. `sans` are DNS names or IP addresses (`"localhost"`,
 /// `"127.0.0.1"`, `"hub.example.cn"`) the hub may be reached under; [`HUB_SERVER_NAME`] is
 /// always added.
-pub fn issue_hub_cert(
-    ca: &CountyCa,
-    hub_name: &str,
-    sans: &[String],
-) -> Result<Credentials, NetError> {
+pub fn issue_hub_cert(ca: &CountyCa, hub_name: &str, sans: &[String]) -> Result<Credentials, NetError> {
     check_name("县级平台名称", hub_name)?;
     let mut names: Vec<&str> = vec![HUB_SERVER_NAME];
     for s in sans {
@@ -325,11 +290,7 @@ pub fn issue_hub_cert(
 
 /// A node's client certificate, carrying its identity (see the module docs). The node name
 /// must be unique in the county: it is what the hub logs, attributes revisions to and revokes.
-pub fn issue_node_cert(
-    ca: &CountyCa,
-    node_name: &str,
-    township: &str,
-) -> Result<Credentials, NetError> {
+pub fn issue_node_cert(ca: &CountyCa, node_name: &str, township: &str) -> Result<Credentials, NetError> {
     check_name("节点名称", node_name)?;
     check_name("乡镇", township)?;
     let uri = format!(
@@ -339,12 +300,10 @@ pub fn issue_node_cert(
         pct_encode(&ca.county_code)
     );
     let mut params = CertificateParams::default();
-    params.subject_alt_names = vec![SanType::URI(uri.try_into().map_err(|e| {
-        NetError::BadName {
-            what: "节点名称",
-            value: node_name.to_string(),
-            reason: bad_ia5(e),
-        }
+    params.subject_alt_names = vec![SanType::URI(uri.try_into().map_err(|e| NetError::BadName {
+        what: "节点名称",
+        value: node_name.to_string(),
+        reason: bad_ia5(e),
     })?)];
     params.distinguished_name = dn(&[
         (DnType::CommonName, node_name.to_string()),
@@ -417,10 +376,7 @@ pub fn pem_blocks(text: &str) -> Vec<PemBlock> {
         let line = line.trim_end_matches('\r').trim();
         match current.take() {
             None => {
-                if let Some(label) = line
-                    .strip_prefix("-----BEGIN ")
-                    .and_then(|l| l.strip_suffix("-----"))
-                {
+                if let Some(label) = line.strip_prefix("-----BEGIN ").and_then(|l| l.strip_suffix("-----")) {
                     current = Some((label.to_string(), format!("{line}\n")));
                 }
             }
@@ -450,10 +406,7 @@ pub struct PemPaths {
 impl PemPaths {
     /// `<dir>/<stem>.crt` and `<dir>/<stem>.key`.
     pub fn new(dir: &Path, stem: &str) -> PemPaths {
-        PemPaths {
-            cert: dir.join(format!("{stem}.crt")),
-            key: dir.join(format!("{stem}.key")),
-        }
+        PemPaths { cert: dir.join(format!("{stem}.crt")), key: dir.join(format!("{stem}.key")) }
     }
 }
 
@@ -471,15 +424,11 @@ pub fn write_pem_files(dir: &Path, stem: &str, cred: &Credentials) -> Result<Pem
 pub fn read_pem_files(dir: &Path, stem: &str) -> Result<Credentials, NetError> {
     let paths = PemPaths::new(dir, stem);
     let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| NetError::io(p, e));
-    let cred = Credentials {
-        cert_pem: read(&paths.cert)?,
-        key_pem: read(&paths.key)?,
-    };
+    let cred = Credentials { cert_pem: read(&paths.cert)?, key_pem: read(&paths.key)? };
     cred.check().map_err(|e| match e {
-        NetError::Pem { reason, .. } | NetError::BadCert { reason, .. } => NetError::Pem {
-            what: format!("{} 与 {}", paths.cert.display(), paths.key.display()),
-            reason,
-        },
+        NetError::Pem { reason, .. } | NetError::BadCert { reason, .. } => {
+            NetError::Pem { what: format!("{} 与 {}", paths.cert.display(), paths.key.display()), reason }
+        }
         other => other,
     })?;
     Ok(cred)
@@ -490,12 +439,7 @@ pub fn read_pem_files(dir: &Path, stem: &str) -> Result<Credentials, NetError> {
 pub fn write_file_atomic(path: &Path, contents: &[u8], private: bool) -> Result<(), NetError> {
     let file_name = path
         .file_name()
-        .ok_or_else(|| {
-            NetError::io(
-                path,
-                std::io::Error::new(std::io::ErrorKind::InvalidInput, "不是文件路径"),
-            )
-        })?
+        .ok_or_else(|| NetError::io(path, std::io::Error::new(std::io::ErrorKind::InvalidInput, "不是文件路径")))?
         .to_string_lossy()
         .into_owned();
     let tmp = path.with_file_name(format!(".{file_name}.tmp"));
@@ -523,11 +467,7 @@ pub fn write_file_atomic(path: &Path, contents: &[u8], private: bool) -> Result<
 
 // ---- internals ------------------------------------------------------------------------------
 
-fn issue_leaf(
-    ca: &CountyCa,
-    mut params: CertificateParams,
-    what: &str,
-) -> Result<Credentials, NetError> {
+fn issue_leaf(ca: &CountyCa, mut params: CertificateParams, what: &str) -> Result<Credentials, NetError> {
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.use_authority_key_identifier_extension = true;
@@ -535,13 +475,8 @@ fn issue_leaf(
     set_validity(&mut params, LEAF_DAYS);
     let issuer = ca.issuer()?;
     let key = KeyPair::generate().map_err(|e| NetError::gen(format!("{what}的密钥"), e))?;
-    let cert = params
-        .signed_by(&key, &issuer)
-        .map_err(|e| NetError::gen(what, e))?;
-    Ok(Credentials {
-        cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
-    })
+    let cert = params.signed_by(&key, &issuer).map_err(|e| NetError::gen(what, e))?;
+    Ok(Credentials { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
 }
 
 fn dn(entries: &[(DnType, String)]) -> DistinguishedName {
@@ -567,11 +502,7 @@ fn random_serial() -> SerialNumber {
 }
 
 fn check_name(what: &'static str, value: &str) -> Result<(), NetError> {
-    let bad = |reason| NetError::BadName {
-        what,
-        value: value.to_string(),
-        reason,
-    };
+    let bad = |reason| NetError::BadName { what, value: value.to_string(), reason };
     if value.trim().is_empty() {
         return Err(bad("不能为空"));
     }
@@ -595,65 +526,41 @@ fn single_cert_der(pem: &str, what: &str) -> Result<CertificateDer<'static>, Net
     let mut reader = pem.as_bytes();
     let mut certs = Vec::new();
     for item in rustls_pemfile::certs(&mut reader) {
-        certs.push(item.map_err(|e| NetError::Pem {
-            what: what.into(),
-            reason: e.to_string(),
-        })?);
+        certs.push(item.map_err(|e| NetError::Pem { what: what.into(), reason: e.to_string() })?);
     }
     match certs.len() {
         1 => Ok(certs.remove(0)),
-        n => Err(NetError::Pem {
-            what: what.into(),
-            reason: format!("应有 1 个 CERTIFICATE 块，找到 {n} 个"),
-        }),
+        n => Err(NetError::Pem { what: what.into(), reason: format!("应有 1 个 CERTIFICATE 块，找到 {n} 个") }),
     }
 }
 
-pub(crate) fn all_cert_ders(
-    pem: &str,
-    what: &str,
-) -> Result<Vec<CertificateDer<'static>>, NetError> {
+pub(crate) fn all_cert_ders(pem: &str, what: &str) -> Result<Vec<CertificateDer<'static>>, NetError> {
     let mut reader = pem.as_bytes();
     let mut certs = Vec::new();
     for item in rustls_pemfile::certs(&mut reader) {
-        certs.push(item.map_err(|e| NetError::Pem {
-            what: what.into(),
-            reason: e.to_string(),
-        })?);
+        certs.push(item.map_err(|e| NetError::Pem { what: what.into(), reason: e.to_string() })?);
     }
     if certs.is_empty() {
-        return Err(NetError::Pem {
-            what: what.into(),
-            reason: "没有找到 CERTIFICATE 块".into(),
-        });
+        return Err(NetError::Pem { what: what.into(), reason: "没有找到 CERTIFICATE 块".into() });
     }
     Ok(certs)
 }
 
 fn parse_key_pair(pem: &str, what: &str) -> Result<KeyPair, NetError> {
-    KeyPair::from_pem(pem).map_err(|e| NetError::Pem {
-        what: what.into(),
-        reason: e.to_string(),
-    })
+    KeyPair::from_pem(pem).map_err(|e| NetError::Pem { what: what.into(), reason: e.to_string() })
 }
 
 fn parse_x509<'a>(der: &'a [u8], what: &str) -> Result<X509Certificate<'a>, NetError> {
     match x509_parser::parse_x509_certificate(der) {
         Ok((_, cert)) => Ok(cert),
-        Err(e) => Err(NetError::BadCert {
-            what: what.into(),
-            reason: format!("无法解析：{e}"),
-        }),
+        Err(e) => Err(NetError::BadCert { what: what.into(), reason: format!("无法解析：{e}") }),
     }
 }
 
 fn check_key_matches(cert_der: &[u8], key: &KeyPair, what: &str) -> Result<(), NetError> {
     let cert = parse_x509(cert_der, what)?;
     if cert.public_key().subject_public_key.data.as_ref() != key.public_key_raw() {
-        return Err(NetError::BadCert {
-            what: what.into(),
-            reason: "私钥与证书不匹配".into(),
-        });
+        return Err(NetError::BadCert { what: what.into(), reason: "私钥与证书不匹配".into() });
     }
     Ok(())
 }
@@ -664,9 +571,7 @@ fn county_code_of(cert: &X509Certificate<'_>) -> Option<String> {
     (!code.is_empty()).then(|| code.to_string())
 }
 
-fn first_attr<'a>(
-    mut it: impl Iterator<Item = &'a x509_parser::x509::AttributeTypeAndValue<'a>>,
-) -> Option<String> {
+fn first_attr<'a>(mut it: impl Iterator<Item = &'a x509_parser::x509::AttributeTypeAndValue<'a>>) -> Option<String> {
     it.next().and_then(|a| a.as_str().ok()).map(str::to_string)
 }
 
@@ -683,11 +588,7 @@ fn parse_node_uri(uri: &str) -> Option<NodeIdentity> {
             _ => {}
         }
     }
-    let id = NodeIdentity {
-        name: pct_decode(name)?,
-        township: township?,
-        county_code: county?,
-    };
+    let id = NodeIdentity { name: pct_decode(name)?, township: township?, county_code: county? };
     (!id.name.is_empty() && !id.township.is_empty() && !id.county_code.is_empty()).then_some(id)
 }
 
@@ -733,9 +634,7 @@ mod tests {
         assert_eq!(
             id,
             NodeIdentity {
-                name: "迎水桥镇中心校".into(),
-                township: "迎水桥镇".into(),
-                county_code: "640502".into(),
+                name: "迎水桥镇中心校".into(), township: "迎水桥镇".into(), county_code: "640502".into()
             }
         );
     }
@@ -754,14 +653,8 @@ mod tests {
     fn hub_and_ca_certs_carry_no_node_identity() {
         let ca = CountyCa::generate("640502", "沙坡头区").expect("ca");
         let hub = issue_hub_cert(&ca, "hub", &["localhost".into()]).expect("hub");
-        assert!(matches!(
-            hub.node_identity(),
-            Err(NetError::NoIdentity { .. })
-        ));
-        assert!(matches!(
-            ca.credentials().node_identity(),
-            Err(NetError::NoIdentity { .. })
-        ));
+        assert!(matches!(hub.node_identity(), Err(NetError::NoIdentity { .. })));
+        assert!(matches!(ca.credentials().node_identity(), Err(NetError::NoIdentity { .. })));
     }
 
     #[test]
@@ -779,18 +672,12 @@ mod tests {
     fn credentials_round_trip_inside_a_larger_text() {
         let ca = CountyCa::generate("640502", "沙坡头区").expect("ca");
         let cred = issue_node_cert(&ca, "n1", "t1").expect("cred");
-        let text = format!(
-            "# bundle\nhub = \"1.2.3.4:7000\"\n{}\ntrailer\n",
-            cred.to_pem_string()
-        );
+        let text = format!("# bundle\nhub = \"1.2.3.4:7000\"\n{}\ntrailer\n", cred.to_pem_string());
         let back = Credentials::from_pem_string(&text).expect("parse");
         assert_eq!(back.node_identity().expect("id").name, "n1");
         // Two certificates is ambiguous: refused, not guessed.
         let two = format!("{}{}", ca.cert_pem(), cred.to_pem_string());
-        assert!(matches!(
-            Credentials::from_pem_string(&two),
-            Err(NetError::Pem { .. })
-        ));
+        assert!(matches!(Credentials::from_pem_string(&two), Err(NetError::Pem { .. })));
     }
 
     #[test]
@@ -799,10 +686,7 @@ mod tests {
         let a = issue_node_cert(&ca, "a", "t").expect("a");
         let b = issue_node_cert(&ca, "b", "t").expect("b");
         let swapped = format!("{}{}", a.cert_pem, b.key_pem);
-        assert!(matches!(
-            Credentials::from_pem_string(&swapped),
-            Err(NetError::BadCert { .. })
-        ));
+        assert!(matches!(Credentials::from_pem_string(&swapped), Err(NetError::BadCert { .. })));
         assert!(CountyCa::from_pem(ca.cert_pem(), &a.key_pem).is_err());
     }
 
@@ -820,10 +704,7 @@ mod tests {
 
     #[test]
     fn bad_names_are_refused() {
-        assert!(matches!(
-            CountyCa::generate("", "x"),
-            Err(NetError::BadName { .. })
-        ));
+        assert!(matches!(CountyCa::generate("", "x"), Err(NetError::BadName { .. })));
         let ca = CountyCa::generate("640502", "沙坡头区").expect("ca");
         assert!(issue_node_cert(&ca, "a\nb", "t").is_err());
         assert!(issue_node_cert(&ca, &"长".repeat(65), "t").is_err());
@@ -838,10 +719,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&paths.key)
-                .expect("meta")
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(&paths.key).expect("meta").permissions().mode();
             assert_eq!(mode & 0o077, 0, "key readable by others: {mode:o}");
         }
         let back = read_pem_files(dir.path(), "ca").expect("read");

@@ -22,35 +22,20 @@ struct Hub {
 fn hub() -> Hub {
     let ca = CountyCa::generate("640502", "沙坡头区").expect("ca");
     let hub_cred = issue_hub_cert(&ca, "hub", &["127.0.0.1".into()]).expect("hub cert");
-    let server = Server::bind(
-        "127.0.0.1:0".parse().expect("addr"),
-        ca.cert_pem(),
-        &hub_cred,
-        nothing_revoked(),
-    )
-    .expect("bind");
+    let server =
+        Server::bind("127.0.0.1:0".parse().expect("addr"), ca.cert_pem(), &hub_cred, nothing_revoked()).expect("bind");
     let addr = server.local_addr().expect("local addr");
-    Hub {
-        ca,
-        server: Arc::new(server),
-        addr,
-    }
+    Hub { ca, server: Arc::new(server), addr }
 }
 
 async fn accept(server: &Server) -> Result<Peer, NetError> {
-    tokio::time::timeout(WAIT, server.accept())
-        .await
-        .expect("accept timed out")
-        .expect("server closed")
+    tokio::time::timeout(WAIT, server.accept()).await.expect("accept timed out").expect("server closed")
 }
 
 /// A node connected to `hub`, and the hub's side of it.
 async fn pair(hub: &Hub, name: &str) -> (Conn, Peer) {
     let cred = issue_node_cert(&hub.ca, name, "迎水桥镇").expect("node cert");
-    let (conn, peer) = tokio::join!(
-        connect(hub.addr, HUB_SERVER_NAME, hub.ca.cert_pem(), &cred),
-        accept(&hub.server)
-    );
+    let (conn, peer) = tokio::join!(connect(hub.addr, HUB_SERVER_NAME, hub.ca.cert_pem(), &cred), accept(&hub.server));
     (conn.expect("connect"), peer.expect("accept"))
 }
 
@@ -73,13 +58,11 @@ async fn client_without_certificate_is_refused() {
     for der in crate::pki::all_cert_ders(hub.ca.cert_pem(), "ca").expect("ca der") {
         roots.add(der).expect("root");
     }
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[&rustls::version::TLS13])
-    .expect("tls13")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .expect("tls13")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
 
     let (client, server) = tokio::join!(
         async {
@@ -91,10 +74,7 @@ async fn client_without_certificate_is_refused() {
         accept(&hub.server)
     );
     let server_err = server.expect_err("server accepted a client without certificate");
-    assert!(
-        matches!(server_err, NetError::NoClientCert { .. }),
-        "{server_err:?}"
-    );
+    assert!(matches!(server_err, NetError::NoClientCert { .. }), "{server_err:?}");
     let client_err = client.expect_err("client without certificate got through");
     assert!(client_err.is_refusal(), "{client_err:?}");
 
@@ -150,13 +130,7 @@ async fn truncated_frames_are_errors_and_clean_finish_is_none() {
     // Length prefix cut short.
     let (mut node, mut at_hub) = streams(&conn, &peer, &[0, 0]).await;
     node.finish().expect("finish");
-    assert!(matches!(
-        at_hub.recv_frame().await,
-        Err(NetError::Truncated {
-            expected: 4,
-            got: 2
-        })
-    ));
+    assert!(matches!(at_hub.recv_frame().await, Err(NetError::Truncated { expected: 4, got: 2 })));
 
     // An empty frame is a frame, and a finish after whole frames is a clean end.
     let (mut node, mut at_hub) = streams(&conn, &peer, &0u32.to_be_bytes()).await;
@@ -186,10 +160,7 @@ async fn random_bytes_on_streams_and_sockets_do_not_hurt_the_server() {
         let (mut node, mut at_hub) = streams(&conn, &peer, &bytes).await;
         node.finish().expect("finish");
         for _ in 0..1000 {
-            match tokio::time::timeout(WAIT, at_hub.recv_frame())
-                .await
-                .expect("recv_frame hung on garbage")
-            {
+            match tokio::time::timeout(WAIT, at_hub.recv_frame()).await.expect("recv_frame hung on garbage") {
                 Ok(Some(_)) => continue,
                 Ok(None) | Err(_) => break,
             }
@@ -197,9 +168,7 @@ async fn random_bytes_on_streams_and_sockets_do_not_hurt_the_server() {
     }
 
     // Garbage UDP datagrams at the server socket.
-    let junk = tokio::net::UdpSocket::bind("127.0.0.1:0")
-        .await
-        .expect("udp");
+    let junk = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("udp");
     for _ in 0..200 {
         let len = rng.gen_range(1..1500);
         let bytes: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
@@ -209,15 +178,9 @@ async fn random_bytes_on_streams_and_sockets_do_not_hurt_the_server() {
     // The existing session still works, and so does a new one.
     let (mut node, mut at_hub) = streams(&conn, &peer, &3u32.to_be_bytes()).await;
     node.send.write_all(b"abc").await.expect("write");
-    assert_eq!(
-        at_hub.recv_frame().await.expect("frame"),
-        Some(b"abc".to_vec())
-    );
+    assert_eq!(at_hub.recv_frame().await.expect("frame"), Some(b"abc".to_vec()));
     at_hub.send_frame(b"ok").await.expect("reply");
-    assert_eq!(
-        node.recv_frame().await.expect("reply"),
-        Some(b"ok".to_vec())
-    );
+    assert_eq!(node.recv_frame().await.expect("reply"), Some(b"ok".to_vec()));
     let (conn2, peer2) = pair(&hub, "after-fuzz").await;
     assert_eq!(peer2.identity.name, "after-fuzz");
     conn2.close().await;

@@ -98,9 +98,7 @@ fn crypto_provider() -> Arc<CryptoProvider> {
 fn transport_config() -> Arc<TransportConfig> {
     let mut t = TransportConfig::default();
     // IDLE_TIMEOUT in milliseconds fits a VarInt, so this conversion cannot fail.
-    t.max_idle_timeout(Some(
-        VarInt::from_u32(IDLE_TIMEOUT.as_millis() as u32).into(),
-    ));
+    t.max_idle_timeout(Some(VarInt::from_u32(IDLE_TIMEOUT.as_millis() as u32).into()));
     t.keep_alive_interval(Some(KEEP_ALIVE));
     // The protocol uses bidirectional streams only.
     t.max_concurrent_uni_streams(VarInt::from_u32(0));
@@ -108,10 +106,7 @@ fn transport_config() -> Arc<TransportConfig> {
 }
 
 fn tls_error(what: &'static str) -> impl Fn(rustls::Error) -> NetError {
-    move |e| NetError::Tls {
-        what,
-        reason: e.to_string(),
-    }
+    move |e| NetError::Tls { what, reason: e.to_string() }
 }
 
 fn root_store(ca_pem: &str) -> Result<RootCertStore, NetError> {
@@ -167,12 +162,7 @@ impl ServerCtx {
     /// certificate claims, for the log and the error.
     fn config_for(&self, slot: RejectionSlot) -> Result<quinn::ServerConfig, NetError> {
         let mut config = self.base.clone();
-        config.crypto = Arc::new(server_crypto(
-            &self.provider,
-            &self.verifier,
-            &self.cert_key,
-            slot,
-        )?);
+        config.crypto = Arc::new(server_crypto(&self.provider, &self.verifier, &self.cert_key, slot)?);
         Ok(config)
     }
 }
@@ -183,10 +173,7 @@ fn server_crypto(
     cert_key: &Arc<CertifiedKey>,
     slot: RejectionSlot,
 ) -> Result<QuicServerConfig, NetError> {
-    let verifier = Arc::new(RecordingVerifier {
-        inner: verifier.clone(),
-        slot,
-    });
+    let verifier = Arc::new(RecordingVerifier { inner: verifier.clone(), slot });
     let mut tls = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(tls_error("TLS 版本"))?
@@ -196,10 +183,7 @@ fn server_crypto(
     tls.session_storage = Arc::new(NoServerSessionStorage {});
     tls.send_tls13_tickets = 0;
     tls.max_early_data_size = 0;
-    QuicServerConfig::try_from(tls).map_err(|e| NetError::Tls {
-        what: "QUIC 服务端",
-        reason: e.to_string(),
-    })
+    QuicServerConfig::try_from(tls).map_err(|e| NetError::Tls { what: "QUIC 服务端", reason: e.to_string() })
 }
 
 impl Server {
@@ -216,53 +200,29 @@ impl Server {
     ) -> Result<Server, NetError> {
         let provider = crypto_provider();
         let county_code = pki::ca_county_code(ca_pem)?;
-        let verifier = WebPkiClientVerifier::builder_with_provider(
-            Arc::new(root_store(ca_pem)?),
-            provider.clone(),
-        )
-        .build()
-        .map_err(|e| NetError::Tls {
-            what: "客户端证书校验",
-            reason: e.to_string(),
-        })?;
+        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(root_store(ca_pem)?), provider.clone())
+            .build()
+            .map_err(|e| NetError::Tls { what: "客户端证书校验", reason: e.to_string() })?;
         let chain = pki::all_cert_ders(&hub_cred.cert_pem, "县级平台证书")?;
         let cert_key = Arc::new(
-            CertifiedKey::from_der(chain, hub_cred.key_der()?, &provider)
-                .map_err(tls_error("县级平台证书与私钥"))?,
+            CertifiedKey::from_der(chain, hub_cred.key_der()?, &provider).map_err(tls_error("县级平台证书与私钥"))?,
         );
         // The endpoint's own config is only a template: each connection gets a copy with its
         // own recording verifier (see `ServerCtx::config_for`).
         let unused_slot = Arc::new(Mutex::new(None));
-        let mut base = quinn::ServerConfig::with_crypto(Arc::new(server_crypto(
-            &provider,
-            &verifier,
-            &cert_key,
-            unused_slot,
-        )?));
+        let mut base =
+            quinn::ServerConfig::with_crypto(Arc::new(server_crypto(&provider, &verifier, &cert_key, unused_slot)?));
         base.transport_config(transport_config());
-        let ctx = ServerCtx {
-            base,
-            provider,
-            verifier,
-            cert_key,
-            county_code,
-            revoked,
-        };
-        let endpoint = Endpoint::server(ctx.base.clone(), addr)
-            .map_err(|error| NetError::Bind { addr, error })?;
-        Ok(Server {
-            endpoint,
-            ctx: Arc::new(ctx),
-            pending: tokio::sync::Mutex::new(JoinSet::new()),
-        })
+        let ctx = ServerCtx { base, provider, verifier, cert_key, county_code, revoked };
+        let endpoint = Endpoint::server(ctx.base.clone(), addr).map_err(|error| NetError::Bind { addr, error })?;
+        Ok(Server { endpoint, ctx: Arc::new(ctx), pending: tokio::sync::Mutex::new(JoinSet::new()) })
     }
 
     /// The address actually bound.
     pub fn local_addr(&self) -> Result<SocketAddr, NetError> {
-        self.endpoint.local_addr().map_err(|error| NetError::Bind {
-            addr: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
-            error,
-        })
+        self.endpoint
+            .local_addr()
+            .map_err(|error| NetError::Bind { addr: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), error })
     }
 
     /// The next node whose handshake finished: `Some(Ok(peer))` for an authenticated node,
@@ -291,8 +251,7 @@ impl Server {
 
     /// Stops accepting and closes every connection with [`close_code::SHUTDOWN`].
     pub fn close(&self) {
-        self.endpoint
-            .close(VarInt::from_u32(close_code::SHUTDOWN), b"shutdown");
+        self.endpoint.close(VarInt::from_u32(close_code::SHUTDOWN), b"shutdown");
     }
 
     /// Waits until every connection is closed and its last packets are sent.
@@ -316,16 +275,9 @@ impl std::fmt::Debug for Rejection {
 }
 
 impl RecordingVerifier {
-    fn record<T>(
-        &self,
-        cert: &CertificateDer<'_>,
-        result: Result<T, rustls::Error>,
-    ) -> Result<T, rustls::Error> {
+    fn record<T>(&self, cert: &CertificateDer<'_>, result: Result<T, rustls::Error>) -> Result<T, rustls::Error> {
         if let Err(error) = &result {
-            let rejection = Rejection {
-                claimed: pki::claimed_name(cert.as_ref()),
-                error: error.clone(),
-            };
+            let rejection = Rejection { claimed: pki::claimed_name(cert.as_ref()), error: error.clone() };
             match self.slot.lock() {
                 Ok(mut slot) => *slot = Some(rejection),
                 Err(poisoned) => *poisoned.into_inner() = Some(rejection),
@@ -354,9 +306,7 @@ impl ClientCertVerifier for RecordingVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        let result = self
-            .inner
-            .verify_client_cert(end_entity, intermediates, now);
+        let result = self.inner.verify_client_cert(end_entity, intermediates, now);
         self.record(end_entity, result)
     }
 
@@ -399,9 +349,7 @@ async fn authenticate(ctx: Arc<ServerCtx>, incoming: quinn::Incoming) -> Result<
         Err(e) => {
             let node = match e {
                 NetError::Revoked { name, .. } => Some(name.as_str()),
-                NetError::ForeignCert { claimed, .. } | NetError::CertRejected { claimed, .. } => {
-                    claimed.as_deref()
-                }
+                NetError::ForeignCert { claimed, .. } | NetError::CertRejected { claimed, .. } => claimed.as_deref(),
                 _ => None,
             };
             warn!(node = node.unwrap_or("未知"), %remote, reason = %e, "拒绝连接");
@@ -410,11 +358,7 @@ async fn authenticate(ctx: Arc<ServerCtx>, incoming: quinn::Incoming) -> Result<
     result
 }
 
-async fn handshake(
-    ctx: &ServerCtx,
-    incoming: quinn::Incoming,
-    remote: SocketAddr,
-) -> Result<Peer, NetError> {
+async fn handshake(ctx: &ServerCtx, incoming: quinn::Incoming, remote: SocketAddr) -> Result<Peer, NetError> {
     let slot: RejectionSlot = Arc::new(Mutex::new(None));
     let config = match ctx.config_for(slot.clone()) {
         Ok(c) => c,
@@ -425,10 +369,7 @@ async fn handshake(
     };
     let connecting = incoming
         .accept_with(Arc::new(config))
-        .map_err(|e| NetError::Handshake {
-            remote,
-            reason: connection_error_text(&e),
-        })?;
+        .map_err(|e| NetError::Handshake { remote, reason: connection_error_text(&e) })?;
     let conn = match tokio::time::timeout(HANDSHAKE_TIMEOUT, connecting).await {
         Err(_) => {
             return Err(NetError::Handshake {
@@ -449,15 +390,8 @@ async fn handshake(
     let identity = match verified_identity(&conn) {
         Ok(id) => id,
         Err((claimed, detail)) => {
-            conn.close(
-                VarInt::from_u32(close_code::NO_IDENTITY),
-                b"no node identity",
-            );
-            return Err(NetError::CertRejected {
-                remote,
-                claimed,
-                detail,
-            });
+            conn.close(VarInt::from_u32(close_code::NO_IDENTITY), b"no node identity");
+            return Err(NetError::CertRejected { remote, claimed, detail });
         }
     };
     if identity.county_code != ctx.county_code {
@@ -465,24 +399,14 @@ async fn handshake(
         return Err(NetError::ForeignCert {
             remote,
             claimed: Some(identity.name),
-            detail: format!(
-                "证书写的是县代码 {}，本平台是 {}",
-                identity.county_code, ctx.county_code
-            ),
+            detail: format!("证书写的是县代码 {}，本平台是 {}", identity.county_code, ctx.county_code),
         });
     }
     if (ctx.revoked)(&identity.name) {
         conn.close(VarInt::from_u32(close_code::REVOKED), b"revoked");
-        return Err(NetError::Revoked {
-            name: identity.name,
-            remote,
-        });
+        return Err(NetError::Revoked { name: identity.name, remote });
     }
-    Ok(Peer {
-        identity,
-        conn,
-        remote,
-    })
+    Ok(Peer { identity, conn, remote })
 }
 
 /// The identity in the certificate rustls verified for this connection. On failure: the name
@@ -492,32 +416,18 @@ fn verified_identity(conn: &quinn::Connection) -> Result<NodeIdentity, (Option<S
         .peer_identity()
         .and_then(|any| any.downcast::<Vec<CertificateDer<'static>>>().ok())
         .ok_or((None, "握手完成但没有对方证书".to_string()))?;
-    let leaf = certs
-        .first()
-        .ok_or((None, "握手完成但对方证书链为空".to_string()))?;
+    let leaf = certs.first().ok_or((None, "握手完成但对方证书链为空".to_string()))?;
     pki::peer_identity(leaf.as_ref()).map_err(|e| (pki::claimed_name(leaf.as_ref()), e.to_string()))
 }
 
-fn classify_handshake_error(
-    remote: SocketAddr,
-    e: &ConnectionError,
-    rejection: Option<Rejection>,
-) -> NetError {
+fn classify_handshake_error(remote: SocketAddr, e: &ConnectionError, rejection: Option<Rejection>) -> NetError {
     if let Some(Rejection { claimed, error }) = rejection {
         let detail = cert_error_text(&error);
         return match error {
             rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
-                NetError::ForeignCert {
-                    remote,
-                    claimed,
-                    detail: String::new(),
-                }
+                NetError::ForeignCert { remote, claimed, detail: String::new() }
             }
-            _ => NetError::CertRejected {
-                remote,
-                claimed,
-                detail,
-            },
+            _ => NetError::CertRejected { remote, claimed, detail },
         };
     }
     if let ConnectionError::TransportError(te) = e {
@@ -525,17 +435,12 @@ fn classify_handshake_error(
             return NetError::NoClientCert { remote };
         }
     }
-    NetError::Handshake {
-        remote,
-        reason: connection_error_text(e),
-    }
+    NetError::Handshake { remote, reason: connection_error_text(e) }
 }
 
 /// QUIC carries TLS alerts as transport error codes 0x100 + alert.
 fn tls_alert(code: u64) -> Option<AlertDescription> {
-    (0x100..=0x1ff)
-        .contains(&code)
-        .then(|| AlertDescription::from((code - 0x100) as u8))
+    (0x100..=0x1ff).contains(&code).then(|| AlertDescription::from((code - 0x100) as u8))
 }
 
 fn cert_error_text(e: &rustls::Error) -> String {
@@ -544,17 +449,11 @@ fn cert_error_text(e: &rustls::Error) -> String {
         rustls::Error::InvalidCertificate(c) => match c {
             C::UnknownIssuer => "签发者不是本县 CA".into(),
             C::Expired | C::ExpiredContext { .. } => "证书已过期".into(),
-            C::NotValidYet | C::NotValidYetContext { .. } => {
-                "证书尚未生效（请检查电脑时钟）".into()
-            }
+            C::NotValidYet | C::NotValidYetContext { .. } => "证书尚未生效（请检查电脑时钟）".into(),
             C::Revoked => "证书已吊销".into(),
             C::BadSignature => "证书签名无效".into(),
-            C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
-                "证书用途不符（不是节点证书）".into()
-            }
-            C::NotValidForName | C::NotValidForNameContext { .. } => {
-                "证书不含所连接的服务器名称".into()
-            }
+            C::InvalidPurpose | C::InvalidPurposeContext { .. } => "证书用途不符（不是节点证书）".into(),
+            C::NotValidForName | C::NotValidForNameContext { .. } => "证书不含所连接的服务器名称".into(),
             C::BadEncoding => "证书编码错误".into(),
             other => format!("证书无效：{other}"),
         },
@@ -586,34 +485,24 @@ pub(crate) fn describe_connection_error(e: &ConnectionError) -> NetError {
             let code = c.error_code.into_inner();
             let reason = String::from_utf8_lossy(&c.reason);
             match u32::try_from(code) {
-                Ok(close_code::REVOKED) => NetError::Refused {
-                    reason: "本节点的证书已被县级平台吊销".into(),
-                },
-                Ok(close_code::NO_IDENTITY) => NetError::Refused {
-                    reason: format!("证书中没有可用的节点身份（{reason}）"),
-                },
-                Ok(close_code::DONE) => NetError::ConnectionLost {
-                    reason: "对方已结束会话".into(),
-                },
-                Ok(close_code::SHUTDOWN) => NetError::ConnectionLost {
-                    reason: "对方正在关闭服务".into(),
-                },
-                _ => NetError::ConnectionLost {
-                    reason: format!("对方关闭了连接（代码 {code}：{reason}）"),
-                },
+                Ok(close_code::REVOKED) => {
+                    NetError::Refused { reason: "本节点的证书已被县级平台吊销".into() }
+                }
+                Ok(close_code::NO_IDENTITY) => {
+                    NetError::Refused { reason: format!("证书中没有可用的节点身份（{reason}）") }
+                }
+                Ok(close_code::DONE) => NetError::ConnectionLost { reason: "对方已结束会话".into() },
+                Ok(close_code::SHUTDOWN) => NetError::ConnectionLost { reason: "对方正在关闭服务".into() },
+                _ => {
+                    NetError::ConnectionLost { reason: format!("对方关闭了连接（代码 {code}：{reason}）") }
+                }
             }
         }
         ConnectionError::ConnectionClosed(c) => match tls_alert(u64::from(c.error_code)) {
-            Some(alert) => NetError::Refused {
-                reason: alert_text(alert),
-            },
-            None => NetError::ConnectionLost {
-                reason: format!("对方中止了连接：{c}"),
-            },
+            Some(alert) => NetError::Refused { reason: alert_text(alert) },
+            None => NetError::ConnectionLost { reason: format!("对方中止了连接：{c}") },
         },
-        other => NetError::ConnectionLost {
-            reason: connection_error_text(other),
-        },
+        other => NetError::ConnectionLost { reason: connection_error_text(other) },
     }
 }
 
@@ -652,9 +541,7 @@ impl Peer {
     pub async fn accept_stream(&self) -> Result<Option<FramedStream>, NetError> {
         match self.conn.accept_bi().await {
             Ok((send, recv)) => Ok(Some(FramedStream::new(send, recv))),
-            Err(ConnectionError::ApplicationClosed(c))
-                if c.error_code == VarInt::from_u32(close_code::DONE) =>
-            {
+            Err(ConnectionError::ApplicationClosed(c)) if c.error_code == VarInt::from_u32(close_code::DONE) => {
                 Ok(None)
             }
             Err(ConnectionError::LocallyClosed) => Ok(None),
@@ -675,8 +562,7 @@ impl Peer {
     /// (keep it short, it goes into one packet).
     pub fn abort(&self, reason: &str) {
         debug!(node = %self.identity.name, reason, "中止会话");
-        self.conn
-            .close(VarInt::from_u32(close_code::PROTOCOL), reason.as_bytes());
+        self.conn.close(VarInt::from_u32(close_code::PROTOCOL), reason.as_bytes());
     }
 }
 
@@ -726,55 +612,36 @@ pub(crate) async fn connect_with(
     tls.alpn_protocols = vec![ALPN.to_vec()];
     tls.resumption = Resumption::disabled();
     tls.enable_early_data = false;
-    let quic = QuicClientConfig::try_from(tls).map_err(|e| NetError::Tls {
-        what: "QUIC 客户端",
-        reason: e.to_string(),
-    })?;
+    let quic =
+        QuicClientConfig::try_from(tls).map_err(|e| NetError::Tls { what: "QUIC 客户端", reason: e.to_string() })?;
     let mut config = quinn::ClientConfig::new(Arc::new(quic));
     config.transport_config(transport_config());
 
-    let bind: SocketAddr = if hub_addr.is_ipv6() {
-        (Ipv6Addr::UNSPECIFIED, 0).into()
-    } else {
-        (Ipv4Addr::UNSPECIFIED, 0).into()
-    };
+    let bind: SocketAddr =
+        if hub_addr.is_ipv6() { (Ipv6Addr::UNSPECIFIED, 0).into() } else { (Ipv4Addr::UNSPECIFIED, 0).into() };
     let endpoint = Endpoint::client(bind).map_err(|error| NetError::Bind { addr: bind, error })?;
-    let connecting = endpoint
-        .connect_with(config, hub_addr, server_name)
-        .map_err(|e| NetError::Connect {
-            addr: hub_addr,
-            cause: Box::new(NetError::Tls {
-                what: "连接参数",
-                reason: e.to_string(),
-            }),
-        })?;
+    let connecting = endpoint.connect_with(config, hub_addr, server_name).map_err(|e| NetError::Connect {
+        addr: hub_addr,
+        cause: Box::new(NetError::Tls { what: "连接参数", reason: e.to_string() }),
+    })?;
     match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
         Err(_) => {
             endpoint.close(VarInt::from_u32(close_code::DONE), b"timeout");
-            Err(NetError::ConnectTimeout {
-                addr: hub_addr,
-                secs: CONNECT_TIMEOUT.as_secs(),
-            })
+            Err(NetError::ConnectTimeout { addr: hub_addr, secs: CONNECT_TIMEOUT.as_secs() })
         }
         Ok(Err(e)) => Err(NetError::Connect {
             addr: hub_addr,
             cause: Box::new(match &e {
                 // Our own TLS stack refused the hub (wrong CA, wrong name).
                 ConnectionError::TransportError(te) if tls_alert(u64::from(te.code)).is_some() => {
-                    NetError::HubCertRejected {
-                        reason: hub_cert_text(&te.reason),
-                    }
+                    NetError::HubCertRejected { reason: hub_cert_text(&te.reason) }
                 }
                 _ => describe_connection_error(&e),
             }),
         }),
         Ok(Ok(conn)) => {
             debug!(hub = %hub_addr, "已连接县级平台");
-            Ok(Conn {
-                endpoint,
-                conn,
-                hub: hub_addr,
-            })
+            Ok(Conn { endpoint, conn, hub: hub_addr })
         }
     }
 }
@@ -786,10 +653,7 @@ fn hub_cert_text(reason: &str) -> String {
         format!("不是本县 CA 签发，可能连到了别的县或被冒充（{reason}）")
     } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
         format!("证书不含所用的服务器名称（{reason}）")
-    } else if lower.contains("expired")
-        || lower.contains("not valid yet")
-        || lower.contains("notvalidyet")
-    {
+    } else if lower.contains("expired") || lower.contains("not valid yet") || lower.contains("notvalidyet") {
         format!("证书已过期或尚未生效，请检查电脑时钟（{reason}）")
     } else {
         reason.to_string()
@@ -799,11 +663,7 @@ fn hub_cert_text(reason: &str) -> String {
 impl Conn {
     /// A new stream to the hub. Nothing is sent until the first frame.
     pub async fn open_stream(&self) -> Result<FramedStream, NetError> {
-        let (send, recv) = self
-            .conn
-            .open_bi()
-            .await
-            .map_err(|e| describe_connection_error(&e))?;
+        let (send, recv) = self.conn.open_bi().await.map_err(|e| describe_connection_error(&e))?;
         Ok(FramedStream::new(send, recv))
     }
 

@@ -19,28 +19,19 @@ struct County {
 
 fn county(code: &str, name: &str) -> County {
     let ca = CountyCa::generate(code, name).expect("ca");
-    let hub = issue_hub_cert(&ca, "县级平台", &["localhost".into(), "127.0.0.1".into()])
-        .expect("hub cert");
+    let hub = issue_hub_cert(&ca, "县级平台", &["localhost".into(), "127.0.0.1".into()]).expect("hub cert");
     County { ca, hub }
 }
 
 fn serve(county: &County, revoked: RevocationCheck) -> (Arc<Server>, SocketAddr) {
-    let server = Server::bind(
-        "127.0.0.1:0".parse().expect("addr"),
-        county.ca.cert_pem(),
-        &county.hub,
-        revoked,
-    )
-    .expect("bind");
+    let server =
+        Server::bind("127.0.0.1:0".parse().expect("addr"), county.ca.cert_pem(), &county.hub, revoked).expect("bind");
     let addr = server.local_addr().expect("local addr");
     (Arc::new(server), addr)
 }
 
 async fn accept(server: &Server) -> Result<Peer, NetError> {
-    tokio::time::timeout(WAIT, server.accept())
-        .await
-        .expect("accept timed out")
-        .expect("server closed")
+    tokio::time::timeout(WAIT, server.accept()).await.expect("accept timed out").expect("server closed")
 }
 
 /// What a refused node sees: connecting may succeed (the hub checks the node's certificate
@@ -114,47 +105,31 @@ async fn mutual_tls_identifies_the_node_and_frames_round_trip() {
         }
     });
 
-    let conn = connect(addr, HUB_SERVER_NAME, c.ca.cert_pem(), &node)
-        .await
-        .expect("connect");
+    let conn = connect(addr, HUB_SERVER_NAME, c.ca.cert_pem(), &node).await.expect("connect");
     let mut s = conn.open_stream().await.expect("open");
     s.send_frame(b"ping").await.expect("send");
     let big: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
     s.send_frame(&big).await.expect("send big");
     s.send_frame(b"").await.expect("send empty");
-    assert_eq!(
-        s.recv_frame().await.expect("recv"),
-        Some("迎水桥镇中心校:ping".as_bytes().to_vec())
-    );
+    assert_eq!(s.recv_frame().await.expect("recv"), Some("迎水桥镇中心校:ping".as_bytes().to_vec()));
     let reply = s.recv_frame().await.expect("recv big").expect("big frame");
     assert_eq!(&reply["迎水桥镇中心校:".len()..], &big[..]);
-    assert_eq!(
-        s.recv_frame().await.expect("recv empty"),
-        Some("迎水桥镇中心校:".as_bytes().to_vec())
-    );
+    assert_eq!(s.recv_frame().await.expect("recv empty"), Some("迎水桥镇中心校:".as_bytes().to_vec()));
     s.finish().expect("finish");
     assert_eq!(s.recv_frame().await.expect("end"), None);
     // A second stream on the same connection.
     let mut s2 = conn.open_stream().await.expect("open 2");
     s2.send_frame(b"again").await.expect("send 2");
-    assert_eq!(
-        s2.recv_frame().await.expect("recv 2"),
-        Some("迎水桥镇中心校:again".as_bytes().to_vec())
-    );
+    assert_eq!(s2.recv_frame().await.expect("recv 2"), Some("迎水桥镇中心校:again".as_bytes().to_vec()));
     s2.finish().expect("finish 2");
     assert_eq!(s2.recv_frame().await.expect("end 2"), None);
     conn.close().await;
 
-    let (identity, frames) = tokio::time::timeout(WAIT, hub_task)
-        .await
-        .expect("hub task hung")
-        .expect("hub task");
+    let (identity, frames) = tokio::time::timeout(WAIT, hub_task).await.expect("hub task hung").expect("hub task");
     assert_eq!(
         identity,
         NodeIdentity {
-            name: "迎水桥镇中心校".into(),
-            township: "迎水桥镇".into(),
-            county_code: "640502".into(),
+            name: "迎水桥镇中心校".into(), township: "迎水桥镇".into(), county_code: "640502".into()
         }
     );
     assert_eq!(frames.expect("echo session"), 4);
@@ -171,9 +146,7 @@ async fn certificate_from_another_county_is_refused_and_service_goes_on() {
     // A node of the other county, trusting our CA for the hub (so only its own cert is wrong).
     let intruder = issue_node_cert(&other.ca, "冒名节点", "迎水桥镇").expect("other cert");
     let (client, refused) = tokio::join!(
-        async {
-            node_outcome(connect(addr, HUB_SERVER_NAME, home.ca.cert_pem(), &intruder).await).await
-        },
+        async { node_outcome(connect(addr, HUB_SERVER_NAME, home.ca.cert_pem(), &intruder).await).await },
         accept(&server)
     );
     let server_err = refused.expect_err("foreign certificate accepted");
@@ -181,23 +154,15 @@ async fn certificate_from_another_county_is_refused_and_service_goes_on() {
         NetError::ForeignCert { claimed, .. } => assert_eq!(claimed.as_deref(), Some("冒名节点")),
         other => panic!("expected ForeignCert, got {other:?}"),
     }
-    assert!(server_err
-        .to_string()
-        .contains("证书不属于本县（颁发者不是本县 CA）"));
+    assert!(server_err.to_string().contains("证书不属于本县（颁发者不是本县 CA）"));
     let client_err = client.expect_err("foreign node got a reply");
     assert!(client_err.is_refusal(), "{client_err:?}");
     let log = logs.text();
-    assert!(
-        log.contains("WARN") && log.contains("冒名节点"),
-        "log: {log}"
-    );
+    assert!(log.contains("WARN") && log.contains("冒名节点"), "log: {log}");
 
     // The server keeps serving: a good node right after.
     let good = issue_node_cert(&home.ca, "宣和镇", "宣和镇").expect("good cert");
-    let (client, peer) = tokio::join!(
-        connect(addr, HUB_SERVER_NAME, home.ca.cert_pem(), &good),
-        accept(&server)
-    );
+    let (client, peer) = tokio::join!(connect(addr, HUB_SERVER_NAME, home.ca.cert_pem(), &good), accept(&server));
     let peer = peer.expect("good node refused");
     assert_eq!(peer.identity.name, "宣和镇");
     let hub = tokio::spawn(echo(peer));
@@ -212,26 +177,21 @@ async fn node_refuses_a_hub_of_another_county() {
     let other = county("640521", "中宁县");
     let (server, addr) = serve(&other, nothing_revoked());
     let node = issue_node_cert(&home.ca, "n1", "t1").expect("cert");
-    let (client, _) = tokio::join!(
-        connect(addr, HUB_SERVER_NAME, home.ca.cert_pem(), &node),
-        async { tokio::time::timeout(Duration::from_secs(2), server.accept()).await }
-    );
+    let (client, _) = tokio::join!(connect(addr, HUB_SERVER_NAME, home.ca.cert_pem(), &node), async {
+        tokio::time::timeout(Duration::from_secs(2), server.accept()).await
+    });
     match client {
         Err(NetError::Connect { cause, .. }) => {
-            assert!(
-                matches!(*cause, NetError::HubCertRejected { .. }),
-                "{cause:?}"
-            );
+            assert!(matches!(*cause, NetError::HubCertRejected { .. }), "{cause:?}");
             assert!(cause.to_string().contains("不是本县 CA 签发"), "{cause}");
         }
         other => panic!("expected Connect error, got {other:?}"),
     }
     // A hub certificate that does not name what the node dialled is refused too.
     let (server, addr) = serve(&home, nothing_revoked());
-    let (client, _) = tokio::join!(
-        connect(addr, "hub.elsewhere.cn", home.ca.cert_pem(), &node),
-        async { tokio::time::timeout(Duration::from_secs(2), server.accept()).await }
-    );
+    let (client, _) = tokio::join!(connect(addr, "hub.elsewhere.cn", home.ca.cert_pem(), &node), async {
+        tokio::time::timeout(Duration::from_secs(2), server.accept()).await
+    });
     match client {
         Err(NetError::Connect { cause, .. }) => {
             assert!(cause.to_string().contains("服务器名称"), "{cause}")
@@ -250,15 +210,9 @@ async fn revoked_node_is_refused_and_others_are_not() {
     let node = issue_node_cert(&c.ca, "镇罗镇", "镇罗镇").expect("cert");
 
     // Before revocation: fine.
-    let (client, peer) = tokio::join!(
-        connect(addr, HUB_SERVER_NAME, c.ca.cert_pem(), &node),
-        accept(&server)
-    );
+    let (client, peer) = tokio::join!(connect(addr, HUB_SERVER_NAME, c.ca.cert_pem(), &node), accept(&server));
     let hub = tokio::spawn(echo(peer.expect("accept before revocation")));
-    assert_eq!(
-        node_outcome(client).await.expect("session"),
-        "镇罗镇:hello".as_bytes()
-    );
+    assert_eq!(node_outcome(client).await.expect("session"), "镇罗镇:hello".as_bytes());
     drop(hub);
 
     // Revoked while the server runs: the next connection is refused.
@@ -277,33 +231,19 @@ async fn revoked_node_is_refused_and_others_are_not() {
         other => panic!("expected Refused, got {other:?}"),
     }
     let log = logs.text();
-    assert!(
-        log.contains("WARN") && log.contains("镇罗镇") && log.contains("吊销"),
-        "log: {log}"
-    );
+    assert!(log.contains("WARN") && log.contains("镇罗镇") && log.contains("吊销"), "log: {log}");
 
     // Another node of the county is unaffected.
     let other = issue_node_cert(&c.ca, "常乐镇", "常乐镇").expect("cert");
-    let (client, peer) = tokio::join!(
-        connect(addr, HUB_SERVER_NAME, c.ca.cert_pem(), &other),
-        accept(&server)
-    );
+    let (client, peer) = tokio::join!(connect(addr, HUB_SERVER_NAME, c.ca.cert_pem(), &other), accept(&server));
     assert_eq!(peer.expect("other node").identity.name, "常乐镇");
     client.expect("other node connects").close().await;
 }
 
 /// A UDP relay dropping `loss` of the datagrams in each direction, for one client.
 async fn lossy_relay(server: SocketAddr, loss: f64, seed: u64) -> SocketAddr {
-    let front = Arc::new(
-        tokio::net::UdpSocket::bind("127.0.0.1:0")
-            .await
-            .expect("front"),
-    );
-    let back = Arc::new(
-        tokio::net::UdpSocket::bind("127.0.0.1:0")
-            .await
-            .expect("back"),
-    );
+    let front = Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("front"));
+    let back = Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("back"));
     back.connect(server).await.expect("connect back");
     let front_addr = front.local_addr().expect("front addr");
     let client: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
@@ -364,10 +304,6 @@ async fn a_link_losing_ten_percent_of_packets_still_syncs() {
         .await
         .expect("lossy session took too long")
         .expect("lossy session");
-    let frames = tokio::time::timeout(WAIT, hub)
-        .await
-        .expect("hub hung")
-        .expect("hub task")
-        .expect("hub session");
+    let frames = tokio::time::timeout(WAIT, hub).await.expect("hub hung").expect("hub task").expect("hub session");
     assert_eq!(frames, 30);
 }

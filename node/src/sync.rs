@@ -16,9 +16,9 @@ use baoxue_shared::org::Org;
 use baoxue_shared::policy::{Policy, SyncSettings};
 use baoxue_shared::revision::now_ms;
 use baoxue_shared::sync::{
-    backoff_ms, clock_text, decode_frame, encode_frame, next_sync_at, ApplyOutcome, Bundle,
-    BundleError, CountyConfig, Cursor, LogItem, Message, NodeOutcome, NodeReplica, NodeSession,
-    NodeSyncState, Rejected, Side, StoreFault, SyncError,
+    backoff_ms, clock_text, decode_frame, encode_frame, next_sync_at, ApplyOutcome, Bundle, BundleError, CountyConfig,
+    Cursor, LogItem, Message, NodeOutcome, NodeReplica, NodeSession, NodeSyncState, Rejected, Side, StoreFault,
+    SyncError,
 };
 use baoxue_shared::{RecordId, RevId, Revision};
 use baoxue_store::{Store, StoreError};
@@ -146,10 +146,7 @@ impl SyncReport {
             s.push_str(&format!("\n已更新全县学校名单与政策（第 {v} 版）"));
         }
         if !self.rejected.is_empty() {
-            s.push_str(&format!(
-                "\n被平台拒绝 {} 条（已保留在本节点，见 baoxue-node status）：",
-                self.rejected.len()
-            ));
+            s.push_str(&format!("\n被平台拒绝 {} 条（已保留在本节点，见 baoxue-node status）：", self.rejected.len()));
             for r in &self.rejected {
                 s.push_str(&format!("\n  {}：{}", &r.revision[..8], r.reason));
             }
@@ -200,11 +197,7 @@ pub fn sync_status(store: &Store) -> Result<SyncStatus, StoreError> {
     let cfg: Option<NodeConfig> = store.get_meta(META_CONFIG)?;
     let last: Option<LastSync> = store.get_meta(META_LAST)?;
     let acked: PushAcked = store.get_meta(META_PUSH_ACKED)?.unwrap_or_default();
-    let from = if acked.epoch == store.epoch()? {
-        acked.pos
-    } else {
-        0
-    };
+    let from = if acked.epoch == store.epoch()? { acked.pos } else { 0 };
     let mut unacknowledged = 0;
     let mut pos = from;
     loop {
@@ -234,12 +227,8 @@ pub fn config_from_bundle(text: &str) -> Result<NodeConfig, NodeSyncError> {
 fn parse_bundle(text: &str) -> Result<(Bundle, NodeConfig), NodeSyncError> {
     let b = Bundle::parse(text)?;
     let bad = |what: String| NodeSyncError::BadBundle(what);
-    let cred = Credentials {
-        cert_pem: b.node_cert.clone(),
-        key_pem: b.node_key.clone(),
-    };
-    let checked =
-        Credentials::from_pem_string(&cred.to_pem_string()).map_err(|e| bad(e.to_string()))?;
+    let cred = Credentials { cert_pem: b.node_cert.clone(), key_pem: b.node_key.clone() };
+    let checked = Credentials::from_pem_string(&cred.to_pem_string()).map_err(|e| bad(e.to_string()))?;
     let id = checked.node_identity().map_err(|e| bad(e.to_string()))?;
     if id.name != b.node || id.township != b.township || id.county_code != b.county_code {
         return Err(bad(format!(
@@ -291,9 +280,7 @@ pub fn init_from_bundle(store: &Store, bundle_text: &str) -> Result<NodeConfig, 
 /// hub, keeping all its data; everything it made is pushed at the next sync.
 pub fn join(store: &Store, bundle_text: &str) -> Result<NodeConfig, NodeSyncError> {
     let Some(old) = store.get_meta::<NodeConfig>(META_CONFIG)? else {
-        return Err(NodeSyncError::Join(
-            "本节点尚未初始化；新节点请用 baoxue-node init --bundle".into(),
-        ));
+        return Err(NodeSyncError::Join("本节点尚未初始化；新节点请用 baoxue-node init --bundle".into()));
     };
     let (b, cfg) = parse_bundle(bundle_text)?;
     if old.county_code != cfg.county_code {
@@ -360,11 +347,7 @@ impl NodeReplica for StoreNode {
             .log_range(from, max)
             .map_err(fault)?
             .into_iter()
-            .map(|(pos, e)| LogItem {
-                pos,
-                rev: e.rev,
-                from: e.from,
-            })
+            .map(|(pos, e)| LogItem { pos, rev: e.rev, from: e.from })
             .collect())
     }
     fn revision(&self, id: RevId) -> Result<Option<Revision>, StoreFault> {
@@ -382,13 +365,9 @@ impl NodeReplica for StoreNode {
         let s = &self.store;
         s.remove_meta(META_PULL).map_err(fault)?;
         let epoch = s.new_epoch().map_err(fault)?;
-        s.put_meta(META_PUSH_ACKED, &PushAcked { epoch, pos: 0 })
-            .map_err(fault)?;
+        s.put_meta(META_PUSH_ACKED, &PushAcked { epoch, pos: 0 }).map_err(fault)?;
         s.flush().map_err(fault)?;
-        warn!(
-            epoch = format!("{epoch:016x}"),
-            "本节点数据曾从备份恢复：开始新纪元，重新完整同步"
-        );
+        warn!(epoch = format!("{epoch:016x}"), "本节点数据曾从备份恢复：开始新纪元，重新完整同步");
         Ok(epoch)
     }
     fn set_refetch_own_below(&mut self, below: u64) -> Result<(), StoreFault> {
@@ -398,10 +377,7 @@ impl NodeReplica for StoreNode {
     fn apply_pulled(&mut self, revs: &[Revision]) -> Result<ApplyOutcome, StoreFault> {
         let applied = self.store.apply(revs, Some("hub")).map_err(fault)?;
         let conflicts = self.conflicts(&applied.records)?;
-        Ok(ApplyOutcome {
-            new: applied.new.len(),
-            conflicts,
-        })
+        Ok(ApplyOutcome { new: applied.new.len(), conflicts })
     }
     fn save_pull_cursor(&mut self, cursor: &Cursor, refetch_done: bool) -> Result<(), StoreFault> {
         self.store.put_meta(META_PULL, cursor).map_err(fault)?;
@@ -410,26 +386,14 @@ impl NodeReplica for StoreNode {
         }
         self.store.flush().map_err(fault)
     }
-    fn save_push_ack(
-        &mut self,
-        epoch: u64,
-        up_to: u64,
-        rejected: &[Rejected],
-    ) -> Result<(), StoreFault> {
+    fn save_push_ack(&mut self, epoch: u64, up_to: u64, rejected: &[Rejected]) -> Result<(), StoreFault> {
         let s = &self.store;
-        let acked: PushAcked = s
-            .get_meta(META_PUSH_ACKED)
-            .map_err(fault)?
-            .unwrap_or_default();
+        let acked: PushAcked = s.get_meta(META_PUSH_ACKED).map_err(fault)?.unwrap_or_default();
         if acked.epoch != epoch || acked.pos < up_to {
-            s.put_meta(META_PUSH_ACKED, &PushAcked { epoch, pos: up_to })
-                .map_err(fault)?;
+            s.put_meta(META_PUSH_ACKED, &PushAcked { epoch, pos: up_to }).map_err(fault)?;
         }
         if !rejected.is_empty() {
-            let mut list: Vec<RejectedItem> = s
-                .get_meta(META_REJECTED)
-                .map_err(fault)?
-                .unwrap_or_default();
+            let mut list: Vec<RejectedItem> = s.get_meta(META_REJECTED).map_err(fault)?.unwrap_or_default();
             let at = clock_text(now_ms());
             for r in rejected {
                 let hex = r.revision.hex();
@@ -476,16 +440,11 @@ async fn resolve(addr: &str) -> Result<SocketAddr, NodeSyncError> {
     if let Ok(a) = addr.parse::<SocketAddr>() {
         return Ok(a);
     }
-    let bad = |reason: String| NodeSyncError::Addr {
-        addr: addr.to_string(),
-        reason,
-    };
+    let bad = |reason: String| NodeSyncError::Addr { addr: addr.to_string(), reason };
     if !addr.contains(':') {
         return Err(bad("应为 主机:端口，例如 10.1.2.3:7443".into()));
     }
-    let mut found = tokio::net::lookup_host(addr)
-        .await
-        .map_err(|e| bad(format!("无法解析：{e}")))?;
+    let mut found = tokio::net::lookup_host(addr).await.map_err(|e| bad(format!("无法解析：{e}")))?;
     found.next().ok_or_else(|| bad("无法解析出地址".into()))
 }
 
@@ -500,11 +459,7 @@ async fn step(shared: &Shared, msg: Message) -> Result<Vec<Message>, SyncError> 
         session.handle(replica, msg)
     })
     .await
-    .unwrap_or_else(|e| {
-        Err(SyncError::Store(StoreFault(format!(
-            "同步线程异常结束：{e}"
-        ))))
-    })
+    .unwrap_or_else(|e| Err(SyncError::Store(StoreFault(format!("同步线程异常结束：{e}")))))
 }
 
 struct Counted<'a> {
@@ -533,10 +488,7 @@ pub async fn sync_once(
     let hub_text = hub_override.unwrap_or(&link.addr).to_string();
     let addr = resolve(&hub_text).await?;
     let started = Instant::now();
-    let cred = Credentials {
-        cert_pem: link.cert_pem.clone(),
-        key_pem: link.key_pem.clone(),
-    };
+    let cred = Credentials { cert_pem: link.cert_pem.clone(), key_pem: link.key_pem.clone() };
     let conn = baoxue_net::connect(addr, &link.server_name, &link.ca_pem, &cred).await?;
     let result = drive(&conn, store, &hub_text).await;
     // The hub has recorded the session before its Bye; the close need not hold the caller up.
@@ -556,15 +508,7 @@ pub async fn sync_once(
             )
         })
     });
-    let report = report_of(
-        &outcome,
-        &hub_text,
-        &at,
-        seconds,
-        bytes_sent,
-        bytes_received,
-        clock_warning,
-    );
+    let report = report_of(&outcome, &hub_text, &at, seconds, bytes_sent, bytes_received, clock_warning);
     store.put_meta(
         META_LAST,
         &LastSync {
@@ -592,11 +536,7 @@ fn report_of(
     SyncReport {
         sent: o.sent,
         received: o.received,
-        rejected: o
-            .rejected
-            .iter()
-            .map(|r| RejectedItem::from_rejected(r, at))
-            .collect(),
+        rejected: o.rejected.iter().map(|r| RejectedItem::from_rejected(r, at)).collect(),
         conflicts: o.conflicts.len(),
         conflict_records: o.conflicts.iter().map(|r| r.hex()).collect(),
         hub: hub.to_string(),
@@ -611,21 +551,10 @@ fn report_of(
     }
 }
 
-async fn drive(
-    conn: &baoxue_net::Conn,
-    store: &Store,
-    hub: &str,
-) -> Result<(NodeOutcome, u64, u64), NodeSyncError> {
+async fn drive(conn: &baoxue_net::Conn, store: &Store, hub: &str) -> Result<(NodeOutcome, u64, u64), NodeSyncError> {
     let mut stream = conn.open_stream().await?;
-    let mut io = Counted {
-        stream: &mut stream,
-        sent: 0,
-        received: 0,
-    };
-    let session_err = |source: SyncError| NodeSyncError::Session {
-        hub: hub.to_string(),
-        source,
-    };
+    let mut io = Counted { stream: &mut stream, sent: 0, received: 0 };
+    let session_err = |source: SyncError| NodeSyncError::Session { hub: hub.to_string(), source };
     let store2 = store.clone();
     let started = tokio::task::spawn_blocking(move || {
         let mut replica = StoreNode::new(store2);
@@ -641,18 +570,9 @@ async fn drive(
     }
     loop {
         let frame = match tokio::time::timeout(FRAME_TIMEOUT, io.stream.recv_frame()).await {
-            Err(_) => {
-                return Err(NodeSyncError::Timeout {
-                    hub: hub.to_string(),
-                    secs: FRAME_TIMEOUT.as_secs(),
-                })
-            }
+            Err(_) => return Err(NodeSyncError::Timeout { hub: hub.to_string(), secs: FRAME_TIMEOUT.as_secs() }),
             Ok(Err(e)) => return Err(e.into()),
-            Ok(Ok(None)) => {
-                return Err(NodeSyncError::Ended {
-                    hub: hub.to_string(),
-                })
-            }
+            Ok(Ok(None)) => return Err(NodeSyncError::Ended { hub: hub.to_string() }),
             Ok(Ok(Some(f))) => f,
         };
         io.received += 4 + frame.len() as u64;
@@ -698,9 +618,7 @@ pub struct RunOptions {
 const RETRY_FOR: Duration = Duration::from_secs(20 * 3600);
 
 fn sync_settings(cfg: &NodeConfig) -> SyncSettings {
-    Policy::from_toml_str(&cfg.policy_toml)
-        .map(|p| p.sync)
-        .unwrap_or_default()
+    Policy::from_toml_str(&cfg.policy_toml).map(|p| p.sync).unwrap_or_default()
 }
 
 /// `baoxue-node run`: syncs at the policy's hour (plus a random delay up to the policy's
@@ -720,11 +638,8 @@ pub async fn run_forever(
         }
         if !(first && opts.sync_at_start) {
             let s = sync_settings(&cfg);
-            let jitter = if s.jitter_minutes == 0 {
-                0
-            } else {
-                rand::random::<u64>() % (u64::from(s.jitter_minutes) * 60_000)
-            };
+            let jitter =
+                if s.jitter_minutes == 0 { 0 } else { rand::random::<u64>() % (u64::from(s.jitter_minutes) * 60_000) };
             let at = next_sync_at(now_ms(), s.hour, jitter);
             info!(at = clock_text(at), "下次同步时间");
             let wait = Duration::from_millis(at.saturating_sub(now_ms()));
@@ -744,12 +659,7 @@ pub async fn run_forever(
             };
             match result {
                 Ok(r) => {
-                    info!(
-                        sent = r.sent,
-                        received = r.received,
-                        rejected = r.rejected.len(),
-                        "同步完成"
-                    );
+                    info!(sent = r.sent, received = r.received, rejected = r.rejected.len(), "同步完成");
                     break;
                 }
                 Err(e) if e.is_refusal() => {

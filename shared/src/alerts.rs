@@ -94,12 +94,7 @@ impl fmt::Display for Alert {
 
 /// Most urgent first: level, then the oldest due date, then id (a total, stable order).
 pub fn sort_alerts(alerts: &mut [Alert]) {
-    alerts.sort_by(|a, b| {
-        b.level
-            .cmp(&a.level)
-            .then(a.due.cmp(&b.due))
-            .then_with(|| a.id.cmp(&b.id))
-    });
+    alerts.sort_by(|a, b| b.level.cmp(&a.level).then(a.due.cmp(&b.due)).then_with(|| a.id.cmp(&b.id)));
 }
 
 // --- shared helpers ---------------------------------------------------------------------------------
@@ -120,11 +115,7 @@ enum Standing {
 
 fn standing(case: &Record, on: Date) -> Standing {
     match case.case_state() {
-        Some(CaseState::Closed {
-            on: closed,
-            outcome,
-            ..
-        }) if *closed > on => Standing::ClosedLater(*outcome),
+        Some(CaseState::Closed { on: closed, outcome, .. }) if *closed > on => Standing::ClosedLater(*outcome),
         Some(CaseState::Closed { .. }) => Standing::Closed,
         Some(CaseState::Confirmed) => Standing::Confirmed,
         Some(CaseState::Suspected) | None => Standing::Suspected,
@@ -155,17 +146,12 @@ fn dropout_on(cal: &Calendar, case: &Record, on: Date) -> Option<Date> {
 }
 
 fn actions_until(case: &Record, as_of: Date) -> Vec<&Action> {
-    case.actions_sorted()
-        .into_iter()
-        .filter(|a| a.date <= as_of)
-        .collect()
+    case.actions_sorted().into_iter().filter(|a| a.date <= as_of).collect()
 }
 
 fn add_months(d: Date, n: u32) -> Date {
     // chrono clamps to the end of a shorter month: 01-31 + 1 month = 02-28 (02-29).
-    d.0.checked_add_months(Months::new(n))
-        .map(Date)
-        .unwrap_or(d)
+    d.0.checked_add_months(Months::new(n)).map(Date).unwrap_or(d)
 }
 
 fn first_of_month(d: Date) -> Date {
@@ -203,13 +189,7 @@ impl People<'_> {
         }
     }
 
-    fn all(
-        &self,
-        roles: &[Role],
-        school: Option<&str>,
-        township: &str,
-        class_teacher: &str,
-    ) -> String {
+    fn all(&self, roles: &[Role], school: Option<&str>, township: &str, class_teacher: &str) -> String {
         let mut out: Vec<String> = Vec::new();
         for r in roles {
             let p = self.one(*r, school, township, class_teacher);
@@ -227,11 +207,7 @@ fn class_teacher(case: &Record, student: Option<&Record>, school: Option<&str>) 
     if let Some(r) = case.text(Field::Responsible) {
         return r.to_string();
     }
-    let grade = case
-        .case
-        .as_ref()
-        .and_then(|c| c.grade)
-        .or(student.and_then(Record::grade));
+    let grade = case.case.as_ref().and_then(|c| c.grade).or(student.and_then(Record::grade));
     let class = student.and_then(|s| s.text(Field::Class));
     let mut s = school.unwrap_or("").to_string();
     if let Some(g) = grade {
@@ -248,23 +224,11 @@ fn class_teacher(case: &Record, student: Option<&Record>, school: Option<&str>) 
 }
 
 fn school_of(case: &Record, student: Option<&Record>) -> Option<String> {
-    case.case
-        .as_ref()
-        .and_then(|c| c.school.clone())
-        .or_else(|| student.and_then(|s| s.school().map(str::to_string)))
+    case.case.as_ref().and_then(|c| c.school.clone()).or_else(|| student.and_then(|s| s.school().map(str::to_string)))
 }
 
-fn stage_of(
-    case: &Record,
-    student: Option<&Record>,
-    org: &Org,
-    school: Option<&str>,
-) -> Option<Stage> {
-    let grade = case
-        .case
-        .as_ref()
-        .and_then(|c| c.grade)
-        .or(student.and_then(Record::grade));
+fn stage_of(case: &Record, student: Option<&Record>, org: &Org, school: Option<&str>) -> Option<Stage> {
+    let grade = case.case.as_ref().and_then(|c| c.grade).or(student.and_then(Record::grade));
     if let Some(g) = grade {
         return Some(Stage::of_grade(g));
     }
@@ -277,18 +241,11 @@ fn stage_of(
 
 /// Students by record id, so a case can find its student.
 fn index_students<'a>(records: &[&'a Record]) -> BTreeMap<RecordId, &'a Record> {
-    records
-        .iter()
-        .filter(|r| r.kind == RecordKind::Student)
-        .map(|r| (r.id, *r))
-        .collect()
+    records.iter().filter(|r| r.kind == RecordKind::Student).map(|r| (r.id, *r)).collect()
 }
 
 fn student_of<'a>(case: &Record, students: &BTreeMap<RecordId, &'a Record>) -> Option<&'a Record> {
-    case.case
-        .as_ref()
-        .and_then(|c| c.student)
-        .and_then(|id| students.get(&id).copied())
+    case.case.as_ref().and_then(|c| c.student).and_then(|id| students.get(&id).copied())
 }
 
 // --- per case -------------------------------------------------------------------------------------
@@ -307,13 +264,7 @@ fn student_of<'a>(case: &Record, students: &BTreeMap<RecordId, &'a Record>) -> O
 /// Limits of evaluating a past day: actions and closure carry business dates and are exact;
 /// the confirmation (疑似 → 辍学) does not, so a case confirmed today counts as confirmed on
 /// any earlier day, and a case closed after `as_of` is taken as confirmed on `as_of`.
-pub fn case_alerts(
-    policy: &Policy,
-    org: &Org,
-    case: &Record,
-    student: Option<&Record>,
-    as_of: Date,
-) -> Vec<Alert> {
+pub fn case_alerts(policy: &Policy, org: &Org, case: &Record, student: Option<&Record>, as_of: Date) -> Vec<Alert> {
     let cal = policy.calendar();
     case_alerts_in(policy, &cal, org, case, student, as_of)
 }
@@ -340,12 +291,7 @@ fn case_alerts_in(
     let school = school_of(case, student);
     let teacher = class_teacher(case, student, school.as_deref());
     let people = People { org };
-    let last_offset = policy
-        .ladder
-        .iter()
-        .map(Rung::due_offset)
-        .max()
-        .unwrap_or(0);
+    let last_offset = policy.ladder.iter().map(Rung::due_offset).max().unwrap_or(0);
     let mut out = Vec::new();
     for rung in &policy.ladder {
         let Some((raw, day0)) = anchor_of(cal, init, rung, &actions) else {
@@ -388,9 +334,10 @@ fn case_alerts_in(
         // so the order is guidance), unless serving that notice is what this rung asks.
         if rung.due_offset() == last_offset {
             if let Some(next) = policy.next_notice(&served(&actions)) {
-                let own = rung.satisfied_by.iter().any(
-                    |s| matches!(s, Satisfier::Notice { notice, .. } if *notice == next.notice),
-                );
+                let own = rung
+                    .satisfied_by
+                    .iter()
+                    .any(|s| matches!(s, Satisfier::Notice { notice, .. } if *notice == next.notice));
                 if !own {
                     message.push_str(&format!("下一步：{}（{}）。", next.title, next.clause));
                 }
@@ -403,12 +350,7 @@ fn case_alerts_in(
             subject_kind: SubjectKind::Case,
             subject: case.id.short(),
             township: init.township.clone(),
-            responsible: people.all(
-                &rung.responsible,
-                school.as_deref(),
-                &init.township,
-                &teacher,
-            ),
+            responsible: people.all(&rung.responsible, school.as_deref(), &init.township, &teacher),
             since: day0,
             due,
             clause: rung.clause.clone(),
@@ -423,18 +365,10 @@ fn served(actions: &[&Action]) -> Vec<Notice> {
 }
 
 /// (the anchor's own date, day 0 of the count), or none while a notice anchor is unserved.
-fn anchor_of(
-    cal: &Calendar,
-    init: &CaseInit,
-    rung: &Rung,
-    actions: &[&Action],
-) -> Option<(Date, Date)> {
+fn anchor_of(cal: &Calendar, init: &CaseInit, rung: &Rung, actions: &[&Action]) -> Option<(Date, Date)> {
     match rung.anchor {
         Anchor::FirstAbsence => Some((init.clock_start, day_zero(cal, init))),
-        Anchor::Notice(n) => actions
-            .iter()
-            .find(|a| a.notice == Some(n))
-            .map(|a| (a.date, a.date)),
+        Anchor::Notice(n) => actions.iter().find(|a| a.notice == Some(n)).map(|a| (a.date, a.date)),
     }
 }
 
@@ -446,16 +380,12 @@ fn satisfied(rung: &Rung, standing: Standing, actions: &[&Action], raw: Date, du
     rung.satisfied_by.iter().any(|s| match s {
         Satisfier::Action { kinds, since } => {
             let f = from(*since);
-            actions
-                .iter()
-                .any(|a| a.date >= f && (kinds.is_empty() || kinds.contains(&a.kind)))
+            actions.iter().any(|a| a.date >= f && (kinds.is_empty() || kinds.contains(&a.kind)))
         }
         Satisfier::Confirmed => matches!(standing, Standing::Confirmed | Standing::ClosedLater(_)),
         Satisfier::Notice { notice, since } => {
             let f = from(*since);
-            actions
-                .iter()
-                .any(|a| a.date >= f && a.notice == Some(*notice))
+            actions.iter().any(|a| a.date >= f && a.notice == Some(*notice))
         }
     })
 }
@@ -488,23 +418,14 @@ fn dropouts<'a>(cal: &Calendar, org: &Org, records: &[&'a Record], on: Date) -> 
             .or_else(|| case.case.as_ref().map(|c| c.township.clone()))
             .unwrap_or_default();
         let stage = stage_of(case, student, org, Some(&school));
-        out.push(Dropout {
-            case,
-            school,
-            township,
-            stage,
-            day0,
-        });
+        out.push(Dropout { case, school, township, stage, day0 });
     }
     out.sort_by(|a, b| (&a.school, a.day0, a.case.id).cmp(&(&b.school, b.day0, b.case.id)));
     out
 }
 
 fn names(ds: &[&Dropout]) -> String {
-    ds.iter()
-        .map(|d| d.case.name().to_string())
-        .collect::<Vec<_>>()
-        .join("、")
+    ds.iter().map(|d| d.case.name().to_string()).collect::<Vec<_>>().join("、")
 }
 
 /// 004 第八条 per school: a primary school with `primary` (1) dropouts in the school year of
@@ -518,19 +439,11 @@ fn names(ds: &[&Dropout]) -> String {
 pub fn school_alerts(policy: &Policy, org: &Org, records: &[&Record], as_of: Date) -> Vec<Alert> {
     let cal = policy.calendar();
     let mut out = school_dropout_alerts(policy, &cal, org, records, as_of);
-    out.extend(repeated_notification_alerts(
-        policy, &cal, org, records, as_of,
-    ));
+    out.extend(repeated_notification_alerts(policy, &cal, org, records, as_of));
     out
 }
 
-fn school_dropout_alerts(
-    policy: &Policy,
-    cal: &Calendar,
-    org: &Org,
-    records: &[&Record],
-    as_of: Date,
-) -> Vec<Alert> {
+fn school_dropout_alerts(policy: &Policy, cal: &Calendar, org: &Org, records: &[&Record], as_of: Date) -> Vec<Alert> {
     let Some(rule) = &policy.accountability.school_dropouts else {
         return Vec::new();
     };
@@ -542,10 +455,7 @@ fn school_dropout_alerts(
         if cal.school_year_of(d.day0) != year || !actions_until(d.case, as_of).is_empty() {
             continue;
         }
-        groups
-            .entry((d.school.as_str(), stage))
-            .or_default()
-            .push(d);
+        groups.entry((d.school.as_str(), stage)).or_default().push(d);
     }
     let people = People { org };
     let mut out = Vec::new();
@@ -603,19 +513,14 @@ fn repeated_notification_alerts(
     let first = first_of_month(as_of);
     let ends: Vec<Date> = (0..rule.times)
         .map(|i| {
-            let start = first
-                .0
-                .checked_sub_months(Months::new(i * rule.period_months))
-                .unwrap_or(first.0);
+            let start = first.0.checked_sub_months(Months::new(i * rule.period_months)).unwrap_or(first.0);
             Date(start).add_days(-1)
         })
         .collect();
     let count = |on: Date| -> BTreeMap<String, (String, usize)> {
         let mut m: BTreeMap<String, (String, usize)> = BTreeMap::new();
         for d in dropouts(cal, org, records, on) {
-            m.entry(d.school.clone())
-                .or_insert((d.township.clone(), 0))
-                .1 += 1;
+            m.entry(d.school.clone()).or_insert((d.township.clone(), 0)).1 += 1;
         }
         m
     };
@@ -625,11 +530,7 @@ fn repeated_notification_alerts(
     let people = People { org };
     let mut out = Vec::new();
     for (school, (township, n)) in &now {
-        if *n < min
-            || !at
-                .iter()
-                .all(|m| m.get(school).is_some_and(|(_, k)| *k >= min))
-        {
+        if *n < min || !at.iter().all(|m| m.get(school).is_some_and(|(_, k)| *k >= min)) {
             continue;
         }
         let (Some(oldest), Some(latest)) = (ends.last(), ends.first()) else {
@@ -671,13 +572,7 @@ pub fn township_alerts(policy: &Policy, org: &Org, records: &[&Record], as_of: D
     township_alerts_in(policy, &cal, org, records, as_of)
 }
 
-fn township_alerts_in(
-    policy: &Policy,
-    cal: &Calendar,
-    org: &Org,
-    records: &[&Record],
-    as_of: Date,
-) -> Vec<Alert> {
+fn township_alerts_in(policy: &Policy, cal: &Calendar, org: &Org, records: &[&Record], as_of: Date) -> Vec<Alert> {
     let Some(rule) = &policy.accountability.township_ladder else {
         return Vec::new();
     };
@@ -694,12 +589,7 @@ fn township_alerts_in(
             continue;
         }
         let t = ds[over].day0;
-        let Some(step) = rule
-            .steps
-            .iter()
-            .rev()
-            .find(|s| as_of >= add_months(t, s.months))
-        else {
+        let Some(step) = rule.steps.iter().rev().find(|s| as_of >= add_months(t, s.months)) else {
             continue;
         };
         let due = add_months(t, step.months);
@@ -780,12 +670,7 @@ pub fn loss_alerts(policy: &Policy, org: &Org, units: &[UnitCounts], as_of: Date
             clause: rule.clause.clone(),
             message: format!(
                 "{}{}学年流失 {} 人，学年初在籍 {} 人，流失率 {pct:.2}%，超过 {}%：{}。",
-                u.name,
-                u.school_year,
-                u.dropouts,
-                u.enrolled_at_start,
-                rule.more_than_percent,
-                rule.title
+                u.name, u.school_year, u.dropouts, u.enrolled_at_start, rule.more_than_percent, rule.title
             ),
         });
     }
@@ -804,9 +689,7 @@ fn last_deadline(cal: &Calendar, cadence: Cadence, as_of: Date) -> Option<(Date,
         }
         Cadence::Weekly { weekday } => {
             let wd = Weekday::try_from(weekday.saturating_sub(1)).ok()?;
-            let d = (1..=7)
-                .map(|i| as_of.add_days(-i))
-                .find(|d| d.0.weekday() == wd)?;
+            let d = (1..=7).map(|i| as_of.add_days(-i)).find(|d| d.0.weekday() == wd)?;
             Some((d, d.add_days(-6)))
         }
         Cadence::MonthEnd { window_days } => {
@@ -868,10 +751,7 @@ pub fn report_deadline_alerts<S: AsRef<str>>(
                 since: last.unwrap_or(window),
                 due,
                 clause: rule.clause.clone(),
-                message: format!(
-                    "节点「{name}」（{township}）{last_text}，未按时报送：{}（截止 {due}）。",
-                    rule.title
-                ),
+                message: format!("节点「{name}」（{township}）{last_text}，未按时报送：{}（截止 {due}）。", rule.title),
             });
         }
     }
@@ -942,15 +822,8 @@ pub fn conflict_alert(org: &Org, record: &Record, field: Field, since: Date) -> 
         }
         RecordKind::Student => {
             let school = record.school().map(str::to_string);
-            let township = school
-                .as_deref()
-                .and_then(|s| org.township_of(s))
-                .unwrap_or("")
-                .to_string();
-            let subject = record
-                .student_no()
-                .map(|s| s.masked())
-                .unwrap_or_else(|| record.id.short());
+            let township = school.as_deref().and_then(|s| org.township_of(s)).unwrap_or("").to_string();
+            let subject = record.student_no().map(|s| s.masked()).unwrap_or_else(|| record.id.short());
             (SubjectKind::Student, subject, school, township)
         }
     };
@@ -998,19 +871,10 @@ pub fn all_alerts<'a>(
     let students = index_students(&records);
     let mut out = Vec::new();
     for case in records.iter().filter(|r| r.kind == RecordKind::Case) {
-        out.extend(case_alerts_in(
-            policy,
-            &cal,
-            org,
-            case,
-            student_of(case, &students),
-            as_of,
-        ));
+        out.extend(case_alerts_in(policy, &cal, org, case, student_of(case, &students), as_of));
     }
     out.extend(school_dropout_alerts(policy, &cal, org, &records, as_of));
-    out.extend(repeated_notification_alerts(
-        policy, &cal, org, &records, as_of,
-    ));
+    out.extend(repeated_notification_alerts(policy, &cal, org, &records, as_of));
     out.extend(township_alerts_in(policy, &cal, org, &records, as_of));
     if let Some(t) = township_filter {
         out.retain(|a| a.township == t);
@@ -1053,11 +917,7 @@ mod tests {
     }
 
     fn revision(record: RevId, kind: RecordKind, date: Date, change: Change) -> Revision {
-        let id = if matches!(change, Change::CreateCase(_) | Change::CreateStudent(_)) {
-            record
-        } else {
-            next_id()
-        };
+        let id = if matches!(change, Change::CreateCase(_) | Change::CreateStudent(_)) { record } else { next_id() };
         let seq = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Revision {
             id,
@@ -1073,13 +933,7 @@ mod tests {
     }
 
     impl CaseBuilder {
-        fn new(
-            name: &str,
-            township: &str,
-            school: Option<&str>,
-            grade: Option<u8>,
-            clock_start: Date,
-        ) -> CaseBuilder {
+        fn new(name: &str, township: &str, school: Option<&str>, grade: Option<u8>, clock_start: Date) -> CaseBuilder {
             Self::with_student(name, township, school, grade, clock_start, None)
         }
 
@@ -1114,29 +968,13 @@ mod tests {
                 cause: Cause::Unknown,
                 previous: None,
             };
-            let rev = revision(
-                id,
-                RecordKind::Case,
-                clock_start,
-                Change::CreateCase(Box::new(init)),
-            );
-            CaseBuilder {
-                id,
-                revs: vec![rev],
-                state_heads: vec![id],
-            }
+            let rev = revision(id, RecordKind::Case, clock_start, Change::CreateCase(Box::new(init)));
+            CaseBuilder { id, revs: vec![rev], state_heads: vec![id] }
         }
 
         fn act(mut self, date: &str, kind: ActionKind, notice: Option<Notice>) -> Self {
-            let a = Action {
-                date: d(date),
-                kind,
-                by: "刘老师".into(),
-                notice,
-                text: None,
-            };
-            self.revs
-                .push(revision(self.id, RecordKind::Case, d(date), Change::Act(a)));
+            let a = Action { date: d(date), kind, by: "刘老师".into(), notice, text: None };
+            self.revs.push(revision(self.id, RecordKind::Case, d(date), Change::Act(a)));
             self
         }
 
@@ -1161,14 +999,7 @@ mod tests {
         }
 
         fn close(self, date: &str, outcome: Outcome) -> Self {
-            self.state(
-                date,
-                CaseState::Closed {
-                    outcome,
-                    evidence: None,
-                    on: d(date),
-                },
-            )
+            self.state(date, CaseState::Closed { outcome, evidence: None, on: d(date) })
         }
 
         fn build(&self) -> Record {
@@ -1181,10 +1012,7 @@ mod tests {
     }
 
     fn rules(policy: &Policy, case: &Record, as_of: &str) -> Vec<String> {
-        case_alerts(policy, &org(), case, None, d(as_of))
-            .into_iter()
-            .map(|a| a.rule)
-            .collect()
+        case_alerts(policy, &org(), case, None, d(as_of)).into_iter().map(|a| a.rule).collect()
     }
 
     fn shapotou() -> Policy {
@@ -1198,23 +1026,14 @@ mod tests {
         let p = shapotou();
         let c = primary_case("2026-03-02");
         assert!(rules(&p, &c.build(), "2026-03-01").is_empty());
-        assert_eq!(
-            rules(&p, &c.build(), "2026-03-02"),
-            vec!["d0_teacher_contact"]
-        );
-        assert_eq!(
-            rules(&p, &c.build(), "2026-03-03"),
-            vec!["d0_teacher_contact"]
-        );
+        assert_eq!(rules(&p, &c.build(), "2026-03-02"), vec!["d0_teacher_contact"]);
+        assert_eq!(rules(&p, &c.build(), "2026-03-03"), vec!["d0_teacher_contact"]);
         let c = c.act("2026-03-02", ActionKind::Call, None);
         assert!(rules(&p, &c.build(), "2026-03-02").is_empty());
         assert!(rules(&p, &c.build(), "2026-03-03").is_empty());
         // A call recorded after the as-of day does not count on that day.
         let c2 = primary_case("2026-03-02").act("2026-03-04", ActionKind::Visit, None);
-        assert_eq!(
-            rules(&p, &c2.build(), "2026-03-03"),
-            vec!["d0_teacher_contact"]
-        );
+        assert_eq!(rules(&p, &c2.build(), "2026-03-03"), vec!["d0_teacher_contact"]);
         assert!(rules(&p, &c2.build(), "2026-03-04").is_empty());
     }
 
@@ -1223,20 +1042,11 @@ mod tests {
         let p = shapotou();
         let c = primary_case("2026-03-02").act("2026-03-02", ActionKind::Call, None);
         assert!(rules(&p, &c.build(), "2026-03-04").is_empty());
-        assert_eq!(
-            rules(&p, &c.build(), "2026-03-05"),
-            vec!["d3_school_persuasion"]
-        );
-        assert_eq!(
-            rules(&p, &c.build(), "2026-03-06"),
-            vec!["d3_school_persuasion"]
-        );
+        assert_eq!(rules(&p, &c.build(), "2026-03-05"), vec!["d3_school_persuasion"]);
+        assert_eq!(rules(&p, &c.build(), "2026-03-06"), vec!["d3_school_persuasion"]);
         // The day-0 call does not meet the school's rung; an effort on or after day 3 does.
         let early = c.act("2026-03-04", ActionKind::Visit, None);
-        assert_eq!(
-            rules(&p, &early.build(), "2026-03-05"),
-            vec!["d3_school_persuasion"]
-        );
+        assert_eq!(rules(&p, &early.build(), "2026-03-05"), vec!["d3_school_persuasion"]);
         let done = early.act("2026-03-05", ActionKind::Other, None);
         assert!(rules(&p, &done.build(), "2026-03-05").is_empty());
         assert!(rules(&p, &done.build(), "2026-03-06").is_empty());
@@ -1245,18 +1055,14 @@ mod tests {
     #[test]
     fn shapotou_day7_mark_and_report() {
         let p = shapotou();
-        let c = primary_case("2026-03-02")
-            .act("2026-03-02", ActionKind::Call, None)
-            .act("2026-03-05", ActionKind::Visit, None);
+        let c = primary_case("2026-03-02").act("2026-03-02", ActionKind::Call, None).act(
+            "2026-03-05",
+            ActionKind::Visit,
+            None,
+        );
         assert!(rules(&p, &c.build(), "2026-03-08").is_empty());
-        assert_eq!(
-            rules(&p, &c.build(), "2026-03-09"),
-            vec!["d7_mark_and_report"]
-        );
-        assert_eq!(
-            rules(&p, &c.build(), "2026-03-10"),
-            vec!["d7_mark_and_report"]
-        );
+        assert_eq!(rules(&p, &c.build(), "2026-03-09"), vec!["d7_mark_and_report"]);
+        assert_eq!(rules(&p, &c.build(), "2026-03-10"), vec!["d7_mark_and_report"]);
         let c = c.confirm("2026-03-09");
         assert!(rules(&p, &c.build(), "2026-03-10").is_empty());
     }
@@ -1270,33 +1076,16 @@ mod tests {
             .confirm("2026-03-09");
         // 超过15日: day 15 (03-17) is not yet more than 15 days; day 16 (03-18) is.
         assert!(rules(&p, &c.build(), "2026-03-17").is_empty());
-        assert_eq!(
-            rules(&p, &c.build(), "2026-03-18"),
-            vec!["d16_enrol_notice"]
-        );
-        assert_eq!(
-            rules(&p, &c.build(), "2026-03-19"),
-            vec!["d16_enrol_notice"]
-        );
+        assert_eq!(rules(&p, &c.build(), "2026-03-18"), vec!["d16_enrol_notice"]);
+        assert_eq!(rules(&p, &c.build(), "2026-03-19"), vec!["d16_enrol_notice"]);
         let a = &case_alerts(&p, &org(), &c.build(), None, d("2026-03-19"))[0];
         assert_eq!(a.level, Level::Urgent);
         assert_eq!(a.due, d("2026-03-18"));
         assert_eq!(a.since, d("2026-03-02"));
-        assert_eq!(
-            a.responsible,
-            "赵局长（县教育局包校领导）、李副镇长（鸦岭镇分管领导）"
-        );
+        assert_eq!(a.responsible, "赵局长（县教育局包校领导）、李副镇长（鸦岭镇分管领导）");
         assert_eq!(a.clause, "004 第七条");
-        assert!(
-            a.message.contains("张小明") && a.message.contains("已 17 天"),
-            "{}",
-            a.message
-        );
-        let served = c.act(
-            "2026-03-18",
-            ActionKind::Notice,
-            Some(Notice::EnrolByDeadline),
-        );
+        assert!(a.message.contains("张小明") && a.message.contains("已 17 天"), "{}", a.message);
+        let served = c.act("2026-03-18", ActionKind::Notice, Some(Notice::EnrolByDeadline));
         assert!(rules(&p, &served.build(), "2026-03-18").is_empty());
     }
 
@@ -1307,24 +1096,13 @@ mod tests {
         let mut all = case_alerts(&p, &org(), &c.build(), None, d("2026-03-20"));
         sort_alerts(&mut all);
         let order: Vec<_> = all.iter().map(|a| a.rule.as_str()).collect();
-        assert_eq!(
-            order,
-            vec![
-                "d16_enrol_notice",
-                "d3_school_persuasion",
-                "d7_mark_and_report",
-                "d0_teacher_contact"
-            ]
-        );
+        assert_eq!(order, vec!["d16_enrol_notice", "d3_school_persuasion", "d7_mark_and_report", "d0_teacher_contact"]);
         let closed = c.close("2026-03-20", Outcome::Returned);
         assert!(rules(&p, &closed.build(), "2026-03-20").is_empty());
         assert!(rules(&p, &closed.build(), "2026-04-20").is_empty());
         // Evaluating a day before the closure still shows what was owed then — except the
         // confirmation, whose date is not recorded: a case closed later counts as confirmed.
-        assert_eq!(
-            rules(&p, &closed.build(), "2026-03-09"),
-            vec!["d0_teacher_contact", "d3_school_persuasion"]
-        );
+        assert_eq!(rules(&p, &closed.build(), "2026-03-09"), vec!["d0_teacher_contact", "d3_school_persuasion"]);
     }
 
     #[test]
@@ -1332,22 +1110,12 @@ mod tests {
         let p = shapotou();
         let c = primary_case("2026-07-20");
         assert!(rules(&p, &c.build(), "2026-08-20").is_empty());
-        assert_eq!(
-            rules(&p, &c.build(), "2026-09-01"),
-            vec!["d0_teacher_contact"]
-        );
-        assert_eq!(
-            rules(&p, &c.build(), "2026-09-03"),
-            vec!["d0_teacher_contact"]
-        );
+        assert_eq!(rules(&p, &c.build(), "2026-09-01"), vec!["d0_teacher_contact"]);
+        assert_eq!(rules(&p, &c.build(), "2026-09-03"), vec!["d0_teacher_contact"]);
         let r = case_alerts(&p, &org(), &c.build(), None, d("2026-09-04"));
         assert_eq!(r.len(), 2);
         assert!(r.iter().all(|a| a.since == d("2026-09-01")));
-        assert!(
-            r[0].message.contains("自 2026-09-01 起计"),
-            "{}",
-            r[0].message
-        );
+        assert!(r[0].message.contains("自 2026-09-01 起计"), "{}", r[0].message);
         // A visit during the vacation meets the day-0 rung.
         let v = c.act("2026-08-01", ActionKind::Visit, None);
         assert!(rules(&p, &v.build(), "2026-09-01").is_empty());
@@ -1361,10 +1129,7 @@ mod tests {
         for a in case_alerts(&p, &org(), &c, None, d("2026-03-30")) {
             assert!(a.message.contains("张小明"));
             assert!(!a.message.contains(id.as_str()));
-            assert!(
-                !a.message.contains(&id.as_str()[6..14]),
-                "no birth-date digits"
-            );
+            assert!(!a.message.contains(&id.as_str()[6..14]), "no birth-date digits");
             assert_eq!(a.subject, c.id.short());
             assert_eq!(a.id, format!("{}:{}", a.rule, c.id.hex()));
         }
@@ -1390,25 +1155,14 @@ mod tests {
             groups: vec![],
             guardian: None,
             phone: None,
-            placement: Placement {
-                status: Status::Enrolled,
-                school: "鸦岭中心小学".into(),
-                transfer: None,
-            },
+            placement: Placement { status: Status::Enrolled, school: "鸦岭中心小学".into(), transfer: None },
         };
         let student = fold(
             sid,
             RecordKind::Student,
-            &[revision(
-                sid,
-                RecordKind::Student,
-                d("2025-09-01"),
-                Change::CreateStudent(Box::new(sinit)),
-            )],
+            &[revision(sid, RecordKind::Student, d("2025-09-01"), Change::CreateStudent(Box::new(sinit)))],
         );
-        let c =
-            CaseBuilder::with_student("张小明", "鸦岭镇", None, None, d("2026-03-02"), Some(sid))
-                .build();
+        let c = CaseBuilder::with_student("张小明", "鸦岭镇", None, None, d("2026-03-02"), Some(sid)).build();
         let a = &case_alerts(&p, &org(), &c, Some(&student), d("2026-03-02"))[0];
         assert_eq!(a.responsible, "鸦岭中心小学5年级2班班主任");
         assert!(a.message.contains("鸦岭中心小学 5年级"));
@@ -1425,21 +1179,11 @@ mod tests {
         // Day 0 Thu 2026-03-05: Fri 6 (1), Mon 9 (2), Tue 10 (3), Wed 11 (4 > 3).
         let c = CaseBuilder::new("李四", "鸦岭镇", Some("鸦岭初中"), Some(8), d("2026-03-05"));
         assert!(rules(&p, &c.build(), "2026-03-10").is_empty());
-        assert_eq!(
-            rules(&p, &c.build(), "2026-03-11"),
-            vec!["file_and_report", "police_search"]
-        );
-        assert_eq!(
-            rules(&p, &c.build(), "2026-03-12"),
-            vec!["file_and_report", "police_search"]
-        );
+        assert_eq!(rules(&p, &c.build(), "2026-03-11"), vec!["file_and_report", "police_search"]);
+        assert_eq!(rules(&p, &c.build(), "2026-03-12"), vec!["file_and_report", "police_search"]);
         let a = &case_alerts(&p, &org(), &c.build(), None, d("2026-03-12"))[0];
         assert!(a.message.contains("已 5 个上学日"), "{}", a.message);
-        assert!(
-            a.message.contains("敦促辍学学生返校通知书"),
-            "next notice guidance: {}",
-            a.message
-        );
+        assert!(a.message.contains("敦促辍学学生返校通知书"), "next notice guidance: {}", a.message);
         assert_eq!(a.clause, "000 §三(二)");
         // Filing is met by a referral (or confirmation), the search by a search action.
         let c = c.act("2026-03-11", ActionKind::Referral, None);
@@ -1479,27 +1223,13 @@ mod tests {
         let c = primary_case("2026-03-02").act("2026-03-09", ActionKind::Referral, None);
         // No notice served: the rung is dormant however long the child is out.
         assert!(rules(&p, &c.build(), "2026-05-01").is_empty());
-        let c = c.act(
-            "2026-03-10",
-            ActionKind::Notice,
-            Some(Notice::PersuadeReturn),
-        );
+        let c = c.act("2026-03-10", ActionKind::Notice, Some(Notice::PersuadeReturn));
         assert!(rules(&p, &c.build(), "2026-03-16").is_empty());
-        assert_eq!(
-            rules(&p, &c.build(), "2026-03-17"),
-            vec!["notice_week_report"]
-        );
-        assert_eq!(
-            rules(&p, &c.build(), "2026-03-18"),
-            vec!["notice_week_report"]
-        );
+        assert_eq!(rules(&p, &c.build(), "2026-03-17"), vec!["notice_week_report"]);
+        assert_eq!(rules(&p, &c.build(), "2026-03-18"), vec!["notice_week_report"]);
         let a = &case_alerts(&p, &org(), &c.build(), None, d("2026-03-18"))[0];
         assert_eq!((a.since, a.due), (d("2026-03-10"), d("2026-03-17")));
-        assert!(
-            a.message.contains("《劝返复学通知书》已于 2026-03-10 送达"),
-            "{}",
-            a.message
-        );
+        assert!(a.message.contains("《劝返复学通知书》已于 2026-03-10 送达"), "{}", a.message);
         // The referral before the notice does not count; one after it does.
         let c = c.act("2026-03-17", ActionKind::Referral, None);
         assert!(rules(&p, &c.build(), "2026-03-18").is_empty());
@@ -1512,14 +1242,8 @@ mod tests {
         let p = Policy::preset("feicheng").unwrap();
         let c = primary_case("2026-03-02");
         assert!(rules(&p, &c.build(), "2026-03-01").is_empty());
-        assert_eq!(
-            rules(&p, &c.build(), "2026-03-02"),
-            vec!["verify_and_persuade"]
-        );
-        assert_eq!(
-            rules(&p, &c.build(), "2026-03-03"),
-            vec!["verify_and_persuade"]
-        );
+        assert_eq!(rules(&p, &c.build(), "2026-03-02"), vec!["verify_and_persuade"]);
+        assert_eq!(rules(&p, &c.build(), "2026-03-03"), vec!["verify_and_persuade"]);
         let c = c.act("2026-03-03", ActionKind::Other, None);
         assert!(rules(&p, &c.build(), "2026-03-03").is_empty());
     }
@@ -1531,11 +1255,7 @@ mod tests {
         assert!(rules(&p, &c.build(), "2026-03-01").is_empty());
         assert_eq!(rules(&p, &c.build(), "2026-03-02"), vec!["home_visit"]);
         let c = c.act("2026-03-02", ActionKind::Call, None);
-        assert_eq!(
-            rules(&p, &c.build(), "2026-03-03"),
-            vec!["home_visit"],
-            "a call is not a home visit"
-        );
+        assert_eq!(rules(&p, &c.build(), "2026-03-03"), vec!["home_visit"], "a call is not a home visit");
         let c = c.act("2026-03-03", ActionKind::Visit, None);
         assert!(rules(&p, &c.build(), "2026-03-03").is_empty());
     }
@@ -1543,10 +1263,7 @@ mod tests {
     // --- 004 第八条: schools ----------------------------------------------------------------------
 
     fn school_rules(p: &Policy, cases: &[&Record], as_of: &str) -> Vec<String> {
-        school_alerts(p, &org(), cases, d(as_of))
-            .into_iter()
-            .map(|a| a.id)
-            .collect()
+        school_alerts(p, &org(), cases, d(as_of)).into_iter().map(|a| a.id).collect()
     }
 
     #[test]
@@ -1556,25 +1273,16 @@ mod tests {
         // Suspected only: not yet a dropout.
         assert!(school_rules(&p, &[&c.build()], "2026-03-10").is_empty());
         let c = c.confirm("2026-03-09");
-        assert_eq!(
-            school_rules(&p, &[&c.build()], "2026-03-10"),
-            vec!["school_dropouts_primary:鸦岭中心小学"]
-        );
+        assert_eq!(school_rules(&p, &[&c.build()], "2026-03-10"), vec!["school_dropouts_primary:鸦岭中心小学"]);
         let a = &school_alerts(&p, &org(), &[&c.build()], d("2026-03-10"))[0];
         assert_eq!(a.responsible, "王校长（鸦岭中心小学校长）");
         assert_eq!(a.subject_kind, SubjectKind::School);
-        assert!(
-            a.message.contains("张小明") && a.message.contains("小学1名"),
-            "{}",
-            a.message
-        );
+        assert!(a.message.contains("张小明") && a.message.contains("小学1名"), "{}", a.message);
         // Any recorded measure clears it.
         let c = c.act("2026-03-10", ActionKind::Call, None);
         assert!(school_rules(&p, &[&c.build()], "2026-03-10").is_empty());
         // Returned: no longer a dropout.
-        let r = primary_case("2026-03-02")
-            .confirm("2026-03-09")
-            .close("2026-03-12", Outcome::Returned);
+        let r = primary_case("2026-03-02").confirm("2026-03-09").close("2026-03-12", Outcome::Returned);
         assert!(school_rules(&p, &[&r.build()], "2026-03-12").is_empty());
         // Last school year's dropout does not count in this one.
         let old = primary_case("2025-05-06").confirm("2025-05-13");
@@ -1585,15 +1293,10 @@ mod tests {
     #[test]
     fn junior_school_two_dropouts_without_measures() {
         let p = shapotou();
-        let a = CaseBuilder::new("甲", "鸦岭镇", Some("鸦岭初中"), Some(8), d("2026-03-02"))
-            .confirm("2026-03-09");
-        let b = CaseBuilder::new("乙", "鸦岭镇", Some("鸦岭初中"), Some(7), d("2026-03-04"))
-            .confirm("2026-03-11");
+        let a = CaseBuilder::new("甲", "鸦岭镇", Some("鸦岭初中"), Some(8), d("2026-03-02")).confirm("2026-03-09");
+        let b = CaseBuilder::new("乙", "鸦岭镇", Some("鸦岭初中"), Some(7), d("2026-03-04")).confirm("2026-03-11");
         assert!(school_rules(&p, &[&a.build()], "2026-03-20").is_empty());
-        assert_eq!(
-            school_rules(&p, &[&a.build(), &b.build()], "2026-03-20"),
-            vec!["school_dropouts_junior:鸦岭初中"]
-        );
+        assert_eq!(school_rules(&p, &[&a.build(), &b.build()], "2026-03-20"), vec!["school_dropouts_junior:鸦岭初中"]);
         let al = &school_alerts(&p, &org(), &[&a.build(), &b.build()], d("2026-03-20"))[0];
         assert_eq!(al.since, d("2026-03-04"));
         let b = b.act("2026-03-12", ActionKind::Visit, None);
@@ -1603,100 +1306,49 @@ mod tests {
     #[test]
     fn nine_year_school_judged_per_stage() {
         let p = shapotou();
-        let j = CaseBuilder::new(
-            "丙",
-            "高山乡",
-            Some("高山九年制学校"),
-            Some(8),
-            d("2026-03-02"),
-        )
-        .confirm("2026-03-09");
+        let j =
+            CaseBuilder::new("丙", "高山乡", Some("高山九年制学校"), Some(8), d("2026-03-02")).confirm("2026-03-09");
         assert!(school_rules(&p, &[&j.build()], "2026-03-20").is_empty());
-        let pr = CaseBuilder::new(
-            "丁",
-            "高山乡",
-            Some("高山九年制学校"),
-            Some(3),
-            d("2026-03-02"),
-        )
-        .confirm("2026-03-09");
+        let pr =
+            CaseBuilder::new("丁", "高山乡", Some("高山九年制学校"), Some(3), d("2026-03-02")).confirm("2026-03-09");
         let r = school_alerts(&p, &org(), &[&j.build(), &pr.build()], d("2026-03-20"));
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].rule, "school_dropouts_primary");
-        assert_eq!(
-            r[0].responsible, "高山九年制学校校长",
-            "generic title when the org names nobody"
-        );
+        assert_eq!(r[0].responsible, "高山九年制学校校长", "generic title when the org names nobody");
     }
 
     // --- 004 第八条: townships --------------------------------------------------------------------
 
     fn three_junior_dropouts() -> Vec<CaseBuilder> {
         vec![
-            CaseBuilder::new("甲", "鸦岭镇", Some("鸦岭初中"), Some(8), d("2026-03-02"))
-                .confirm("2026-03-09"),
-            CaseBuilder::new("乙", "鸦岭镇", Some("鸦岭初中"), Some(8), d("2026-03-05"))
-                .confirm("2026-03-12"),
-            CaseBuilder::new("丙", "鸦岭镇", Some("鸦岭初中"), Some(9), d("2026-03-31"))
-                .confirm("2026-04-07"),
+            CaseBuilder::new("甲", "鸦岭镇", Some("鸦岭初中"), Some(8), d("2026-03-02")).confirm("2026-03-09"),
+            CaseBuilder::new("乙", "鸦岭镇", Some("鸦岭初中"), Some(8), d("2026-03-05")).confirm("2026-03-12"),
+            CaseBuilder::new("丙", "鸦岭镇", Some("鸦岭初中"), Some(9), d("2026-03-31")).confirm("2026-04-07"),
         ]
     }
 
     fn township_rules(p: &Policy, built: &[Record], as_of: &str) -> Vec<String> {
         let refs: Vec<&Record> = built.iter().collect();
-        township_alerts(p, &org(), &refs, d(as_of))
-            .into_iter()
-            .map(|a| a.rule)
-            .collect()
+        township_alerts(p, &org(), &refs, d(as_of)).into_iter().map(|a| a.rule).collect()
     }
 
     #[test]
     fn township_month_ladder() {
         let p = shapotou();
-        let built: Vec<Record> = three_junior_dropouts()
-            .iter()
-            .map(CaseBuilder::build)
-            .collect();
+        let built: Vec<Record> = three_junior_dropouts().iter().map(CaseBuilder::build).collect();
         // T = 2026-03-31 (the third); +1 month = 04-30, +2 = 05-31, +3 = 06-30.
         assert!(township_rules(&p, &built, "2026-04-29").is_empty());
-        assert_eq!(
-            township_rules(&p, &built, "2026-04-30"),
-            vec!["township_ladder_m1"]
-        );
-        assert_eq!(
-            township_rules(&p, &built, "2026-05-01"),
-            vec!["township_ladder_m1"]
-        );
-        assert_eq!(
-            township_rules(&p, &built, "2026-05-30"),
-            vec!["township_ladder_m1"]
-        );
-        assert_eq!(
-            township_rules(&p, &built, "2026-05-31"),
-            vec!["township_ladder_m2"]
-        );
-        assert_eq!(
-            township_rules(&p, &built, "2026-06-01"),
-            vec!["township_ladder_m2"]
-        );
-        assert_eq!(
-            township_rules(&p, &built, "2026-06-29"),
-            vec!["township_ladder_m2"]
-        );
-        assert_eq!(
-            township_rules(&p, &built, "2026-06-30"),
-            vec!["township_ladder_m3"]
-        );
-        assert_eq!(
-            township_rules(&p, &built, "2026-07-01"),
-            vec!["township_ladder_m3"]
-        );
+        assert_eq!(township_rules(&p, &built, "2026-04-30"), vec!["township_ladder_m1"]);
+        assert_eq!(township_rules(&p, &built, "2026-05-01"), vec!["township_ladder_m1"]);
+        assert_eq!(township_rules(&p, &built, "2026-05-30"), vec!["township_ladder_m1"]);
+        assert_eq!(township_rules(&p, &built, "2026-05-31"), vec!["township_ladder_m2"]);
+        assert_eq!(township_rules(&p, &built, "2026-06-01"), vec!["township_ladder_m2"]);
+        assert_eq!(township_rules(&p, &built, "2026-06-29"), vec!["township_ladder_m2"]);
+        assert_eq!(township_rules(&p, &built, "2026-06-30"), vec!["township_ladder_m3"]);
+        assert_eq!(township_rules(&p, &built, "2026-07-01"), vec!["township_ladder_m3"]);
         let refs: Vec<&Record> = built.iter().collect();
         let a = &township_alerts(&p, &org(), &refs, d("2026-07-01"))[0];
-        assert_eq!(
-            a.responsible,
-            "李副镇长（鸦岭镇分管领导）、张镇长（鸦岭镇主要领导）"
-        );
+        assert_eq!(a.responsible, "李副镇长（鸦岭镇分管领导）、张镇长（鸦岭镇主要领导）");
         assert_eq!((a.since, a.due), (d("2026-03-31"), d("2026-06-30")));
         assert_eq!(a.subject_kind, SubjectKind::Township);
         assert_eq!(a.id, "township_ladder_m3:鸦岭镇/鸦岭初中");
@@ -1714,20 +1366,14 @@ mod tests {
         let back = cases.remove(0).close("2026-05-15", Outcome::Returned);
         let mut built: Vec<Record> = cases.iter().map(CaseBuilder::build).collect();
         built.push(back.build());
-        assert_eq!(
-            township_rules(&p, &built, "2026-05-14"),
-            vec!["township_ladder_m1"]
-        );
+        assert_eq!(township_rules(&p, &built, "2026-05-14"), vec!["township_ladder_m1"]);
         assert!(township_rules(&p, &built, "2026-05-15").is_empty());
         // Suspected cases are not (yet) dropouts.
         let s = CaseBuilder::new("丁", "鸦岭镇", Some("鸦岭初中"), Some(8), d("2026-03-03"));
         built.push(s.build());
         assert!(township_rules(&p, &built, "2026-06-01").is_empty());
         // Other presets have no such rule.
-        let all: Vec<Record> = three_junior_dropouts()
-            .iter()
-            .map(CaseBuilder::build)
-            .collect();
+        let all: Vec<Record> = three_junior_dropouts().iter().map(CaseBuilder::build).collect();
         assert!(township_rules(&Policy::preset("lipu").unwrap(), &all, "2026-07-01").is_empty());
     }
 
@@ -1740,10 +1386,7 @@ mod tests {
             .act("2026-03-09", ActionKind::Referral, None)
             .confirm("2026-03-09");
         let ids = |as_of: &str| -> Vec<String> {
-            school_alerts(&p, &org(), &[&c.build()], d(as_of))
-                .into_iter()
-                .map(|a| a.rule)
-                .collect()
+            school_alerts(&p, &org(), &[&c.build()], d(as_of)).into_iter().map(|a| a.rule).collect()
         };
         // Month ends 03-31 and 02-28: out only at the first.
         assert!(ids("2026-04-15").is_empty());
@@ -1773,56 +1416,31 @@ mod tests {
         assert_eq!(a[0].since, d("2025-09-01"));
         assert!(a[0].message.contains("1.50%"), "{}", a[0].message);
         assert!(loss_alerts(&p, &org(), &[unit(0, 0)], d("2026-03-01")).is_empty());
-        let county = UnitCounts {
-            kind: SubjectKind::Township,
-            township: String::new(),
-            ..unit(1000, 11)
-        };
+        let county = UnitCounts { kind: SubjectKind::Township, township: String::new(), ..unit(1000, 11) };
         assert_eq!(
             loss_alerts(&p, &org(), &[county], d("2026-03-01"))[0].responsible,
             "县教育局主要负责人、分管负责人"
         );
-        assert!(loss_alerts(
-            &Policy::preset("yichuan").unwrap(),
-            &org(),
-            &[unit(100, 50)],
-            d("2026-03-01")
-        )
-        .is_empty());
+        assert!(loss_alerts(&Policy::preset("yichuan").unwrap(), &org(), &[unit(100, 50)], d("2026-03-01")).is_empty());
     }
 
     // --- reporting cadence ----------------------------------------------------------------------
 
     fn report_rules(p: &Policy, last: Option<&str>, as_of: &str) -> Vec<String> {
         let nodes = [("node-yaling", "鸦岭镇", last.map(d))];
-        report_deadline_alerts(p, &nodes, d(as_of))
-            .into_iter()
-            .map(|a| a.rule)
-            .collect()
+        report_deadline_alerts(p, &nodes, d(as_of)).into_iter().map(|a| a.rule).collect()
     }
 
     #[test]
     fn yichuan_last_day_of_the_month() {
         let p = Policy::preset("yichuan").unwrap();
         // Deadline 03-31, window from 03-29.
-        assert!(
-            report_rules(&p, Some("2026-03-28"), "2026-03-31").is_empty(),
-            "February's was met"
-        );
-        assert_eq!(
-            report_rules(&p, Some("2026-03-28"), "2026-04-01"),
-            vec!["monthly_report"]
-        );
+        assert!(report_rules(&p, Some("2026-03-28"), "2026-03-31").is_empty(), "February's was met");
+        assert_eq!(report_rules(&p, Some("2026-03-28"), "2026-04-01"), vec!["monthly_report"]);
         assert!(report_rules(&p, Some("2026-03-29"), "2026-04-01").is_empty());
-        assert!(
-            report_rules(&p, Some("2026-04-01"), "2026-04-01").is_empty(),
-            "late, but arrived"
-        );
+        assert!(report_rules(&p, Some("2026-04-01"), "2026-04-01").is_empty(), "late, but arrived");
         let a = &report_deadline_alerts(&p, &[("n1", "鸦岭镇", None)], d("2026-04-02"))[0];
-        assert_eq!(
-            (a.subject_kind, a.due),
-            (SubjectKind::Node, d("2026-03-31"))
-        );
+        assert_eq!((a.subject_kind, a.due), (SubjectKind::Node, d("2026-03-31")));
         assert!(a.message.contains("从未同步"));
         assert_eq!(a.clause, "001 §三(三)2");
     }
@@ -1830,14 +1448,10 @@ mod tests {
     #[test]
     fn feicheng_before_the_fifth() {
         let p = Policy::preset("feicheng").unwrap();
-        let monthly = |last: &str, as_of: &str| {
-            report_rules(&p, Some(last), as_of).contains(&"monthly_report".to_string())
-        };
+        let monthly =
+            |last: &str, as_of: &str| report_rules(&p, Some(last), as_of).contains(&"monthly_report".to_string());
         assert!(!monthly("2026-03-31", "2026-04-04"));
-        assert!(
-            !monthly("2026-03-31", "2026-04-05"),
-            "the 5th itself is still in time"
-        );
+        assert!(!monthly("2026-03-31", "2026-04-05"), "the 5th itself is still in time");
         assert!(monthly("2026-03-31", "2026-04-06"));
         assert!(!monthly("2026-04-05", "2026-04-06"));
         assert!(!monthly("2026-04-01", "2026-04-07"));
@@ -1848,14 +1462,8 @@ mod tests {
         let p = Policy::preset("yaoan").unwrap();
         // Term starts Tue 2026-09-01; due 09-16.
         assert!(report_rules(&p, Some("2026-08-30"), "2026-09-16").is_empty());
-        assert_eq!(
-            report_rules(&p, Some("2026-08-30"), "2026-09-17"),
-            vec!["term_start_report"]
-        );
-        assert_eq!(
-            report_rules(&p, None, "2026-09-18"),
-            vec!["term_start_report"]
-        );
+        assert_eq!(report_rules(&p, Some("2026-08-30"), "2026-09-17"), vec!["term_start_report"]);
+        assert_eq!(report_rules(&p, None, "2026-09-18"), vec!["term_start_report"]);
         assert!(report_rules(&p, Some("2026-09-02"), "2026-09-17").is_empty());
     }
 
@@ -1865,14 +1473,8 @@ mod tests {
         // Mon 2026-03-09: last school day Fri 03-06; last Friday 03-06 (window from 02-28);
         // last month end 02-28 (window from 02-26).
         assert!(report_rules(&p, Some("2026-03-06"), "2026-03-09").is_empty());
-        assert_eq!(
-            report_rules(&p, Some("2026-03-05"), "2026-03-09"),
-            vec!["daily_report"]
-        );
-        assert_eq!(
-            report_rules(&p, Some("2026-02-27"), "2026-03-09"),
-            vec!["daily_report", "weekly_report"]
-        );
+        assert_eq!(report_rules(&p, Some("2026-03-05"), "2026-03-09"), vec!["daily_report"]);
+        assert_eq!(report_rules(&p, Some("2026-02-27"), "2026-03-09"), vec!["daily_report", "weekly_report"]);
         assert_eq!(report_rules(&p, Some("2026-02-20"), "2026-03-09").len(), 3);
         assert!(report_rules(&Policy::preset("shapotou").unwrap(), None, "2026-03-09").is_empty());
     }
@@ -1897,21 +1499,12 @@ mod tests {
             groups: vec![],
             guardian: None,
             phone: None,
-            placement: Placement {
-                status: Status::Enrolled,
-                school: school.into(),
-                transfer: None,
-            },
+            placement: Placement { status: Status::Enrolled, school: school.into(), transfer: None },
         };
         fold(
             sid,
             RecordKind::Student,
-            &[revision(
-                sid,
-                RecordKind::Student,
-                d("2025-09-01"),
-                Change::CreateStudent(Box::new(init)),
-            )],
+            &[revision(sid, RecordKind::Student, d("2025-09-01"), Change::CreateStudent(Box::new(init)))],
         )
     }
 
@@ -1925,11 +1518,7 @@ mod tests {
         assert!(!al.subject.contains(a.id_number().unwrap().as_str()));
         assert_eq!(al.subject_kind, SubjectKind::Student);
         assert_eq!(al.responsible, "陈校长（鸦岭初中校长）、高山九年制学校校长");
-        assert_eq!(
-            al.id,
-            duplicate_enrolment_alert(&org(), &b, &a, d("2026-03-01")).id,
-            "order-independent id"
-        );
+        assert_eq!(al.id, duplicate_enrolment_alert(&org(), &b, &a, d("2026-03-01")).id, "order-independent id");
     }
 
     #[test]
@@ -1951,11 +1540,7 @@ mod tests {
         let r = fold(c.id, RecordKind::Case, &revs);
         assert!(r.register(Field::Cause).unwrap().in_conflict());
         let a = conflict_alert(&org(), &r, Field::Cause, d("2026-03-03"));
-        assert!(
-            a.message.contains("因贫") && a.message.contains("外出务工"),
-            "{}",
-            a.message
-        );
+        assert!(a.message.contains("因贫") && a.message.contains("外出务工"), "{}", a.message);
         assert_eq!(a.township, "鸦岭镇");
         assert_eq!(a.subject_kind, SubjectKind::Case);
     }
@@ -1966,18 +1551,8 @@ mod tests {
     fn all_alerts_filters_by_township_and_sorts_most_urgent_first() {
         let p = shapotou();
         let ours = primary_case("2026-03-02").build();
-        let theirs = CaseBuilder::new(
-            "赵六",
-            "高山乡",
-            Some("高山九年制学校"),
-            Some(4),
-            d("2026-03-02"),
-        )
-        .build();
-        let juniors: Vec<Record> = three_junior_dropouts()
-            .iter()
-            .map(CaseBuilder::build)
-            .collect();
+        let theirs = CaseBuilder::new("赵六", "高山乡", Some("高山九年制学校"), Some(4), d("2026-03-02")).build();
+        let juniors: Vec<Record> = three_junior_dropouts().iter().map(CaseBuilder::build).collect();
         let mut records = vec![&ours, &theirs];
         records.extend(juniors.iter());
         let as_of = d("2026-05-01");
@@ -1986,23 +1561,14 @@ mod tests {
         assert!(county.iter().any(|a| a.rule == "township_ladder_m1"));
         assert!(county.iter().any(|a| a.rule == "school_dropouts_junior"));
         for w in county.windows(2) {
-            assert!(
-                w[0].level > w[1].level || (w[0].level == w[1].level && w[0].due <= w[1].due),
-                "{w:?}"
-            );
+            assert!(w[0].level > w[1].level || (w[0].level == w[1].level && w[0].due <= w[1].due), "{w:?}");
         }
         assert_eq!(county[0].level, Level::Urgent);
         let node = all_alerts(&p, &org(), records.iter().copied(), as_of, Some("鸦岭镇"));
         assert!(!node.is_empty() && node.iter().all(|a| a.township == "鸦岭镇"));
-        assert_eq!(
-            node.len(),
-            county.iter().filter(|a| a.township == "鸦岭镇").count()
-        );
+        assert_eq!(node.len(), county.iter().filter(|a| a.township == "鸦岭镇").count());
         // Deterministic: the same input gives the same list.
-        assert_eq!(
-            node,
-            all_alerts(&p, &org(), records.iter().copied(), as_of, Some("鸦岭镇"))
-        );
+        assert_eq!(node, all_alerts(&p, &org(), records.iter().copied(), as_of, Some("鸦岭镇")));
         // Incomplete records (creating revision not arrived) are skipped.
         let empty = Record::new(next_id(), RecordKind::Case);
         assert!(all_alerts(&p, &org(), [&empty], as_of, None).is_empty());
@@ -2011,14 +1577,7 @@ mod tests {
     #[test]
     fn json_has_exactly_the_cli_keys() {
         let p = shapotou();
-        let a = case_alerts(
-            &p,
-            &org(),
-            &primary_case("2026-03-02").build(),
-            None,
-            d("2026-03-02"),
-        )
-        .remove(0);
+        let a = case_alerts(&p, &org(), &primary_case("2026-03-02").build(), None, d("2026-03-02")).remove(0);
         let v = serde_json::to_value(&a).unwrap();
         let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort();

@@ -72,14 +72,8 @@ impl MonthDay {
     pub fn parse(s: &str) -> Result<MonthDay, CalendarError> {
         let t = s.trim();
         let bad = || CalendarError::MonthDay(t.to_string());
-        let ok_shape = t.len() == 5
-            && t.bytes().enumerate().all(|(i, b)| {
-                if i == 2 {
-                    b == b'-'
-                } else {
-                    b.is_ascii_digit()
-                }
-            });
+        let ok_shape =
+            t.len() == 5 && t.bytes().enumerate().all(|(i, b)| if i == 2 { b == b'-' } else { b.is_ascii_digit() });
         if !ok_shape {
             return Err(bad());
         }
@@ -101,10 +95,7 @@ impl MonthDay {
     }
 
     pub fn of(d: Date) -> MonthDay {
-        MonthDay {
-            month: d.month(),
-            day: d.day(),
-        }
+        MonthDay { month: d.month(), day: d.day() }
     }
 }
 
@@ -139,9 +130,7 @@ impl DayRef {
         let t = s.trim();
         match t.len() {
             5 => MonthDay::parse(t).map(DayRef::Every),
-            10 => Date::parse(t)
-                .map(DayRef::On)
-                .map_err(|_| CalendarError::DayRef(t.to_string())),
+            10 => Date::parse(t).map(DayRef::On).map_err(|_| CalendarError::DayRef(t.to_string())),
             _ => Err(CalendarError::DayRef(t.to_string())),
         }
     }
@@ -180,11 +169,7 @@ pub struct Vacation {
 }
 
 impl Vacation {
-    pub fn recurring(
-        name: &str,
-        from: (u32, u32),
-        to: (u32, u32),
-    ) -> Result<Vacation, CalendarError> {
+    pub fn recurring(name: &str, from: (u32, u32), to: (u32, u32)) -> Result<Vacation, CalendarError> {
         let v = Vacation {
             name: name.to_string(),
             from: DayRef::Every(MonthDay::new(from.0, from.1)?),
@@ -195,11 +180,7 @@ impl Vacation {
     }
 
     pub fn dated(name: &str, from: Date, to: Date) -> Result<Vacation, CalendarError> {
-        let v = Vacation {
-            name: name.to_string(),
-            from: DayRef::On(from),
-            to: DayRef::On(to),
-        };
+        let v = Vacation { name: name.to_string(), from: DayRef::On(from), to: DayRef::On(to) };
         v.validate()?;
         Ok(v)
     }
@@ -207,18 +188,11 @@ impl Vacation {
     /// Both ends of one kind; a dated range in order; no vacation longer than 200 days (a longer
     /// one is a typo, and would leave no school days to count).
     pub fn validate(&self) -> Result<(), CalendarError> {
-        let err = |reason: &str| CalendarError::Vacation {
-            name: self.name.clone(),
-            reason: reason.to_string(),
-        };
+        let err = |reason: &str| CalendarError::Vacation { name: self.name.clone(), reason: reason.to_string() };
         let len = match (self.from, self.to) {
             (DayRef::Every(a), DayRef::Every(b)) => {
                 let start = a.in_year(2001);
-                let end = if b >= a {
-                    b.in_year(2001)
-                } else {
-                    b.in_year(2002)
-                };
+                let end = if b >= a { b.in_year(2001) } else { b.in_year(2002) };
                 end.days_since(start)
             }
             (DayRef::On(a), DayRef::On(b)) => {
@@ -312,23 +286,14 @@ pub struct HolidayYear {
 
 impl HolidayYear {
     fn validate(&self) -> Result<(), CalendarError> {
-        let err = |reason: String| CalendarError::Invalid {
-            year: self.year,
-            reason,
-        };
+        let err = |reason: String| CalendarError::Invalid { year: self.year, reason };
         let mut days = BTreeSet::new();
         for h in &self.holidays {
             if h.to < h.from {
-                return Err(err(format!(
-                    "「{}」结束日期 {} 早于开始日期 {}",
-                    h.name, h.to, h.from
-                )));
+                return Err(err(format!("「{}」结束日期 {} 早于开始日期 {}", h.name, h.to, h.from)));
             }
             if h.from.year() != self.year {
-                return Err(err(format!(
-                    "「{}」开始日期 {} 不在 {} 年",
-                    h.name, h.from, self.year
-                )));
+                return Err(err(format!("「{}」开始日期 {} 不在 {} 年", h.name, h.from, self.year)));
             }
             if h.to.days_since(h.from) > 15 {
                 return Err(err(format!("「{}」超过 15 天", h.name)));
@@ -344,9 +309,7 @@ impl HolidayYear {
                 return Err(err(format!("调休上班日 {m} 不在 {} 年", self.year)));
             }
             if !matches!(m.0.weekday(), Weekday::Sat | Weekday::Sun) {
-                return Err(err(format!(
-                    "调休上班日 {m} 不是周末（周一至周五本来就上班）"
-                )));
+                return Err(err(format!("调休上班日 {m} 不是周末（周一至周五本来就上班）")));
             }
             if days.contains(m) {
                 return Err(err(format!("{m} 既是放假日又是调休上班日")));
@@ -374,8 +337,7 @@ impl HolidayTable {
         static TABLE: OnceLock<HolidayTable> = OnceLock::new();
         TABLE.get_or_init(|| {
             // The embedded file is checked by the tests; failing here is a build defect.
-            HolidayTable::from_toml_str(BUILTIN_HOLIDAYS)
-                .expect("embedded holidays-cn.toml is valid")
+            HolidayTable::from_toml_str(BUILTIN_HOLIDAYS).expect("embedded holidays-cn.toml is valid")
         })
     }
 
@@ -386,10 +348,8 @@ impl HolidayTable {
 
     /// Reads a replacement table in the format of `data/holidays-cn.toml`.
     pub fn load(path: &Path) -> Result<HolidayTable, CalendarError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CalendarError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| CalendarError::Io { path: path.to_path_buf(), source })?;
         HolidayTable::from_toml_str(&text)
     }
 
@@ -399,10 +359,7 @@ impl HolidayTable {
             y.validate()?;
             let year = y.year;
             if t.years.insert(year, y).is_some() {
-                return Err(CalendarError::Invalid {
-                    year,
-                    reason: "年份重复".into(),
-                });
+                return Err(CalendarError::Invalid { year, reason: "年份重复".into() });
             }
         }
         Ok(t)
@@ -419,9 +376,7 @@ impl HolidayTable {
     }
 
     pub fn to_toml(&self) -> String {
-        let file = HolidayFile {
-            year: self.years.values().cloned().collect(),
-        };
+        let file = HolidayFile { year: self.years.values().cloned().collect() };
         toml::to_string(&file).unwrap_or_default()
     }
 }
@@ -491,25 +446,13 @@ impl Calendar {
             }
             makeup_workdays.extend(y.makeup_workdays.iter().copied());
         }
-        Ok(Calendar {
-            kind,
-            holidays,
-            makeup_workdays,
-            vacations,
-            school_year_start,
-            years,
-        })
+        Ok(Calendar { kind, holidays, makeup_workdays, vacations, school_year_start, years })
     }
 
     /// The built-in holidays, the default vacations and a 1 September school year.
     pub fn standard(kind: DayKind) -> Calendar {
-        Calendar::new(
-            kind,
-            HolidayTable::builtin(),
-            default_vacations(),
-            DEFAULT_SCHOOL_YEAR_START,
-        )
-        .expect("default vacations are valid")
+        Calendar::new(kind, HolidayTable::builtin(), default_vacations(), DEFAULT_SCHOOL_YEAR_START)
+            .expect("default vacations are valid")
     }
 
     /// A statutory working day: a make-up day, or Monday–Friday that is not a holiday.
@@ -559,9 +502,7 @@ impl Calendar {
             DayKind::CalendarDays => to.days_since(from),
             _ => {
                 let span = to.days_since(from).min(MAX_SCAN_DAYS);
-                (1..=span)
-                    .filter(|&i| self.counts(from.add_days(i)))
-                    .count() as i64
+                (1..=span).filter(|&i| self.counts(from.add_days(i))).count() as i64
             }
         }
     }
@@ -664,10 +605,7 @@ mod tests {
     #[test]
     fn embedded_table_parses_and_covers_three_years() {
         let t = HolidayTable::builtin();
-        assert_eq!(
-            t.years.keys().copied().collect::<Vec<_>>(),
-            vec![2025, 2026, 2027]
-        );
+        assert_eq!(t.years.keys().copied().collect::<Vec<_>>(), vec![2025, 2026, 2027]);
         assert!(!t.years[&2025].provisional);
         assert!(!t.years[&2026].provisional);
         assert!(t.years[&2027].provisional);
@@ -729,11 +667,7 @@ mod tests {
         assert!(c.is_working_day(d("2026-07-20")));
         // Wrapping and dated vacations.
         let w = Vacation::recurring("年末", (12, 28), (1, 3)).unwrap();
-        assert!(
-            w.contains(d("2026-12-30"))
-                && w.contains(d("2027-01-02"))
-                && !w.contains(d("2027-01-04"))
-        );
+        assert!(w.contains(d("2026-12-30")) && w.contains(d("2027-01-02")) && !w.contains(d("2027-01-04")));
         let x = Vacation::dated("寒假", d("2026-01-24"), d("2026-02-28")).unwrap();
         assert!(x.contains(d("2026-02-01")) && !x.contains(d("2027-02-01")));
         assert!(Vacation::dated("错", d("2026-02-01"), d("2026-01-01")).is_err());
@@ -797,15 +731,12 @@ makeup_workdays = ["2026-05-06"]
 "#;
         let e = HolidayTable::from_toml_str(bad).unwrap_err();
         assert!(e.to_string().contains("不是周末"), "{e}");
-        assert!(HolidayTable::from_toml_str("[[year]]\nyear = 2026\nholidays = [{ name = \"x\", from = \"2025-05-01\", to = \"2025-05-02\" }]\n").is_err());
-        assert!(matches!(
-            HolidayTable::from_toml_str("year = ["),
-            Err(CalendarError::Toml(_))
-        ));
-        assert!(matches!(
-            HolidayTable::load(Path::new("/nonexistent/h.toml")),
-            Err(CalendarError::Io { .. })
-        ));
+        assert!(HolidayTable::from_toml_str(
+            "[[year]]\nyear = 2026\nholidays = [{ name = \"x\", from = \"2025-05-01\", to = \"2025-05-02\" }]\n"
+        )
+        .is_err());
+        assert!(matches!(HolidayTable::from_toml_str("year = ["), Err(CalendarError::Toml(_))));
+        assert!(matches!(HolidayTable::load(Path::new("/nonexistent/h.toml")), Err(CalendarError::Io { .. })));
         assert!(MonthDay::parse("9-1").is_err());
         assert_eq!(MonthDay::parse("09-01").unwrap(), DEFAULT_SCHOOL_YEAR_START);
     }

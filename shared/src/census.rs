@@ -28,15 +28,7 @@ use crate::state::Record;
 use crate::table::{RowError, Table, TableError};
 
 /// The census CSV's columns (CLI.md "Census CSV").
-pub const CENSUS_COLUMNS: [&str; 7] = [
-    "身份证号",
-    "姓名",
-    "性别",
-    "出生日期",
-    "户籍乡镇",
-    "户籍村",
-    "特殊群体",
-];
+pub const CENSUS_COLUMNS: [&str; 7] = ["身份证号", "姓名", "性别", "出生日期", "户籍乡镇", "户籍村", "特殊群体"];
 /// The columns a census file must have; 户籍村 and 特殊群体 may be absent.
 pub const CENSUS_REQUIRED: [&str; 5] = ["身份证号", "姓名", "性别", "出生日期", "户籍乡镇"];
 
@@ -66,10 +58,7 @@ pub struct CensusFile {
 /// Reads a census CSV, checking every row.
 pub fn parse_census(bytes: &[u8]) -> Result<CensusFile, TableError> {
     let table = Table::parse(bytes, &CENSUS_REQUIRED)?;
-    let mut out = CensusFile {
-        errors: table.ragged.clone(),
-        ..Default::default()
-    };
+    let mut out = CensusFile { errors: table.ragged.clone(), ..Default::default() };
     for row in table.rows() {
         let before = out.errors.len();
         let id_raw = row.get("身份证号");
@@ -107,27 +96,16 @@ pub fn parse_census(bytes: &[u8]) -> Result<CensusFile, TableError> {
         if let (Some(id), Some(b)) = (&id_number, birth) {
             if let Ok(idb) = id.birth() {
                 if idb != b.0 {
-                    out.errors.push(row.error(
-                        "出生日期",
-                        format!(
-                            "与身份证号中的出生日期 {} 不一致（填写为 {}）",
-                            Date(idb),
-                            b
-                        ),
-                    ));
+                    out.errors.push(
+                        row.error("出生日期", format!("与身份证号中的出生日期 {} 不一致（填写为 {}）", Date(idb), b)),
+                    );
                 }
             }
         }
         if let (Some(id), Some(s)) = (&id_number, sex) {
             if id.sex() != s {
-                out.errors.push(row.error(
-                    "性别",
-                    format!(
-                        "与身份证号所示性别「{}」不一致（填写为「{}」）",
-                        id.sex(),
-                        s
-                    ),
-                ));
+                out.errors
+                    .push(row.error("性别", format!("与身份证号所示性别「{}」不一致（填写为「{}」）", id.sex(), s)));
             }
         }
         let hukou_township = row.get("户籍乡镇").to_string();
@@ -197,10 +175,7 @@ impl<'a> CensusIndex<'a> {
                         ix.students_by_id.entry(id).or_default().push(r);
                     }
                     if let (Some(sex), Some(birth)) = (r.sex(), r.birth()) {
-                        ix.students_by_person
-                            .entry((r.name().trim(), birth, sex))
-                            .or_default()
-                            .push(r);
+                        ix.students_by_person.entry((r.name().trim(), birth, sex)).or_default().push(r);
                     }
                 }
                 RecordKind::Case => {
@@ -227,15 +202,9 @@ impl<'a> CensusIndex<'a> {
         if let Some(id) = &row.id_number {
             out.extend(self.cases_by_id.get(id.as_str()).into_iter().flatten());
         }
-        for r in self
-            .cases_by_person
-            .get(&(row.name.as_str(), row.birth, row.sex))
-            .into_iter()
-            .flatten()
-        {
+        for r in self.cases_by_person.get(&(row.name.as_str(), row.birth, row.sex)).into_iter().flatten() {
             let child_id = r.case.as_deref().and_then(|c| c.child.id_number.as_ref());
-            if (row.id_number.is_none() || child_id.is_none()) && !out.iter().any(|x| x.id == r.id)
-            {
+            if (row.id_number.is_none() || child_id.is_none()) && !out.iter().any(|x| x.id == r.id) {
                 out.push(r);
             }
         }
@@ -342,28 +311,15 @@ fn candidate(r: &Record) -> Candidate {
 }
 
 fn skip(row: &CensusRow, column: &str, value: &str, reason: String) -> RowError {
-    RowError {
-        row: row.row,
-        column: column.to_string(),
-        value: value.to_string(),
-        reason,
-    }
+    RowError { row: row.row, column: column.to_string(), value: value.to_string(), reason }
 }
 
 /// Matches a parsed census file against the county's records.
-pub fn match_census(
-    file: &CensusFile,
-    index: &CensusIndex,
-    ctx: &MatchContext,
-) -> Result<CensusOutcome, CensusError> {
+pub fn match_census(file: &CensusFile, index: &CensusIndex, ctx: &MatchContext) -> Result<CensusOutcome, CensusError> {
     if ctx.source == CaseSource::Roll {
         return Err(CensusError::RollSource(ctx.source));
     }
-    let mut out = CensusOutcome {
-        errors: file.errors.clone(),
-        warnings: file.warnings.clone(),
-        ..Default::default()
-    };
+    let mut out = CensusOutcome { errors: file.errors.clone(), warnings: file.warnings.clone(), ..Default::default() };
     let year = school_year_of(ctx.as_of, ctx.year_start);
     // Children given a case in this run: by ID number and by (name, birth, sex) → row.
     let mut opened_id: HashMap<&str, usize> = HashMap::new();
@@ -373,12 +329,8 @@ pub fn match_census(
             if let Some(recs) = index.students_by_id.get(id.as_str()) {
                 out.matched += 1;
                 if !recs.iter().any(|r| r.name().trim() == row.name) {
-                    let mut w = skip(
-                        row,
-                        "姓名",
-                        &row.name,
-                        format!("身份证号与学籍一致，但学籍姓名为「{}」", recs[0].name()),
-                    );
+                    let mut w =
+                        skip(row, "姓名", &row.name, format!("身份证号与学籍一致，但学籍姓名为「{}」", recs[0].name()));
                     w.reason.push_str("，请核对");
                     out.warnings.push(w);
                 }
@@ -415,33 +367,15 @@ pub fn match_census(
             cases.iter().any(|r| matches!(r.case_state(), Some(CaseState::Closed { outcome, .. }) if *outcome == o))
         };
         if closed_with(Outcome::Exempt) {
-            out.skipped.push(skip(
-                row,
-                "姓名",
-                &row.name,
-                "已豁免（经批准的免于入学申请），未立案".into(),
-            ));
+            out.skipped.push(skip(row, "姓名", &row.name, "已豁免（经批准的免于入学申请），未立案".into()));
             continue;
         }
         if closed_with(Outcome::Deceased) {
-            out.skipped.push(skip(
-                row,
-                "姓名",
-                &row.name,
-                "台账记录该儿童已死亡销号，未立案，请核实名单".into(),
-            ));
+            out.skipped.push(skip(row, "姓名", &row.name, "台账记录该儿童已死亡销号，未立案，请核实名单".into()));
             continue;
         }
-        if let Some(open) = cases
-            .iter()
-            .find(|r| !matches!(r.case_state(), Some(st) if !st.is_open()))
-        {
-            out.skipped.push(skip(
-                row,
-                "姓名",
-                &row.name,
-                format!("已有在办案件 {}，未重复立案", open.id.short()),
-            ));
+        if let Some(open) = cases.iter().find(|r| !matches!(r.case_state(), Some(st) if !st.is_open())) {
+            out.skipped.push(skip(row, "姓名", &row.name, format!("已有在办案件 {}，未重复立案", open.id.short())));
             continue;
         }
         let first = row
@@ -451,12 +385,7 @@ pub fn match_census(
             .or_else(|| opened_person.get(&person))
             .copied();
         if let Some(first) = first {
-            out.skipped.push(skip(
-                row,
-                "姓名",
-                &row.name,
-                format!("与第 {first} 行为同一儿童，未重复立案"),
-            ));
+            out.skipped.push(skip(row, "姓名", &row.name, format!("与第 {first} 行为同一儿童，未重复立案")));
             continue;
         }
         if !ctx.org.townships.contains_key(&row.hukou_township) {
@@ -468,11 +397,7 @@ pub fn match_census(
             ));
             continue;
         }
-        let previous = cases
-            .iter()
-            .filter_map(|r| r.case.as_deref().map(|c| (c.opened, r.id)))
-            .max()
-            .map(|(_, id)| id);
+        let previous = cases.iter().filter_map(|r| r.case.as_deref().map(|c| (c.opened, r.id))).max().map(|(_, id)| id);
         if let Some(id) = &row.id_number {
             opened_id.insert(id.as_str(), row.row);
         }
@@ -526,8 +451,7 @@ mod tests {
     }
 
     fn org() -> Org {
-        Org::parse_csv("乡镇,学校,类型\n鸦岭,鸦岭小学,小学\n白沙,白沙小学,小学\n".as_bytes())
-            .unwrap()
+        Org::parse_csv("乡镇,学校,类型\n鸦岭,鸦岭小学,小学\n白沙,白沙小学,小学\n".as_bytes()).unwrap()
     }
 
     /// The ID with its check character replaced by a wrong one.
@@ -570,11 +494,7 @@ mod tests {
         s.case_state(
             c,
             d(2026, 11, 1),
-            CaseState::Closed {
-                outcome: Outcome::Exempt,
-                evidence: Some("病休申请".into()),
-                on: d(2026, 11, 1),
-            },
+            CaseState::Closed { outcome: Outcome::Exempt, evidence: Some("病休申请".into()), on: d(2026, 11, 1) },
         );
 
         let zheng = s.id(d(2016, 6, 6), Sex::Male);
@@ -583,31 +503,13 @@ mod tests {
         s.case_state(
             returned_case,
             d(2026, 4, 1),
-            CaseState::Closed {
-                outcome: Outcome::Returned,
-                evidence: None,
-                on: d(2026, 4, 1),
-            },
+            CaseState::Closed { outcome: Outcome::Returned, evidence: None, on: d(2026, 4, 1) },
         );
-        County {
-            sim: s,
-            zhang,
-            li,
-            zhao,
-            qian,
-            zheng,
-            returned_case,
-            li_record,
-        }
+        County { sim: s, zhang, li, zhao, qian, zheng, returned_case, li_record }
     }
 
     fn ctx(org: &Org) -> MatchContext<'_> {
-        MatchContext {
-            org,
-            source: CaseSource::Police,
-            as_of: d(2027, 3, 1),
-            year_start: (9, 1),
-        }
+        MatchContext { org, source: CaseSource::Police, as_of: d(2027, 3, 1), year_start: (9, 1) }
     }
 
     #[test]
@@ -641,108 +543,48 @@ mod tests {
         // Row 2 matched by ID; row 3 (mistyped check character) kept, warned and suggested.
         assert_eq!(out.matched, 1);
         assert_eq!(out.warnings.len(), 1);
-        assert_eq!(
-            (out.warnings[0].row, out.warnings[0].column.as_str()),
-            (3, "身份证号")
-        );
-        assert!(
-            out.warnings[0].reason.contains("校验位"),
-            "{}",
-            out.warnings[0]
-        );
-        assert!(
-            !out.warnings[0].value.contains(&c.li.as_str()[6..14]),
-            "the ID is masked"
-        );
+        assert_eq!((out.warnings[0].row, out.warnings[0].column.as_str()), (3, "身份证号"));
+        assert!(out.warnings[0].reason.contains("校验位"), "{}", out.warnings[0]);
+        assert!(!out.warnings[0].value.contains(&c.li.as_str()[6..14]), "the ID is masked");
         assert_eq!(out.suggested.len(), 1);
         let sug = &out.suggested[0];
         assert_eq!((sug.row, sug.name.as_str()), (3, "李四"));
         assert_eq!(sug.candidates.len(), 1);
         assert_eq!(sug.candidates[0].record, c.li_record);
         assert_eq!(sug.candidates[0].school.as_deref(), Some("白沙小学"));
-        assert_eq!(
-            sug.candidates[0].id_number.as_deref(),
-            Some(c.li.masked().as_str())
-        );
+        assert_eq!(sug.candidates[0].id_number.as_deref(), Some(c.li.masked().as_str()));
         assert_eq!(sug.id_number, None);
 
         // Rows 4–10 unmatched: 孙八 gets a case; 赵六 has one open; 钱七 is exempt; 周九 is 17;
         // row 8 is 孙八 again; 吴十's township is not the county's; 郑十一 gets a new episode.
         assert_eq!(out.unmatched, 7);
-        let skipped: Vec<(usize, &str)> = out
-            .skipped
-            .iter()
-            .map(|e| (e.row, e.column.as_str()))
-            .collect();
-        assert_eq!(
-            skipped,
-            [
-                (5, "姓名"),
-                (6, "姓名"),
-                (7, "出生日期"),
-                (8, "姓名"),
-                (9, "户籍乡镇")
-            ]
-        );
+        let skipped: Vec<(usize, &str)> = out.skipped.iter().map(|e| (e.row, e.column.as_str())).collect();
+        assert_eq!(skipped, [(5, "姓名"), (6, "姓名"), (7, "出生日期"), (8, "姓名"), (9, "户籍乡镇")]);
         assert!(out.skipped[0].reason.contains("在办案件"));
         assert!(out.skipped[1].reason.contains("豁免"));
-        assert!(
-            out.skipped[2].reason.contains("17 周岁"),
-            "{}",
-            out.skipped[2]
-        );
+        assert!(out.skipped[2].reason.contains("17 周岁"), "{}", out.skipped[2]);
         assert!(out.skipped[3].reason.contains("第 4 行"));
         assert_eq!(out.cases.len(), 2);
         let k = &out.cases[0];
         assert_eq!(k.child.id_number.as_ref(), Some(&new_id));
-        assert_eq!(
-            (k.township.as_str(), k.source, k.cause),
-            ("鸦岭", CaseSource::Police, Cause::Unknown)
-        );
-        assert_eq!(
-            (k.opened, k.clock_start, k.student, k.previous),
-            (d(2027, 3, 1), d(2027, 3, 1), None, None)
-        );
-        assert_eq!(
-            k.child.groups,
-            [SpecialGroup::Orphan, SpecialGroup::LeftBehind]
-        );
+        assert_eq!((k.township.as_str(), k.source, k.cause), ("鸦岭", CaseSource::Police, Cause::Unknown));
+        assert_eq!((k.opened, k.clock_start, k.student, k.previous), (d(2027, 3, 1), d(2027, 3, 1), None, None));
+        assert_eq!(k.child.groups, [SpecialGroup::Orphan, SpecialGroup::LeftBehind]);
         assert_eq!(k.child.hukou_village.as_deref(), Some("西沟村"));
         assert_eq!(out.cases[1].child.name, "郑十一");
         assert_eq!(out.cases[1].previous, Some(c.returned_case));
 
         // Rejected: an ID whose birth date disagrees (row 11), a bad sex (row 12).
-        let errs: Vec<(usize, &str)> = out
-            .errors
-            .iter()
-            .map(|e| (e.row, e.column.as_str()))
-            .collect();
+        let errs: Vec<(usize, &str)> = out.errors.iter().map(|e| (e.row, e.column.as_str())).collect();
         assert_eq!(errs, [(11, "出生日期"), (12, "性别")]);
-        assert!(
-            out.errors[0].reason.contains("2015-08-08")
-                && out.errors[0].reason.contains("2015-08-09")
-        );
+        assert!(out.errors[0].reason.contains("2015-08-08") && out.errors[0].reason.contains("2015-08-09"));
 
-        assert_eq!(
-            out.counts(),
-            CensusCounts {
-                matched: 1,
-                suggested: 1,
-                unmatched: 7,
-                cases_opened: 2
-            }
-        );
+        assert_eq!(out.counts(), CensusCounts { matched: 1, suggested: 1, unmatched: 7, cases_opened: 2 });
         let v: serde_json::Value = serde_json::from_str(&render(&out, Format::Json)).unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"matched": 1, "suggested": 1, "unmatched": 7, "cases_opened": 2})
-        );
+        assert_eq!(v, serde_json::json!({"matched": 1, "suggested": 1, "unmatched": 7, "cases_opened": 2}));
         let md = render(&out, Format::Md);
         assert!(md.contains("李四") && md.contains(&c.li.masked()), "{md}");
-        assert!(
-            !md.contains(c.li.as_str()) && !md.contains(c.zhang.as_str()),
-            "no full ID in a report"
-        );
+        assert!(!md.contains(c.li.as_str()) && !md.contains(c.zhang.as_str()), "no full ID in a report");
         assert!(render(&out, Format::Csv).starts_with("\u{feff}行号,姓名,身份证号"));
     }
 
@@ -760,10 +602,7 @@ mod tests {
         let e = parse_census("身份证号,姓名,性别,出生日期\n".as_bytes()).unwrap_err();
         assert!(matches!(e, TableError::MissingColumn(c, _) if c == "户籍乡镇"));
         // 户籍村 and 特殊群体 may be absent.
-        let f = parse_census(
-            "姓名,性别,出生日期,户籍乡镇,身份证号\n王一,女,2016-01-01,鸦岭,\n".as_bytes(),
-        )
-        .unwrap();
+        let f = parse_census("姓名,性别,出生日期,户籍乡镇,身份证号\n王一,女,2016-01-01,鸦岭,\n".as_bytes()).unwrap();
         assert_eq!(f.rows.len(), 1);
         assert_eq!(f.rows[0].id_number, None);
         assert!(f.warnings.is_empty());

@@ -155,8 +155,7 @@ mod tests {
         assert_eq!(serde_json::to_string(&d).unwrap(), "\"2026-11-22\"");
         let bytes = bincode::serde::encode_to_vec(d, bincode::config::standard()).unwrap();
         assert!(bytes.len() <= 5, "{} bytes", bytes.len());
-        let (back, _): (Date, usize) =
-            bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).unwrap();
+        let (back, _): (Date, usize) = bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).unwrap();
         assert_eq!(back, d);
     }
 }

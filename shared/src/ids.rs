@@ -116,23 +116,13 @@ impl fmt::Display for IdNumber {
 
 /// The MOD 11-2 check character of 17 digits.
 pub fn check_char(first17: &str) -> char {
-    let sum: u32 = first17
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
+    let sum: u32 = first17.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
     CHECK[(sum % 11) as usize]
 }
 
 /// Builds a valid ID number from area, birth date and 3-digit sequence (demo data, tests).
 pub fn make_id(area: &str, birth: NaiveDate, seq: u16) -> IdNumber {
-    let first17 = format!(
-        "{area}{:04}{:02}{:02}{:03}",
-        birth.year(),
-        birth.month(),
-        birth.day(),
-        seq % 1000
-    );
+    let first17 = format!("{area}{:04}{:02}{:02}{:03}", birth.year(), birth.month(), birth.day(), seq % 1000);
     IdNumber(format!("{first17}{}", check_char(&first17)))
 }
 

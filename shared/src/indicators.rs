@@ -112,12 +112,7 @@ struct Interner {
 impl Interner {
     fn ensure_map(&mut self) {
         if self.map.len() != self.names.len() {
-            self.map = self
-                .names
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (n.clone(), i as u32))
-                .collect();
+            self.map = self.names.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect();
         }
     }
     fn intern(&mut self, s: &str) -> u32 {
@@ -161,11 +156,7 @@ fn case_code(s: &CaseState) -> u8 {
 /// What one timeline event says. `Place.status` is `Status as u8`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum What {
-    Place {
-        status: u8,
-        school: u32,
-        target: u32,
-    },
+    Place { status: u8, school: u32, target: u32 },
     Grade(u8),
     Case(u8),
 }
@@ -319,10 +310,7 @@ impl History {
     }
 
     /// Adds and builds in one go.
-    pub fn from_revisions<'a>(
-        start: (u32, u32),
-        revs: impl IntoIterator<Item = &'a Revision>,
-    ) -> History {
+    pub fn from_revisions<'a>(start: (u32, u32), revs: impl IntoIterator<Item = &'a Revision>) -> History {
         let mut h = History::with_year_start(start);
         for r in revs {
             h.add(r);
@@ -355,12 +343,7 @@ impl History {
                 .iter()
                 .enumerate()
                 .map(|(i, s)| (s.id, Slot::Student(i as u32)))
-                .chain(
-                    self.cases
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| (c.id, Slot::Case(i as u32))),
-                )
+                .chain(self.cases.iter().enumerate().map(|(i, c)| (c.id, Slot::Case(i as u32))))
                 .collect();
         }
     }
@@ -381,13 +364,7 @@ impl History {
                 Slot::Student(self.students.len() as u32 - 1)
             }
             RecordKind::Case => {
-                self.cases.push(CaseMeta {
-                    id,
-                    created: false,
-                    township: 0,
-                    source: CaseSource::Roll,
-                    child: 0,
-                });
+                self.cases.push(CaseMeta { id, created: false, township: 0, source: CaseSource::Roll, child: 0 });
                 Slot::Case(self.cases.len() as u32 - 1)
             }
         };
@@ -402,21 +379,13 @@ impl History {
             Some(TransferTarget::OutOfCounty(_)) => TARGET_OUT,
             Some(TransferTarget::School(x)) => self.schools.intern(x) + 2,
         };
-        What::Place {
-            status: p.status as u8,
-            school,
-            target,
-        }
+        What::Place { status: p.status as u8, school, target }
     }
 
     fn push(&mut self, rev: &Revision, rec: u32, origin: u32, supersedes: &[RevId], what: What) {
         let (rev_hi, rev_lo) = split(rev.id);
         // No supersedes (every creation): 0, which encodes in one byte.
-        let sup = if supersedes.is_empty() {
-            0
-        } else {
-            self.sups.len() as u32
-        };
+        let sup = if supersedes.is_empty() { 0 } else { self.sups.len() as u32 };
         self.sups.extend(supersedes.iter().map(|s| split(*s)));
         self.raw.push(RawEv {
             rev_hi,
@@ -436,12 +405,9 @@ impl History {
     pub fn add(&mut self, rev: &Revision) {
         let relevant = match &rev.change {
             Change::CreateStudent(_) | Change::CreateCase(_) => true,
-            Change::Update(a) => a.iter().any(|a| {
-                matches!(
-                    a.field,
-                    Field::Placement | Field::Grade | Field::EntryYear | Field::CaseState
-                )
-            }),
+            Change::Update(a) => a
+                .iter()
+                .any(|a| matches!(a.field, Field::Placement | Field::Grade | Field::EntryYear | Field::CaseState)),
             Change::Absence { .. } | Change::Act(_) => false,
         };
         if !relevant {
@@ -484,16 +450,10 @@ impl History {
                             let what = self.place_what(p);
                             self.push(rev, i, origin, &a.supersedes, what);
                         }
-                        (Field::Grade, Value::Grade(g)) => {
-                            self.push(rev, i, origin, &a.supersedes, What::Grade(*g))
+                        (Field::Grade, Value::Grade(g)) => self.push(rev, i, origin, &a.supersedes, What::Grade(*g)),
+                        (Field::EntryYear, Value::Year(y)) => {
+                            self.entries.push(EntryCand { student: i, hlc: rev.hlc, origin, rev: rev.id, year: *y })
                         }
-                        (Field::EntryYear, Value::Year(y)) => self.entries.push(EntryCand {
-                            student: i,
-                            hlc: rev.hlc,
-                            origin,
-                            rev: rev.id,
-                            year: *y,
-                        }),
                         _ => {}
                     }
                 }
@@ -530,9 +490,7 @@ impl History {
         // Corrections: the earliest date among a value's (transitive) replacers. A replacer has
         // a later clock than what it replaces, so one pass in descending clock order suffices.
         let mut claim: Vec<Option<Date>> = vec![None; n];
-        let mut by_clock: Vec<u32> = (0..n as u32)
-            .filter(|&i| raw[i as usize].nsup > 0)
-            .collect();
+        let mut by_clock: Vec<u32> = (0..n as u32).filter(|&i| raw[i as usize].nsup > 0).collect();
         by_clock.sort_unstable_by(|&a, &b| clock(&raw[b as usize]).cmp(&clock(&raw[a as usize])));
         for &i in &by_clock {
             let e = &raw[i as usize];
@@ -545,11 +503,7 @@ impl History {
         }
         drop(by_clock);
 
-        let order = |a: &RawEv, b: &RawEv| {
-            (a.rec, a.date)
-                .cmp(&(b.rec, b.date))
-                .then_with(|| clock(a).cmp(&clock(b)))
-        };
+        let order = |a: &RawEv, b: &RawEv| (a.rec, a.date).cmp(&(b.rec, b.date)).then_with(|| clock(a).cmp(&clock(b)));
         let mut stu: Vec<u32> = Vec::with_capacity(n);
         let mut cas: Vec<u32> = Vec::new();
         for (i, e) in raw.iter().enumerate() {
@@ -571,10 +525,7 @@ impl History {
             for &i in idx {
                 let e = &raw[i as usize];
                 off[e.rec as usize + 1] += 1;
-                ev.push(Ev {
-                    date: e.date,
-                    what: e.what,
-                });
+                ev.push(Ev { date: e.date, what: e.what });
             }
             for k in 0..len {
                 off[k + 1] += off[k];
@@ -588,10 +539,7 @@ impl History {
         let mut best: Vec<Option<(Hlc, u32, RevId)>> = self
             .students
             .iter()
-            .map(|m| {
-                m.created
-                    .map(|_| (m.created_clock.0, rank[m.created_clock.1 as usize], m.id))
-            })
+            .map(|m| m.created.map(|_| (m.created_clock.0, rank[m.created_clock.1 as usize], m.id)))
             .collect();
         for c in &self.entries {
             let k = (c.hlc, rank[c.origin as usize], c.rev);
@@ -601,30 +549,17 @@ impl History {
                 entry[c.student as usize] = c.year;
             }
         }
-        self.built = Some(Built {
-            stu_off,
-            stu_ev,
-            case_off,
-            case_ev,
-            entry,
-        });
+        self.built = Some(Built { stu_off, stu_ev, case_off, case_ev, entry });
     }
 
     fn b(&self) -> &Built {
-        self.built
-            .as_ref()
-            .expect("History::build must be called after the last History::add")
+        self.built.as_ref().expect("History::build must be called after the last History::add")
     }
 
     /// Approximate heap use in bytes (for the nightly benchmark's budget).
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
-        let names = |i: &Interner| {
-            i.names
-                .iter()
-                .map(|s| s.capacity() + 2 * size_of::<String>() + 8)
-                .sum::<usize>()
-        };
+        let names = |i: &Interner| i.names.iter().map(|s| s.capacity() + 2 * size_of::<String>() + 8).sum::<usize>();
         let b = self.built.as_ref().map_or(0, |b| {
             (b.stu_off.capacity() + b.case_off.capacity()) * 4
                 + (b.stu_ev.capacity() + b.case_ev.capacity()) * size_of::<Ev>()
@@ -655,10 +590,7 @@ impl History {
 
     /// Student records whose creating revision has arrived.
     pub fn students(&self) -> impl Iterator<Item = RecordId> + '_ {
-        self.students
-            .iter()
-            .filter(|s| s.created.is_some())
-            .map(|s| s.id)
+        self.students.iter().filter(|s| s.created.is_some()).map(|s| s.id)
     }
 
     fn stu_events(&self, s: u32) -> &[Ev] {
@@ -684,16 +616,9 @@ impl History {
         grades.clear();
         for e in self.stu_events(s) {
             match e.what {
-                What::Place {
-                    status,
-                    school,
-                    target,
-                } => places.push(PlaceEv {
-                    date: e.date,
-                    status: Status::ALL[status as usize],
-                    school,
-                    target,
-                }),
+                What::Place { status, school, target } => {
+                    places.push(PlaceEv { date: e.date, status: Status::ALL[status as usize], school, target })
+                }
                 What::Grade(g) => grades.push((e.date, g)),
                 What::Case(_) => {}
             }
@@ -706,11 +631,7 @@ impl History {
             TARGET_OUT => Some(TransferTarget::OutOfCounty(String::new())),
             k => Some(TransferTarget::School(self.schools.name(k - 2).to_string())),
         };
-        Placement {
-            status: p.status,
-            school: self.schools.name(p.school).to_string(),
-            transfer,
-        }
+        Placement { status: p.status, school: self.schools.name(p.school).to_string(), transfer }
     }
 
     /// The placement a student had on `d` (the last event dated on or before it). An
@@ -767,14 +688,8 @@ impl History {
     /// The units a school belongs to: itself and its township (via the org).
     pub fn units_of<'o>(&self, org: &'o Org, school: &str) -> SchoolUnits<'o> {
         match org.school(school) {
-            Some(s) => SchoolUnits {
-                school: Some(&s.name),
-                township: Some(&s.township),
-            },
-            None => SchoolUnits {
-                school: None,
-                township: None,
-            },
+            Some(s) => SchoolUnits { school: Some(&s.name), township: Some(&s.township) },
+            None => SchoolUnits { school: None, township: None },
         }
     }
 
@@ -783,14 +698,10 @@ impl History {
         let Some(Slot::Case(c)) = self.index.get(&case) else {
             return None;
         };
-        self.case_events(*c)
-            .iter()
-            .rev()
-            .find(|e| e.date <= d)
-            .and_then(|e| match e.what {
-                What::Case(code) => Some(CaseStatus::from_code(code)),
-                _ => None,
-            })
+        self.case_events(*c).iter().rev().find(|e| e.date <= d).and_then(|e| match e.what {
+            What::Case(code) => Some(CaseStatus::from_code(code)),
+            _ => None,
+        })
     }
 
     /// The grade-1 entry school year of a student's cohort.
@@ -854,11 +765,7 @@ fn place_at_start(places: &[PlaceEv], y0: Date, y1: Date) -> Option<&PlaceEv> {
 }
 
 fn grade_at(grades: &[(Date, u8)], d: Date, start: (u32, u32)) -> Option<i32> {
-    let &(gd, g) = grades
-        .iter()
-        .rev()
-        .find(|(x, _)| *x <= d)
-        .or_else(|| grades.first())?;
+    let &(gd, g) = grades.iter().rev().find(|(x, _)| *x <= d).or_else(|| grades.first())?;
     Some(i32::from(g) + school_year_of(d, start) - school_year_of(gd, start))
 }
 
@@ -887,11 +794,7 @@ struct Units<'o> {
 impl<'o> Units<'o> {
     fn new(h: &History, org: &'o Org) -> Units<'o> {
         let townships: Vec<&str> = org.townships.keys().map(String::as_str).collect();
-        let t_ix: HashMap<&str, u32> = townships
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (*t, i as u32))
-            .collect();
+        let t_ix: HashMap<&str, u32> = townships.iter().enumerate().map(|(i, t)| (*t, i as u32)).collect();
         let mut sch: Vec<&crate::org::School> = org.schools.values().collect();
         sch.sort_by(|a, b| (&a.township, &a.name).cmp(&(&b.township, &b.name)));
         let mut by_name = HashMap::new();
@@ -910,19 +813,11 @@ impl<'o> Units<'o> {
                 None => (None, None),
             })
             .collect();
-        Units {
-            townships,
-            schools: sch.iter().map(|s| s.name.as_str()).collect(),
-            by_name,
-            interned,
-        }
+        Units { townships, schools: sch.iter().map(|s| s.name.as_str()).collect(), by_name, interned }
     }
 
     fn of(&self, school: u32) -> (Option<u32>, Option<u32>) {
-        self.interned
-            .get(school as usize)
-            .copied()
-            .unwrap_or((None, None))
+        self.interned.get(school as usize).copied().unwrap_or((None, None))
     }
 
     fn of_name(&self, name: &str) -> (Option<u32>, Option<u32>) {
@@ -974,11 +869,7 @@ pub struct StageRate {
 
 impl StageRate {
     fn of(e: u64, d: u64) -> StageRate {
-        StageRate {
-            enrolled_at_start: e,
-            dropouts: d,
-            rate: rate(d, e),
-        }
+        StageRate { enrolled_at_start: e, dropouts: d, rate: rate(d, e) }
     }
 }
 
@@ -1026,12 +917,7 @@ fn stage_ix(s: Stage) -> usize {
 }
 
 /// 辍学率 = D / E (FORMULAS.md), per unit, split primary/junior.
-pub fn dropout_report(
-    h: &History,
-    org: &Org,
-    school_year: SchoolYear,
-    as_of: Date,
-) -> DropoutReport {
+pub fn dropout_report(h: &History, org: &Org, school_year: SchoolYear, as_of: Date) -> DropoutReport {
     let u = Units::new(h, org);
     let mut acc: Acc<ED> = Acc::new(&u);
     let (y0, y1) = (h.start_of(school_year), h.start_of(school_year + 1));
@@ -1059,9 +945,7 @@ pub fn dropout_report(
         }
         let began = places[first].date;
         if began >= y0 && began < y1 {
-            let st = stage_ix(stage_of(
-                grade_at(&grades, began, h.year_start).unwrap_or(1),
-            ));
+            let st = stage_ix(stage_of(grade_at(&grades, began, h.year_start).unwrap_or(1)));
             acc.each(u.of(places[last].school), |c| c[st][1] += 1);
         }
     }
@@ -1069,18 +953,8 @@ pub fn dropout_report(
         as_of,
         school_year,
         county: dropout_unit("全县", &acc.county),
-        townships: u
-            .townships
-            .iter()
-            .zip(&acc.townships)
-            .map(|(n, c)| dropout_unit(n, c))
-            .collect(),
-        schools: u
-            .schools
-            .iter()
-            .zip(&acc.schools)
-            .map(|(n, c)| dropout_unit(n, c))
-            .collect(),
+        townships: u.townships.iter().zip(&acc.townships).map(|(n, c)| dropout_unit(n, c)).collect(),
+        schools: u.schools.iter().zip(&acc.schools).map(|(n, c)| dropout_unit(n, c)).collect(),
     }
 }
 
@@ -1088,15 +962,7 @@ pub fn dropout_report(
 // Baseline
 // ---------------------------------------------------------------------------------------------
 
-pub const BASELINE_COLUMNS: [&str; 7] = [
-    "学校",
-    "入学学年",
-    "入学年级",
-    "入学人数",
-    "转入",
-    "转出",
-    "死亡",
-];
+pub const BASELINE_COLUMNS: [&str; 7] = ["学校", "入学学年", "入学年级", "入学人数", "转入", "转出", "死亡"];
 
 /// One school's counts for one cohort, up to the import date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1160,19 +1026,12 @@ fn parse_grade(s: &str) -> Option<u8> {
 impl Baseline {
     /// An empty baseline (no history before `imported`).
     pub fn empty(imported: Date) -> Baseline {
-        Baseline {
-            imported,
-            rows: Vec::new(),
-        }
+        Baseline { imported, rows: Vec::new() }
     }
 
     /// Reads the baseline CSV, reporting every bad cell. With an org, schools must be the
     /// county's and teach the entry grade. 转入/转出/死亡 may be left empty (0).
-    pub fn parse_csv(
-        bytes: &[u8],
-        imported: Date,
-        org: Option<&Org>,
-    ) -> Result<Baseline, BaselineError> {
+    pub fn parse_csv(bytes: &[u8], imported: Date, org: Option<&Org>) -> Result<Baseline, BaselineError> {
         let table = Table::parse(bytes, &BASELINE_COLUMNS)?;
         let mut errors = table.ragged.clone();
         let mut rows: Vec<BaselineRow> = Vec::with_capacity(table.len());
@@ -1191,20 +1050,18 @@ impl Baseline {
             }
             let entry_year = parse_school_year(row.get("入学学年"));
             match entry_year {
-                None => {
-                    errors.push(row.error("入学学年", "应为学年的起始年份，如 2018 或 2018-2019"))
+                None => errors.push(row.error("入学学年", "应为学年的起始年份，如 2018 或 2018-2019")),
+                Some(y) if y > imported.year() => {
+                    errors.push(row.error("入学学年", format!("晚于基线截止日期 {imported}，不可能已有统计")))
                 }
-                Some(y) if y > imported.year() => errors.push(row.error(
-                    "入学学年",
-                    format!("晚于基线截止日期 {imported}，不可能已有统计"),
-                )),
                 _ => {}
             }
             let grade = parse_grade(row.get("入学年级"));
             match (grade, known) {
                 (None, _) => errors.push(row.error("入学年级", "应为 1–9")),
-                (Some(g), Some(Some(s))) if !s.teaches(g) => errors
-                    .push(row.error("入学年级", format!("{}是{}，不设 {g} 年级", s.name, s.kind))),
+                (Some(g), Some(Some(s))) if !s.teaches(g) => {
+                    errors.push(row.error("入学年级", format!("{}是{}，不设 {g} 年级", s.name, s.kind)))
+                }
                 _ => {}
             }
             let mut count = |col: &str, required: bool| -> u32 {
@@ -1230,8 +1087,7 @@ impl Baseline {
             let (Some(entry_year), Some(entry_grade)) = (entry_year, grade) else {
                 continue;
             };
-            if let Some(first) = seen.insert((school.clone(), entry_year, entry_grade), row.number)
-            {
+            if let Some(first) = seen.insert((school.clone(), entry_year, entry_grade), row.number) {
                 errors.push(RowError {
                     row: row.number,
                     column: "学校".into(),
@@ -1240,15 +1096,7 @@ impl Baseline {
                 });
                 continue;
             }
-            rows.push(BaselineRow {
-                school,
-                entry_year,
-                entry_grade,
-                intake,
-                transfers_in,
-                transfers_out,
-                deaths,
-            });
+            rows.push(BaselineRow { school, entry_year, entry_grade, intake, transfers_in, transfers_out, deaths });
         }
         if !errors.is_empty() {
             errors.sort_by_key(|e| e.row);
@@ -1263,25 +1111,13 @@ impl Baseline {
         for r in rows {
             map.insert((r.school.clone(), r.entry_year, r.entry_grade), r);
         }
-        Baseline {
-            imported,
-            rows: map.into_values().collect(),
-        }
+        Baseline { imported, rows: map.into_values().collect() }
     }
 
-    pub fn get(
-        &self,
-        school: &str,
-        entry_year: SchoolYear,
-        entry_grade: u8,
-    ) -> Option<&BaselineRow> {
+    pub fn get(&self, school: &str, entry_year: SchoolYear, entry_grade: u8) -> Option<&BaselineRow> {
         self.rows
             .binary_search_by(|r| {
-                (r.school.as_str(), r.entry_year, r.entry_grade).cmp(&(
-                    school,
-                    entry_year,
-                    entry_grade,
-                ))
+                (r.school.as_str(), r.entry_year, r.entry_grade).cmp(&(school, entry_year, entry_grade))
             })
             .ok()
             .map(|i| &self.rows[i])
@@ -1314,11 +1150,7 @@ pub enum CohortStage {
 }
 
 impl CohortStage {
-    pub const ALL: [CohortStage; 3] = [
-        CohortStage::NineYear,
-        CohortStage::Junior,
-        CohortStage::Primary,
-    ];
+    pub const ALL: [CohortStage; 3] = [CohortStage::NineYear, CohortStage::Junior, CohortStage::Primary];
 
     /// (first grade, last grade).
     pub fn grades(self) -> (u8, u8) {
@@ -1367,14 +1199,10 @@ impl FromStr for CohortStage {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
-            "nine_year" | "nine-year" | "九年" | "九年义务教育巩固率" => {
-                Ok(CohortStage::NineYear)
-            }
+            "nine_year" | "nine-year" | "九年" | "九年义务教育巩固率" => Ok(CohortStage::NineYear),
             "junior" | "初中" | "初中三年巩固率" => Ok(CohortStage::Junior),
             "primary" | "小学" | "小学六年巩固率" => Ok(CohortStage::Primary),
-            t => Err(format!(
-                "巩固率类别「{t}」无效，可选：nine_year、junior、primary"
-            )),
+            t => Err(format!("巩固率类别「{t}」无效，可选：nine_year、junior、primary")),
         }
     }
 }
@@ -1397,9 +1225,7 @@ pub struct ConsolidationUnit {
 impl ConsolidationUnit {
     /// `I + Tin − Tout − X`.
     pub fn denominator(&self) -> i64 {
-        self.intake as i64 + self.transfers_in as i64
-            - self.transfers_out as i64
-            - self.deaths as i64
+        self.intake as i64 + self.transfers_in as i64 - self.transfers_out as i64 - self.deaths as i64
     }
 }
 
@@ -1532,16 +1358,10 @@ pub fn consolidation_report(
     // The baseline: rows of this cohort and stage, summed over each unit's schools.
     if let Some(b) = baseline {
         for r in &b.rows {
-            if !stage.takes_row_grade(r.entry_grade)
-                || r.entry_year - (i32::from(r.entry_grade) - 1) != grade1_entry
-            {
+            if !stage.takes_row_grade(r.entry_grade) || r.entry_year - (i32::from(r.entry_grade) - 1) != grade1_entry {
                 continue;
             }
-            let intake = if r.entry_grade == f {
-                u64::from(r.intake)
-            } else {
-                0
-            };
+            let intake = if r.entry_grade == f { u64::from(r.intake) } else { 0 };
             acc.each(u.of_name(&r.school), |t| {
                 t[I] += intake;
                 t[TIN] += u64::from(r.transfers_in);
@@ -1614,21 +1434,13 @@ pub fn consolidation_report(
         }
     }
 
-    let kind_ok = |name: &str| {
-        org.school(name)
-            .is_some_and(|s| s.teaches(f) && s.teaches(l))
-    };
+    let kind_ok = |name: &str| org.school(name).is_some_and(|s| s.teaches(f) && s.teaches(l));
     ConsolidationReport {
         as_of,
         school_year,
         stage,
         county: consolidation_unit("全县", &acc.county),
-        townships: u
-            .townships
-            .iter()
-            .zip(&acc.townships)
-            .map(|(n, t)| consolidation_unit(n, t))
-            .collect(),
+        townships: u.townships.iter().zip(&acc.townships).map(|(n, t)| consolidation_unit(n, t)).collect(),
         schools: u
             .schools
             .iter()
@@ -1669,16 +1481,10 @@ pub fn township_table(h: &History, org: &Org, as_of: Date) -> TownshipTable {
         if !m.created {
             continue;
         }
-        let Some(code) = h
-            .case_events(i as u32)
-            .iter()
-            .rev()
-            .find(|e| e.date <= as_of)
-            .and_then(|e| match e.what {
-                What::Case(c) => Some(c),
-                _ => None,
-            })
-        else {
+        let Some(code) = h.case_events(i as u32).iter().rev().find(|e| e.date <= as_of).and_then(|e| match e.what {
+            What::Case(c) => Some(c),
+            _ => None,
+        }) else {
             continue;
         };
         let col = match (m.source, code) {
@@ -1704,11 +1510,8 @@ pub fn township_table(h: &History, org: &Org, as_of: Date) -> TownshipTable {
         census_unreturned: c[2],
         total: c.iter().sum(),
     };
-    let mut rows: Vec<TownshipRow> = org
-        .townships
-        .keys()
-        .map(|t| row(t, counts.get(t.as_str()).copied().unwrap_or_default()))
-        .collect();
+    let mut rows: Vec<TownshipRow> =
+        org.townships.keys().map(|t| row(t, counts.get(t.as_str()).copied().unwrap_or_default())).collect();
     for (t, c) in &counts {
         if !org.townships.contains_key(*t) {
             rows.push(row(t, *c));
@@ -1720,11 +1523,7 @@ pub fn township_table(h: &History, org: &Org, as_of: Date) -> TownshipTable {
         sum[1] += r.suspected_list_unreturned;
         sum[2] += r.census_unreturned;
     }
-    TownshipTable {
-        as_of,
-        rows,
-        total: row("合计", sum),
-    }
+    TownshipTable { as_of, rows, total: row("合计", sum) }
 }
 
 /// One row of the monthly ranking.
@@ -1747,16 +1546,8 @@ pub struct Ranking {
 
 /// Ranks the org's townships from a table and a dropout report of the same day.
 pub fn ranking_from(org: &Org, table: &TownshipTable, dropout: &DropoutReport) -> Ranking {
-    let unreturned: HashMap<&str, u64> = table
-        .rows
-        .iter()
-        .map(|r| (r.township.as_str(), r.total))
-        .collect();
-    let rates: HashMap<&str, Option<f64>> = dropout
-        .townships
-        .iter()
-        .map(|u| (u.name.as_str(), u.rate))
-        .collect();
+    let unreturned: HashMap<&str, u64> = table.rows.iter().map(|r| (r.township.as_str(), r.total)).collect();
+    let rates: HashMap<&str, Option<f64>> = dropout.townships.iter().map(|u| (u.name.as_str(), u.rate)).collect();
     let mut rows: Vec<RankingRow> = org
         .townships
         .keys()
@@ -1768,29 +1559,20 @@ pub fn ranking_from(org: &Org, table: &TownshipTable, dropout: &DropoutReport) -
         })
         .collect();
     let key_cmp = |a: &RankingRow, b: &RankingRow| {
-        a.unreturned
-            .cmp(&b.unreturned)
-            .then_with(|| match (a.dropout_rate, b.dropout_rate) {
-                (Some(x), Some(y)) => x.total_cmp(&y),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => Ordering::Equal,
-            })
+        a.unreturned.cmp(&b.unreturned).then_with(|| match (a.dropout_rate, b.dropout_rate) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        })
     };
     rows.sort_by(|a, b| key_cmp(a, b).then_with(|| a.township.cmp(&b.township)));
     for i in 0..rows.len() {
-        rows[i].rank = if i > 0 && key_cmp(&rows[i - 1], &rows[i]) == Ordering::Equal {
-            rows[i - 1].rank
-        } else {
-            i as u32 + 1
-        };
+        rows[i].rank =
+            if i > 0 && key_cmp(&rows[i - 1], &rows[i]) == Ordering::Equal { rows[i - 1].rank } else { i as u32 + 1 };
     }
     let as_of = table.as_of;
-    Ranking {
-        as_of,
-        month: format!("{:04}-{:02}", as_of.year(), as_of.month()),
-        rows,
-    }
+    Ranking { as_of, month: format!("{:04}-{:02}", as_of.year(), as_of.month()), rows }
 }
 
 /// The monthly ranking on `as_of` (辍学率 of the school year `as_of` falls in).
@@ -1814,18 +1596,10 @@ pub struct Indicators {
 pub fn compute_all(h: &History, org: &Org, baseline: Option<&Baseline>, as_of: Date) -> Indicators {
     let y = h.school_year_of(as_of);
     let dropout = dropout_report(h, org, y, as_of);
-    let consolidation = CohortStage::ALL
-        .iter()
-        .map(|s| consolidation_report(h, org, baseline, *s, y, as_of))
-        .collect();
+    let consolidation = CohortStage::ALL.iter().map(|s| consolidation_report(h, org, baseline, *s, y, as_of)).collect();
     let township_table = township_table(h, org, as_of);
     let ranking = ranking_from(org, &township_table, &dropout);
-    Indicators {
-        dropout,
-        consolidation,
-        township_table,
-        ranking,
-    }
+    Indicators { dropout, consolidation, township_table, ranking }
 }
 
 /// Building revisions for tests: one origin, clocks increasing in call order, each write
@@ -1850,19 +1624,10 @@ pub(crate) mod sim {
 
     impl Sim {
         pub fn new() -> Sim {
-            Sim {
-                next: 1,
-                ..Default::default()
-            }
+            Sim { next: 1, ..Default::default() }
         }
 
-        fn rev(
-            &mut self,
-            record: Option<RecordId>,
-            kind: RecordKind,
-            date: Date,
-            change: Change,
-        ) -> Revision {
+        fn rev(&mut self, record: Option<RecordId>, kind: RecordKind, date: Date, change: Change) -> Revision {
             let id = RevId(self.next * 7919);
             self.next += 1;
             Revision {
@@ -1871,10 +1636,7 @@ pub(crate) mod sim {
                 kind,
                 origin: "鸦岭-node".into(),
                 seq: self.next as u64,
-                hlc: Hlc {
-                    ms: 1_000 + self.next as u64,
-                    n: 0,
-                },
+                hlc: Hlc { ms: 1_000 + self.next as u64, n: 0 },
                 author: "测试".into(),
                 date,
                 change,
@@ -1884,22 +1646,11 @@ pub(crate) mod sim {
         /// A fresh valid ID number for a birth date and sex.
         pub fn id(&mut self, birth: Date, sex: Sex) -> IdNumber {
             self.ids += 2;
-            let seq = if sex == Sex::Male {
-                self.ids + 1
-            } else {
-                self.ids
-            };
+            let seq = if sex == Sex::Male { self.ids + 1 } else { self.ids };
             make_id("410329", birth.0, seq)
         }
 
-        pub fn init(
-            &mut self,
-            name: &str,
-            school: &str,
-            grade: u8,
-            birth: Date,
-            sex: Sex,
-        ) -> StudentInit {
+        pub fn init(&mut self, name: &str, school: &str, grade: u8, birth: Date, sex: Sex) -> StudentInit {
             let id = self.id(birth, sex);
             StudentInit {
                 student_no: StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
@@ -1915,21 +1666,12 @@ pub(crate) mod sim {
                 groups: vec![],
                 guardian: None,
                 phone: None,
-                placement: Placement {
-                    status: Status::Enrolled,
-                    school: school.into(),
-                    transfer: None,
-                },
+                placement: Placement { status: Status::Enrolled, school: school.into(), transfer: None },
             }
         }
 
         pub fn create(&mut self, date: Date, init: StudentInit) -> RecordId {
-            let r = self.rev(
-                None,
-                RecordKind::Student,
-                date,
-                Change::CreateStudent(Box::new(init.clone())),
-            );
+            let r = self.rev(None, RecordKind::Student, date, Change::CreateStudent(Box::new(init.clone())));
             let id = r.id;
             for (f, _) in init.fields() {
                 self.heads.insert((id, f), id);
@@ -1947,30 +1689,9 @@ pub(crate) mod sim {
             self.create(date, init)
         }
 
-        pub fn set(
-            &mut self,
-            record: RecordId,
-            kind: RecordKind,
-            date: Date,
-            field: Field,
-            value: Value,
-        ) -> RevId {
-            let supersedes = self
-                .heads
-                .get(&(record, field))
-                .copied()
-                .into_iter()
-                .collect();
-            let r = self.rev(
-                Some(record),
-                kind,
-                date,
-                Change::Update(vec![Assign {
-                    field,
-                    value,
-                    supersedes,
-                }]),
-            );
+        pub fn set(&mut self, record: RecordId, kind: RecordKind, date: Date, field: Field, value: Value) -> RevId {
+            let supersedes = self.heads.get(&(record, field)).copied().into_iter().collect();
+            let r = self.rev(Some(record), kind, date, Change::Update(vec![Assign { field, value, supersedes }]));
             let id = r.id;
             self.heads.insert((record, field), id);
             self.revs.push(r);
@@ -1978,18 +1699,8 @@ pub(crate) mod sim {
         }
 
         pub fn place(&mut self, s: RecordId, date: Date, status: Status, school: &str) -> RevId {
-            let p = Placement {
-                status,
-                school: school.into(),
-                transfer: None,
-            };
-            self.set(
-                s,
-                RecordKind::Student,
-                date,
-                Field::Placement,
-                Value::Placement(p),
-            )
+            let p = Placement { status, school: school.into(), transfer: None };
+            self.set(s, RecordKind::Student, date, Field::Placement, Value::Placement(p))
         }
 
         pub fn transfer(&mut self, s: RecordId, date: Date, from: &str, to: Option<&str>) -> RevId {
@@ -1997,18 +1708,8 @@ pub(crate) mod sim {
                 Some(x) => TransferTarget::School(x.into()),
                 None => TransferTarget::OutOfCounty("郑州市".into()),
             });
-            let p = Placement {
-                status: Status::TransferredOut,
-                school: from.into(),
-                transfer,
-            };
-            self.set(
-                s,
-                RecordKind::Student,
-                date,
-                Field::Placement,
-                Value::Placement(p),
-            )
+            let p = Placement { status: Status::TransferredOut, school: from.into(), transfer };
+            self.set(s, RecordKind::Student, date, Field::Placement, Value::Placement(p))
         }
 
         pub fn child(&mut self, name: &str, birth: Date, sex: Sex, id: Option<IdNumber>) -> Child {
@@ -2044,12 +1745,7 @@ pub(crate) mod sim {
                 cause: Cause::Unknown,
                 previous: None,
             };
-            let r = self.rev(
-                None,
-                RecordKind::Case,
-                date,
-                Change::CreateCase(Box::new(init.clone())),
-            );
+            let r = self.rev(None, RecordKind::Case, date, Change::CreateCase(Box::new(init.clone())));
             let id = r.id;
             for (f, _) in init.fields() {
                 self.heads.insert((id, f), id);
@@ -2068,13 +1764,7 @@ pub(crate) mod sim {
         }
 
         pub fn case_state(&mut self, c: RecordId, date: Date, state: CaseState) -> RevId {
-            self.set(
-                c,
-                RecordKind::Case,
-                date,
-                Field::CaseState,
-                Value::CaseState(state),
-            )
+            self.set(c, RecordKind::Case, date, Field::CaseState, Value::CaseState(state))
         }
     }
 }
@@ -2104,10 +1794,7 @@ mod tests {
     }
 
     fn unit<'a, T>(units: &'a [T], name: &str, get: impl Fn(&T) -> &str) -> &'a T {
-        units
-            .iter()
-            .find(|u| get(u) == name)
-            .unwrap_or_else(|| panic!("no unit {name}"))
+        units.iter().find(|u| get(u) == name).unwrap_or_else(|| panic!("no unit {name}"))
     }
 
     /// School year 2026, as of 2027-03-01. Each student below is created 2026-09-01 unless said.
@@ -2141,13 +1828,7 @@ mod tests {
         s.place(c, d(2026, 3, 1), Status::DroppedOut, "鸦岭初中");
         let dd = s.student(day1, "鸦岭初中", 7);
         s.place(dd, d(2026, 10, 1), Status::Suspended, "鸦岭初中");
-        let mut init = s.init(
-            "送教生",
-            "白沙小学",
-            1,
-            d(2020, 3, 1),
-            crate::model::Sex::Female,
-        );
+        let mut init = s.init("送教生", "白沙小学", 1, d(2020, 3, 1), crate::model::Sex::Female);
         init.placement.status = Status::HomeDelivered;
         s.create(day1, init);
         let f = s.student(day1, "白沙小学", 2);
@@ -2174,66 +1855,23 @@ mod tests {
         let c = &r.county;
         assert_eq!((c.enrolled_at_start, c.dropouts), (9, 3));
         assert_eq!(c.rate, Some(1.0 / 3.0));
-        assert_eq!(
-            c.primary,
-            StageRate {
-                enrolled_at_start: 6,
-                dropouts: 1,
-                rate: Some(1.0 / 6.0)
-            }
-        );
-        assert_eq!(
-            c.junior,
-            StageRate {
-                enrolled_at_start: 3,
-                dropouts: 2,
-                rate: Some(2.0 / 3.0)
-            }
-        );
+        assert_eq!(c.primary, StageRate { enrolled_at_start: 6, dropouts: 1, rate: Some(1.0 / 6.0) });
+        assert_eq!(c.junior, StageRate { enrolled_at_start: 3, dropouts: 2, rate: Some(2.0 / 3.0) });
 
         let t = |n| unit(&r.townships, n, |u: &DropoutUnit| &u.name);
-        assert_eq!(
-            (
-                t("鸦岭").enrolled_at_start,
-                t("鸦岭").dropouts,
-                t("鸦岭").rate
-            ),
-            (7, 3, Some(3.0 / 7.0))
-        );
+        assert_eq!((t("鸦岭").enrolled_at_start, t("鸦岭").dropouts, t("鸦岭").rate), (7, 3, Some(3.0 / 7.0)));
         assert_eq!(t("鸦岭").primary.rate, Some(0.25));
-        assert_eq!(
-            (
-                t("白沙").enrolled_at_start,
-                t("白沙").dropouts,
-                t("白沙").rate
-            ),
-            (2, 0, Some(0.0))
-        );
+        assert_eq!((t("白沙").enrolled_at_start, t("白沙").dropouts, t("白沙").rate), (2, 0, Some(0.0)));
         assert_eq!(t("白沙").junior.rate, None);
         assert_eq!((t("城关").enrolled_at_start, t("城关").rate), (0, None));
 
         let sc = |n| unit(&r.schools, n, |u: &DropoutUnit| &u.name);
-        assert_eq!(
-            (sc("鸦岭小学").enrolled_at_start, sc("鸦岭小学").dropouts),
-            (4, 1)
-        );
-        assert_eq!(
-            (sc("鸦岭初中").enrolled_at_start, sc("鸦岭初中").dropouts),
-            (3, 2)
-        );
+        assert_eq!((sc("鸦岭小学").enrolled_at_start, sc("鸦岭小学").dropouts), (4, 1));
+        assert_eq!((sc("鸦岭初中").enrolled_at_start, sc("鸦岭初中").dropouts), (3, 2));
         assert_eq!(sc("鸦岭初中").junior.rate, Some(2.0 / 3.0));
-        assert_eq!(
-            (sc("白沙小学").enrolled_at_start, sc("白沙小学").dropouts),
-            (2, 0)
-        );
+        assert_eq!((sc("白沙小学").enrolled_at_start, sc("白沙小学").dropouts), (2, 0));
         // Every township and school of the org appears, in a stable order.
-        assert_eq!(
-            r.townships
-                .iter()
-                .map(|u| u.name.as_str())
-                .collect::<Vec<_>>(),
-            ["城关", "白沙", "鸦岭"]
-        );
+        assert_eq!(r.townships.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["城关", "白沙", "鸦岭"]);
         assert_eq!(r.schools.len(), 5);
 
         // Later, on 2027-04-02, I's dropout (2027-04-01) counts too.
@@ -2241,10 +1879,7 @@ mod tests {
         assert_eq!(later.county.dropouts, 4);
         // The school year before: C and L dropped out in 2025 (both still out on 2026-08-31).
         let before = dropout_report(&history(&s.revs), &org, 2025, d(2026, 8, 31));
-        assert_eq!(
-            (before.county.enrolled_at_start, before.county.dropouts),
-            (2, 2)
-        );
+        assert_eq!((before.county.enrolled_at_start, before.county.dropouts), (2, 2));
     }
 
     #[test]
@@ -2252,29 +1887,15 @@ mod tests {
         let s = dropout_county();
         let r = dropout_report(&history(&s.revs), &org(), 2026, d(2027, 3, 1));
         let v: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).unwrap();
-        let keys =
-            |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
         let mut top = keys(&v);
         top.sort();
-        assert_eq!(
-            top,
-            ["as_of", "county", "school_year", "schools", "townships"]
-        );
+        assert_eq!(top, ["as_of", "county", "school_year", "schools", "townships"]);
         assert_eq!(v["as_of"], "2027-03-01");
         assert_eq!(v["school_year"], 2026);
         let mut u = keys(&v["county"]);
         u.sort();
-        assert_eq!(
-            u,
-            [
-                "dropouts",
-                "enrolled_at_start",
-                "junior",
-                "name",
-                "primary",
-                "rate"
-            ]
-        );
+        assert_eq!(u, ["dropouts", "enrolled_at_start", "junior", "name", "primary", "rate"]);
         let mut st = keys(&v["county"]["primary"]);
         st.sort();
         assert_eq!(st, ["dropouts", "enrolled_at_start", "rate"]);
@@ -2286,30 +1907,19 @@ mod tests {
         let s = dropout_county();
         let org = org();
         let base = history(&s.revs);
-        let want = render(
-            &dropout_report(&base, &org, 2026, d(2027, 3, 1)),
-            Format::Json,
-        );
+        let want = render(&dropout_report(&base, &org, 2026, d(2027, 3, 1)), Format::Json);
         // Reversed and rotated, with every revision twice: the same history.
         let mut revs: Vec<Revision> = s.revs.iter().rev().cloned().collect();
         revs.rotate_left(7);
         revs.extend(s.revs.iter().cloned());
         let h = history(&revs);
-        assert_eq!(
-            render(&dropout_report(&h, &org, 2026, d(2027, 3, 1)), Format::Json),
-            want
-        );
+        assert_eq!(render(&dropout_report(&h, &org, 2026, d(2027, 3, 1)), Format::Json), want);
         // The end of every timeline is the merged state's placement.
         let records = fold_all(&s.revs);
         for r in records.values().filter(|r| r.kind == RecordKind::Student) {
             let p = h.placement_on(r.id, d(2030, 1, 1)).unwrap();
             let want = r.placement().unwrap();
-            assert_eq!(
-                (p.status, &p.school),
-                (want.status, &want.school),
-                "{}",
-                r.name()
-            );
+            assert_eq!((p.status, &p.school), (want.status, &want.school), "{}", r.name());
         }
         assert_eq!(h.student_count(), 11);
         // The settled timeline stays compact (see the module documentation).
@@ -2318,13 +1928,7 @@ mod tests {
         let mut h2 = h.clone();
         h2.add(&s.revs[3]);
         h2.build();
-        assert_eq!(
-            render(
-                &dropout_report(&h2, &org, 2026, d(2027, 3, 1)),
-                Format::Json
-            ),
-            want
-        );
+        assert_eq!(render(&dropout_report(&h2, &org, 2026, d(2027, 3, 1)), Format::Json), want);
     }
 
     #[test]
@@ -2343,10 +1947,7 @@ mod tests {
         back.build();
         let r = dropout_report(&back, &org, 2026, d(2027, 3, 1));
         assert_eq!(r.county.enrolled_at_start, 10);
-        assert_eq!(
-            unit(&r.townships, "城关", |u: &DropoutUnit| &u.name).enrolled_at_start,
-            1
-        );
+        assert_eq!(unit(&r.townships, "城关", |u: &DropoutUnit| &u.name).enrolled_at_start, 1);
     }
 
     /// A backdated entry and a same-day fix replace what they supersede; a later change keeps
@@ -2393,13 +1994,7 @@ mod tests {
         assert_eq!(h.grade_on(a, d(2026, 9, 1)), Some(7));
         assert_eq!(h.grade_on(a, d(2023, 9, 1)), Some(4));
         // A repeat: grade 6 recorded again in 2026.
-        s.set(
-            a,
-            RecordKind::Student,
-            d(2026, 9, 2),
-            Field::Grade,
-            Value::Grade(6),
-        );
+        s.set(a, RecordKind::Student, d(2026, 9, 2), Field::Grade, Value::Grade(6));
         let h = history(&s.revs);
         assert_eq!(h.grade_on(a, d(2026, 9, 1)), Some(7));
         assert_eq!(h.grade_on(a, d(2026, 10, 1)), Some(6));
@@ -2412,13 +2007,7 @@ mod tests {
     fn cohort_from_entry_year() {
         let mut s = Sim::new();
         let with_entry = |s: &mut Sim, grade: u8, entry: Option<i32>| {
-            let mut init = s.init(
-                "甲",
-                "鸦岭初中",
-                grade,
-                d(2012, 3, 1),
-                crate::model::Sex::Male,
-            );
+            let mut init = s.init("甲", "鸦岭初中", grade, d(2012, 3, 1), crate::model::Sex::Male);
             init.entry_year = entry;
             s.create(d(2025, 9, 1), init)
         };
@@ -2426,13 +2015,7 @@ mod tests {
         let grade1_style = with_entry(&mut s, 8, Some(2018));
         let derived = with_entry(&mut s, 8, None);
         let updated = with_entry(&mut s, 8, Some(2024));
-        s.set(
-            updated,
-            RecordKind::Student,
-            d(2025, 10, 1),
-            Field::EntryYear,
-            Value::Year(Some(2023)),
-        );
+        s.set(updated, RecordKind::Student, d(2025, 10, 1), Field::EntryYear, Value::Year(Some(2023)));
         let h = history(&s.revs);
         let cohort = |id| h.cohort(h.student_ix(id).unwrap());
         assert_eq!(cohort(junior_style), Some(2018));
@@ -2486,13 +2069,7 @@ mod tests {
     }
 
     fn terms(u: &ConsolidationUnit) -> [u64; 5] {
-        [
-            u.graduates,
-            u.intake,
-            u.transfers_in,
-            u.transfers_out,
-            u.deaths,
-        ]
+        [u.graduates, u.intake, u.transfers_in, u.transfers_out, u.deaths]
     }
 
     #[test]
@@ -2500,70 +2077,33 @@ mod tests {
         let s = junior_county();
         let org = org();
         let base = baseline_junior();
-        let r = consolidation_report(
-            &history(&s.revs),
-            &org,
-            Some(&base),
-            CohortStage::Junior,
-            2026,
-            d(2027, 3, 1),
-        );
+        let r = consolidation_report(&history(&s.revs), &org, Some(&base), CohortStage::Junior, 2026, d(2027, 3, 1));
         assert_eq!(r.entry_year(), 2024);
         let t = |n| unit(&r.townships, n, |u: &ConsolidationUnit| &u.name);
         assert_eq!(terms(t("鸦岭")), [2, 5, 2, 3, 0]);
         assert_eq!(t("鸦岭").rate, Some(0.5));
         assert_eq!(terms(t("白沙")), [3, 4, 1, 0, 2]);
-        assert_eq!(
-            (t("白沙").rate, t("白沙").flag.as_deref()),
-            (Some(1.0), None)
-        );
+        assert_eq!((t("白沙").rate, t("白沙").flag.as_deref()), (Some(1.0), None));
         assert_eq!(terms(t("城关")), [3, 2, 0, 0, 0]);
-        assert_eq!(
-            (t("城关").rate, t("城关").flag.as_deref()),
-            (Some(1.5), Some("rate_above_100"))
-        );
+        assert_eq!((t("城关").rate, t("城关").flag.as_deref()), (Some(1.5), Some("rate_above_100")));
         assert_eq!(terms(&r.county), [8, 11, 2, 2, 2]);
         assert_eq!(r.county.rate, Some(8.0 / 9.0));
         assert_eq!(r.county.flag, None);
         // Schools: only those teaching grades 7 and 9; the junior schools equal their townships.
-        assert_eq!(
-            r.schools
-                .iter()
-                .map(|u| u.name.as_str())
-                .collect::<Vec<_>>(),
-            ["城关初中", "白沙初中", "鸦岭初中"]
-        );
-        assert_eq!(
-            terms(unit(&r.schools, "鸦岭初中", |u: &ConsolidationUnit| &u.name)),
-            [2, 5, 2, 3, 0]
-        );
+        assert_eq!(r.schools.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["城关初中", "白沙初中", "鸦岭初中"]);
+        assert_eq!(terms(unit(&r.schools, "鸦岭初中", |u: &ConsolidationUnit| &u.name)), [2, 5, 2, 3, 0]);
 
         let v: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).unwrap();
         assert_eq!(v["stage"], "junior");
         assert_eq!(v["townships"][0]["flag"], "rate_above_100");
         assert!(v["county"].get("flag").is_none());
-        for k in [
-            "name",
-            "graduates",
-            "intake",
-            "transfers_in",
-            "transfers_out",
-            "deaths",
-            "rate",
-        ] {
+        for k in ["name", "graduates", "intake", "transfers_in", "transfers_out", "deaths", "rate"] {
             assert!(v["county"].get(k).is_some(), "{k}");
         }
 
         // Without the baseline the system's own records are all there is: the roster (2025-09-01)
         // shows up as arrivals after the cohort's entry, and the pre-baseline a4 transfer counts.
-        let r = consolidation_report(
-            &history(&s.revs),
-            &org,
-            None,
-            CohortStage::Junior,
-            2026,
-            d(2027, 3, 1),
-        );
+        let r = consolidation_report(&history(&s.revs), &org, None, CohortStage::Junior, 2026, d(2027, 3, 1));
         // Tin: 12 roster/arrival records of the cohort (a1–a5, b1–b3, c1–c3, n1); Tout: a4, a2.
         assert_eq!(terms(&r.county), [8, 0, 12, 2, 1]);
         assert_eq!(r.county.rate, Some(8.0 / 9.0));
@@ -2597,14 +2137,7 @@ mod tests {
         let r1 = s.student(d(2022, 9, 1), "白沙小学", 3);
         s.place(r1, d(2026, 7, 1), Status::Graduated, "白沙小学");
         s.student(d(2021, 9, 1), "鸦岭小学", 1);
-        let r = consolidation_report(
-            &history(&s.revs),
-            &org(),
-            None,
-            CohortStage::Primary,
-            2025,
-            d(2026, 10, 1),
-        );
+        let r = consolidation_report(&history(&s.revs), &org(), None, CohortStage::Primary, 2025, d(2026, 10, 1));
         let t = |n| unit(&r.townships, n, |u: &ConsolidationUnit| &u.name);
         assert_eq!(terms(t("鸦岭")), [3, 3, 1, 0, 0]);
         assert_eq!(t("鸦岭").rate, Some(0.75));
@@ -2615,13 +2148,7 @@ mod tests {
         assert_eq!(terms(t("城关")), [0; 5]);
         assert_eq!((t("城关").rate, t("城关").flag.as_deref()), (None, None));
         // Primary schools only.
-        assert_eq!(
-            r.schools
-                .iter()
-                .map(|u| u.name.as_str())
-                .collect::<Vec<_>>(),
-            ["白沙小学", "鸦岭小学"]
-        );
+        assert_eq!(r.schools.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["白沙小学", "鸦岭小学"]);
         // The nine-year rate completing in 2026 is the cohort that entered grade 1 in 2018: the
         // baseline's 2018 grade-1 row (I 7, Tin 2, Tout 3) and its grade-7 rows of 2024 (Tin 1,
         // Tout 1, X 1; their intake is 小升初, not intake). None of this sim's pupils is in it.
@@ -2642,10 +2169,7 @@ mod tests {
         let b = baseline_junior();
         assert_eq!(b.len(), 5);
         let row = b.get("白沙初中", 2024, 7).unwrap();
-        assert_eq!(
-            (row.intake, row.transfers_in, row.transfers_out, row.deaths),
-            (4, 0, 0, 1)
-        );
+        assert_eq!((row.intake, row.transfers_in, row.transfers_out, row.deaths), (4, 0, 0, 1));
         assert_eq!(b.get("城关初中", 2024, 7).unwrap().intake, 2);
         assert!(b.get("城关初中", 2023, 7).is_none());
 
@@ -2657,23 +2181,14 @@ mod tests {
                    鸦岭初中,2024,7,6,0,0,0\n\
                    白沙初中,2024,7,,x,0,0\n\
                    白沙初中,2024\n";
-        let BaselineError::Rows(e) =
-            Baseline::parse_csv(bad.as_bytes(), d(2025, 9, 10), Some(&org())).unwrap_err()
+        let BaselineError::Rows(e) = Baseline::parse_csv(bad.as_bytes(), d(2025, 9, 10), Some(&org())).unwrap_err()
         else {
             panic!()
         };
         let got: Vec<(usize, &str)> = e.iter().map(|e| (e.row, e.column.as_str())).collect();
         assert_eq!(
             got,
-            [
-                (3, "学校"),
-                (4, "入学学年"),
-                (5, "入学年级"),
-                (6, "学校"),
-                (7, "入学人数"),
-                (7, "转入"),
-                (8, "")
-            ]
+            [(3, "学校"), (4, "入学学年"), (5, "入学年级"), (6, "学校"), (7, "入学人数"), (7, "转入"), (8, "")]
         );
         assert!(e[3].reason.contains("第 2 行"), "{}", e[3]);
         assert!(matches!(
@@ -2695,38 +2210,21 @@ mod tests {
     fn cases_county() -> Sim {
         use crate::model::{CaseSource::*, CaseState::*};
         let mut s = Sim::new();
-        let closed = |o, on| Closed {
-            outcome: o,
-            evidence: None,
-            on,
-        };
+        let closed = |o, on| Closed { outcome: o, evidence: None, on };
         let c1 = s.simple_case(d(2027, 1, 3), "鸦岭", Roll);
         s.case_state(c1, d(2027, 1, 10), Confirmed);
         s.simple_case(d(2027, 3, 28), "鸦岭", Roll);
         let c3 = s.simple_case(d(2026, 10, 25), "鸦岭", Roll);
         s.case_state(c3, d(2026, 11, 1), Confirmed);
-        s.case_state(
-            c3,
-            d(2026, 12, 1),
-            closed(Outcome::Returned, d(2026, 12, 1)),
-        );
+        s.case_state(c3, d(2026, 12, 1), closed(Outcome::Returned, d(2026, 12, 1)));
         let c6 = s.simple_case(d(2027, 1, 25), "鸦岭", Roll);
         s.case_state(c6, d(2027, 2, 1), Confirmed);
-        s.case_state(
-            c6,
-            d(2027, 4, 10),
-            closed(Outcome::Returned, d(2027, 4, 10)),
-        );
+        s.case_state(c6, d(2027, 4, 10), closed(Outcome::Returned, d(2027, 4, 10)));
         let c4 = s.simple_case(d(2026, 11, 1), "鸦岭", Ministry);
-        let child = s
-            .revs
-            .iter()
-            .rev()
-            .find(|r| r.record == c4)
-            .and_then(|r| match &r.change {
-                Change::CreateCase(i) => Some(i.child.clone()),
-                _ => None,
-            });
+        let child = s.revs.iter().rev().find(|r| r.record == c4).and_then(|r| match &r.change {
+            Change::CreateCase(i) => Some(i.child.clone()),
+            _ => None,
+        });
         s.case(d(2026, 11, 20), "鸦岭", Poverty, child.unwrap(), None);
         s.simple_case(d(2026, 12, 1), "鸦岭", Police);
         s.simple_case(d(2027, 4, 5), "鸦岭", Civil);
@@ -2750,32 +2248,12 @@ mod tests {
             .rows
             .iter()
             .map(|r| {
-                (
-                    r.township.as_str(),
-                    [
-                        r.roll_unreturned,
-                        r.suspected_list_unreturned,
-                        r.census_unreturned,
-                        r.total,
-                    ],
-                )
+                (r.township.as_str(), [r.roll_unreturned, r.suspected_list_unreturned, r.census_unreturned, r.total])
             })
             .collect();
+        assert_eq!(rows, [("城关", [0, 0, 1, 1]), ("白沙", [0, 0, 1, 1]), ("鸦岭", [2, 1, 1, 4])]);
         assert_eq!(
-            rows,
-            [
-                ("城关", [0, 0, 1, 1]),
-                ("白沙", [0, 0, 1, 1]),
-                ("鸦岭", [2, 1, 1, 4])
-            ]
-        );
-        assert_eq!(
-            [
-                t.total.roll_unreturned,
-                t.total.suspected_list_unreturned,
-                t.total.census_unreturned,
-                t.total.total
-            ],
+            [t.total.roll_unreturned, t.total.suspected_list_unreturned, t.total.census_unreturned, t.total.total],
             [2, 1, 3, 6]
         );
         // On 2027-04-30: c6 returned (roll 1), c7 opened (census +1).
@@ -2802,32 +2280,14 @@ mod tests {
         let h = history(&s.revs);
         let r = ranking(&h, &org, d(2027, 3, 31));
         assert_eq!(r.month, "2027-03");
-        let rows: Vec<(u32, &str, u64, Option<f64>)> = r
-            .rows
-            .iter()
-            .map(|x| (x.rank, x.township.as_str(), x.unreturned, x.dropout_rate))
-            .collect();
-        assert_eq!(
-            rows,
-            [
-                (1, "城关", 1, Some(0.0)),
-                (2, "白沙", 1, Some(0.5)),
-                (3, "鸦岭", 4, None)
-            ]
-        );
+        let rows: Vec<(u32, &str, u64, Option<f64>)> =
+            r.rows.iter().map(|x| (x.rank, x.township.as_str(), x.unreturned, x.dropout_rate)).collect();
+        assert_eq!(rows, [(1, "城关", 1, Some(0.0)), (2, "白沙", 1, Some(0.5)), (3, "鸦岭", 4, None)]);
         // Equal on both keys: equal rank, the next one skips.
         let table = township_table(&h, &org, d(2027, 3, 31));
         let mut dr = dropout_report(&h, &org, 2026, d(2027, 3, 31));
-        dr.townships
-            .iter_mut()
-            .find(|u| u.name == "白沙")
-            .unwrap()
-            .rate = Some(0.0);
-        let ranks: Vec<u32> = ranking_from(&org, &table, &dr)
-            .rows
-            .iter()
-            .map(|x| x.rank)
-            .collect();
+        dr.townships.iter_mut().find(|u| u.name == "白沙").unwrap().rate = Some(0.0);
+        let ranks: Vec<u32> = ranking_from(&org, &table, &dr).rows.iter().map(|x| x.rank).collect();
         assert_eq!(ranks, [1, 1, 3]);
         let v: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).unwrap();
         assert_eq!(v["rows"][0]["rank"], 1);
@@ -2847,27 +2307,12 @@ mod tests {
             d(2027, 3, 1),
         );
         let csv = render(&r, Format::Csv);
-        assert!(
-            csv.starts_with("\u{feff}级别,单位,毕业生数,入学人数,转入,转出,死亡,巩固率,备注\r\n"),
-            "{csv}"
-        );
-        assert!(
-            csv.contains("\r\n全县,全县,8,11,2,2,2,88.89%,\r\n"),
-            "{csv}"
-        );
-        assert!(
-            csv.contains("城关,3,2,0,0,0,150.00%,巩固率超过100%"),
-            "{csv}"
-        );
+        assert!(csv.starts_with("\u{feff}级别,单位,毕业生数,入学人数,转入,转出,死亡,巩固率,备注\r\n"), "{csv}");
+        assert!(csv.contains("\r\n全县,全县,8,11,2,2,2,88.89%,\r\n"), "{csv}");
+        assert!(csv.contains("城关,3,2,0,0,0,150.00%,巩固率超过100%"), "{csv}");
         let md = render(&r, Format::Md);
-        assert!(
-            md.starts_with("# 2026学年初中三年巩固率\n\n统计截至：2027-03-01"),
-            "{md}"
-        );
-        assert!(
-            md.contains("| 全县 | 全县 | 8 | 11 | 2 | 2 | 2 | 88.89% | — |"),
-            "{md}"
-        );
+        assert!(md.starts_with("# 2026学年初中三年巩固率\n\n统计截至：2027-03-01"), "{md}");
+        assert!(md.contains("| 全县 | 全县 | 8 | 11 | 2 | 2 | 2 | 88.89% | — |"), "{md}");
 
         let s = cases_county();
         let h = history(&s.revs);
@@ -2878,14 +2323,8 @@ mod tests {
         let md = render(&ranking(&h, &org(), d(2027, 3, 31)), Format::Md);
         assert!(md.starts_with("# 2027年3月控辍保学工作排名"), "{md}");
         assert!(md.contains("| 3 | 鸦岭 | 4 | — |"), "{md}");
-        let dr = render(
-            &dropout_report(&h, &org(), 2026, d(2027, 3, 31)),
-            Format::Csv,
-        );
-        assert!(
-            dr.contains("\r\n乡镇,白沙,2,1,50.00%,2,1,50.00%,0,0,\r\n"),
-            "{dr}"
-        );
+        let dr = render(&dropout_report(&h, &org(), 2026, d(2027, 3, 31)), Format::Csv);
+        assert!(dr.contains("\r\n乡镇,白沙,2,1,50.00%,2,1,50.00%,0,0,\r\n"), "{dr}");
         assert_eq!("markdown".parse::<Format>().unwrap(), Format::Md);
         assert!("pdf".parse::<Format>().is_err());
     }
@@ -2904,14 +2343,7 @@ mod tests {
             let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
             s.lines()
                 .find(|l| l.starts_with(key))
-                .and_then(|l| {
-                    l[key.len()..]
-                        .trim()
-                        .trim_end_matches("kB")
-                        .trim()
-                        .parse()
-                        .ok()
-                })
+                .and_then(|l| l[key.len()..].trim().trim_end_matches("kB").trim().parse().ok())
                 .unwrap_or(0)
         };
         let mut csv = String::from("乡镇,学校,类型\n");
@@ -2926,11 +2358,7 @@ mod tests {
         let t0 = Instant::now();
         let mut h = History::new();
         let (mut n, mut next) = (0u64, 1u128);
-        let mut rev = |record: Option<RevId>,
-                       kind: RecordKind,
-                       date: Date,
-                       change: Change,
-                       h: &mut History| {
+        let mut rev = |record: Option<RevId>, kind: RecordKind, date: Date, change: Change, h: &mut History| {
             next += 1;
             let id = RevId(next.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835));
             let r = Revision {
@@ -2939,10 +2367,7 @@ mod tests {
                 kind,
                 origin: format!("node{}", next % 40),
                 seq: next as u64,
-                hlc: Hlc {
-                    ms: next as u64,
-                    n: 0,
-                },
+                hlc: Hlc { ms: next as u64, n: 0 },
                 author: "bench".into(),
                 date,
                 change,
@@ -2956,11 +2381,7 @@ mod tests {
         for i in 0..300_000u32 {
             let t = i % 40;
             let grade = (i % 9) as u8 + 1;
-            let school = if grade >= 7 {
-                format!("乡镇{t}初中")
-            } else {
-                format!("乡镇{t}小学{}", i % 6)
-            };
+            let school = if grade >= 7 { format!("乡镇{t}初中") } else { format!("乡镇{t}小学{}", i % 6) };
             let init = StudentInit {
                 student_no: crate::ids::StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
                 id_number: Some(id.clone()),
@@ -2975,39 +2396,14 @@ mod tests {
                 groups: vec![],
                 guardian: None,
                 phone: None,
-                placement: Placement {
-                    status: Status::Enrolled,
-                    school: school.clone(),
-                    transfer: None,
-                },
+                placement: Placement { status: Status::Enrolled, school: school.clone(), transfer: None },
             };
-            let sid = rev(
-                None,
-                RecordKind::Student,
-                start,
-                Change::CreateStudent(Box::new(init)),
-                &mut h,
-            );
+            let sid = rev(None, RecordKind::Student, start, Change::CreateStudent(Box::new(init)), &mut h);
             for k in 0..9 {
                 let day = start.add_days(7 + i64::from(k) * 20 + i64::from(i % 5));
-                rev(
-                    Some(sid),
-                    RecordKind::Student,
-                    day,
-                    Change::Absence {
-                        day,
-                        kind: AbsenceKind::Sick,
-                    },
-                    &mut h,
-                );
+                rev(Some(sid), RecordKind::Student, day, Change::Absence { day, kind: AbsenceKind::Sick }, &mut h);
             }
-            let place = |status, transfer| {
-                Value::Placement(Placement {
-                    status,
-                    school: school.clone(),
-                    transfer,
-                })
-            };
+            let place = |status, transfer| Value::Placement(Placement { status, school: school.clone(), transfer });
             if i % 50 == 0 {
                 let day = start.add_days(40 + i64::from(i % 90));
                 let child = Child {
@@ -3032,13 +2428,7 @@ mod tests {
                     cause: Cause::Unknown,
                     previous: None,
                 };
-                let cid = rev(
-                    None,
-                    RecordKind::Case,
-                    day,
-                    Change::CreateCase(Box::new(init)),
-                    &mut h,
-                );
+                let cid = rev(None, RecordKind::Case, day, Change::CreateCase(Box::new(init)), &mut h);
                 let conf = rev(
                     Some(cid),
                     RecordKind::Case,
@@ -3129,15 +2519,8 @@ mod tests {
         let bytes = crate::codec::encode(&h).unwrap();
         let mut back: History = crate::codec::decode(&bytes).unwrap();
         back.build();
-        eprintln!(
-            "encoded {} MiB; encode + decode + build {:.2}s",
-            bytes.len() >> 20,
-            t_enc.elapsed().as_secs_f64()
-        );
-        assert!(
-            bytes.len() < 48 << 20,
-            "the hub's snapshot goes through codec (64 MiB limit)"
-        );
+        eprintln!("encoded {} MiB; encode + decode + build {:.2}s", bytes.len() >> 20, t_enc.elapsed().as_secs_f64());
+        assert!(bytes.len() < 48 << 20, "the hub's snapshot goes through codec (64 MiB limit)");
         assert!(n >= 2_800_000, "{n}");
         assert_eq!(all.dropout.county.enrolled_at_start, 300_000);
         assert!(all.township_table.total.roll_unreturned > 0);
@@ -3148,12 +2531,7 @@ mod tests {
     #[test]
     fn compute_all_runs_every_report() {
         let s = junior_county();
-        let all = compute_all(
-            &history(&s.revs),
-            &org(),
-            Some(&baseline_junior()),
-            d(2027, 3, 1),
-        );
+        let all = compute_all(&history(&s.revs), &org(), Some(&baseline_junior()), d(2027, 3, 1));
         assert_eq!(all.consolidation.len(), 3);
         assert_eq!(
             all.consolidation[1],

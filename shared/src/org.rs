@@ -82,7 +82,10 @@ impl Org {
                     continue;
                 }
             };
-            let t = org.townships.entry(township.clone()).or_insert_with(|| Township { name: township.clone(), ..Default::default() });
+            let t = org
+                .townships
+                .entry(township.clone())
+                .or_insert_with(|| Township { name: township.clone(), ..Default::default() });
             if let Some(d) = row.opt("乡镇分管领导") {
                 t.deputy = Some(d);
             }

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::calendar::{
-    default_vacations, Calendar, CalendarError, DayKind, HolidayTable, HolidayYear, MonthDay,
-    Vacation, DEFAULT_SCHOOL_YEAR_START,
+    default_vacations, Calendar, CalendarError, DayKind, HolidayTable, HolidayYear, MonthDay, Vacation,
+    DEFAULT_SCHOOL_YEAR_START,
 };
 use crate::model::{ActionKind, Notice};
 
@@ -353,11 +353,7 @@ fn default_future_bound() -> u32 {
 
 impl Default for SyncSettings {
     fn default() -> Self {
-        SyncSettings {
-            hour: 2,
-            jitter_minutes: 30,
-            future_clock_bound_minutes: 10,
-        }
+        SyncSettings { hour: 2, jitter_minutes: 30, future_clock_bound_minutes: 10 }
     }
 }
 
@@ -411,20 +407,15 @@ impl Policy {
     /// A preset name, or the path of a policy file (its `holidays_file` is read relative to
     /// the policy file's directory).
     pub fn load(preset_or_path: &str) -> Result<Policy, PolicyError> {
-        if PRESETS
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(preset_or_path.trim()))
-        {
+        if PRESETS.iter().any(|(n, _)| n.eq_ignore_ascii_case(preset_or_path.trim())) {
             return Policy::preset(preset_or_path);
         }
         let path = Path::new(preset_or_path);
         if !path.is_file() {
             return Err(PolicyError::Unknown(preset_or_path.to_string()));
         }
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| PolicyError::Io { path: path.to_path_buf(), source })?;
         Policy::parse_in(&text, path.parent())
     }
 
@@ -473,18 +464,12 @@ impl Policy {
     ///
     /// [`validate`]: Policy::validate
     pub fn calendar(&self) -> Calendar {
-        self.try_calendar()
-            .unwrap_or_else(|_| Calendar::standard(self.calendar.kind))
+        self.try_calendar().unwrap_or_else(|_| Calendar::standard(self.calendar.kind))
     }
 
     fn try_calendar(&self) -> Result<Calendar, CalendarError> {
         let table = HolidayTable::builtin().overlaid(&self.calendar.holiday_years)?;
-        Calendar::new(
-            self.calendar.kind,
-            &table,
-            self.calendar.vacations.clone(),
-            self.calendar.school_year_start,
-        )
+        Calendar::new(self.calendar.kind, &table, self.calendar.vacations.clone(), self.calendar.school_year_start)
     }
 
     pub fn rung(&self, id: &str) -> Option<&Rung> {
@@ -493,17 +478,12 @@ impl Policy {
 
     /// The next notice of the county's order not yet served, given those served so far.
     pub fn next_notice(&self, served: &[Notice]) -> Option<&NoticeStep> {
-        self.notice_order
-            .iter()
-            .find(|s| !served.contains(&s.notice))
+        self.notice_order.iter().find(|s| !served.contains(&s.notice))
     }
 
     /// Checks what the types cannot: unique ids, hours and days in range, rules that can fire.
     pub fn validate(&self) -> Result<(), PolicyError> {
-        let bad = |reason: String| PolicyError::Invalid {
-            policy: self.name.clone(),
-            reason,
-        };
+        let bad = |reason: String| PolicyError::Invalid { policy: self.name.clone(), reason };
         if self.name.trim().is_empty() {
             return Err(bad("name 不能为空".into()));
         }
@@ -519,25 +499,16 @@ impl Policy {
                 return Err(bad(format!("阶梯规则 id「{}」为空或重复", r.id)));
             }
             if r.responsible.is_empty() {
-                return Err(bad(format!(
-                    "阶梯规则「{}」未指定责任人（responsible）",
-                    r.id
-                )));
+                return Err(bad(format!("阶梯规则「{}」未指定责任人（responsible）", r.id)));
             }
             if r.satisfied_by.is_empty() {
-                return Err(bad(format!(
-                    "阶梯规则「{}」未指定完成条件（satisfied_by）",
-                    r.id
-                )));
+                return Err(bad(format!("阶梯规则「{}」未指定完成条件（satisfied_by）", r.id)));
             }
             if r.clause.trim().is_empty() {
                 return Err(bad(format!("阶梯规则「{}」未注明依据条款（clause）", r.id)));
             }
             if r.after_days > 3650 {
-                return Err(bad(format!(
-                    "阶梯规则「{}」的天数 {} 过大",
-                    r.id, r.after_days
-                )));
+                return Err(bad(format!("阶梯规则「{}」的天数 {} 过大", r.id, r.after_days)));
             }
         }
         for r in &self.reporting {
@@ -546,28 +517,16 @@ impl Policy {
             }
             match r.cadence {
                 Cadence::Weekly { weekday } if !(1..=7).contains(&weekday) => {
-                    return Err(bad(format!(
-                        "报告规则「{}」的 weekday = {weekday} 不在 1–7",
-                        r.id
-                    )))
+                    return Err(bad(format!("报告规则「{}」的 weekday = {weekday} 不在 1–7", r.id)))
                 }
                 Cadence::MonthDay { day } if !(1..=28).contains(&day) => {
-                    return Err(bad(format!(
-                        "报告规则「{}」的 day = {day} 不在 1–28（须每月都有）",
-                        r.id
-                    )))
+                    return Err(bad(format!("报告规则「{}」的 day = {day} 不在 1–28（须每月都有）", r.id)))
                 }
                 Cadence::MonthEnd { window_days } if !(1..=28).contains(&window_days) => {
-                    return Err(bad(format!(
-                        "报告规则「{}」的 window_days = {window_days} 不在 1–28",
-                        r.id
-                    )))
+                    return Err(bad(format!("报告规则「{}」的 window_days = {window_days} 不在 1–28", r.id)))
                 }
                 Cadence::AfterTermStart { days } if !(1..=120).contains(&days) => {
-                    return Err(bad(format!(
-                        "报告规则「{}」的 days = {days} 不在 1–120",
-                        r.id
-                    )))
+                    return Err(bad(format!("报告规则「{}」的 days = {days} 不在 1–120", r.id)))
                 }
                 _ => {}
             }
@@ -575,10 +534,7 @@ impl Policy {
         let acc = &self.accountability;
         if let Some(u) = &acc.unit_loss {
             if !(u.more_than_percent > 0.0 && u.more_than_percent < 100.0) {
-                return Err(bad(format!(
-                    "unit_loss.more_than_percent = {} 不在 (0, 100)",
-                    u.more_than_percent
-                )));
+                return Err(bad(format!("unit_loss.more_than_percent = {} 不在 (0, 100)", u.more_than_percent)));
             }
         }
         if let Some(s) = &acc.school_dropouts {
@@ -593,20 +549,16 @@ impl Policy {
             let mut last = 0;
             for s in &t.steps {
                 if s.months <= last || s.responsible.is_empty() {
-                    return Err(bad(
-                        "township_ladder 的 months 须从 1 起递增且每步有责任人".into()
-                    ));
+                    return Err(bad("township_ladder 的 months 须从 1 起递增且每步有责任人".into()));
                 }
                 last = s.months;
             }
         }
         if let Some(n) = &acc.repeated_notification {
-            if n.times < 2
-                || n.period_months == 0
-                || n.min_unreturned == 0
-                || n.responsible.is_empty()
-            {
-                return Err(bad("repeated_notification 须 times ≥ 2、period_months ≥ 1、min_unreturned ≥ 1、有责任人".into()));
+            if n.times < 2 || n.period_months == 0 || n.min_unreturned == 0 || n.responsible.is_empty() {
+                return Err(bad(
+                    "repeated_notification 须 times ≥ 2、period_months ≥ 1、min_unreturned ≥ 1、有责任人".into()
+                ));
             }
         }
         self.try_calendar()?;
@@ -655,10 +607,7 @@ mod vocab_serde {
         }
 
         pub fn deserialize<'de, T: Word, D: Deserializer<'de>>(d: D) -> Result<Vec<T>, D::Error> {
-            Vec::<String>::deserialize(d)?
-                .iter()
-                .map(|s| s.parse().map_err(serde::de::Error::custom))
-                .collect()
+            Vec::<String>::deserialize(d)?.iter().map(|s| s.parse().map_err(serde::de::Error::custom)).collect()
         }
     }
 }
@@ -672,19 +621,11 @@ mod tests {
         for name in Policy::preset_names() {
             let p = Policy::preset(name).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(p.name, name);
-            assert!(
-                p.source.contains(".txt"),
-                "{name}: source names the seed file"
-            );
+            assert!(p.source.contains(".txt"), "{name}: source names the seed file");
             let text = p.to_toml().unwrap();
-            let back =
-                Policy::from_toml_str(&text).unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
+            let back = Policy::from_toml_str(&text).unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
             assert_eq!(back.calendar(), p.calendar(), "{name}");
-            assert_eq!(
-                back.calendar.holiday_years.len(),
-                3,
-                "{name}: holidays inline"
-            );
+            assert_eq!(back.calendar.holiday_years.len(), 3, "{name}: holidays inline");
             let mut plain = back.clone();
             plain.calendar.holiday_years.clear();
             assert_eq!(plain, p, "{name}");
@@ -696,10 +637,7 @@ mod tests {
                 assert!(!r.clause.is_empty());
             }
         }
-        assert!(matches!(
-            Policy::preset("nowhere"),
-            Err(PolicyError::Unknown(_))
-        ));
+        assert!(matches!(Policy::preset("nowhere"), Err(PolicyError::Unknown(_))));
         assert_eq!(Policy::default_preset().name, "shapotou");
     }
 
@@ -711,10 +649,7 @@ mod tests {
         assert_eq!(offs, vec![0, 3, 7, 16]);
         assert!(s.ladder.iter().all(|r| r.clause == "004 第七条"));
         let acc = &s.accountability;
-        assert_eq!(
-            acc.school_dropouts.as_ref().map(|r| (r.primary, r.junior)),
-            Some((1, 2))
-        );
+        assert_eq!(acc.school_dropouts.as_ref().map(|r| (r.primary, r.junior)), Some((1, 2)));
         assert_eq!(acc.township_ladder.as_ref().map(|t| t.more_than), Some(2));
         assert!(acc.unit_loss.as_ref().unwrap().exceeded(100, 2));
         assert!(!acc.unit_loss.as_ref().unwrap().exceeded(100, 1));
@@ -723,15 +658,9 @@ mod tests {
 
         let y = Policy::preset("yaoan").unwrap();
         assert_eq!(y.calendar.kind, DayKind::SchoolDays);
-        assert!(y
-            .ladder
-            .iter()
-            .all(|r| r.due_offset() == 4 && r.clause == "000 §三(二)"));
+        assert!(y.ladder.iter().all(|r| r.due_offset() == 4 && r.clause == "000 §三(二)"));
         assert_eq!(y.notice_order.len(), 3);
-        assert_eq!(
-            y.next_notice(&[Notice::UrgeReturn]).map(|s| s.notice),
-            Some(Notice::Penalty)
-        );
+        assert_eq!(y.next_notice(&[Notice::UrgeReturn]).map(|s| s.notice), Some(Notice::Penalty));
         assert_eq!(y.reporting[0].cadence, Cadence::AfterTermStart { days: 15 });
         assert!(y.accountability.repeated_notification.is_some());
 
@@ -741,22 +670,13 @@ mod tests {
 
         let f = Policy::preset("feicheng").unwrap();
         assert_eq!(f.reporting[0].cadence, Cadence::MonthDay { day: 5 });
-        assert_eq!(
-            f.ladder[0].satisfied_by,
-            vec![Satisfier::Action {
-                kinds: vec![],
-                since: Since::Anchor
-            }]
-        );
+        assert_eq!(f.ladder[0].satisfied_by, vec![Satisfier::Action { kinds: vec![], since: Since::Anchor }]);
 
         let i = Policy::preset("yichuan").unwrap();
         assert_eq!(i.reporting[0].cadence, Cadence::MonthEnd { window_days: 3 });
         assert_eq!(
             i.ladder[0].satisfied_by,
-            vec![Satisfier::Action {
-                kinds: vec![ActionKind::Visit],
-                since: Since::Anchor
-            }]
+            vec![Satisfier::Action { kinds: vec![ActionKind::Visit], since: Since::Anchor }]
         );
     }
 
@@ -765,33 +685,24 @@ mod tests {
         let base = PRESETS[0].1;
         let e = Policy::from_toml_str(&base.replace("hour = 2", "hour = 25")).unwrap_err();
         assert!(e.to_string().contains("sync.hour"), "{e}");
-        let e = Policy::from_toml_str(&base.replace(
-            "id = \"d3_school_persuasion\"",
-            "id = \"d0_teacher_contact\"",
-        ))
-        .unwrap_err();
+        let e = Policy::from_toml_str(&base.replace("id = \"d3_school_persuasion\"", "id = \"d0_teacher_contact\""))
+            .unwrap_err();
         assert!(e.to_string().contains("重复"), "{e}");
         let e = Policy::from_toml_str(&base.replace("\"09-01\"", "\"09-31\"")).unwrap_err();
         assert!(matches!(e, PolicyError::Toml(_)), "{e}");
-        let e =
-            Policy::from_toml_str(&base.replace("\"限期入学通知书\", since", "\"通知\", since"))
-                .unwrap_err();
+        let e = Policy::from_toml_str(&base.replace("\"限期入学通知书\", since", "\"通知\", since")).unwrap_err();
         assert!(e.to_string().contains("通知书"), "{e}");
-        assert!(matches!(
-            Policy::load("/nonexistent/policy.toml"),
-            Err(PolicyError::Unknown(_))
-        ));
+        assert!(matches!(Policy::load("/nonexistent/policy.toml"), Err(PolicyError::Unknown(_))));
     }
 
     #[test]
     fn load_from_file_with_holidays_file_inlines_the_table() {
         let dir = std::env::temp_dir().join(format!("baoxue-policy-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let holidays = "[[year]]\nyear = 2026\nholidays = [{ name = \"县庆\", from = \"2026-03-10\", to = \"2026-03-10\" }]\n";
+        let holidays =
+            "[[year]]\nyear = 2026\nholidays = [{ name = \"县庆\", from = \"2026-03-10\", to = \"2026-03-10\" }]\n";
         std::fs::write(dir.join("h.toml"), holidays).unwrap();
-        let text = PRESETS[1]
-            .1
-            .replace("[calendar]\n", "[calendar]\nholidays_file = \"h.toml\"\n");
+        let text = PRESETS[1].1.replace("[calendar]\n", "[calendar]\nholidays_file = \"h.toml\"\n");
         let path = dir.join("county.toml");
         std::fs::write(&path, text).unwrap();
         let p = Policy::load(path.to_str().unwrap()).unwrap();

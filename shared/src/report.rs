@@ -14,8 +14,7 @@ use serde::Serialize;
 
 use crate::census::CensusOutcome;
 use crate::indicators::{
-    ConsolidationReport, ConsolidationUnit, DropoutReport, DropoutUnit, Ranking, TownshipRow,
-    TownshipTable,
+    ConsolidationReport, ConsolidationUnit, DropoutReport, DropoutUnit, Ranking, TownshipRow, TownshipTable,
 };
 
 /// Output format of `report … --format`.
@@ -90,15 +89,12 @@ fn pretty<T: Serialize + ?Sized>(v: &T) -> String {
 
 /// A rate as a percentage with two decimals; empty when undefined.
 pub fn percent(rate: Option<f64>) -> String {
-    rate.map(|r| format!("{:.2}%", r * 100.0))
-        .unwrap_or_default()
+    rate.map(|r| format!("{:.2}%", r * 100.0)).unwrap_or_default()
 }
 
 /// The CSV text of a sheet: BOM, header, rows.
 pub fn csv(sheet: &Sheet) -> String {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
     w.write_record(&sheet.header).expect("writing to memory");
     for r in &sheet.rows {
         w.write_record(r).expect("writing to memory");
@@ -127,16 +123,7 @@ pub fn md(sheet: &Sheet) -> String {
     if !sheet.subtitle.is_empty() {
         s.push('\n');
     }
-    let line = |cells: &[String]| {
-        format!(
-            "| {} |\n",
-            cells
-                .iter()
-                .map(|c| md_cell(c))
-                .collect::<Vec<_>>()
-                .join(" | ")
-        )
-    };
+    let line = |cells: &[String]| format!("| {} |\n", cells.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | "));
     s.push_str(&line(&sheet.header));
     s.push_str(&format!("|{}\n", "---|".repeat(sheet.header.len())));
     for r in &sheet.rows {
@@ -228,11 +215,7 @@ fn consolidation_row(level: &str, u: &ConsolidationUnit) -> Vec<String> {
         u.transfers_out.to_string(),
         u.deaths.to_string(),
         percent(u.rate),
-        u.flag
-            .as_deref()
-            .map(flag_label)
-            .unwrap_or_default()
-            .to_string(),
+        u.flag.as_deref().map(flag_label).unwrap_or_default().to_string(),
     ]
 }
 
@@ -248,34 +231,16 @@ impl Render for ConsolidationReport {
         let flagged = std::iter::once(&self.county)
             .chain(&self.townships)
             .chain(&self.schools)
-            .filter_map(|u| {
-                u.flag
-                    .as_deref()
-                    .map(|f| format!("{}：{}", u.name, flag_label(f)))
-            })
+            .filter_map(|u| u.flag.as_deref().map(|f| format!("{}：{}", u.name, flag_label(f))))
             .collect();
         Sheet {
             title: format!("{}学年{}", self.school_year, self.stage.label()),
             subtitle: vec![
                 format!("统计截至：{}", self.as_of),
-                format!(
-                    "入学学年：{}（{f}年级入学），{l}年级毕业于 {} 学年",
-                    self.entry_year(),
-                    self.school_year
-                ),
+                format!("入学学年：{}（{f}年级入学），{l}年级毕业于 {} 学年", self.entry_year(), self.school_year),
                 "巩固率 = 毕业生数 ÷（入学人数 + 转入 − 转出 − 死亡）".into(),
             ],
-            header: strings([
-                "级别",
-                "单位",
-                "毕业生数",
-                "入学人数",
-                "转入",
-                "转出",
-                "死亡",
-                "巩固率",
-                "备注",
-            ]),
+            header: strings(["级别", "单位", "毕业生数", "入学人数", "转入", "转出", "死亡", "巩固率", "备注"]),
             rows,
             notes: flagged,
         }
@@ -336,12 +301,7 @@ impl Render for Ranking {
                 .rows
                 .iter()
                 .map(|r| {
-                    vec![
-                        r.rank.to_string(),
-                        r.township.clone(),
-                        r.unreturned.to_string(),
-                        percent(r.dropout_rate),
-                    ]
+                    vec![r.rank.to_string(), r.township.clone(), r.unreturned.to_string(), percent(r.dropout_rate)]
                 })
                 .collect(),
             notes: Vec::new(),

@@ -83,10 +83,7 @@ impl Hlc {
 
 /// Milliseconds since the Unix epoch, from the system clock.
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -121,7 +118,10 @@ pub enum Change {
     /// Register writes; each names the values it replaces (what its author saw).
     Update(Vec<Assign>),
     /// Append-only: one day's absence.
-    Absence { day: Date, kind: AbsenceKind },
+    Absence {
+        day: Date,
+        kind: AbsenceKind,
+    },
     /// Append-only: one action on a case.
     Act(Action),
 }
@@ -377,15 +377,12 @@ impl Revision {
                 s.grade,
                 s.placement.status
             ),
-            Change::CreateCase(c) => format!(
-                "立案（{}）：{}，起算日 {}，原因 {}",
-                c.source, c.child.name, c.clock_start, c.cause
-            ),
-            Change::Update(a) => a
-                .iter()
-                .map(|a| format!("{} → {}", a.field.label(), a.value))
-                .collect::<Vec<_>>()
-                .join("；"),
+            Change::CreateCase(c) => {
+                format!("立案（{}）：{}，起算日 {}，原因 {}", c.source, c.child.name, c.clock_start, c.cause)
+            }
+            Change::Update(a) => {
+                a.iter().map(|a| format!("{} → {}", a.field.label(), a.value)).collect::<Vec<_>>().join("；")
+            }
             Change::Absence { day, kind } => format!("缺勤 {day}（{kind}）"),
             Change::Act(a) => {
                 let mut s = format!("措施 {}：{}，经办 {}", a.date, a.kind, a.by);

@@ -9,7 +9,20 @@ use crate::revision::StudentInit;
 use crate::table::{RowError, Table, TableError};
 
 pub const ROSTER_COLUMNS: [&str; 14] = [
-    "学籍号", "身份证号", "姓名", "性别", "出生日期", "学校", "年级", "班级", "户籍乡镇", "户籍村", "入学年份", "特殊群体", "监护人", "监护人电话",
+    "学籍号",
+    "身份证号",
+    "姓名",
+    "性别",
+    "出生日期",
+    "学校",
+    "年级",
+    "班级",
+    "户籍乡镇",
+    "户籍村",
+    "入学年份",
+    "特殊群体",
+    "监护人",
+    "监护人电话",
 ];
 
 /// One student as typed or read, before validation: every field a string.
@@ -268,7 +281,8 @@ mod tests {
     use super::*;
 
     fn org() -> Org {
-        Org::parse_csv("乡镇,学校,类型\n鸦岭,鸦岭小学,小学\n鸦岭,鸦岭初中,初中\n白沙,白沙小学,小学\n".as_bytes()).unwrap()
+        Org::parse_csv("乡镇,学校,类型\n鸦岭,鸦岭小学,小学\n鸦岭,鸦岭初中,初中\n白沙,白沙小学,小学\n".as_bytes())
+            .unwrap()
     }
 
     fn input() -> StudentInput {

@@ -110,7 +110,8 @@ impl Record {
         debug_assert_eq!(rev.record, self.id);
         self.revisions += 1;
         self.last = self.last.max(rev.hlc);
-        let cand = |value: Value| Candidate { value, hlc: rev.hlc, origin: rev.origin.clone(), author: rev.author.clone() };
+        let cand =
+            |value: Value| Candidate { value, hlc: rev.hlc, origin: rev.origin.clone(), author: rev.author.clone() };
         match &rev.change {
             Change::CreateStudent(init) => {
                 for (f, v) in init.fields() {

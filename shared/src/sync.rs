@@ -273,30 +273,19 @@ pub fn decode_frame(bytes: &[u8], side: Side) -> Result<Message, FrameError> {
     }
     let version = u16::from_be_bytes([bytes[0], bytes[1]]);
     if version == ERROR_TAG {
-        let text: String = String::from_utf8_lossy(&bytes[2..])
-            .chars()
-            .take(MAX_ERROR_CHARS)
-            .collect();
+        let text: String = String::from_utf8_lossy(&bytes[2..]).chars().take(MAX_ERROR_CHARS).collect();
         return Ok(Message::Error(text));
     }
     if version != PROTO_VERSION {
         return Err(match side {
-            Side::Hub => FrameError::Version {
-                node: version,
-                hub: PROTO_VERSION,
-            },
-            Side::Node => FrameError::Version {
-                node: PROTO_VERSION,
-                hub: version,
-            },
+            Side::Hub => FrameError::Version { node: version, hub: PROTO_VERSION },
+            Side::Node => FrameError::Version { node: PROTO_VERSION, hub: version },
         });
     }
     let msg: Message = codec::decode(&bytes[2..])?;
     if let Message::Error(_) = msg {
         // Errors travel only as error frames.
-        return Err(FrameError::Codec(CodecError::Decode(
-            "错误消息必须以错误帧发送".into(),
-        )));
+        return Err(FrameError::Codec(CodecError::Decode("错误消息必须以错误帧发送".into())));
     }
     Ok(msg)
 }
@@ -330,12 +319,10 @@ impl SyncError {
     pub fn to_peer(&self) -> Option<Message> {
         match self {
             SyncError::Remote(_) => None,
-            SyncError::Frame(FrameError::Version { node, hub }) => {
-                Some(Message::Error(version_mismatch(*node, *hub)))
+            SyncError::Frame(FrameError::Version { node, hub }) => Some(Message::Error(version_mismatch(*node, *hub))),
+            SyncError::Store(_) => {
+                Some(Message::Error("对方本地数据库出错，本次同步中止，下次同步会从断点继续".into()))
             }
-            SyncError::Store(_) => Some(Message::Error(
-                "对方本地数据库出错，本次同步中止，下次同步会从断点继续".into(),
-            )),
             other => Some(Message::Error(other.to_string())),
         }
     }
@@ -389,9 +376,7 @@ pub fn record_scope(rec: &Record, org: &Org) -> RecordScope {
             }
             if !any {
                 if let Some(init) = &rec.student {
-                    scope
-                        .townships
-                        .extend(placement_townships(&init.placement, org));
+                    scope.townships.extend(placement_townships(&init.placement, org));
                 }
             }
         }
@@ -409,15 +394,12 @@ pub fn record_scope(rec: &Record, org: &Org) -> RecordScope {
 pub fn create_scope(rev: &Revision, org: &Org) -> Option<RecordScope> {
     match &rev.change {
         Change::CreateStudent(init) => Some(RecordScope {
-            townships: placement_townships(&init.placement, org)
-                .into_iter()
-                .collect(),
+            townships: placement_townships(&init.placement, org).into_iter().collect(),
             student: None,
         }),
-        Change::CreateCase(init) => Some(RecordScope {
-            townships: BTreeSet::from([init.township.clone()]),
-            student: init.student,
-        }),
+        Change::CreateCase(init) => {
+            Some(RecordScope { townships: BTreeSet::from([init.township.clone()]), student: init.student })
+        }
         _ => None,
     }
 }
@@ -474,11 +456,7 @@ fn duration_text(ms: u64) -> String {
 
 /// Decides whether the hub accepts a revision new to it. `scope` is the record's effective scope
 /// at the hub (none: the hub does not hold the record).
-pub fn check_revision(
-    rev: &Revision,
-    scope: Option<&BTreeSet<String>>,
-    ctx: &CheckContext<'_>,
-) -> Result<(), String> {
+pub fn check_revision(rev: &Revision, scope: Option<&BTreeSet<String>>, ctx: &CheckContext<'_>) -> Result<(), String> {
     // 1. The clock: a node whose clock runs ahead must not win every merge.
     if rev.hlc.ms > ctx.now_ms.saturating_add(ctx.future_bound_ms) {
         return Err(format!(
@@ -496,14 +474,12 @@ pub fn check_revision(
     }
     // 3. Shape.
     match (&rev.change, rev.kind) {
-        (Change::CreateStudent(_), RecordKind::Student)
-        | (Change::CreateCase(_), RecordKind::Case)
+        (Change::CreateStudent(_), RecordKind::Student) | (Change::CreateCase(_), RecordKind::Case)
             if rev.id != rev.record =>
         {
             return Err("建立记录的修订编号与记录编号不一致".into());
         }
-        (Change::CreateStudent(_), RecordKind::Student)
-        | (Change::CreateCase(_), RecordKind::Case) => {}
+        (Change::CreateStudent(_), RecordKind::Student) | (Change::CreateCase(_), RecordKind::Case) => {}
         (Change::CreateStudent(_), _) | (Change::CreateCase(_), _) => {
             return Err("建立记录的修订与记录类型不一致".into());
         }
@@ -517,42 +493,25 @@ pub fn check_revision(
                 let whose = if townships.is_empty() {
                     "不属于任何乡镇（学校不在本县组织机构中）".to_string()
                 } else {
-                    format!(
-                        "属于 {}",
-                        townships.iter().cloned().collect::<Vec<_>>().join("、")
-                    )
+                    format!("属于 {}", townships.iter().cloned().collect::<Vec<_>>().join("、"))
                 };
-                return Err(format!(
-                    "记录 {} {whose}，不在本节点（{mine}）的范围内",
-                    rev.record
-                ));
+                return Err(format!("记录 {} {whose}，不在本节点（{mine}）的范围内", rev.record));
             }
         }
         None => match &rev.change {
             Change::CreateStudent(init) => match ctx.org.township_of(&init.placement.school) {
                 None => return Err(format!("学校“{}”不在本县组织机构中", init.placement.school)),
                 Some(t) if t != mine => {
-                    return Err(format!(
-                        "学校“{}”属于 {t}，不属于本节点的乡镇 {mine}",
-                        init.placement.school
-                    ))
+                    return Err(format!("学校“{}”属于 {t}，不属于本节点的乡镇 {mine}", init.placement.school))
                 }
                 Some(_) => {}
             },
             Change::CreateCase(init) => {
                 if init.township != mine {
-                    return Err(format!(
-                        "案件属于乡镇 {}，不属于本节点的乡镇 {mine}",
-                        init.township
-                    ));
+                    return Err(format!("案件属于乡镇 {}，不属于本节点的乡镇 {mine}", init.township));
                 }
             }
-            _ => {
-                return Err(format!(
-                    "记录 {} 在县级平台上不存在（建立该记录的修订未同步或已被拒绝）",
-                    rev.record
-                ))
-            }
+            _ => return Err(format!("记录 {} 在县级平台上不存在（建立该记录的修订未同步或已被拒绝）", rev.record)),
         },
     }
     // 5. Placement writes: the school must be the node's own (a transfer out names the node's
@@ -563,19 +522,12 @@ pub fn check_revision(
                 (Field::Placement, Value::Placement(p)) => {
                     match ctx.org.township_of(&p.school) {
                         Some(t) if t == mine => {}
-                        Some(t) => {
-                            return Err(format!(
-                                "学籍学校“{}”属于 {t}，不属于本节点的乡镇 {mine}",
-                                p.school
-                            ))
-                        }
+                        Some(t) => return Err(format!("学籍学校“{}”属于 {t}，不属于本节点的乡镇 {mine}", p.school)),
                         None => return Err(format!("学校“{}”不在本县组织机构中", p.school)),
                     }
                     if let Some(TransferTarget::School(target)) = &p.transfer {
                         if ctx.org.school(target).is_none() {
-                            return Err(format!(
-                                "转入学校“{target}”不在本县组织机构中（县外请用县外转出）"
-                            ));
+                            return Err(format!("转入学校“{target}”不在本县组织机构中（县外请用县外转出）"));
                         }
                     }
                 }
@@ -643,9 +595,7 @@ pub fn plan_welcome(
     if let Some(p) = &hello.pull {
         if plan.fresh {
             // Pull from the start, but still notice a hub restored from backup.
-            if p.epoch == hub_epoch
-                && (p.pos > hub_log_end || (p.pos > 0 && hub_entry_at_pull != p.last))
-            {
+            if p.epoch == hub_epoch && (p.pos > hub_log_end || (p.pos > 0 && hub_entry_at_pull != p.last)) {
                 plan.rotate_hub_epoch = true;
             }
         } else if p.epoch == hub_epoch {
@@ -765,12 +715,7 @@ pub trait NodeReplica {
     fn save_pull_cursor(&mut self, cursor: &Cursor, refetch_done: bool) -> Result<(), StoreFault>;
     /// The hub has durably received this node's log up to `up_to` (of `epoch`); `rejected` are
     /// kept for the operator.
-    fn save_push_ack(
-        &mut self,
-        epoch: u64,
-        up_to: u64,
-        rejected: &[Rejected],
-    ) -> Result<(), StoreFault>;
+    fn save_push_ack(&mut self, epoch: u64, up_to: u64, rejected: &[Rejected]) -> Result<(), StoreFault>;
     fn apply_config(&mut self, config: &CountyConfig) -> Result<(), StoreFault>;
 }
 
@@ -833,10 +778,7 @@ pub struct NodeSession {
 
 impl NodeSession {
     /// A new session; send the returned Hello.
-    pub fn start(
-        r: &mut impl NodeReplica,
-        now_ms: u64,
-    ) -> Result<(NodeSession, Vec<Message>), SyncError> {
+    pub fn start(r: &mut impl NodeReplica, now_ms: u64) -> Result<(NodeSession, Vec<Message>), SyncError> {
         let mut s = NodeSession {
             stage: NodeStage::AwaitWelcome,
             hellos: 0,
@@ -851,10 +793,7 @@ impl NodeSession {
             inflight: 0,
             push_done_sent: false,
             pull: None,
-            outcome: NodeOutcome {
-                future_bound_ms: DEFAULT_FUTURE_BOUND_MS,
-                ..Default::default()
-            },
+            outcome: NodeOutcome { future_bound_ms: DEFAULT_FUTURE_BOUND_MS, ..Default::default() },
         };
         let hello = s.hello(r)?;
         Ok((s, vec![hello]))
@@ -885,11 +824,7 @@ impl NodeSession {
     }
 
     /// Handles one message from the hub; returns the messages to send.
-    pub fn handle(
-        &mut self,
-        r: &mut impl NodeReplica,
-        msg: Message,
-    ) -> Result<Vec<Message>, SyncError> {
+    pub fn handle(&mut self, r: &mut impl NodeReplica, msg: Message) -> Result<Vec<Message>, SyncError> {
         match (self.stage, msg) {
             (_, Message::Error(text)) => Err(SyncError::Remote(text)),
             (NodeStage::AwaitWelcome, Message::Welcome(w)) => self.on_welcome(r, *w),
@@ -899,21 +834,13 @@ impl NodeSession {
                 self.outcome.accepted_new += u64::from(a.new);
                 self.outcome.conflicts.extend(a.conflicts);
                 for rej in a.rejected {
-                    if !self
-                        .outcome
-                        .rejected
-                        .iter()
-                        .any(|x| x.revision == rej.revision)
-                    {
+                    if !self.outcome.rejected.iter().any(|x| x.revision == rej.revision) {
                         self.outcome.rejected.push(rej);
                     }
                 }
                 self.fill_push_window(r)
             }
-            (
-                NodeStage::Pushing | NodeStage::Pulling | NodeStage::AwaitBye,
-                Message::PullBatch(b),
-            ) => {
+            (NodeStage::Pushing | NodeStage::Pulling | NodeStage::AwaitBye, Message::PullBatch(b)) => {
                 if self.stage == NodeStage::Pushing && !self.push_done_sent {
                     return Err(protocol("推送尚未结束，平台就开始发送数据"));
                 }
@@ -923,24 +850,14 @@ impl NodeSession {
                 self.stage = NodeStage::Done;
                 Ok(Vec::new())
             }
-            (stage, msg) => Err(protocol(format!(
-                "意外的消息 {}（本方阶段 {stage:?}）",
-                msg.name()
-            ))),
+            (stage, msg) => Err(protocol(format!("意外的消息 {}（本方阶段 {stage:?}）", msg.name()))),
         }
     }
 
-    fn on_welcome(
-        &mut self,
-        r: &mut impl NodeReplica,
-        w: Welcome,
-    ) -> Result<Vec<Message>, SyncError> {
+    fn on_welcome(&mut self, r: &mut impl NodeReplica, w: Welcome) -> Result<Vec<Message>, SyncError> {
         let log_end = r.log_end()?;
         let mine = if w.push_from > 0 && w.push_from <= log_end {
-            r.log_range(w.push_from - 1, 1)?
-                .into_iter()
-                .find(|e| e.pos == w.push_from - 1)
-                .map(|e| e.rev)
+            r.log_range(w.push_from - 1, 1)?.into_iter().find(|e| e.pos == w.push_from - 1).map(|e| e.rev)
         } else {
             None
         };
@@ -967,11 +884,7 @@ impl NodeSession {
         self.hub_epoch = w.hub_epoch;
         self.pull = match self.hello_pull {
             Some(c) if c.epoch == w.hub_epoch && c.pos == w.pull_from => Some(c),
-            _ => Some(Cursor {
-                epoch: w.hub_epoch,
-                pos: w.pull_from,
-                last: None,
-            }),
+            _ => Some(Cursor { epoch: w.hub_epoch, pos: w.pull_from, last: None }),
         };
         self.push_next = w.push_from;
         self.push_end = log_end;
@@ -998,10 +911,7 @@ impl NodeSession {
         Ok(out)
     }
 
-    fn next_push_batch(
-        &mut self,
-        r: &mut impl NodeReplica,
-    ) -> Result<Option<PushBatch>, SyncError> {
+    fn next_push_batch(&mut self, r: &mut impl NodeReplica) -> Result<Option<PushBatch>, SyncError> {
         if self.push_next >= self.push_end {
             return Ok(None);
         }
@@ -1024,9 +934,9 @@ impl NodeSession {
                 pos = e.pos + 1;
                 self.push_last = Some(e.rev);
                 if e.from.is_none() {
-                    let rev = r.revision(e.rev)?.ok_or_else(|| {
-                        StoreFault(format!("日志第 {} 条指向不存在的修订 {}", e.pos, e.rev))
-                    })?;
+                    let rev = r
+                        .revision(e.rev)?
+                        .ok_or_else(|| StoreFault(format!("日志第 {} 条指向不存在的修订 {}", e.pos, e.rev)))?;
                     bytes += encoded_len(&rev)?;
                     revisions.push(rev);
                     if revisions.len() >= BATCH_MAX_REVISIONS || bytes >= BATCH_MAX_BYTES {
@@ -1039,19 +949,10 @@ impl NodeSession {
             return Ok(None);
         }
         self.push_next = pos;
-        Ok(Some(PushBatch {
-            from,
-            up_to: pos,
-            last: self.push_last,
-            revisions,
-        }))
+        Ok(Some(PushBatch { from, up_to: pos, last: self.push_last, revisions }))
     }
 
-    fn on_pull_batch(
-        &mut self,
-        r: &mut impl NodeReplica,
-        b: PullBatch,
-    ) -> Result<Vec<Message>, SyncError> {
+    fn on_pull_batch(&mut self, r: &mut impl NodeReplica, b: PullBatch) -> Result<Vec<Message>, SyncError> {
         if self.stage == NodeStage::Pushing {
             if self.inflight > 0 {
                 return Err(protocol("还有推送批次未确认，平台就开始发送数据"));
@@ -1063,11 +964,7 @@ impl NodeSession {
             self.outcome.received += applied.new as u64;
             self.outcome.conflicts.extend(applied.conflicts);
         }
-        let mut cur = self.pull.unwrap_or(Cursor {
-            epoch: self.hub_epoch,
-            pos: 0,
-            last: None,
-        });
+        let mut cur = self.pull.unwrap_or(Cursor { epoch: self.hub_epoch, pos: 0, last: None });
         if b.from <= cur.pos && b.up_to > cur.pos {
             cur.pos = b.up_to;
             cur.last = b.last;
@@ -1176,12 +1073,7 @@ impl HubSession {
     }
 
     /// Handles one message from the node at hub time `now_ms`; returns the messages to send.
-    pub fn handle(
-        &mut self,
-        r: &mut impl HubReplica,
-        msg: Message,
-        now_ms: u64,
-    ) -> Result<Vec<Message>, SyncError> {
+    pub fn handle(&mut self, r: &mut impl HubReplica, msg: Message, now_ms: u64) -> Result<Vec<Message>, SyncError> {
         match (self.stage, msg) {
             (_, Message::Error(text)) => Err(SyncError::Remote(text)),
             (HubStage::AwaitHello, Message::Hello(h)) => self.on_hello(r, h, now_ms),
@@ -1203,29 +1095,19 @@ impl HubSession {
                 self.stage = HubStage::Done;
                 Ok(vec![Message::Bye])
             }
-            (stage, msg) => Err(protocol(format!(
-                "意外的消息 {}（平台阶段 {stage:?}）",
-                msg.name()
-            ))),
+            (stage, msg) => Err(protocol(format!("意外的消息 {}（平台阶段 {stage:?}）", msg.name()))),
         }
     }
 
-    fn on_hello(
-        &mut self,
-        r: &mut impl HubReplica,
-        h: Hello,
-        now_ms: u64,
-    ) -> Result<Vec<Message>, SyncError> {
+    fn on_hello(&mut self, r: &mut impl HubReplica, h: Hello, now_ms: u64) -> Result<Vec<Message>, SyncError> {
         self.hellos += 1;
         let recorded = r.push_cursor(&self.ctx.node)?;
         let mut hub_epoch = r.epoch()?;
         let hub_log_end = r.log_end()?;
         let at_pull = match &h.pull {
-            Some(p) if p.pos > 0 && p.pos <= hub_log_end => r
-                .log_range(p.pos - 1, 1)?
-                .into_iter()
-                .find(|e| e.pos == p.pos - 1)
-                .map(|e| e.rev),
+            Some(p) if p.pos > 0 && p.pos <= hub_log_end => {
+                r.log_range(p.pos - 1, 1)?.into_iter().find(|e| e.pos == p.pos - 1).map(|e| e.rev)
+            }
             _ => None,
         };
         let plan = plan_welcome(recorded.as_ref(), &h, hub_epoch, hub_log_end, at_pull);
@@ -1234,11 +1116,7 @@ impl HubSession {
             self.outcome.rotated_hub_epoch = true;
         }
         self.outcome.reset_epoch |= plan.reset_epoch;
-        let push = Cursor {
-            epoch: h.node_epoch,
-            pos: plan.push_from,
-            last: plan.push_check,
-        };
+        let push = Cursor { epoch: h.node_epoch, pos: plan.push_from, last: plan.push_check };
         if plan.fresh {
             // From now on this is the node's epoch: a later session resumes rather than starts
             // over (the node itself keeps asking for its own revisions until it has them).
@@ -1268,12 +1146,7 @@ impl HubSession {
         }))])
     }
 
-    fn on_push(
-        &mut self,
-        r: &mut impl HubReplica,
-        b: PushBatch,
-        now_ms: u64,
-    ) -> Result<Vec<Message>, SyncError> {
+    fn on_push(&mut self, r: &mut impl HubReplica, b: PushBatch, now_ms: u64) -> Result<Vec<Message>, SyncError> {
         self.batches += 1;
         let mut accepted: Vec<Revision> = Vec::with_capacity(b.revisions.len());
         let mut rejected = Vec::new();
@@ -1333,27 +1206,15 @@ impl HubSession {
                     if is_create(&rev) {
                         refused.insert(rev.record);
                     }
-                    rejected.push(Rejected {
-                        revision: rev.id,
-                        record: rev.record,
-                        reason,
-                    });
+                    rejected.push(Rejected { revision: rev.id, record: rev.record, reason });
                 }
             }
         }
-        let applied = if accepted.is_empty() {
-            ApplyOutcome::default()
-        } else {
-            r.apply(&accepted, &self.ctx.node)?
-        };
+        let applied = if accepted.is_empty() { ApplyOutcome::default() } else { r.apply(&accepted, &self.ctx.node)? };
         self.outcome.received += applied.new as u64;
         self.outcome.known += u64::from(known);
         self.outcome.rejected.extend(rejected.iter().cloned());
-        let cur = self.push.get_or_insert(Cursor {
-            epoch: 0,
-            pos: 0,
-            last: None,
-        });
+        let cur = self.push.get_or_insert(Cursor { epoch: 0, pos: 0, last: None });
         if b.from <= cur.pos && b.up_to > cur.pos {
             cur.pos = b.up_to;
             cur.last = b.last;
@@ -1412,9 +1273,7 @@ impl HubSession {
                         let visible = match scopes.get(&rev.record) {
                             Some(v) => *v,
                             None => {
-                                let v = r
-                                    .scope(rev.record)?
-                                    .is_some_and(|s| s.contains(&self.ctx.township));
+                                let v = r.scope(rev.record)?.is_some_and(|s| s.contains(&self.ctx.township));
                                 scopes.insert(rev.record, v);
                                 v
                             }
@@ -1441,22 +1300,13 @@ impl HubSession {
                         }
                     }
                 }
-                if revisions.len() >= BATCH_MAX_REVISIONS
-                    || bytes >= BATCH_MAX_BYTES
-                    || scanned >= PULL_SCAN_MAX
-                {
+                if revisions.len() >= BATCH_MAX_REVISIONS || bytes >= BATCH_MAX_BYTES || scanned >= PULL_SCAN_MAX {
                     break 'scan;
                 }
             }
         }
         self.pull_pos = pos;
-        Ok(PullBatch {
-            from,
-            up_to: pos,
-            last,
-            revisions,
-            done: pos >= self.pull_end,
-        })
+        Ok(PullBatch { from, up_to: pos, last, revisions, done: pos >= self.pull_end })
     }
 }
 
@@ -1541,9 +1391,7 @@ impl fmt::Display for Cursor {
 }
 
 /// Records in conflict among `records` (for reports): `(record, fields)`.
-pub fn conflicts_of<'a>(
-    records: impl IntoIterator<Item = &'a Record>,
-) -> BTreeMap<RecordId, Vec<Field>> {
+pub fn conflicts_of<'a>(records: impl IntoIterator<Item = &'a Record>) -> BTreeMap<RecordId, Vec<Field>> {
     records
         .into_iter()
         .filter_map(|r| {

@@ -62,7 +62,12 @@ impl Row<'_> {
     }
 
     pub fn error(&self, column: &str, reason: impl Into<String>) -> RowError {
-        RowError { row: self.number, column: column.to_string(), value: self.get(column).to_string(), reason: reason.into() }
+        RowError {
+            row: self.number,
+            column: column.to_string(),
+            value: self.get(column).to_string(),
+            reason: reason.into(),
+        }
     }
 }
 

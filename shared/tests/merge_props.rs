@@ -13,10 +13,22 @@ use proptest::prelude::*;
 /// One step of a generated history: which replica acts, on which record, doing what.
 #[derive(Debug, Clone)]
 enum Step {
-    Edit { replica: usize, record: usize, field: usize, value: u8 },
-    Absence { replica: usize, record: usize, day: u8 },
+    Edit {
+        replica: usize,
+        record: usize,
+        field: usize,
+        value: u8,
+    },
+    Absence {
+        replica: usize,
+        record: usize,
+        day: u8,
+    },
     /// The replica learns everything another replica knows (a sync).
-    Sync { from: usize, to: usize },
+    Sync {
+        from: usize,
+        to: usize,
+    },
 }
 
 const FIELDS: [Field; 3] = [Field::Name, Field::Class, Field::Placement];
@@ -109,7 +121,10 @@ fn play(records: usize, replicas: usize, steps: &[Step]) -> (Vec<Revision>, Vec<
                     hlc: Hlc { ms: 10 + t as u64, n: 0 },
                     author: "教师".into(),
                     date: Date::ymd(2026, 9, 2),
-                    change: Change::Absence { day: Date::ymd(2026, 9, 1).add_days(i64::from(day % 20)), kind: AbsenceKind::Unexcused },
+                    change: Change::Absence {
+                        day: Date::ymd(2026, 9, 1).add_days(i64::from(day % 20)),
+                        kind: AbsenceKind::Unexcused,
+                    },
                 });
                 known[replica].insert(all.len() - 1);
             }
@@ -250,7 +265,11 @@ fn concurrent_same_field_is_a_conflict_with_a_deterministic_winner_and_resolves(
         hlc: Hlc { ms: 100, n: 0 },
         author: "基教股".into(),
         date: Date::ymd(2026, 9, 3),
-        change: Change::Update(vec![Assign { field: Field::Placement, value: value(Field::Placement, 0), supersedes: heads }]),
+        change: Change::Update(vec![Assign {
+            field: Field::Placement,
+            value: value(Field::Placement, 0),
+            supersedes: heads,
+        }]),
     });
     let state = fold_all(all.iter());
     assert!(state[&all[0].record].conflicts().is_empty());

@@ -248,7 +248,17 @@ impl Store {
                 } else {
                     RevId::random()
                 };
-                Revision { id, record, kind, origin: origin.to_string(), seq, hlc: clock, author: author.to_string(), date, change }
+                Revision {
+                    id,
+                    record,
+                    kind,
+                    origin: origin.to_string(),
+                    seq,
+                    hlc: clock,
+                    author: author.to_string(),
+                    date,
+                    change,
+                }
             })
             .collect();
         self.put_meta(META_SEQ, &seq)?;
@@ -289,7 +299,8 @@ impl Store {
         let mut out = Vec::new();
         for kv in self.by_record.scan_prefix(id.to_bytes()) {
             let (k, _) = kv?;
-            let rid = RevId::from_bytes(&k[16..]).ok_or_else(|| StoreError::Corrupt { what: "by_record key".into() })?;
+            let rid =
+                RevId::from_bytes(&k[16..]).ok_or_else(|| StoreError::Corrupt { what: "by_record key".into() })?;
             if let Some(r) = self.revision(rid)? {
                 out.push(r);
             }
@@ -303,7 +314,8 @@ impl Store {
         let mut out = Vec::new();
         for kv in self.log.range(from.to_be_bytes()..).take(max) {
             let (k, v) = kv?;
-            let pos = u64::from_be_bytes(k.as_ref().try_into().map_err(|_| StoreError::Corrupt { what: "log key".into() })?);
+            let pos =
+                u64::from_be_bytes(k.as_ref().try_into().map_err(|_| StoreError::Corrupt { what: "log key".into() })?);
             out.push((pos, codec::decode(&v)?));
         }
         Ok(out)

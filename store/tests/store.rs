@@ -32,7 +32,12 @@ fn commit_apply_reopen_and_replay() {
     let a = Store::open(&dir.path().join("a")).unwrap();
     let rec = RevId::random();
     let made = a
-        .commit("node-a", "王老师", Date::ymd(2026, 9, 1), vec![(rec, RecordKind::Student, Change::CreateStudent(Box::new(init(1))))])
+        .commit(
+            "node-a",
+            "王老师",
+            Date::ymd(2026, 9, 1),
+            vec![(rec, RecordKind::Student, Change::CreateStudent(Box::new(init(1))))],
+        )
         .unwrap();
     let heads = a.record(rec).unwrap().unwrap().register(Field::Placement).unwrap().head_ids();
     let more = a
@@ -41,13 +46,21 @@ fn commit_apply_reopen_and_replay() {
             "王老师",
             Date::ymd(2026, 9, 2),
             vec![
-                (rec, RecordKind::Student, Change::Absence { day: Date::ymd(2026, 9, 2), kind: AbsenceKind::Unexcused }),
+                (
+                    rec,
+                    RecordKind::Student,
+                    Change::Absence { day: Date::ymd(2026, 9, 2), kind: AbsenceKind::Unexcused },
+                ),
                 (
                     rec,
                     RecordKind::Student,
                     Change::Update(vec![Assign {
                         field: Field::Placement,
-                        value: Value::Placement(Placement { status: Status::Suspended, school: "鸦岭小学".into(), transfer: None }),
+                        value: Value::Placement(Placement {
+                            status: Status::Suspended,
+                            school: "鸦岭小学".into(),
+                            transfer: None,
+                        }),
                         supersedes: heads,
                     }]),
                 ),

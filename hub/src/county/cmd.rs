@@ -210,16 +210,7 @@ pub fn report(dir: &HubDir, a: ReportArgs) -> Result<()> {
     };
     let c = county(dir)?;
     let (snap, _) = c.snapshot()?;
-    let text = c.report(
-        &snap,
-        &ReportOptions {
-            kind,
-            format,
-            as_of,
-            stage,
-            school_year: a.school_year,
-        },
-    )?;
+    let text = c.report(&snap, &ReportOptions { kind, format, as_of, stage, school_year: a.school_year })?;
     if let Some(t) = write_output(&text, a.out.as_deref())? {
         emit(&t);
     } else if let Some(p) = &a.out {
@@ -251,11 +242,7 @@ pub fn alerts(dir: &HubDir, a: AlertsArgs) -> Result<()> {
     }
     if a.unmasked {
         for x in list.iter_mut().filter(|x| x.rule == "duplicate_enrolment") {
-            if let Some(full) = snap
-                .duplicates
-                .iter()
-                .find(|d| baoxue_shared::ids::mask(d) == x.subject)
-            {
+            if let Some(full) = snap.duplicates.iter().find(|d| baoxue_shared::ids::mask(d) == x.subject) {
                 x.subject = full.clone();
             }
         }
@@ -282,11 +269,8 @@ pub fn baseline(dir: &HubDir, cmd: BaselineCmd) -> Result<()> {
     let date = date_arg(date.as_deref(), "--date")?;
     let bytes = read_input(&file)?;
     let c = county(dir)?;
-    let b = c
-        .import_baseline(&bytes, date)
-        .with_context(|| format!("基线文件 {}", file.display()))?;
-    let schools: std::collections::BTreeSet<&str> =
-        b.rows().iter().map(|r| r.school.as_str()).collect();
+    let b = c.import_baseline(&bytes, date).with_context(|| format!("基线文件 {}", file.display()))?;
+    let schools: std::collections::BTreeSet<&str> = b.rows().iter().map(|r| r.school.as_str()).collect();
     emit(&format!(
         "已导入基线：{} 行，{} 所学校，数据截至 {date}（此后的入学、转学、死亡以系统记录为准）\n",
         b.len(),
@@ -296,14 +280,7 @@ pub fn baseline(dir: &HubDir, cmd: BaselineCmd) -> Result<()> {
 }
 
 pub fn census(dir: &HubDir, cmd: CensusCmd) -> Result<()> {
-    let CensusCmd::Import {
-        file,
-        source,
-        json,
-        date,
-        by,
-        unmasked,
-    } = cmd;
+    let CensusCmd::Import { file, source, json, date, by, unmasked } = cmd;
     let date = date_arg(date.as_deref(), "--date")?;
     let source = match source {
         SourceArg::Police => CaseSource::Police,
@@ -319,9 +296,7 @@ pub fn census(dir: &HubDir, cmd: CensusCmd) -> Result<()> {
         .unwrap_or_else(|| "县教育局".into());
     let bytes = read_input(&file)?;
     let c = county(dir)?;
-    let r = c
-        .import_census(&bytes, source, date, &by)
-        .with_context(|| format!("比对名单 {}", file.display()))?;
+    let r = c.import_census(&bytes, source, date, &by).with_context(|| format!("比对名单 {}", file.display()))?;
     let o = &r.outcome;
     if json {
         emit(&(serde_json::to_string_pretty(&o.counts())? + "\n"));
@@ -339,20 +314,11 @@ pub fn census(dir: &HubDir, cmd: CensusCmd) -> Result<()> {
         r.opened.len()
     );
     for s in &o.suggested {
-        let id = s
-            .id_number
-            .clone()
-            .unwrap_or_else(|| "身份证号无效或缺失".into());
-        let _ = writeln!(
-            out,
-            "  第 {} 行 {}（{}，{}，{}）疑似为：",
-            s.row, s.name, id, s.sex, s.birth
-        );
+        let id = s.id_number.clone().unwrap_or_else(|| "身份证号无效或缺失".into());
+        let _ = writeln!(out, "  第 {} 行 {}（{}，{}，{}）疑似为：", s.row, s.name, id, s.sex, s.birth);
         for cand in &s.candidates {
             let shown = if unmasked {
-                c.store
-                    .record(cand.record)?
-                    .and_then(|rec| rec.id_number().map(|i| i.as_str().to_string()))
+                c.store.record(cand.record)?.and_then(|rec| rec.id_number().map(|i| i.as_str().to_string()))
             } else {
                 cand.id_number.clone()
             };
@@ -367,21 +333,13 @@ pub fn census(dir: &HubDir, cmd: CensusCmd) -> Result<()> {
             );
         }
     }
-    let mut by_township: std::collections::BTreeMap<&str, usize> =
-        std::collections::BTreeMap::new();
+    let mut by_township: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for (_, t) in &r.opened {
         *by_township.entry(t).or_default() += 1;
     }
     if !by_township.is_empty() {
-        let parts: Vec<String> = by_township
-            .iter()
-            .map(|(t, n)| format!("{t} {n} 件"))
-            .collect();
-        let _ = writeln!(
-            out,
-            "失学案件将在各乡镇节点下次同步时送达：{}",
-            parts.join("、")
-        );
+        let parts: Vec<String> = by_township.iter().map(|(t, n)| format!("{t} {n} 件")).collect();
+        let _ = writeln!(out, "失学案件将在各乡镇节点下次同步时送达：{}", parts.join("、"));
     }
     for w in o.warnings.iter().chain(&o.skipped) {
         let _ = writeln!(out, "  {w}");
@@ -413,13 +371,7 @@ pub fn bench_nightly(a: BenchNightlyArgs) -> Result<()> {
         emit(&(serde_json::to_string(&m)? + "\n"));
         return Ok(());
     }
-    let opts = BenchOptions {
-        students: a.students,
-        revisions: a.revisions,
-        seed: 2019,
-        dir: a.dir,
-        progress: !a.json,
-    };
+    let opts = BenchOptions { students: a.students, revisions: a.revisions, seed: 2019, dir: a.dir, progress: !a.json };
     let exe = std::env::current_exe().ok();
     let r = bench_nightly::run(&opts, exe.as_deref())?;
     if a.json {

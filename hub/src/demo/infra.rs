@@ -25,22 +25,10 @@ pub struct Infra {
 
 impl Infra {
     /// `init` and `org import` in `hub_dir`.
-    pub fn init_hub(
-        hub_dir: &Path,
-        org_csv: &Path,
-        policy: &Path,
-        county_code: &str,
-        name: &str,
-    ) -> Result<Infra> {
+    pub fn init_hub(hub_dir: &Path, org_csv: &Path, policy: &Path, county_code: &str, name: &str) -> Result<Infra> {
         let dir = HubDir::new(hub_dir);
-        dir.init(
-            county_code,
-            name,
-            Some(&policy.to_string_lossy()),
-            Some("127.0.0.1:7443"),
-        )?;
-        let bytes =
-            std::fs::read(org_csv).with_context(|| format!("无法读取 {}", org_csv.display()))?;
+        dir.init(county_code, name, Some(&policy.to_string_lossy()), Some("127.0.0.1:7443"))?;
+        let bytes = std::fs::read(org_csv).with_context(|| format!("无法读取 {}", org_csv.display()))?;
         dir.import_org(&bytes, org_csv)?;
         let hub = dir.open_store()?;
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -48,13 +36,7 @@ impl Infra {
             .enable_all()
             .build()
             .context("无法启动异步运行时")?;
-        Ok(Infra {
-            dir,
-            hub,
-            rt,
-            running: None,
-            addr: String::new(),
-        })
+        Ok(Infra { dir, hub, rt, running: None, addr: String::new() })
     }
 
     /// `node add` at the hub, the bundle written to `<dir>.bundle`, `init --bundle` in `dir`.
@@ -69,11 +51,7 @@ impl Infra {
         std::fs::create_dir_all(dir)?;
         let store = Store::open(dir)?;
         let config = init_from_bundle(&store, &bundle).map_err(|e| anyhow!("{e}"))?;
-        Ok(Ledger {
-            store,
-            config,
-            dir: dir.to_path_buf(),
-        })
+        Ok(Ledger { store, config, dir: dir.to_path_buf() })
     }
 
     /// The hub starts listening on loopback.
@@ -92,10 +70,7 @@ impl Infra {
     /// Every node in `nodes` syncs with the hub over QUIC, concurrently.
     pub fn sync(&mut self, nodes: &[&Ledger]) -> Result<Vec<SyncReport>> {
         let addr = self.addr.clone();
-        let jobs: Vec<_> = nodes
-            .iter()
-            .map(|l| (l.store.clone(), l.config.clone()))
-            .collect();
+        let jobs: Vec<_> = nodes.iter().map(|l| (l.store.clone(), l.config.clone())).collect();
         self.rt.block_on(async move {
             let mut set = tokio::task::JoinSet::new();
             for (i, (store, cfg)) in jobs.into_iter().enumerate() {

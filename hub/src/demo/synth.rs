@@ -15,8 +15,8 @@ use rand::Rng;
 
 /// 伊川's fifteen townships, in the order of its 2019 table.
 pub const YICHUAN_TOWNSHIPS: [&str; 15] = [
-    "城关", "河滨", "鸦岭", "高山", "平等", "鸣皋", "酒后", "葛寨", "白元", "水寨", "白沙", "半坡",
-    "江左", "吕店", "彭婆",
+    "城关", "河滨", "鸦岭", "高山", "平等", "鸣皋", "酒后", "葛寨", "白元", "水寨", "白沙", "半坡", "江左", "吕店",
+    "彭婆",
 ];
 
 /// 伊川县's administrative area code.
@@ -25,28 +25,25 @@ pub const AREA: &str = "410329";
 const OTHER_AREAS: [&str; 4] = ["410381", "410322", "410327", "411122"];
 
 const SURNAMES: [&str; 40] = [
-    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林",
-    "何", "郭", "马", "罗", "梁", "宋", "郑", "谢", "韩", "唐", "冯", "于", "董", "萧", "程", "曹",
-    "袁", "邓", "许", "傅", "沈", "曾", "彭", "吕",
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马",
+    "罗", "梁", "宋", "郑", "谢", "韩", "唐", "冯", "于", "董", "萧", "程", "曹", "袁", "邓", "许", "傅", "沈", "曾",
+    "彭", "吕",
 ];
 const GIVEN_BOY: [&str; 30] = [
-    "浩", "宇", "轩", "博", "俊", "杰", "明", "辉", "鹏", "强", "磊", "涛", "晨", "阳", "子", "一",
-    "文", "泽", "然", "凯", "豪", "瑞", "航", "奕", "嘉", "铭", "睿", "鑫", "诚", "伟",
+    "浩", "宇", "轩", "博", "俊", "杰", "明", "辉", "鹏", "强", "磊", "涛", "晨", "阳", "子", "一", "文", "泽", "然",
+    "凯", "豪", "瑞", "航", "奕", "嘉", "铭", "睿", "鑫", "诚", "伟",
 ];
 const GIVEN_GIRL: [&str; 30] = [
-    "欣", "怡", "涵", "萱", "琪", "雨", "思", "佳", "梓", "诺", "婷", "静", "悦", "彤", "妍", "颖",
-    "蕾", "娜", "洁", "雪", "梦", "瑶", "晴", "可", "心", "语", "馨", "月", "嘉", "一",
+    "欣", "怡", "涵", "萱", "琪", "雨", "思", "佳", "梓", "诺", "婷", "静", "悦", "彤", "妍", "颖", "蕾", "娜", "洁",
+    "雪", "梦", "瑶", "晴", "可", "心", "语", "馨", "月", "嘉", "一",
 ];
 const ADULT_GIVEN: [&str; 24] = [
-    "建国", "建军", "国强", "志刚", "卫东", "红梅", "秀英", "丽华", "海燕", "春生", "满仓", "振华",
-    "玉兰", "桂芳", "晓东", "学军", "新民", "爱民", "保国", "金凤", "宏伟", "永强", "艳红", "少华",
+    "建国", "建军", "国强", "志刚", "卫东", "红梅", "秀英", "丽华", "海燕", "春生", "满仓", "振华", "玉兰", "桂芳",
+    "晓东", "学军", "新民", "爱民", "保国", "金凤", "宏伟", "永强", "艳红", "少华",
 ];
-const VILLAGE_PARTS_A: [&str; 16] = [
-    "东", "西", "南", "北", "上", "下", "王", "李", "张", "刘", "杨", "马", "槐", "柳", "石", "沙",
-];
-const VILLAGE_PARTS_B: [&str; 12] = [
-    "庄", "沟", "岭", "坡", "河", "寨", "店", "营", "屯", "湾", "窑", "洼",
-];
+const VILLAGE_PARTS_A: [&str; 16] =
+    ["东", "西", "南", "北", "上", "下", "王", "李", "张", "刘", "杨", "马", "槐", "柳", "石", "沙"];
+const VILLAGE_PARTS_B: [&str; 12] = ["庄", "沟", "岭", "坡", "河", "寨", "店", "营", "屯", "湾", "窑", "洼"];
 
 /// The synthetic county: its org and the villages of each township.
 #[derive(Debug, Clone)]
@@ -66,19 +63,11 @@ pub struct TownshipPlan {
 }
 
 pub fn person(rng: &mut StdRng) -> String {
-    format!(
-        "{}{}",
-        SURNAMES.choose(rng).unwrap(),
-        ADULT_GIVEN.choose(rng).unwrap()
-    )
+    format!("{}{}", SURNAMES.choose(rng).unwrap(), ADULT_GIVEN.choose(rng).unwrap())
 }
 
 pub fn child_name(rng: &mut StdRng, sex: Sex) -> String {
-    let pool: &[&str] = if sex == Sex::Male {
-        &GIVEN_BOY
-    } else {
-        &GIVEN_GIRL
-    };
+    let pool: &[&str] = if sex == Sex::Male { &GIVEN_BOY } else { &GIVEN_GIRL };
     let mut s = SURNAMES.choose(rng).unwrap().to_string();
     s.push_str(pool.choose(rng).unwrap());
     if rng.gen_bool(0.7) {
@@ -100,21 +89,11 @@ pub fn county(n_townships: usize, rng: &mut StdRng) -> County {
         } else {
             format!("{base}{}", i / YICHUAN_TOWNSHIPS.len() + 1)
         };
-        org.townships.insert(
-            t.clone(),
-            Township {
-                name: t.clone(),
-                deputy: Some(person(rng)),
-                head: Some(person(rng)),
-            },
-        );
+        org.townships
+            .insert(t.clone(), Township { name: t.clone(), deputy: Some(person(rng)), head: Some(person(rng)) });
         let mut vs: Vec<String> = Vec::new();
         while vs.len() < 8 {
-            let v = format!(
-                "{}{}村",
-                VILLAGE_PARTS_A.choose(rng).unwrap(),
-                VILLAGE_PARTS_B.choose(rng).unwrap()
-            );
+            let v = format!("{}{}村", VILLAGE_PARTS_A.choose(rng).unwrap(), VILLAGE_PARTS_B.choose(rng).unwrap());
             if !vs.contains(&v) {
                 vs.push(v);
             }
@@ -139,20 +118,12 @@ pub fn county(n_townships: usize, rng: &mut StdRng) -> County {
         p.upper.push((center, 8));
         let n_village = 2 + (i % 3);
         for v in vs.iter().take(n_village) {
-            let s = add(
-                format!("{t}{}小学", v.trim_end_matches('村')),
-                SchoolType::Primary,
-                rng,
-            );
+            let s = add(format!("{t}{}小学", v.trim_end_matches('村')), SchoolType::Primary, rng);
             p.lower.push((s.clone(), 3));
             p.upper.push((s, 3));
         }
         for v in vs.iter().skip(n_village).take(1 + i % 2) {
-            let s = add(
-                format!("{t}{}教学点", v.trim_end_matches('村')),
-                SchoolType::TeachingPoint,
-                rng,
-            );
+            let s = add(format!("{t}{}教学点", v.trim_end_matches('村')), SchoolType::TeachingPoint, rng);
             p.lower.push((s, 1));
         }
         let junior = add(format!("{t}一中"), SchoolType::Junior, rng);
@@ -170,11 +141,7 @@ pub fn county(n_townships: usize, rng: &mut StdRng) -> County {
         villages.insert(t.clone(), vs);
         plan.insert(t, p);
     }
-    County {
-        org,
-        villages,
-        plan,
-    }
+    County { org, villages, plan }
 }
 
 fn pick<'a>(rng: &mut StdRng, w: &'a [(String, u32)]) -> &'a str {
@@ -197,11 +164,7 @@ fn groups(rng: &mut StdRng, urban: bool, migrant: bool) -> Vec<SpecialGroup> {
             g.push(grp);
         }
     };
-    flag(
-        if urban { 0.04 } else { 0.18 },
-        SpecialGroup::LeftBehind,
-        rng,
-    );
+    flag(if urban { 0.04 } else { 0.18 }, SpecialGroup::LeftBehind, rng);
     flag(0.05, SpecialGroup::RegisteredPoor, rng);
     flag(0.01, SpecialGroup::UnstablePoor, rng);
     flag(0.03, SpecialGroup::LowIncome, rng);
@@ -226,13 +189,7 @@ pub struct IdMint {
 }
 
 impl IdMint {
-    pub fn mint(
-        &mut self,
-        rng: &mut StdRng,
-        area: &'static str,
-        birth: NaiveDate,
-        sex: Sex,
-    ) -> IdNumber {
+    pub fn mint(&mut self, rng: &mut StdRng, area: &'static str, birth: NaiveDate, sex: Sex) -> IdNumber {
         loop {
             let mut seq: u16 = rng.gen_range(1..999);
             let odd = seq % 2 == 1;
@@ -267,30 +224,16 @@ pub fn student(
     class_no: u32,
     y: SchoolYear,
 ) -> StudentInit {
-    let sex = if rng.gen_bool(0.52) {
-        Sex::Male
-    } else {
-        Sex::Female
-    };
+    let sex = if rng.gen_bool(0.52) { Sex::Male } else { Sex::Female };
     let birth = birth_for(rng, grade, y);
     let urban = matches!(township, "城关" | "河滨");
     let migrant = rng.gen_bool(if urban { 0.08 } else { 0.01 });
-    let area = if migrant {
-        OTHER_AREAS.choose(rng).copied().unwrap()
-    } else {
-        AREA
-    };
+    let area = if migrant { OTHER_AREAS.choose(rng).copied().unwrap() } else { AREA };
     let id = mint.mint(rng, area, birth.0, sex);
     let name = child_name(rng, sex);
     let vs = &county.villages[township];
-    let (hukou_township, hukou_village) = if migrant {
-        (None, None)
-    } else {
-        (
-            Some(township.to_string()),
-            Some(vs.choose(rng).unwrap().clone()),
-        )
-    };
+    let (hukou_township, hukou_village) =
+        if migrant { (None, None) } else { (Some(township.to_string()), Some(vs.choose(rng).unwrap().clone())) };
     let g = groups(rng, urban, migrant);
     let status = if g.contains(&SpecialGroup::Disabled) && rng.gen_bool(0.3) {
         Status::HomeDelivered
@@ -299,14 +242,9 @@ pub fn student(
     } else {
         Status::Enrolled
     };
-    let guardian = format!(
-        "{}{}",
-        name.chars().next().unwrap(),
-        ADULT_GIVEN.choose(rng).unwrap()
-    );
+    let guardian = format!("{}{}", name.chars().next().unwrap(), ADULT_GIVEN.choose(rng).unwrap());
     StudentInit {
-        student_no: StudentNo::parse(&format!("G{}", id.as_str()))
-            .expect("a valid ID gives a valid G number"),
+        student_no: StudentNo::parse(&format!("G{}", id.as_str())).expect("a valid ID gives a valid G number"),
         id_number: Some(id),
         name,
         sex,
@@ -319,32 +257,19 @@ pub fn student(
         groups: g,
         guardian: Some(guardian),
         phone: Some(format!("13{:09}", rng.gen_range(0..1_000_000_000u64))),
-        placement: Placement {
-            status,
-            school: school.to_string(),
-            transfer: None,
-        },
+        placement: Placement { status, school: school.to_string(), transfer: None },
     }
 }
 
 /// About `total` pupils spread over the county's townships and grades, by township.
-pub fn rolls(
-    rng: &mut StdRng,
-    county: &County,
-    total: usize,
-    y: SchoolYear,
-) -> BTreeMap<String, Vec<StudentInit>> {
+pub fn rolls(rng: &mut StdRng, county: &County, total: usize, y: SchoolYear) -> BTreeMap<String, Vec<StudentInit>> {
     let mut mint = IdMint::default();
     let n_t = county.plan.len().max(1);
     let mut out = BTreeMap::new();
     for (i, (t, p)) in county.plan.iter().enumerate() {
         // Townships differ in size (城关 and the big towns have more pupils).
         let share = total / n_t;
-        let n = if n_t > 1 {
-            share * (80 + (i * 37) % 41) / 100
-        } else {
-            share
-        };
+        let n = if n_t > 1 { share * (80 + (i * 37) % 41) / 100 } else { share };
         let per_grade = (n / 9).max(1);
         let mut v = Vec::with_capacity(per_grade * 9);
         for grade in 1..=9u8 {
@@ -355,16 +280,7 @@ pub fn rolls(
             };
             for k in 0..per_grade {
                 let school = pick(rng, w);
-                v.push(student(
-                    rng,
-                    &mut mint,
-                    county,
-                    t,
-                    school,
-                    grade,
-                    1 + (k % 6) as u32,
-                    y,
-                ));
+                v.push(student(rng, &mut mint, county, t, school, grade, 1 + (k % 6) as u32, y));
             }
         }
         out.insert(t.clone(), v);
@@ -382,11 +298,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(7);
         let c = county(15, &mut rng);
         assert_eq!(c.org.townships.len(), 15);
-        assert!(c
-            .org
-            .schools
-            .values()
-            .any(|s| s.kind == SchoolType::NineYear));
+        assert!(c.org.schools.values().any(|s| s.kind == SchoolType::NineYear));
         let org2 = Org::parse_csv(c.org.to_csv().as_bytes()).unwrap();
         assert_eq!(org2, c.org);
         let rolls = rolls(&mut rng, &c, 3000, 2025);

@@ -26,28 +26,14 @@ const NOW: u64 = 1_772_323_200_000;
 fn org() -> Org {
     let mut org = Org::default();
     for t in [A, B] {
-        org.townships.insert(
-            t.into(),
-            Township {
-                name: t.into(),
-                ..Default::default()
-            },
-        );
+        org.townships.insert(t.into(), Township { name: t.into(), ..Default::default() });
     }
-    for (s, t, k) in [
-        (SCHOOL_A, A, SchoolType::Primary),
-        (SCHOOL_A2, A, SchoolType::Junior),
-        (SCHOOL_B, B, SchoolType::Primary),
-    ] {
+    for (s, t, k) in
+        [(SCHOOL_A, A, SchoolType::Primary), (SCHOOL_A2, A, SchoolType::Junior), (SCHOOL_B, B, SchoolType::Primary)]
+    {
         org.schools.insert(
             s.into(),
-            School {
-                name: s.into(),
-                township: t.into(),
-                kind: k,
-                principal: None,
-                bureau_leader: None,
-            },
+            School { name: s.into(), township: t.into(), kind: k, principal: None, bureau_leader: None },
         );
     }
     org
@@ -66,10 +52,7 @@ struct Mem {
 
 impl Mem {
     fn new(epoch: u64) -> Mem {
-        Mem {
-            epoch,
-            ..Default::default()
-        }
+        Mem { epoch, ..Default::default() }
     }
     fn apply(&mut self, revs: &[Revision], from: Option<&str>) -> ApplyOutcome {
         let mut out = ApplyOutcome::default();
@@ -78,19 +61,14 @@ impl Mem {
             if !self.revs.contains_key(&r.id) {
                 self.revs.insert(r.id, r.clone());
                 self.log.push((r.id, from.map(str::to_string)));
-                self.recs
-                    .entry(r.record)
-                    .or_insert_with(|| Record::new(r.record, r.kind))
-                    .apply(r);
+                self.recs.entry(r.record).or_insert_with(|| Record::new(r.record, r.kind)).apply(r);
                 self.by_record.entry(r.record).or_default().push(r.id);
                 out.new += 1;
                 touched.insert(r.record);
             }
         }
-        out.conflicts = touched
-            .into_iter()
-            .filter(|id| self.recs.get(id).is_some_and(|r| !r.conflicts().is_empty()))
-            .collect();
+        out.conflicts =
+            touched.into_iter().filter(|id| self.recs.get(id).is_some_and(|r| !r.conflicts().is_empty())).collect();
         out
     }
     fn log_range(&self, from: u64, max: usize) -> Vec<LogItem> {
@@ -99,11 +77,7 @@ impl Mem {
             .enumerate()
             .skip(from as usize)
             .take(max)
-            .map(|(i, (rev, from))| LogItem {
-                pos: i as u64,
-                rev: *rev,
-                from: from.clone(),
-            })
+            .map(|(i, (rev, from))| LogItem { pos: i as u64, rev: *rev, from: from.clone() })
             .collect()
     }
     fn records(&self) -> BTreeMap<RecordId, Record> {
@@ -120,11 +94,7 @@ impl Mem {
     /// Every revision is held once and logged once.
     fn assert_exactly_once(&self) {
         let distinct: BTreeSet<RevId> = self.log.iter().map(|(id, _)| *id).collect();
-        assert_eq!(
-            distinct.len(),
-            self.log.len(),
-            "a revision was logged twice"
-        );
+        assert_eq!(distinct.len(), self.log.len(), "a revision was logged twice");
         assert_eq!(self.revs.len(), self.log.len());
     }
 }
@@ -138,11 +108,7 @@ struct MemHub {
 
 impl MemHub {
     fn new() -> MemHub {
-        MemHub {
-            m: Mem::new(rand::random()),
-            org: org(),
-            cursors: HashMap::new(),
-        }
+        MemHub { m: Mem::new(rand::random()), org: org(), cursors: HashMap::new() }
     }
     fn own_scope(&self, id: RecordId) -> Option<RecordScope> {
         self.m.record(id).map(|r| record_scope(&r, &self.org))
@@ -179,14 +145,7 @@ impl HubReplica for MemHub {
         }))
     }
     fn history(&self, record: RecordId) -> Result<Vec<Revision>, StoreFault> {
-        Ok(self
-            .m
-            .by_record
-            .get(&record)
-            .into_iter()
-            .flatten()
-            .map(|id| self.m.revs[id].clone())
-            .collect())
+        Ok(self.m.by_record.get(&record).into_iter().flatten().map(|id| self.m.revs[id].clone()).collect())
     }
     fn cases_of(&self, student: RecordId) -> Result<Vec<RecordId>, StoreFault> {
         Ok(self
@@ -251,21 +210,15 @@ impl MemNode {
     fn make(&mut self, record: RecordId, kind: RecordKind, change: Change) -> Revision {
         self.seq += 1;
         self.clock += 1_000;
-        let id = if matches!(change, Change::CreateStudent(_) | Change::CreateCase(_)) {
-            record
-        } else {
-            RevId::random()
-        };
+        let id =
+            if matches!(change, Change::CreateStudent(_) | Change::CreateCase(_)) { record } else { RevId::random() };
         Revision {
             id,
             record,
             kind,
             origin: self.name.clone(),
             seq: self.seq,
-            hlc: Hlc {
-                ms: self.clock,
-                n: 0,
-            },
+            hlc: Hlc { ms: self.clock, n: 0 },
             author: "王老师".into(),
             date: Date::ymd(2026, 3, 1),
             change,
@@ -278,37 +231,18 @@ impl MemNode {
     }
     fn add_student(&mut self, i: u16, school: &str) -> RecordId {
         let id = RecordId::random();
-        self.commit(
-            id,
-            RecordKind::Student,
-            Change::CreateStudent(Box::new(student(i, school))),
-        );
+        self.commit(id, RecordKind::Student, Change::CreateStudent(Box::new(student(i, school))));
         id
     }
     fn set(&mut self, record: RecordId, field: Field, value: Value) -> Revision {
-        let heads = self
-            .m
-            .record(record)
-            .and_then(|r| r.register(field).map(|g| g.head_ids()))
-            .unwrap_or_default();
-        self.commit(
-            record,
-            RecordKind::Student,
-            Change::Update(vec![Assign {
-                field,
-                value,
-                supersedes: heads,
-            }]),
-        )
+        let heads = self.m.record(record).and_then(|r| r.register(field).map(|g| g.head_ids())).unwrap_or_default();
+        self.commit(record, RecordKind::Student, Change::Update(vec![Assign { field, value, supersedes: heads }]))
     }
     fn absence(&mut self, record: RecordId, day: u32) -> Revision {
         self.commit(
             record,
             RecordKind::Student,
-            Change::Absence {
-                day: Date::ymd(2026, 3, day),
-                kind: AbsenceKind::Unexcused,
-            },
+            Change::Absence { day: Date::ymd(2026, 3, day), kind: AbsenceKind::Unexcused },
         )
     }
 }
@@ -349,12 +283,7 @@ impl NodeReplica for MemNode {
         }
         Ok(())
     }
-    fn save_push_ack(
-        &mut self,
-        epoch: u64,
-        up_to: u64,
-        rejected: &[Rejected],
-    ) -> Result<(), StoreFault> {
+    fn save_push_ack(&mut self, epoch: u64, up_to: u64, rejected: &[Rejected]) -> Result<(), StoreFault> {
         if self.push_acked.0 != epoch || self.push_acked.1 < up_to {
             self.push_acked = (epoch, up_to);
         }
@@ -389,11 +318,7 @@ fn student(i: u16, school: &str) -> StudentInit {
         groups: vec![],
         guardian: None,
         phone: None,
-        placement: Placement {
-            status: Status::Enrolled,
-            school: school.into(),
-            transfer: None,
-        },
+        placement: Placement { status: Status::Enrolled, school: school.into(), transfer: None },
     }
 }
 
@@ -458,11 +383,7 @@ fn session(
             return Ok((ns.outcome().clone(), hs.outcome().clone()));
         }
     }
-    Err(format!(
-        "session stalled: node done {}, hub done {}",
-        ns.is_done(),
-        hs.is_done()
-    ))
+    Err(format!("session stalled: node done {}, hub done {}", ns.is_done(), hs.is_done()))
 }
 
 fn sync(hub: &mut MemHub, node: &mut MemNode) -> (NodeOutcome, HubOutcome) {
@@ -476,11 +397,7 @@ fn in_scope(hub: &MemHub, township: &str) -> BTreeMap<RecordId, Record> {
         .recs
         .clone()
         .into_iter()
-        .filter(|(id, _)| {
-            hub.scope(*id)
-                .unwrap()
-                .is_some_and(|s| s.contains(township))
-        })
+        .filter(|(id, _)| hub.scope(*id).unwrap().is_some_and(|s| s.contains(township)))
         .collect()
 }
 
@@ -492,11 +409,7 @@ fn frames_round_trip_and_never_panic() {
         Message::Hello(Hello {
             node_epoch: 7,
             node_log_end: 3,
-            pull: Some(Cursor {
-                epoch: 1,
-                pos: 2,
-                last: Some(RevId(9)),
-            }),
+            pull: Some(Cursor { epoch: 1, pos: 2, last: Some(RevId(9)) }),
             refetch_own_below: 0,
             node_clock_ms: NOW,
             config_version: 1,
@@ -507,10 +420,7 @@ fn frames_round_trip_and_never_panic() {
         Message::Error("出错了".into()),
     ];
     for m in msgs {
-        assert_eq!(
-            decode_frame(&encode_frame(&m).unwrap(), Side::Hub).unwrap(),
-            m
-        );
+        assert_eq!(decode_frame(&encode_frame(&m).unwrap(), Side::Hub).unwrap(), m);
     }
     let mut rng = StdRng::seed_from_u64(7);
     for len in 0..2_000usize {
@@ -541,22 +451,13 @@ fn version_mismatch_is_explained_on_both_sides() {
     let mut frame = encode_frame(&Message::Bye).unwrap();
     frame[..2].copy_from_slice(&2u16.to_be_bytes());
     let at_hub = decode_frame(&frame, Side::Hub).unwrap_err();
-    assert_eq!(
-        at_hub.to_string(),
-        "协议版本不一致：节点 v2，平台 v1，请升级"
-    );
+    assert_eq!(at_hub.to_string(), "协议版本不一致：节点 v2，平台 v1，请升级");
     let at_node = decode_frame(&frame, Side::Node).unwrap_err();
-    assert_eq!(
-        at_node.to_string(),
-        "协议版本不一致：节点 v1，平台 v2，请升级"
-    );
+    assert_eq!(at_node.to_string(), "协议版本不一致：节点 v1，平台 v2，请升级");
     // What the hub sends back reaches the node whatever its version.
     let reply = SyncError::Frame(at_hub).to_peer().unwrap();
     let back = decode_frame(&encode_frame(&reply).unwrap(), Side::Node).unwrap();
-    assert_eq!(
-        back,
-        Message::Error("协议版本不一致：节点 v2，平台 v1，请升级".into())
-    );
+    assert_eq!(back, Message::Error("协议版本不一致：节点 v2，平台 v1，请升级".into()));
 }
 
 // ---- decisions --------------------------------------------------------------------------------
@@ -576,33 +477,13 @@ fn hello(epoch: u64, log_end: u64, pull: Option<Cursor>) -> Hello {
 fn welcome_plans() {
     // A node the hub never saw: everything, both ways.
     let p = plan_welcome(None, &hello(1, 10, None), 5, 100, None);
-    assert_eq!(
-        (p.push_from, p.reset_epoch, p.pull_from, p.rotate_hub_epoch),
-        (0, false, 0, false)
-    );
+    assert_eq!((p.push_from, p.reset_epoch, p.pull_from, p.rotate_hub_epoch), (0, false, 0, false));
     assert_eq!((p.fresh, p.refetch_own_below), (true, 100));
     // Resuming.
-    let rec = Cursor {
-        epoch: 1,
-        pos: 8,
-        last: Some(RevId(8)),
-    };
-    let pull = Cursor {
-        epoch: 5,
-        pos: 40,
-        last: Some(RevId(40)),
-    };
-    let p = plan_welcome(
-        Some(&rec),
-        &hello(1, 10, Some(pull)),
-        5,
-        100,
-        Some(RevId(40)),
-    );
-    assert_eq!(
-        (p.push_from, p.push_check, p.reset_epoch, p.pull_from),
-        (8, Some(RevId(8)), false, 40)
-    );
+    let rec = Cursor { epoch: 1, pos: 8, last: Some(RevId(8)) };
+    let pull = Cursor { epoch: 5, pos: 40, last: Some(RevId(40)) };
+    let p = plan_welcome(Some(&rec), &hello(1, 10, Some(pull)), 5, 100, Some(RevId(40)));
+    assert_eq!((p.push_from, p.push_check, p.reset_epoch, p.pull_from), (8, Some(RevId(8)), false, 40));
     assert_eq!((p.fresh, p.refetch_own_below), (false, 0));
     // The node's log is shorter than what the hub received: restored from backup.
     let p = plan_welcome(Some(&rec), &hello(1, 5, None), 5, 100, None);
@@ -610,50 +491,15 @@ fn welcome_plans() {
     assert_eq!(p.push_from, 0);
     // A new node epoch (rebuilt, restored from an older backup, or just reset): everything both
     // ways, own revisions included.
-    let p = plan_welcome(
-        Some(&rec),
-        &hello(2, 10, Some(pull)),
-        5,
-        100,
-        Some(RevId(40)),
-    );
-    assert_eq!(
-        (
-            p.push_from,
-            p.reset_epoch,
-            p.pull_from,
-            p.fresh,
-            p.refetch_own_below
-        ),
-        (0, false, 0, true, 100)
-    );
+    let p = plan_welcome(Some(&rec), &hello(2, 10, Some(pull)), 5, 100, Some(RevId(40)));
+    assert_eq!((p.push_from, p.reset_epoch, p.pull_from, p.fresh, p.refetch_own_below), (0, false, 0, true, 100));
     // Another hub epoch: pull everything.
-    let p = plan_welcome(
-        Some(&rec),
-        &hello(
-            1,
-            10,
-            Some(Cursor {
-                epoch: 4,
-                pos: 40,
-                last: None,
-            }),
-        ),
-        5,
-        100,
-        None,
-    );
+    let p = plan_welcome(Some(&rec), &hello(1, 10, Some(Cursor { epoch: 4, pos: 40, last: None })), 5, 100, None);
     assert_eq!((p.pull_from, p.rotate_hub_epoch), (0, false));
     // The node's cursor is beyond the hub's log, or points at another entry: the hub was restored.
     let p = plan_welcome(Some(&rec), &hello(1, 10, Some(pull)), 5, 30, None);
     assert_eq!((p.pull_from, p.rotate_hub_epoch), (0, true));
-    let p = plan_welcome(
-        Some(&rec),
-        &hello(1, 10, Some(pull)),
-        5,
-        100,
-        Some(RevId(41)),
-    );
+    let p = plan_welcome(Some(&rec), &hello(1, 10, Some(pull)), 5, 100, Some(RevId(41)));
     assert_eq!((p.pull_from, p.rotate_hub_epoch), (0, true));
 }
 
@@ -675,16 +521,8 @@ fn node_reset_decision() {
     };
     assert!(!node_must_reset(&w(0, None, false), 0, None));
     assert!(node_must_reset(&w(0, None, true), 10, None));
-    assert!(!node_must_reset(
-        &w(5, Some(RevId(4)), false),
-        10,
-        Some(RevId(4))
-    ));
-    assert!(node_must_reset(
-        &w(5, Some(RevId(4)), false),
-        10,
-        Some(RevId(99))
-    ));
+    assert!(!node_must_reset(&w(5, Some(RevId(4)), false), 10, Some(RevId(4))));
+    assert!(node_must_reset(&w(5, Some(RevId(4)), false), 10, Some(RevId(99))));
     assert!(node_must_reset(&w(11, Some(RevId(4)), false), 10, None));
 }
 
@@ -706,20 +544,13 @@ fn checks_clock_scope_origin_and_placement() {
     let ctx = ctx_for(&org, &others, A);
     let mut node = MemNode::new("鸦岭中心校", A);
     let sid = RecordId::random();
-    let mut create = node.make(
-        sid,
-        RecordKind::Student,
-        Change::CreateStudent(Box::new(student(1, SCHOOL_A))),
-    );
+    let mut create = node.make(sid, RecordKind::Student, Change::CreateStudent(Box::new(student(1, SCHOOL_A))));
     assert_eq!(check_revision(&create, None, &ctx), Ok(()));
 
     // An hour in the hub's future: refused, naming the node's clock and the hub's.
     create.hlc.ms = NOW + 3_600_000;
     let e = check_revision(&create, None, &ctx).unwrap_err();
-    assert!(
-        e.contains("节点 鸦岭中心校 的时钟为 2026-03-01 09:00:00"),
-        "{e}"
-    );
+    assert!(e.contains("节点 鸦岭中心校 的时钟为 2026-03-01 09:00:00"), "{e}");
     assert!(e.contains("超前县级平台 2026-03-01 08:00:00"), "{e}");
     assert!(e.contains("1 小时"), "{e}");
     // Nine minutes ahead is within the bound; weeks behind is simply old.
@@ -729,39 +560,21 @@ fn checks_clock_scope_origin_and_placement() {
     assert_eq!(check_revision(&create, None, &ctx), Ok(()));
 
     // A student of another township's school.
-    let other = node.make(
-        RecordId::random(),
-        RecordKind::Student,
-        Change::CreateStudent(Box::new(student(2, SCHOOL_B))),
-    );
+    let other =
+        node.make(RecordId::random(), RecordKind::Student, Change::CreateStudent(Box::new(student(2, SCHOOL_B))));
     let e = check_revision(&other, None, &ctx).unwrap_err();
     assert!(e.contains("高山"), "{e}");
     // Not in the county.
-    let nowhere = node.make(
-        RecordId::random(),
-        RecordKind::Student,
-        Change::CreateStudent(Box::new(student(3, "不存在小学"))),
-    );
-    assert!(check_revision(&nowhere, None, &ctx)
-        .unwrap_err()
-        .contains("不在本县组织机构中"));
+    let nowhere =
+        node.make(RecordId::random(), RecordKind::Student, Change::CreateStudent(Box::new(student(3, "不存在小学"))));
+    assert!(check_revision(&nowhere, None, &ctx).unwrap_err().contains("不在本县组织机构中"));
     // An edit to a record of another township.
-    let edit = node.make(
-        sid,
-        RecordKind::Student,
-        Change::Absence {
-            day: Date::ymd(2026, 3, 2),
-            kind: AbsenceKind::Sick,
-        },
-    );
+    let edit =
+        node.make(sid, RecordKind::Student, Change::Absence { day: Date::ymd(2026, 3, 2), kind: AbsenceKind::Sick });
     let scope_b: BTreeSet<String> = [B.to_string()].into();
-    assert!(check_revision(&edit, Some(&scope_b), &ctx)
-        .unwrap_err()
-        .contains("不在本节点（鸦岭）的范围内"));
+    assert!(check_revision(&edit, Some(&scope_b), &ctx).unwrap_err().contains("不在本节点（鸦岭）的范围内"));
     // An edit of a record the hub does not hold.
-    assert!(check_revision(&edit, None, &ctx)
-        .unwrap_err()
-        .contains("不存在"));
+    assert!(check_revision(&edit, None, &ctx).unwrap_err().contains("不存在"));
     // Another node's name as origin; the hub's.
     let mut forged = edit.clone();
     forged.origin = "高山中心校".into();
@@ -775,17 +588,11 @@ fn checks_clock_scope_origin_and_placement() {
         RecordKind::Student,
         Change::Update(vec![Assign {
             field: Field::Placement,
-            value: Value::Placement(Placement {
-                status: Status::Enrolled,
-                school: SCHOOL_B.into(),
-                transfer: None,
-            }),
+            value: Value::Placement(Placement { status: Status::Enrolled, school: SCHOOL_B.into(), transfer: None }),
             supersedes: vec![sid],
         }]),
     );
-    assert!(check_revision(&mv, Some(&scope_a), &ctx)
-        .unwrap_err()
-        .contains("不属于本节点的乡镇"));
+    assert!(check_revision(&mv, Some(&scope_a), &ctx).unwrap_err().contains("不属于本节点的乡镇"));
     // A transfer out to another township's school is the node's to make.
     let out = node.make(
         sid,
@@ -854,16 +661,8 @@ fn hub_and_three_nodes_converge_after_concurrent_edits() {
     assert_eq!(a2.m.records(), a1.m.records());
     // Concurrent edits to different fields of the same records, and absences, on both A nodes.
     for (i, id) in s.iter().enumerate() {
-        a1.set(
-            *id,
-            Field::Phone,
-            Value::OptText(Some(format!("1390000{i:04}"))),
-        );
-        a2.set(
-            *id,
-            Field::Guardian,
-            Value::OptText(Some(format!("家长{i}"))),
-        );
+        a1.set(*id, Field::Phone, Value::OptText(Some(format!("1390000{i:04}"))));
+        a2.set(*id, Field::Guardian, Value::OptText(Some(format!("家长{i}"))));
         a1.absence(*id, 3);
         a2.absence(*id, 4);
     }
@@ -878,12 +677,7 @@ fn hub_and_three_nodes_converge_after_concurrent_edits() {
     hub.m.assert_exactly_once();
     for n in [&a1, &a2, &b] {
         n.m.assert_exactly_once();
-        assert_eq!(
-            n.m.records(),
-            in_scope(&hub, &n.township),
-            "node {}",
-            n.name
-        );
+        assert_eq!(n.m.records(), in_scope(&hub, &n.township), "node {}", n.name);
     }
     // Different fields merged by themselves: no conflicts.
     assert!(hub.m.records().values().all(|r| r.conflicts().is_empty()));
@@ -906,10 +700,7 @@ fn same_field_conflict_is_kept_and_resolution_reaches_the_nodes() {
     a2.set(s, Field::Phone, Value::OptText(Some("13900000002".into())));
     sync(&mut hub, &mut a1);
     let (n, _) = sync(&mut hub, &mut a2);
-    assert!(
-        n.conflicts.contains(&s),
-        "the hub reports the conflict to the pushing node"
-    );
+    assert!(n.conflicts.contains(&s), "the hub reports the conflict to the pushing node");
     let rec = hub.m.record(s).unwrap();
     assert_eq!(rec.conflicts().len(), 1);
     let heads = rec.register(Field::Phone).unwrap().head_ids();
@@ -952,18 +743,11 @@ fn a_future_clock_is_rejected_and_kept_at_the_node() {
     let (n, h) = sync(&mut hub, &mut a);
     assert_eq!(n.rejected.len(), 1);
     assert_eq!(n.rejected[0].revision, bad.id);
-    assert!(
-        n.rejected[0].reason.contains("节点 a 的时钟为"),
-        "{}",
-        n.rejected[0].reason
-    );
+    assert!(n.rejected[0].reason.contains("节点 a 的时钟为"), "{}", n.rejected[0].reason);
     assert_eq!(h.rejected.len(), 1);
     assert!(hub.m.revs.contains_key(&good.id) && !hub.m.revs.contains_key(&bad.id));
     assert_eq!(a.rejected.len(), 1, "kept at the node for `status`");
-    assert!(
-        a.m.revs.contains_key(&bad.id),
-        "the node keeps the revision itself"
-    );
+    assert!(a.m.revs.contains_key(&bad.id), "the node keeps the revision itself");
     // Not sent again.
     let (n, _) = sync(&mut hub, &mut a);
     assert_eq!((n.sent, n.rejected.len()), (0, 0));
@@ -1030,11 +814,7 @@ fn a_transfer_brings_the_whole_history_to_the_new_township() {
     b.set(
         s,
         Field::Placement,
-        Value::Placement(Placement {
-            status: Status::Enrolled,
-            school: SCHOOL_B.into(),
-            transfer: None,
-        }),
+        Value::Placement(Placement { status: Status::Enrolled, school: SCHOOL_B.into(), transfer: None }),
     );
     let (n, _) = sync(&mut hub, &mut b);
     assert!(n.rejected.is_empty(), "{:?}", n.rejected);
@@ -1162,15 +942,11 @@ fn duplicated_and_reordered_batches() {
         }
         assert!(batches.len() >= 3);
         // Deliver them duplicated and shuffled.
-        let mut delivery: Vec<PushBatch> = batches
-            .iter()
-            .cloned()
-            .chain(batches.iter().take(round % 3 + 1).cloned())
-            .collect();
+        let mut delivery: Vec<PushBatch> =
+            batches.iter().cloned().chain(batches.iter().take(round % 3 + 1).cloned()).collect();
         delivery.shuffle(&mut rng);
         let mut hs = HubSession::new(a.ctx(&[]));
-        hs.handle(&mut hub, Message::Hello(hello_of(&a)), NOW)
-            .unwrap();
+        hs.handle(&mut hub, Message::Hello(hello_of(&a)), NOW).unwrap();
         for b in delivery {
             hs.handle(&mut hub, Message::PushBatch(b), NOW).unwrap();
         }
@@ -1202,10 +978,7 @@ fn duplicated_and_reordered_batches() {
     let mut pulls = hs.handle(&mut hub, Message::PushDone, NOW).unwrap();
     let mut more = Vec::new();
     for _ in 0..pulls.len() {
-        more.extend(
-            hs.handle(&mut hub, Message::PullAck(PullAck { up_to: 0 }), NOW)
-                .unwrap(),
-        );
+        more.extend(hs.handle(&mut hub, Message::PullAck(PullAck { up_to: 0 }), NOW).unwrap());
     }
     pulls.extend(more);
     assert!(pulls.len() >= 2);
@@ -1249,10 +1022,7 @@ fn a_node_restored_from_backup_resyncs_fully() {
     let mut a = backup.clone();
     let (n, h) = sync(&mut hub, &mut a);
     assert!(n.reset_epoch && h.reset_epoch);
-    assert!(
-        lost.iter().all(|id| a.m.records().contains_key(id)),
-        "own revisions come back"
-    );
+    assert!(lost.iter().all(|id| a.m.records().contains_key(id)), "own revisions come back");
     hub.m.assert_exactly_once();
     a.m.assert_exactly_once();
     assert_eq!(a.m.records(), in_scope(&hub, A));
@@ -1400,9 +1170,7 @@ fn unexpected_messages_end_the_session_with_a_reason() {
     let (mut ns, _) = NodeSession::start(&mut a, NOW).unwrap();
     let e = ns.handle(&mut a, Message::Bye).unwrap_err();
     assert!(e.to_string().contains("意外的消息"));
-    let e = ns
-        .handle(&mut a, Message::Error("平台维护中".into()))
-        .unwrap_err();
+    let e = ns.handle(&mut a, Message::Error("平台维护中".into())).unwrap_err();
     assert!(e.to_peer().is_none());
 }
 
@@ -1427,14 +1195,8 @@ fn bundle_round_trip() {
     let text = b.to_text().unwrap();
     assert!(text.starts_with("# baoxue 节点配置包"));
     assert_eq!(Bundle::parse(&text).unwrap(), b);
-    assert!(matches!(
-        Bundle::parse("format = \"x\""),
-        Err(BundleError::Toml(_)) | Err(BundleError::Format(_))
-    ));
+    assert!(matches!(Bundle::parse("format = \"x\""), Err(BundleError::Toml(_)) | Err(BundleError::Format(_))));
     let mut missing = b.clone();
     missing.node_key = String::new();
-    assert!(matches!(
-        Bundle::parse(&missing.to_text().unwrap()),
-        Err(BundleError::Missing(_))
-    ));
+    assert!(matches!(Bundle::parse(&missing.to_text().unwrap()), Err(BundleError::Missing(_))));
 }
