@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::cmd::{self, student::Stamp};
 use crate::defaults;
-use crate::error::{NodeError, Result};
+use crate::error::Result;
 use crate::ledger::Ledger;
 use crate::output::Output;
 
@@ -82,8 +82,15 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// 常驻运行：按政策时间同步，平台不可达时退避重试
-    Run,
+    /// 常驻运行：按政策时间同步，平台不可达时退避重试（Ctrl-C 或 SIGTERM 停止）
+    Run {
+        /// 县级平台地址 host:port（默认用配置包中的地址）
+        #[arg(long, value_name = "ADDR")]
+        hub: Option<String>,
+        /// 启动时先同步一次，再等待每日同步时间
+        #[arg(long)]
+        now: bool,
+    },
     /// 本节点概况：修订、学生、案件、未上报、上次同步、冲突、被拒
     Status {
         #[arg(long)]
@@ -366,8 +373,8 @@ pub fn run(cli: Cli) -> Result<Output> {
     let dir = defaults::data_dir(cli.data);
     match cli.cmd {
         Cmd::Init(i) => {
-            if i.bundle.is_some() {
-                return Err(NodeError::NotYet("init --bundle（由同步模块提供）"));
+            if let Some(bundle) = &i.bundle {
+                return cmd::sync::init_bundle(&dir, bundle);
             }
             let args = cmd::init::InitArgs {
                 county_code: i.county_code.as_deref().unwrap_or(""),
@@ -378,9 +385,9 @@ pub fn run(cli: Cli) -> Result<Output> {
             };
             cmd::init::init(&dir, &args).map(Output::from)
         }
-        Cmd::Join { .. } => Err(NodeError::NotYet("join（由同步模块提供）")),
-        Cmd::Sync { .. } => Err(NodeError::NotYet("sync（由同步模块提供）")),
-        Cmd::Run => Err(NodeError::NotYet("run（由同步模块提供）")),
+        Cmd::Join { bundle } => cmd::sync::join(&dir, &bundle),
+        Cmd::Sync { hub, json } => cmd::sync::sync_now(&dir, hub.as_deref(), json),
+        Cmd::Run { hub, now } => cmd::sync::run(&dir, hub, now),
         Cmd::Status { json } => cmd::status::status(&Ledger::open(&dir)?, json),
         Cmd::Alerts { as_of, json } => {
             let as_of = defaults::date(as_of.as_deref(), "--as-of")?;

@@ -25,9 +25,9 @@ pub enum NodeError {
     /// A file with bad rows: every row is reported (see [`NodeError::details`]), then the summary.
     #[error("{summary}")]
     Rows { summary: String, rows: Vec<RowError> },
-    /// Left to the sync module.
-    #[error("{0} 尚未实现")]
-    NotYet(&'static str),
+    /// Joining the county, syncing, staying up (the message names the hub and what to do).
+    #[error(transparent)]
+    Sync(#[from] crate::sync::NodeSyncError),
 }
 
 impl NodeError {

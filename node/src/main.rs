@@ -8,10 +8,12 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = baoxue_node::cli::Cli::parse();
+    // `run` is a service: its log (next sync time, each sync, each retry) is its output.
+    let default_level = if matches!(cli.cmd, baoxue_node::cli::Cmd::Run { .. }) { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("BAOXUE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .with_target(false)

@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -65,6 +66,8 @@ pub enum NodeSyncError {
     Join(String),
     #[error("编码失败：{0}")]
     Encode(String),
+    #[error("内部错误：{0}")]
+    Internal(String),
 }
 
 impl NodeSyncError {
@@ -614,6 +617,49 @@ pub struct RunOptions {
     pub sync_at_start: bool,
 }
 
+/// How [`run_forever`] reaches the store: held open for the whole run (tests, the demo), or
+/// opened from the data directory for each sync only, so that the township's staff can go on
+/// using the other commands while `baoxue-node run` stays up as a service (sled locks a data
+/// directory while it is open).
+#[derive(Clone)]
+pub enum StoreAccess {
+    Held(Store),
+    Dir(PathBuf),
+}
+
+impl From<Store> for StoreAccess {
+    fn from(s: Store) -> StoreAccess {
+        StoreAccess::Held(s)
+    }
+}
+
+/// How long `run` waits for a data directory a command is using before counting the attempt as
+/// failed (and retrying with back-off).
+const OPEN_WAIT: Duration = Duration::from_secs(60);
+
+impl StoreAccess {
+    async fn open(&self) -> Result<Store, NodeSyncError> {
+        match self {
+            StoreAccess::Held(s) => Ok(s.clone()),
+            StoreAccess::Dir(dir) => {
+                let started = Instant::now();
+                loop {
+                    let d = dir.clone();
+                    let r = tokio::task::spawn_blocking(move || Store::open(&d))
+                        .await
+                        .map_err(|e| NodeSyncError::Internal(e.to_string()))?;
+                    match r {
+                        Err(e) if e.is_locked() && started.elapsed() < OPEN_WAIT => {
+                            tokio::time::sleep(Duration::from_millis(200)).await
+                        }
+                        r => return Ok(r?),
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Give up retrying a night's sync after this long; the next night starts over.
 const RETRY_FOR: Duration = Duration::from_secs(20 * 3600);
 
@@ -625,14 +671,15 @@ fn sync_settings(cfg: &NodeConfig) -> SyncSettings {
 /// jitter), retrying with exponential back-off while the hub is unreachable, until `shutdown`
 /// completes. Stops early only if the hub refuses this node (revoked, wrong county).
 pub async fn run_forever(
-    store: Store,
+    store: impl Into<StoreAccess>,
     opts: RunOptions,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), NodeSyncError> {
+    let access: StoreAccess = store.into();
     tokio::pin!(shutdown);
     let mut first = true;
     loop {
-        let cfg = load_config(&store)?.ok_or(NodeSyncError::NotInitialised)?;
+        let cfg = load_config(&access.open().await?)?.ok_or(NodeSyncError::NotInitialised)?;
         if cfg.hub.is_none() {
             return Err(NodeSyncError::NotJoined);
         }
@@ -652,10 +699,15 @@ pub async fn run_forever(
         let started = Instant::now();
         let mut attempt = 0u32;
         loop {
-            let cfg = load_config(&store)?.ok_or(NodeSyncError::NotInitialised)?;
+            let once = async {
+                // Opened for this attempt only (see `StoreAccess`), closed before the wait.
+                let store = access.open().await?;
+                let cfg = load_config(&store)?.ok_or(NodeSyncError::NotInitialised)?;
+                sync_once(&store, &cfg, opts.hub_override.as_deref()).await
+            };
             let result = tokio::select! {
                 _ = &mut shutdown => return Ok(()),
-                r = sync_once(&store, &cfg, opts.hub_override.as_deref()) => r,
+                r = once => r,
             };
             match result {
                 Ok(r) => {

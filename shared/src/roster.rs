@@ -314,7 +314,8 @@ mod tests {
     #[test]
     fn each_bad_field_is_named() {
         let org = org();
-        let cases: Vec<(fn(&mut StudentInput), &str)> = vec![
+        type Spoil = fn(&mut StudentInput);
+        let cases: Vec<(Spoil, &str)> = vec![
             (|i| i.birth = "2016-03-10".into(), "出生日期"),
             (|i| i.sex = "女".into(), "性别"),
             (|i| i.school = "不存在小学".into(), "学校"),

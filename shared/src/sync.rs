@@ -417,6 +417,29 @@ pub fn affects_scope(rev: &Revision) -> bool {
     }
 }
 
+/// Whether a placement write replaces a placement that concerned `township` (its school's, or a
+/// pending transfer's): the write that completes a transfer out of that township.
+fn moves_out_of(r: &impl HubReplica, rev: &Revision, township: &str) -> Result<bool, StoreFault> {
+    let Change::Update(assigns) = &rev.change else { return Ok(false) };
+    for a in assigns.iter().filter(|a| a.field == Field::Placement) {
+        for old in &a.supersedes {
+            let Some(prev) = r.revision(*old)? else { continue };
+            let placement = match &prev.change {
+                Change::CreateStudent(init) => Some(&init.placement),
+                Change::Update(pa) => pa.iter().find_map(|x| match (&x.field, &x.value) {
+                    (Field::Placement, Value::Placement(p)) => Some(p),
+                    _ => None,
+                }),
+                _ => None,
+            };
+            if placement.is_some_and(|p| placement_townships(p, r.org()).iter().any(|t| t == township)) {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
 /// Whether the revision writes a student's placement (a transfer, an acceptance, a status).
 fn writes_placement(rev: &Revision) -> bool {
     rev.kind == RecordKind::Student
@@ -1297,6 +1320,15 @@ impl HubSession {
                                 bytes += encoded_len(&rev)?;
                                 revisions.push(rev);
                             }
+                        } else if writes_placement(&rev)
+                            && moves_out_of(r, &rev, &self.ctx.township)?
+                            && self.sent_ids.insert(rev.id)
+                        {
+                            // The acceptance of a transfer out of this township: the sending
+                            // node learns where the child went (and its copy turns read-only);
+                            // nothing the new township records afterwards comes here.
+                            bytes += encoded_len(&rev)?;
+                            revisions.push(rev);
                         }
                     }
                 }

@@ -245,3 +245,119 @@ pub fn kids(n: u32) -> Vec<Kid> {
         })
         .collect()
 }
+
+impl Node {
+    /// A node set up from a bundle the hub issued (`init --bundle`).
+    pub fn from_bundle(bundle: &Path) -> Node {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        let node = Node { data, tmp };
+        node.ok(&["init", "--bundle", &bundle.to_string_lossy()]);
+        node
+    }
+
+    /// An offline node of `township` (county 410329, default policy) that has never seen a hub.
+    pub fn offline(township: &str) -> Node {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        let node = Node { data, tmp };
+        let org = node.file("org.csv", ORG_CSV.as_bytes());
+        node.ok(&["init", "--county-code", "410329", "--township", township, "--org", &org.to_string_lossy()]);
+        node
+    }
+
+    /// `sync --json`, retried while the hub process is still starting (up to ~20 s).
+    #[track_caller]
+    pub fn sync(&self, hub: &Hub) -> Value {
+        let mut last = None;
+        for _ in 0..80 {
+            let r = self.run(&["sync", "--hub", &hub.addr, "--json"]);
+            if r.code == 0 {
+                return serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("sync --json: {e}: {}", r.stdout));
+            }
+            last = Some(r);
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+        panic!("sync never succeeded: {last:?}");
+    }
+}
+
+/// The county hub on a temporary data directory, with `serve` as a real process.
+pub struct Hub {
+    pub tmp: TempDir,
+    pub data: PathBuf,
+    /// `127.0.0.1:PORT` that `serve` listens on.
+    pub addr: String,
+    serve: Option<std::process::Child>,
+}
+
+impl Hub {
+    /// `init` of county 410329 (测试县) with the test org file imported.
+    pub fn new() -> Hub {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("hub");
+        let port = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp").local_addr().expect("addr").port();
+        let hub = Hub { data, tmp, addr: format!("127.0.0.1:{port}"), serve: None };
+        hub.ok(&["init", "--county-code", "410329", "--name", "测试县"]);
+        let org = hub.tmp.path().join("org.csv");
+        std::fs::write(&org, ORG_CSV).expect("write org");
+        hub.ok(&["org", "import", &org.to_string_lossy()]);
+        hub
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin("baoxue-hub"));
+        c.arg("--data").arg(&self.data).args(args).env_remove("BAOXUE_LOG").stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.command(args).output().expect("run baoxue-hub").into()
+    }
+
+    #[track_caller]
+    pub fn ok(&self, args: &[&str]) -> String {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "baoxue-hub {args:?} failed:\nstdout: {}\nstderr: {}", r.stdout, r.stderr);
+        r.stdout
+    }
+
+    /// `node add NAME --township T --out FILE`; returns the bundle's path.
+    pub fn bundle(&self, name: &str, township: &str) -> PathBuf {
+        let out = self.tmp.path().join(format!("{name}.bundle"));
+        self.ok(&["node", "add", name, "--township", township, "--out", &out.to_string_lossy()]);
+        out
+    }
+
+    /// Starts `serve --listen ADDR` (nodes retry until it answers).
+    pub fn serve(&mut self) {
+        assert!(self.serve.is_none(), "already serving");
+        let child = self
+            .command(&["serve", "--listen", &self.addr])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn baoxue-hub serve");
+        self.serve = Some(child);
+    }
+
+    /// Stops `serve` (SIGKILL: the hub acknowledges only what is durable, so this is safe).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.serve.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Default for Hub {
+    fn default() -> Hub {
+        Hub::new()
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

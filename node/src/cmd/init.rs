@@ -23,22 +23,7 @@ pub fn init(dir: &Path, a: &InitArgs) -> Result<String> {
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid(format!("县代码「{code}」无效：应为 6 位行政区划代码（如 410329）")));
     }
-    if dir.exists() {
-        let non_empty = std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true);
-        if non_empty {
-            if let Some(store) = Store::exists(dir).then(|| Store::open(dir).ok()).flatten() {
-                if let Ok(Some(c)) = store.get_meta::<NodeConfig>(META_CONFIG) {
-                    return Err(refused(format!(
-                        "数据目录 {} 已初始化（乡镇 {}，节点 {}），不能重复初始化",
-                        dir.display(),
-                        c.township,
-                        c.origin
-                    )));
-                }
-            }
-            return Err(refused(format!("数据目录 {} 不是空目录，不能在其中初始化节点", dir.display())));
-        }
-    }
+    ensure_fresh(dir)?;
     let bytes = std::fs::read(a.org).map_err(|source| NodeError::Read { path: a.org.display().to_string(), source })?;
     let org = Org::parse_csv(&bytes)
         .map_err(|e| invalid(format!("组织机构文件 {}：{}", a.org.display(), one_line(&e.to_string()))))?;
@@ -72,6 +57,27 @@ pub fn init(dir: &Path, a: &InitArgs) -> Result<String> {
         policy.label,
         dir.display()
     ))
+}
+
+/// Refuses a data directory that already holds anything (an initialised node above all).
+pub fn ensure_fresh(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        let non_empty = std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true);
+        if non_empty {
+            if let Some(store) = Store::exists(dir).then(|| Store::open(dir).ok()).flatten() {
+                if let Ok(Some(c)) = store.get_meta::<NodeConfig>(META_CONFIG) {
+                    return Err(refused(format!(
+                        "数据目录 {} 已初始化（乡镇 {}，节点 {}），不能重复初始化",
+                        dir.display(),
+                        c.township,
+                        c.origin
+                    )));
+                }
+            }
+            return Err(refused(format!("数据目录 {} 不是空目录，不能在其中初始化节点", dir.display())));
+        }
+    }
+    Ok(())
 }
 
 /// Multi-line library messages folded into the one line the binary prints.

@@ -6,3 +6,4 @@ pub mod case;
 pub mod init;
 pub mod status;
 pub mod student;
+pub mod sync;

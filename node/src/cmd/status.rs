@@ -3,30 +3,13 @@
 
 use baoxue_shared::model::CaseState;
 use baoxue_shared::RecordKind;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
 use crate::error::Result;
 use crate::ledger::Ledger;
 use crate::output::{json_text, Output};
-
-/// Meta key: how far into this node's log the hub has durably acknowledged (every local
-/// revision at a smaller log position has been received by the hub). Written by sync, as a
-/// `u64` position or as `(epoch, position)` (an acknowledgement of another epoch of this
-/// store — before a restore from backup — counts as none).
-pub const META_PUSH_ACKED: &str = "push_acked";
-/// Meta key (String): when the last successful sync ended, as shown to people.
-pub const META_LAST_SYNC: &str = "last_sync";
-/// Meta key (`Vec<Rejected>`): revisions the hub refused at the last sync, and why.
-pub const META_REJECTED: &str = "rejected";
-
-/// A revision the hub refused.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rejected {
-    /// The revision id (hex).
-    pub revision: String,
-    pub reason: String,
-}
+use crate::sync::{sync_status, RejectedItem};
 
 /// The figures of `status`.
 #[derive(Debug, Clone, Serialize)]
@@ -37,7 +20,8 @@ pub struct Status {
     pub unacknowledged: u64,
     pub last_sync: Option<String>,
     pub conflicts: u64,
-    pub rejected: Vec<Rejected>,
+    /// Revisions the hub refused (kept here; see `sync::RejectedItem`).
+    pub rejected: Vec<RejectedItem>,
 }
 
 pub fn figures(l: &Ledger) -> Result<(Status, u64, u64)> {
@@ -69,38 +53,17 @@ pub fn figures(l: &Ledger) -> Result<(Status, u64, u64)> {
             }
         }
     }
-    let acked = push_acked(l)?;
-    let mut unacknowledged = 0;
-    let mut pos = acked;
-    loop {
-        let batch = l.store.log_range(pos, 10_000)?;
-        let Some((last, _)) = batch.last() else { break };
-        pos = last + 1;
-        unacknowledged += batch.iter().filter(|(_, e)| e.from.is_none()).count() as u64;
-    }
-    let last_sync: Option<String> = l.store.get_meta(META_LAST_SYNC).ok().flatten();
-    let rejected: Vec<Rejected> = l.store.get_meta(META_REJECTED).ok().flatten().unwrap_or_default();
+    let sync = sync_status(&l.store)?;
     let s = Status {
         revisions: l.store.revision_count() as u64,
         students,
         cases,
-        unacknowledged,
-        last_sync,
+        unacknowledged: sync.unacknowledged,
+        last_sync: sync.last_sync,
         conflicts,
-        rejected,
+        rejected: sync.rejected,
     };
     Ok((s, own_students, open_cases))
-}
-
-/// The acknowledged log position (see [`META_PUSH_ACKED`]).
-fn push_acked(l: &Ledger) -> Result<u64> {
-    if let Ok(Some(pos)) = l.store.get_meta::<u64>(META_PUSH_ACKED) {
-        return Ok(pos);
-    }
-    if let Ok(Some((epoch, pos))) = l.store.get_meta::<(u64, u64)>(META_PUSH_ACKED) {
-        return Ok(if epoch == l.store.epoch()? { pos } else { 0 });
-    }
-    Ok(0)
 }
 
 pub fn status(l: &Ledger, json: bool) -> Result<Output> {
@@ -138,7 +101,13 @@ pub fn status(l: &Ledger, json: bool) -> Result<Output> {
         s.rejected.len()
     ));
     for r in &s.rejected {
-        o.push_str(&format!("  被拒修订 {}：{}\n", &r.revision[..r.revision.len().min(8)], r.reason));
+        o.push_str(&format!(
+            "  被拒修订 {}（记录 {}，{}）：{}\n",
+            &r.revision[..r.revision.len().min(8)],
+            &r.record[..r.record.len().min(8)],
+            r.at,
+            r.reason
+        ));
     }
     Ok(o.into())
 }

@@ -58,8 +58,8 @@ impl Mem {
         let mut out = ApplyOutcome::default();
         let mut touched = BTreeSet::new();
         for r in revs {
-            if !self.revs.contains_key(&r.id) {
-                self.revs.insert(r.id, r.clone());
+            if let std::collections::hash_map::Entry::Vacant(e) = self.revs.entry(r.id) {
+                e.insert(r.clone());
                 self.log.push((r.id, from.map(str::to_string)));
                 self.recs.entry(r.record).or_insert_with(|| Record::new(r.record, r.kind)).apply(r);
                 self.by_record.entry(r.record).or_default().push(r.id);
