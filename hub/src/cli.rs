@@ -1,7 +1,6 @@
 //! The hub's command line (CLI.md "Hub"): argument definitions and dispatch. Exit status: 0
 //! success, 1 the command failed (one clear line on stderr), 2 bad usage (clap).
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -178,9 +177,7 @@ pub fn data_dir(given: Option<PathBuf>) -> PathBuf {
 }
 
 fn print_json(v: &impl serde::Serialize) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, v)?;
-    writeln!(out)?;
+    crate::out::stdout(&(serde_json::to_string_pretty(v)? + "\n"));
     Ok(())
 }
 
@@ -190,7 +187,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 fn operator(given: Option<String>) -> String {
     given
-        .or_else(|| std::env::var("BAOXUE_OPERATOR").ok())
+        .or_else(crate::out::operator_env)
         .or_else(|| std::env::var("USER").ok())
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
@@ -207,7 +204,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Init { county_code, name, policy, addr } => {
             let done = dir.init(&county_code, &name, policy.as_deref(), addr.as_deref())?;
-            println!(
+            crate::say!(
                 "已建立 {}（{}）县级平台，数据目录 {}\n政策：{}；节点连接地址：{}\n县 CA 私钥在 {}，请离线备份并妥善保管",
                 done.config.county_name,
                 done.config.county_code,
@@ -220,11 +217,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Cmd::Org { cmd: OrgCmd::Import { file } } => {
             let bytes = std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
             let (t, s, v) = dir.import_org(&bytes, &file)?;
-            println!("已导入组织机构：{t} 个乡镇，{s} 所学校（配置第 {v} 版，各节点下次同步时收到）");
+            crate::say!("已导入组织机构：{t} 个乡镇，{s} 所学校（配置第 {v} 版，各节点下次同步时收到）");
         }
         Cmd::Policy { cmd: PolicyCmd::Set { policy } } => {
             let v = dir.set_policy(&policy)?;
-            println!("已更换政策为 {policy}（配置第 {v} 版，各节点下次同步时收到）");
+            crate::say!("已更换政策为 {policy}（配置第 {v} 版，各节点下次同步时收到）");
         }
         Cmd::Node { cmd } => node(&dir, cmd)?,
         Cmd::Stats { json } => {
@@ -233,7 +230,7 @@ pub fn run(cli: Cli) -> Result<()> {
             if json {
                 print_json(&s)?;
             } else {
-                println!("{}", crate::stats::to_text(&s));
+                crate::say!("{}", crate::stats::to_text(&s));
             }
         }
         Cmd::Serve { listen } => {
@@ -247,7 +244,7 @@ pub fn run(cli: Cli) -> Result<()> {
             if json {
                 print_json(&rows)?;
             } else {
-                println!("{}", crate::conflicts::to_text(&rows));
+                crate::say!("{}", crate::conflicts::to_text(&rows));
             }
         }
         Cmd::Conflicts { cmd: Some(ConflictsCmd::Resolve { id, keep, field, by, date, json }), .. } => {
@@ -260,7 +257,7 @@ pub fn run(cli: Cli) -> Result<()> {
             if json {
                 print_json(&r)?;
             } else {
-                println!(
+                crate::say!(
                     "已裁定：记录 {} 的 {} 取值为 {}（修订 {}，取代 {} 个并发值）；各节点下次同步时收到",
                     &r.record[..8],
                     baoxue_shared::Field::from_key(&r.field).map(|f| f.label()).unwrap_or(&r.field),
@@ -281,13 +278,13 @@ pub fn run(cli: Cli) -> Result<()> {
             let quiet = json;
             let b = runtime()?.block_on(crate::bench::run(&opts, |m| {
                 if !quiet {
-                    eprintln!("{m}");
+                    crate::note!("{m}");
                 }
             }))?;
             if json {
                 print_json(&b)?;
             } else {
-                println!("{}", crate::bench::to_text(&b));
+                crate::say!("{}", crate::bench::to_text(&b));
             }
         }
     }
@@ -303,7 +300,7 @@ fn node(dir: &HubDir, cmd: NodeCmd) -> Result<()> {
             let text = dir.add_node(&name, &township, hub.as_deref())?;
             baoxue_net::write_file_atomic(&out, text.as_bytes(), true)?;
             let cfg = dir.config()?;
-            println!(
+            crate::say!(
                 "已签发节点 {name}（{township}），配置包写入 {}（含私钥，请安全送达该乡镇）\n节点上执行：baoxue-node init --bundle {}（平台地址 {}）",
                 out.display(),
                 out.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default(),
@@ -312,22 +309,28 @@ fn node(dir: &HubDir, cmd: NodeCmd) -> Result<()> {
         }
         NodeCmd::Revoke { name } => {
             let n = dir.revoke_node(&name)?;
-            println!("已吊销节点 {}（{}）：此后的连接一律拒绝", n.name, n.township);
+            crate::say!("已吊销节点 {}（{}）：此后的连接一律拒绝", n.name, n.township);
         }
         NodeCmd::List { json } => {
-            let rows = dir.node_rows()?;
+            let alerts = pending_alerts(dir);
+            let rows = dir.node_rows_with(alerts.as_ref())?;
             if json {
                 print_json(&rows)?;
             } else if rows.is_empty() {
-                println!("尚未签发任何节点（baoxue-hub node add）");
+                crate::say!("尚未签发任何节点（baoxue-hub node add）");
             } else {
+                if let Some(a) = &alerts {
+                    let how = if a.source == "live" { "当前计算" } else { "夜间汇总存档，serve 运行中" };
+                    crate::say!("在办预警截至 {}（{how}）", a.as_of);
+                }
                 for r in rows {
-                    println!(
-                        "{}（{}）  签发 {}  最近同步 {}{}{}",
+                    crate::say!(
+                        "{}（{}）  签发 {}  最近同步 {}  在办预警 {}{}{}",
                         r.name,
                         r.township,
                         r.issued,
                         r.last_sync.as_deref().unwrap_or("从未"),
+                        r.pending_alerts.map(|n| n.to_string()).unwrap_or_else(|| "未知".into()),
                         if r.revoked { "  已吊销" } else { "" },
                         r.last_error.map(|e| format!("  上次失败：{e}")).unwrap_or_default()
                     );
@@ -338,20 +341,87 @@ fn node(dir: &HubDir, cmd: NodeCmd) -> Result<()> {
     Ok(())
 }
 
+/// Alerts in force per township for `node list`: computed now when the store is free, else
+/// the newest nightly archive (while `serve` holds the store), else unknown.
+fn pending_alerts(dir: &HubDir) -> Option<crate::data::PendingAlerts> {
+    let live = || -> Result<crate::data::PendingAlerts> {
+        let county = dir.county(dir.open_store()?)?;
+        let (snap, _) = county.snapshot()?;
+        let today = baoxue_shared::Date::today();
+        let mut by_township = std::collections::BTreeMap::new();
+        for a in county.alerts(&snap, today)? {
+            *by_township.entry(a.township).or_insert(0) += 1;
+        }
+        Ok(crate::data::PendingAlerts { as_of: today.to_string(), source: "live", by_township })
+    };
+    match live() {
+        Ok(a) => Some(a),
+        Err(_) => dir.archived_alerts(),
+    }
+}
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BAOXUE_LOG").unwrap_or_else(|_| "info".into());
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
-/// The binary's entry: parse, run, print one clear line on failure.
+/// Commands that need the store and may be run by `serve` on the caller's behalf while it
+/// holds it (see [`crate::control`]); never `init`, `serve`, `demo` or `bench`.
+pub fn forwardable(cmd: &Cmd) -> bool {
+    matches!(
+        cmd,
+        Cmd::Stats { .. }
+            | Cmd::Conflicts { .. }
+            | Cmd::Report(_)
+            | Cmd::Alerts(_)
+            | Cmd::Baseline { .. }
+            | Cmd::Census { .. }
+            | Cmd::Node { cmd: NodeCmd::List { .. } }
+    )
+}
+
+/// An error as the one line the binary prints (context chain joined).
+pub fn error_line(e: &anyhow::Error) -> String {
+    format!("{e:#}").lines().collect::<Vec<_>>().join("；")
+}
+
+fn is_locked(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| matches!(c.downcast_ref::<crate::data::HubError>(), Some(crate::data::HubError::Locked(_))))
+}
+
+/// The binary's entry: parse, run, print one clear line on failure. A command that finds the
+/// store held by `serve` is handed to it.
 pub fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
     let cli = Cli::parse();
+    let data = data_dir(cli.data.clone());
+    let forward = forwardable(&cli.cmd);
+    // `node list` counts alerts only when the store is free; while serving, ask the server.
+    let node_list = matches!(cli.cmd, Cmd::Node { cmd: NodeCmd::List { .. } });
+    if node_list && data.join(crate::control::SOCKET).exists() {
+        if let Ok(a) = crate::control::forward(&data, &args) {
+            return answered(a);
+        }
+    }
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if forward && is_locked(&e) => match crate::control::forward(&data, &args) {
+            Ok(a) => answered(a),
+            Err(why) => {
+                eprintln!("错误：{}（{}）", error_line(&e), error_line(&why));
+                std::process::ExitCode::from(1)
+            }
+        },
         Err(e) => {
-            let msg = format!("{e:#}");
-            eprintln!("错误：{}", msg.lines().collect::<Vec<_>>().join("；"));
+            eprintln!("错误：{}", error_line(&e));
             std::process::ExitCode::from(1)
         }
     }
+}
+
+fn answered(a: crate::control::Answer) -> std::process::ExitCode {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(a.stdout.as_bytes());
+    let _ = std::io::stderr().lock().write_all(a.stderr.as_bytes());
+    std::process::ExitCode::from(u8::try_from(a.code).unwrap_or(1))
 }

@@ -376,14 +376,14 @@ pub fn open_with(data: &Path, store: Store, org: Org, policy: Policy, nodes: Vec
 
 /// Reads a file named on the command line, naming it in the error.
 pub fn read_input(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("无法读取文件 {}", path.display()))
+    std::fs::read(crate::out::resolve(path)).with_context(|| format!("无法读取文件 {}", path.display()))
 }
 
 /// Writes `text` to `--out FILE`, or returns it for stdout.
 pub fn write_output(text: &str, out: Option<&Path>) -> Result<Option<String>> {
     match out {
         Some(p) => {
-            std::fs::write(p, text).with_context(|| format!("无法写入 {}", p.display()))?;
+            std::fs::write(crate::out::resolve(p), text).with_context(|| format!("无法写入 {}", p.display()))?;
             Ok(None)
         }
         None => Ok(Some(text.to_string())),

@@ -398,6 +398,10 @@ impl HubDir {
     /// Opens the store (fails clearly while `serve` holds it).
     pub fn open_store(&self) -> Result<Store> {
         self.require()?;
+        // Running on behalf of another process inside `serve`: the server's own store.
+        if let Some(s) = crate::out::lent_store() {
+            return Ok(s);
+        }
         let p = self.path(STORE_DIR);
         Store::open(&p).map_err(|e| match &e {
             StoreError::Open { source, .. } if is_lock_error(source) => HubError::Locked(self.root.clone()),
@@ -430,16 +434,57 @@ pub struct NodeRow {
     pub last_error: Option<String>,
     pub received: u64,
     pub rejected: u64,
+    /// Alerts in force in the node's township (see [`PendingAlerts`]); none if unknown.
+    pub pending_alerts: Option<usize>,
+    /// The day those alerts were computed for, and whether live or from the nightly archive.
+    pub alerts_as_of: Option<String>,
+    pub alerts_source: Option<&'static str>,
+}
+
+/// Alerts in force per township, and as of when: computed now, or read from the latest nightly
+/// archive while `serve` holds the store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PendingAlerts {
+    pub as_of: String,
+    /// `live` (computed now) or `nightly` (the archived `alerts.json` of that day).
+    pub source: &'static str,
+    pub by_township: BTreeMap<String, usize>,
 }
 
 impl HubDir {
+    /// The newest archived `reports/YYYY-MM-DD/alerts.json`, counted per township.
+    pub fn archived_alerts(&self) -> Option<PendingAlerts> {
+        let reports = self.root.join("reports");
+        let mut days: Vec<String> = std::fs::read_dir(&reports)
+            .ok()?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| Date::parse(n).is_ok() && reports.join(n).join("alerts.json").is_file())
+            .collect();
+        days.sort();
+        let day = days.pop()?;
+        let text = std::fs::read_to_string(reports.join(&day).join("alerts.json")).ok()?;
+        let list: Vec<serde_json::Value> = serde_json::from_str(&text).ok()?;
+        let mut by_township = BTreeMap::new();
+        for a in &list {
+            if let Some(t) = a.get("township").and_then(|t| t.as_str()) {
+                *by_township.entry(t.to_string()).or_insert(0) += 1;
+            }
+        }
+        Some(PendingAlerts { as_of: day, source: "nightly", by_township })
+    }
+
     pub fn node_rows(&self) -> Result<Vec<NodeRow>> {
+        self.node_rows_with(None)
+    }
+
+    pub fn node_rows_with(&self, alerts: Option<&PendingAlerts>) -> Result<Vec<NodeRow>> {
         let statuses = self.statuses()?;
         Ok(self
             .nodes()?
             .into_iter()
             .map(|n| {
                 let s = statuses.get(&n.name).cloned().unwrap_or_default();
+                let pending_alerts = alerts.map(|a| a.by_township.get(&n.township).copied().unwrap_or(0));
                 NodeRow {
                     name: n.name,
                     township: n.township,
@@ -449,6 +494,9 @@ impl HubDir {
                     last_error: s.last_error,
                     received: s.received,
                     rejected: s.rejected,
+                    pending_alerts,
+                    alerts_as_of: alerts.map(|a| a.as_of.clone()),
+                    alerts_source: alerts.map(|a| a.source),
                 }
             })
             .collect())

@@ -39,6 +39,9 @@ pub fn spawn(state: Arc<HubState>) -> tokio::task::JoinHandle<()> {
         loop {
             let st = state.clone();
             let r = tokio::task::spawn_blocking(move || -> std::result::Result<Option<String>, String> {
+                // Not at the same time as a report asked for through `control` (both save the
+                // snapshot).
+                let _exclusive = st.exclusive();
                 let county = st.dir.county(st.store.clone()).map_err(|e| e.to_string())?;
                 let run = crate::nightly::run_if_due(&county).map_err(|e| format!("{e:#}"))?;
                 Ok(run.map(|r| crate::nightly::describe(&r)))

@@ -66,6 +66,12 @@ impl HubState {
         })
     }
 
+    /// Holds off pushes (and other forwarded commands) while a command run on behalf of the
+    /// operator, or the nightly run, uses the store.
+    pub fn exclusive(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.write.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The current county configuration, reloaded if `org import` or a policy change raised its
     /// version since (the scope index is then rebuilt lazily).
     fn current(&self) -> Result<Arc<Loaded>> {
@@ -266,8 +272,13 @@ impl Drop for RunningHub {
 pub async fn serve(dir: &HubDir, listen: SocketAddr) -> Result<()> {
     let server = HubServer::bind(dir, listen)?;
     let nightly = crate::nightly_hook::spawn(server.state());
+    let control = crate::control::spawn(server.state());
     let r = server.run(shutdown_signal()).await;
     nightly.abort();
+    if let Some(c) = control {
+        c.abort();
+    }
+    crate::control::remove(&dir.root);
     r
 }
 

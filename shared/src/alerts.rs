@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
 use crate::dates::{Date, SchoolYear};
-use crate::model::{Action, CaseState, Notice, Outcome, SchoolType, Stage};
+use crate::model::{Action, CaseSource, CaseState, Notice, Outcome, SchoolType, Stage};
 use crate::org::Org;
 pub use crate::policy::Level;
 use crate::policy::{Anchor, Cadence, Policy, Role, Rung, Satisfier, Since};
@@ -312,6 +312,15 @@ fn case_alerts_in(
         }
         let unit = cal.kind.unit();
         let situation = match rung.anchor {
+            Anchor::FirstAbsence if init.source != CaseSource::Roll => {
+                // A child found by the census matching (失学): never on a roll, so no absence;
+                // the clock runs from the day the case was opened.
+                let mut s = format!("经{}发现失学，{raw} 立案", init.source.label());
+                if elapsed > 0 {
+                    s.push_str(&format!("，至 {as_of} 已 {elapsed} {unit}仍未入学"));
+                }
+                s
+            }
             Anchor::FirstAbsence => {
                 let mut s = format!("{raw} 起无故缺勤");
                 if day0 != raw {
@@ -1017,6 +1026,23 @@ mod tests {
 
     fn shapotou() -> Policy {
         Policy::preset("shapotou").unwrap()
+    }
+
+    #[test]
+    fn a_census_case_is_worded_as_out_of_school_not_as_absence() {
+        let mut c = CaseBuilder::new("李小花", "鸦岭镇", None, None, d("2026-03-02"));
+        if let Change::CreateCase(init) = &mut c.revs[0].change {
+            init.source = CaseSource::Ministry;
+        }
+        let alerts = case_alerts(&shapotou(), &org(), &c.build(), None, d("2026-03-05"));
+        assert!(!alerts.is_empty());
+        for a in &alerts {
+            assert!(a.message.contains("经疑似失学儿童名单发现失学，2026-03-02 立案"), "{}", a.message);
+            assert!(!a.message.contains("缺勤"), "{}", a.message);
+        }
+        let roll = primary_case("2026-03-02").build();
+        let m = &case_alerts(&shapotou(), &org(), &roll, None, d("2026-03-05"))[0].message;
+        assert!(m.contains("2026-03-02 起无故缺勤"), "{m}");
     }
 
     // --- 004 第七条 (shapotou, calendar days; day 0 = Mon 2026-03-02) ------------------------------

@@ -49,6 +49,22 @@ fn bundle_node_and_joined_offline_node_sync_transfer_and_converge() {
     assert_eq!(s["unacknowledged"], 0, "{s}");
     assert!(s["last_sync"].is_string(), "{s}");
 
+    // While `serve` holds the store, the bureau's commands are run by the server for them;
+    // a relative `--out` is the caller's.
+    let stats: Value = serde_json::from_str(&hub.ok(&["stats", "--json"])).unwrap();
+    assert_eq!(stats["revisions"], 30, "{stats}");
+    let out = hub
+        .command(&["report", "consolidation", "--format", "csv", "--out", "rates.csv"])
+        .current_dir(hub.tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = std::fs::read(hub.tmp.path().join("rates.csv")).unwrap();
+    assert!(csv.starts_with(b"\xEF\xBB\xBF"), "UTF-8 with BOM for Excel");
+    let bad = hub.run(&["report", "consolidation", "--as-of", "2026-02-30"]);
+    assert_eq!(bad.code, 1, "{bad:?}");
+    assert!(bad.stderr.contains("2026-02-30"), "{}", bad.stderr);
+
     // 白沙 joins with its data kept: everything it recorded offline is pushed.
     let joined = b.ok(&["join", "--bundle", &hub.bundle("白沙中心校", "白沙").to_string_lossy()]);
     assert!(joined.contains("保留"), "{joined}");
@@ -90,6 +106,7 @@ fn bundle_node_and_joined_offline_node_sync_transfer_and_converge() {
     assert_eq!(count(&nodes), 2, "{nodes}");
     for n in nodes.as_array().unwrap() {
         assert!(n["last_sync"].is_string(), "{n}");
+        assert!(n["pending_alerts"].is_u64(), "alerts counted while the store is free: {n}");
     }
 }
 

@@ -174,8 +174,7 @@ pub struct BenchNightlyArgs {
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
 fn emit(text: &str) {
-    use std::io::Write as _;
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    crate::out::stdout(text);
 }
 
 fn date_arg(given: Option<&str>, flag: &str) -> Result<Date> {
@@ -214,7 +213,7 @@ pub fn report(dir: &HubDir, a: ReportArgs) -> Result<()> {
     if let Some(t) = write_output(&text, a.out.as_deref())? {
         emit(&t);
     } else if let Some(p) = &a.out {
-        eprintln!("已写入 {}", p.display());
+        crate::note!("已写入 {}", p.display());
     }
     Ok(())
 }
@@ -290,7 +289,7 @@ pub fn census(dir: &HubDir, cmd: CensusCmd) -> Result<()> {
         SourceArg::Ministry => CaseSource::Ministry,
     };
     let by = by
-        .or_else(|| std::env::var("BAOXUE_OPERATOR").ok())
+        .or_else(crate::out::operator_env)
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "县教育局".into());
