@@ -319,6 +319,8 @@ enum SessionEnd {
     Ended,
     #[error("同一节点发起了新的连接，旧会话结束")]
     Superseded,
+    #[error("节点已被吊销，会话中止")]
+    Revoked,
 }
 
 async fn handle_peer(state: Arc<HubState>, peer: Peer) {
@@ -405,6 +407,10 @@ async fn run_session(
             Ok(Ok(None)) => return Err(SessionEnd::Ended),
             Ok(Ok(Some(f))) => f,
         };
+        // A node revoked while its session runs gets nothing more in or out.
+        if state.dir.nodes().map(|ns| ns.iter().any(|n| n.name == node && n.revoked)).unwrap_or(true) {
+            return Err(SessionEnd::Revoked);
+        }
         let result = match decode_frame(&frame, Side::Hub) {
             Ok(msg) => step(state, &org, session, msg).await,
             Err(e) => Err(SyncError::Frame(e)),

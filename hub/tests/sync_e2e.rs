@@ -586,6 +586,25 @@ async fn a_revoked_node_is_refused_and_the_others_carry_on() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_revoked_while_connected_gets_nothing_more() {
+    let c = County::new().await;
+    let bundle = c.dir.add_node("鸦岭中心校", A, None).unwrap();
+    let b = baoxue_shared::sync::Bundle::parse(&bundle).unwrap();
+    let cred = Credentials { cert_pem: b.node_cert, key_pem: b.node_key };
+    let conn = baoxue_net::connect(c.addr.parse().unwrap(), &b.server_name, &b.ca_cert, &cred).await.unwrap();
+    let mut s = conn.open_stream().await.unwrap();
+    // Connected and authenticated; then the bureau revokes the node.
+    c.dir.revoke_node("鸦岭中心校").unwrap();
+    s.send_frame(&hello_frame()).await.unwrap();
+    let mut got = Vec::new();
+    while let Ok(Ok(Some(f))) = tokio::time::timeout(Duration::from_secs(10), s.recv_frame()).await {
+        got.push(f);
+    }
+    assert!(got.is_empty(), "a revoked node got {} frames", got.len());
+    assert_eq!(c.hub_store().revision_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_rebuilt_node_gets_its_township_back_from_the_hub() {
     let c = County::new().await;
     let bundle = c.dir.add_node("鸦岭中心校", A, None).unwrap();
