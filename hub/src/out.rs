@@ -44,30 +44,27 @@ pub fn captured<T>(ctx: Borrowed, f: impl FnOnce() -> T) -> (T, String, String) 
 
 /// Text for stdout (a closed pipe is not an error).
 pub fn stdout(text: &str) {
-    let done = CAPTURE.with(|c| match c.borrow_mut().as_mut() {
-        Some(cap) => {
-            cap.stdout.push_str(text);
-            true
-        }
-        None => false,
-    });
-    if !done {
+    if !capture(text, false) {
         let _ = std::io::stdout().lock().write_all(text.as_bytes());
     }
 }
 
 /// Text for stderr (notes such as "written to FILE").
 pub fn stderr(text: &str) {
-    let done = CAPTURE.with(|c| match c.borrow_mut().as_mut() {
+    if !capture(text, true) {
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
+}
+
+/// Appends to the captured stream if capturing; false otherwise.
+fn capture(text: &str, err: bool) -> bool {
+    CAPTURE.with(|c| match c.borrow_mut().as_mut() {
         Some(cap) => {
-            cap.stderr.push_str(text);
+            if err { &mut cap.stderr } else { &mut cap.stdout }.push_str(text);
             true
         }
         None => false,
-    });
-    if !done {
-        let _ = std::io::stderr().lock().write_all(text.as_bytes());
-    }
+    })
 }
 
 /// The store lent by the server, when running on its behalf.
