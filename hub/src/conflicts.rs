@@ -187,7 +187,7 @@ pub fn resolve(store: &Store, id: &str, keep: &str, field: Option<&str>, author:
         None => None,
     };
     let conflicts: Vec<(Field, &Register)> =
-        rec.conflicts().into_iter().filter(|(f, _)| only.map_or(true, |o| o == *f)).collect();
+        rec.conflicts().into_iter().filter(|(f, _)| only.is_none_or(|o| o == *f)).collect();
     if conflicts.is_empty() {
         return Err(HubError::Invalid(format!("记录 {} {} 没有待裁定的冲突", rec.id.short(), rec.name())));
     }

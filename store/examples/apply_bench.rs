@@ -16,7 +16,7 @@ fn student(i: usize) -> StudentInit {
         student_no: StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
         id_number: Some(id),
         name: format!("学生{i}"),
-        sex: if i % 2 == 0 { Sex::Male } else { Sex::Female },
+        sex: if i.is_multiple_of(2) { Sex::Male } else { Sex::Female },
         birth,
         grade: 1 + (i % 6) as u8,
         class: Some(format!("{}班", 1 + i % 4)),

@@ -25,6 +25,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use baoxue_shared::codec::{self, CodecError};
 use baoxue_shared::revision::now_ms;
@@ -93,11 +94,50 @@ impl Default for StoreOptions {
     }
 }
 
+/// The store's writer (see [`Store::writer`]).
+pub struct StoreWriter<'a> {
+    store: &'a Store,
+    _one_at_a_time: MutexGuard<'a, ()>,
+    /// Ids that `contains` found absent (still absent: no one else writes meanwhile).
+    absent: HashSet<RevId>,
+}
+
+impl StoreWriter<'_> {
+    /// [`Store::contains`], remembering what it found absent.
+    pub fn contains(&mut self, id: RevId) -> Result<bool> {
+        let held = self.store.contains(id)?;
+        if !held {
+            self.absent.insert(id);
+        }
+        Ok(held)
+    }
+
+    /// [`Store::apply_with`].
+    pub fn apply_with(
+        &mut self,
+        revs: &[Revision],
+        from: Option<&str>,
+        visit: impl FnMut(&Record, &[&Revision]),
+    ) -> Result<Applied> {
+        let (fresh, known) = self.store.fresh(revs, &self.absent)?;
+        let mut out = Applied { known, ..Applied::default() };
+        if fresh.is_empty() {
+            return Ok(out);
+        }
+        // Whatever happens next, these may be held now.
+        let done = self.store.write(&fresh, from, None, &mut out, visit);
+        self.absent.clear();
+        done?;
+        Ok(out)
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
     data: sled::Tree,
     meta: sled::Tree,
+    writer: Arc<Mutex<()>>,
 }
 
 /// Most revision ids one log chunk holds.
@@ -146,7 +186,8 @@ impl Store {
             .cache_capacity(opts.cache_bytes)
             .open()
             .map_err(|source| StoreError::Open { path: dir.display().to_string(), source })?;
-        let store = Store { data: db.open_tree("data")?, meta: db.open_tree("meta")?, db };
+        let store =
+            Store { data: db.open_tree("data")?, meta: db.open_tree("meta")?, db, writer: Arc::new(Mutex::new(())) };
         store.migrate_old_layout()?;
         if store.get_meta::<u64>(META_EPOCH)?.is_none() {
             store.put_meta(META_EPOCH, &rand::random::<u64>())?;
@@ -204,29 +245,40 @@ impl Store {
     /// Applies revisions made elsewhere (or here, via `commit`). Unknown ones are folded into
     /// their records, indexed and logged; known ones are skipped. Durable when it returns.
     pub fn apply(&self, revs: &[Revision], from: Option<&str>) -> Result<Applied> {
-        self.apply_with(revs, from, |_| {})
+        self.apply_with(revs, from, |_, _| {})
     }
 
-    /// [`Store::apply`], showing `visit` the new state of each record it touched (before it is
-    /// written: if the call fails, nothing was).
-    pub fn apply_with(&self, revs: &[Revision], from: Option<&str>, visit: impl FnMut(&Record)) -> Result<Applied> {
-        let (fresh, known) = self.fresh(revs)?;
-        let mut out = Applied { known, ..Applied::default() };
-        if fresh.is_empty() {
-            return Ok(out);
+    /// [`Store::apply`], showing `visit` each record it touched, in id order: its new state and
+    /// the revisions new to the store that it folded in. `visit` runs before anything is
+    /// written: if the call fails, nothing was.
+    pub fn apply_with(
+        &self,
+        revs: &[Revision],
+        from: Option<&str>,
+        visit: impl FnMut(&Record, &[&Revision]),
+    ) -> Result<Applied> {
+        self.writer().apply_with(revs, from, visit)
+    }
+
+    /// The store's writer: `apply` and `commit` (of any clone of this store) wait until it is
+    /// dropped. Holding it across a check ([`StoreWriter::contains`]) and an apply saves the
+    /// apply looking up again what the check found absent.
+    pub fn writer(&self) -> StoreWriter<'_> {
+        StoreWriter {
+            store: self,
+            _one_at_a_time: self.writer.lock().unwrap_or_else(|p| p.into_inner()),
+            absent: HashSet::new(),
         }
-        self.write(&fresh, from, None, &mut out, visit)?;
-        Ok(out)
     }
 
     /// The revisions of `revs` this store does not hold (first of each id), and how many it
-    /// skipped.
-    fn fresh<'a>(&self, revs: &'a [Revision]) -> Result<(Vec<&'a Revision>, usize)> {
+    /// skipped. `absent`: ids known not to be held.
+    fn fresh<'a>(&self, revs: &'a [Revision], absent: &HashSet<RevId>) -> Result<(Vec<&'a Revision>, usize)> {
         let mut fresh: Vec<&Revision> = Vec::with_capacity(revs.len());
         let mut seen = HashSet::with_capacity(revs.len());
         let mut known = 0;
         for r in revs {
-            if !seen.insert(r.id) || self.data.contains_key(rev_key(r.id))? {
+            if !seen.insert(r.id) || (!absent.contains(&r.id) && self.data.contains_key(rev_key(r.id))?) {
                 known += 1;
             } else {
                 fresh.push(r);
@@ -237,13 +289,14 @@ impl Store {
 
     /// Folds, indexes and logs `fresh` (revisions this store does not hold, no duplicates), in
     /// one batch, and flushes. `seq`: the local sequence counter's new value (`commit`).
+    /// Call with the writer held.
     fn write(
         &self,
         fresh: &[&Revision],
         from: Option<&str>,
         seq: Option<u64>,
         out: &mut Applied,
-        mut visit: impl FnMut(&Record),
+        mut visit: impl FnMut(&Record, &[&Revision]),
     ) -> Result<()> {
         let mut batch = sled::Batch::default();
         // Derived state, history and indexes, record by record.
@@ -271,7 +324,7 @@ impl Store {
             for k in new_keys.iter().filter(|k| !old_keys.contains(k)) {
                 batch.insert(k.as_slice(), &[] as &[u8]);
             }
-            visit(&rec);
+            visit(&rec, rs);
             batch.insert(&rec_key(*id)[..], codec::encode(&rec)?);
             out.records.push(*id);
         }
@@ -308,6 +361,7 @@ impl Store {
         date: Date,
         items: Vec<(RecordId, RecordKind, Change)>,
     ) -> Result<Vec<Revision>> {
+        let _one_at_a_time = self.writer();
         let mut seq: u64 = self.counter(CTR_SEQ)?.unwrap_or(0);
         let mut clock: Hlc = self.counter(CTR_HLC)?.unwrap_or_default();
         let now = now_ms();
@@ -334,9 +388,9 @@ impl Store {
                 }
             })
             .collect();
-        let (fresh, _) = self.fresh(&revs)?;
+        let (fresh, _) = self.fresh(&revs, &HashSet::new())?;
         if !fresh.is_empty() {
-            self.write(&fresh, None, Some(seq), &mut Applied::default(), |_| {})?;
+            self.write(&fresh, None, Some(seq), &mut Applied::default(), |_, _| {})?;
         }
         Ok(revs)
     }
@@ -524,7 +578,7 @@ impl Store {
         let mut put = |batch: &mut sled::Batch, k: &[u8], v: sled::IVec| -> Result<()> {
             batch.insert(k, v);
             n += 1;
-            if n % BATCH == 0 {
+            if n.is_multiple_of(BATCH) {
                 self.data.apply_batch(std::mem::take(batch))?;
             }
             Ok(())
