@@ -1,16 +1,16 @@
 //! The hub's store as the sync engine sees it ([`HubReplica`]), with the per-record scope index
 //! that lets the hub check and filter revisions without decoding every record.
 
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use baoxue_shared::org::Org;
 use baoxue_shared::sync::{
-    affects_scope, create_scope, is_create, record_scope, ApplyOutcome, Cursor, HubReplica, LogItem, RecordScope,
-    StoreFault,
+    create_scope, is_create, record_scope, ApplyOutcome, Cursor, HubReplica, LogItem, RecordScope, StoreFault,
 };
 use baoxue_shared::{Change, RecordId, RevId, Revision};
-use baoxue_store::{Store, StoreError};
+use baoxue_store::{Store, StoreError, StoreWriter};
 
 /// Meta key prefix of the hub's push cursor for a node (`push_cursor/<node name>`).
 pub const META_PUSH_CURSOR: &str = "push_cursor/";
@@ -50,9 +50,16 @@ pub struct StoreHub<'a> {
     pub store: &'a Store,
     pub org: Arc<Org>,
     pub scopes: &'a ScopeIndex,
+    /// The store's writer, taken by the first `contains` of a push batch and released by its
+    /// `apply`, so that the apply does not look up again what the checks found absent.
+    writer: RefCell<Option<StoreWriter<'a>>>,
 }
 
-impl StoreHub<'_> {
+impl<'a> StoreHub<'a> {
+    pub fn new(store: &'a Store, org: Arc<Org>, scopes: &'a ScopeIndex) -> StoreHub<'a> {
+        StoreHub { store, org, scopes, writer: RefCell::new(None) }
+    }
+
     fn own_scope(&self, id: RecordId) -> Result<Option<RecordScope>, StoreFault> {
         if let Some(s) = self.scopes.lock().get(&id) {
             return Ok(Some(s.clone()));
@@ -94,7 +101,7 @@ impl HubReplica for StoreHub<'_> {
         self.store.revision(id).map_err(fault)
     }
     fn contains(&self, id: RevId) -> Result<bool, StoreFault> {
-        self.store.contains(id).map_err(fault)
+        self.writer.borrow_mut().get_or_insert_with(|| self.store.writer()).contains(id).map_err(fault)
     }
     fn scope(&self, record: RecordId) -> Result<Option<BTreeSet<String>>, StoreFault> {
         let Some(own) = self.own_scope(record)? else {
@@ -118,29 +125,32 @@ impl HubReplica for StoreHub<'_> {
         &self.org
     }
     fn apply(&mut self, revs: &[Revision], from: &str) -> Result<ApplyOutcome, StoreFault> {
-        let applied = self.store.apply(revs, Some(from)).map_err(fault)?;
-        let new: std::collections::HashSet<RevId> = applied.new.iter().copied().collect();
-        // Records whose state must be looked at again: scope changes, and possible conflicts.
-        let mut recheck: BTreeSet<RecordId> = BTreeSet::new();
-        for r in revs.iter().filter(|r| new.contains(&r.id)) {
-            if is_create(r) {
-                if let Some(s) = create_scope(r, &self.org) {
-                    self.scopes.lock().entry(r.record).or_insert(s);
-                }
-            } else if affects_scope(r) || matches!(r.change, Change::Update(_)) {
-                recheck.insert(r.record);
-            }
-        }
+        // Scope changes and possible conflicts, from the records' new states as the store
+        // writes them (no second read); the scope cache is updated once they are durable.
+        let mut scopes: Vec<(RecordId, RecordScope, bool)> = Vec::new();
         let mut conflicts = Vec::new();
-        for id in recheck {
-            let Some(rec) = self.store.record(id).map_err(fault)? else {
-                continue;
-            };
-            if rec.is_complete() {
-                self.scopes.lock().insert(id, record_scope(&rec, &self.org));
-            }
-            if !rec.conflicts().is_empty() {
-                conflicts.push(id);
+        let mut writer = self.writer.take().unwrap_or_else(|| self.store.writer());
+        let applied = writer
+            .apply_with(revs, Some(from), |rec, new| {
+                if new.iter().any(|r| matches!(r.change, Change::Update(_))) {
+                    if rec.is_complete() {
+                        scopes.push((rec.id, record_scope(rec, &self.org), true));
+                    }
+                    if !rec.conflicts().is_empty() {
+                        conflicts.push(rec.id);
+                    }
+                } else if let Some(s) = new.iter().find(|r| is_create(r)).and_then(|r| create_scope(r, &self.org)) {
+                    scopes.push((rec.id, s, false));
+                }
+            })
+            .map_err(fault)?;
+        drop(writer);
+        let mut cache = self.scopes.lock();
+        for (id, s, replace) in scopes {
+            if replace {
+                cache.insert(id, s);
+            } else {
+                cache.entry(id).or_insert(s);
             }
         }
         Ok(ApplyOutcome { new: applied.new.len(), conflicts })

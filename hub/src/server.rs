@@ -459,7 +459,7 @@ async fn step(
     tokio::task::spawn_blocking(move || {
         let writes = matches!(msg, Message::Hello(_) | Message::PushBatch(_));
         let _guard = writes.then(|| state.write.lock().unwrap_or_else(|p| p.into_inner()));
-        let mut replica = StoreHub { store: &state.store, org, scopes: &state.scopes };
+        let mut replica = StoreHub::new(&state.store, org, &state.scopes);
         let mut s = session.lock().unwrap_or_else(|p| p.into_inner());
         s.handle(&mut replica, msg, now_ms())
     })

@@ -23,6 +23,13 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
     bincode::serde::encode_to_vec(value, config()).map_err(|e| CodecError::Encode(e.to_string()))
 }
 
+/// The length of `value`'s encoding, without making it.
+pub fn encoded_len<T: Serialize>(value: &T) -> Result<usize, CodecError> {
+    let mut w = bincode::enc::write::SizeWriter::default();
+    bincode::serde::encode_into_writer(value, &mut w, config()).map_err(|e| CodecError::Encode(e.to_string()))?;
+    Ok(w.bytes_written)
+}
+
 /// Appends the encoding of `value` to `buf` (avoids an allocation per item in batches).
 pub fn encode_into<T: Serialize>(value: &T, buf: &mut Vec<u8>) -> Result<usize, CodecError> {
     let bytes = encode(value)?;

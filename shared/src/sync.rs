@@ -743,7 +743,7 @@ pub trait NodeReplica {
 }
 
 fn encoded_len(rev: &Revision) -> Result<usize, CodecError> {
-    Ok(codec::encode(rev)?.len())
+    codec::encoded_len(rev)
 }
 
 // ---- the node's session -----------------------------------------------------------------------

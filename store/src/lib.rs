@@ -1,22 +1,31 @@
 //! # baoxue-store
 //!
-//! The only crate that knows sled. One store per node and one at the hub, same layout:
+//! The only crate that knows sled. One store per node and one at the hub, same layout. Everything
+//! that [`Store::apply`] and [`Store::commit`] write lives in one tree, `data`, under a one-byte
+//! tag, so that one write is one atomic sled batch:
 //!
-//! - `revs`: revision id → encoded revision (the immutable facts);
-//! - `log`: local position → (revision id, who sent it): the order this store learnt things in,
-//!   which sync cursors point into;
-//! - `by_record`: record id ++ revision id → () (a record's history);
-//! - `records`: record id → derived state (the merge of its revisions, see `shared::state`);
-//! - `idx`: secondary indexes (学籍号, 身份证号, cases of a student);
-//! - `meta`: epoch, clock, sequence counters, cursors and configuration.
+//! - `r` ++ revision id → encoded revision (the immutable facts);
+//! - `l` ++ first position (u64, big-endian) → a chunk of the log: who sent them and the ids of
+//!   up to [`LOG_CHUNK`] revisions at consecutive positions. The log is the order this store
+//!   learnt things in; sync cursors point into it;
+//! - `h` ++ record id ++ revision id → ids of further revisions of the record (16 bytes each,
+//!   often none): a record's history, one key per record per write;
+//! - `s` ++ record id → derived state (the merge of its revisions, see `shared::state`);
+//! - `i` ++ index tag ++ key ++ 0 ++ record id → (): secondary indexes (学籍号, 身份证号, cases of
+//!   a student);
+//! - `c` ++ name → the counters `log_end`, `hlc` and `seq`.
+//!
+//! A second tree, `meta`, holds the epoch and other crates' values ([`Store::get_meta`]).
 //!
 //! **Invariant**: a call that returns `Ok` from [`Store::apply`] or [`Store::commit`] has
-//! flushed to disk. Writes go in an order that makes a crash at any point harmless: derived
-//! state first (folding is idempotent), the "known" marker (`revs`, `log`) last, so a revision
-//! half-applied before a crash is simply applied again.
+//! flushed to disk, and each such call writes everything it changes — revisions, log, log end,
+//! clock and sequence, history, derived records and indexes — in one sled batch on one tree,
+//! which sled recovers all or nothing. A crash at any point leaves either none of a call's
+//! revisions or all of them, each held, logged below `log_end` and folded exactly once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use baoxue_shared::codec::{self, CodecError};
 use baoxue_shared::revision::now_ms;
@@ -72,44 +81,114 @@ pub struct Applied {
     pub records: Vec<RecordId>,
 }
 
+/// How to open a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// sled's page cache, bytes.
+    pub cache_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { cache_bytes: 256 * 1024 * 1024 }
+    }
+}
+
+/// The store's writer (see [`Store::writer`]).
+pub struct StoreWriter<'a> {
+    store: &'a Store,
+    _one_at_a_time: MutexGuard<'a, ()>,
+    /// Ids that `contains` found absent (still absent: no one else writes meanwhile).
+    absent: HashSet<RevId>,
+}
+
+impl StoreWriter<'_> {
+    /// [`Store::contains`], remembering what it found absent.
+    pub fn contains(&mut self, id: RevId) -> Result<bool> {
+        let held = self.store.contains(id)?;
+        if !held {
+            self.absent.insert(id);
+        }
+        Ok(held)
+    }
+
+    /// [`Store::apply_with`].
+    pub fn apply_with(
+        &mut self,
+        revs: &[Revision],
+        from: Option<&str>,
+        visit: impl FnMut(&Record, &[&Revision]),
+    ) -> Result<Applied> {
+        let (fresh, known) = self.store.fresh(revs, &self.absent)?;
+        let mut out = Applied { known, ..Applied::default() };
+        if fresh.is_empty() {
+            return Ok(out);
+        }
+        // Whatever happens next, these may be held now.
+        let done = self.store.write(&fresh, from, None, &mut out, visit);
+        self.absent.clear();
+        done?;
+        Ok(out)
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
-    revs: sled::Tree,
-    log: sled::Tree,
-    by_record: sled::Tree,
-    records: sled::Tree,
-    idx: sled::Tree,
+    data: sled::Tree,
     meta: sled::Tree,
+    writer: Arc<Mutex<()>>,
 }
 
-const META_EPOCH: &str = "epoch";
-const META_LOG_END: &str = "log_end";
-const META_SEQ: &str = "seq";
-const META_HLC: &str = "hlc";
+/// Most revision ids one log chunk holds.
+pub const LOG_CHUNK: usize = 1_024;
 
-/// Index key prefixes.
+/// Key tags in `data`.
+const T_REV: u8 = b'r';
+const T_LOG: u8 = b'l';
+const T_HIST: u8 = b'h';
+const T_REC: u8 = b's';
+const T_IDX: u8 = b'i';
+const T_CTR: u8 = b'c';
+
+const CTR_LOG_END: &str = "log_end";
+const CTR_SEQ: &str = "seq";
+const CTR_HLC: &str = "hlc";
+
+const META_EPOCH: &str = "epoch";
+
+/// Index key tags (after `T_IDX`).
 const IDX_STUDENT_NO: u8 = b'n';
 const IDX_ID_NUMBER: u8 = b'i';
 const IDX_CASE_OF: u8 = b'c';
 
+/// Trees of the first layout (one tree per kind of key), which a store no longer has.
+const OLD_TREES: [&str; 5] = ["revs", "log", "by_record", "records", "idx"];
+
+/// A stored chunk of the log.
+#[derive(Serialize, Deserialize)]
+struct LogChunk {
+    from: Option<String>,
+    revs: Vec<RevId>,
+}
+
 impl Store {
-    /// Opens (or creates) the store in `dir`. A new store gets a random epoch.
+    /// Opens (or creates) the store in `dir` with the default options. A new store gets a
+    /// random epoch.
     pub fn open(dir: &Path) -> Result<Store> {
+        Store::open_with(dir, StoreOptions::default())
+    }
+
+    /// Opens (or creates) the store in `dir`.
+    pub fn open_with(dir: &Path, opts: StoreOptions) -> Result<Store> {
         let db = sled::Config::new()
             .path(dir)
-            .cache_capacity(256 * 1024 * 1024)
+            .cache_capacity(opts.cache_bytes)
             .open()
             .map_err(|source| StoreError::Open { path: dir.display().to_string(), source })?;
-        let store = Store {
-            revs: db.open_tree("revs")?,
-            log: db.open_tree("log")?,
-            by_record: db.open_tree("by_record")?,
-            records: db.open_tree("records")?,
-            idx: db.open_tree("idx")?,
-            meta: db.open_tree("meta")?,
-            db,
-        };
+        let store =
+            Store { data: db.open_tree("data")?, meta: db.open_tree("meta")?, db, writer: Arc::new(Mutex::new(())) };
+        store.migrate_old_layout()?;
         if store.get_meta::<u64>(META_EPOCH)?.is_none() {
             store.put_meta(META_EPOCH, &rand::random::<u64>())?;
             store.flush()?;
@@ -144,19 +223,20 @@ impl Store {
 
     /// The position the next logged revision gets (= number of revisions held).
     pub fn log_end(&self) -> Result<u64> {
-        Ok(self.get_meta(META_LOG_END)?.unwrap_or(0))
+        Ok(self.counter(CTR_LOG_END)?.unwrap_or(0))
     }
 
+    /// Revisions held (each is logged once, so this is the log's end).
     pub fn revision_count(&self) -> usize {
-        self.revs.len()
+        self.log_end().unwrap_or(0) as usize
     }
 
     pub fn contains(&self, id: RevId) -> Result<bool> {
-        Ok(self.revs.contains_key(id.to_bytes())?)
+        Ok(self.data.contains_key(rev_key(id))?)
     }
 
     pub fn revision(&self, id: RevId) -> Result<Option<Revision>> {
-        match self.revs.get(id.to_bytes())? {
+        match self.data.get(rev_key(id))? {
             Some(v) => Ok(Some(codec::decode(&v)?)),
             None => Ok(None),
         }
@@ -165,65 +245,111 @@ impl Store {
     /// Applies revisions made elsewhere (or here, via `commit`). Unknown ones are folded into
     /// their records, indexed and logged; known ones are skipped. Durable when it returns.
     pub fn apply(&self, revs: &[Revision], from: Option<&str>) -> Result<Applied> {
-        let mut out = Applied::default();
+        self.apply_with(revs, from, |_, _| {})
+    }
+
+    /// [`Store::apply`], showing `visit` each record it touched, in id order: its new state and
+    /// the revisions new to the store that it folded in. `visit` runs before anything is
+    /// written: if the call fails, nothing was.
+    pub fn apply_with(
+        &self,
+        revs: &[Revision],
+        from: Option<&str>,
+        visit: impl FnMut(&Record, &[&Revision]),
+    ) -> Result<Applied> {
+        self.writer().apply_with(revs, from, visit)
+    }
+
+    /// The store's writer: `apply` and `commit` (of any clone of this store) wait until it is
+    /// dropped. Holding it across a check ([`StoreWriter::contains`]) and an apply saves the
+    /// apply looking up again what the check found absent.
+    pub fn writer(&self) -> StoreWriter<'_> {
+        StoreWriter {
+            store: self,
+            _one_at_a_time: self.writer.lock().unwrap_or_else(|p| p.into_inner()),
+            absent: HashSet::new(),
+        }
+    }
+
+    /// The revisions of `revs` this store does not hold (first of each id), and how many it
+    /// skipped. `absent`: ids known not to be held.
+    fn fresh<'a>(&self, revs: &'a [Revision], absent: &HashSet<RevId>) -> Result<(Vec<&'a Revision>, usize)> {
         let mut fresh: Vec<&Revision> = Vec::with_capacity(revs.len());
-        let mut seen = std::collections::HashSet::with_capacity(revs.len());
+        let mut seen = HashSet::with_capacity(revs.len());
+        let mut known = 0;
         for r in revs {
-            if !seen.insert(r.id) || self.revs.contains_key(r.id.to_bytes())? {
-                out.known += 1;
+            if !seen.insert(r.id) || (!absent.contains(&r.id) && self.data.contains_key(rev_key(r.id))?) {
+                known += 1;
             } else {
                 fresh.push(r);
             }
         }
-        if fresh.is_empty() {
-            return Ok(out);
-        }
-        // 1. Derived state and indexes (idempotent).
+        Ok((fresh, known))
+    }
+
+    /// Folds, indexes and logs `fresh` (revisions this store does not hold, no duplicates), in
+    /// one batch, and flushes. `seq`: the local sequence counter's new value (`commit`).
+    /// Call with the writer held.
+    fn write(
+        &self,
+        fresh: &[&Revision],
+        from: Option<&str>,
+        seq: Option<u64>,
+        out: &mut Applied,
+        mut visit: impl FnMut(&Record, &[&Revision]),
+    ) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        // Derived state, history and indexes, record by record.
         let mut by_rec: BTreeMap<RecordId, Vec<&Revision>> = BTreeMap::new();
-        for r in &fresh {
+        for r in fresh {
             by_rec.entry(r.record).or_default().push(r);
         }
-        let mut rec_batch = sled::Batch::default();
-        let mut hist_batch = sled::Batch::default();
-        let mut idx_batch = sled::Batch::default();
+        let mut hist_more: Vec<u8> = Vec::new();
         for (id, rs) in &by_rec {
             let old = self.record(*id)?;
-            let mut rec = old.clone().unwrap_or_else(|| Record::new(*id, rs[0].kind));
+            let old_keys = index_keys(old.as_ref());
+            let mut rec = old.unwrap_or_else(|| Record::new(*id, rs[0].kind));
+            hist_more.clear();
             for r in rs {
                 rec.apply(r);
-                hist_batch.insert(history_key(*id, r.id).as_slice(), &[] as &[u8]);
             }
-            for k in index_keys(old.as_ref()) {
-                idx_batch.remove(k);
+            for r in &rs[1..] {
+                hist_more.extend_from_slice(&r.id.to_bytes());
             }
-            for k in index_keys(Some(&rec)) {
-                idx_batch.insert(k, &[] as &[u8]);
+            batch.insert(&history_key(*id, rs[0].id)[..], hist_more.as_slice());
+            let new_keys = index_keys(Some(&rec));
+            for k in old_keys.iter().filter(|k| !new_keys.contains(k)) {
+                batch.remove(k.as_slice());
             }
-            rec_batch.insert(&id.to_bytes(), codec::encode(&rec)?);
+            for k in new_keys.iter().filter(|k| !old_keys.contains(k)) {
+                batch.insert(k.as_slice(), &[] as &[u8]);
+            }
+            visit(&rec, rs);
+            batch.insert(&rec_key(*id)[..], codec::encode(&rec)?);
             out.records.push(*id);
         }
-        self.records.apply_batch(rec_batch)?;
-        self.by_record.apply_batch(hist_batch)?;
-        self.idx.apply_batch(idx_batch)?;
-        // 2. The facts and the log: after this they count as known.
-        let mut pos = self.log_end()?;
-        let mut rev_batch = sled::Batch::default();
-        let mut log_batch = sled::Batch::default();
-        let from = from.map(str::to_string);
-        let mut clock: Hlc = self.get_meta(META_HLC)?.unwrap_or_default();
-        for r in &fresh {
-            rev_batch.insert(&r.id.to_bytes(), codec::encode(r)?);
-            log_batch.insert(&pos.to_be_bytes(), codec::encode(&LogEntry { rev: r.id, from: from.clone() })?);
-            pos += 1;
+        // The facts, the log and the counters.
+        let start = self.log_end()?;
+        let mut clock: Hlc = self.counter(CTR_HLC)?.unwrap_or_default();
+        for r in fresh {
+            batch.insert(&rev_key(r.id)[..], codec::encode(r)?);
             clock = Hlc::observe(clock, r.hlc);
             out.new.push(r.id);
         }
-        self.revs.apply_batch(rev_batch)?;
-        self.log.apply_batch(log_batch)?;
-        self.put_meta(META_LOG_END, &pos)?;
-        self.put_meta(META_HLC, &clock)?;
-        self.flush()?;
-        Ok(out)
+        let from = from.map(str::to_string);
+        let mut pos = start;
+        for chunk in fresh.chunks(LOG_CHUNK) {
+            let c = LogChunk { from: from.clone(), revs: chunk.iter().map(|r| r.id).collect() };
+            batch.insert(&log_key(pos)[..], codec::encode(&c)?);
+            pos += chunk.len() as u64;
+        }
+        batch.insert(&ctr_key(CTR_LOG_END)[..], codec::encode(&pos)?);
+        batch.insert(&ctr_key(CTR_HLC)[..], codec::encode(&clock)?);
+        if let Some(seq) = seq {
+            batch.insert(&ctr_key(CTR_SEQ)[..], codec::encode(&seq)?);
+        }
+        self.data.apply_batch(batch)?;
+        self.flush()
     }
 
     /// Makes new local revisions (stamping id, origin, sequence and clock) and applies them
@@ -235,8 +361,9 @@ impl Store {
         date: Date,
         items: Vec<(RecordId, RecordKind, Change)>,
     ) -> Result<Vec<Revision>> {
-        let mut seq: u64 = self.get_meta(META_SEQ)?.unwrap_or(0);
-        let mut clock: Hlc = self.get_meta(META_HLC)?.unwrap_or_default();
+        let _one_at_a_time = self.writer();
+        let mut seq: u64 = self.counter(CTR_SEQ)?.unwrap_or(0);
+        let mut clock: Hlc = self.counter(CTR_HLC)?.unwrap_or_default();
         let now = now_ms();
         let revs: Vec<Revision> = items
             .into_iter()
@@ -261,19 +388,20 @@ impl Store {
                 }
             })
             .collect();
-        self.put_meta(META_SEQ, &seq)?;
-        self.put_meta(META_HLC, &clock)?;
-        self.apply(&revs, None)?;
+        let (fresh, _) = self.fresh(&revs, &HashSet::new())?;
+        if !fresh.is_empty() {
+            self.write(&fresh, None, Some(seq), &mut Applied::default(), |_, _| {})?;
+        }
         Ok(revs)
     }
 
     /// The clock the next local revision would be stamped after.
     pub fn clock(&self) -> Result<Hlc> {
-        Ok(self.get_meta(META_HLC)?.unwrap_or_default())
+        Ok(self.counter(CTR_HLC)?.unwrap_or_default())
     }
 
     pub fn record(&self, id: RecordId) -> Result<Option<Record>> {
-        match self.records.get(id.to_bytes())? {
+        match self.data.get(rec_key(id))? {
             Some(v) => Ok(Some(codec::decode(&v)?)),
             None => Ok(None),
         }
@@ -281,7 +409,7 @@ impl Store {
 
     /// Every record (of one kind, if given), in id order.
     pub fn records(&self, kind: Option<RecordKind>) -> impl Iterator<Item = Result<Record>> + '_ {
-        self.records.iter().filter_map(move |kv| {
+        self.data.scan_prefix([T_REC]).filter_map(move |kv| {
             let r = kv.map_err(StoreError::from).and_then(|(_, v)| Ok(codec::decode::<Record>(&v)?));
             match (r, kind) {
                 (Ok(rec), Some(k)) if rec.kind != k => None,
@@ -291,18 +419,25 @@ impl Store {
     }
 
     pub fn record_count(&self) -> usize {
-        self.records.len()
+        self.data.scan_prefix([T_REC]).keys().count()
     }
 
     /// A record's revisions, oldest first (by clock, then origin, then id).
     pub fn history(&self, id: RecordId) -> Result<Vec<Revision>> {
         let mut out = Vec::new();
-        for kv in self.by_record.scan_prefix(id.to_bytes()) {
-            let (k, _) = kv?;
-            let rid =
-                RevId::from_bytes(&k[16..]).ok_or_else(|| StoreError::Corrupt { what: "by_record key".into() })?;
-            if let Some(r) = self.revision(rid)? {
-                out.push(r);
+        let mut prefix = [0u8; 17];
+        prefix[0] = T_HIST;
+        prefix[1..].copy_from_slice(&id.to_bytes());
+        for kv in self.data.scan_prefix(prefix) {
+            let (k, v) = kv?;
+            if k.len() != 33 || v.len() % 16 != 0 {
+                return Err(StoreError::Corrupt { what: "history key".into() });
+            }
+            for b in std::iter::once(&k[17..]).chain(v.chunks(16)) {
+                let rid = RevId::from_bytes(b).ok_or_else(|| StoreError::Corrupt { what: "history key".into() })?;
+                if let Some(r) = self.revision(rid)? {
+                    out.push(r);
+                }
             }
         }
         out.sort_by(|a, b| (a.hlc, &a.origin, a.id).cmp(&(b.hlc, &b.origin, b.id)));
@@ -312,11 +447,32 @@ impl Store {
     /// Up to `max` log entries from position `from`, with their revisions.
     pub fn log_range(&self, from: u64, max: usize) -> Result<Vec<(u64, LogEntry)>> {
         let mut out = Vec::new();
-        for kv in self.log.range(from.to_be_bytes()..).take(max) {
+        if max == 0 {
+            return Ok(out);
+        }
+        let end = self.log_end()?;
+        // The chunk holding `from` starts at or before it.
+        let first: sled::IVec = match self.data.range(log_key(0)..=log_key(from)).next_back() {
+            Some(kv) => kv?.0,
+            None => log_key(from)[..].into(),
+        };
+        for kv in self.data.range(first..=log_key(u64::MAX)[..].into()) {
             let (k, v) = kv?;
-            let pos =
-                u64::from_be_bytes(k.as_ref().try_into().map_err(|_| StoreError::Corrupt { what: "log key".into() })?);
-            out.push((pos, codec::decode(&v)?));
+            let start =
+                u64::from_be_bytes(k[1..].try_into().map_err(|_| StoreError::Corrupt { what: "log key".into() })?);
+            let chunk: LogChunk = codec::decode(&v)?;
+            for (i, rev) in chunk.revs.into_iter().enumerate() {
+                let pos = start + i as u64;
+                if pos >= end {
+                    return Ok(out);
+                }
+                if pos >= from {
+                    out.push((pos, LogEntry { rev, from: chunk.from.clone() }));
+                    if out.len() >= max {
+                        return Ok(out);
+                    }
+                }
+            }
         }
         Ok(out)
     }
@@ -346,9 +502,9 @@ impl Store {
         let lo = u128::from_str_radix(&format!("{p:0<32}"), 16).unwrap_or(0);
         let hi = u128::from_str_radix(&format!("{p:f<32}"), 16).unwrap_or(u128::MAX);
         let mut out = Vec::new();
-        for kv in self.records.range(lo.to_be_bytes()..=hi.to_be_bytes()) {
+        for kv in self.data.range(rec_key(RevId(lo))..=rec_key(RevId(hi))) {
             let (k, _) = kv?;
-            if let Some(id) = RevId::from_bytes(&k) {
+            if let Some(id) = RevId::from_bytes(&k[1..]) {
                 out.push(id);
             }
         }
@@ -356,18 +512,26 @@ impl Store {
     }
 
     fn index_lookup(&self, tag: u8, key: &[u8]) -> Result<Vec<RecordId>> {
-        let mut prefix = Vec::with_capacity(key.len() + 2);
+        let mut prefix = Vec::with_capacity(key.len() + 3);
+        prefix.push(T_IDX);
         prefix.push(tag);
         prefix.extend_from_slice(key);
         prefix.push(0);
         let mut out = Vec::new();
-        for kv in self.idx.scan_prefix(&prefix) {
+        for kv in self.data.scan_prefix(&prefix) {
             let (k, _) = kv?;
             if let Some(id) = RevId::from_bytes(&k[prefix.len()..]) {
                 out.push(id);
             }
         }
         Ok(out)
+    }
+
+    fn counter<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
+        match self.data.get(ctr_key(name))? {
+            Some(v) => Ok(Some(codec::decode(&v)?)),
+            None => Ok(None),
+        }
     }
 
     pub fn get_meta<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
@@ -392,17 +556,115 @@ impl Store {
     pub fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
     }
+
+    /// Moves a store of the first layout (one tree each for revisions, log, history, records
+    /// and indexes; counters in `meta`) into `data`. Only what the old log covers below its end
+    /// is kept: a revision held but not logged (a crash of the old `apply`) is dropped, so that
+    /// it is received again. Safe to interrupt: the old trees go only after the copy is durable.
+    fn migrate_old_layout(&self) -> Result<()> {
+        let names = self.db.tree_names();
+        let present: Vec<&str> =
+            OLD_TREES.iter().copied().filter(|n| names.iter().any(|t| t == n.as_bytes())).collect();
+        if present.is_empty() {
+            return Ok(());
+        }
+        let tree = |name: &str| -> Result<Option<sled::Tree>> {
+            Ok(if present.contains(&name) { Some(self.db.open_tree(name)?) } else { None })
+        };
+        // In batches of this many keys (re-done whole if interrupted: the keys are the same).
+        const BATCH: usize = 10_000;
+        let mut batch = sled::Batch::default();
+        let mut n = 0usize;
+        let mut put = |batch: &mut sled::Batch, k: &[u8], v: sled::IVec| -> Result<()> {
+            batch.insert(k, v);
+            n += 1;
+            if n.is_multiple_of(BATCH) {
+                self.data.apply_batch(std::mem::take(batch))?;
+            }
+            Ok(())
+        };
+        for name in [CTR_LOG_END, CTR_HLC, CTR_SEQ] {
+            if let Some(v) = self.meta.get(name)? {
+                put(&mut batch, &ctr_key(name), v)?;
+            }
+        }
+        let end: u64 = match self.meta.get(CTR_LOG_END)? {
+            Some(v) => codec::decode(&v)?,
+            None => self.log_end()?,
+        };
+        if let (Some(log), Some(revs)) = (tree("log")?, tree("revs")?) {
+            for kv in log.range(0u64.to_be_bytes()..end.to_be_bytes()) {
+                let (k, v) = kv?;
+                let pos = u64::from_be_bytes(
+                    k.as_ref().try_into().map_err(|_| StoreError::Corrupt { what: "log key".into() })?,
+                );
+                let e: LogEntry = codec::decode(&v)?;
+                let Some(rev) = revs.get(e.rev.to_bytes())? else {
+                    return Err(StoreError::Corrupt { what: format!("logged revision {} missing", e.rev) });
+                };
+                put(&mut batch, &rev_key(e.rev), rev)?;
+                let chunk = codec::encode(&LogChunk { from: e.from, revs: vec![e.rev] })?;
+                put(&mut batch, &log_key(pos), chunk.into())?;
+            }
+        }
+        for (name, tag) in [("by_record", T_HIST), ("records", T_REC), ("idx", T_IDX)] {
+            if let Some(t) = tree(name)? {
+                for kv in t.iter() {
+                    let (k, v) = kv?;
+                    let mut key = Vec::with_capacity(k.len() + 1);
+                    key.push(tag);
+                    key.extend_from_slice(&k);
+                    put(&mut batch, &key, v)?;
+                }
+            }
+        }
+        self.data.apply_batch(batch)?;
+        self.flush()?;
+        for name in present {
+            self.db.drop_tree(name)?;
+        }
+        for name in [CTR_LOG_END, CTR_HLC, CTR_SEQ] {
+            self.meta.remove(name)?;
+        }
+        self.flush()
+    }
 }
 
-fn history_key(record: RecordId, rev: RevId) -> [u8; 32] {
-    let mut k = [0u8; 32];
-    k[..16].copy_from_slice(&record.to_bytes());
-    k[16..].copy_from_slice(&rev.to_bytes());
+fn rev_key(id: RevId) -> [u8; 17] {
+    let mut k = [T_REV; 17];
+    k[1..].copy_from_slice(&id.to_bytes());
+    k
+}
+
+fn rec_key(id: RecordId) -> [u8; 17] {
+    let mut k = [T_REC; 17];
+    k[1..].copy_from_slice(&id.to_bytes());
+    k
+}
+
+fn log_key(pos: u64) -> [u8; 9] {
+    let mut k = [T_LOG; 9];
+    k[1..].copy_from_slice(&pos.to_be_bytes());
+    k
+}
+
+fn ctr_key(name: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(name.len() + 1);
+    k.push(T_CTR);
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+fn history_key(record: RecordId, rev: RevId) -> [u8; 33] {
+    let mut k = [T_HIST; 33];
+    k[1..17].copy_from_slice(&record.to_bytes());
+    k[17..].copy_from_slice(&rev.to_bytes());
     k
 }
 
 fn idx_key(tag: u8, key: &[u8], id: RecordId) -> Vec<u8> {
-    let mut k = Vec::with_capacity(key.len() + 18);
+    let mut k = Vec::with_capacity(key.len() + 19);
+    k.push(T_IDX);
     k.push(tag);
     k.extend_from_slice(key);
     k.push(0);
