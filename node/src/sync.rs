@@ -511,6 +511,28 @@ pub async fn sync_once(
             )
         })
     });
+    let mut clock_warning = clock_warning;
+    if let Some(hub) = outcome.hub_clock_ms {
+        // The hub's clock now, roughly: its reading at the start plus the session's length.
+        let hub_now = hub + started.elapsed().as_millis() as u64;
+        let stamped = store.clock()?.ms;
+        if stamped > hub_now + outcome.future_bound_ms && store.rewind_clock(hub_now)? {
+            warn!(
+                was = clock_text(stamped),
+                now = clock_text(hub_now),
+                "本节点的修订时钟超前县级平台，已按平台时间回拨"
+            );
+            let note = format!(
+                "注意：本节点此前的修订按 {} 的时钟记录（超前县级平台），已回拨到平台时间 {}；被拒的修订请核对后重新录入",
+                clock_text(stamped),
+                clock_text(hub_now)
+            );
+            clock_warning = Some(match clock_warning {
+                Some(w) => format!("{w}\n{note}"),
+                None => note,
+            });
+        }
+    }
     let report = report_of(&outcome, &hub_text, &at, seconds, bytes_sent, bytes_received, clock_warning);
     store.put_meta(
         META_LAST,

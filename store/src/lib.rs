@@ -400,6 +400,22 @@ impl Store {
         Ok(self.counter(CTR_HLC)?.unwrap_or_default())
     }
 
+    /// Moves the clock back to `to_ms` if it is ahead of it; true if it moved. For a node whose
+    /// computer clock ran ahead and has been corrected: the hub's clock is the evidence (see
+    /// `baoxue-node`'s sync), and without this every later revision would still be stamped in
+    /// the future and refused. Local revisions name the values they replace, so order among
+    /// this node's own writes does not depend on the clock.
+    pub fn rewind_clock(&self, to_ms: u64) -> Result<bool> {
+        let _one_at_a_time = self.writer();
+        let clock: Hlc = self.counter(CTR_HLC)?.unwrap_or_default();
+        if clock.ms <= to_ms {
+            return Ok(false);
+        }
+        self.data.insert(ctr_key(CTR_HLC), codec::encode(&Hlc { ms: to_ms, n: 0 })?)?;
+        self.flush()?;
+        Ok(true)
+    }
+
     pub fn record(&self, id: RecordId) -> Result<Option<Record>> {
         match self.data.get(rec_key(id))? {
             Some(v) => Ok(Some(codec::decode(&v)?)),
