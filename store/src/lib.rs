@@ -560,7 +560,9 @@ impl Store {
     /// Moves a store of the first layout (one tree each for revisions, log, history, records
     /// and indexes; counters in `meta`) into `data`. Only what the old log covers below its end
     /// is kept: a revision held but not logged (a crash of the old `apply`) is dropped, so that
-    /// it is received again. Safe to interrupt: the old trees go only after the copy is durable.
+    /// it is received again (its record may then count it twice in `Record::revisions`, which
+    /// the old layout could not avoid). Safe to interrupt: the old trees go only after the copy
+    /// is durable, and a second run copies the same keys again.
     fn migrate_old_layout(&self) -> Result<()> {
         let names = self.db.tree_names();
         let present: Vec<&str> =
