@@ -64,7 +64,13 @@ impl<'a> StoreHub<'a> {
         if let Some(s) = self.scopes.lock().get(&id) {
             return Ok(Some(s.clone()));
         }
-        let Some(rec) = self.store.record(id).map_err(fault)? else {
+        // During a push batch, through the writer: the apply then need not read again a record
+        // found absent here.
+        let rec = match self.writer.borrow_mut().as_mut() {
+            Some(w) => w.record(id),
+            None => self.store.record(id),
+        };
+        let Some(rec) = rec.map_err(fault)? else {
             return Ok(None);
         };
         if !rec.is_complete() {

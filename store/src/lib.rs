@@ -98,8 +98,10 @@ impl Default for StoreOptions {
 pub struct StoreWriter<'a> {
     store: &'a Store,
     _one_at_a_time: MutexGuard<'a, ()>,
-    /// Ids that `contains` found absent (still absent: no one else writes meanwhile).
+    /// Revisions that `contains` found absent, and records that `record` found absent (still
+    /// absent: no one else writes meanwhile).
     absent: HashSet<RevId>,
+    absent_records: HashSet<RecordId>,
 }
 
 impl StoreWriter<'_> {
@@ -110,6 +112,15 @@ impl StoreWriter<'_> {
             self.absent.insert(id);
         }
         Ok(held)
+    }
+
+    /// [`Store::record`], remembering which records it found absent.
+    pub fn record(&mut self, id: RecordId) -> Result<Option<Record>> {
+        let rec = self.store.record(id)?;
+        if rec.is_none() {
+            self.absent_records.insert(id);
+        }
+        Ok(rec)
     }
 
     /// [`Store::apply_with`].
@@ -125,8 +136,9 @@ impl StoreWriter<'_> {
             return Ok(out);
         }
         // Whatever happens next, these may be held now.
-        let done = self.store.write(&fresh, from, None, &mut out, visit);
+        let done = self.store.write(&fresh, from, None, &self.absent_records, &mut out, visit);
         self.absent.clear();
+        self.absent_records.clear();
         done?;
         Ok(out)
     }
@@ -268,6 +280,7 @@ impl Store {
             store: self,
             _one_at_a_time: self.writer.lock().unwrap_or_else(|p| p.into_inner()),
             absent: HashSet::new(),
+            absent_records: HashSet::new(),
         }
     }
 
@@ -289,12 +302,13 @@ impl Store {
 
     /// Folds, indexes and logs `fresh` (revisions this store does not hold, no duplicates), in
     /// one batch, and flushes. `seq`: the local sequence counter's new value (`commit`).
-    /// Call with the writer held.
+    /// Call with the writer held. `absent_records`: records known not to exist.
     fn write(
         &self,
         fresh: &[&Revision],
         from: Option<&str>,
         seq: Option<u64>,
+        absent_records: &HashSet<RecordId>,
         out: &mut Applied,
         mut visit: impl FnMut(&Record, &[&Revision]),
     ) -> Result<()> {
@@ -306,7 +320,7 @@ impl Store {
         }
         let mut hist_more: Vec<u8> = Vec::new();
         for (id, rs) in &by_rec {
-            let old = self.record(*id)?;
+            let old = if absent_records.contains(id) { None } else { self.record(*id)? };
             let old_keys = index_keys(old.as_ref());
             let mut rec = old.unwrap_or_else(|| Record::new(*id, rs[0].kind));
             hist_more.clear();
@@ -390,7 +404,7 @@ impl Store {
             .collect();
         let (fresh, _) = self.fresh(&revs, &HashSet::new())?;
         if !fresh.is_empty() {
-            self.write(&fresh, None, Some(seq), &mut Applied::default(), |_, _| {})?;
+            self.write(&fresh, None, Some(seq), &HashSet::new(), &mut Applied::default(), |_, _| {})?;
         }
         Ok(revs)
     }
@@ -576,7 +590,9 @@ impl Store {
     /// Moves a store of the first layout (one tree each for revisions, log, history, records
     /// and indexes; counters in `meta`) into `data`. Only what the old log covers below its end
     /// is kept: a revision held but not logged (a crash of the old `apply`) is dropped, so that
-    /// it is received again. Safe to interrupt: the old trees go only after the copy is durable.
+    /// it is received again (its record may then count it twice in `Record::revisions`, which
+    /// the old layout could not avoid). Safe to interrupt: the old trees go only after the copy
+    /// is durable, and a second run copies the same keys again.
     fn migrate_old_layout(&self) -> Result<()> {
         let names = self.db.tree_names();
         let present: Vec<&str> =

@@ -225,3 +225,84 @@ fn kill_9_in_the_middle_of_apply_leaves_a_consistent_store() {
     let all = |s: &Store| s.records(None).map(Result::unwrap).collect::<Vec<_>>();
     assert_eq!(all(&s), all(&once));
 }
+
+/// A store written by the first layout (a tree per kind of key, counters in `meta`) opens as
+/// the same store: revisions, log, history, records, indexes, clock and sequence carry over;
+/// a revision held but not logged (what a crash of the old `apply` left) is dropped, so that
+/// it is received again.
+#[test]
+fn a_store_of_the_first_layout_is_migrated_on_open() {
+    use baoxue_shared::codec::encode;
+    use baoxue_shared::Record;
+    use baoxue_store::LogEntry;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("old");
+    let batches = crash_batches();
+    let create = batches[0][0].clone();
+    let rec_id = create.record;
+    let absence = Revision {
+        id: RevId(7),
+        change: Change::Absence { day: Date::ymd(2026, 9, 3), kind: AbsenceKind::Unexcused },
+        seq: 9,
+        hlc: Hlc { ms: create.hlc.ms + 1, n: 0 },
+        ..create.clone()
+    };
+    let unlogged = Revision { id: RevId(8), seq: 10, hlc: Hlc { ms: create.hlc.ms + 2, n: 0 }, ..absence.clone() };
+    let mut state = Record::new(rec_id, RecordKind::Student);
+    state.apply(&create);
+    state.apply(&absence);
+    {
+        let db = sled::open(&dir).unwrap();
+        let (revs, log, by_record, records, idx, meta) = (
+            db.open_tree("revs").unwrap(),
+            db.open_tree("log").unwrap(),
+            db.open_tree("by_record").unwrap(),
+            db.open_tree("records").unwrap(),
+            db.open_tree("idx").unwrap(),
+            db.open_tree("meta").unwrap(),
+        );
+        for (pos, r) in [&create, &absence].into_iter().enumerate() {
+            revs.insert(r.id.to_bytes(), encode(r).unwrap()).unwrap();
+            log.insert((pos as u64).to_be_bytes(), encode(&LogEntry { rev: r.id, from: Some("hub".into()) }).unwrap())
+                .unwrap();
+            let mut k = rec_id.to_bytes().to_vec();
+            k.extend_from_slice(&r.id.to_bytes());
+            by_record.insert(k, &[]).unwrap();
+        }
+        // Held, not logged; and a log entry beyond the log's end.
+        revs.insert(unlogged.id.to_bytes(), encode(&unlogged).unwrap()).unwrap();
+        log.insert(2u64.to_be_bytes(), encode(&LogEntry { rev: unlogged.id, from: None }).unwrap()).unwrap();
+        records.insert(rec_id.to_bytes(), encode(&state).unwrap()).unwrap();
+        let mut k = vec![b'n'];
+        k.extend_from_slice(state.student_no().unwrap().as_str().as_bytes());
+        k.push(0);
+        k.extend_from_slice(&rec_id.to_bytes());
+        idx.insert(k, &[]).unwrap();
+        meta.insert("epoch", encode(&42u64).unwrap()).unwrap();
+        meta.insert("log_end", encode(&2u64).unwrap()).unwrap();
+        meta.insert("hlc", encode(&unlogged.hlc).unwrap()).unwrap();
+        meta.insert("seq", encode(&10u64).unwrap()).unwrap();
+        db.flush().unwrap();
+    }
+    for _ in 0..2 {
+        let s = Store::open(&dir).unwrap();
+        assert_eq!(s.epoch().unwrap(), 42);
+        assert_eq!((s.log_end().unwrap(), s.revision_count()), (2, 2));
+        let log: Vec<RevId> = s.log_range(0, 10).unwrap().into_iter().map(|(_, e)| e.rev).collect();
+        assert_eq!(log, vec![create.id, absence.id]);
+        assert_eq!(s.log_range(1, 10).unwrap()[0].1, LogEntry { rev: absence.id, from: Some("hub".into()) });
+        assert!(!s.contains(unlogged.id).unwrap(), "held but not logged: dropped");
+        assert_eq!(s.record(rec_id).unwrap(), Some(state.clone()));
+        assert_eq!(s.history(rec_id).unwrap(), vec![create.clone(), absence.clone()]);
+        assert_eq!(s.by_student_no(state.student_no().unwrap().as_str()).unwrap(), vec![rec_id]);
+        assert_eq!(s.clock().unwrap(), unlogged.hlc);
+        assert_consistent(&s);
+    }
+    let s = Store::open(&dir).unwrap();
+    let made = s
+        .commit("node-a", "王老师", Date::ymd(2026, 9, 4), vec![(rec_id, RecordKind::Student, absence.change.clone())])
+        .unwrap();
+    assert_eq!(made[0].seq, 11, "the sequence carries over");
+    assert_eq!(s.log_range(2, 10).unwrap()[0].1.rev, made[0].id);
+}

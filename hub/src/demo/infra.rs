@@ -9,10 +9,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context, Result};
 use baoxue_node::sync::{init_from_bundle, sync_once, SyncReport};
 use baoxue_node::Ledger;
-use baoxue_store::Store;
+use baoxue_store::{Store, StoreOptions};
 
 use crate::data::HubDir;
 use crate::server::{HubServer, RunningHub};
+
+/// A node's store in the demo: a small cache (15+ stores share one process).
+const NODE_STORE: StoreOptions = StoreOptions { cache_bytes: 32 * 1024 * 1024 };
 
 pub struct Infra {
     pub dir: HubDir,
@@ -49,7 +52,7 @@ impl Infra {
         }
         std::fs::write(&bundle_path, &bundle)?;
         std::fs::create_dir_all(dir)?;
-        let store = Store::open(dir)?;
+        let store = Store::open_with(dir, NODE_STORE)?;
         let config = init_from_bundle(&store, &bundle).map_err(|e| anyhow!("{e}"))?;
         Ok(Ledger { store, config, dir: dir.to_path_buf() })
     }
