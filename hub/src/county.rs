@@ -359,13 +359,7 @@ fn slim(mut r: Record) -> Record {
 /// The day (UTC+8) of the latest of a register's conflicting values.
 fn since_of(reg: &Register) -> Date {
     let ms = reg.heads.values().map(|c| c.hlc).max().unwrap_or(Hlc::default()).ms;
-    hlc_day(ms)
-}
-
-/// The calendar day (UTC+8, the users' time zone) of a clock reading.
-pub fn hlc_day(ms: u64) -> Date {
-    let secs = (ms / 1000) as i64 + 8 * 3600;
-    chrono::DateTime::from_timestamp(secs, 0).map(|t| Date(t.date_naive())).unwrap_or_else(Date::today)
+    Date::of_ms(ms)
 }
 
 /// Opens a county over an existing store and org/policy already in hand (the hub's loaders

@@ -443,9 +443,9 @@ pub fn due(county: &County, now: chrono::NaiveDateTime) -> Result<Option<Date>> 
     Ok(due.then_some(today))
 }
 
-/// For `serve`: runs the nightly if it is due now (local time). Returns the run, if any.
+/// For `serve`: runs the nightly if it is due now (the users' time, UTC+8). Returns the run, if any.
 pub fn run_if_due(county: &County) -> Result<Option<NightlyRun>> {
-    match due(county, chrono::Local::now().naive_local())? {
+    match due(county, baoxue_shared::dates::users_now())? {
         Some(d) => Ok(Some(run(county, d)?)),
         None => Ok(None),
     }

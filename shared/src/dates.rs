@@ -30,9 +30,15 @@ impl Date {
         Date(NaiveDate::from_ymd_opt(y, m, d).expect("valid literal date"))
     }
 
-    /// Today in local time.
+    /// Today in the users' time zone (China Standard Time, see [`users_now`]), whatever
+    /// zone the computer is set to.
     pub fn today() -> Date {
-        Date(chrono::Local::now().date_naive())
+        Date(users_now().date())
+    }
+
+    /// The day (UTC+8) of a clock reading in milliseconds since the Unix epoch.
+    pub fn of_ms(ms: u64) -> Date {
+        Date(users_time_of_ms(ms).date())
     }
 
     pub fn add_days(self, n: i64) -> Date {
@@ -52,6 +58,22 @@ impl Date {
     pub fn day(self) -> u32 {
         self.0.day()
     }
+}
+
+/// The users' time zone: all of China keeps UTC+8. Business days, nightly hours and printed
+/// clock readings use it, so that a hub or a PC whose system zone is UTC (common on servers)
+/// still agrees with the townships about which day it is.
+pub const USERS_UTC_OFFSET_SECS: i64 = 8 * 3600;
+
+/// The wall-clock time now in the users' time zone.
+pub fn users_now() -> chrono::NaiveDateTime {
+    users_time_of_ms(crate::revision::now_ms())
+}
+
+/// The users' wall-clock time of a clock reading (ms since the Unix epoch).
+pub fn users_time_of_ms(ms: u64) -> chrono::NaiveDateTime {
+    let secs = (ms / 1000) as i64 + USERS_UTC_OFFSET_SECS;
+    chrono::DateTime::from_timestamp(secs, 0).map(|t| t.naive_utc()).unwrap_or_default()
 }
 
 impl fmt::Display for Date {

@@ -74,10 +74,7 @@ impl Hlc {
     }
     /// `YYYY-MM-DD HH:MM:SS` (UTC+8, the users' time zone).
     pub fn display(&self) -> String {
-        let secs = (self.ms / 1000) as i64 + 8 * 3600;
-        chrono::DateTime::from_timestamp(secs, 0)
-            .map(|t| t.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_else(|| format!("{}ms", self.ms))
+        crate::dates::users_time_of_ms(self.ms).format("%Y-%m-%d %H:%M:%S").to_string()
     }
 }
 

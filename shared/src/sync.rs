@@ -648,7 +648,7 @@ pub fn node_must_reset(w: &Welcome, my_log_end: u64, my_entry_at_check: Option<R
 // ---- scheduling -------------------------------------------------------------------------------
 
 /// The users' time zone (UTC+8), in milliseconds.
-pub const TZ_OFFSET_MS: u64 = 8 * 3600 * 1000;
+pub const TZ_OFFSET_MS: u64 = crate::dates::USERS_UTC_OFFSET_SECS as u64 * 1000;
 const DAY_MS: u64 = 24 * 3600 * 1000;
 
 /// The next nightly sync strictly after `now_ms`: today's (UTC+8) `hour`:00 plus `jitter_ms`, or

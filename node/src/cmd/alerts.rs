@@ -31,7 +31,7 @@ pub fn compute(l: &Ledger, as_of: Date) -> Result<Vec<Alert>> {
         }
         for (field, reg) in r.conflicts() {
             let since_ms = reg.heads.values().map(|c| c.hlc.ms).max().unwrap_or(0);
-            let since = day_of_ms(since_ms).unwrap_or(as_of);
+            let since = Date::of_ms(since_ms);
             if since <= as_of {
                 out.push(alerts::conflict_alert(org, r, field, since));
             }
@@ -39,12 +39,6 @@ pub fn compute(l: &Ledger, as_of: Date) -> Result<Vec<Alert>> {
     }
     alerts::sort_alerts(&mut out);
     Ok(out)
-}
-
-/// The calendar day (UTC+8, the users' time zone) of a clock reading.
-fn day_of_ms(ms: u64) -> Option<Date> {
-    let secs = (ms / 1000) as i64 + 8 * 3600;
-    chrono::DateTime::from_timestamp(secs, 0).map(|t| Date(t.date_naive()))
 }
 
 pub fn alerts(l: &Ledger, as_of: Date, json: bool) -> Result<Output> {
