@@ -5,6 +5,7 @@
 mod e2e {
     mod bad_input;
     mod durability;
+    mod hub_alerts;
     mod students;
     mod sync;
     mod walkthrough;

@@ -5,8 +5,9 @@
 //!   incrementally first, so an on-demand report sees everything received so far), rendered by
 //!   `shared::report` (`json` = the CLI.md contract, `csv` with BOM, `md`).
 //! - Alerts: the case, school and township rules of `shared::alerts` over every case, plus what
-//!   only the hub can see: a unit losing more than 1% (from the dropout report), nodes past the
-//!   reporting deadline (their last sync), 重复学籍 and unresolved conflicts.
+//!   only the hub can see: a unit losing more than 1% and a township above the national
+//!   辍学率 limit (from the dropout report), nodes past the reporting deadline (from the days
+//!   they synced), 重复学籍 (on the as-of day) and unresolved conflicts.
 //! - `baseline import` keeps the parsed baseline in the hub's meta tree.
 //! - `census import` matches a list against every roll (`shared::census`) and opens the 失学
 //!   cases it finds at the hub (origin `hub`); each syncs to the node of the child's 户籍 township.
@@ -16,13 +17,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use baoxue_shared::alerts::{
-    all_alerts, conflict_alert, duplicate_enrolment_alert, loss_alerts, report_deadline_alerts, sort_alerts, Alert,
-    SubjectKind, UnitCounts,
+    all_alerts, conflict_alert, dropout_rate_alerts, duplicate_enrolment_alert, duplicate_since, loss_alerts,
+    report_deadline_alerts, sort_alerts, Alert, StageCounts, SubjectKind, SyncDays, UnitCounts,
 };
 use baoxue_shared::census::{match_census, parse_census, CensusIndex, CensusOutcome, MatchContext};
 use baoxue_shared::indicators::{
     compute_all, consolidation_report, dropout_report, ranking, township_table, Baseline, CohortStage, DropoutReport,
-    Indicators,
+    DropoutUnit, Indicators,
 };
 use baoxue_shared::model::CaseSource;
 use baoxue_shared::org::Org;
@@ -47,8 +48,8 @@ pub use baoxue_shared::sync::HUB_ORIGIN;
 pub struct NodeSeen {
     pub name: String,
     pub township: String,
-    /// The day (UTC+8) of its last successful sync.
-    pub last_sync: Option<Date>,
+    /// The days (UTC+8) of its successful syncs.
+    pub sync_days: SyncDays,
 }
 
 /// The hub's data as the county commands need it.
@@ -206,61 +207,51 @@ impl County {
         }
         let records = snap.cases.values().chain(students.values());
         let mut out = all_alerts(&self.policy, &self.org, records, as_of, None);
-        out.extend(loss_alerts(&self.policy, &self.org, &self.unit_counts(dropout), as_of));
-        let nodes: Vec<(&str, &str, Option<Date>)> =
-            self.nodes.iter().map(|n| (n.name.as_str(), n.township.as_str(), n.last_sync)).collect();
-        out.extend(report_deadline_alerts(&self.policy, &nodes, as_of));
+        let units = self.unit_counts(dropout);
+        out.extend(loss_alerts(&self.policy, &self.org, &units, as_of));
+        out.extend(dropout_rate_alerts(&self.policy, &self.org, &units, as_of));
+        let nodes: Vec<(&str, &str, &SyncDays)> =
+            self.nodes.iter().map(|n| (n.name.as_str(), n.township.as_str(), &n.sync_days)).collect();
+        out.extend(report_deadline_alerts(&self.policy, &self.org, &nodes, as_of));
         out.extend(self.duplicate_alerts(snap, as_of)?);
         out.extend(self.conflict_alerts(snap)?);
         sort_alerts(&mut out);
         Ok(out)
     }
 
-    /// 004 第八条 1%: the county, each township and each school, from the dropout report.
+    /// 004 第八条 1% and 000 §五(三)'s rate limit: the county, each township and each school,
+    /// from the dropout report.
     fn unit_counts(&self, d: &DropoutReport) -> Vec<UnitCounts> {
         let y = d.school_year;
-        let mut v = vec![UnitCounts {
-            kind: SubjectKind::Township,
-            name: d.county.name.clone(),
-            township: String::new(),
+        let unit = |kind: SubjectKind, township: String, u: &DropoutUnit| UnitCounts {
+            kind,
+            name: u.name.clone(),
+            township,
             school_year: y,
-            enrolled_at_start: d.county.enrolled_at_start,
-            dropouts: d.county.dropouts,
-        }];
+            enrolled_at_start: u.enrolled_at_start,
+            dropouts: u.dropouts,
+            primary: StageCounts { enrolled_at_start: u.primary.enrolled_at_start, dropouts: u.primary.dropouts },
+            junior: StageCounts { enrolled_at_start: u.junior.enrolled_at_start, dropouts: u.junior.dropouts },
+        };
+        let mut v = vec![unit(SubjectKind::Township, String::new(), &d.county)];
         for t in &d.townships {
-            v.push(UnitCounts {
-                kind: SubjectKind::Township,
-                name: t.name.clone(),
-                township: t.name.clone(),
-                school_year: y,
-                enrolled_at_start: t.enrolled_at_start,
-                dropouts: t.dropouts,
-            });
+            v.push(unit(SubjectKind::Township, t.name.clone(), t));
         }
         for s in &d.schools {
-            v.push(UnitCounts {
-                kind: SubjectKind::School,
-                name: s.name.clone(),
-                township: self.org.township_of(&s.name).unwrap_or("").to_string(),
-                school_year: y,
-                enrolled_at_start: s.enrolled_at_start,
-                dropouts: s.dropouts,
-            });
+            v.push(unit(SubjectKind::School, self.org.township_of(&s.name).unwrap_or("").to_string(), s));
         }
         v
     }
 
-    /// 重复学籍: every pair of live student records sharing an ID number.
+    /// 重复学籍: every pair of student records sharing an ID number that were both on a roll
+    /// on `as_of` (by the business dates of their status changes).
     fn duplicate_alerts(&self, snap: &Snapshot, as_of: Date) -> Result<Vec<Alert>> {
         let mut out = Vec::new();
         for n in &snap.duplicates {
             let mut recs = Vec::new();
             for id in self.store.by_id_number(n)? {
                 if let Some(r) = self.store.record(id)? {
-                    if r.kind == RecordKind::Student
-                        && r.is_complete()
-                        && r.status().is_some_and(|s| s.on_roll() || s == baoxue_shared::model::Status::DroppedOut)
-                    {
+                    if r.kind == RecordKind::Student && r.is_complete() {
                         recs.push(r);
                     }
                 }
@@ -268,12 +259,7 @@ impl County {
             recs.sort_by_key(|r| r.id);
             for (i, a) in recs.iter().enumerate() {
                 for b in &recs[i + 1..] {
-                    let since = [a.id, b.id]
-                        .iter()
-                        .filter_map(|id| self.store.revision(*id).ok().flatten().map(|r| r.date))
-                        .max()
-                        .unwrap_or(as_of);
-                    if since <= as_of {
+                    if let Some(since) = duplicate_since(a, b, as_of) {
                         out.push(duplicate_enrolment_alert(&self.org, a, b, since));
                     }
                 }

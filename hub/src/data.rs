@@ -9,7 +9,8 @@
 //!   org.csv           townships and schools (as last imported)
 //!   policy.toml       the county policy, self-contained TOML
 //!   nodes.toml        every node issued: name, township, issue date, revoked or not
-//!   node-status.json  each node's last sync as seen by `serve`
+//!   node-status.json  each node's syncs as seen by `serve`: the last one, and the days of
+//!                     all successful ones (runs of days), for the reporting deadlines
 //!   store/            the sled store (revisions, derived records, sync cursors)
 //! ```
 //!
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 use baoxue_net::{
     issue_hub_cert, issue_node_cert, write_file_atomic, CountyCa, Credentials, NetError, HUB_SERVER_NAME,
 };
+use baoxue_shared::alerts::SyncDays;
 use baoxue_shared::org::{Org, OrgError};
 use baoxue_shared::policy::{Policy, PolicyError, DEFAULT_PRESET};
 use baoxue_shared::revision::now_ms;
@@ -123,6 +125,32 @@ pub struct NodeStatus {
     pub received: u64,
     pub rejected: u64,
     pub sessions: u64,
+    /// The days (UTC+8) of every successful sync, as runs of consecutive days: a report
+    /// deadline is judged on these for any past day (a file written before they were kept has
+    /// only `last_sync_ms`).
+    #[serde(default)]
+    pub sync_days: SyncDays,
+}
+
+impl NodeStatus {
+    /// Notes a successful sync at wall-clock `now_ms`.
+    pub fn mark_synced(&mut self, now_ms: u64) {
+        self.last_sync_ms = Some(now_ms);
+        self.last_sync = Some(clock_text(now_ms));
+        self.last_error = None;
+        if let Some(d) = day_of(now_ms) {
+            self.sync_days.insert(d);
+        }
+    }
+
+    /// The days the node synced, including the last sync of a file from before they were kept.
+    pub fn sync_days(&self) -> SyncDays {
+        let mut days = self.sync_days.clone();
+        if let Some(d) = self.last_sync_ms.and_then(day_of) {
+            days.insert(d);
+        }
+        days
+    }
 }
 
 /// A hub data directory.

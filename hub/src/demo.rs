@@ -33,7 +33,7 @@ use baoxue_node::cmd::case::new_roll_case;
 use baoxue_node::cmd::student::{self as node_student, ImportArgs, Stamp, TransferTo};
 use baoxue_node::ledger::{assign, placement_change, Item};
 use baoxue_node::Ledger;
-use baoxue_shared::alerts::Alert;
+use baoxue_shared::alerts::{Alert, SyncDays};
 use baoxue_shared::census::CensusCounts;
 use baoxue_shared::dates::Date;
 use baoxue_shared::indicators::{Baseline, BaselineRow, Indicators};
@@ -212,7 +212,8 @@ struct Town {
     episode_p: f64,
     teachers: Vec<String>,
     stats: TownStats,
-    last_sync: Option<Date>,
+    /// The days the town's node synced (for the reporting rules).
+    sync_days: SyncDays,
 }
 
 const YEAR_END: (i32, u32, u32) = (2026, 7, 10);
@@ -772,7 +773,7 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
             episode_p,
             teachers,
             stats: TownStats::default(),
-            last_sync: None,
+            sync_days: SyncDays::default(),
         });
     }
     infra.start()?;
@@ -789,7 +790,7 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
             .map(|t| NodeSeen {
                 name: t.ledger.config.origin.clone(),
                 township: t.name.clone(),
-                last_sync: t.last_sync,
+                sync_days: t.sync_days.clone(),
             })
             .collect();
         County::new(infra.hub.clone(), org.clone(), policy.clone(), &infra.dir.root, nodes)
@@ -866,7 +867,7 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
             let bytes: u64 = reports.iter().map(|r| r.bytes_sent + r.bytes_received).sum();
             for (i, t) in towns.iter_mut().enumerate() {
                 if Some(i) != skip {
-                    t.last_sync = Some(on);
+                    t.sync_days.insert(on);
                 }
             }
             rounds += 1;
@@ -1233,6 +1234,10 @@ fn rule_label(policy: &Policy, rule: &str) -> String {
         }
         "repeated_notification" => {
             a.repeated_notification.as_ref().map(|x| x.title.clone()).unwrap_or_else(|| rule.into())
+        }
+        "dropout_rate_over_limit" => a.dropout_rate.as_ref().map(|x| x.title.clone()).unwrap_or_else(|| rule.into()),
+        r if a.notifications.iter().any(|n| n.id == r) => {
+            a.notifications.iter().find(|n| n.id == r).map(|n| n.title.clone()).unwrap_or_else(|| r.into())
         }
         "duplicate_enrolment" => "重复学籍（一人两籍）".into(),
         "unresolved_conflict" => "并发修改未裁定".into(),

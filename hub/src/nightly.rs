@@ -25,7 +25,6 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use baoxue_shared::codec;
 use baoxue_shared::indicators::History;
-use baoxue_shared::model::Status;
 use baoxue_shared::report::{render, Format, Render};
 use baoxue_shared::{Change, Date, Field, Record, RecordId, RecordKind};
 use baoxue_store::Store;
@@ -34,7 +33,8 @@ use serde::{Deserialize, Serialize};
 use crate::county::County;
 
 /// Bump when the snapshot's layout changes: an old file is then rebuilt, not misread.
-const SNAPSHOT_VERSION: u32 = 2;
+/// 3: records carry dated writes (store derived version 2).
+const SNAPSHOT_VERSION: u32 = 3;
 /// Case records per encoded frame of the snapshot file.
 const CHUNK: usize = 10_000;
 /// Meta key: the date of the last nightly run (so `serve` runs once a day).
@@ -52,7 +52,8 @@ pub struct Snapshot {
     pub cases: BTreeMap<RecordId, Record>,
     /// Records (students and cases) with a field in conflict.
     pub conflicts: BTreeSet<RecordId>,
-    /// ID numbers held by more than one live student record (重复学籍).
+    /// ID numbers held by more than one student record (重复学籍 candidates; the alerts judge
+    /// each day).
     pub duplicates: BTreeSet<String>,
 }
 
@@ -78,10 +79,11 @@ struct Header {
 }
 
 /// A student record that counts as being on a roll, for 重复学籍.
+/// A student record that counts towards 重复学籍: any complete one, whatever its status now,
+/// since two records may have been on a roll together on a past day the alerts are asked
+/// about (`shared::alerts::duplicate_since` decides per day).
 fn live(rec: &Record) -> bool {
-    rec.kind == RecordKind::Student
-        && rec.is_complete()
-        && rec.status().is_some_and(|s| s.on_roll() || s == Status::DroppedOut)
+    rec.kind == RecordKind::Student && rec.is_complete()
 }
 
 impl Default for Snapshot {

@@ -7,13 +7,13 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use crate::county::{open_with, County, NodeSeen};
-use crate::data::{day_of, HubDir, Result};
+use crate::data::{HubDir, Result};
 use crate::server::HubState;
 
 const CHECK_EVERY: Duration = Duration::from_secs(300);
 
 impl HubDir {
-    /// Nodes as the reporting rules see them: not revoked, with the day of their last sync.
+    /// Nodes as the reporting rules see them: not revoked, with the days they synced.
     pub fn nodes_seen(&self) -> Result<Vec<NodeSeen>> {
         let statuses = self.statuses()?;
         Ok(self
@@ -21,8 +21,8 @@ impl HubDir {
             .into_iter()
             .filter(|n| !n.revoked)
             .map(|n| {
-                let last_sync = statuses.get(&n.name).and_then(|s| s.last_sync_ms).and_then(day_of);
-                NodeSeen { name: n.name, township: n.township, last_sync }
+                let sync_days = statuses.get(&n.name).map(|s| s.sync_days()).unwrap_or_default();
+                NodeSeen { name: n.name, township: n.township, sync_days }
             })
             .collect())
     }

@@ -128,9 +128,7 @@ impl HubState {
         s.rejected += outcome.rejected.len() as u64;
         s.sessions += 1;
         if outcome.complete {
-            s.last_sync_ms = Some(now);
-            s.last_sync = Some(clock_text(now));
-            s.last_error = None;
+            s.mark_synced(now);
         } else if let Some(e) = error {
             s.last_error = Some(e.to_string());
         }

@@ -10,6 +10,11 @@
 //! Day counting is *elapsed* counting everywhere: day 0 is the anchor (the first unexcused
 //! absence, or the day a notice was served) and on day `k` the child has missed `k` whole days.
 //! "Not back after 3 days" is day 3; "more than 15 days" (超过15日) is day 16.
+//!
+//! School vacations stop every clock, whatever the unit: no child misses school while it is
+//! closed, so an absence on the last days before the summer vacation reaches day 7 only a few
+//! days into the autumn term, and a vacation day is not counted under calendar-day counting
+//! either.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -387,10 +392,11 @@ impl HolidayTable {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DayKind {
-    /// Plain days (自然日): 004 第七条, 002 §四(一).
+    /// Plain days (自然日): 004 第七条, 002 §四(一); vacation days are not counted.
     CalendarDays,
-    /// Statutory working days: Monday–Friday and make-up days, less statutory holidays.
-    /// Vacations are ignored.
+    /// Statutory working days: Monday–Friday and make-up days, less statutory holidays; like
+    /// every unit it stops in school vacations, so for counting it is the same as `SchoolDays`
+    /// (kept so that policy files naming it still load).
     WorkingDays,
     /// Working days outside school vacations: the days a child is expected at school
     /// (000 §三(二) "上学期间 … 工作日"). A make-up Saturday in term time counts.
@@ -483,35 +489,29 @@ impl Calendar {
         self.is_working_day(d) && !self.in_vacation(d)
     }
 
-    /// Whether `d` is one of the days this calendar's kind counts.
+    /// Whether `d` is one of the days this calendar's kind counts: never a vacation day.
     pub fn counts(&self, d: Date) -> bool {
         match self.kind {
-            DayKind::CalendarDays => true,
-            DayKind::WorkingDays => self.is_working_day(d),
-            DayKind::SchoolDays => self.is_school_day(d),
+            DayKind::CalendarDays => !self.in_vacation(d),
+            DayKind::WorkingDays | DayKind::SchoolDays => self.is_school_day(d),
         }
     }
 
-    /// Days elapsed from day 0 (`from`) to `to`, in this calendar's unit: calendar days, or the
-    /// number of counted days after `from` up to and including `to`. Zero when `to <= from`.
+    /// Days elapsed from day 0 (`from`) to `to`, in this calendar's unit: the number of counted
+    /// days after `from` up to and including `to`. Zero when `to <= from`.
     pub fn count_days(&self, from: Date, to: Date) -> i64 {
         if to <= from {
             return 0;
         }
-        match self.kind {
-            DayKind::CalendarDays => to.days_since(from),
-            _ => {
-                let span = to.days_since(from).min(MAX_SCAN_DAYS);
-                (1..=span).filter(|&i| self.counts(from.add_days(i))).count() as i64
-            }
-        }
+        let span = to.days_since(from).min(MAX_SCAN_DAYS);
+        (1..=span).filter(|&i| self.counts(from.add_days(i))).count() as i64
     }
 
-    /// The day on which `n` days (in this calendar's unit) have elapsed since `from`: `from + n`
-    /// for calendar days, else the `n`-th counted day after `from` (`n = 0` gives `from`).
+    /// The day on which `n` days (in this calendar's unit) have elapsed since `from`: the
+    /// `n`-th counted day after `from` (`n = 0` gives `from`).
     pub fn add_days(&self, from: Date, n: u32) -> Date {
-        if self.kind == DayKind::CalendarDays || n == 0 {
-            return from.add_days(i64::from(n));
+        if n == 0 {
+            return from;
         }
         let mut left = n;
         let mut d = from;
@@ -588,6 +588,34 @@ impl Calendar {
     pub fn is_provisional(&self, d: Date) -> bool {
         self.years.get(&d.year()).copied().unwrap_or(true)
     }
+
+    /// True when a count of working or school days from `from` to `to` relies on a
+    /// provisional or unknown year of the holiday table (calendar-day counting does not).
+    pub fn provisional_between(&self, from: Date, to: Date) -> bool {
+        if self.kind == DayKind::CalendarDays {
+            return false;
+        }
+        let (a, b) = if from <= to { (from, to) } else { (to, from) };
+        (a.year()..=b.year()).any(|y| self.years.get(&y).copied().unwrap_or(true))
+    }
+
+    /// The terms (学期) around `d`, oldest first, as (first school day, last day before the
+    /// next vacation): a term runs from the end of one vacation to the start of the next.
+    /// Without vacations there are no terms.
+    pub fn terms_around(&self, d: Date) -> Vec<(Date, Date)> {
+        let mut vs: Vec<(Date, Date)> = (d.year() - 2..=d.year() + 1)
+            .flat_map(|y| self.vacations.iter().filter_map(move |v| v.occurrence(y)))
+            .collect();
+        vs.sort();
+        vs.dedup();
+        vs.windows(2)
+            .filter_map(|w| {
+                let start = self.next_school_day(w[0].1.add_days(1));
+                let end = w[1].0.add_days(-1);
+                (start <= end).then_some((start, end))
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -610,6 +638,24 @@ mod tests {
         assert!(!t.years[&2026].provisional);
         assert!(t.years[&2027].provisional);
         assert!(t.years[&2027].makeup_workdays.is_empty());
+        // 2027: the statutory festival days only (2025 revision: 元旦 1, 春节 4, 清明 1, 劳动节 2,
+        // 端午 1, 中秋 1, 国庆 3 = 13 days), by the lunar calendar.
+        let days: Vec<(String, i64)> =
+            t.years[&2027].holidays.iter().map(|h| (h.name.clone(), h.to.days_since(h.from) + 1)).collect();
+        let total: i64 = days.iter().map(|(_, n)| n).sum();
+        assert_eq!(total, 13, "{days:?}");
+        let c = working();
+        for day in ["2027-01-01", "2027-02-05", "2027-02-08", "2027-04-05", "2027-06-09", "2027-09-15", "2027-10-01"] {
+            assert!(c.holiday_name(d(day)).is_some(), "{day}");
+        }
+        for day in ["2027-02-04", "2027-02-09", "2027-05-03", "2027-10-04", "2027-06-10", "2027-09-16"] {
+            assert!(c.holiday_name(d(day)).is_none(), "{day} is no statutory day");
+        }
+        // 2025 and 2026 as published (国办发明电〔2024〕12号, 〔2025〕7号): days off in total.
+        let off = |y: i32| t.years[&y].holidays.iter().map(|h| h.to.days_since(h.from) + 1).sum::<i64>();
+        assert_eq!((off(2025), off(2026)), (28, 33));
+        assert_eq!(t.years[&2025].makeup_workdays.len(), 5);
+        assert_eq!(t.years[&2026].makeup_workdays.len(), 6);
         // Round trip through the writer.
         assert_eq!(&HolidayTable::from_toml_str(&t.to_toml()).unwrap(), t);
     }
@@ -631,8 +677,9 @@ mod tests {
         assert!(!c.is_working_day(d("2025-10-08"))); // 国庆中秋 2025, a Wednesday
         assert!(!c.is_working_day(d("2026-01-02"))); // 元旦 2026, a Friday
         assert!(c.is_working_day(d("2026-10-08"))); // back to work
-                                                    // 2027 is provisional: festival days only.
+                                                    // 2027 is provisional: the statutory festival days only (端午 2027-06-09, a Wednesday).
         assert!(!c.is_working_day(d("2027-06-09")));
+        assert!(c.is_working_day(d("2027-06-10")));
         assert!(c.is_provisional(d("2027-06-09")));
         assert!(!c.is_provisional(d("2026-06-09")));
         assert!(c.is_provisional(d("2030-01-01"))); // unknown year: weekends only
@@ -681,6 +728,34 @@ mod tests {
         assert_eq!(c.count_days(d("2026-03-02"), d("2026-03-05")), 3);
         assert_eq!(c.count_days(d("2026-03-05"), d("2026-03-02")), 0);
         assert_eq!(c.add_days(d("2026-03-02"), 16), d("2026-03-18"));
+        // Weekends and holidays count; vacation days do not (暑假 07-15 … 08-31).
+        assert_eq!(c.add_days(d("2026-07-10"), 4), d("2026-07-14"));
+        assert_eq!(c.add_days(d("2026-07-10"), 5), d("2026-09-01"));
+        assert_eq!(c.count_days(d("2026-07-10"), d("2026-08-31")), 4);
+        assert_eq!(c.count_days(d("2026-07-10"), d("2026-09-01")), 5);
+    }
+
+    #[test]
+    fn provisional_years_show_only_under_working_day_counting() {
+        let s = Calendar::standard(DayKind::SchoolDays);
+        assert!(s.provisional_between(d("2026-12-28"), d("2027-01-05")));
+        assert!(!s.provisional_between(d("2026-03-01"), d("2026-04-01")));
+        let c = Calendar::standard(DayKind::CalendarDays);
+        assert!(!c.provisional_between(d("2026-12-28"), d("2027-01-05")));
+    }
+
+    #[test]
+    fn terms_run_between_vacations() {
+        let c = Calendar::standard(DayKind::CalendarDays);
+        let terms = c.terms_around(d("2026-03-10"));
+        // Autumn 2025: Mon 09-01 … 01-19. Spring 2026: 寒假 ends 02-15 but 春节 runs to 02-23,
+        // so the first school day is 02-24; the term ends the day before 暑假 (07-15).
+        assert!(terms.contains(&(d("2025-09-01"), d("2026-01-19"))), "{terms:?}");
+        assert!(terms.contains(&(d("2026-02-24"), d("2026-07-14"))), "{terms:?}");
+        assert!(Calendar::new(DayKind::CalendarDays, HolidayTable::builtin(), vec![], DEFAULT_SCHOOL_YEAR_START)
+            .unwrap()
+            .terms_around(d("2026-03-10"))
+            .is_empty());
     }
 
     #[test]

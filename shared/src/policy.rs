@@ -103,6 +103,12 @@ pub enum Role {
     TownshipDeputy,
     /// 乡镇主要领导 (004 第八条).
     TownshipHead,
+    /// 包保教师: the teacher a case's 责任人 names as mentor (002 "包保责任制"); when the case
+    /// names none the role is left out (it has no generic holder).
+    Mentor,
+    /// The principal of the township's center school (中心学校), which reports for the
+    /// township (000 §五(三), 001 §三(三)2).
+    CenterSchoolPrincipal,
 }
 
 impl Role {
@@ -113,6 +119,8 @@ impl Role {
             Role::BureauLeader => "包校领导",
             Role::TownshipDeputy => "乡镇分管领导",
             Role::TownshipHead => "乡镇主要领导",
+            Role::Mentor => "包保教师",
+            Role::CenterSchoolPrincipal => "中心学校校长",
         }
     }
 }
@@ -245,11 +253,7 @@ pub struct UnitLossRule {
 impl UnitLossRule {
     /// True when `dropouts / enrolled` exceeds the threshold (exact integer comparison).
     pub fn exceeded(&self, enrolled: u64, dropouts: u64) -> bool {
-        if enrolled == 0 {
-            return false;
-        }
-        let bp = (self.more_than_percent * 100.0).round().max(0.0) as u128;
-        u128::from(dropouts) * 10_000 > u128::from(enrolled) * bp
+        exceeds_percent(enrolled, dropouts, self.more_than_percent)
     }
 }
 
@@ -272,6 +276,16 @@ pub struct LadderStep {
     pub title: String,
     pub responsible: Vec<Role>,
     pub level: Level,
+    /// The step asks whether measures were taken at all ("第一个月内未采取措施劝返的"): it is
+    /// in force only when more than `more_than` of the dropouts had no persuasion measure
+    /// recorded within the months before it. Later steps ask only whether the children are
+    /// still not back ("第二个月仍未劝返的").
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub without_measures: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// 004 第八条: a school of the township with more than `more_than` dropouts not back.
@@ -282,19 +296,94 @@ pub struct TownshipLadder {
     pub steps: Vec<LadderStep>,
 }
 
-/// 000 §五(三): notified `times` periods in a row and still short.
+/// The period of a regular notification (000 §五(三) "县级一学期、乡镇半学期、中心学校一个月").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    /// Calendar months; a period ends on the month's last day.
+    Month,
+    /// Half a term: a term (see [`crate::calendar::Calendar::terms`]) split at its middle day.
+    HalfTerm,
+    /// A term: from the first school day after a vacation to the day before the next one.
+    Term,
+}
+
+impl Period {
+    pub fn label(self) -> &'static str {
+        match self {
+            Period::Month => "月度",
+            Period::HalfTerm => "半学期",
+            Period::Term => "学期",
+        }
+    }
+}
+
+/// Who a notification names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifiedUnit {
+    School,
+    Township,
+}
+
+/// 000 §五(三): a regular notification (定期通报) of the schools or townships whose dropout
+/// problem stands out ("辍学问题突出"): at each period end, a unit with at least
+/// `min_unreturned` unreturned dropouts is notified, its responsible people talked to and given
+/// a deadline to correct.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RepeatedNotification {
-    pub times: u32,
-    /// Length of a notification period (中心学校: one month).
-    pub period_months: u32,
-    /// A school is notified at a period end when it has at least this many unreturned
-    /// dropouts ("辍学问题突出" has no number in the document; 1 is this project's reading).
+pub struct NotificationRule {
+    /// Stable id; it is the alert's `rule`.
+    pub id: String,
+    /// Who issues it (县教育局, 乡镇人民政府, 中心学校), for the message.
+    pub by: String,
+    pub period: Period,
+    pub unit: NotifiedUnit,
+    /// "辍学问题突出" has no number in the document; 1 is this project's reading.
     pub min_unreturned: u32,
     pub title: String,
     pub responsible: Vec<Role>,
     pub level: Level,
     pub clause: String,
+}
+
+/// 000 §五(三): notified `times` periods in a row (by one of the policy's notifications) and
+/// still short → organisational adjustment of "有关责任人": the people that notification
+/// names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepeatedNotification {
+    pub times: u32,
+    pub title: String,
+    pub level: Level,
+    pub clause: String,
+    /// Policy files written before `notifications` existed described one monthly series of
+    /// schools here; read so that such a file keeps its rule (see [`Policy::validate`]).
+    #[serde(default, skip_serializing)]
+    pub period_months: Option<u32>,
+    #[serde(default, skip_serializing)]
+    pub min_unreturned: Option<u32>,
+}
+
+/// 000 §五(三) "辍学率超过国家规定要求的 … 予以通报或诫勉问责": a township whose 辍学率
+/// (FORMULAS.md, per stage) exceeds the national limit. Compared exactly, like
+/// [`UnitLossRule`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DropoutRateRule {
+    /// 1.0 = 1%.
+    pub primary_percent: f64,
+    pub junior_percent: f64,
+    pub title: String,
+    pub responsible: Vec<Role>,
+    pub level: Level,
+    pub clause: String,
+}
+
+/// True when `part / whole` exceeds `percent` (compared exactly, in hundredths of a percent).
+pub fn exceeds_percent(whole: u64, part: u64, percent: f64) -> bool {
+    if whole == 0 {
+        return false;
+    }
+    let bp = (percent * 100.0).round().max(0.0) as u128;
+    u128::from(part) * 10_000 > u128::from(whole) * bp
 }
 
 /// The accountability rules a county applies (all optional).
@@ -306,8 +395,12 @@ pub struct Accountability {
     pub school_dropouts: Option<SchoolDropoutRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub township_ladder: Option<TownshipLadder>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<NotificationRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeated_notification: Option<RepeatedNotification>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropout_rate: Option<DropoutRateRule>,
 }
 
 /// The calendar part of a policy.
@@ -429,6 +522,7 @@ impl Policy {
             let table = HolidayTable::load(&path)?;
             p = p.with_holidays(&table);
         }
+        p.upgrade_legacy();
         p.validate()?;
         Ok(p)
     }
@@ -472,6 +566,63 @@ impl Policy {
         Calendar::new(self.calendar.kind, &table, self.calendar.vacations.clone(), self.calendar.school_year_start)
     }
 
+    /// A policy file of the first format described the center school's monthly notification
+    /// inside `repeated_notification` (`period_months`, `min_unreturned`): turned into the
+    /// notification rule it meant.
+    fn upgrade_legacy(&mut self) {
+        let acc = &mut self.accountability;
+        let Some(r) = &mut acc.repeated_notification else { return };
+        let (months, min) = (r.period_months.take(), r.min_unreturned.take());
+        if acc.notifications.is_empty() && months.is_some() {
+            acc.notifications.push(NotificationRule {
+                id: "center_school_monthly_notice".into(),
+                by: "中心学校".into(),
+                period: Period::Month,
+                unit: NotifiedUnit::School,
+                min_unreturned: min.unwrap_or(1).max(1),
+                title: "中心学校月度通报：对主要责任人、直接责任人约谈或诫勉谈话，责令限期整改".into(),
+                responsible: vec![Role::Principal],
+                level: Level::Warning,
+                clause: r.clause.clone(),
+            });
+        }
+    }
+
+    /// Every rule of every kind with its clause, named for messages: each must say where it
+    /// comes from.
+    pub fn clauses(&self) -> Vec<(String, &str)> {
+        let mut v: Vec<(String, &str)> = Vec::new();
+        for r in &self.ladder {
+            v.push((format!("阶梯规则「{}」", r.id), &r.clause));
+        }
+        for r in &self.reporting {
+            v.push((format!("报告规则「{}」", r.id), &r.clause));
+        }
+        for n in &self.notice_order {
+            v.push((format!("文书顺序「{}」", n.notice), &n.clause));
+        }
+        let a = &self.accountability;
+        if let Some(r) = &a.unit_loss {
+            v.push(("问责规则 unit_loss".into(), &r.clause));
+        }
+        if let Some(r) = &a.school_dropouts {
+            v.push(("问责规则 school_dropouts".into(), &r.clause));
+        }
+        if let Some(r) = &a.township_ladder {
+            v.push(("问责规则 township_ladder".into(), &r.clause));
+        }
+        for r in &a.notifications {
+            v.push((format!("通报规则「{}」", r.id), &r.clause));
+        }
+        if let Some(r) = &a.repeated_notification {
+            v.push(("问责规则 repeated_notification".into(), &r.clause));
+        }
+        if let Some(r) = &a.dropout_rate {
+            v.push(("问责规则 dropout_rate".into(), &r.clause));
+        }
+        v
+    }
+
     pub fn rung(&self, id: &str) -> Option<&Rung> {
         self.ladder.iter().find(|r| r.id == id)
     }
@@ -503,9 +654,6 @@ impl Policy {
             }
             if r.satisfied_by.is_empty() {
                 return Err(bad(format!("阶梯规则「{}」未指定完成条件（satisfied_by）", r.id)));
-            }
-            if r.clause.trim().is_empty() {
-                return Err(bad(format!("阶梯规则「{}」未注明依据条款（clause）", r.id)));
             }
             if r.after_days > 3650 {
                 return Err(bad(format!("阶梯规则「{}」的天数 {} 过大", r.id, r.after_days)));
@@ -554,11 +702,31 @@ impl Policy {
                 last = s.months;
             }
         }
+        for n in &acc.notifications {
+            if n.id.trim().is_empty() || !ids.insert(n.id.as_str()) {
+                return Err(bad(format!("通报规则 id「{}」为空或与其他规则重复", n.id)));
+            }
+            if n.min_unreturned == 0 || n.responsible.is_empty() {
+                return Err(bad(format!("通报规则「{}」须 min_unreturned ≥ 1 且有责任人", n.id)));
+            }
+        }
         if let Some(n) = &acc.repeated_notification {
-            if n.times < 2 || n.period_months == 0 || n.min_unreturned == 0 || n.responsible.is_empty() {
-                return Err(bad(
-                    "repeated_notification 须 times ≥ 2、period_months ≥ 1、min_unreturned ≥ 1、有责任人".into()
-                ));
+            if n.times < 2 {
+                return Err(bad("repeated_notification 须 times ≥ 2".into()));
+            }
+            if acc.notifications.is_empty() {
+                return Err(bad("repeated_notification 须有通报规则（accountability.notifications）".into()));
+            }
+        }
+        if let Some(r) = &acc.dropout_rate {
+            let ok = |p: f64| p > 0.0 && p < 100.0;
+            if !ok(r.primary_percent) || !ok(r.junior_percent) || r.responsible.is_empty() {
+                return Err(bad("dropout_rate 的比例须在 (0, 100) 之间且有责任人".into()));
+            }
+        }
+        for (rule, clause) in self.clauses() {
+            if clause.trim().is_empty() {
+                return Err(bad(format!("{rule}未注明依据条款（clause）")));
             }
         }
         self.try_calendar()?;
@@ -662,7 +830,21 @@ mod tests {
         assert_eq!(y.notice_order.len(), 3);
         assert_eq!(y.next_notice(&[Notice::UrgeReturn]).map(|s| s.notice), Some(Notice::Penalty));
         assert_eq!(y.reporting[0].cadence, Cadence::AfterTermStart { days: 15 });
-        assert!(y.accountability.repeated_notification.is_some());
+        assert_eq!(y.accountability.repeated_notification.as_ref().map(|r| r.times), Some(2));
+        let periods: Vec<(Period, NotifiedUnit)> =
+            y.accountability.notifications.iter().map(|n| (n.period, n.unit)).collect();
+        assert_eq!(
+            periods,
+            vec![
+                (Period::Term, NotifiedUnit::Township),
+                (Period::HalfTerm, NotifiedUnit::School),
+                (Period::Month, NotifiedUnit::School)
+            ]
+        );
+        let r = y.accountability.dropout_rate.as_ref().unwrap();
+        assert_eq!((r.primary_percent, r.junior_percent), (1.0, 3.0));
+        let steps = &s.accountability.township_ladder.as_ref().unwrap().steps;
+        assert_eq!(steps.iter().map(|s| s.without_measures).collect::<Vec<_>>(), vec![true, false, false]);
 
         let l = Policy::preset("lipu").unwrap();
         assert_eq!(l.ladder[0].anchor, Anchor::Notice(Notice::PersuadeReturn));
@@ -678,6 +860,70 @@ mod tests {
             i.ladder[0].satisfied_by,
             vec![Satisfier::Action { kinds: vec![ActionKind::Visit], since: Since::Anchor }]
         );
+    }
+
+    /// Every rule of every kind must say where it comes from: blanking any one clause of any
+    /// preset is refused, naming the rule.
+    #[test]
+    fn every_rule_of_every_preset_needs_a_clause() {
+        for name in Policy::preset_names() {
+            let p = Policy::preset(name).unwrap();
+            let a = &p.accountability;
+            let expected = p.ladder.len()
+                + p.reporting.len()
+                + p.notice_order.len()
+                + a.notifications.len()
+                + usize::from(a.unit_loss.is_some())
+                + usize::from(a.school_dropouts.is_some())
+                + usize::from(a.township_ladder.is_some())
+                + usize::from(a.repeated_notification.is_some())
+                + usize::from(a.dropout_rate.is_some());
+            let listed: Vec<String> = p.clauses().into_iter().map(|(r, _)| r).collect();
+            assert_eq!(listed.len(), expected, "{name}: {listed:?}");
+            for (i, rule) in listed.iter().enumerate() {
+                let mut q = p.clone();
+                blank_clause(&mut q, i);
+                let e = q.validate().expect_err(&format!("{name}: {rule} without a clause"));
+                assert!(e.to_string().contains(rule.as_str()) && e.to_string().contains("clause"), "{e}");
+            }
+        }
+    }
+
+    /// Blanks the `i`-th clause in the order of [`Policy::clauses`].
+    fn blank_clause(p: &mut Policy, i: usize) {
+        let a = &mut p.accountability;
+        let mut slots: Vec<&mut String> = Vec::new();
+        slots.extend(p.ladder.iter_mut().map(|r| &mut r.clause));
+        slots.extend(p.reporting.iter_mut().map(|r| &mut r.clause));
+        slots.extend(p.notice_order.iter_mut().map(|r| &mut r.clause));
+        slots.extend(a.unit_loss.iter_mut().map(|r| &mut r.clause));
+        slots.extend(a.school_dropouts.iter_mut().map(|r| &mut r.clause));
+        slots.extend(a.township_ladder.iter_mut().map(|r| &mut r.clause));
+        slots.extend(a.notifications.iter_mut().map(|r| &mut r.clause));
+        slots.extend(a.repeated_notification.iter_mut().map(|r| &mut r.clause));
+        slots.extend(a.dropout_rate.iter_mut().map(|r| &mut r.clause));
+        *slots.swap_remove(i) = " ".into();
+    }
+
+    /// A policy file of the first format (the monthly series inside `repeated_notification`)
+    /// keeps its rule.
+    #[test]
+    fn legacy_repeated_notification_becomes_a_monthly_series() {
+        let base = PRESETS[1].1;
+        let start = base.find("[[accountability.notifications]]").unwrap();
+        let legacy = format!(
+            "{}[accountability.repeated_notification]\ntimes = 2\nperiod_months = 1\nmin_unreturned = 1\ntitle = \"组织调整\"\nresponsible = [\"principal\"]\nlevel = \"urgent\"\nclause = \"000 §五(三)\"\n",
+            &base[..start]
+        );
+        let p = Policy::from_toml_str(&legacy).unwrap();
+        let n = &p.accountability.notifications;
+        assert_eq!(n.len(), 1);
+        assert_eq!((n[0].period, n[0].unit, n[0].min_unreturned), (Period::Month, NotifiedUnit::School, 1));
+        assert_eq!(n[0].clause, "000 §五(三)");
+        // Written back in the current form, it reads the same.
+        let mut back = Policy::from_toml_str(&p.to_toml().unwrap()).unwrap();
+        back.calendar.holiday_years.clear();
+        assert_eq!(back, p);
     }
 
     #[test]

@@ -7,6 +7,11 @@
 //!   resolving write replaces them all; meanwhile the interim winner is the head with the
 //!   greatest (clock, origin node, id).
 //! - Absences and actions are append-only sets keyed by revision id.
+//! - The writes of the fields whose past values the rules ask for (a student's status, a case's
+//!   state) are also kept as a set of dated writes ([`DatedWrite`], keyed by field and revision
+//!   id), so "what was it on day D" is answered from the revisions' business dates
+//!   ([`Record::value_on`]): the value on D is the value the merge gives over the writes dated
+//!   on or before D.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -70,6 +75,21 @@ impl Register {
     }
 }
 
+/// The fields kept with their dated writes ([`Record::dated`]): the ones the alerts and rates
+/// evaluate on past days.
+pub const DATED_FIELDS: [Field; 2] = [Field::Placement, Field::CaseState];
+
+/// One write of a [`DATED_FIELDS`] field, with what the merge needs to replay it as of a day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatedWrite {
+    /// The revision's business date (`--date`): the day the change happened.
+    pub date: Date,
+    pub hlc: Hlc,
+    pub origin: String,
+    pub value: Value,
+    pub supersedes: Vec<RevId>,
+}
+
 /// The derived state of one record (student or case).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
@@ -82,6 +102,9 @@ pub struct Record {
     pub registers: BTreeMap<Field, Register>,
     pub absences: BTreeMap<RevId, (Date, AbsenceKind)>,
     pub actions: BTreeMap<RevId, Action>,
+    /// Every write of the [`DATED_FIELDS`], keyed by (field, revision id): a set, so the join
+    /// stays order-independent.
+    pub dated: BTreeMap<(Field, RevId), DatedWrite>,
     /// How many distinct revisions the record holds.
     pub revisions: u32,
     /// Greatest clock seen, for "last changed".
@@ -99,6 +122,7 @@ impl Record {
             registers: BTreeMap::new(),
             absences: BTreeMap::new(),
             actions: BTreeMap::new(),
+            dated: BTreeMap::new(),
             revisions: 0,
             last: Hlc::default(),
         }
@@ -112,9 +136,19 @@ impl Record {
         self.last = self.last.max(rev.hlc);
         let cand =
             |value: Value| Candidate { value, hlc: rev.hlc, origin: rev.origin.clone(), author: rev.author.clone() };
+        let dated = |value: &Value, supersedes: &[RevId]| DatedWrite {
+            date: rev.date,
+            hlc: rev.hlc,
+            origin: rev.origin.clone(),
+            value: value.clone(),
+            supersedes: supersedes.to_vec(),
+        };
         match &rev.change {
             Change::CreateStudent(init) => {
                 for (f, v) in init.fields() {
+                    if DATED_FIELDS.contains(&f) {
+                        self.dated.insert((f, rev.id), dated(&v, &[]));
+                    }
                     self.registers.entry(f).or_default().add(rev.id, cand(v), &[]);
                 }
                 self.student = Some(init.clone());
@@ -122,6 +156,9 @@ impl Record {
             }
             Change::CreateCase(init) => {
                 for (f, v) in init.fields() {
+                    if DATED_FIELDS.contains(&f) {
+                        self.dated.insert((f, rev.id), dated(&v, &[]));
+                    }
                     self.registers.entry(f).or_default().add(rev.id, cand(v), &[]);
                 }
                 self.case = Some(init.clone());
@@ -129,6 +166,9 @@ impl Record {
             }
             Change::Update(assigns) => {
                 for a in assigns {
+                    if DATED_FIELDS.contains(&a.field) {
+                        self.dated.insert((a.field, rev.id), dated(&a.value, &a.supersedes));
+                    }
                     self.registers.entry(a.field).or_default().add(rev.id, cand(a.value.clone()), &a.supersedes);
                 }
             }
@@ -157,6 +197,81 @@ impl Record {
     /// Complete once its creating revision has arrived.
     pub fn is_complete(&self) -> bool {
         self.created.is_some()
+    }
+
+    // --- as of a day ------------------------------------------------------------------------
+
+    /// The value of a [`DATED_FIELDS`] field on day `day`: the merge over the writes dated on
+    /// or before it (the heads among them, interim winner by clock, origin, id — as
+    /// [`Register::winner`]), so it equals folding only the revisions dated up to `day`. None
+    /// before the first write (the record did not exist yet), and for other fields.
+    pub fn value_on(&self, f: Field, day: Date) -> Option<&Value> {
+        let writes: Vec<(&RevId, &DatedWrite)> = self
+            .dated
+            .range((f, RevId(0))..=(f, RevId(u128::MAX)))
+            .map(|((_, id), w)| (id, w))
+            .filter(|(_, w)| w.date <= day)
+            .collect();
+        let replaced: BTreeSet<RevId> = writes.iter().flat_map(|(_, w)| w.supersedes.iter().copied()).collect();
+        writes
+            .into_iter()
+            .filter(|(id, _)| !replaced.contains(id))
+            .max_by(|a, b| (a.1.hlc, &a.1.origin, a.0).cmp(&(b.1.hlc, &b.1.origin, b.0)))
+            .map(|(_, w)| &w.value)
+    }
+
+    /// The first day of the unbroken run, ending on `day`, during which `holds` is true of the
+    /// field's value (see [`Record::value_on`]); none when it does not hold on `day`. The value
+    /// changes only on the dates of its writes, so those are the days to look at.
+    pub fn run_start(&self, f: Field, day: Date, holds: impl Fn(&Value) -> bool) -> Option<Date> {
+        let mut dates: Vec<Date> = self
+            .dated
+            .range((f, RevId(0))..=(f, RevId(u128::MAX)))
+            .map(|(_, w)| w.date)
+            .filter(|d| *d <= day)
+            .collect();
+        dates.sort_unstable();
+        dates.dedup();
+        let mut start = None;
+        for d in dates.into_iter().rev() {
+            if self.value_on(f, d).is_some_and(&holds) {
+                start = Some(d);
+            } else {
+                break;
+            }
+        }
+        start
+    }
+
+    /// The case's state on `day` (none before the case was opened).
+    pub fn case_state_on(&self, day: Date) -> Option<&CaseState> {
+        match self.value_on(Field::CaseState, day) {
+            Some(Value::CaseState(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The day the case became 辍学 in the run that includes `day`: none unless it is confirmed
+    /// (and open) on `day`.
+    pub fn confirmed_since(&self, day: Date) -> Option<Date> {
+        self.run_start(Field::CaseState, day, |v| matches!(v, Value::CaseState(CaseState::Confirmed)))
+    }
+
+    /// The student's placement on `day` (none before the record's first dated write).
+    pub fn placement_on(&self, day: Date) -> Option<&Placement> {
+        match self.value_on(Field::Placement, day) {
+            Some(Value::Placement(p)) => Some(p),
+            _ => None,
+        }
+    }
+
+    pub fn status_on(&self, day: Date) -> Option<Status> {
+        self.placement_on(day).map(|p| p.status)
+    }
+
+    /// The first day of the run, ending on `day`, in which the student's status met `holds`.
+    pub fn status_since(&self, day: Date, holds: impl Fn(Status) -> bool) -> Option<Date> {
+        self.run_start(Field::Placement, day, |v| matches!(v, Value::Placement(p) if holds(p.status)))
     }
 
     // --- typed views -------------------------------------------------------------------------

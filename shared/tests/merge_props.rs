@@ -1,5 +1,7 @@
 //! Property tests of the merge (shared::state): the same set of revisions gives the same state
-//! whatever the order of arrival, with duplicates and partitions, and matches a simple model.
+//! whatever the order of arrival, with duplicates and partitions, and matches a simple model;
+//! and the state on a past day (`Record::value_on`) is the merge of the revisions dated up to
+//! that day, in any order.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,6 +20,8 @@ enum Step {
         record: usize,
         field: usize,
         value: u8,
+        /// Business date: days after 2026-09-01 (a write may be backdated before earlier ones).
+        day: u8,
     },
     Absence {
         replica: usize,
@@ -87,7 +91,7 @@ fn play(records: usize, replicas: usize, steps: &[Step]) -> (Vec<Revision>, Vec<
     let mut next_id = 1u128 << 64;
     for (t, step) in steps.iter().enumerate() {
         match *step {
-            Step::Edit { replica, record, field, value: v } => {
+            Step::Edit { replica, record, field, value: v, day } => {
                 let (replica, record) = (replica % replicas, record % records);
                 let field = FIELDS[field % FIELDS.len()];
                 let view = fold_all(known[replica].iter().map(|&i| &all[i]));
@@ -103,7 +107,7 @@ fn play(records: usize, replicas: usize, steps: &[Step]) -> (Vec<Revision>, Vec<
                     seq: seq[replica],
                     hlc: Hlc { ms: 10 + t as u64 / 3, n: 0 },
                     author: "教师".into(),
-                    date: Date::ymd(2026, 9, 2),
+                    date: Date::ymd(2026, 9, 1).add_days(i64::from(day % 20)),
                     change: Change::Update(vec![Assign { field, value: value(field, v), supersedes }]),
                 });
                 known[replica].insert(all.len() - 1);
@@ -139,7 +143,7 @@ fn play(records: usize, replicas: usize, steps: &[Step]) -> (Vec<Revision>, Vec<
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        4 => (0..3usize, 0..3usize, 0..3usize, 0..4u8).prop_map(|(replica, record, field, value)| Step::Edit { replica, record, field, value }),
+        4 => (0..3usize, 0..3usize, 0..3usize, 0..4u8, 0..20u8).prop_map(|(replica, record, field, value, day)| Step::Edit { replica, record, field, value, day }),
         1 => (0..3usize, 0..3usize, 0..30u8).prop_map(|(replica, record, day)| Step::Absence { replica, record, day }),
         2 => (0..3usize, 0..3usize).prop_map(|(from, to)| Step::Sync { from, to }),
     ]
@@ -208,6 +212,39 @@ proptest! {
         }
     }
 
+    /// The status on any day is what merging only the revisions dated up to that day gives —
+    /// whatever order the revisions arrived in, with duplicates — and none before the record
+    /// existed.
+    #[test]
+    fn state_on_a_day_is_the_merge_of_what_was_dated_by_then(
+        steps in prop::collection::vec(step(), 1..40),
+        order_seed in any::<u64>(),
+    ) {
+        let (all, _) = play(3, 3, &steps);
+        let mut shuffled: Vec<&Revision> = all.iter().chain(all.iter().step_by(3)).collect();
+        let mut rng = order_seed;
+        for i in (1..shuffled.len()).rev() {
+            rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            shuffled.swap(i, (rng >> 33) as usize % (i + 1));
+        }
+        let state = fold_all(shuffled.into_iter());
+        for offset in -1..22i64 {
+            let day = Date::ymd(2026, 9, 1).add_days(offset);
+            let by_then = fold_all(all.iter().filter(|r| r.date <= day));
+            for (id, rec) in &state {
+                let want = by_then.get(id).and_then(|r| r.register(Field::Placement)).and_then(|r| r.value());
+                prop_assert_eq!(rec.value_on(Field::Placement, day), want, "record {:?} on {}", id, day);
+            }
+        }
+        // Far enough ahead, the state on a day is the current state.
+        for rec in state.values() {
+            prop_assert_eq!(
+                rec.value_on(Field::Placement, Date::ymd(2027, 1, 1)),
+                rec.register(Field::Placement).and_then(|r| r.value())
+            );
+        }
+    }
+
     /// Replicas that saw different subsets (partitions) converge once they exchange everything,
     /// and a fully-synced single writer never produces a conflict.
     #[test]
@@ -228,7 +265,7 @@ proptest! {
     /// Writes by one replica only (always up to date) never conflict.
     #[test]
     fn sequential_writes_never_conflict(values in prop::collection::vec((0..3usize, 0..3usize, 0..4u8), 1..30)) {
-        let steps: Vec<Step> = values.into_iter().map(|(record, field, value)| Step::Edit { replica: 0, record, field, value }).collect();
+        let steps: Vec<Step> = values.into_iter().map(|(record, field, value)| Step::Edit { replica: 0, record, field, value, day: 1 }).collect();
         let (all, _) = play(3, 1, &steps);
         let state = fold_all(all.iter());
         for rec in state.values() {
@@ -240,8 +277,8 @@ proptest! {
 #[test]
 fn concurrent_same_field_is_a_conflict_with_a_deterministic_winner_and_resolves() {
     let steps = [
-        Step::Edit { replica: 0, record: 0, field: 2, value: 0 },
-        Step::Edit { replica: 1, record: 0, field: 2, value: 2 },
+        Step::Edit { replica: 0, record: 0, field: 2, value: 0, day: 1 },
+        Step::Edit { replica: 1, record: 0, field: 2, value: 2, day: 1 },
     ];
     let (mut all, _) = play(1, 2, &steps);
     let state = fold_all(all.iter());

@@ -15,7 +15,8 @@
 //!   a student);
 //! - `c` ++ name → the counters `log_end`, `hlc` and `seq`.
 //!
-//! A second tree, `meta`, holds the epoch and other crates' values ([`Store::get_meta`]).
+//! A second tree, `meta`, holds the epoch, the version of the derived state's encoding
+//! ([`DERIVED_VERSION`]) and other crates' values ([`Store::get_meta`]).
 //!
 //! **Invariant**: a call that returns `Ok` from [`Store::apply`] or [`Store::commit`] has
 //! flushed to disk, and each such call writes everything it changes — revisions, log, log end,
@@ -168,6 +169,14 @@ const CTR_SEQ: &str = "seq";
 const CTR_HLC: &str = "hlc";
 
 const META_EPOCH: &str = "epoch";
+/// Meta key of the derived-state version the `s` and `i` keys were written with.
+const META_DERIVED: &str = "derived_version";
+
+/// The encoding of derived records (`shared::state::Record`) and of the indexes. Raised
+/// whenever `Record` changes shape; a store written with a lower one (none recorded: 1) has
+/// its derived records and indexes rebuilt from its revisions when opened
+/// ([`Store::rebuild_derived`]). 2: dated writes of status and case state.
+pub const DERIVED_VERSION: u32 = 2;
 
 /// Index key tags (after `T_IDX`).
 const IDX_STUDENT_NO: u8 = b'n';
@@ -205,6 +214,7 @@ impl Store {
             store.put_meta(META_EPOCH, &rand::random::<u64>())?;
             store.flush()?;
         }
+        store.check_derived_version()?;
         Ok(store)
     }
 
@@ -585,6 +595,104 @@ impl Store {
     /// Size of the store on disk, bytes.
     pub fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
+    }
+
+    /// The derived-state version this store's records were written with (1 when none is
+    /// recorded: stores from before versioning).
+    pub fn derived_version(&self) -> Result<u32> {
+        Ok(self.get_meta(META_DERIVED)?.unwrap_or(1))
+    }
+
+    /// Rebuilds derived state when it was written by an older version; records the current
+    /// version on a store that has none (a new one, or one that holds nothing yet).
+    fn check_derived_version(&self) -> Result<()> {
+        let v = self.derived_version()?;
+        let recorded = self.get_meta::<u32>(META_DERIVED)?.is_some();
+        if v == DERIVED_VERSION && recorded {
+            return Ok(());
+        }
+        if v > DERIVED_VERSION {
+            return Err(StoreError::Corrupt {
+                what: format!("派生状态版本 {v} 高于本程序支持的 {DERIVED_VERSION}（请使用更新的版本）"),
+            });
+        }
+        if self.data.scan_prefix([T_HIST]).next().is_some() {
+            self.rebuild_derived()?;
+        }
+        self.put_meta(META_DERIVED, &DERIVED_VERSION)?;
+        self.flush()
+    }
+
+    /// Rebuilds every derived record and index from the stored revisions: state is derived,
+    /// so nothing is lost. Record by record along the history keys (memory holds one record's
+    /// revisions at a time), in batches. Safe to interrupt: the version is recorded only after
+    /// the rebuild is durable, and a second run writes the same keys again. Returns the
+    /// number of records rebuilt.
+    pub fn rebuild_derived(&self) -> Result<usize> {
+        let _one_at_a_time = self.writer();
+        // Old derived keys may not decode any more: drop them all first.
+        const BATCH: usize = 2_000;
+        let mut batch = sled::Batch::default();
+        let mut n = 0usize;
+        for tag in [T_REC, T_IDX] {
+            for k in self.data.scan_prefix([tag]).keys() {
+                batch.remove(k?);
+                n += 1;
+                if n.is_multiple_of(BATCH * 10) {
+                    self.data.apply_batch(std::mem::take(&mut batch))?;
+                }
+            }
+        }
+        self.data.apply_batch(std::mem::take(&mut batch))?;
+        let corrupt = || StoreError::Corrupt { what: "history key".into() };
+        let mut current: Option<(RecordId, Vec<RevId>)> = None;
+        let mut rebuilt = 0usize;
+        let mut pending = 0usize;
+        let mut flush_record = |batch: &mut sled::Batch, rec: RecordId, ids: &[RevId]| -> Result<()> {
+            let mut revs = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(r) = self.revision(*id)? {
+                    revs.push(r);
+                }
+            }
+            let Some(first) = revs.first() else {
+                return Ok(());
+            };
+            let state = baoxue_shared::state::fold(rec, first.kind, &revs);
+            for k in index_keys(Some(&state)) {
+                batch.insert(k, &[] as &[u8]);
+            }
+            batch.insert(&rec_key(rec)[..], codec::encode(&state)?);
+            rebuilt += 1;
+            pending += 1;
+            if pending >= BATCH {
+                self.data.apply_batch(std::mem::take(batch))?;
+                pending = 0;
+            }
+            Ok(())
+        };
+        for kv in self.data.scan_prefix([T_HIST]) {
+            let (k, v) = kv?;
+            if k.len() != 33 || v.len() % 16 != 0 {
+                return Err(corrupt());
+            }
+            let rec = RevId::from_bytes(&k[1..17]).ok_or_else(corrupt)?;
+            if current.as_ref().is_some_and(|(r, _)| *r != rec) {
+                if let Some((r, ids)) = current.take() {
+                    flush_record(&mut batch, r, &ids)?;
+                }
+            }
+            let ids = &mut current.get_or_insert_with(|| (rec, Vec::new())).1;
+            for b in std::iter::once(&k[17..]).chain(v.chunks(16)) {
+                ids.push(RevId::from_bytes(b).ok_or_else(corrupt)?);
+            }
+        }
+        if let Some((r, ids)) = current.take() {
+            flush_record(&mut batch, r, &ids)?;
+        }
+        self.data.apply_batch(batch)?;
+        self.flush()?;
+        Ok(rebuilt)
     }
 
     /// Moves a store of the first layout (one tree each for revisions, log, history, records
