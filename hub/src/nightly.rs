@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::county::County;
 
 /// Bump when the snapshot's layout changes: an old file is then rebuilt, not misread.
-const SNAPSHOT_VERSION: u32 = 2;
+const SNAPSHOT_VERSION: u32 = 3;
 /// Case records per encoded frame of the snapshot file.
 const CHUNK: usize = 10_000;
 /// Meta key: the date of the last nightly run (so `serve` runs once a day).
