@@ -1357,6 +1357,17 @@ fn consolidation_unit(name: &str, t: &Terms) -> ConsolidationUnit {
     u
 }
 
+/// How a cohort student entered a unit's count (at the school given).
+#[derive(Debug, Clone, Copy)]
+enum Entry {
+    /// On the roll on the entry year's first day: I.
+    Intake(u32),
+    /// Part of its school's first roster, no baseline: I, marked.
+    FirstRoster(u32),
+    /// Created later, from outside the county: Tin.
+    Arrival(u32),
+}
+
 /// Where a student belongs for transfers: a school of the county (in transit counts at the
 /// destination) or outside the county.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1488,22 +1499,32 @@ pub fn consolidation_report(
             && m.grade0 == 7
             && h.school_year_of(created) == e + 6
             && (baseline.is_some() || first_seen.is_some_and(|x| x < junior_year0));
-        let intake = if after_cutover(e0) { h.place_at_start(i, &places, e0, e1) } else { None };
-        if continuing {
-        } else if let Some(p) = intake.filter(|p| p.status.on_roll()) {
-            acc.each(u.of(p.school), |t| t[I] += 1);
-        } else if intake.is_some() || created < e0 || created > t_end || !after_cutover(created) {
+        let at_entry = if after_cutover(e0) { h.place_at_start(i, &places, e0, e1) } else { None };
+        let created_within = created >= e0 && created <= t_end && after_cutover(created);
+        let entry = if continuing {
+            None
+        } else if let Some(p) = at_entry {
+            // On the entry year's roll (or not on it that day: neither intake nor arrival).
+            p.status.on_roll().then_some(Entry::Intake(p.school))
+        } else if !created_within {
+            None
         } else if baseline.is_none() && h.in_first_roster(i) {
             // The system's first sight of the cohort (no baseline): the roster is the intake.
-            if let Some(p) = place_at(&places, created).filter(|p| p.status.on_roll()) {
-                acc.each(u.of(p.school), |t| {
-                    t[I] += 1;
-                    t[R] += 1;
-                });
+            place_at(&places, created).filter(|p| p.status.on_roll()).map(|p| Entry::FirstRoster(p.school))
+        } else {
+            match member(first) {
+                Member::At(s) => Some(Entry::Arrival(s)),
+                Member::Outside => None,
             }
-        } else if let Member::At(s) = member(first) {
-            // An arrival from outside the county.
-            acc.each(u.of(s), |t| t[TIN] += 1);
+        };
+        match entry {
+            Some(Entry::Intake(s)) => acc.each(u.of(s), |t| t[I] += 1),
+            Some(Entry::FirstRoster(s)) => acc.each(u.of(s), |t| {
+                t[I] += 1;
+                t[R] += 1;
+            }),
+            Some(Entry::Arrival(s)) => acc.each(u.of(s), |t| t[TIN] += 1),
+            None => {}
         }
 
         // Transfers (转出 events) and deaths within the stage's years, after the cutover.
