@@ -15,7 +15,7 @@
 //!    hub: the baseline of earlier cohorts, the Ministry's suspected-out-of-school list (with
 //!    one mistyped ID) and the police's July census, whose 失学 cases sync to the 户籍 township's
 //!    node, which acts on them. A sync round and the nightly run at every month's end (one
-//!    township misses June's report).
+//!    township, 白元 or in a smaller county the last one, misses June's report).
 //! 4. Prints, in Chinese: the consolidation report, the township table (001 附件1), the monthly
 //!    ranking, the ten most urgent alerts, and the time each step took.
 
@@ -76,8 +76,15 @@ const YICHUAN_2019: [(u32, u32); 15] = [
     (92, 0),
 ];
 
-/// The township that misses June's report.
+/// The township that misses June's report, when the county has it (伊川's fifteen).
 const LATE_TOWNSHIP: &str = "白元";
+
+/// The index of the township that misses June's report: 白元, or in a smaller county the last
+/// township (so that a demo of any size shows the missed-report alert). A county of one
+/// township has none: its only node must report for the demo to show anything.
+fn late_township(names: &[String]) -> Option<usize> {
+    names.iter().position(|t| t == LATE_TOWNSHIP).or_else(|| (names.len() >= 2).then(|| names.len() - 1))
+}
 
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
@@ -114,6 +121,8 @@ pub struct DemoOutcome {
     pub alerts: Vec<Alert>,
     pub ministry: CensusCounts,
     pub police: CensusCounts,
+    /// The township whose node misses June's report (and the final sync).
+    pub late_township: Option<String>,
     pub nightly: Vec<NightlyRun>,
     /// Every report of the final day in every format: (name, text).
     pub rendered: Vec<(String, String)>,
@@ -1033,7 +1042,7 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
             police = Some(r.outcome.counts());
         }
         // The month's report: every node syncs (one misses June's and stays silent).
-        let skip = if end >= Date::ymd(2026, 6, 30) { names.iter().position(|t| t == LATE_TOWNSHIP) } else { None };
+        let skip = if end >= Date::ymd(2026, 6, 30) { late_township(&names) } else { None };
         sync_all(&mut infra, &mut towns, end, skip, pr)?;
         // 失学 cases that reached the nodes: visits, and some children enrolled.
         if month == (2026, 3) {
@@ -1127,6 +1136,7 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
         alerts: computed.alerts,
         ministry: ministry.unwrap_or(CensusCounts { matched: 0, suggested: 0, unmatched: 0, cases_opened: 0 }),
         police: police.unwrap_or(CensusCounts { matched: 0, suggested: 0, unmatched: 0, cases_opened: 0 }),
+        late_township: late_township(&names).map(|i| names[i].clone()),
         nightly: nightly_runs,
         rendered,
         timings: pr.timings.clone(),

@@ -33,7 +33,8 @@ use serde::{Deserialize, Serialize};
 use crate::county::County;
 
 /// Bump when the snapshot's layout changes: an old file is then rebuilt, not misread.
-/// 3: records carry dated writes (store derived version 2).
+/// 3: records carry dated writes (store derived version 2), and `History` keeps schools'
+/// first placements (first-roster intake).
 const SNAPSHOT_VERSION: u32 = 3;
 /// Case records per encoded frame of the snapshot file.
 const CHUNK: usize = 10_000;

@@ -107,6 +107,14 @@ fn small_demo_completes_with_consistent_reports() {
     let rules: Vec<&str> = o.alerts.iter().map(|a| a.rule.as_str()).collect();
     assert!(rules.contains(&"duplicate_enrolment"), "{rules:?}");
     assert!(rules.contains(&"unresolved_conflict"), "{rules:?}");
+    // The late township's node missed June's report (伊川: the last day of the month), and only it.
+    let late = o.late_township.as_deref().expect("a county of three has a late township");
+    assert_eq!(late, "鸦岭");
+    let missed: Vec<(&str, baoxue_shared::alerts::SubjectKind)> =
+        o.alerts.iter().filter(|a| a.rule == "monthly_report").map(|a| (a.township.as_str(), a.subject_kind)).collect();
+    assert_eq!(missed, [(late, baoxue_shared::alerts::SubjectKind::Node)], "{missed:?}");
+    let a = o.alerts.iter().find(|a| a.rule == "monthly_report").unwrap();
+    assert!(a.message.contains("2026-06-30") && a.clause == "001 §三(三)2", "{a:?}");
     assert!(o.text.contains("最紧急的 10 条预警"));
 
     // The hub archived every month's reports; and the data directories are real (a node per

@@ -6,8 +6,15 @@
 //! - Otherwise the same (name, birth date, sex) → **suggested**: a person must confirm; the
 //!   candidate records are reported (IDs masked).
 //! - Otherwise **unmatched**. An unmatched child of school age (6–15 at the reference date of the
-//!   school year of `as_of`), not exempt, not deceased, without an open case and with a
+//!   school year of `as_of`; to 16 for a child listed as 残疾儿童少年, 002 §四(三)3), not exempt,
+//!   not deceased, not known to be schooled elsewhere, without an open case and with a
 //!   household-registration township of the county gets a [`CaseInit`] for a 失学 case.
+//! - **Known schooled elsewhere**: an earlier case of the child closed as 转学核实
+//!   ([`Outcome::Transferred`], verified enrolled at a school outside the county's rolls) on or
+//!   after the first day of the school year of `as_of`. A verification from an earlier school
+//!   year is not trusted for this one (a child verified in another county's school last year may
+//!   have left it since; the 三比对 is repeated every year for that reason): the child gets a new
+//!   case, linked to the old one.
 //!
 //! A census row whose ID number fails validation (a mistyped check character, a wrong length)
 //! is kept with no ID and a warning, so that name + birth date + sex can still find the child.
@@ -264,6 +271,8 @@ pub struct Suggestion {
 /// What a census import found.
 #[derive(Debug, Clone, Default)]
 pub struct CensusOutcome {
+    /// The day it was matched (the cases' opening day).
+    pub as_of: Option<Date>,
     pub matched: usize,
     pub suggested: Vec<Suggestion>,
     pub unmatched: usize,
@@ -319,8 +328,14 @@ pub fn match_census(file: &CensusFile, index: &CensusIndex, ctx: &MatchContext) 
     if ctx.source == CaseSource::Roll {
         return Err(CensusError::RollSource(ctx.source));
     }
-    let mut out = CensusOutcome { errors: file.errors.clone(), warnings: file.warnings.clone(), ..Default::default() };
+    let mut out = CensusOutcome {
+        as_of: Some(ctx.as_of),
+        errors: file.errors.clone(),
+        warnings: file.warnings.clone(),
+        ..Default::default()
+    };
     let year = school_year_of(ctx.as_of, ctx.year_start);
+    let year_start = crate::dates::school_year_start(year, ctx.year_start);
     // Children given a case in this run: by ID number and by (name, birth, sex) → row.
     let mut opened_id: HashMap<&str, usize> = HashMap::new();
     let mut opened_person: HashMap<Person, usize> = HashMap::new();
@@ -352,7 +367,10 @@ pub fn match_census(file: &CensusFile, index: &CensusIndex, ctx: &MatchContext) 
         }
         out.unmatched += 1;
 
-        if !is_school_age(row.birth, year, false) {
+        // Severely disabled children taught at home stay in scope to 16 (002 §四(三)3); a census
+        // row says only 残疾儿童少年, so that group decides.
+        let disabled = row.groups.contains(&SpecialGroup::Disabled);
+        if !is_school_age(row.birth, year, disabled) {
             let age = age_at_reference(row.birth, year);
             out.skipped.push(skip(
                 row,
@@ -372,6 +390,25 @@ pub fn match_census(file: &CensusFile, index: &CensusIndex, ctx: &MatchContext) 
         }
         if closed_with(Outcome::Deceased) {
             out.skipped.push(skip(row, "姓名", &row.name, "台账记录该儿童已死亡销号，未立案，请核实名单".into()));
+            continue;
+        }
+        // Verified enrolled elsewhere (转学核实) this school year: known schooled elsewhere. An
+        // older verification says nothing about this year (the child may have left that school
+        // since), so the child is a 失学 case again, linked to the old one.
+        let verified = cases
+            .iter()
+            .filter_map(|r| match r.case_state() {
+                Some(CaseState::Closed { outcome: Outcome::Transferred, on, .. }) => Some(*on),
+                _ => None,
+            })
+            .max();
+        if let Some(on) = verified.filter(|on| *on >= year_start) {
+            out.skipped.push(skip(
+                row,
+                "姓名",
+                &row.name,
+                format!("{on} 已核实在外地学校就读（转学核实销号），本学年内有效，未立案"),
+            ));
             continue;
         }
         if let Some(open) = cases.iter().find(|r| !matches!(r.case_state(), Some(st) if !st.is_open())) {
@@ -585,7 +622,68 @@ mod tests {
         let md = render(&out, Format::Md);
         assert!(md.contains("李四") && md.contains(&c.li.masked()), "{md}");
         assert!(!md.contains(c.li.as_str()) && !md.contains(c.zhang.as_str()), "no full ID in a report");
-        assert!(render(&out, Format::Csv).starts_with("\u{feff}行号,姓名,身份证号"));
+        assert!(
+            render(&out, Format::Csv)
+                .starts_with("\u{feff}比对结果：疑似匹配待核实名单\r\n统计日期,2027-03-01\r\n行号,姓名,身份证号"),
+            "{}",
+            render(&out, Format::Csv)
+        );
+    }
+
+    /// 转学核实 of this school year means schooled elsewhere; of an earlier year it does not. A
+    /// disabled child of 16 is in scope (送教上门, 002 §四(三)3); another child of 16 is not.
+    #[test]
+    fn verified_elsewhere_and_disabled_sixteen() {
+        let mut s = Sim::new();
+        let closed =
+            |on| CaseState::Closed { outcome: Outcome::Transferred, evidence: Some("外县学校证明".into()), on };
+        // 冯一: verified on 2026-09-10 (school year 2026, that of the census).
+        let feng = s.id(d(2015, 4, 4), Sex::Male);
+        let child = s.child("冯一", d(2015, 4, 4), Sex::Male, Some(feng.clone()));
+        let c = s.case(d(2026, 9, 2), "鸦岭", CaseSource::Police, child, None);
+        s.case_state(c, d(2026, 9, 10), closed(d(2026, 9, 10)));
+        // 陈二: verified on 2026-08-31, the last day of the school year before.
+        let chen = s.id(d(2015, 5, 5), Sex::Female);
+        let child = s.child("陈二", d(2015, 5, 5), Sex::Female, Some(chen.clone()));
+        let old = s.case(d(2026, 6, 1), "鸦岭", CaseSource::Police, child, None);
+        s.case_state(old, d(2026, 8, 31), closed(d(2026, 8, 31)));
+        let records = fold_all(&s.revs);
+        let org = org();
+        // Both 16 on 2026-08-31 (born 2010-06-01 and 2010-07-01): 卫三 disabled, 蒋四 not.
+        let wei = crate::ids::make_id("410329", d(2010, 6, 1).0, 11);
+        let jiang = crate::ids::make_id("410329", d(2010, 7, 1).0, 13);
+        let csv = format!(
+            "身份证号,姓名,性别,出生日期,户籍乡镇,户籍村,特殊群体\n\
+             {feng},冯一,男,2015-04-04,鸦岭,,\n\
+             {chen},陈二,女,2015-05-05,鸦岭,,\n\
+             {wei},卫三,男,2010-06-01,白沙,,残疾儿童少年\n\
+             {jiang},蒋四,男,2010-07-01,白沙,,\n",
+            feng = feng.as_str(),
+            chen = chen.as_str(),
+            wei = wei.as_str(),
+            jiang = jiang.as_str(),
+        );
+        let out = import_census(csv.as_bytes(), records.values(), &ctx(&org)).unwrap();
+        assert_eq!(out.unmatched, 4);
+        let skipped: Vec<(usize, &str)> = out.skipped.iter().map(|e| (e.row, e.column.as_str())).collect();
+        assert_eq!(skipped, [(2, "姓名"), (5, "出生日期")], "{:?}", out.skipped);
+        assert!(out.skipped[0].reason.contains("2026-09-10") && out.skipped[0].reason.contains("转学核实"));
+        assert!(out.skipped[1].reason.contains("16 周岁"), "{}", out.skipped[1]);
+        let opened: Vec<(&str, Option<RecordId>)> =
+            out.cases.iter().map(|c| (c.child.name.as_str(), c.previous)).collect();
+        assert_eq!(opened, [("陈二", Some(old)), ("卫三", None)]);
+        assert_eq!(out.cases[1].child.groups, [SpecialGroup::Disabled]);
+        assert_eq!(out.as_of, Some(d(2027, 3, 1)));
+        // On the first day of the next school year 冯一's verification (2026-09-10) has expired:
+        // a new case, linked to the closed one. 卫三 is 17 by then.
+        let next = MatchContext { as_of: d(2027, 9, 1), ..ctx(&org) };
+        let out = import_census(csv.as_bytes(), records.values(), &next).unwrap();
+        assert!(out.cases.iter().any(|c| c.child.name == "冯一" && c.previous == Some(c_id(&records, "冯一"))));
+        assert!(out.cases.iter().all(|c| c.child.name != "卫三"), "17 in 2027, disabled or not");
+    }
+
+    fn c_id(records: &std::collections::BTreeMap<RecordId, Record>, name: &str) -> RecordId {
+        records.values().find(|r| r.case.as_ref().is_some_and(|c| c.child.name == name)).unwrap().id
     }
 
     #[test]

@@ -22,9 +22,25 @@
 //! - **Grade over time.** The grade recorded at a date holds for that school year; later school
 //!   years assume normal promotion (+1 a year) until another grade is recorded (a repeat is
 //!   recorded by writing the same grade again in the new year).
-//! - **Roll at the year's start.** A record created during school year Y counts as on the roll
-//!   on Y's first day (a roster entered during a year describes that year's roll). Otherwise the
-//!   first year a county uses the system would have no denominator.
+//! - **Roll at the year's start** (E of 辍学率, the system's part of I). A record created before
+//!   Y's first day counts by its placement on that day. A record created during Y counts as on
+//!   the roll from the first day only if it is **registration at the year's start** or part of
+//!   a school's **first roster**; any other record created during Y is a **mid-year arrival**
+//!   (a transfer in from another county, a child found and enrolled, a late addition to a school
+//!   already in the system) and is not in E:
+//!   - *registration at the year's start*: created within [`REGISTRATION_WINDOW_DAYS`] days of
+//!     Y's first day (new entrants are registered in the first weeks: 《中小学生学籍管理办法》
+//!     gives a school one month from entry to create a 学籍);
+//!   - *first roster*: created within [`REGISTRATION_WINDOW_DAYS`] days of the first day any
+//!     student was placed at the school of its initial placement (created there, moved there by
+//!     小升初 or a transfer). A school that starts
+//!     using the system in the middle of a year imports the roll as it is; that roster describes
+//!     who was there, so it is the best evidence of the first day's roll. A record created later
+//!     at a school already in the system is an arrival, whatever command created it.
+//!
+//!   The window is a rule about records, not about revisions: nothing in a revision says which
+//!   command made it, and an import spread over a few days (one class at a time, bad rows fixed
+//!   and re-imported) still belongs to the first roster.
 //! - **辍学率.** E is the roll on the first day; D counts a student whose placement on `as_of` is
 //!   辍学 and whose current spell of 辍学 began within Y. Stage (primary/junior) is the grade on
 //!   the first day for E and on the day the spell began for D; the unit is the school of the
@@ -38,6 +54,15 @@
 //!   within Y. For a finished year this counts graduates whose 毕业 was never recorded too.
 //! - **I** (system part) = cohort students on the roll (with the year-start rule above) on the
 //!   first day of the entry year. Only for entry years that began after the baseline's import.
+//! - **A cohort without a baseline** (no baseline imported, or none of its rows is of this cohort
+//!   and stage): the system has no record of the cohort's intake if it started using the
+//!   system after the cohort entered the stage. Then I is the cohort's size when the system
+//!   first saw it: each cohort student of a school's first roster created after the entry
+//!   year's first day, on the roll on the day it was created, counts in I (at its school then),
+//!   and the unit says so (`intake_from_first_roster`: how many of I are such; reports print
+//!   「入学人数取自系统首次花名册（无基线）」). Tin, Tout and X then count only what the system
+//!   recorded after that. Without this, the roster would show up as transfers in (转入), which is
+//!   wrong in the table sent upward. With a baseline of the cohort the baseline is used (below).
 //! - **Transfers** are the 转出 events: a student in transit to another school of the county is
 //!   counted at the destination from the day of the 转出 (so a move between townships is out for
 //!   one and in for the other on the same day; at county level it is nothing). 转出 out of the
@@ -47,7 +72,9 @@
 //! - **Arrivals.** A record created after the baseline's import, within the stage's years, that
 //!   is not intake is a transfer in from outside the county. For the nine-year rate a record
 //!   created in grade 7 in the cohort's junior entry year continues the cohort (小升初 as a new
-//!   record): neither intake nor transfer.
+//!   record): neither intake nor transfer. Without a baseline this holds only if the system saw
+//!   the cohort before that year (otherwise the junior school's roster is the first sight of the
+//!   cohort, and its first roster is the intake).
 //! - **No double counting with the baseline.** The baseline is the county's history up to its
 //!   import date `C`: its intake, transfers and deaths are summed for the schools of each unit;
 //!   the system's own events count only when dated after `C` (creations and intake likewise).
@@ -96,6 +123,11 @@ use crate::table::{RowError, Table, TableError};
 
 /// The school year's first day when the policy says nothing else.
 pub const DEFAULT_YEAR_START: (u32, u32) = (9, 1);
+
+/// Days after a school year's first day, or after a school's first student record, within
+/// which a new record still describes the roll of the first day (see the module
+/// documentation: one month, as a school has to register a new entrant).
+pub const REGISTRATION_WINDOW_DAYS: i64 = 30;
 
 // ---------------------------------------------------------------------------------------------
 // Interning
@@ -211,6 +243,8 @@ struct StudentMeta {
     /// The creating revision's date; `None` until it arrives (the record is then left out).
     created: Option<Date>,
     grade0: u8,
+    /// The school of the placement as created (interned): whose first roster this may be.
+    school0: u32,
     /// 入学年份 as created, with the creating revision's clock (later updates are [`EntryCand`]s).
     entry0: Option<i32>,
     created_clock: (Hlc, u32),
@@ -249,6 +283,8 @@ struct Built {
     case_off: Vec<u32>,
     case_ev: Vec<Ev>,
     entry: Vec<Option<i32>>,
+    /// Per interned school: the first day a student was placed there.
+    school_first: Vec<Option<Date>>,
 }
 
 /// The timelines of every student and case of a county (see the module documentation).
@@ -358,6 +394,7 @@ impl History {
                     id,
                     created: None,
                     grade0: 0,
+                    school0: 0,
                     entry0: None,
                     created_clock: (Hlc::default(), 0),
                 });
@@ -425,6 +462,9 @@ impl History {
                 m.entry0 = init.entry_year;
                 m.created_clock = (rev.hlc, origin);
                 let what = self.place_what(&init.placement);
+                if let What::Place { school, .. } = what {
+                    self.students[i as usize].school0 = school;
+                }
                 self.push(rev, i, origin, &[], what);
                 self.push(rev, i, origin, &[], What::Grade(init.grade));
             }
@@ -549,7 +589,15 @@ impl History {
                 entry[c.student as usize] = c.year;
             }
         }
-        self.built = Some(Built { stu_off, stu_ev, case_off, case_ev, entry });
+        // When each school first had a pupil placed at it (created there, moved there, accepted).
+        let mut school_first: Vec<Option<Date>> = vec![None; self.schools.len()];
+        for e in &stu_ev {
+            if let What::Place { school, .. } = e.what {
+                let f = &mut school_first[school as usize];
+                *f = Some(f.map_or(e.date, |x| x.min(e.date)));
+            }
+        }
+        self.built = Some(Built { stu_off, stu_ev, case_off, case_ev, entry, school_first });
     }
 
     fn b(&self) -> &Built {
@@ -564,6 +612,7 @@ impl History {
             (b.stu_off.capacity() + b.case_off.capacity()) * 4
                 + (b.stu_ev.capacity() + b.case_ev.capacity()) * size_of::<Ev>()
                 + b.entry.capacity() * size_of::<Option<i32>>()
+                + b.school_first.capacity() * size_of::<Option<Date>>()
         });
         names(&self.schools)
             + names(&self.origins)
@@ -667,8 +716,9 @@ impl History {
         out
     }
 
-    /// Students counted on the roll on the first day of school year `y` (records created
-    /// during `y` count from its first day).
+    /// Students counted on the roll on the first day of school year `y` (E of 辍学率: records
+    /// created during `y` count only as registration at the year's start or a school's first
+    /// roster, see the module documentation).
     pub fn enrolled_at_start(&self, y: SchoolYear) -> Vec<RecordId> {
         let (mut p, mut g) = (Vec::new(), Vec::new());
         let (y0, y1) = (self.start_of(y), self.start_of(y + 1));
@@ -678,11 +728,36 @@ impl History {
                 continue;
             }
             self.timeline(i as u32, &mut p, &mut g);
-            if place_at_start(&p, y0, y1).is_some_and(|x| x.status.on_roll()) {
+            if self.place_at_start(i as u32, &p, y0, y1).is_some_and(|x| x.status.on_roll()) {
                 out.push(m.id);
             }
         }
         out
+    }
+
+    /// Was student `s` created within the registration window of the first day any student was
+    /// placed at its school (that school's first roster)?
+    fn in_first_roster(&self, s: u32) -> bool {
+        let m = &self.students[s as usize];
+        match (m.created, self.b().school_first.get(m.school0 as usize).copied().flatten()) {
+            (Some(c), Some(first)) => c <= first.add_days(REGISTRATION_WINDOW_DAYS - 1),
+            _ => false,
+        }
+    }
+
+    /// Does student `s`, created in `[y0, y1)`, count on the roll from `y0` (registration at the
+    /// year's start, or a school's first roster)? `false` for a record created outside it.
+    fn counts_from_start(&self, s: u32, y0: Date, y1: Date) -> bool {
+        match self.students[s as usize].created {
+            Some(c) if c >= y0 && c < y1 => c <= y0.add_days(REGISTRATION_WINDOW_DAYS - 1) || self.in_first_roster(s),
+            _ => false,
+        }
+    }
+
+    /// The placement of student `s` on a year's first day `y0`: its placement then, or, for a
+    /// record created during the year that counts from its first day, its first placement.
+    fn place_at_start<'p>(&self, s: u32, places: &'p [PlaceEv], y0: Date, y1: Date) -> Option<&'p PlaceEv> {
+        place_at(places, y0).or_else(|| places.first().filter(|p| p.date < y1 && self.counts_from_start(s, y0, y1)))
     }
 
     /// The units a school belongs to: itself and its township (via the org).
@@ -756,12 +831,6 @@ impl CaseStatus {
 
 fn place_at(places: &[PlaceEv], d: Date) -> Option<&PlaceEv> {
     places.iter().rev().find(|p| p.date <= d)
-}
-
-/// The placement on a year's first day `y0`, a record first seen during the year (before `y1`)
-/// counting from `y0`.
-fn place_at_start(places: &[PlaceEv], y0: Date, y1: Date) -> Option<&PlaceEv> {
-    place_at(places, y0).or_else(|| places.first().filter(|p| p.date < y1))
 }
 
 fn grade_at(grades: &[(Date, u8)], d: Date, start: (u32, u32)) -> Option<i32> {
@@ -927,7 +996,7 @@ pub fn dropout_report(h: &History, org: &Org, school_year: SchoolYear, as_of: Da
             continue;
         }
         h.timeline(i as u32, &mut places, &mut grades);
-        if let Some(p) = place_at_start(&places, y0, y1) {
+        if let Some(p) = h.place_at_start(i as u32, &places, y0, y1) {
             if p.status.on_roll() {
                 let st = stage_ix(stage_of(grade_at(&grades, y0, h.year_start).unwrap_or(1)));
                 acc.each(u.of(p.school), |c| c[st][0] += 1);
@@ -1220,6 +1289,10 @@ pub struct ConsolidationUnit {
     /// A data problem: `rate_above_100`, `denominator_negative` or `no_denominator`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flag: Option<String>,
+    /// How many of `intake` are the cohort as the system's first roster found it, for want of a
+    /// baseline (see the module documentation); more than 0 marks the unit's intake as such.
+    #[serde(default)]
+    pub intake_from_first_roster: u64,
 }
 
 impl ConsolidationUnit {
@@ -1247,13 +1320,14 @@ impl ConsolidationReport {
     }
 }
 
-/// [G, I, Tin, Tout, X].
-type Terms = [u64; 5];
+/// [G, I, Tin, Tout, X, R] with R the part of I taken from a first roster.
+type Terms = [u64; 6];
 const G: usize = 0;
 const I: usize = 1;
 const TIN: usize = 2;
 const TOUT: usize = 3;
 const X: usize = 4;
+const R: usize = 5;
 
 fn consolidation_unit(name: &str, t: &Terms) -> ConsolidationUnit {
     let mut u = ConsolidationUnit {
@@ -1265,6 +1339,7 @@ fn consolidation_unit(name: &str, t: &Terms) -> ConsolidationUnit {
         deaths: t[X],
         rate: None,
         flag: None,
+        intake_from_first_roster: t[R],
     };
     let den = u.denominator();
     match den.cmp(&0) {
@@ -1280,6 +1355,17 @@ fn consolidation_unit(name: &str, t: &Terms) -> ConsolidationUnit {
         Ordering::Equal => {}
     }
     u
+}
+
+/// How a cohort student entered a unit's count (at the school given).
+#[derive(Debug, Clone, Copy)]
+enum Entry {
+    /// On the roll on the entry year's first day: I.
+    Intake(u32),
+    /// Part of its school's first roster, no baseline: I, marked.
+    FirstRoster(u32),
+    /// Created later, from outside the county: Tin.
+    Arrival(u32),
 }
 
 /// Where a student belongs for transfers: a school of the county (in transit counts at the
@@ -1351,16 +1437,18 @@ pub fn consolidation_report(
     let e1 = h.start_of(e + 1);
     let y0 = h.start_of(school_year);
     let t_end = as_of.min(h.start_of(school_year + 1).add_days(-1));
+    let grade1_entry = e - (i32::from(f) - 1);
+    let of_cohort = |r: &BaselineRow| {
+        stage.takes_row_grade(r.entry_grade) && r.entry_year - (i32::from(r.entry_grade) - 1) == grade1_entry
+    };
+    // The baseline counts only for a cohort it has rows of; otherwise the first roster stands in.
+    let baseline = baseline.filter(|b| b.rows.iter().any(of_cohort));
     let cutover = baseline.map(|b| b.imported);
     let after_cutover = |d: Date| !matches!(cutover, Some(c) if d <= c);
-    let grade1_entry = e - (i32::from(f) - 1);
 
     // The baseline: rows of this cohort and stage, summed over each unit's schools.
     if let Some(b) = baseline {
-        for r in &b.rows {
-            if !stage.takes_row_grade(r.entry_grade) || r.entry_year - (i32::from(r.entry_grade) - 1) != grade1_entry {
-                continue;
-            }
+        for r in b.rows.iter().filter(|r| of_cohort(r)) {
             let intake = if r.entry_grade == f { u64::from(r.intake) } else { 0 };
             acc.each(u.of_name(&r.school), |t| {
                 t[I] += intake;
@@ -1371,16 +1459,23 @@ pub fn consolidation_report(
         }
     }
 
-    let (mut places, mut grades) = (Vec::new(), Vec::new());
+    // The cohort's students, and when the system first saw any of them.
+    let mut members: Vec<u32> = Vec::new();
+    let mut first_seen: Option<Date> = None;
     for (i, m) in h.students.iter().enumerate() {
         let Some(created) = m.created else { continue };
-        let Some(c1) = h.cohort(i as u32) else {
-            continue;
-        };
-        if c1 + (i32::from(f) - 1) != e {
-            continue;
+        if h.cohort(i as u32).is_some_and(|c1| c1 + (i32::from(f) - 1) == e) {
+            members.push(i as u32);
+            first_seen = Some(first_seen.map_or(created, |x| x.min(created)));
         }
-        h.timeline(i as u32, &mut places, &mut grades);
+    }
+    let junior_year0 = h.start_of(grade1_entry + 6);
+
+    let (mut places, mut grades) = (Vec::new(), Vec::new());
+    for &i in &members {
+        let m = &h.students[i as usize];
+        let Some(created) = m.created else { continue };
+        h.timeline(i, &mut places, &mut grades);
         let Some(first) = places.first() else {
             continue;
         };
@@ -1397,23 +1492,39 @@ pub fn consolidation_report(
             }
         }
 
-        // I: on the roll on the entry year's first day (records of that year count from it).
-        if after_cutover(e0) {
-            if let Some(p) = place_at_start(&places, e0, e1) {
-                if p.status.on_roll() {
-                    acc.each(u.of(p.school), |t| t[I] += 1);
-                }
+        // Intake, first roster, or arrival. For the nine-year rate a grade-7 record of the
+        // junior entry year continues the cohort (小升初): neither, if the cohort was seen
+        // before (always, with a baseline: its primary years are there).
+        let continuing = stage == CohortStage::NineYear
+            && m.grade0 == 7
+            && h.school_year_of(created) == e + 6
+            && (baseline.is_some() || first_seen.is_some_and(|x| x < junior_year0));
+        let at_entry = if after_cutover(e0) { h.place_at_start(i, &places, e0, e1) } else { None };
+        let created_within = created >= e0 && created <= t_end && after_cutover(created);
+        let entry = if continuing {
+            None
+        } else if let Some(p) = at_entry {
+            // On the entry year's roll (or not on it that day: neither intake nor arrival).
+            p.status.on_roll().then_some(Entry::Intake(p.school))
+        } else if !created_within {
+            None
+        } else if baseline.is_none() && h.in_first_roster(i) {
+            // The system's first sight of the cohort (no baseline): the roster is the intake.
+            place_at(&places, created).filter(|p| p.status.on_roll()).map(|p| Entry::FirstRoster(p.school))
+        } else {
+            match member(first) {
+                Member::At(s) => Some(Entry::Arrival(s)),
+                Member::Outside => None,
             }
-        }
-
-        // An arrival from outside the county: created after the cutover, within the stage's
-        // years, and neither intake nor (nine-year) a junior record continuing the cohort.
-        let sy_created = h.school_year_of(created);
-        let continuing = stage == CohortStage::NineYear && m.grade0 == 7 && sy_created == e + 6;
-        if after_cutover(first.date) && first.date >= e1 && first.date <= t_end && !continuing {
-            if let Member::At(s) = member(first) {
-                acc.each(u.of(s), |t| t[TIN] += 1);
-            }
+        };
+        match entry {
+            Some(Entry::Intake(s)) => acc.each(u.of(s), |t| t[I] += 1),
+            Some(Entry::FirstRoster(s)) => acc.each(u.of(s), |t| {
+                t[I] += 1;
+                t[R] += 1;
+            }),
+            Some(Entry::Arrival(s)) => acc.each(u.of(s), |t| t[TIN] += 1),
+            None => {}
         }
 
         // Transfers (转出 events) and deaths within the stage's years, after the cutover.
@@ -1810,10 +1921,11 @@ mod tests {
     /// | G | 鸦岭初中 9 | 辍学 2027-01-05 | jun | jun |
     /// | H | 鸦岭小学 4 | 转出 out of county 10-01 | prim | no |
     /// | I | 鸦岭初中 8 | 辍学 2027-04-01 (after as-of) | jun | no |
-    /// | J | 鸦岭小学 6, created 2026-10-20 | — | prim (year-start rule) | no |
+    /// | J | 鸦岭小学 6, created 2026-10-20 | — (a mid-year arrival) | no | no |
+    /// | K | 鸦岭小学 2, created 2026-09-25 | — (registered in the first month) | prim | no |
     /// | L | 鸦岭初中 7 (created 2025-09-01) | 辍学 2026-05-01, back 09-10, 辍学 11-11 | no | jun (grade 8) |
     ///
-    /// 鸦岭小学 E 4 (A B H J), D 1 (B) → 0.25. 鸦岭初中 E 3 (D G I), D 2 (G L) → 2/3.
+    /// 鸦岭小学 E 4 (A B H K), D 1 (B) → 0.25. 鸦岭初中 E 3 (D G I), D 2 (G L) → 2/3.
     /// 白沙小学 E 2 (E F), D 0 → 0. 鸦岭 E 7 D 3 → 3/7 (primary 1/4, junior 2/3).
     /// 白沙 E 2 D 0 → 0; junior none → null. County E 9 D 3 → 1/3; primary 1/6; junior 2/3.
     fn dropout_county() -> Sim {
@@ -1840,6 +1952,7 @@ mod tests {
         let i = s.student(day1, "鸦岭初中", 8);
         s.place(i, d(2027, 4, 1), Status::DroppedOut, "鸦岭初中");
         s.student(d(2026, 10, 20), "鸦岭小学", 6);
+        s.student(d(2026, 9, 25), "鸦岭小学", 2);
         let l = s.student(d(2025, 9, 1), "鸦岭初中", 7);
         s.place(l, d(2026, 5, 1), Status::DroppedOut, "鸦岭初中");
         s.place(l, d(2026, 9, 10), Status::Enrolled, "鸦岭初中");
@@ -1921,7 +2034,7 @@ mod tests {
             let want = r.placement().unwrap();
             assert_eq!((p.status, &p.school), (want.status, &want.school), "{}", r.name());
         }
-        assert_eq!(h.student_count(), 11);
+        assert_eq!(h.student_count(), 12);
         // The settled timeline stays compact (see the module documentation).
         assert_eq!(std::mem::size_of::<Ev>(), 16);
         // Adding after a build and building again changes nothing either.
@@ -2097,16 +2210,109 @@ mod tests {
         assert_eq!(v["stage"], "junior");
         assert_eq!(v["townships"][0]["flag"], "rate_above_100");
         assert!(v["county"].get("flag").is_none());
-        for k in ["name", "graduates", "intake", "transfers_in", "transfers_out", "deaths", "rate"] {
+        for k in [
+            "name",
+            "graduates",
+            "intake",
+            "transfers_in",
+            "transfers_out",
+            "deaths",
+            "rate",
+            "intake_from_first_roster",
+        ] {
             assert!(v["county"].get(k).is_some(), "{k}");
         }
 
-        // Without the baseline the system's own records are all there is: the roster (2025-09-01)
-        // shows up as arrivals after the cohort's entry, and the pre-baseline a4 transfer counts.
+        for x in std::iter::once(&r.county).chain(&r.townships).chain(&r.schools) {
+            assert_eq!(x.intake_from_first_roster, 0, "the baseline is used: {x:?}");
+        }
+
+        // Without the baseline the system's own records are all there is. The roster of
+        // 2025-09-01 is the system's first sight of the cohort (it entered grade 7 in 2024), so
+        // it is the intake, marked as such: a1–a5 at 鸦岭, b1–b3 at 白沙, c1–c3 at 城关. n1
+        // (2026-02-01, long after 鸦岭初中's first roster) is a transfer in; a4 (2025-09-05) and
+        // a2 leave the county; a1 moves 鸦岭 → 白沙; b1 dies.
+        // 鸦岭: G 2 / (I 5 + Tin 1 − Tout 3 (a4 a1 a2) − X 0) = 2/3.
+        // 白沙: G 3 / (I 3 + Tin 1 (a1) − 0 − X 1) = 1. 城关: 3 / 3 = 1.
+        // County: G 8 / (I 11 + Tin 1 − Tout 2 − X 1) = 8/9.
         let r = consolidation_report(&history(&s.revs), &org, None, CohortStage::Junior, 2026, d(2027, 3, 1));
-        // Tin: 12 roster/arrival records of the cohort (a1–a5, b1–b3, c1–c3, n1); Tout: a4, a2.
-        assert_eq!(terms(&r.county), [8, 0, 12, 2, 1]);
+        let t = |n| unit(&r.townships, n, |u: &ConsolidationUnit| &u.name);
+        assert_eq!(terms(&r.county), [8, 11, 1, 2, 1]);
         assert_eq!(r.county.rate, Some(8.0 / 9.0));
+        assert_eq!(r.county.intake_from_first_roster, 11);
+        assert_eq!(terms(t("鸦岭")), [2, 5, 1, 3, 0]);
+        assert_eq!(t("鸦岭").rate, Some(2.0 / 3.0));
+        assert_eq!(t("鸦岭").intake_from_first_roster, 5);
+        assert_eq!(terms(t("白沙")), [3, 3, 1, 0, 1]);
+        assert_eq!((t("白沙").rate, t("白沙").flag.as_deref()), (Some(1.0), None));
+        assert_eq!(terms(t("城关")), [3, 3, 0, 0, 0]);
+        let v: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).unwrap();
+        assert_eq!(v["county"]["intake_from_first_roster"], 11);
+        assert_eq!(v["county"]["transfers_in"], 1, "the roster is not sent upward as 转入");
+        // The marking shows in every format.
+        let csv = render(&r, Format::Csv);
+        assert!(csv.contains("\r\n全县,全县,8,11,1,2,1,88.89%,入学人数取自系统首次花名册（无基线）\r\n"), "{csv}");
+        let md = render(&r, Format::Md);
+        assert!(
+            md.contains("| 全县 | 全县 | 8 | 11 | 1 | 2 | 1 | 88.89% | 入学人数取自系统首次花名册（无基线） |"),
+            "{md}"
+        );
+        // The nine-year cohort completing in 2026 is the same children (grade 1 in 2018), first
+        // seen in grade 8: the same terms.
+        let nine = consolidation_report(&history(&s.revs), &org, None, CohortStage::NineYear, 2026, d(2027, 3, 1));
+        assert_eq!(terms(&nine.county), [8, 11, 1, 2, 1]);
+        assert_eq!(nine.county.intake_from_first_roster, 11);
+    }
+
+    /// 辍学率's E is the roll on the first day: school year 2026, as of 2027-06-30, no roll before.
+    ///
+    /// - 鸦岭小学: roster of 2026-09-01, p1 p2 p3 (grade 2); p4 registered 2026-09-20 (grade 1,
+    ///   within the first month: on the first day's roll). p5 arrives from another county on
+    ///   2026-11-15 (grade 3) and drops out 2027-03-01: in D, not in E. p1 drops out 2026-12-01.
+    ///   p2 moves to 白沙小学 2027-02-01 (accepted 02-03): in E at 鸦岭小学, its first-day school.
+    /// - 白沙小学 starts using the system in the middle of the year: its first roster, b1 b2 b3
+    ///   on 2027-01-10 and b4 on 2027-01-25 (a second batch within the month), describes the
+    ///   roll, so all four are in E. b5 arrives 2027-03-20 (a school already in the system): not
+    ///   in E. b2 drops out 2027-04-01.
+    ///
+    /// 鸦岭小学: E 4 (p1–p4), D 2 (p1 p5) → 1/2. 白沙小学: E 4 (b1–b4), D 1 (b2) → 1/4.
+    /// County: E 8, D 3 → 3/8 (counting every record created in the year, E would be 10).
+    #[test]
+    fn dropout_e_is_the_first_day_roll_not_mid_year_arrivals() {
+        let mut s = Sim::new();
+        let p: Vec<RecordId> = (0..3).map(|_| s.student(d(2026, 9, 1), "鸦岭小学", 2)).collect();
+        let p4 = s.student(d(2026, 9, 20), "鸦岭小学", 1);
+        let p5 = s.student(d(2026, 11, 15), "鸦岭小学", 3);
+        s.place(p5, d(2027, 3, 1), Status::DroppedOut, "鸦岭小学");
+        s.place(p[0], d(2026, 12, 1), Status::DroppedOut, "鸦岭小学");
+        s.transfer(p[1], d(2027, 2, 1), "鸦岭小学", Some("白沙小学"));
+        s.place(p[1], d(2027, 2, 3), Status::Enrolled, "白沙小学");
+        let b: Vec<RecordId> = (0..3).map(|_| s.student(d(2027, 1, 10), "白沙小学", 4)).collect();
+        let b4 = s.student(d(2027, 1, 25), "白沙小学", 4);
+        let b5 = s.student(d(2027, 3, 20), "白沙小学", 4);
+        s.place(b[1], d(2027, 4, 1), Status::DroppedOut, "白沙小学");
+        let h = history(&s.revs);
+        let r = dropout_report(&h, &org(), 2026, d(2027, 6, 30));
+        let sc = |n| unit(&r.schools, n, |u: &DropoutUnit| &u.name);
+        assert_eq!((sc("鸦岭小学").enrolled_at_start, sc("鸦岭小学").dropouts, sc("鸦岭小学").rate), (4, 2, Some(0.5)));
+        assert_eq!(
+            (sc("白沙小学").enrolled_at_start, sc("白沙小学").dropouts, sc("白沙小学").rate),
+            (4, 1, Some(0.25))
+        );
+        assert_eq!((r.county.enrolled_at_start, r.county.dropouts, r.county.rate), (8, 3, Some(3.0 / 8.0)));
+        assert_eq!(r.county.primary.enrolled_at_start, 8);
+        let mut e = h.enrolled_at_start(2026);
+        e.sort();
+        let mut want = vec![p[0], p[1], p[2], p4, b[0], b[1], b[2], b4];
+        want.sort();
+        assert_eq!(e, want);
+        assert!(!e.contains(&p5) && !e.contains(&b5));
+        // The window's edges: day 30 after the year's first day still counts, day 31 does not.
+        let mut s2 = Sim::new();
+        s2.student(d(2026, 9, 1), "鸦岭小学", 2);
+        s2.student(d(2026, 9, 30), "鸦岭小学", 2);
+        s2.student(d(2026, 10, 1), "鸦岭小学", 2);
+        assert_eq!(history(&s2.revs).enrolled_at_start(2026).len(), 2);
     }
 
     /// 小学六年巩固率 for the finished school year 2025 (cohort entered grade 1 in 2020), no
@@ -2162,6 +2368,109 @@ mod tests {
         );
         assert_eq!(terms(&nine.county), [0, 7, 3, 4, 1]);
         assert_eq!(nine.county.rate, Some(0.0));
+    }
+
+    /// All three 巩固率 from the system's own records, no baseline: a cohort entering grade 1 on
+    /// 2018-09-01, recorded since (a county using the system for nine years).
+    ///
+    /// Grade 1 on 2018-09-01: a1–a6 at 鸦岭小学, b1–b4 at 白沙小学. Then:
+    /// - a1 转出 鸦岭小学 → 白沙小学 2020-03-01, accepted 03-05 (between townships);
+    /// - b1 转出 out of the county 2021-10-10; n1 arrives at 白沙小学 in grade 4 on 2021-11-01;
+    /// - a2 死亡 2022-05-01; a3 辍学 2022-12-01, never back;
+    /// - 小升初: a4 a5 a6 move on their own records to 鸦岭初中 on 2024-09-01 (no 转出: not a
+    ///   transfer); b2 b3 b4 a1 n1 毕业 at 白沙小学 2024-07-01 and get new records at 白沙初中
+    ///   in grade 7 on 2024-09-01 (b2j b3j b4j a1j n1j);
+    /// - a4 转出 鸦岭初中 → 白沙初中 2025-03-01, accepted 03-04; m1 arrives at 鸦岭初中 in grade 8
+    ///   on 2025-10-01 (鸦岭初中 had pupils since 2024-09-01: not a first roster);
+    /// - b2j 转出 out of the county 2025-11-01; b3j 死亡 2026-01-15; a5 辍学 2026-11-01.
+    ///
+    /// **Nine-year, school year 2026** (as of 2027-06-30): G = in grade 9 and 在读: 鸦岭 a6 m1
+    /// (2); 白沙 a4 a1j b4j n1j (4). I = the grade-1 roll of 2018-09-01: 鸦岭 6, 白沙 4. The
+    /// junior records continue the cohort (neither I nor Tin). Tin: n1, m1 (county, and their
+    /// townships), a1 and a4 (白沙 only). Tout: b1, b2j (county, 白沙), a1 and a4 (鸦岭 only).
+    /// X: a2 (鸦岭), b3j (白沙).
+    /// 鸦岭 2 / (6 + 1 − 2 − 1) = 2/4; 白沙 4 / (4 + 3 − 2 − 1) = 4/4; county 6 / (10 + 2 − 2 − 2) = 6/8.
+    ///
+    /// **Junior, school year 2026** (grade 7 in 2024): G as above. I = on the roll on
+    /// 2024-09-01: 鸦岭 a4 a5 a6 (3; a3 is 辍学 that day); 白沙 the five new records (5). Tin: m1
+    /// (鸦岭, county), a4 (白沙). Tout: a4 (鸦岭), b2j (白沙, county). X: b3j.
+    /// 鸦岭 2 / (3 + 1 − 1) = 2/3; 白沙 4 / (5 + 1 − 1 − 1) = 4/4; county 6 / (8 + 1 − 1 − 1) = 6/7.
+    ///
+    /// **Primary, school year 2023** (evaluated on 2024-08-31): G = grade 6, 在读 or 毕业 within
+    /// the year: 鸦岭 a4 a5 a6 (3); 白沙 b2 b3 b4 a1 n1 (5). I 6 and 4. Tin: n1 (白沙, county),
+    /// a1 (白沙). Tout: b1 (白沙, county), a1 (鸦岭). X: a2 (鸦岭).
+    /// 鸦岭 3 / (6 − 1 − 1) = 3/4; 白沙 5 / (4 + 2 − 1) = 5/5; county 8 / (10 + 1 − 1 − 1) = 8/9.
+    #[test]
+    fn consolidation_from_the_systems_own_records_by_hand() {
+        let mut s = Sim::new();
+        let e0 = d(2018, 9, 1);
+        let a: Vec<RecordId> = (0..6).map(|_| s.student(e0, "鸦岭小学", 1)).collect();
+        let b: Vec<RecordId> = (0..4).map(|_| s.student(e0, "白沙小学", 1)).collect();
+        s.transfer(a[0], d(2020, 3, 1), "鸦岭小学", Some("白沙小学"));
+        s.place(a[0], d(2020, 3, 5), Status::Enrolled, "白沙小学");
+        s.transfer(b[0], d(2021, 10, 10), "白沙小学", None);
+        let n1 = s.student(d(2021, 11, 1), "白沙小学", 4);
+        s.place(a[1], d(2022, 5, 1), Status::Deceased, "鸦岭小学");
+        s.place(a[2], d(2022, 12, 1), Status::DroppedOut, "鸦岭小学");
+        for &x in &a[3..6] {
+            s.place(x, d(2024, 9, 1), Status::Enrolled, "鸦岭初中");
+        }
+        let mut junior = Vec::new();
+        for &x in [b[1], b[2], b[3], a[0], n1].iter() {
+            s.place(x, d(2024, 7, 1), Status::Graduated, "白沙小学");
+            junior.push(s.student(d(2024, 9, 1), "白沙初中", 7));
+        }
+        s.transfer(a[3], d(2025, 3, 1), "鸦岭初中", Some("白沙初中"));
+        s.place(a[3], d(2025, 3, 4), Status::Enrolled, "白沙初中");
+        s.student(d(2025, 10, 1), "鸦岭初中", 8);
+        s.transfer(junior[0], d(2025, 11, 1), "白沙初中", None);
+        s.place(junior[1], d(2026, 1, 15), Status::Deceased, "白沙初中");
+        s.place(a[4], d(2026, 11, 1), Status::DroppedOut, "鸦岭初中");
+        let h = history(&s.revs);
+        let org = org();
+        let as_of = d(2027, 6, 30);
+        let check = |r: &ConsolidationReport, want: [(&str, [u64; 5], Option<f64>); 3]| {
+            for (name, terms_want, rate_want) in want {
+                let u = if name == "全县" {
+                    &r.county
+                } else {
+                    unit(&r.townships, name, |u: &ConsolidationUnit| &u.name)
+                };
+                assert_eq!((terms(u), u.rate), (terms_want, rate_want), "{} {name}", r.stage.key());
+                assert_eq!(u.flag, None, "{name}");
+                assert_eq!(u.intake_from_first_roster, 0, "the grade-1 roll is recorded: {name}");
+            }
+        };
+
+        let nine = consolidation_report(&h, &org, None, CohortStage::NineYear, 2026, as_of);
+        check(
+            &nine,
+            [
+                ("鸦岭", [2, 6, 1, 2, 1], Some(0.5)),
+                ("白沙", [4, 4, 3, 2, 1], Some(1.0)),
+                ("全县", [6, 10, 2, 2, 2], Some(0.75)),
+            ],
+        );
+        let jun = consolidation_report(&h, &org, None, CohortStage::Junior, 2026, as_of);
+        check(
+            &jun,
+            [
+                ("鸦岭", [2, 3, 1, 1, 0], Some(2.0 / 3.0)),
+                ("白沙", [4, 5, 1, 1, 1], Some(1.0)),
+                ("全县", [6, 8, 1, 1, 1], Some(6.0 / 7.0)),
+            ],
+        );
+        assert_eq!(terms(unit(&jun.schools, "鸦岭初中", |u: &ConsolidationUnit| &u.name)), [2, 3, 1, 1, 0]);
+        let pri = consolidation_report(&h, &org, None, CohortStage::Primary, 2023, as_of);
+        check(
+            &pri,
+            [
+                ("鸦岭", [3, 6, 0, 1, 1], Some(0.75)),
+                ("白沙", [5, 4, 2, 1, 0], Some(1.0)),
+                ("全县", [8, 10, 1, 1, 1], Some(8.0 / 9.0)),
+            ],
+        );
+        assert_eq!(terms(unit(&pri.schools, "白沙小学", |u: &ConsolidationUnit| &u.name)), [5, 4, 2, 1, 0]);
     }
 
     #[test]
@@ -2307,7 +2616,20 @@ mod tests {
             d(2027, 3, 1),
         );
         let csv = render(&r, Format::Csv);
-        assert!(csv.starts_with("\u{feff}级别,单位,毕业生数,入学人数,转入,转出,死亡,巩固率,备注\r\n"), "{csv}");
+        // What it is and which day it covers, before the header: an archived file says so itself.
+        assert!(
+            csv.starts_with(
+                "\u{feff}2026学年初中三年巩固率\r\n统计日期,2027-03-01\r\n级别,单位,毕业生数,入学人数,转入,转出,死亡,巩固率,备注\r\n"
+            ),
+            "{csv}"
+        );
+        // Machine-readable: skip two lines, and the rest is one header and a row per unit.
+        let body = csv.trim_start_matches('\u{feff}').splitn(3, "\r\n").nth(2).unwrap();
+        let mut rdr = ::csv::Reader::from_reader(body.as_bytes());
+        assert_eq!(rdr.headers().unwrap().len(), 9);
+        let rows: Vec<::csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+        assert_eq!(rows.len(), 1 + 3 + 3);
+        assert_eq!(&rows[0][1], "全县");
         assert!(csv.contains("\r\n全县,全县,8,11,2,2,2,88.89%,\r\n"), "{csv}");
         assert!(csv.contains("城关,3,2,0,0,0,150.00%,巩固率超过100%"), "{csv}");
         let md = render(&r, Format::Md);
@@ -2318,13 +2640,20 @@ mod tests {
         let h = history(&s.revs);
         let t = township_table(&h, &org(), d(2027, 3, 31));
         let csv = render(&t, Format::Csv);
-        assert!(csv.starts_with('\u{feff}'));
+        assert!(csv.starts_with("\u{feff}各乡镇辍学学生未返校情况统计表\r\n统计日期,2027-03-31\r\n乡镇,"), "{csv}");
         assert!(csv.ends_with("全县合计,2,1,3,6\r\n"), "{csv}");
+        let md = render(&t, Format::Md);
+        assert!(md.starts_with("# 各乡镇辍学学生未返校情况统计表\n\n统计截至：2027-03-31"), "{md}");
+        let csv = render(&ranking(&h, &org(), d(2027, 3, 31)), Format::Csv);
+        assert!(csv.starts_with("\u{feff}2027年3月控辍保学工作排名\r\n统计日期,2027-03-31\r\n排名,乡镇,"), "{csv}");
         let md = render(&ranking(&h, &org(), d(2027, 3, 31)), Format::Md);
         assert!(md.starts_with("# 2027年3月控辍保学工作排名"), "{md}");
         assert!(md.contains("| 3 | 鸦岭 | 4 | — |"), "{md}");
         let dr = render(&dropout_report(&h, &org(), 2026, d(2027, 3, 31)), Format::Csv);
+        assert!(dr.starts_with("\u{feff}2026学年辍学率统计\r\n统计日期,2027-03-31\r\n级别,单位,"), "{dr}");
         assert!(dr.contains("\r\n乡镇,白沙,2,1,50.00%,2,1,50.00%,0,0,\r\n"), "{dr}");
+        let md = render(&dropout_report(&h, &org(), 2026, d(2027, 3, 31)), Format::Md);
+        assert!(md.starts_with("# 2026学年辍学率统计\n\n统计截至：2027-03-31"), "{md}");
         assert_eq!("markdown".parse::<Format>().unwrap(), Format::Md);
         assert!("pdf".parse::<Format>().is_err());
     }

@@ -1,8 +1,11 @@
 //! Rendering the reports of [`indicators`](crate::indicators) and [`census`](crate::census):
 //!
 //! - `json`: the CLI.md contract, pretty-printed;
-//! - `csv`: UTF-8 **with BOM** (so Excel and WPS open the Chinese intact), CRLF line ends,
-//!   Chinese headers, one header row, rates as percentages (`97.31%`, empty when undefined);
+//! - `csv`: UTF-8 **with BOM** (so Excel and WPS open the Chinese intact), CRLF line ends, rates
+//!   as percentages (`97.31%`, empty when undefined). A CSV file is archived and sent upward on
+//!   its own, so it says what it is: line 1 is the title (one cell), line 2 `统计日期,YYYY-MM-DD`
+//!   (the as-of date), line 3 the Chinese header row, then one row per unit. A program reading
+//!   it skips two lines (or reads them as the title and the date);
 //! - `md`: a Chinese title, the as-of date, a table, and notes.
 //!
 //! Reports carry no ID numbers; the census lists carry masked ones only.
@@ -13,6 +16,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::census::CensusOutcome;
+use crate::dates::Date;
 use crate::indicators::{
     ConsolidationReport, ConsolidationUnit, DropoutReport, DropoutUnit, Ranking, TownshipRow, TownshipTable,
 };
@@ -57,6 +61,8 @@ impl FromStr for Format {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sheet {
     pub title: String,
+    /// The date the figures are for (CSV line 2).
+    pub as_of: Option<Date>,
     /// Lines under the title (the as-of date first).
     pub subtitle: Vec<String>,
     pub header: Vec<String>,
@@ -92,9 +98,15 @@ pub fn percent(rate: Option<f64>) -> String {
     rate.map(|r| format!("{:.2}%", r * 100.0)).unwrap_or_default()
 }
 
-/// The CSV text of a sheet: BOM, header, rows.
+/// The label of CSV line 2.
+pub const CSV_DATE_LABEL: &str = "统计日期";
+
+/// The CSV text of a sheet: BOM, title, `统计日期` (empty if the sheet has none), header, rows.
 pub fn csv(sheet: &Sheet) -> String {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).flexible(true).from_writer(Vec::new());
+    w.write_record([sheet.title.as_str()]).expect("writing to memory");
+    let date = sheet.as_of.map(|d| d.to_string()).unwrap_or_default();
+    w.write_record([CSV_DATE_LABEL, date.as_str()]).expect("writing to memory");
     w.write_record(&sheet.header).expect("writing to memory");
     for r in &sheet.rows {
         w.write_record(r).expect("writing to memory");
@@ -170,6 +182,7 @@ impl Render for DropoutReport {
         rows.extend(self.schools.iter().map(|u| dropout_row("学校", u)));
         Sheet {
             title: format!("{}学年辍学率统计", self.school_year),
+            as_of: Some(self.as_of),
             subtitle: vec![
                 format!("统计截至：{}", self.as_of),
                 "辍学率 = 本学年内辍学且截至统计日仍未返校人数 ÷ 学年初在籍人数（在读 + 休学 + 送教上门）".into(),
@@ -205,6 +218,21 @@ pub fn flag_label(flag: &str) -> &'static str {
     }
 }
 
+/// The remark on a unit whose intake is the system's first roster (no baseline).
+pub const FIRST_ROSTER_LABEL: &str = "入学人数取自系统首次花名册（无基线）";
+
+/// The 备注 of a consolidation unit: where its intake comes from, and any data problem.
+fn consolidation_remark(u: &ConsolidationUnit) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    if u.intake_from_first_roster > 0 {
+        parts.push(FIRST_ROSTER_LABEL);
+    }
+    if let Some(f) = u.flag.as_deref() {
+        parts.push(flag_label(f));
+    }
+    parts.join("；")
+}
+
 fn consolidation_row(level: &str, u: &ConsolidationUnit) -> Vec<String> {
     vec![
         level.into(),
@@ -215,7 +243,7 @@ fn consolidation_row(level: &str, u: &ConsolidationUnit) -> Vec<String> {
         u.transfers_out.to_string(),
         u.deaths.to_string(),
         percent(u.rate),
-        u.flag.as_deref().map(flag_label).unwrap_or_default().to_string(),
+        consolidation_remark(u),
     ]
 }
 
@@ -228,13 +256,18 @@ impl Render for ConsolidationReport {
         let mut rows = vec![consolidation_row("全县", &self.county)];
         rows.extend(self.townships.iter().map(|u| consolidation_row("乡镇", u)));
         rows.extend(self.schools.iter().map(|u| consolidation_row("学校", u)));
-        let flagged = std::iter::once(&self.county)
-            .chain(&self.townships)
-            .chain(&self.schools)
-            .filter_map(|u| u.flag.as_deref().map(|f| format!("{}：{}", u.name, flag_label(f))))
-            .collect();
+        let units = || std::iter::once(&self.county).chain(&self.townships).chain(&self.schools);
+        let mut notes: Vec<String> =
+            units().filter_map(|u| u.flag.as_deref().map(|f| format!("{}：{}", u.name, flag_label(f)))).collect();
+        if self.county.intake_from_first_roster > 0 {
+            notes.push(format!(
+                "本队列无基线数据：入学人数中有 {} 人为系统首次导入花名册时的在籍人数（此前的转入、转出、死亡未计），                 导入基线（baseline import）后按基线计算",
+                self.county.intake_from_first_roster
+            ));
+        }
         Sheet {
             title: format!("{}学年{}", self.school_year, self.stage.label()),
+            as_of: Some(self.as_of),
             subtitle: vec![
                 format!("统计截至：{}", self.as_of),
                 format!("入学学年：{}（{f}年级入学），{l}年级毕业于 {} 学年", self.entry_year(), self.school_year),
@@ -242,7 +275,7 @@ impl Render for ConsolidationReport {
             ],
             header: strings(["级别", "单位", "毕业生数", "入学人数", "转入", "转出", "死亡", "巩固率", "备注"]),
             rows,
-            notes: flagged,
+            notes,
         }
     }
 }
@@ -270,6 +303,7 @@ impl Render for TownshipTable {
         rows.push(total);
         Sheet {
             title: "各乡镇辍学学生未返校情况统计表".into(),
+            as_of: Some(self.as_of),
             subtitle: vec![format!("统计截至：{}", self.as_of)],
             header: strings([
                 "乡镇",
@@ -292,6 +326,7 @@ impl Render for Ranking {
         let (y, m) = self.month.split_once('-').unwrap_or((&self.month, ""));
         Sheet {
             title: format!("{y}年{}月控辍保学工作排名", m.trim_start_matches('0')),
+            as_of: Some(self.as_of),
             subtitle: vec![
                 format!("统计截至：{}", self.as_of),
                 "排名依据：未返校人数由少到多，相同时按辍学率由低到高；第 1 名为最好".into(),
@@ -345,6 +380,7 @@ impl Render for CensusOutcome {
             .collect();
         Sheet {
             title: "比对结果：疑似匹配待核实名单".into(),
+            as_of: self.as_of,
             subtitle: vec![format!(
                 "已匹配 {} 人，疑似匹配 {} 人，未匹配 {} 人，新立失学案件 {} 件",
                 c.matched, c.suggested, c.unmatched, c.cases_opened
