@@ -103,4 +103,7 @@ fn bad_edits_change_nothing() {
     node.ok(&["case", "close", &case, "--outcome", "returned", "--date", "2026-09-08"]);
     let line = node.fails(&["case", "edit", &kid.student_no, "--teacher", "刘老师"]);
     assert!(line.contains("没有未销号的案件"), "{line}");
+    // By its id, a closed case's details can still be completed (the ledger keeps them).
+    let out = node.ok(&["case", "edit", &case, "--plan", "返校后每周回访", "--date", "2026-09-09"]);
+    assert!(out.contains("案件已销号") && out.contains("劝返方案 → 返校后每周回访"), "{out}");
 }

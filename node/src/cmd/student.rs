@@ -139,11 +139,9 @@ pub fn import(l: &Ledger, a: &ImportArgs, stamp: &Stamp) -> Result<Output> {
         return Err(NodeError::Rows { summary, rows: errors });
     }
     // Remarks on rows that are imported (a row skipped as bad says why it was skipped instead).
-    let mut warnings: Vec<String> = age_warnings
-        .into_iter()
-        .filter(|(row, _)| good.iter().any(|(r, _)| r == row))
-        .map(|(_, w)| format!("提示：{w}"))
-        .collect();
+    let imported: std::collections::HashSet<usize> = good.iter().map(|(r, _)| *r).collect();
+    let mut warnings: Vec<String> =
+        age_warnings.into_iter().filter(|(row, _)| imported.contains(row)).map(|(_, w)| format!("提示：{w}")).collect();
     warnings.extend(errors.iter().map(|e| format!("已跳过：{e}")));
     if !errors.is_empty() {
         warnings.push(format!("共跳过 {bad_rows} 行有错误的记录"));
