@@ -4,6 +4,7 @@
 
 mod e2e {
     mod bad_input;
+    mod case_details;
     mod durability;
     mod hub_alerts;
     mod students;

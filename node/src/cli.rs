@@ -64,7 +64,7 @@ pub enum Cmd {
     Student(StudentCmd),
     /// 记录一天缺勤（无故缺勤且无未销号案件时自动立案）
     Absence(AbsenceCli),
-    /// 辍学台账：立案、确认、措施、销号、列表、查看
+    /// 辍学台账：立案、填写详情、确认、措施、销号、列表、查看
     #[command(subcommand)]
     Case(CaseCmd),
     /// 本乡镇的预警（离线计算）
@@ -300,6 +300,8 @@ pub enum CaseCmd {
         #[command(flatten)]
         rec: Recording,
     },
+    /// 填写或修改案件详情：辍学原因、劝返方案、责任人（只改所给的项，其余保留）
+    Edit(CaseEditCli),
     /// 确认辍学（学籍状态同时改为辍学）
     Confirm {
         /// 案件编号或学籍号/身份证号（指该生未销号的案件）
@@ -362,6 +364,32 @@ pub enum CaseCmd {
         #[arg(long)]
         unmasked: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct CaseEditCli {
+    /// 案件编号（如 1a2b3c4d）或学籍号/身份证号（指该生未销号的案件）
+    pub case: String,
+    /// 辍学原因：因贫、学习困难/厌学、因病、因残、外出务工、早婚、监护缺失、读书无用论、其他、不详
+    #[arg(long, value_name = "C")]
+    pub cause: Option<String>,
+    /// 劝返方案（一人一案；空字符串清除）
+    #[arg(long, value_name = "T")]
+    pub plan: Option<String>,
+    /// 责任人：班主任（空字符串清除，下同）
+    #[arg(long, value_name = "NAME")]
+    pub teacher: Option<String>,
+    /// 责任人：包保科任教师（"科任教师包人"，002 §四(二)1）
+    #[arg(long, value_name = "NAME")]
+    pub mentor: Option<String>,
+    /// 责任人：乡镇包村干部（"三包"，004 第五条）
+    #[arg(long, value_name = "NAME")]
+    pub cadre: Option<String>,
+    /// 责任人：村组干部（"三包"，004 第五条）
+    #[arg(long, value_name = "NAME")]
+    pub village_cadre: Option<String>,
+    #[command(flatten)]
+    pub rec: Recording,
 }
 
 fn s(o: &Option<String>) -> String {
@@ -474,6 +502,18 @@ fn case(dir: &std::path::Path, cc: CaseCmd) -> Result<Output> {
         CaseCmd::Open { student, cause, rec } => {
             let stamp = rec.stamp()?;
             c::open(&Ledger::open(dir)?, &student, cause.as_deref(), &stamp)
+        }
+        CaseCmd::Edit(e) => {
+            let stamp = e.rec.stamp()?;
+            let args = c::EditArgs {
+                cause: e.cause.as_deref(),
+                plan: e.plan.as_deref(),
+                teacher: e.teacher.as_deref(),
+                mentor: e.mentor.as_deref(),
+                cadre: e.cadre.as_deref(),
+                village_cadre: e.village_cadre.as_deref(),
+            };
+            c::edit(&Ledger::open(dir)?, &e.case, &args, &stamp)
         }
         CaseCmd::Confirm { case, rec } => {
             let stamp = rec.stamp()?;

@@ -22,7 +22,8 @@ pub enum NodeError {
     /// A legal or scope rule refuses the change (毕业 → 辍学, another township's student …).
     #[error("{0}")]
     Refused(String),
-    /// A file with bad rows: every row is reported (see [`NodeError::details`]), then the summary.
+    /// A file with bad rows: every problem is reported (see [`NodeError::details`]), then the
+    /// summary, which names the first one. A single problem is the summary alone (one line).
     #[error("{summary}")]
     Rows { summary: String, rows: Vec<RowError> },
     /// Joining the county, syncing, staying up (the message names the hub and what to do).
@@ -34,7 +35,7 @@ impl NodeError {
     /// Lines to print before the summary line (one per bad row of a file).
     pub fn details(&self) -> Vec<String> {
         match self {
-            NodeError::Rows { rows, .. } => rows.iter().map(|r| r.to_string()).collect(),
+            NodeError::Rows { rows, .. } if rows.len() > 1 => rows.iter().map(|r| r.to_string()).collect(),
             _ => Vec::new(),
         }
     }

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
 use crate::dates::{Date, SchoolYear};
-use crate::model::{Action, CaseSource, CaseState, Notice, SchoolType, Stage, Status};
+use crate::model::{Action, CaseSource, CaseState, Notice, ResponsibleRole, SchoolType, Stage, Status};
 use crate::org::{Org, School};
 pub use crate::policy::Level;
 use crate::policy::{exceeds_percent, Anchor, Cadence, NotifiedUnit, Period, Policy, Role, Rung, Satisfier, Since};
@@ -220,35 +220,21 @@ fn center_school<'o>(org: &'o Org, township: &str) -> Option<&'o School> {
     ["中心学校", "中心校", "中心小学"].iter().find_map(|key| schools.clone().find(|s| s.name.contains(key)))
 }
 
-/// The role words of a case's 责任人 text as `case edit --teacher/--mentor/--cadre/
-/// --village-cadre` writes it: `班主任 刘老师、包保教师 张老师、包村干部 李主任、村组干部 王书记`.
-const RESPONSIBLE_ROLES: [&str; 4] = ["班主任", "包保教师", "包村干部", "村组干部"];
-
-/// The person a 责任人 text names for `role` (one of [`RESPONSIBLE_ROLES`]).
-fn recorded_person(text: &str, role: &str) -> Option<String> {
-    text.split(['、', '，', ',', '；', ';']).find_map(|item| {
-        let name = item.trim().strip_prefix(role)?.trim_start_matches([' ', '\u{3000}', '：', ':']).trim();
-        (!name.is_empty()).then(|| name.to_string())
-    })
-}
-
 /// The case's recorded 包保教师, as "张老师（包保教师）".
 fn recorded_mentor(case: &Record) -> Option<String> {
-    let text = case.text(Field::Responsible)?;
-    recorded_person(text, "包保教师").map(|n| format!("{n}（包保教师）"))
+    case.responsible().get(ResponsibleRole::Mentor).map(|n| format!("{n}（包保教师）"))
 }
 
 /// The case's class teacher: the 班主任 its 责任人 names ("刘老师（班主任）"); a 责任人 text
 /// in no role form (written before roles were recorded) as it is; else "school + grade + class
 /// + 班主任" from the student record.
 fn class_teacher(case: &Record, student: Option<&Record>, school: Option<&str>) -> String {
-    if let Some(r) = case.text(Field::Responsible) {
-        if let Some(n) = recorded_person(r, "班主任") {
-            return format!("{n}（班主任）");
-        }
-        if !RESPONSIBLE_ROLES.iter().any(|w| r.contains(w)) {
-            return r.to_string();
-        }
+    let recorded = case.responsible();
+    if let Some(n) = recorded.get(ResponsibleRole::ClassTeacher) {
+        return format!("{n}（班主任）");
+    }
+    if recorded.roles().is_empty() && !recorded.other.is_empty() {
+        return recorded.other.join("、");
     }
     let grade = case.case.as_ref().and_then(|c| c.grade).or(student.and_then(Record::grade));
     let class = student.and_then(|s| s.text(Field::Class));
@@ -382,6 +368,10 @@ fn case_alerts_in(
             Anchor::Notice(n) => {
                 format!("《{n}》已于 {raw} 送达，至 {as_of} 已 {elapsed} {unit}{paused}仍未复学")
             }
+            Anchor::Attempts(n) => {
+                let start = if init.source == CaseSource::Roll { "起无故缺勤" } else { "立案" };
+                format!("{raw} {start}，已电话或家访动员 {n} 次（第 {n} 次 {day0}）仍未返校")
+            }
         };
         let mut message = format!("{who}{situation}：{}。", rung.title);
         if cal.provisional_between(day0, due.max(as_of)) {
@@ -421,11 +411,14 @@ fn served(actions: &[&Action]) -> Vec<Notice> {
     actions.iter().filter_map(|a| a.notice).collect()
 }
 
-/// (the anchor's own date, day 0 of the count), or none while a notice anchor is unserved.
+/// (the anchor's own date, day 0 of the count), or none while a notice anchor is unserved or
+/// too few attempts are recorded. For an attempts anchor the first is the clock start, so what
+/// meets the rung counts from the start of the episode.
 fn anchor_of(cal: &Calendar, init: &CaseInit, rung: &Rung, actions: &[&Action]) -> Option<(Date, Date)> {
     match rung.anchor {
         Anchor::FirstAbsence => Some((init.clock_start, day_zero(cal, init))),
         Anchor::Notice(n) => actions.iter().find(|a| a.notice == Some(n)).map(|a| (a.date, a.date)),
+        Anchor::Attempts(n) => Anchor::nth_attempt(n, actions.iter().copied()).map(|d| (init.clock_start, d)),
     }
 }
 
@@ -1633,20 +1626,80 @@ mod tests {
         assert_eq!(rules(&p, &c.build(), "2026-10-12").len(), 2);
     }
 
-    // --- 002 §四(一) (lipu, one week after the notice) ---------------------------------------------
+    // --- 002 (lipu: day-0 home visit; notice after repeated persuasion; one week after it) -------
+    // Day 0 = Mon 2026-03-02, plain days.
+
+    #[test]
+    fn lipu_day0_home_visit() {
+        let p = Policy::preset("lipu").unwrap();
+        let c = primary_case("2026-03-02");
+        assert!(rules(&p, &c.build(), "2026-03-01").is_empty(), "day before");
+        assert_eq!(rules(&p, &c.build(), "2026-03-02"), vec!["d0_home_visit"], "day of");
+        assert_eq!(rules(&p, &c.build(), "2026-03-03"), vec!["d0_home_visit"], "day after");
+        // Months later with nothing recorded: still asked (the dormant ladder is gone).
+        assert_eq!(rules(&p, &c.build(), "2026-05-01"), vec!["d0_home_visit"]);
+        let a = &case_alerts(&p, &org(), &c.build(), None, d("2026-03-02"))[0];
+        assert_eq!((a.clause.as_str(), a.level), ("002 §五(一)", Level::Info));
+        assert!(a.message.contains("家访"), "{}", a.message);
+        // A phone call is not the home visit §五(一) asks for; a visit is.
+        let called = c.act("2026-03-02", ActionKind::Call, None);
+        assert_eq!(rules(&p, &called.build(), "2026-03-03"), vec!["d0_home_visit"]);
+        let visited = called.act("2026-03-03", ActionKind::Visit, None);
+        assert_eq!(rules(&p, &visited.build(), "2026-03-02"), vec!["d0_home_visit"], "not before it is made");
+        assert!(rules(&p, &visited.build(), "2026-03-03").is_empty());
+    }
+
+    #[test]
+    fn lipu_notice_after_repeated_persuasion() {
+        let p = Policy::preset("lipu").unwrap();
+        // One visit: persuasion has not yet been repeated, nothing is due.
+        let one = || primary_case("2026-03-02").act("2026-03-02", ActionKind::Visit, None);
+        assert!(rules(&p, &one().build(), "2026-04-01").is_empty());
+        // The second attempt (a call) on Wed 03-04: the notice is due the day after, Thu 03-05.
+        let two = || one().act("2026-03-04", ActionKind::Call, None);
+        assert!(rules(&p, &two().build(), "2026-03-04").is_empty(), "day before");
+        assert_eq!(rules(&p, &two().build(), "2026-03-05"), vec!["persuasion_failed_notice"], "day of");
+        assert_eq!(rules(&p, &two().build(), "2026-03-06"), vec!["persuasion_failed_notice"], "day after");
+        let a = &case_alerts(&p, &org(), &two().build(), None, d("2026-03-06"))[0];
+        assert_eq!((a.since, a.due), (d("2026-03-04"), d("2026-03-05")));
+        assert_eq!((a.clause.as_str(), a.level), ("002 §四(一)", Level::Warning));
+        assert_eq!(a.responsible, "王校长（鸦岭中心小学校长）");
+        assert!(a.message.contains("动员 2 次") && a.message.contains("《劝返复学通知书》"), "{}", a.message);
+        // Referrals and searches are not persuasion attempts.
+        let other = primary_case("2026-03-02")
+            .act("2026-03-02", ActionKind::Visit, None)
+            .act("2026-03-03", ActionKind::Referral, None)
+            .act("2026-03-03", ActionKind::Search, None);
+        assert!(rules(&p, &other.build(), "2026-03-10").is_empty());
+        // Serving the notice meets it; so does one served earlier in the episode (on the visit).
+        let served = two().act("2026-03-06", ActionKind::Notice, Some(Notice::PersuadeReturn));
+        assert_eq!(rules(&p, &served.build(), "2026-03-05"), vec!["persuasion_failed_notice"]);
+        assert!(rules(&p, &served.build(), "2026-03-06").is_empty());
+        let early = primary_case("2026-03-02")
+            .act("2026-03-02", ActionKind::Visit, None)
+            .act("2026-03-02", ActionKind::Notice, Some(Notice::PersuadeReturn))
+            .act("2026-03-04", ActionKind::Call, None);
+        assert!(!rules(&p, &early.build(), "2026-03-05").contains(&"persuasion_failed_notice".to_string()));
+        // Back at school (closed): nothing.
+        let back = two().close("2026-03-05", Outcome::Returned);
+        assert!(rules(&p, &back.build(), "2026-03-06").is_empty());
+    }
 
     #[test]
     fn lipu_one_week_after_the_notice() {
         let p = Policy::preset("lipu").unwrap();
-        let c = primary_case("2026-03-02").act("2026-03-09", ActionKind::Referral, None);
-        // No notice served: the rung is dormant however long the child is out.
-        assert!(rules(&p, &c.build(), "2026-05-01").is_empty());
-        let c = c.act("2026-03-10", ActionKind::Notice, Some(Notice::PersuadeReturn));
-        assert!(rules(&p, &c.build(), "2026-03-16").is_empty());
-        assert_eq!(rules(&p, &c.build(), "2026-03-17"), vec!["notice_week_report"]);
-        assert_eq!(rules(&p, &c.build(), "2026-03-18"), vec!["notice_week_report"]);
+        // Two attempts, then the notice on Tue 03-10: the report is due a week later, Tue 03-17.
+        let c = primary_case("2026-03-02")
+            .act("2026-03-02", ActionKind::Visit, None)
+            .act("2026-03-05", ActionKind::Visit, None)
+            .act("2026-03-09", ActionKind::Referral, None)
+            .act("2026-03-10", ActionKind::Notice, Some(Notice::PersuadeReturn));
+        assert!(rules(&p, &c.build(), "2026-03-16").is_empty(), "day before");
+        assert_eq!(rules(&p, &c.build(), "2026-03-17"), vec!["notice_week_report"], "day of");
+        assert_eq!(rules(&p, &c.build(), "2026-03-18"), vec!["notice_week_report"], "day after");
         let a = &case_alerts(&p, &org(), &c.build(), None, d("2026-03-18"))[0];
         assert_eq!((a.since, a.due), (d("2026-03-10"), d("2026-03-17")));
+        assert_eq!((a.clause.as_str(), a.level), ("002 §四(一)", Level::Urgent));
         assert!(a.message.contains("《劝返复学通知书》已于 2026-03-10 送达"), "{}", a.message);
         // The referral before the notice does not count; one after it does.
         let c = c.act("2026-03-17", ActionKind::Referral, None);

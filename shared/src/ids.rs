@@ -126,6 +126,19 @@ pub fn make_id(area: &str, birth: NaiveDate, seq: u16) -> IdNumber {
     IdNumber(format!("{first17}{}", check_char(&first17)))
 }
 
+/// The `YYYYMMDD` at characters 7–14 of an 18-character body (after the area code).
+fn embedded_birth(body: &str) -> Option<NaiveDate> {
+    let d = body.get(6..14)?;
+    NaiveDate::from_ymd_opt(d[0..4].parse().ok()?, d[4..6].parse().ok()?, d[6..8].parse().ok()?)
+}
+
+/// Builds a valid J number (no usable ID) from area, birth date and 3-digit sequence (demo data,
+/// tests).
+pub fn make_j_no(area: &str, birth: NaiveDate, seq: u16) -> StudentNo {
+    let first17 = format!("{area}{:04}{:02}{:02}{:03}", birth.year(), birth.month(), birth.day(), seq % 1000);
+    StudentNo(format!("J{first17}{}", check_char(&first17)))
+}
+
 /// The three forms of 全国学籍号.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StudentNoKind {
@@ -158,15 +171,19 @@ impl StudentNo {
                 if !body.chars().enumerate().all(|(i, c)| c.is_ascii_digit() || (i == 17 && last_ok)) {
                     return Err(IdError::StudentNo("L/J 学籍号除首字母外应为数字".into()));
                 }
-                let d = &body[6..14];
-                let ok = NaiveDate::from_ymd_opt(
-                    d[0..4].parse().unwrap_or(0),
-                    d[4..6].parse().unwrap_or(0),
-                    d[6..8].parse().unwrap_or(0),
-                )
-                .is_some();
-                if !ok {
-                    return Err(IdError::StudentNo(format!("学籍号中的出生日期 {d} 无效")));
+                if embedded_birth(&body).is_none() {
+                    return Err(IdError::StudentNo(format!("学籍号中的出生日期 {} 无效", &body[6..14])));
+                }
+                // J: the same MOD 11-2 check character as an ID number, over the 17 characters
+                // after the letter (FORMULAS.md).
+                if chars[0] == 'J' {
+                    let expected = check_char(&body[..17]);
+                    if chars[18] != expected {
+                        return Err(IdError::StudentNo(format!(
+                            "J 学籍号校验位错误：应为 {expected}，实际为 {}",
+                            chars[18]
+                        )));
+                    }
                 }
             }
             c => return Err(IdError::StudentNo(format!("首字母应为 G、L 或 J，实际为 {c}"))),
@@ -191,6 +208,15 @@ impl StudentNo {
         match self.kind() {
             StudentNoKind::G => IdNumber::parse(&self.0[1..]).ok(),
             _ => None,
+        }
+    }
+
+    /// The birth date the number carries: the ID's for a G number, characters 7–14 after the
+    /// letter for L and J.
+    pub fn birth(&self) -> Option<NaiveDate> {
+        match self.kind() {
+            StudentNoKind::G => self.id_number().and_then(|id| id.birth().ok()),
+            StudentNoKind::L | StudentNoKind::J => embedded_birth(&self.0[1..]),
         }
     }
 
@@ -265,8 +291,29 @@ mod tests {
         assert!(g.check_against(&IdNumber::parse("440524188001010014").unwrap()).is_err());
         assert!(StudentNo::parse("L4103292015030912345").is_err());
         assert!(StudentNo::parse("L410329201503091234").is_ok());
-        assert!(StudentNo::parse("J410329201503091234").is_ok());
         assert!(StudentNo::parse("L410329201502301234").is_err());
         assert!(StudentNo::parse("X410329201503091234").is_err());
+        assert_eq!(g.birth(), NaiveDate::from_ymd_opt(1949, 12, 31));
+        let l = StudentNo::parse("L410329201503091234").unwrap();
+        assert_eq!(l.birth(), NaiveDate::from_ymd_opt(2015, 3, 9));
+    }
+
+    #[test]
+    fn j_numbers_carry_a_check_character() {
+        // The FORMULAS.md ID examples with a J in front are valid J numbers (same check).
+        assert!(StudentNo::parse("J11010519491231002X").is_ok());
+        assert!(StudentNo::parse("J440524188001010014").is_ok());
+        let e = StudentNo::parse("J110105194912310021").unwrap_err();
+        assert!(e.to_string().contains("校验位") && e.to_string().contains("应为 X"), "{e}");
+        assert!(StudentNo::parse("J440524188001010015").is_err());
+        let b = NaiveDate::from_ymd_opt(2015, 3, 9).unwrap();
+        for seq in [0u16, 7, 123, 999] {
+            let j = make_j_no("410329", b, seq);
+            let back = StudentNo::parse(j.as_str()).unwrap();
+            assert_eq!((back.kind(), back.birth()), (StudentNoKind::J, Some(b)));
+        }
+        // An L number has no check character: only digits are asked of its last four.
+        assert!(StudentNo::parse("L440524188001010015").is_ok());
+        assert!(StudentNo::parse("L44052418800101001X").is_err());
     }
 }

@@ -313,6 +313,132 @@ pub struct Action {
     pub text: Option<String>,
 }
 
+/// One role of a case's responsible people (一人一案): the education line's 班主任 and the subject
+/// teacher who owns the child (包保科任教师, "科任教师包人", 002 §四(二)1), and the government
+/// line's township cadre who owns the village and the village or group cadre (乡镇干部包村、村干部
+/// 包组, the "三包" of 004 第五条).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ResponsibleRole {
+    ClassTeacher,
+    Mentor,
+    TownshipCadre,
+    VillageCadre,
+}
+
+impl ResponsibleRole {
+    /// In the order they are written.
+    pub const ALL: &'static [ResponsibleRole] = &[
+        ResponsibleRole::ClassTeacher,
+        ResponsibleRole::Mentor,
+        ResponsibleRole::TownshipCadre,
+        ResponsibleRole::VillageCadre,
+    ];
+    /// The word written before the name (`班主任 刘老师`).
+    pub fn label(self) -> &'static str {
+        match self {
+            ResponsibleRole::ClassTeacher => "班主任",
+            ResponsibleRole::Mentor => "包保教师",
+            ResponsibleRole::TownshipCadre => "包村干部",
+            ResponsibleRole::VillageCadre => "村组干部",
+        }
+    }
+    /// The English key (JSON).
+    pub fn key(self) -> &'static str {
+        match self {
+            ResponsibleRole::ClassTeacher => "class_teacher",
+            ResponsibleRole::Mentor => "mentor",
+            ResponsibleRole::TownshipCadre => "township_cadre",
+            ResponsibleRole::VillageCadre => "village_cadre",
+        }
+    }
+}
+
+/// Separates the roles in the written form.
+const RESPONSIBLE_SEP: char = '、';
+
+/// Why a name cannot be recorded as a responsible person.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{role}姓名「{name}」无效：{reason}")]
+pub struct ResponsibleNameError {
+    pub role: &'static str,
+    pub name: String,
+    pub reason: &'static str,
+}
+
+/// The responsible people of a case. Stored in the case's `Responsible` register as one readable
+/// text, `班主任 刘老师、包保教师 张老师、包村干部 李主任、村组干部 王书记` (only the roles known, in
+/// this order): [`Responsible::format`] writes it, [`Responsible::parse`] reads it back, so the
+/// ledger view, the history and the alerts all read the same people.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Responsible {
+    names: [Option<String>; 4],
+    /// Parts of the text that name no known role (text written before roles existed), kept
+    /// verbatim so that rewriting one role never loses them.
+    pub other: Vec<String>,
+}
+
+impl Responsible {
+    fn slot(role: ResponsibleRole) -> usize {
+        ResponsibleRole::ALL.iter().position(|r| *r == role).unwrap_or(0)
+    }
+
+    pub fn get(&self, role: ResponsibleRole) -> Option<&str> {
+        self.names[Self::slot(role)].as_deref()
+    }
+
+    /// Sets one role (`None` or an empty name clears it), after checking the name can be read
+    /// back: not containing the separator `、`, at most 30 characters.
+    pub fn set(&mut self, role: ResponsibleRole, name: Option<&str>) -> Result<(), ResponsibleNameError> {
+        let name = name.map(str::trim).filter(|n| !n.is_empty());
+        if let Some(n) = name {
+            let bad = |reason| ResponsibleNameError { role: role.label(), name: n.to_string(), reason };
+            if n.contains(RESPONSIBLE_SEP) {
+                return Err(bad("不能含有顿号「、」（每个角色只写一人）"));
+            }
+            if n.chars().count() > 30 {
+                return Err(bad("过长（最多 30 个字）"));
+            }
+        }
+        self.names[Self::slot(role)] = name.map(str::to_string);
+        Ok(())
+    }
+
+    /// The roles with a name, in the written order.
+    pub fn roles(&self) -> Vec<(ResponsibleRole, &str)> {
+        ResponsibleRole::ALL.iter().filter_map(|r| self.get(*r).map(|n| (*r, n))).collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.iter().all(Option::is_none) && self.other.is_empty()
+    }
+
+    /// The stored text; `None` when nobody is recorded.
+    pub fn format(&self) -> Option<String> {
+        let mut parts: Vec<String> = self.roles().into_iter().map(|(r, n)| format!("{} {n}", r.label())).collect();
+        parts.extend(self.other.iter().cloned());
+        (!parts.is_empty()).then(|| parts.join(&RESPONSIBLE_SEP.to_string()))
+    }
+
+    /// Reads the stored text back. Never fails: a part that starts with no role word (or
+    /// repeats a role already read) is kept in `other`.
+    pub fn parse(text: &str) -> Responsible {
+        let mut out = Responsible::default();
+        for part in text.split(RESPONSIBLE_SEP).map(str::trim).filter(|p| !p.is_empty()) {
+            let known = ResponsibleRole::ALL.iter().find_map(|r| {
+                let rest = part.strip_prefix(r.label())?;
+                let name = rest.trim_start_matches([' ', '\u{3000}', ':', '：']);
+                // The role word must be followed by a separator: `班主任李四` is not read as a role.
+                (name.len() < rest.len() && !name.trim().is_empty()).then_some((*r, name.trim()))
+            });
+            match known {
+                Some((r, name)) if out.get(r).is_none() => out.names[Self::slot(r)] = Some(name.to_string()),
+                _ => out.other.push(part.to_string()),
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,5 +474,43 @@ mod tests {
         assert!(SchoolType::Primary.grades().contains(&6));
         assert!(!SchoolType::Primary.grades().contains(&7));
         assert!(!SchoolType::NineYear.grades().contains(&10));
+    }
+
+    #[test]
+    fn responsible_round_trip_and_partial_updates() {
+        let mut r = Responsible::default();
+        assert_eq!(r.format(), None);
+        r.set(ResponsibleRole::VillageCadre, Some(" 王书记 ")).unwrap();
+        r.set(ResponsibleRole::ClassTeacher, Some("刘老师")).unwrap();
+        let text = r.format().unwrap();
+        assert_eq!(text, "班主任 刘老师、村组干部 王书记");
+        let mut back = Responsible::parse(&text);
+        assert_eq!(back, r);
+        back.set(ResponsibleRole::Mentor, Some("张 辉")).unwrap();
+        back.set(ResponsibleRole::TownshipCadre, Some("李主任")).unwrap();
+        let all = back.format().unwrap();
+        assert_eq!(all, "班主任 刘老师、包保教师 张 辉、包村干部 李主任、村组干部 王书记");
+        let again = Responsible::parse(&all);
+        assert_eq!(again.get(ResponsibleRole::Mentor), Some("张 辉"));
+        assert_eq!(again.roles().len(), 4);
+        // Clearing one role keeps the others.
+        let mut cleared = again.clone();
+        cleared.set(ResponsibleRole::ClassTeacher, Some("")).unwrap();
+        assert_eq!(cleared.format().unwrap(), "包保教师 张 辉、包村干部 李主任、村组干部 王书记");
+        // A name that could not be read back is refused.
+        let e = cleared.set(ResponsibleRole::ClassTeacher, Some("刘、陈")).unwrap_err();
+        assert!(e.to_string().contains("班主任") && e.to_string().contains("刘、陈"), "{e}");
+    }
+
+    #[test]
+    fn responsible_free_text_is_kept() {
+        // Text with no role word (or a role word glued to a name) is kept verbatim.
+        let r = Responsible::parse("刘老师、班主任李四、班主任：陈老师");
+        assert_eq!(r.get(ResponsibleRole::ClassTeacher), Some("陈老师"));
+        assert_eq!(r.other, vec!["刘老师".to_string(), "班主任李四".to_string()]);
+        let mut r2 = r.clone();
+        r2.set(ResponsibleRole::Mentor, Some("张老师")).unwrap();
+        assert_eq!(r2.format().unwrap(), "班主任 陈老师、包保教师 张老师、刘老师、班主任李四");
+        assert!(Responsible::parse("").is_empty());
     }
 }

@@ -19,7 +19,8 @@ use crate::calendar::{
     default_vacations, Calendar, CalendarError, DayKind, HolidayTable, HolidayYear, MonthDay, Vacation,
     DEFAULT_SCHOOL_YEAR_START,
 };
-use crate::model::{ActionKind, Notice};
+use crate::dates::Date;
+use crate::model::{Action, ActionKind, Notice};
 
 /// The presets, one per source document, in the order CLI.md lists them (the first is the
 /// default).
@@ -136,6 +137,21 @@ pub enum Anchor {
     /// The day the first notice of this kind was served on the guardian (002 §四(一)); the rung
     /// is dormant until one is. A second notice does not restart the clock.
     Notice(#[serde(with = "vocab_serde")] Notice),
+    /// The day of the n-th persuasion attempt on the case (a phone call or a home visit, see
+    /// [`Anchor::ATTEMPT_KINDS`]): 002 §四(一) "对经多次动员仍不返校的学生" has a count, not a day
+    /// count. The rung is dormant until that many are recorded. `anchor = { attempts = 2 }`.
+    Attempts(u32),
+}
+
+impl Anchor {
+    /// What counts as one persuasion attempt (动员) of the family.
+    pub const ATTEMPT_KINDS: &'static [ActionKind] = &[ActionKind::Call, ActionKind::Visit];
+
+    /// The date of the `n`-th persuasion attempt among `actions` (in date order), if made.
+    pub fn nth_attempt<'a>(n: u32, actions: impl IntoIterator<Item = &'a Action>) -> Option<Date> {
+        let n = usize::try_from(n).ok()?.checked_sub(1)?;
+        actions.into_iter().filter(|a| Anchor::ATTEMPT_KINDS.contains(&a.kind)).nth(n).map(|a| a.date)
+    }
 }
 
 /// From which day a recorded action counts towards a rung.
@@ -655,6 +671,9 @@ impl Policy {
             if r.satisfied_by.is_empty() {
                 return Err(bad(format!("阶梯规则「{}」未指定完成条件（satisfied_by）", r.id)));
             }
+            if r.anchor == Anchor::Attempts(0) {
+                return Err(bad(format!("阶梯规则「{}」的 anchor.attempts 须至少为 1", r.id)));
+            }
             if r.after_days > 3650 {
                 return Err(bad(format!("阶梯规则「{}」的天数 {} 过大", r.id, r.after_days)));
             }
@@ -847,8 +866,17 @@ mod tests {
         assert_eq!(steps.iter().map(|s| s.without_measures).collect::<Vec<_>>(), vec![true, false, false]);
 
         let l = Policy::preset("lipu").unwrap();
-        assert_eq!(l.ladder[0].anchor, Anchor::Notice(Notice::PersuadeReturn));
-        assert_eq!(l.ladder[0].due_offset(), 7);
+        let lipu: Vec<(&str, Anchor, u32)> =
+            l.ladder.iter().map(|r| (r.id.as_str(), r.anchor, r.due_offset())).collect();
+        assert_eq!(
+            lipu,
+            vec![
+                ("d0_home_visit", Anchor::FirstAbsence, 0),
+                ("persuasion_failed_notice", Anchor::Attempts(2), 1),
+                ("notice_week_report", Anchor::Notice(Notice::PersuadeReturn), 7),
+            ]
+        );
+        assert!(l.ladder.iter().all(|r| r.clause.starts_with("002 ")));
 
         let f = Policy::preset("feicheng").unwrap();
         assert_eq!(f.reporting[0].cadence, Cadence::MonthDay { day: 5 });
@@ -936,6 +964,9 @@ mod tests {
         assert!(e.to_string().contains("重复"), "{e}");
         let e = Policy::from_toml_str(&base.replace("\"09-01\"", "\"09-31\"")).unwrap_err();
         assert!(matches!(e, PolicyError::Toml(_)), "{e}");
+        let lipu = PRESETS[2].1;
+        let e = Policy::from_toml_str(&lipu.replace("attempts = 2", "attempts = 0")).unwrap_err();
+        assert!(e.to_string().contains("attempts"), "{e}");
         let e = Policy::from_toml_str(&base.replace("\"限期入学通知书\", since", "\"通知\", since")).unwrap_err();
         assert!(e.to_string().contains("通知书"), "{e}");
         assert!(matches!(Policy::load("/nonexistent/policy.toml"), Err(PolicyError::Unknown(_))));

@@ -1,7 +1,7 @@
 //! The roster CSV (CLI.md "Files") and the validation of one student, shared by `student add`
 //! and `student import`: every bad field of a row is reported, not just the first.
 
-use crate::dates::{age_at_reference, Date, SchoolYear};
+use crate::dates::{age_at_reference, is_school_age, Date, SchoolYear};
 use crate::ids::{IdNumber, StudentNo, StudentNoKind};
 use crate::model::{Placement, Sex, SpecialGroup, Status};
 use crate::org::Org;
@@ -71,8 +71,9 @@ fn opt(s: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_string())
 }
 
-/// Validates one student. Ages outside 6–15 are not errors here (over-age pupils are on real
-/// rolls); only an impossible age is. Census matching applies the strict school-age rule.
+/// Validates one student. Ages outside 6–15 are not errors here (a child may start a year early
+/// or late, and over-age pupils are on real rolls: see [`age_warning`]); only an impossible age
+/// (outside 3–20) is. Census matching applies the strict school-age rule.
 pub fn validate(input: &StudentInput, ctx: &Context) -> Result<StudentInit, Vec<FieldError>> {
     let mut errs = Vec::new();
     let mut err = |column: &'static str, value: &str, reason: String| {
@@ -131,6 +132,16 @@ pub fn validate(input: &StudentInput, ctx: &Context) -> Result<StudentInit, Vec<
             }
         }
     }
+    // L and J numbers carry a birth date of their own (a G number's is the ID's, checked above).
+    if let (Some(no), Some(b)) = (&student_no, birth) {
+        if no.kind() != StudentNoKind::G {
+            if let Some(nb) = no.birth() {
+                if nb != b.0 {
+                    err("出生日期", &input.birth, format!("与学籍号中的出生日期 {} 不一致（填写为 {}）", Date(nb), b));
+                }
+            }
+        }
+    }
     if let (Some(id), Some(s)) = (&id_number, sex) {
         if id.sex() != s {
             err("性别", &input.sex, format!("与身份证号所示性别「{}」不一致（填写为「{}」）", id.sex(), s));
@@ -157,7 +168,8 @@ pub fn validate(input: &StudentInput, ctx: &Context) -> Result<StudentInit, Vec<
         Ok(g) if (1..=9).contains(&g) => {
             if let Some(s) = school {
                 if !s.teaches(g) {
-                    err("年级", &input.grade, format!("{}是{}，只设 {:?} 年级", s.name, s.kind, s.kind.grades()));
+                    let (lo, hi) = (*s.kind.grades().start(), *s.kind.grades().end());
+                    err("年级", &input.grade, format!("{}是{}，只设 {lo}–{hi} 年级", s.name, s.kind));
                 }
             }
             Some(g)
@@ -215,6 +227,23 @@ pub fn validate(input: &StudentInput, ctx: &Context) -> Result<StudentInit, Vec<
     })
 }
 
+/// A student accepted although not of school age (6–15 at 31 August of the school year's first
+/// year, FORMULAS.md): a line for the operator to check, naming the student (masked number,
+/// name) and the age. `None` for a child of school age.
+pub fn age_warning(s: &StudentInit, year: SchoolYear) -> Option<String> {
+    if is_school_age(s.birth, year, false) {
+        return None;
+    }
+    let age = age_at_reference(s.birth, year);
+    let reference = Date::ymd(year, 8, 31);
+    Some(format!(
+        "学生 {}（{}）出生日期 {}，{reference} 周岁 {age}，不在义务教育适龄 6–15 岁：已接受，请核实出生日期（提前或推迟入学的可不理会）",
+        s.student_no.masked(),
+        s.name,
+        s.birth
+    ))
+}
+
 /// The result of checking a whole roster file.
 #[derive(Debug)]
 pub struct Checked {
@@ -222,6 +251,8 @@ pub struct Checked {
     pub good: Vec<(usize, StudentInit)>,
     /// Every problem, by row.
     pub errors: Vec<RowError>,
+    /// Good rows accepted with a remark ([`age_warning`]), by row: `第 N 行：…`.
+    pub warnings: Vec<(usize, String)>,
 }
 
 /// Parses and validates a roster file; duplicates inside the file are errors too.
@@ -231,6 +262,7 @@ pub fn check(bytes: &[u8], ctx: &Context) -> Result<Checked, TableError> {
     let mut good = Vec::with_capacity(table.len());
     let mut seen_no = std::collections::HashMap::new();
     let mut seen_id = std::collections::HashMap::new();
+    let mut warnings = Vec::new();
     for row in table.rows() {
         let input = StudentInput {
             student_no: row.get("学籍号").into(),
@@ -262,6 +294,9 @@ pub fn check(bytes: &[u8], ctx: &Context) -> Result<Checked, TableError> {
                         continue;
                     }
                 }
+                if let Some(w) = age_warning(&s, ctx.school_year) {
+                    warnings.push((row.number, format!("第 {} 行：{w}", row.number)));
+                }
                 good.push((row.number, s))
             }
             Err(fes) => errors.extend(fes.into_iter().map(|fe| RowError {
@@ -273,7 +308,7 @@ pub fn check(bytes: &[u8], ctx: &Context) -> Result<Checked, TableError> {
         }
     }
     errors.sort_by_key(|e| e.row);
-    Ok(Checked { good, errors })
+    Ok(Checked { good, errors, warnings })
 }
 
 #[cfg(test)]
@@ -357,5 +392,111 @@ mod tests {
         assert_eq!(c.errors.len(), 2);
         assert_eq!((c.errors[0].row, c.errors[0].column.as_str()), (3, "年级"));
         assert_eq!(c.errors[1].row, 4);
+    }
+
+    fn csv_of(rows: &[&StudentInput]) -> String {
+        let mut csv = ROSTER_COLUMNS.join(",");
+        for i in rows {
+            csv.push_str(&format!(
+                "\n{},{},{},{},{},{},{},,,,,{},,",
+                i.student_no, i.id_number, i.name, i.sex, i.birth, i.school, i.grade, i.groups
+            ));
+        }
+        csv.push('\n');
+        csv
+    }
+
+    /// A child with no usable ID: a J number only.
+    fn j_input() -> StudentInput {
+        let no = crate::ids::make_j_no("410329", Date::ymd(2016, 3, 9).0, 45);
+        StudentInput { student_no: no.as_str().into(), id_number: String::new(), ..input() }
+    }
+
+    #[test]
+    fn student_numbers_checked_in_a_roster() {
+        let org = org();
+        // A G number that is not G + the ID (another valid ID).
+        let mut g = input();
+        let other = crate::ids::make_id("410329", Date::ymd(2016, 3, 9).0, 125);
+        g.student_no = format!("G{}", other.as_str());
+        // A J number with a wrong check character.
+        let mut bad_j = j_input();
+        let last = bad_j.student_no.pop().unwrap();
+        bad_j.student_no.push(if last == '1' { '2' } else { '1' });
+        // L and J numbers whose birth date disagrees with 出生日期.
+        let mut l = j_input();
+        l.student_no = "L410329201603091234".into();
+        l.birth = "2016-03-10".into();
+        let mut j = j_input();
+        j.birth = "2016-04-09".into();
+        let good_j = j_input();
+        let good_l = StudentInput { student_no: "L410329201603095678".into(), ..j_input() };
+        let csv = csv_of(&[&g, &bad_j, &l, &j, &good_j, &good_l]);
+        let c = check(csv.as_bytes(), &ctx(&org)).unwrap();
+        let by_row: Vec<(usize, &str, &str)> =
+            c.errors.iter().map(|e| (e.row, e.column.as_str(), e.reason.as_str())).collect();
+        assert_eq!(by_row.len(), 4, "{by_row:?}");
+        assert_eq!((by_row[0].0, by_row[0].1), (2, "学籍号"));
+        assert!(by_row[0].2.contains("G 学籍号应为 G + 身份证号"), "{}", by_row[0].2);
+        assert_eq!((by_row[1].0, by_row[1].1), (3, "学籍号"));
+        assert!(by_row[1].2.contains("校验位"), "{}", by_row[1].2);
+        assert_eq!((by_row[2].0, by_row[2].1), (4, "出生日期"));
+        assert!(by_row[2].2.contains("2016-03-09") && by_row[2].2.contains("2016-03-10"), "{}", by_row[2].2);
+        assert_eq!((by_row[3].0, by_row[3].1), (5, "出生日期"));
+        assert!(by_row[3].2.contains("2016-03-09") && by_row[3].2.contains("2016-04-09"), "{}", by_row[3].2);
+        assert_eq!(c.good.iter().map(|(r, _)| *r).collect::<Vec<_>>(), vec![6, 7]);
+        assert_eq!(c.good[0].1.id_number, None);
+    }
+
+    #[test]
+    fn ages_outside_school_age_warn_but_impossible_ages_fail() {
+        let org = org();
+        let make = |birth: Date, seq: u16| {
+            let id = crate::ids::make_id("410329", birth.0, seq);
+            StudentInput {
+                student_no: format!("G{}", id.as_str()),
+                id_number: id.as_str().into(),
+                sex: id.sex().label().into(),
+                birth: birth.to_string(),
+                ..input()
+            }
+        };
+        // School year 2026, reference 2026-08-31: 2020-08-31 is 6, 2020-09-01 is 5;
+        // 2010-09-01 is 15, 2010-08-31 is 16; 2023-01-01 is 3, 2022-08-31 is 4; 2005-09-01 is 20.
+        let cases = [
+            (Date::ymd(2020, 8, 31), None),
+            (Date::ymd(2020, 9, 1), Some(5)),
+            (Date::ymd(2010, 9, 1), None),
+            (Date::ymd(2010, 8, 31), Some(16)),
+            (Date::ymd(2005, 9, 1), Some(20)),
+        ];
+        for (i, (birth, warn)) in cases.iter().enumerate() {
+            let mut s = make(*birth, 11 + i as u16);
+            s.grade = "1".into();
+            let v = validate(&s, &ctx(&org)).unwrap_or_else(|e| panic!("{birth}: {e:?}"));
+            let w = age_warning(&v, 2026);
+            match warn {
+                None => assert!(w.is_none(), "{birth}: {w:?}"),
+                Some(age) => {
+                    let w = w.unwrap_or_else(|| panic!("{birth} should warn"));
+                    assert!(w.contains(&format!("周岁 {age}")) && w.contains("张三"), "{w}");
+                    assert!(w.contains(&v.student_no.masked()) && !w.contains(v.student_no.as_str()), "{w}");
+                }
+            }
+        }
+        // Impossible ages stay errors: 2 and 21.
+        for birth in [Date::ymd(2023, 9, 1), Date::ymd(2005, 8, 31)] {
+            let e = validate(&make(birth, 40), &ctx(&org)).unwrap_err();
+            assert!(e.iter().any(|e| e.column == "出生日期" && e.reason.contains("不可能")), "{birth}: {e:?}");
+        }
+        // In a file: the warning names the row; the row is still good.
+        let young = make(Date::ymd(2020, 9, 1), 50);
+        let csv = csv_of(&[&input(), &young]);
+        let c = check(csv.as_bytes(), &ctx(&org)).unwrap();
+        assert!(c.errors.is_empty(), "{:?}", c.errors);
+        assert_eq!(c.good.len(), 2);
+        assert_eq!(c.warnings.len(), 1);
+        assert_eq!(c.warnings[0].0, 3);
+        assert!(c.warnings[0].1.starts_with("第 3 行：") && c.warnings[0].1.contains("周岁 5"), "{:?}", c.warnings);
     }
 }

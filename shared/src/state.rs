@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dates::Date;
 use crate::ids::{IdNumber, StudentNo};
-use crate::model::{AbsenceKind, Action, CaseState, Cause, Placement, Sex, SpecialGroup, Status};
+use crate::model::{AbsenceKind, Action, CaseState, Cause, Placement, Responsible, Sex, SpecialGroup, Status};
 use crate::revision::{CaseInit, Change, Field, Hlc, RecordId, RecordKind, RevId, Revision, StudentInit, Value};
 
 /// A candidate value of a register.
@@ -351,6 +351,14 @@ impl Record {
             Some(Value::Cause(c)) => Some(*c),
             _ => None,
         }
+    }
+    /// A case's 劝返方案 (plan), if recorded.
+    pub fn plan(&self) -> Option<&str> {
+        self.text(Field::Plan)
+    }
+    /// A case's responsible people, read back from the `Responsible` register's text.
+    pub fn responsible(&self) -> Responsible {
+        self.text(Field::Responsible).map(Responsible::parse).unwrap_or_default()
     }
     /// Absences in date order.
     pub fn absences_sorted(&self) -> Vec<(Date, AbsenceKind)> {

@@ -13,18 +13,31 @@ fn node() -> (Node, Kid, Kid) {
     (node, a, b)
 }
 
-/// Runs a command that must fail; checks the message names `names`, and that nothing changed.
+/// Runs a command that must fail; checks that all it printed is one line (stderr, nothing on
+/// stdout) naming `names`, and that nothing changed.
 #[track_caller]
 fn rejected(node: &Node, args: &[&str], names: &[&str]) -> String {
     let before = node.snapshot();
     let line = node.fails(args);
+    assert_eq!(line.lines().count(), 1, "{args:?} should print exactly one line on stderr:\n{line}");
     assert!(line.starts_with("错误："), "{line}");
     for n in names {
         assert!(line.contains(n), "message should name {n:?}: {line}");
     }
-    assert!(!line.contains('\n'));
     assert_eq!(node.snapshot(), before, "{args:?} changed the store");
     line
+}
+
+/// Imports a roster of one good child and then `bad` (so `bad` is row 3): it must fail with one
+/// line naming row 3, `column` and `names`, and import nothing (the good row neither).
+#[track_caller]
+fn rejected_roster(node: &Node, bad: &Kid, column: &str, names: &[&str]) -> String {
+    let good = Kid::new(90, "鸦岭中心小学", 3);
+    let f = node.file("bad-row.csv", roster(&[good, bad.clone()]).as_bytes());
+    let at = format!("第 3 行，列「{column}」");
+    let mut all = vec![at.as_str(), "未导入任何学生"];
+    all.extend_from_slice(names);
+    rejected(node, &["student", "import", f.to_str().unwrap(), "--date", "2026-09-01"], &all)
 }
 
 fn add_args<'a>(k: &'a Kid, grade: &'a str) -> Vec<&'a str> {
@@ -63,13 +76,68 @@ fn wrong_check_character() {
     k.student_no = format!("G{}", k.id);
     let line = rejected(&node, &add_args(&k, "3"), &["身份证号", "校验位", &k.id[14..]]);
     assert!(!line.contains(&k.id), "the full ID is masked in messages: {line}");
-    // The same in a roster: the row, the column and the reason; nothing imported.
-    let good = Kid::new(4, "鸦岭中心小学", 3);
-    let f = node.file("bad.csv", roster(&[good, k]).as_bytes());
-    let r = node.run(&["student", "import", f.to_str().unwrap()]);
-    assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("第 3 行") && r.stderr.contains("校验位"), "{}", r.stderr);
-    assert!(r.stderr.contains("未导入任何学生"), "{}", r.stderr);
+    // The same in a roster: the row, the column and the reason; nothing imported. (The usual
+    // typing slip: the 学籍号 is right, the 身份证号 column has a wrong last character.)
+    let mut k = Kid::new(3, "鸦岭中心小学", 3);
+    k.id = wrong_check(&k.id);
+    let line = rejected_roster(&node, &k, "身份证号", &["校验位"]);
+    assert!(!line.contains(&k.id), "the full ID is masked in messages: {line}");
+}
+
+#[test]
+fn roster_rows_disagreeing_with_their_id() {
+    let (node, _, _) = node();
+    let mut k = Kid::new(5, "鸦岭中心小学", 3);
+    let real_birth = k.birth.clone();
+    k.birth = "2017-12-31".into();
+    rejected_roster(&node, &k, "出生日期", &["2017-12-31", &real_birth]);
+    let mut k = Kid::new(5, "鸦岭中心小学", 3);
+    let real = k.sex;
+    k.sex = if real == "男" { "女" } else { "男" };
+    rejected_roster(&node, &k, "性别", &[real, k.sex]);
+}
+
+#[test]
+fn roster_rows_with_bad_school_grade_or_date() {
+    let (node, _, _) = node();
+    let mut k = Kid::new(6, "鸦岭中心小学", 3);
+    k.school = "不存在小学".into();
+    rejected_roster(&node, &k, "学校", &["不存在小学"]);
+    let mut k = Kid::new(7, "鸦岭中心小学", 3);
+    k.grade = 10;
+    rejected_roster(&node, &k, "年级", &["10", "1–9"]);
+    let mut k = Kid::new(7, "鸦岭中心小学", 3);
+    k.grade = 7;
+    rejected_roster(&node, &k, "年级", &["7", "鸦岭中心小学"]);
+    let mut k = Kid::new(12, "鸦岭中心小学", 2);
+    k.birth = "2026-02-30".into();
+    rejected_roster(&node, &k, "出生日期", &["2026-02-30"]);
+}
+
+/// Several bad rows: one line per problem, then a summary line that still names the first bad
+/// row and column (a script that reads only the last line knows where to look).
+#[test]
+fn roster_with_several_bad_rows() {
+    let (node, _, _) = node();
+    let mut a = Kid::new(13, "鸦岭中心小学", 3);
+    a.grade = 10;
+    let mut b = Kid::new(14, "鸦岭中心小学", 3);
+    b.school = "不存在小学".into();
+    let good = Kid::new(15, "鸦岭中心小学", 3);
+    let f = node.file("many.csv", roster(&[good, a, b]).as_bytes());
+    let before = node.snapshot();
+    let out = node.fails(&["student", "import", f.to_str().unwrap(), "--date", "2026-09-01"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].starts_with("第 3 行，列「年级」"), "{out}");
+    assert!(lines[1].starts_with("第 4 行，列「学校」"), "{out}");
+    let last = lines[2];
+    assert!(last.starts_with("错误："), "{out}");
+    for n in ["2 处错误", "涉及 2 行", "第一处在第 3 行，列「年级」", "未导入任何学生", "--skip-bad"]
+    {
+        assert!(last.contains(n), "the summary should name {n:?}: {last}");
+    }
+    assert_eq!(node.snapshot(), before);
 }
 
 #[test]
@@ -228,4 +296,56 @@ fn uninitialised_or_reinitialised() {
     assert_eq!(r.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&r.stderr).contains("尚未初始化"));
     assert!(!empty.exists(), "a status on a missing directory must not create it");
+}
+
+/// A child with no usable ID: a J number (valid check character) and an empty 身份证号.
+fn j_kid(n: u32, school: &str, grade: u8) -> Kid {
+    let mut k = Kid::new(n, school, grade);
+    let birth = baoxue_shared::Date::parse(&k.birth).unwrap();
+    k.student_no = baoxue_shared::ids::make_j_no("410329", birth.0, (n % 1000) as u16).as_str().to_string();
+    k.id = String::new();
+    k
+}
+
+#[test]
+fn g_number_not_g_plus_the_id() {
+    let (node, _, _) = node();
+    let mut k = Kid::new(20, "鸦岭中心小学", 3);
+    k.student_no = Kid::new(21, "鸦岭中心小学", 3).student_no;
+    let line = rejected(&node, &add_args(&k, "3"), &["学籍号", "G 学籍号应为 G + 身份证号", &k.name]);
+    assert!(!line.contains(&k.student_no[1..]), "the full number is masked: {line}");
+    let line = rejected_roster(&node, &k, "学籍号", &["G 学籍号应为 G + 身份证号"]);
+    assert!(!line.contains(&k.student_no[1..]), "the full number is masked: {line}");
+}
+
+#[test]
+fn j_number_with_a_wrong_check_character() {
+    let (node, _, _) = node();
+    let mut k = j_kid(22, "鸦岭中心小学", 3);
+    k.student_no = wrong_check(&k.student_no[1..]);
+    k.student_no.insert(0, 'J');
+    rejected(&node, &add_args(&k, "3"), &["学籍号", "J 学籍号校验位错误"]);
+    rejected_roster(&node, &k, "学籍号", &["J 学籍号校验位错误"]);
+    // The same child with the right check character is accepted.
+    let good = j_kid(22, "鸦岭中心小学", 3);
+    let out = node.ok(&add_args(&good, "3"));
+    assert!(out.contains("已添加学生"), "{out}");
+}
+
+#[test]
+fn l_or_j_number_birth_date_disagreeing() {
+    let (node, _, _) = node();
+    let mut j = j_kid(23, "鸦岭中心小学", 3);
+    let carried = j.birth.clone();
+    j.birth = "2017-12-30".into();
+    rejected(&node, &add_args(&j, "3"), &["出生日期", "学籍号中的出生日期", &carried, "2017-12-30"]);
+    rejected_roster(&node, &j, "出生日期", &["学籍号中的出生日期", &carried, "2017-12-30"]);
+    // An L number (temporary: area + birth date + 4 digits, no check character).
+    let mut l = j_kid(24, "鸦岭中心小学", 3);
+    let carried = l.birth.replace('-', "");
+    l.student_no = format!("L410329{carried}0024");
+    let carried = l.birth.clone();
+    l.birth = "2017-12-29".into();
+    rejected(&node, &add_args(&l, "3"), &["出生日期", "学籍号中的出生日期", &carried, "2017-12-29"]);
+    rejected_roster(&node, &l, "出生日期", &["学籍号中的出生日期", &carried, "2017-12-29"]);
 }

@@ -185,3 +185,87 @@ fn confirm_and_close_move_the_status() {
     assert_eq!(st["conflicts"], 0);
     assert_eq!(st["unacknowledged"], st["revisions"], "an offline node has acknowledged nothing");
 }
+
+/// School age (FORMULAS.md): 6–15 at 31 August of the school year's first year. A child outside
+/// it is accepted (a year early or late is legitimate) with a warning naming the row, the student
+/// and the age; an impossible age is still refused.
+#[test]
+fn ages_outside_school_age_are_accepted_with_a_warning() {
+    let node = Node::new();
+    // School year 2026 (reference 2026-08-31): born 2020-09-01 is 5, 2010-08-31 is 16.
+    let young = Kid::born(71, "鸦岭中心小学", 1, "2020-09-01");
+    let ok = Kid::born(72, "鸦岭中心小学", 1, "2020-08-31");
+    let old = Kid::born(73, "鸦岭初中", 9, "2010-08-31");
+    let f = node.file("ages.csv", roster(&[young.clone(), ok.clone(), old.clone()]).as_bytes());
+    let dry = node.run(&["student", "import", f.to_str().unwrap(), "--dry-run", "--date", "2026-09-01"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert_eq!(dry.stderr.lines().count(), 2, "a dry run shows the warnings too: {}", dry.stderr);
+    let r = node.run(&["student", "import", f.to_str().unwrap(), "--date", "2026-09-01"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("已导入 3 名学生"), "{}", r.stdout);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", r.stderr);
+    let masked = |k: &Kid| format!("{}*********{}", &k.student_no[..6], &k.student_no[15..]);
+    for (line, row, k, age) in [(lines[0], 2, &young, 5), (lines[1], 4, &old, 16)] {
+        assert!(line.contains(&format!("第 {row} 行")), "{line}");
+        assert!(line.contains(&masked(k)) && line.contains(&k.name), "{line}");
+        assert!(line.contains(&format!("周岁 {age}")) && line.contains("6–15"), "{line}");
+        assert!(!line.contains(&k.id), "{line}");
+    }
+    // `student add` warns the same way.
+    let early = Kid::born(74, "鸦岭中心小学", 1, "2021-03-01");
+    let r = node.run(&[
+        "student",
+        "add",
+        "--student-no",
+        &early.student_no,
+        "--name",
+        &early.name,
+        "--sex",
+        early.sex,
+        "--birth",
+        &early.birth,
+        "--school",
+        &early.school,
+        "--grade",
+        "1",
+        "--date",
+        "2026-09-01",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("周岁 5") && r.stderr.contains(&early.name), "{}", r.stderr);
+    assert_eq!(node.json(&["student", "list", "--json"]).as_array().unwrap().len(), 4);
+    // Impossible: 2 years old.
+    let baby = Kid::born(75, "鸦岭中心小学", 1, "2024-01-01");
+    let f = node.file("baby.csv", roster(&[baby]).as_bytes());
+    let line = node.fails(&["student", "import", f.to_str().unwrap(), "--date", "2026-09-01"]);
+    assert!(line.contains("第 2 行，列「出生日期」") && line.contains("不可能"), "{line}");
+}
+
+/// 送教上门 only for a disabled child (残疾儿童少年) of 6–16 at the reference date.
+#[test]
+fn home_delivered_teaching_needs_disability_and_age() {
+    // 2010-08-31: 16 at 2026-08-31 (still in scope); 2009-08-31: 17.
+    let sixteen = Kid::born(81, "鸦岭初中", 9, "2010-08-31");
+    let seventeen = Kid::born(82, "鸦岭初中", 9, "2009-08-31");
+    let plain = Kid::new(83, "鸦岭初中", 8);
+    let node = with(&[sixteen.clone(), seventeen.clone(), plain.clone()]);
+    let before = node.snapshot();
+    // Not disabled: refused with one clear line, nothing changed.
+    let line = node.fails(&["student", "status", &plain.student_no, "送教上门", "--date", "2026-10-08"]);
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(line.contains("残疾儿童少年") && line.contains(&plain.name), "{line}");
+    assert_eq!(node.snapshot(), before);
+    // Disabled but 17: refused, naming the age.
+    node.ok(&["student", "edit", &seventeen.student_no, "--groups", "残疾儿童少年"]);
+    let before = node.snapshot();
+    let line = node.fails(&["student", "status", &seventeen.student_no, "送教上门", "--date", "2026-10-08"]);
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(line.contains("周岁 17") && line.contains("6–16") && line.contains(&seventeen.name), "{line}");
+    assert_eq!(node.snapshot(), before);
+    // Disabled and 16: accepted.
+    node.ok(&["student", "edit", &sixteen.student_no, "--groups", "残疾儿童少年"]);
+    let out = node.ok(&["student", "status", &sixteen.student_no, "送教上门", "--date", "2026-10-08"]);
+    assert!(out.contains("送教上门"), "{out}");
+    assert_eq!(node.json(&["student", "show", &sixteen.student_no, "--json"])["status"], "送教上门");
+}

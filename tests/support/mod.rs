@@ -136,13 +136,14 @@ impl Node {
         r.stdout
     }
 
-    /// Runs and requires exit 1; returns the last stderr line (the summary naming the item).
+    /// Runs and requires exit 1 with nothing on stdout; returns the whole of stderr (without its
+    /// final newline), so a caller can check it is one line.
     #[track_caller]
     pub fn fails(&self, args: &[&str]) -> String {
         let r = self.run(args);
         assert_eq!(r.code, 1, "baoxue-node {args:?} should fail with 1:\nstdout: {}\nstderr: {}", r.stdout, r.stderr);
         assert!(r.stdout.trim().is_empty(), "a failed command printed on stdout: {}", r.stdout);
-        r.stderr.lines().last().unwrap_or("").to_string()
+        r.stderr.trim_end_matches(['\n', '\r']).to_string()
     }
 
     #[track_caller]
@@ -198,6 +199,18 @@ impl Kid {
             grade,
             class: format!("{}班", 1 + n % 3),
         }
+    }
+
+    /// A valid child as [`Kid::new`], born on `birth` (YYYY-MM-DD): its ID, 学籍号 and sex follow.
+    pub fn born(n: u32, school: &str, grade: u8, birth: &str) -> Kid {
+        let mut k = Kid::new(n, school, grade);
+        let b = Date::parse(birth).expect("a valid test birth date");
+        let id = make_id(&k.id[..6], b.0, (n % 1000) as u16);
+        k.sex = if (id.as_str().as_bytes()[16] - b'0') % 2 == 1 { "男" } else { "女" };
+        k.student_no = format!("G{}", id.as_str());
+        k.id = id.as_str().to_string();
+        k.birth = b.to_string();
+        k
     }
 
     pub fn row(&self) -> String {

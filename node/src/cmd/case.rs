@@ -1,7 +1,8 @@
 //! `case open|confirm|act|close|list|show`: the 一人一案 ledger of this township.
 
 use baoxue_shared::model::{
-    Action, ActionKind, CaseSource, CaseState, Cause, Notice, Outcome, Placement, Status, TransferTarget,
+    Action, ActionKind, CaseSource, CaseState, Cause, Notice, Outcome, Placement, ResponsibleRole, Status,
+    TransferTarget,
 };
 use baoxue_shared::revision::{CaseInit, Child};
 use baoxue_shared::{Change, Date, Field, Record, RecordId, RecordKind, RevId, Value};
@@ -65,10 +66,11 @@ pub fn open(l: &Ledger, arg: &str, cause: Option<&str>, stamp: &Stamp) -> Result
     l.ensure_writable(&s)?;
     if let Some(c) = l.open_case_of(&s)? {
         return Err(refused(format!(
-            "{} 已有未销号案件 {}（{}），不能重复立案",
+            "{} 已有未销号案件 {}（{}），不能重复立案；要填写辍学原因、劝返方案或责任人，请用 case edit {} --cause … --plan … --teacher …",
             who(&s),
             c.id.short(),
-            c.case_state().map(|x| x.label()).unwrap_or_default()
+            c.case_state().map(|x| x.label()).unwrap_or_default(),
+            c.id.short()
         )));
     }
     let status = s.status().unwrap_or(Status::Enrolled);
@@ -80,6 +82,73 @@ pub fn open(l: &Ledger, arg: &str, cause: Option<&str>, stamp: &Stamp) -> Result
     let (id, item) = new_roll_case(l, &s, stamp.date, clock_start, cause)?;
     l.commit(&stamp.author, stamp.date, vec![item])?;
     Ok(format!("已立案：案件 {}，{} 疑似辍学，起算日 {clock_start}，原因 {cause}\n", id.short(), who(&s)).into())
+}
+
+/// What `case edit` changes; `None` leaves a detail as it is, an empty text clears it.
+#[derive(Default)]
+pub struct EditArgs<'a> {
+    pub cause: Option<&'a str>,
+    pub plan: Option<&'a str>,
+    pub teacher: Option<&'a str>,
+    pub mentor: Option<&'a str>,
+    pub cadre: Option<&'a str>,
+    pub village_cadre: Option<&'a str>,
+}
+
+/// Records a case's details (cause, 劝返方案, responsible people) — a case opened automatically
+/// by an absence starts with cause 不详 and nobody named. Each write replaces the values the
+/// record holds (like every edit), so a concurrent edit elsewhere stays visible as a conflict.
+/// The responsible people are one register: only the roles given change, the others are kept.
+pub fn edit(l: &Ledger, arg: &str, a: &EditArgs, stamp: &Stamp) -> Result<Output> {
+    let roles = [
+        (ResponsibleRole::ClassTeacher, a.teacher),
+        (ResponsibleRole::Mentor, a.mentor),
+        (ResponsibleRole::TownshipCadre, a.cadre),
+        (ResponsibleRole::VillageCadre, a.village_cadre),
+    ];
+    if a.cause.is_none() && a.plan.is_none() && roles.iter().all(|(_, n)| n.is_none()) {
+        return Err(invalid(
+            "没有要填写的内容：请用 --cause、--plan、--teacher、--mentor、--cadre、--village-cadre 指定",
+        ));
+    }
+    let cause: Option<Cause> = a
+        .cause
+        .map(|c| c.parse().map_err(|e: baoxue_shared::model::ParseEnumError| invalid(e.to_string())))
+        .transpose()?;
+    let c = l.case(arg)?;
+    l.ensure_case_writable(&c)?;
+    let mut wanted: Vec<(Field, Value)> = Vec::new();
+    if let Some(cause) = cause {
+        wanted.push((Field::Cause, Value::Cause(cause)));
+    }
+    if let Some(p) = a.plan {
+        let p = p.trim();
+        wanted.push((Field::Plan, Value::OptText((!p.is_empty()).then(|| p.to_string()))));
+    }
+    if roles.iter().any(|(_, n)| n.is_some()) {
+        let mut people = c.responsible();
+        for (role, name) in roles {
+            if let Some(name) = name {
+                people
+                    .set(role, Some(name))
+                    .map_err(|e| invalid(format!("案件 {}（{}）：{e}", c.id.short(), c.name())))?;
+            }
+        }
+        wanted.push((Field::Responsible, Value::OptText(people.format())));
+    }
+    let assigns: Vec<_> = wanted
+        .into_iter()
+        .filter(|(f, v)| !c.register(*f).map(|g| !g.in_conflict() && g.value() == Some(v)).unwrap_or(false))
+        .map(|(f, v)| assign(&c, f, v))
+        .collect();
+    if assigns.is_empty() {
+        return Ok(format!("案件 {}（{}）的详情没有变化，未记录\n", c.id.short(), c.name()).into());
+    }
+    let what = assigns.iter().map(|a| format!("{} → {}", a.field.label(), a.value)).collect::<Vec<_>>().join("；");
+    let closed = !c.case_state().map(CaseState::is_open).unwrap_or(true);
+    l.commit(&stamp.author, stamp.date, vec![(c.id, RecordKind::Case, Change::Update(assigns))])?;
+    let note = if closed { "（案件已销号）" } else { "" };
+    Ok(format!("已填写案件 {}（{}）{note}：{what}\n", c.id.short(), c.name()).into())
 }
 
 fn ensure_open(case: &Record, what: &str) -> Result<()> {
@@ -266,6 +335,9 @@ fn case_json(c: &Record, unmasked: bool) -> serde_json::Value {
         "clock_start": i.map(|i| i.clock_start.to_string()),
         "cause": c.cause().map(|x| x.key()),
         "cause_label": c.cause().map(|x| x.label()),
+        "plan": c.plan(),
+        "responsible": c.text(Field::Responsible),
+        "responsible_roles": responsible_json(c),
         "source": i.map(|i| i.source.key()),
         "township": i.map(|i| i.township.clone()),
         "school": i.and_then(|i| i.school.clone()),
@@ -283,6 +355,19 @@ fn case_json(c: &Record, unmasked: bool) -> serde_json::Value {
         "evidence": evidence,
         "conflicts": c.conflicts().iter().map(|(f, _)| f.key()).collect::<Vec<_>>(),
     })
+}
+
+/// `{class_teacher, mentor, township_cadre, village_cadre}` (null where nobody is recorded).
+fn responsible_json(c: &Record) -> serde_json::Value {
+    let people = c.responsible();
+    let mut m = serde_json::Map::new();
+    for role in ResponsibleRole::ALL {
+        m.insert(role.key().into(), json!(people.get(*role)));
+    }
+    if !people.other.is_empty() {
+        m.insert("other".into(), json!(people.other));
+    }
+    serde_json::Value::Object(m)
 }
 
 pub fn list(l: &Ledger, only_open: bool, json: bool, unmasked: bool) -> Result<Output> {
@@ -341,6 +426,8 @@ pub fn show(l: &Ledger, arg: &str, json: bool, unmasked: bool) -> Result<Output>
         i.map(|i| i.opened.to_string()).unwrap_or_default(),
         i.map(|i| i.clock_start.to_string()).unwrap_or_default()
     ));
+    p(format!("劝返方案 {}", c.plan().unwrap_or("（未填写）")));
+    p(format!("责任人 {}", c.text(Field::Responsible).unwrap_or("（未填写，用 case edit --teacher 等填写）")));
     if let Some(CaseState::Closed { outcome, evidence, on }) = c.case_state() {
         p(format!("销号 {on}（{outcome}）{}", evidence.as_deref().map(|e| format!("  证明：{e}")).unwrap_or_default()));
     }

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use baoxue_shared::dates::{age_at_reference, is_school_age};
 use baoxue_shared::ids::{mask, IdNumber, StudentNo};
 use baoxue_shared::model::{Placement, SpecialGroup, Status, TransferTarget};
 use baoxue_shared::revision::StudentInit;
@@ -93,6 +94,7 @@ pub fn import(l: &Ledger, a: &ImportArgs, stamp: &Stamp) -> Result<Output> {
     let checked =
         roster::check(&bytes, &roster_context(l, stamp.date)).map_err(|e| invalid(format!("花名册 {path}：{e}")))?;
     let mut errors: Vec<RowError> = checked.errors;
+    let age_warnings = checked.warnings;
     let mut good = Vec::with_capacity(checked.good.len());
     for (row, s) in checked.good {
         match duplicate_of(l, &s)? {
@@ -118,12 +120,29 @@ pub fn import(l: &Ledger, a: &ImportArgs, stamp: &Stamp) -> Result<Output> {
         } else {
             format!("（改正后重新导入，或用 --skip-bad 只导入正确的 {} 行）", good.len())
         };
-        return Err(NodeError::Rows {
-            summary: format!("花名册 {path}{trial}：{} 处错误，涉及 {bad_rows} 行，未导入任何学生{hint}", errors.len()),
-            rows: errors,
-        });
+        // One problem: one line that says it all. Several: a line per problem, then a summary
+        // that still names the first one, so the last line alone tells where to look.
+        let first = &errors[0];
+        let summary = if errors.len() == 1 {
+            format!("花名册 {path}{trial}：{first}；未导入任何学生{hint}")
+        } else {
+            let at = if first.column.is_empty() {
+                format!("第 {} 行", first.row)
+            } else {
+                format!("第 {} 行，列「{}」", first.row, first.column)
+            };
+            format!(
+                "花名册 {path}{trial}：{} 处错误，涉及 {bad_rows} 行（第一处在{at}），未导入任何学生{hint}",
+                errors.len()
+            )
+        };
+        return Err(NodeError::Rows { summary, rows: errors });
     }
-    let mut warnings: Vec<String> = errors.iter().map(|e| format!("已跳过：{e}")).collect();
+    // Remarks on rows that are imported (a row skipped as bad says why it was skipped instead).
+    let imported: std::collections::HashSet<usize> = good.iter().map(|(r, _)| *r).collect();
+    let mut warnings: Vec<String> =
+        age_warnings.into_iter().filter(|(row, _)| imported.contains(row)).map(|(_, w)| format!("提示：{w}")).collect();
+    warnings.extend(errors.iter().map(|e| format!("已跳过：{e}")));
     if !errors.is_empty() {
         warnings.push(format!("共跳过 {bad_rows} 行有错误的记录"));
     }
@@ -168,12 +187,14 @@ pub fn add(l: &Ledger, input: &StudentInput, stamp: &Stamp) -> Result<Output> {
     }
     let line =
         format!("已添加学生 {}（{}）：{} {}年级，在读\n", s.student_no.masked(), s.name, s.placement.school, s.grade);
+    let warnings =
+        roster::age_warning(&s, l.school_year(stamp.date)).map(|w| format!("提示：{w}")).into_iter().collect();
     l.commit(
         &stamp.author,
         stamp.date,
         vec![(RevId::random(), RecordKind::Student, Change::CreateStudent(Box::new(s)))],
     )?;
-    Ok(line.into())
+    Ok(Output { text: line, warnings })
 }
 
 // --- list and show ------------------------------------------------------------------------
@@ -376,6 +397,7 @@ pub fn set_status(l: &Ledger, arg: &str, to: &str, reason: Option<&str>, stamp: 
         Status::TransferredOut => {
             return Err(refused(format!("{} 不能直接改为转出：请用 student transfer 办理转学", who(&r))))
         }
+        Status::HomeDelivered => ensure_home_delivery_fits(l, &r, stamp.date)?,
         Status::Graduated if !matches!(r.grade(), Some(6) | Some(9)) => {
             return Err(refused(format!(
                 "{} 在读 {} 年级，不能毕业（只有 6 年级或 9 年级学生可以毕业）",
@@ -392,6 +414,32 @@ pub fn set_status(l: &Ledger, arg: &str, to: &str, reason: Option<&str>, stamp: 
     l.commit(&stamp.author, stamp.date, vec![(r.id, RecordKind::Student, change)])?;
     let why = reason.map(|x| format!("，原因：{x}")).unwrap_or_default();
     Ok(format!("已将{} 的学籍状态由{}改为{to}{why}\n", who(&r), cur.status).into())
+}
+
+/// 送教上门 (home-delivered teaching) is for severely disabled children of 6–16 who cannot come
+/// to school (002 §四(三)3 "6至16岁重度残疾儿童少年", FORMULAS.md "School age"): the student must
+/// carry the 残疾儿童少年 group and be of that age at the reference date of the school year.
+fn ensure_home_delivery_fits(l: &Ledger, r: &Record, date: Date) -> Result<()> {
+    if !r.groups().contains(&SpecialGroup::Disabled) {
+        return Err(refused(format!(
+            "{} 不能改为送教上门：送教上门只适用于特殊群体为「{}」的学生，请先用 student edit --groups 登记",
+            who(r),
+            SpecialGroup::Disabled.label()
+        )));
+    }
+    let year = l.school_year(date);
+    let Some(birth) = r.birth() else {
+        return Err(refused(format!("{} 没有出生日期，不能核对送教上门的年龄（6–16 岁）", who(r))));
+    };
+    if !is_school_age(birth, year, true) {
+        return Err(refused(format!(
+            "{} 不能改为送教上门：出生日期 {birth}，{} 周岁 {}，送教上门只适用于 6–16 岁的残疾儿童少年",
+            who(r),
+            Date::ymd(year, 8, 31),
+            age_at_reference(birth, year)
+        )));
+    }
+    Ok(())
 }
 
 pub enum TransferTo<'a> {
