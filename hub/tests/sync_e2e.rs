@@ -322,13 +322,21 @@ async fn a_revision_an_hour_in_the_future_is_rejected_naming_the_nodes_clock() {
     let s = a.add_students(1, "鸦岭小学", 0)[0];
     let future = stamped(&a, s, now_ms() + 3_600_000, 9);
     a.store.apply(std::slice::from_ref(&future), None).unwrap();
+    let before = baoxue_shared::sync::clock_text(now_ms());
     let r = a.sync(&c).await;
+    let after = baoxue_shared::sync::clock_text(now_ms());
     assert_eq!(r.sent, 2);
     assert_eq!(r.rejected.len(), 1);
     assert_eq!(r.rejected[0].revision, future.id.hex());
+    // The reason names the revision's stamp, the hub's clock and the node's own clock (right
+    // now, at the minute: the revision was made while it ran an hour ahead).
     let reason = &r.rejected[0].reason;
-    assert!(reason.contains("节点 鸦岭中心校 的时钟为"), "{reason}");
-    assert!(reason.contains("超前县级平台"), "{reason}");
+    let stamp = baoxue_shared::sync::clock_text(future.hlc.ms);
+    assert!(reason.contains(&format!("修订时间 {stamp} 超前县级平台的时钟 ")), "{reason}");
+    let node_clock = reason.split("节点 鸦岭中心校 的时钟为 ").nth(1).unwrap_or_else(|| panic!("{reason}"));
+    let shown: String = node_clock.chars().take(19).collect();
+    assert!(before <= shown && shown <= after, "node clock {shown} not in [{before}, {after}]: {reason}");
+    assert!(node_clock.contains("与平台相符"), "{reason}");
     assert!(!c.hub_store().contains(future.id).unwrap());
     // Kept at the node and shown by `status`; not sent again.
     let st = sync_status(&a.store).unwrap();
@@ -939,7 +947,8 @@ async fn run_syncs_at_start_then_waits_for_the_nightly_hour_and_stops_on_refusal
     let c = County::new().await;
     let mut a = c.node("鸦岭中心校", A);
     a.add_students(2, "鸦岭小学", 0);
-    let opts = baoxue_node::sync::RunOptions { hub_override: Some(c.addr.clone()), sync_at_start: true };
+    let opts =
+        baoxue_node::sync::RunOptions { hub_override: Some(c.addr.clone()), sync_at_start: true, ..Default::default() };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let store = a.store.clone();
     let run = tokio::spawn(baoxue_node::sync::run_forever(store.clone(), opts.clone(), async move {
