@@ -707,15 +707,23 @@ pub fn check_revision(rev: &Revision, scope: Option<&BTreeSet<String>>, ctx: &Ch
     Ok(())
 }
 
-/// [`check_assign`] for every register write of `rev`, against the record as the hub holds it
-/// plus what this batch accepted before it (`accepted`; `states` caches the records read).
-fn check_writes(
+/// What the hub knows of a revision's register writes: for each, the values of the writes it
+/// replaces and the field's current values, from the record as the hub holds it plus what this
+/// batch accepted before it (`accepted`; `states` caches the records read).
+struct Writes {
+    /// How the record is named in a refusal.
+    who: String,
+    /// `(replaced, current)` per assign, in order.
+    values: Vec<(Vec<Value>, Vec<Value>)>,
+}
+
+fn writes_of(
     r: &impl HubReplica,
     rev: &Revision,
     accepted: &[Revision],
     states: &mut HashMap<RecordId, Record>,
-) -> Result<Result<(), String>, StoreFault> {
-    let Change::Update(assigns) = &rev.change else { return Ok(Ok(())) };
+) -> Result<Writes, StoreFault> {
+    let Change::Update(assigns) = &rev.change else { return Ok(Writes { who: String::new(), values: Vec::new() }) };
     if !states.contains_key(&rev.record) {
         let mut rec = r.record(rev.record)?.unwrap_or_else(|| Record::new(rev.record, rev.kind));
         for a in accepted.iter().filter(|a| a.record == rev.record) {
@@ -729,6 +737,7 @@ fn check_writes(
     } else {
         format!("{}（记录 {}）", rec.name(), rec.id)
     };
+    let mut values = Vec::with_capacity(assigns.len());
     for a in assigns {
         let reg = rec.register(a.field);
         let mut replaced = Vec::with_capacity(a.supersedes.len());
@@ -745,11 +754,37 @@ fn check_writes(
             replaced.extend(value);
         }
         let current: Vec<Value> = reg.map(|g| g.heads.values().map(|c| c.value.clone()).collect()).unwrap_or_default();
-        if let Err(e) = check_assign(&who, a, &replaced, &current) {
-            return Ok(Err(e));
+        values.push((replaced, current));
+    }
+    Ok(Writes { who, values })
+}
+
+/// [`check_assign`] for every register write of `rev`.
+fn check_writes(rev: &Revision, w: &Writes) -> Result<(), String> {
+    let Change::Update(assigns) = &rev.change else { return Ok(()) };
+    for (a, (replaced, current)) in assigns.iter().zip(&w.values) {
+        check_assign(&w.who, a, replaced, current)?;
+    }
+    Ok(())
+}
+
+/// The townships of the placements a revision's placement write replaces: a node that wrote
+/// over a placement concerning its township was within its rights, even if a concurrent write
+/// has since moved the record out of its scope (its write then stands beside that one as a
+/// conflict, listed at the hub, rather than being refused).
+fn replaced_townships(rev: &Revision, w: &Writes, org: &Org) -> Vec<String> {
+    let Change::Update(assigns) = &rev.change else { return Vec::new() };
+    let mut out = Vec::new();
+    for (a, (replaced, _)) in assigns.iter().zip(&w.values) {
+        if a.field == Field::Placement {
+            for v in replaced {
+                if let Value::Placement(p) = v {
+                    out.extend(placement_townships(p, org));
+                }
+            }
         }
     }
-    Ok(Ok(()))
+    out
 }
 
 // ---- the welcome decision ---------------------------------------------------------------------
@@ -1452,9 +1487,17 @@ impl HubSession {
                 });
                 continue;
             }
-            let scope = match overlay.get(&rev.record) {
+            let mut scope = match overlay.get(&rev.record) {
                 Some(s) => Some(s.clone()),
                 None => r.scope(rev.record)?,
+            };
+            let writes = match &mut scope {
+                Some(townships) if needs_write_check(&rev) => {
+                    let w = writes_of(r, &rev, &accepted, &mut states)?;
+                    townships.extend(replaced_townships(&rev, &w, &org));
+                    Some(w)
+                }
+                _ => None,
             };
             let mut verdict = check_revision(&rev, scope.as_ref(), &ctx);
             if verdict.is_ok() && rev.origin != self.ctx.node && !claims.contains(&rev.origin) {
@@ -1465,8 +1508,8 @@ impl HubSession {
                     }
                 });
             }
-            if verdict.is_ok() && needs_write_check(&rev) {
-                verdict = check_writes(r, &rev, &accepted, &mut states)?;
+            if let (Ok(()), Some(w)) = (&verdict, &writes) {
+                verdict = check_writes(&rev, w);
             }
             match verdict {
                 Ok(()) => {
@@ -1485,6 +1528,10 @@ impl HubSession {
                     }
                     if let Some(state) = states.get_mut(&rev.record) {
                         state.apply(&rev);
+                        if writes_placement(&rev) {
+                            // What follows in the batch sees the student where this put it.
+                            overlay.insert(rev.record, record_scope(state, &org).townships);
+                        }
                     }
                     accepted.push(rev);
                 }

@@ -1038,6 +1038,37 @@ fn the_hub_refuses_illegal_status_changes_but_not_chains_transfers_or_its_own_re
 }
 
 #[test]
+fn a_transfer_taken_back_at_a_while_b_accepts_it_is_a_conflict_not_a_refusal() {
+    let mut hub = MemHub::new();
+    let mut a = MemNode::new("a", A);
+    let mut b = MemNode::new("b", B);
+    let s = a.add_student(1, SCHOOL_A);
+    a.set(s, Field::Placement, transfer_to(SCHOOL_A, SCHOOL_B));
+    sync(&mut hub, &mut a);
+    sync(&mut hub, &mut b);
+    // Neither hears of the other: the child is back at A (在读 there), and accepted at B, who
+    // records an absence in the same batch.
+    a.set(s, Field::Placement, placement(Status::Enrolled, SCHOOL_A));
+    b.set(s, Field::Placement, placement(Status::Enrolled, SCHOOL_B));
+    let absent = b.absence(s, 4);
+    sync(&mut hub, &mut a);
+    let (n, _) = sync(&mut hub, &mut b);
+    assert!(n.rejected.is_empty(), "a conflict, not a refusal: {:?}", n.rejected);
+    assert!(n.conflicts.contains(&s));
+    assert!(hub.m.revs.contains_key(&absent.id));
+    let rec = hub.m.record(s).unwrap();
+    assert_eq!(rec.conflicts().len(), 1);
+    assert_eq!(rec.register(Field::Placement).unwrap().heads.len(), 2);
+    assert_eq!(hub.scope(s).unwrap().unwrap(), BTreeSet::from([A.to_string(), B.to_string()]));
+    // Both townships see both values until the county decides.
+    let (n, _) = sync(&mut hub, &mut a);
+    assert!(n.conflicts.contains(&s));
+    for node in [&a, &b] {
+        assert_eq!(node.m.record(s).unwrap().register(Field::Placement).unwrap().heads.len(), 2, "{}", node.name);
+    }
+}
+
+#[test]
 fn a_node_cannot_settle_a_conflict_only_the_hub_can() {
     let mut hub = MemHub::new();
     let mut a1 = MemNode::new("a1", A);
