@@ -724,14 +724,17 @@ fn writes_of(
     states: &mut HashMap<RecordId, Record>,
 ) -> Result<Writes, StoreFault> {
     let Change::Update(assigns) = &rev.change else { return Ok(Writes { who: String::new(), values: Vec::new() }) };
-    if !states.contains_key(&rev.record) {
-        let mut rec = r.record(rev.record)?.unwrap_or_else(|| Record::new(rev.record, rev.kind));
-        for a in accepted.iter().filter(|a| a.record == rev.record) {
-            rec.apply(a);
+    let rec = match states.entry(rev.record) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            let mut rec = r.record(rev.record)?.unwrap_or_else(|| Record::new(rev.record, rev.kind));
+            for a in accepted.iter().filter(|a| a.record == rev.record) {
+                rec.apply(a);
+            }
+            e.insert(rec)
         }
-        states.insert(rev.record, rec);
-    }
-    let rec = &states[&rev.record];
+    };
+    let rec = &*rec;
     let who = if rec.name().is_empty() {
         format!("记录 {}", rec.id)
     } else {
