@@ -381,14 +381,20 @@ impl Town {
                     items.push((
                         case,
                         RecordKind::Case,
-                        Change::Update(vec![assign(&c, Field::CaseState, Value::CaseState(CaseState::Confirmed))]),
+                        Change::Update(vec![
+                            assign(&c, Field::CaseState, Value::CaseState(CaseState::Confirmed)).map_err(node_err)?
+                        ]),
                     ));
                     if let Some(s) = self.student_of(&c)? {
                         if let Some(p) = s.placement().filter(|p| p.status.can_become(Status::DroppedOut)) {
                             if updated.insert(s.id) {
                                 let p =
                                     Placement { status: Status::DroppedOut, school: p.school.clone(), transfer: None };
-                                items.push((s.id, RecordKind::Student, placement_change(&s, p, None)));
+                                items.push((
+                                    s.id,
+                                    RecordKind::Student,
+                                    placement_change(&s, p, None).map_err(node_err)?,
+                                ));
                             }
                         }
                     }
@@ -404,7 +410,7 @@ impl Town {
                     items.push((
                         case,
                         RecordKind::Case,
-                        Change::Update(vec![assign(&c, Field::CaseState, Value::CaseState(st))]),
+                        Change::Update(vec![assign(&c, Field::CaseState, Value::CaseState(st)).map_err(node_err)?]),
                     ));
                     if c.case.as_ref().is_some_and(|i| i.student.is_some()) {
                         self.stats.returned += 1;
@@ -416,7 +422,11 @@ impl Town {
                             if updated.insert(s.id) {
                                 let p =
                                     Placement { status: Status::Enrolled, school: p.school.clone(), transfer: None };
-                                items.push((s.id, RecordKind::Student, placement_change(&s, p, None)));
+                                items.push((
+                                    s.id,
+                                    RecordKind::Student,
+                                    placement_change(&s, p, None).map_err(node_err)?,
+                                ));
                             }
                         }
                     }
@@ -846,7 +856,11 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
                             } else {
                                 "因病休学"
                             };
-                            items.push((r.id, RecordKind::Student, placement_change(&r, p, Some(why.into()))));
+                            items.push((
+                                r.id,
+                                RecordKind::Student,
+                                placement_change(&r, p, Some(why.into())).map_err(node_err)?,
+                            ));
                         }
                         _ => town.pool.push(r.id),
                     }
@@ -979,7 +993,9 @@ fn run_in(opts: &DemoOptions, dir: &Path, pr: &mut Progress) -> Result<DemoOutco
                 node_student::edit(&t.ledger, &no_of(&s), &args, &t.stamp(end.add_days(-10))).map_err(node_err)?;
                 let at_hub = infra.hub.record(s.id)?.context("hub copy of the student")?;
                 let change =
-                    Change::Update(vec![assign(&at_hub, Field::Phone, Value::OptText(Some("13837900000".into())))]);
+                    Change::Update(vec![
+                        assign(&at_hub, Field::Phone, Value::OptText(Some("13837900000".into()))).map_err(node_err)?
+                    ]);
                 infra.hub.commit(
                     baoxue_shared::sync::HUB_ORIGIN,
                     "县教育局基教股",

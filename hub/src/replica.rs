@@ -9,11 +9,14 @@ use baoxue_shared::org::Org;
 use baoxue_shared::sync::{
     create_scope, is_create, record_scope, ApplyOutcome, Cursor, HubReplica, LogItem, RecordScope, StoreFault,
 };
-use baoxue_shared::{Change, RecordId, RevId, Revision};
+use baoxue_shared::{Change, Record, RecordId, RevId, Revision};
 use baoxue_store::{Store, StoreError, StoreWriter};
 
 /// Meta key prefix of the hub's push cursor for a node (`push_cursor/<node name>`).
 pub const META_PUSH_CURSOR: &str = "push_cursor/";
+/// Meta key prefix of the node that owns an origin other than its own name
+/// (`origin_owner/<origin>`: the offline name it used before joining).
+pub const META_ORIGIN_OWNER: &str = "origin_owner/";
 
 /// Each record's own scope (its township(s); a case's student), kept in memory, filled on
 /// first use from the derived record and updated whenever a revision that can change it is
@@ -130,6 +133,14 @@ impl HubReplica for StoreHub<'_> {
     fn org(&self) -> &Org {
         &self.org
     }
+    fn record(&self, id: RecordId) -> Result<Option<Record>, StoreFault> {
+        // Through the writer during a push batch, like `own_scope`.
+        match self.writer.borrow_mut().as_mut() {
+            Some(w) => w.record(id),
+            None => self.store.record(id),
+        }
+        .map_err(fault)
+    }
     fn apply(&mut self, revs: &[Revision], from: &str) -> Result<ApplyOutcome, StoreFault> {
         // Scope changes and possible conflicts, from the records' new states as the store
         // writes them (no second read); the scope cache is updated once they are durable.
@@ -166,6 +177,14 @@ impl HubReplica for StoreHub<'_> {
     }
     fn set_push_cursor(&mut self, node: &str, cursor: &Cursor) -> Result<(), StoreFault> {
         self.store.put_meta(&format!("{META_PUSH_CURSOR}{node}"), cursor).map_err(fault)?;
+        self.store.flush().map_err(fault)
+    }
+    fn origin_owner(&self, origin: &str) -> Result<Option<String>, StoreFault> {
+        self.store.get_meta(&format!("{META_ORIGIN_OWNER}{origin}")).map_err(fault)
+    }
+    fn claim_origin(&mut self, origin: &str, node: &str) -> Result<(), StoreFault> {
+        tracing::info!(origin, node, "节点加入前使用的离线名称登记为该节点所有");
+        self.store.put_meta(&format!("{META_ORIGIN_OWNER}{origin}"), &node.to_string()).map_err(fault)?;
         self.store.flush().map_err(fault)
     }
 }

@@ -401,6 +401,14 @@ async fn run_session(
         };
         let frame = match frame {
             Err(_) => return Err(SessionEnd::Timeout(FRAME_TIMEOUT.as_secs())),
+            Ok(Err(e @ (NetError::Oversized { .. } | NetError::Truncated { .. }))) => {
+                // A peer that sent a frame too long or cut short may still listen: say why.
+                if let Ok(bytes) = encode_frame(&Message::Error(format!("同步中止：{e}"))) {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), stream.send_frame(&bytes)).await;
+                    let _ = tokio::time::timeout(Duration::from_secs(5), stream.finish_and_wait()).await;
+                }
+                return Err(e.into());
+            }
             Ok(Err(e)) => return Err(e.into()),
             Ok(Ok(None)) => return Err(SessionEnd::Ended),
             Ok(Ok(Some(f))) => f,

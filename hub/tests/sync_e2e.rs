@@ -10,7 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use baoxue_hub::data::HubDir;
+use baoxue_hub::replica::{META_ORIGIN_OWNER, META_PUSH_CURSOR};
 use baoxue_hub::server::{HubServer, RunningHub};
+use baoxue_net::FramedStream;
 use baoxue_net::{issue_node_cert, CountyCa, Credentials};
 use baoxue_node::config::NodeConfig;
 use baoxue_node::sync::{init_from_bundle, sync_once, sync_status, NodeSyncError, SyncReport};
@@ -19,7 +21,9 @@ use baoxue_shared::ids::{make_id, StudentNo};
 use baoxue_shared::model::{AbsenceKind, CaseSource, Cause, Placement, Sex, Status, TransferTarget};
 use baoxue_shared::org::Org;
 use baoxue_shared::revision::{now_ms, Assign, CaseInit, Child as CaseChild, StudentInit};
-use baoxue_shared::sync::{decode_frame, encode_frame, record_scope, Hello, Message, Side, PROTO_VERSION};
+use baoxue_shared::sync::{
+    decode_frame, encode_frame, record_scope, Cursor, Hello, Message, PushAck, PushBatch, Side, PROTO_VERSION,
+};
 use baoxue_shared::{Change, Field, Hlc, Record, RecordId, RecordKind, RevId, Revision, Value};
 use baoxue_store::Store;
 
@@ -322,13 +326,21 @@ async fn a_revision_an_hour_in_the_future_is_rejected_naming_the_nodes_clock() {
     let s = a.add_students(1, "鸦岭小学", 0)[0];
     let future = stamped(&a, s, now_ms() + 3_600_000, 9);
     a.store.apply(std::slice::from_ref(&future), None).unwrap();
+    let before = baoxue_shared::sync::clock_text(now_ms());
     let r = a.sync(&c).await;
+    let after = baoxue_shared::sync::clock_text(now_ms());
     assert_eq!(r.sent, 2);
     assert_eq!(r.rejected.len(), 1);
     assert_eq!(r.rejected[0].revision, future.id.hex());
+    // The reason names the revision's stamp, the hub's clock and the node's own clock (right
+    // now, at the minute: the revision was made while it ran an hour ahead).
     let reason = &r.rejected[0].reason;
-    assert!(reason.contains("节点 鸦岭中心校 的时钟为"), "{reason}");
-    assert!(reason.contains("超前县级平台"), "{reason}");
+    let stamp = baoxue_shared::sync::clock_text(future.hlc.ms);
+    assert!(reason.contains(&format!("修订时间 {stamp} 超前县级平台的时钟 ")), "{reason}");
+    let node_clock = reason.split("节点 鸦岭中心校 的时钟为 ").nth(1).unwrap_or_else(|| panic!("{reason}"));
+    let shown: String = node_clock.chars().take(19).collect();
+    assert!(before <= shown && shown <= after, "node clock {shown} not in [{before}, {after}]: {reason}");
+    assert!(node_clock.contains("与平台相符"), "{reason}");
     assert!(!c.hub_store().contains(future.id).unwrap());
     // Kept at the node and shown by `status`; not sent again.
     let st = sync_status(&a.store).unwrap();
@@ -570,6 +582,260 @@ async fn malformed_truncated_oversized_frames_and_random_bytes_never_disturb_the
     let r = good.sync(&c).await;
     assert_eq!(r.sent, 10, "the hub still serves after all that");
     assert_exactly_once(c.hub_store());
+}
+
+// ---- a node's side played by hand ---------------------------------------------------------------
+
+/// A connection with a node's own certificate (from its bundle), for a test to play the node's
+/// side of the protocol by hand.
+async fn hand_connect(c: &County, n: &Node) -> (baoxue_net::Conn, FramedStream) {
+    let link = n.cfg.hub.as_ref().expect("joined");
+    let cred = Credentials { cert_pem: link.cert_pem.clone(), key_pem: link.key_pem.clone() };
+    let conn = baoxue_net::connect(c.addr.parse().unwrap(), &link.server_name, &link.ca_pem, &cred).await.unwrap();
+    let stream = conn.open_stream().await.unwrap();
+    (conn, stream)
+}
+
+async fn send_msg(s: &mut FramedStream, m: &Message) {
+    s.send_frame(&encode_frame(m).unwrap()).await.unwrap();
+}
+
+/// The next message from the hub (`None`: the stream ended).
+async fn recv_msg(s: &mut FramedStream) -> Option<Message> {
+    match tokio::time::timeout(Duration::from_secs(30), s.recv_frame()).await {
+        Ok(Ok(Some(f))) => Some(decode_frame(&f, Side::Node).unwrap_or_else(|e| Message::Error(format!("{e}")))),
+        _ => None,
+    }
+}
+
+fn node_hello(n: &Node) -> Message {
+    Message::Hello(Hello {
+        node_epoch: n.store.epoch().unwrap(),
+        node_log_end: n.store.log_end().unwrap(),
+        pull: None,
+        refetch_own_below: 0,
+        node_clock_ms: now_ms(),
+        config_version: 0,
+    })
+}
+
+/// Node log positions `[from, up_to)` as the push batch a node would send.
+fn push_batch(n: &Node, from: u64, up_to: u64) -> PushBatch {
+    let log = n.store.log_range(from, (up_to - from) as usize).unwrap();
+    PushBatch {
+        from,
+        up_to,
+        last: log.last().map(|(_, e)| e.rev),
+        revisions: log
+            .iter()
+            .filter(|(_, e)| e.from.is_none())
+            .map(|(_, e)| n.store.revision(e.rev).unwrap().unwrap())
+            .collect(),
+    }
+}
+
+/// Pushes a batch and returns the hub's acknowledgement.
+async fn push_and_ack(s: &mut FramedStream, b: PushBatch) -> PushAck {
+    send_msg(s, &Message::PushBatch(b)).await;
+    match recv_msg(s).await {
+        Some(Message::PushAck(a)) => a,
+        other => panic!("expected PushAck, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn duplicated_and_reordered_push_batches_over_quic_are_held_once_and_the_cursor_stays_right() {
+    let c = County::new().await;
+    let mut n = c.node("鸦岭中心校", A);
+    let first = n.add_students(600, "鸦岭小学", 0);
+    n.add_students(600, "鸦岭小学", 0);
+    // Chained status changes of students the first batch creates: 休学, then back to 在读.
+    for id in &first[..50] {
+        let at = |s| Value::Placement(Placement { status: s, school: "鸦岭小学".into(), transfer: None });
+        n.set(*id, Field::Placement, at(Status::Suspended));
+        n.set(*id, Field::Placement, at(Status::Enrolled));
+    }
+    n.add_students(300, "鸦岭小学", 0);
+    let end = n.store.log_end().unwrap();
+    assert_eq!(end, 1_600);
+    let (b1, b2, b3) = (push_batch(&n, 0, 600), push_batch(&n, 600, 1_200), push_batch(&n, 1_200, end));
+
+    let (conn, mut s) = hand_connect(&c, &n).await;
+    send_msg(&mut s, &node_hello(&n)).await;
+    match recv_msg(&mut s).await {
+        Some(Message::Welcome(w)) => assert_eq!(w.push_from, 0),
+        other => panic!("expected Welcome, got {other:?}"),
+    }
+    // The last batch first: its students are new, its status changes concern records the hub
+    // does not hold yet (refused for now); the cursor does not move past the gap.
+    let a = push_and_ack(&mut s, b3.clone()).await;
+    assert_eq!((a.up_to, a.new, a.known, a.rejected.len()), (0, 300, 0, 100), "{:?}", a.rejected.first());
+    assert!(a.rejected.iter().all(|r| r.reason.contains("不存在")), "{:?}", a.rejected[0]);
+    let a = push_and_ack(&mut s, b1.clone()).await;
+    assert_eq!((a.up_to, a.new, a.known), (600, 600, 0));
+    let a = push_and_ack(&mut s, b1).await;
+    assert_eq!((a.up_to, a.new, a.known), (600, 0, 600), "a duplicate adds nothing");
+    // The middle batch, each revision in it twice.
+    let mut doubled = b2.clone();
+    doubled.revisions.extend(b2.revisions.iter().cloned());
+    let a = push_and_ack(&mut s, doubled).await;
+    assert_eq!((a.up_to, a.new, a.known), (1_200, 600, 0));
+    // The last batch again: what it had refused is accepted now (each change chained on the one
+    // before, within the batch), the rest is known.
+    let a = push_and_ack(&mut s, b3).await;
+    assert_eq!((a.up_to, a.new, a.known, a.rejected.len()), (end, 100, 300, 0), "{:?}", a.rejected.first());
+    let _ = s.finish();
+    drop(s);
+    conn.close().await;
+
+    let hub = c.hub_store();
+    assert_eq!(hub.revision_count() as u64, end);
+    assert_exactly_once(hub);
+    let cursor: Cursor = hub.get_meta(&format!("{META_PUSH_CURSOR}鸦岭中心校")).unwrap().expect("push cursor");
+    let last = n.store.log_range(end - 1, 1).unwrap()[0].1.rev;
+    assert_eq!(cursor, Cursor { epoch: n.store.epoch().unwrap(), pos: end, last: Some(last) });
+    // A normal sync of the node then has nothing to send, or to receive.
+    let r = n.sync(&c).await;
+    assert_eq!((r.sent, r.received, r.rejected.len()), (0, 0, 0), "{:?}", r.rejected);
+    assert_eq!(hub.revision_count() as u64, end);
+    assert_exactly_once(hub);
+    n.assert_exactly_once();
+    assert_same(&n.records(), &c.in_scope(A), "鸦岭");
+    assert!(first[..50].iter().all(|id| hub.record(*id).unwrap().unwrap().status() == Some(Status::Enrolled)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_length_beyond_the_maximum_and_streams_cut_inside_a_frame_end_only_their_own_session() {
+    let c = County::new().await;
+    let mut good = c.node("高山中心校", B);
+    good.add_students(4_000, "高山小学", 0);
+    let mut bad = c.node("鸦岭中心校", A);
+    bad.add_students(50, "鸦岭小学", 100_000);
+    let pushed = push_batch(&bad, 0, bad.store.log_end().unwrap());
+    let ids: Vec<RevId> = pushed.revisions.iter().map(|r| r.id).collect();
+    let frame = encode_frame(&Message::PushBatch(pushed)).unwrap();
+    // A frame's length prefix and the first half of it.
+    let mut cut = (frame.len() as u32).to_be_bytes().to_vec();
+    cut.extend_from_slice(&frame[..frame.len() / 2]);
+
+    let hostile = async {
+        let mut heard = Vec::new();
+        for _ in 0..3 {
+            // A length prefix beyond the maximum: refused before anything is read or allocated.
+            let (conn, mut s) = hand_connect(&c, &bad).await;
+            s.send_raw(&((baoxue_net::MAX_FRAME as u32) + 1).to_be_bytes()).await.unwrap();
+            let _ = s.send_raw(&[0xA5; 1_000]).await;
+            heard.push(("oversized", recv_msg(&mut s).await));
+            conn.close().await;
+            // A push batch cut in the middle, the stream then finished.
+            let (conn, mut s) = hand_connect(&c, &bad).await;
+            send_msg(&mut s, &node_hello(&bad)).await;
+            assert!(matches!(recv_msg(&mut s).await, Some(Message::Welcome(_))));
+            s.send_raw(&cut).await.unwrap();
+            let _ = s.finish();
+            heard.push(("finished", recv_msg(&mut s).await));
+            conn.close().await;
+            // The same, the connection dropped without a word.
+            let (conn, mut s) = hand_connect(&c, &bad).await;
+            send_msg(&mut s, &node_hello(&bad)).await;
+            assert!(matches!(recv_msg(&mut s).await, Some(Message::Welcome(_))));
+            s.send_raw(&cut).await.unwrap();
+            drop(s);
+            drop(conn);
+        }
+        heard
+    };
+    let (r, heard) = tokio::join!(good.sync(&c), hostile);
+    assert_eq!((r.sent, r.rejected.len()), (4_000, 0), "the other node's sync went through meanwhile");
+    for (what, msg) in &heard {
+        let Some(Message::Error(text)) = msg else { panic!("{what}: the hub explains, got {msg:?}") };
+        let want = if *what == "oversized" { "帧过大" } else { "帧被截断" };
+        assert!(text.contains(want), "{what}: {text}");
+    }
+    // Nothing of a cut frame was applied.
+    let hub = c.hub_store();
+    assert!(ids.iter().all(|id| !hub.contains(*id).unwrap()));
+    assert_eq!(hub.revision_count(), 4_000);
+    assert_exactly_once(hub);
+    // The hub keeps serving both.
+    good.add_students(10, "高山小学", 9_000);
+    assert_eq!(good.sync(&c).await.sent, 10);
+    let r = bad.sync(&c).await;
+    assert_eq!((r.sent, r.rejected.len()), (50, 0));
+    assert_exactly_once(c.hub_store());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_pushes_only_in_its_own_names_and_the_hub_remembers_who_owns_an_offline_name() {
+    let mut c = County::new().await;
+    let mut a1 = c.node("鸦岭中心校", A);
+    let a2 = c.node("鸦岭初中", A);
+    // 鸦岭中心校 worked offline as 鸦岭-offline-1f2e before it joined.
+    const OFFLINE: &str = "鸦岭-offline-1f2e";
+    let s = RecordId::random();
+    a1.store
+        .commit(
+            OFFLINE,
+            "王老师",
+            Date::ymd(2026, 3, 2),
+            vec![(s, RecordKind::Student, Change::CreateStudent(Box::new(student(1, "鸦岭小学"))))],
+        )
+        .unwrap();
+    a1.absences(s, 2..4);
+    let r = a1.sync(&c).await;
+    assert_eq!((r.sent, r.rejected.len()), (3, 0), "{:?}", r.rejected);
+    let owner: Option<String> = c.hub_store().get_meta(&format!("{META_ORIGIN_OWNER}{OFFLINE}")).unwrap();
+    assert_eq!(owner.as_deref(), Some("鸦岭中心校"));
+    a1.next = 10;
+    // 鸦岭初中 stamps revisions with 鸦岭中心校's offline name, its certificate name, the hub's,
+    // and a name of its own making.
+    a2.sync(&c).await;
+    let forge = |origin: &str, day: u32| {
+        a2.store
+            .commit(
+                origin,
+                "李老师",
+                Date::ymd(2026, 3, day),
+                vec![(
+                    s,
+                    RecordKind::Student,
+                    Change::Absence { day: Date::ymd(2026, 3, day), kind: AbsenceKind::Sick },
+                )],
+            )
+            .unwrap()
+            .remove(0)
+    };
+    let forged =
+        [forge(OFFLINE, 5), forge("鸦岭中心校", 6), forge(baoxue_shared::sync::HUB_ORIGIN, 7), forge("zzz", 8)];
+    let r = a2.sync(&c).await;
+    assert_eq!(r.rejected.len(), 4, "{:?}", r.rejected);
+    for f in &forged {
+        let why = &r.rejected.iter().find(|x| x.revision == f.id.hex()).expect("refused").reason;
+        assert!(why.contains(&f.origin), "{why}");
+        assert!(!c.hub_store().contains(f.id).unwrap());
+    }
+    // Who owns the offline name survives a restart of the hub.
+    c.hub.take().unwrap().stop().await;
+    c.start();
+    let again = forge(OFFLINE, 9);
+    let r = a2.sync(&c).await;
+    assert_eq!(r.rejected.len(), 1, "{:?}", r.rejected);
+    assert!(r.rejected[0].reason.contains("已属于节点 鸦岭中心校"), "{}", r.rejected[0].reason);
+    assert!(!c.hub_store().contains(again.id).unwrap());
+    // Its owner may still use it (a revision of its offline days found later in its log).
+    let late = a1
+        .store
+        .commit(
+            OFFLINE,
+            "王老师",
+            Date::ymd(2026, 3, 10),
+            vec![(s, RecordKind::Student, Change::Absence { day: Date::ymd(2026, 3, 10), kind: AbsenceKind::Sick })],
+        )
+        .unwrap()
+        .remove(0);
+    let r = a1.sync(&c).await;
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    assert!(c.hub_store().contains(late.id).unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -824,6 +1090,57 @@ async fn kill_9_of_the_hub_in_the_middle_of_a_sync_loses_and_doubles_nothing() {
     assert!(org.townships.contains_key(A));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_of_the_hub_in_the_middle_of_a_pull_then_sync_again_holds_every_revision_once() {
+    // Six pull batches' worth: the kill falls between them or inside one.
+    const N: usize = 12_000;
+    let c = County::new_offline();
+    let mut a = c.node("鸦岭中心校", A);
+    for k in 0..N / 3_000 {
+        let ids = a.add_students(3_000, "鸦岭小学", k * 3_000);
+        a.absences(ids[k], 2..4);
+    }
+    let total = N + 2 * (N / 3_000);
+    let port = free_udp_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut hub = spawn_hub(&c.dir.root, port);
+    let r = sync_retrying(&a.store, &a.cfg, &addr).await;
+    assert_eq!(r.sent as usize, total);
+
+    // A second node of the township pulls all of it; the hub is killed while it sends.
+    let b = c.node("鸦岭初中", A);
+    let (s2, c2, a2) = (b.store.clone(), b.cfg.clone(), addr.clone());
+    let task = tokio::spawn(async move { sync_once(&s2, &c2, Some(&a2)).await });
+    let mid = until(60, || {
+        let n = b.store.revision_count();
+        n > 0 && n < total
+    })
+    .await;
+    kill9(&mut hub);
+    assert!(mid, "the hub was killed in the middle of the pull");
+    // The restarted hub answers the old connection with a reset, so the cut sync ends quickly.
+    let mut hub = spawn_hub(&c.dir.root, port);
+    let cut = tokio::time::timeout(Duration::from_secs(150), task).await.expect("the cut sync ended").unwrap();
+    assert!(cut.is_err(), "the sync was cut");
+    let before = b.store.revision_count();
+    assert!(before > 0 && before < total, "held {before} of {total} when the hub died");
+    assert_exactly_once(&b.store);
+
+    let r = sync_retrying(&b.store, &b.cfg, &addr).await;
+    assert!((r.received as usize) <= total - before, "resumed, not restarted: received {} after {before}", r.received);
+    // Count them: every revision of the hub's, once, and nothing else.
+    assert_eq!(b.store.revision_count(), total);
+    assert_exactly_once(&b.store);
+    let records = b.records();
+    assert_eq!(records.len(), N);
+    assert_eq!(records.values().map(|r| r.revisions as usize).sum::<usize>(), total);
+    assert_same(&records, &a.records(), "pulled after the hub's crash");
+    let again = sync_retrying(&b.store, &b.cfg, &addr).await;
+    assert_eq!((again.sent, again.received), (0, 0));
+    kill9(&mut hub);
+    assert_exactly_once(&c.dir.open_store().unwrap());
+}
+
 /// Kills a pulling node at six points of its sync and checks the store after each kill: every
 /// revision held is logged once (`Store::apply` writes revisions, log, log end and derived state
 /// in one atomic batch), and the resumed sync ends with exactly the records of the source.
@@ -939,7 +1256,8 @@ async fn run_syncs_at_start_then_waits_for_the_nightly_hour_and_stops_on_refusal
     let c = County::new().await;
     let mut a = c.node("鸦岭中心校", A);
     a.add_students(2, "鸦岭小学", 0);
-    let opts = baoxue_node::sync::RunOptions { hub_override: Some(c.addr.clone()), sync_at_start: true };
+    let opts =
+        baoxue_node::sync::RunOptions { hub_override: Some(c.addr.clone()), sync_at_start: true, ..Default::default() };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let store = a.store.clone();
     let run = tokio::spawn(baoxue_node::sync::run_forever(store.clone(), opts.clone(), async move {

@@ -39,6 +39,13 @@ impl FramedStream {
         Ok(())
     }
 
+    /// Writes bytes as they are, outside the framing: only for tests that play a broken or
+    /// hostile peer (a length prefix beyond [`MAX_FRAME`], a stream cut inside a frame).
+    #[doc(hidden)]
+    pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), NetError> {
+        self.send.write_all(bytes).await.map_err(write_error)
+    }
+
     /// Receives one frame; `None` when the other side finished the stream cleanly between
     /// frames.
     pub async fn recv_frame(&mut self) -> Result<Option<Vec<u8>>, NetError> {

@@ -90,6 +90,9 @@ pub enum Cmd {
         /// 启动时先同步一次，再等待每日同步时间
         #[arg(long)]
         now: bool,
+        /// 平台连不上时首次重试前等待的秒数（此后逐次加倍并随机错开，最长 30 分钟；默认 30）
+        #[arg(long, value_name = "SECS", env = "BAOXUE_RETRY_BASE_SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+        retry_base_secs: Option<u64>,
     },
     /// 本节点概况：修订、学生、案件、未上报、上次同步、冲突、被拒
     Status {
@@ -415,7 +418,7 @@ pub fn run(cli: Cli) -> Result<Output> {
         }
         Cmd::Join { bundle } => cmd::sync::join(&dir, &bundle),
         Cmd::Sync { hub, json } => cmd::sync::sync_now(&dir, hub.as_deref(), json),
-        Cmd::Run { hub, now } => cmd::sync::run(&dir, hub, now),
+        Cmd::Run { hub, now, retry_base_secs } => cmd::sync::run(&dir, hub, now, retry_base_secs),
         Cmd::Status { json } => cmd::status::status(&Ledger::open(&dir)?, json),
         Cmd::Alerts { as_of, json } => {
             let as_of = defaults::date(as_of.as_deref(), "--as-of")?;

@@ -263,19 +263,55 @@ pub fn shown(key: &str) -> String {
     }
 }
 
-/// A register write that replaces every value the record currently holds for that field
-/// (so a concurrent write elsewhere stays visible as a conflict instead of being lost).
-pub fn assign(rec: &Record, field: Field, value: Value) -> Assign {
-    Assign { field, value, supersedes: rec.register(field).map(|r| r.head_ids()).unwrap_or_default() }
+/// How a record is named in messages: a student by [`who`], a case by its id and child.
+pub fn label(rec: &Record) -> String {
+    match rec.kind {
+        RecordKind::Student => who(rec),
+        RecordKind::Case => format!("案件 {}（{}）", rec.id.short(), rec.name()),
+    }
 }
 
-/// A status change of a student, with its reason if given.
-pub fn placement_change(student: &Record, p: Placement, reason: Option<String>) -> Change {
-    let mut a = vec![assign(student, Field::Placement, Value::Placement(p))];
-    if reason.is_some() || student.register(Field::Reason).is_some() {
-        a.push(assign(student, Field::Reason, Value::OptText(reason)));
+/// Refuses a write to any of `fields` while it holds concurrent values: only the county settles
+/// a conflict (`baoxue-hub conflicts resolve`, which syncs back), never a later edit here.
+pub fn ensure_settled(rec: &Record, fields: &[Field]) -> Result<()> {
+    for f in fields {
+        if let Some(reg) = rec.register(*f).filter(|r| r.in_conflict()) {
+            let mut values: Vec<String> = Vec::new();
+            for c in reg.heads.values() {
+                let v = c.value.to_string();
+                if !values.contains(&v) {
+                    values.push(v);
+                }
+            }
+            return Err(refused(format!(
+                "{} 的{}有并发修改冲突（{}），待县级平台裁定：请县级平台用 baoxue-hub conflicts resolve 裁定，同步后才能修改",
+                label(rec),
+                f.label(),
+                values.join("／")
+            )));
+        }
     }
-    Change::Update(a)
+    Ok(())
+}
+
+/// A register write that replaces every value the record currently holds for that field (so a
+/// concurrent write elsewhere stays visible as a conflict instead of being lost). Refused while
+/// the field is in conflict ([`ensure_settled`]).
+pub fn assign(rec: &Record, field: Field, value: Value) -> Result<Assign> {
+    ensure_settled(rec, &[field])?;
+    Ok(Assign { field, value, supersedes: rec.register(field).map(|r| r.head_ids()).unwrap_or_default() })
+}
+
+/// The fields a status change writes ([`placement_change`]).
+pub const PLACEMENT_FIELDS: &[Field] = &[Field::Placement, Field::Reason];
+
+/// A status change of a student, with its reason if given.
+pub fn placement_change(student: &Record, p: Placement, reason: Option<String>) -> Result<Change> {
+    let mut a = vec![assign(student, Field::Placement, Value::Placement(p))?];
+    if reason.is_some() || student.register(Field::Reason).is_some() {
+        a.push(assign(student, Field::Reason, Value::OptText(reason))?);
+    }
+    Ok(Change::Update(a))
 }
 
 /// The first unexcused absence after `after` (exclusive) and not after `until`.

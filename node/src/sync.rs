@@ -17,9 +17,9 @@ use baoxue_shared::org::Org;
 use baoxue_shared::policy::{Policy, SyncSettings};
 use baoxue_shared::revision::now_ms;
 use baoxue_shared::sync::{
-    backoff_ms, clock_text, decode_frame, encode_frame, next_sync_at, ApplyOutcome, Bundle, BundleError, CountyConfig,
-    Cursor, LogItem, Message, NodeOutcome, NodeReplica, NodeSession, NodeSyncState, Rejected, Side, StoreFault,
-    SyncError,
+    backoff_ms, clock_text, decode_frame, encode_frame, next_sync_at, night_jitter_ms, ApplyOutcome, Bundle,
+    BundleError, CountyConfig, Cursor, LogItem, Message, NodeOutcome, NodeReplica, NodeSession, NodeSyncState,
+    Rejected, Side, StoreFault, SyncError, DEFAULT_RETRY_BASE_MS,
 };
 use baoxue_shared::{RecordId, RevId, Revision};
 use baoxue_store::{Store, StoreError};
@@ -631,12 +631,25 @@ async fn drive(conn: &baoxue_net::Conn, store: &Store, hub: &str) -> Result<(Nod
 
 // ---- staying up -------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Replaces the bundle's hub address.
     pub hub_override: Option<String>,
     /// Sync once right away, before waiting for the nightly hour.
     pub sync_at_start: bool,
+    /// The first wait of the retry back-off (doubling, with jitter; default 30 s). Short in
+    /// tests (`run --retry-base-secs`).
+    pub retry_base: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            hub_override: None,
+            sync_at_start: false,
+            retry_base: Duration::from_millis(DEFAULT_RETRY_BASE_MS),
+        }
+    }
 }
 
 /// How [`run_forever`] reaches the store: held open for the whole run (tests, the demo), or
@@ -689,9 +702,10 @@ fn sync_settings(cfg: &NodeConfig) -> SyncSettings {
     Policy::from_toml_str(&cfg.policy_toml).map(|p| p.sync).unwrap_or_default()
 }
 
-/// `baoxue-node run`: syncs at the policy's hour (plus a random delay up to the policy's
-/// jitter), retrying with exponential back-off while the hub is unreachable, until `shutdown`
-/// completes. Stops early only if the hub refuses this node (revoked, wrong county).
+/// `baoxue-node run`: syncs once a night at the policy's hour (plus that night's delay, up to
+/// the policy's jitter), retrying with exponential back-off and jitter while the hub is
+/// unreachable, until `shutdown` completes. Stops early only if the hub refuses this node
+/// (revoked, wrong county).
 pub async fn run_forever(
     store: impl Into<StoreAccess>,
     opts: RunOptions,
@@ -700,16 +714,20 @@ pub async fn run_forever(
     let access: StoreAccess = store.into();
     tokio::pin!(shutdown);
     let mut first = true;
+    // The night of the last scheduled sync done (succeeded, or given up): the next one is on a
+    // later night, whatever the jitter.
+    let mut done_night: Option<u64> = None;
     loop {
         let cfg = load_config(&access.open().await?)?.ok_or(NodeSyncError::NotInitialised)?;
         if cfg.hub.is_none() {
             return Err(NodeSyncError::NotJoined);
         }
+        let mut night = None;
         if !(first && opts.sync_at_start) {
             let s = sync_settings(&cfg);
-            let jitter =
-                if s.jitter_minutes == 0 { 0 } else { rand::random::<u64>() % (u64::from(s.jitter_minutes) * 60_000) };
-            let at = next_sync_at(now_ms(), s.hour, jitter);
+            let (n, at) =
+                next_sync_at(now_ms(), s.hour, |n| night_jitter_ms(&cfg.origin, n, s.jitter_minutes), done_night);
+            night = Some(n);
             info!(at = clock_text(at), "下次同步时间");
             let wait = Duration::from_millis(at.saturating_sub(now_ms()));
             tokio::select! {
@@ -741,19 +759,23 @@ pub async fn run_forever(
                     return Err(e);
                 }
                 Err(e) => {
-                    let wait = Duration::from_millis(backoff_ms(attempt));
+                    let base = opts.retry_base.as_millis() as u64;
+                    let wait = Duration::from_millis(backoff_ms(attempt, base, rand::random()));
                     attempt += 1;
                     if started.elapsed() + wait > RETRY_FOR {
                         warn!(error = %e, "今晚的同步未能完成，明晚再试");
                         break;
                     }
-                    warn!(error = %e, retry_in_secs = wait.as_secs(), attempt, "同步失败，稍后重试");
+                    warn!(error = %e, retry_in_ms = wait.as_millis() as u64, attempt, "同步失败，稍后重试");
                     tokio::select! {
                         _ = &mut shutdown => return Ok(()),
                         _ = tokio::time::sleep(wait) => {}
                     }
                 }
             }
+        }
+        if night.is_some() {
+            done_night = night;
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Two nodes exchanging revisions with `Store::apply`, as sync does:
 //! - two nodes of one township editing a student offline: edits of different fields merge;
-//!   edits of the same field stay a visible conflict until a later edit replaces both;
+//!   edits of the same field stay a visible conflict, which the nodes refuse to write over,
+//!   until the county's resolving revision (`conflicts resolve`) reaches them;
 //! - a transfer to another township: the target township's node accepts it, after which the
 //!   student is read-only at the old township.
 
@@ -8,6 +9,9 @@ use std::path::Path;
 
 use baoxue_node::cli::{run, Cli};
 use baoxue_node::Ledger;
+use baoxue_shared::revision::Assign;
+use baoxue_shared::sync::HUB_ORIGIN;
+use baoxue_shared::{Change, Date, Field, RecordKind, Value as V};
 use clap::Parser;
 use serde_json::Value;
 
@@ -92,13 +96,72 @@ fn different_fields_merge_same_field_conflicts() {
         );
     }
 
-    // A later edit that saw both replaces both: resolved everywhere.
-    cli(&a, &["student", "edit", STUDENT, "--guardian", "张母", "--by", "甲"]);
-    exchange(&a, &b);
+    // Neither node may settle it by writing over both values, not even with one of them; other
+    // fields stay editable.
+    for (d, v) in [(&a, "张母"), (&b, "张外婆")] {
+        let e = try_cli(d, &["student", "edit", STUDENT, "--guardian", v, "--by", "甲"]).unwrap_err();
+        assert!(e.contains("G11010") && e.contains("张三") && e.contains("监护人"), "{e}");
+        assert!(e.contains("县级平台") && e.contains("conflicts resolve"), "{e}");
+        assert!(!e.contains('\n'), "one line: {e}");
+        cli(d, &["student", "edit", STUDENT, "--class", "3班", "--by", "甲"]);
+    }
+    assert_eq!(show(&a)["conflicts"], serde_json::json!(["guardian"]));
+
+    // The county's resolution (what `baoxue-hub conflicts resolve` commits) settles it everywhere.
+    let county = tmp.path().join("county");
+    let org = tmp.path().join("org.csv");
+    cli(&county, &["init", "--county-code", "110105", "--township", "鸦岭", "--org", org.to_str().unwrap()]);
+    exchange(&a, &county);
+    exchange(&b, &county);
+    {
+        let c = Ledger::open(&county).unwrap();
+        let rec = c.store.record(Ledger::open(&a).map(|l| l.student(STUDENT).unwrap().id).unwrap()).unwrap().unwrap();
+        let heads = rec.register(Field::Guardian).unwrap().head_ids();
+        assert_eq!(heads.len(), 2);
+        let keep = Assign { field: Field::Guardian, value: V::OptText(Some("张母".into())), supersedes: heads };
+        c.store
+            .commit(
+                HUB_ORIGIN,
+                "县教育局",
+                Date::ymd(2026, 9, 20),
+                vec![(rec.id, RecordKind::Student, Change::Update(vec![keep]))],
+            )
+            .unwrap();
+    }
+    exchange(&county, &a);
+    exchange(&county, &b);
     for d in [&a, &b] {
         let s = show(d);
         assert!(s["conflicts"].as_array().unwrap().is_empty(), "{s}");
         assert_eq!(s["guardian"], "张母");
+    }
+    cli(&a, &["student", "edit", STUDENT, "--guardian", "张父", "--by", "甲"]);
+}
+
+/// A status in conflict (the child came back at 鸦岭 while 白沙 accepted the transfer): every
+/// command that would write the status refuses, naming the student and the field.
+#[test]
+fn a_status_in_conflict_is_refused_by_every_status_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, roster) = two(tmp.path(), "鸦岭", "白沙");
+    cli(&a, &["student", "import", roster.to_str().unwrap(), "--date", "2026-09-01"]);
+    cli(&a, &["student", "transfer", STUDENT, "--to-school", "白沙小学", "--date", "2026-10-08"]);
+    exchange(&a, &b);
+    cli(&a, &["student", "status", STUDENT, "在读", "--date", "2026-10-09"]);
+    cli(&b, &["student", "accept", STUDENT, "--date", "2026-10-09"]);
+    exchange(&a, &b);
+    exchange(&b, &a);
+    for d in [&a, &b] {
+        assert_eq!(show(d)["conflicts"], serde_json::json!(["status"]), "{}", d.display());
+        for args in [
+            vec!["student", "status", STUDENT, "休学"],
+            vec!["student", "transfer", STUDENT, "--out-of-county", "广东省东莞市"],
+            vec!["student", "accept", STUDENT],
+        ] {
+            let e = try_cli(d, &args).unwrap_err();
+            assert!(e.contains("张三") && e.contains("学籍状态有并发修改冲突"), "{args:?}: {e}");
+            assert!(e.contains("conflicts resolve"), "{args:?}: {e}");
+        }
     }
 }
 

@@ -43,9 +43,12 @@
 //!   everything again, including its own revisions it lost; a hub restored from backup (a node's
 //!   cursor beyond the hub's log end, or pointing at a different entry) rotates its epoch, so
 //!   every node pulls from the start. Both are deduplicated by id.
-//! - **The hub decides what it accepts** ([`check_revision`]): clock not beyond a bound in the
-//!   hub's future, record in the node's township (from its certificate), origin not another
-//!   node's. Rejected revisions are reported back and kept at the node.
+//! - **The hub decides what it accepts** ([`check_revision`], [`check_origin`], [`check_assign`]):
+//!   clock not beyond a bound in the hub's future, record in the node's township (from its
+//!   certificate), origin the node's own (its certificate name, or the offline name it used
+//!   before joining, owned first come first served), status changes legal from every value they
+//!   replace, and no conflict settled by a node. Rejected revisions are reported back and kept
+//!   at the node.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -54,9 +57,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::codec::{self, CodecError};
-use crate::model::{Status, TransferTarget};
+use crate::model::{Placement, Status, TransferTarget};
 use crate::org::Org;
-use crate::revision::{Change, Field, Hlc, RecordId, RecordKind, RevId, Revision, Value};
+use crate::revision::{Assign, Change, Field, Hlc, RecordId, RecordKind, RevId, Revision, Value};
 use crate::state::Record;
 
 // ---- constants --------------------------------------------------------------------------------
@@ -459,6 +462,8 @@ pub struct CheckContext<'a> {
     pub future_bound_ms: u64,
     /// Every other node's name: a node may not push revisions in another node's name.
     pub other_nodes: &'a BTreeSet<String>,
+    /// The node's own clock as its Hello said (named when a revision is refused for its clock).
+    pub node_clock_ms: Option<u64>,
 }
 
 /// `YYYY-MM-DD HH:MM:SS` of a wall-clock millisecond (UTC+8).
@@ -477,25 +482,161 @@ fn duration_text(ms: u64) -> String {
     }
 }
 
+/// Why a revision stamped `rev_ms` is refused: its stamp, the hub's clock, and the node's own
+/// clock (from its Hello), so the operator can tell a clock that is still wrong from one that
+/// was wrong when the revision was recorded.
+pub fn future_clock_text(node: &str, rev_ms: u64, hub_ms: u64, node_clock_ms: Option<u64>, bound_ms: u64) -> String {
+    let mut s = format!(
+        "修订时间 {} 超前县级平台的时钟 {}（超前 {}，允许 {}）",
+        clock_text(rev_ms),
+        clock_text(hub_ms),
+        duration_text(rev_ms.saturating_sub(hub_ms)),
+        duration_text(bound_ms),
+    );
+    match node_clock_ms {
+        Some(n) if n > hub_ms.saturating_add(bound_ms) => s.push_str(&format!(
+            "；节点 {node} 的时钟为 {}，仍超前平台 {}：请校准该节点电脑的时钟后重新录入",
+            clock_text(n),
+            duration_text(n - hub_ms)
+        )),
+        Some(n) if n.saturating_add(bound_ms) < hub_ms => s.push_str(&format!(
+            "；节点 {node} 的时钟为 {}，落后平台 {}：请校准该节点电脑的时钟，核对后重新录入",
+            clock_text(n),
+            duration_text(hub_ms - n)
+        )),
+        Some(n) => s.push_str(&format!(
+            "；节点 {node} 的时钟为 {}，与平台相符：此修订是在该节点时钟不准时录入的，请核对后重新录入",
+            clock_text(n)
+        )),
+        None => s.push_str(&format!("；请校准节点 {node} 电脑的时钟后重新录入")),
+    }
+    s
+}
+
+/// Whether a name is the offline origin a node of `township` used before it joined the county
+/// (`<township>-offline-<4 hex digits>`, see `baoxue-node init`).
+pub fn is_offline_origin(origin: &str, township: &str) -> bool {
+    origin
+        .strip_prefix(township)
+        .and_then(|rest| rest.strip_prefix("-offline-"))
+        .is_some_and(|hex| hex.len() == 4 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// What accepting a revision's origin means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OriginUse {
+    /// The node's own name, or an origin it already owns.
+    Owned,
+    /// An offline origin nobody owns yet: it becomes this node's (first come, first served).
+    Claim,
+}
+
+/// Decides whether a node may push a revision with this origin: its certificate name; or the
+/// name it used before joining (an offline origin of its township), owned by the first node that
+/// pushes it. `owner` is the node the hub has recorded as owning `origin`, if any. Anything else
+/// would let a node write in someone else's name or win tie-breaks with a made-up one.
+pub fn check_origin(origin: &str, owner: Option<&str>, ctx: &CheckContext<'_>) -> Result<OriginUse, String> {
+    if origin == ctx.node {
+        return Ok(OriginUse::Owned);
+    }
+    if origin == HUB_ORIGIN {
+        return Err(format!("修订的来源为县级平台（{HUB_ORIGIN}），节点 {} 不能以县级平台的名义上报", ctx.node));
+    }
+    if ctx.other_nodes.contains(origin) {
+        return Err(format!("修订的来源“{origin}”是另一个节点，节点 {} 不能以其名义上报", ctx.node));
+    }
+    match owner {
+        Some(o) if o == ctx.node => Ok(OriginUse::Owned),
+        Some(o) => Err(format!("修订的来源“{origin}”已属于节点 {o}（由其最先上报），节点 {} 不能使用", ctx.node)),
+        None if is_offline_origin(origin, ctx.township) => Ok(OriginUse::Claim),
+        None => Err(format!(
+            "修订的来源“{origin}”既不是本节点 {}，也不是本乡镇节点加入县级平台前的离线名称（{}-offline-xxxx）",
+            ctx.node, ctx.township
+        )),
+    }
+}
+
+/// The value a revision writes to `field`, if it writes one (a create writes every field).
+pub fn value_written(rev: &Revision, field: Field) -> Option<Value> {
+    match &rev.change {
+        Change::CreateStudent(init) => init.fields().into_iter().find(|(f, _)| *f == field).map(|(_, v)| v),
+        Change::CreateCase(init) => init.fields().into_iter().find(|(f, _)| *f == field).map(|(_, v)| v),
+        Change::Update(assigns) => assigns.iter().find(|a| a.field == field).map(|a| a.value.clone()),
+        _ => None,
+    }
+}
+
+/// Whether placement `to` may follow `from` (学籍异动, 002 §四(二)2): no change at all; a legal
+/// status change ([`Status::can_become`]) at the same school; or the acceptance of a transfer at
+/// the school it was addressed to. A school changes only through a transfer.
+pub fn legal_placement_change(from: &Placement, to: &Placement) -> bool {
+    if from == to {
+        return true;
+    }
+    if !from.status.can_become(to.status) {
+        return false;
+    }
+    if to.school == from.school {
+        return true;
+    }
+    from.status == Status::TransferredOut
+        && to.status == Status::Enrolled
+        && matches!(&from.transfer, Some(TransferTarget::School(t)) if *t == to.school)
+}
+
+/// Whether a revision's register writes need [`check_writes`] (it reads the record at the hub):
+/// placement writes, and writes that name several values they replace.
+pub fn needs_write_check(rev: &Revision) -> bool {
+    matches!(&rev.change, Change::Update(assigns)
+        if assigns.iter().any(|a| a.field == Field::Placement || a.supersedes.len() > 1))
+}
+
+/// Checks one register write of a node against what the hub holds: `replaced` are the values of
+/// the writes it supersedes that the hub knows; `current` the field's current values at the hub
+/// (its heads). A node may not settle a conflict — only `conflicts resolve` at the hub does — and
+/// a placement must be a legal change from every value it replaces (from the current values when
+/// it replaces none the hub knows: it will stand beside them).
+pub fn check_assign(who: &str, a: &Assign, replaced: &[Value], current: &[Value]) -> Result<(), String> {
+    let mut distinct: Vec<&Value> = Vec::new();
+    for v in replaced {
+        if !distinct.contains(&v) {
+            distinct.push(v);
+        }
+    }
+    if distinct.len() > 1 {
+        return Err(format!(
+            "{who}的{}有并发修改冲突（{}），节点不能自行裁定；请由县级平台用 baoxue-hub conflicts resolve 裁定",
+            a.field.label(),
+            distinct.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("／")
+        ));
+    }
+    if a.field != Field::Placement {
+        return Ok(());
+    }
+    let Value::Placement(to) = &a.value else {
+        return Err("学籍状态字段的值类型不对".into());
+    };
+    let from = if replaced.is_empty() { current } else { replaced };
+    for v in from {
+        if let Value::Placement(p) = v {
+            if !legal_placement_change(p, to) {
+                return Err(format!("{who}的学籍状态不能由{p}改为{to}：不是合法的学籍异动"));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Decides whether the hub accepts a revision new to it. `scope` is the record's effective scope
-/// at the hub (none: the hub does not hold the record).
+/// at the hub (none: the hub does not hold the record). The origin ([`check_origin`]) and the
+/// writes against the record's state ([`check_writes`]) are decided by the session, which
+/// can read the hub's store.
 pub fn check_revision(rev: &Revision, scope: Option<&BTreeSet<String>>, ctx: &CheckContext<'_>) -> Result<(), String> {
     // 1. The clock: a node whose clock runs ahead must not win every merge.
     if rev.hlc.ms > ctx.now_ms.saturating_add(ctx.future_bound_ms) {
-        return Err(format!(
-            "节点 {} 的时钟为 {}，超前县级平台 {}（超前 {}，允许 {}）；请校准该节点电脑的时钟后重新录入",
-            ctx.node,
-            clock_text(rev.hlc.ms),
-            clock_text(ctx.now_ms),
-            duration_text(rev.hlc.ms - ctx.now_ms),
-            duration_text(ctx.future_bound_ms),
-        ));
+        return Err(future_clock_text(ctx.node, rev.hlc.ms, ctx.now_ms, ctx.node_clock_ms, ctx.future_bound_ms));
     }
-    // 2. The origin.
-    if rev.origin == HUB_ORIGIN || ctx.other_nodes.contains(&rev.origin) {
-        return Err(format!("修订的来源“{}”不是本节点 {}", rev.origin, ctx.node));
-    }
-    // 3. Shape.
+    // 2. Shape.
     match (&rev.change, rev.kind) {
         (Change::CreateStudent(_), RecordKind::Student) | (Change::CreateCase(_), RecordKind::Case)
             if rev.id != rev.record =>
@@ -508,7 +649,7 @@ pub fn check_revision(rev: &Revision, scope: Option<&BTreeSet<String>>, ctx: &Ch
         }
         _ => {}
     }
-    // 4. Scope.
+    // 3. Scope.
     let mine = ctx.township;
     match scope {
         Some(townships) => {
@@ -537,12 +678,16 @@ pub fn check_revision(rev: &Revision, scope: Option<&BTreeSet<String>>, ctx: &Ch
             _ => return Err(format!("记录 {} 在县级平台上不存在（建立该记录的修订未同步或已被拒绝）", rev.record)),
         },
     }
-    // 5. Placement writes: the school must be the node's own (a transfer out names the node's
-    //    school and the target; an acceptance names the node's school).
+    // 4. Placement writes: the school must be the node's own (a transfer out names the node's
+    //    school and the target; an acceptance names the node's school), and only 转出 names
+    //    where the child goes.
     if let Change::Update(assigns) = &rev.change {
         for a in assigns {
             match (a.field, &a.value) {
                 (Field::Placement, Value::Placement(p)) => {
+                    if (p.status == Status::TransferredOut) != p.transfer.is_some() {
+                        return Err(format!("学籍状态“{p}”无效：只有转出才写明转往何处，转出必须写明"));
+                    }
                     match ctx.org.township_of(&p.school) {
                         Some(t) if t == mine => {}
                         Some(t) => return Err(format!("学籍学校“{}”属于 {t}，不属于本节点的乡镇 {mine}", p.school)),
@@ -560,6 +705,89 @@ pub fn check_revision(rev: &Revision, scope: Option<&BTreeSet<String>>, ctx: &Ch
         }
     }
     Ok(())
+}
+
+/// What the hub knows of a revision's register writes: for each, the values of the writes it
+/// replaces and the field's current values, from the record as the hub holds it plus what this
+/// batch accepted before it (`accepted`; `states` caches the records read).
+struct Writes {
+    /// How the record is named in a refusal.
+    who: String,
+    /// `(replaced, current)` per assign, in order.
+    values: Vec<(Vec<Value>, Vec<Value>)>,
+}
+
+fn writes_of(
+    r: &impl HubReplica,
+    rev: &Revision,
+    accepted: &[Revision],
+    states: &mut HashMap<RecordId, Record>,
+) -> Result<Writes, StoreFault> {
+    let Change::Update(assigns) = &rev.change else { return Ok(Writes { who: String::new(), values: Vec::new() }) };
+    let rec = match states.entry(rev.record) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            let mut rec = r.record(rev.record)?.unwrap_or_else(|| Record::new(rev.record, rev.kind));
+            for a in accepted.iter().filter(|a| a.record == rev.record) {
+                rec.apply(a);
+            }
+            e.insert(rec)
+        }
+    };
+    let rec = &*rec;
+    let who = if rec.name().is_empty() {
+        format!("记录 {}", rec.id)
+    } else {
+        format!("{}（记录 {}）", rec.name(), rec.id)
+    };
+    let mut values = Vec::with_capacity(assigns.len());
+    for a in assigns {
+        let reg = rec.register(a.field);
+        let mut replaced = Vec::with_capacity(a.supersedes.len());
+        for id in &a.supersedes {
+            let value = match reg.and_then(|g| g.heads.get(id)) {
+                Some(c) => Some(c.value.clone()),
+                None => match accepted.iter().find(|x| x.id == *id) {
+                    Some(x) => value_written(x, a.field),
+                    None => {
+                        r.revision(*id)?.filter(|x| x.record == rev.record).and_then(|x| value_written(&x, a.field))
+                    }
+                },
+            };
+            replaced.extend(value);
+        }
+        let current: Vec<Value> = reg.map(|g| g.heads.values().map(|c| c.value.clone()).collect()).unwrap_or_default();
+        values.push((replaced, current));
+    }
+    Ok(Writes { who, values })
+}
+
+/// [`check_assign`] for every register write of `rev`.
+fn check_writes(rev: &Revision, w: &Writes) -> Result<(), String> {
+    let Change::Update(assigns) = &rev.change else { return Ok(()) };
+    for (a, (replaced, current)) in assigns.iter().zip(&w.values) {
+        check_assign(&w.who, a, replaced, current)?;
+    }
+    Ok(())
+}
+
+/// The townships of the placements a revision's placement write replaces: a node that wrote
+/// over a placement concerning its township was within its rights, even if a concurrent write
+/// has since moved the record out of its scope (its write then stands beside that one as a
+/// conflict, listed at the hub, rather than being refused).
+fn replaced_townships(rev: &Revision, w: &Writes, org: &Org) -> Vec<String> {
+    let Change::Update(assigns) = &rev.change else { return Vec::new() };
+    let mut out = Vec::new();
+    for (a, (replaced, _)) in assigns.iter().zip(&w.values) {
+        if a.field == Field::Placement {
+            for v in replaced {
+                if let Value::Placement(p) = v {
+                    out.extend(placement_townships(p, org));
+                }
+            }
+        }
+    }
+    out
 }
 
 // ---- the welcome decision ---------------------------------------------------------------------
@@ -651,24 +879,67 @@ pub fn node_must_reset(w: &Welcome, my_log_end: u64, my_entry_at_check: Option<R
 pub const TZ_OFFSET_MS: u64 = crate::dates::USERS_UTC_OFFSET_SECS as u64 * 1000;
 const DAY_MS: u64 = 24 * 3600 * 1000;
 
-/// The next nightly sync strictly after `now_ms`: today's (UTC+8) `hour`:00 plus `jitter_ms`, or
-/// tomorrow's if that has passed.
-pub fn next_sync_at(now_ms: u64, hour: u8, jitter_ms: u64) -> u64 {
-    let local = now_ms + TZ_OFFSET_MS;
-    let day_start = local - local % DAY_MS;
-    let mut at = day_start + u64::from(hour.min(23)) * 3600 * 1000 + jitter_ms;
-    if at <= local {
-        at += DAY_MS;
-    }
-    at - TZ_OFFSET_MS
+/// The night (a day number in UTC+8, days since 1970-01-01) a wall-clock millisecond falls in.
+pub fn night_of(ms: u64) -> u64 {
+    (ms + TZ_OFFSET_MS) / DAY_MS
 }
 
-/// Wait before retry number `attempt` (0-based) while the hub is unreachable: 30 s, doubling,
-/// at most 30 minutes.
-pub fn backoff_ms(attempt: u32) -> u64 {
-    const BASE: u64 = 30_000;
-    const MAX: u64 = 30 * 60_000;
-    BASE.saturating_mul(1u64 << attempt.min(16)).min(MAX)
+/// A node's delay after the nightly hour on `night`: spread over `[0, jitter_minutes)` so the
+/// county's nodes do not all call at once, and fixed for the night (the same after a restart of
+/// `run`), so a night has one slot.
+pub fn night_jitter_ms(node: &str, night: u64, jitter_minutes: u32) -> u64 {
+    let range = u64::from(jitter_minutes) * 60_000;
+    if range == 0 {
+        return 0;
+    }
+    // FNV-1a of the name, then splitmix64 with the night: stable across builds and platforms.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in node.as_bytes() {
+        h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut z = h ^ night.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    z % range
+}
+
+/// The sync slot of `night`: `hour`:00 (UTC+8) of that day plus the night's jitter.
+pub fn night_slot(night: u64, hour: u8, jitter_ms: u64) -> u64 {
+    (night * DAY_MS + u64::from(hour.min(23)) * 3600 * 1000 + jitter_ms).saturating_sub(TZ_OFFSET_MS)
+}
+
+/// The next scheduled sync: `(night, at)` of the first night whose slot is after `now_ms` and
+/// that is after `done` (the night of the last scheduled sync, once it succeeded or was given
+/// up), so a node syncs once a night whatever the jitter. `jitter(night)` gives each night's
+/// delay ([`night_jitter_ms`]).
+pub fn next_sync_at(now_ms: u64, hour: u8, jitter: impl Fn(u64) -> u64, done: Option<u64>) -> (u64, u64) {
+    // The night before today's may still be ahead when its jitter runs past midnight.
+    let mut night = night_of(now_ms).saturating_sub(1);
+    if let Some(d) = done {
+        night = night.max(d + 1);
+    }
+    loop {
+        let at = night_slot(night, hour, jitter(night));
+        if at > now_ms {
+            return (night, at);
+        }
+        night += 1;
+    }
+}
+
+/// The first wait of the retry back-off while the hub is unreachable (`run --retry-base-secs`).
+pub const DEFAULT_RETRY_BASE_MS: u64 = 30_000;
+/// The longest wait between two retries.
+pub const RETRY_MAX_MS: u64 = 30 * 60_000;
+
+/// Wait before retry number `attempt` (0-based) while the hub is unreachable: `base_ms`,
+/// doubling, at most [`RETRY_MAX_MS`] (or `base_ms` if larger); of that, the first half fixed and
+/// the second half drawn from `random`, so that nodes cut off together do not retry in lockstep.
+pub fn backoff_ms(attempt: u32, base_ms: u64, random: u64) -> u64 {
+    let cap = base_ms.max(1).saturating_mul(1u64 << attempt.min(32)).min(RETRY_MAX_MS.max(base_ms));
+    let fixed = cap / 2;
+    fixed + random % (cap - fixed + 1)
 }
 
 // ---- the replicas as the engine sees them -----------------------------------------------------
@@ -707,10 +978,16 @@ pub trait HubReplica {
     /// The cases of a student.
     fn cases_of(&self, student: RecordId) -> Result<Vec<RecordId>, StoreFault>;
     fn org(&self) -> &Org;
+    /// The record's derived state; none if unknown.
+    fn record(&self, id: RecordId) -> Result<Option<Record>, StoreFault>;
     /// Applies revisions received from `from` (deduplicated, durable).
     fn apply(&mut self, revs: &[Revision], from: &str) -> Result<ApplyOutcome, StoreFault>;
     fn push_cursor(&self, node: &str) -> Result<Option<Cursor>, StoreFault>;
     fn set_push_cursor(&mut self, node: &str, cursor: &Cursor) -> Result<(), StoreFault>;
+    /// The node that owns an origin other than its own name (an offline name), if any.
+    fn origin_owner(&self, origin: &str) -> Result<Option<String>, StoreFault>;
+    /// Records (durably) that `node` owns `origin`.
+    fn claim_origin(&mut self, origin: &str, node: &str) -> Result<(), StoreFault>;
 }
 
 /// What a node keeps about its syncs.
@@ -1059,6 +1336,8 @@ pub struct HubSession {
     pull_inflight: usize,
     pull_done_sent: bool,
     refetch_own_below: u64,
+    /// The node's clock as its Hello said.
+    node_clock_ms: Option<u64>,
     sent_ids: HashSet<RevId>,
     whole_sent: HashSet<RecordId>,
     outcome: HubOutcome,
@@ -1077,6 +1356,7 @@ impl HubSession {
             pull_inflight: 0,
             pull_done_sent: false,
             refetch_own_below: 0,
+            node_clock_ms: None,
             sent_ids: HashSet::new(),
             whole_sent: HashSet::new(),
             outcome: HubOutcome::default(),
@@ -1124,6 +1404,7 @@ impl HubSession {
 
     fn on_hello(&mut self, r: &mut impl HubReplica, h: Hello, now_ms: u64) -> Result<Vec<Message>, SyncError> {
         self.hellos += 1;
+        self.node_clock_ms = Some(h.node_clock_ms);
         let recorded = r.push_cursor(&self.ctx.node)?;
         let mut hub_epoch = r.epoch()?;
         let hub_log_end = r.log_end()?;
@@ -1178,6 +1459,10 @@ impl HubSession {
         // Scopes of records created earlier in this batch, and records whose creation was refused.
         let mut overlay: HashMap<RecordId, BTreeSet<String>> = HashMap::new();
         let mut refused: HashSet<RecordId> = HashSet::new();
+        // Records read for the write checks, with what this batch accepted for them so far.
+        let mut states: HashMap<RecordId, Record> = HashMap::new();
+        // Origins this batch claims for the node (offline names nobody owned).
+        let mut claims: BTreeSet<String> = BTreeSet::new();
         let org = r.org().clone();
         let ctx = CheckContext {
             node: &self.ctx.node,
@@ -1186,6 +1471,7 @@ impl HubSession {
             now_ms,
             future_bound_ms: self.ctx.future_bound_ms,
             other_nodes: &self.ctx.other_nodes,
+            node_clock_ms: self.node_clock_ms,
         };
         for rev in b.revisions {
             if !seen.insert(rev.id) {
@@ -1204,11 +1490,31 @@ impl HubSession {
                 });
                 continue;
             }
-            let scope = match overlay.get(&rev.record) {
+            let mut scope = match overlay.get(&rev.record) {
                 Some(s) => Some(s.clone()),
                 None => r.scope(rev.record)?,
             };
-            match check_revision(&rev, scope.as_ref(), &ctx) {
+            let writes = match &mut scope {
+                Some(townships) if needs_write_check(&rev) => {
+                    let w = writes_of(r, &rev, &accepted, &mut states)?;
+                    townships.extend(replaced_townships(&rev, &w, &org));
+                    Some(w)
+                }
+                _ => None,
+            };
+            let mut verdict = check_revision(&rev, scope.as_ref(), &ctx);
+            if verdict.is_ok() && rev.origin != self.ctx.node && !claims.contains(&rev.origin) {
+                let owner = r.origin_owner(&rev.origin)?;
+                verdict = check_origin(&rev.origin, owner.as_deref(), &ctx).map(|u| {
+                    if u == OriginUse::Claim {
+                        claims.insert(rev.origin.clone());
+                    }
+                });
+            }
+            if let (Ok(()), Some(w)) = (&verdict, &writes) {
+                verdict = check_writes(&rev, w);
+            }
+            match verdict {
                 Ok(()) => {
                     if scope.is_none() {
                         if let Some(cs) = create_scope(&rev, &org) {
@@ -1223,6 +1529,13 @@ impl HubSession {
                             overlay.insert(rev.record, eff);
                         }
                     }
+                    if let Some(state) = states.get_mut(&rev.record) {
+                        state.apply(&rev);
+                        if writes_placement(&rev) {
+                            // What follows in the batch sees the student where this put it.
+                            overlay.insert(rev.record, record_scope(state, &org).townships);
+                        }
+                    }
                     accepted.push(rev);
                 }
                 Err(reason) => {
@@ -1231,6 +1544,12 @@ impl HubSession {
                     }
                     rejected.push(Rejected { revision: rev.id, record: rev.record, reason });
                 }
+            }
+        }
+        // The claims first: once a revision with a claimed origin is held, so is its owner.
+        for origin in &claims {
+            if accepted.iter().any(|a| a.origin == *origin) {
+                r.claim_origin(origin, &self.ctx.node)?;
             }
         }
         let applied = if accepted.is_empty() { ApplyOutcome::default() } else { r.apply(&accepted, &self.ctx.node)? };

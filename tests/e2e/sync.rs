@@ -166,3 +166,137 @@ fn run_syncs_and_leaves_the_ledger_usable_meanwhile() {
     assert!(out.status.success(), "run exits 0 on SIGTERM: {}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(a.json(&["status", "--json"])["unacknowledged"], 1);
 }
+
+/// Two status changes that cannot both hold, made with the CLI on two townships: 鸦岭 takes the
+/// child back (the transfer cancelled, 在读 at its school) while 白沙 accepts the transfer. The
+/// hub lists the conflict, both nodes refuse to write the status over it, and the county's
+/// `conflicts resolve` reaches both and settles them.
+#[test]
+fn a_status_conflict_is_listed_refused_at_both_nodes_and_settled_by_the_county() {
+    let mut hub = Hub::new();
+    let a = Node::from_bundle(&hub.bundle("鸦岭中心校", "鸦岭"));
+    let b = Node::from_bundle(&hub.bundle("白沙中心校", "白沙"));
+    let kids = kids(3);
+    let file = a.file("a.csv", roster(&kids).as_bytes());
+    a.ok(&["student", "import", &file.to_string_lossy()]);
+    hub.serve();
+    a.sync(&hub);
+    b.sync(&hub);
+    let no = kids[0].student_no.as_str();
+    a.ok(&["student", "transfer", no, "--to-school", "白沙小学", "--date", "2026-10-08"]);
+    a.sync(&hub);
+    b.sync(&hub);
+    // Each side, without the other's news.
+    a.ok(&["student", "status", no, "在读", "--date", "2026-10-09"]);
+    b.ok(&["student", "accept", no, "--date", "2026-10-09"]);
+    assert_eq!(a.sync(&hub)["conflicts"], 0, "the hub had only 鸦岭's change");
+    let r = b.sync(&hub);
+    assert_eq!((r["conflicts"].as_u64(), count(&r["rejected"])), (Some(1), 0), "{r}");
+    assert_eq!(a.sync(&hub)["conflicts"], 1);
+
+    // Listed at the county: one record, its status, both values.
+    let rows: Value = serde_json::from_str(&hub.ok(&["conflicts", "--json"])).unwrap();
+    assert_eq!(count(&rows), 1, "{rows}");
+    let field = &rows[0]["fields"][0];
+    assert_eq!(field["field"], "status", "{rows}");
+    let values: Vec<&str> = field["values"].as_array().unwrap().iter().map(|v| v["value"].as_str().unwrap()).collect();
+    assert_eq!(values.len(), 2, "{rows}");
+    assert!(values.iter().any(|v| v.contains("鸦岭中心小学")) && values.iter().any(|v| v.contains("白沙小学")));
+    // Neither node may write the status over it; both show it.
+    for n in [&a, &b] {
+        for args in
+            [vec!["student", "status", no, "休学"], vec!["student", "transfer", no, "--out-of-county", "广东省"]]
+        {
+            let e = n.fails(&args);
+            assert!(e.contains("学籍状态有并发修改冲突") && e.contains("conflicts resolve"), "{args:?}: {e}");
+        }
+        assert_eq!(n.json(&["status", "--json"])["conflicts"], 1);
+    }
+
+    // The county keeps 白沙's acceptance; both nodes receive it and settle.
+    let keep =
+        field["values"].as_array().unwrap().iter().find(|v| v["value"].as_str().unwrap().contains("白沙小学")).unwrap()
+            ["revision"]
+            .as_str()
+            .unwrap()[..8]
+            .to_string();
+    hub.ok(&["conflicts", "resolve", no, "--keep", &keep]);
+    assert_eq!(serde_json::from_str::<Value>(&hub.ok(&["conflicts", "--json"])).unwrap(), serde_json::json!([]));
+    assert!(a.sync(&hub)["received"].as_u64().unwrap() >= 1);
+    assert!(b.sync(&hub)["received"].as_u64().unwrap() >= 1);
+    for n in [&a, &b] {
+        let s = n.json(&["student", "show", no, "--json"]);
+        assert_eq!(count(&s["conflicts"]), 0, "{s}");
+        assert_eq!((s["status"].as_str(), s["school"].as_str()), (Some("在读"), Some("白沙小学")), "{s}");
+        assert_eq!(n.json(&["status", "--json"])["conflicts"], 0);
+    }
+    // 白沙's again; 鸦岭's copy is read-only.
+    b.ok(&["student", "status", no, "休学", "--reason", "因病"]);
+    let r = b.sync(&hub);
+    assert_eq!((r["sent"].as_u64(), count(&r["rejected"])), (Some(1), 0), "{r}");
+    assert!(a.fails(&["student", "status", no, "休学"]).contains("只能查看"));
+}
+
+/// `run` started while the hub is down keeps retrying (a short back-off base for the test) and
+/// syncs once the hub comes up: the hub's `node list` and `stats` show it.
+#[test]
+fn run_started_while_the_hub_is_down_syncs_after_a_retry_once_it_is_up() {
+    use std::io::{BufRead, BufReader};
+    let mut hub = Hub::new();
+    let a = Node::from_bundle(&hub.bundle("鸦岭中心校", "鸦岭"));
+    let file = a.file("a.csv", roster(&kids(4)).as_bytes());
+    a.ok(&["student", "import", &file.to_string_lossy()]);
+    let mut run = a
+        .command(&["run", "--now", "--hub", &hub.addr, "--retry-base-secs", "1"])
+        .env("BAOXUE_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn run");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr = run.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // Its first attempt fails: the hub is not there.
+    let mut log = Vec::new();
+    while !log.iter().any(|l: &String| l.contains("同步失败，稍后重试")) {
+        let line = rx.recv_timeout(Duration::from_secs(120)).unwrap_or_else(|e| panic!("{e}: {log:?}"));
+        log.push(line);
+    }
+    let nodes: Value = serde_json::from_str(&hub.ok(&["node", "list", "--json"])).unwrap();
+    assert!(nodes[0]["last_sync"].is_null(), "{nodes}");
+    hub.serve();
+    // Until `serve` holds the store (and answers for it on its control socket), a command would
+    // take the store from under it.
+    let started = Instant::now();
+    while !hub.data.join("control.sock").exists() {
+        assert!(started.elapsed() < Duration::from_secs(60), "serve did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    loop {
+        let nodes: Value = serde_json::from_str(&hub.ok(&["node", "list", "--json"])).unwrap();
+        if nodes[0]["last_sync"].is_string() {
+            assert_eq!(nodes[0]["received"], 4, "{nodes}");
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            while let Ok(line) = rx.try_recv() {
+                log.push(line);
+            }
+            panic!("run never synced after the hub came up: {nodes}\n{}", log.join("\n"));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let stats: Value = serde_json::from_str(&hub.ok(&["stats", "--json"])).unwrap();
+    assert_eq!(stats["revisions"], 4, "{stats}");
+    let pid = run.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(run.wait().unwrap().success(), "run exits 0 on SIGTERM");
+    while let Ok(line) = rx.try_recv() {
+        log.push(line);
+    }
+    assert!(log.iter().filter(|l| l.contains("同步失败，稍后重试")).count() >= 1, "{log:?}");
+}

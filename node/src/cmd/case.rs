@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::cmd::student::Stamp;
 use crate::error::{invalid, refused, Result};
-use crate::ledger::{assign, first_unexcused, placement_change, who, Item, Ledger};
+use crate::ledger::{assign, ensure_settled, first_unexcused, placement_change, who, Item, Ledger, PLACEMENT_FIELDS};
 use crate::output::{class_of, closed_of, history_json, history_lines, ident, json_text, Output};
 
 /// Whether a student in this status can be the subject of a new dropout case (not one who is
@@ -179,10 +179,13 @@ pub fn confirm(l: &Ledger, arg: &str, stamp: &Stamp) -> Result<Output> {
     let mut items: Vec<Item> = vec![(
         c.id,
         RecordKind::Case,
-        Change::Update(vec![assign(&c, Field::CaseState, Value::CaseState(CaseState::Confirmed))]),
+        Change::Update(vec![assign(&c, Field::CaseState, Value::CaseState(CaseState::Confirmed))?]),
     )];
     let mut extra = String::new();
     if let Some(s) = student_of(l, &c)? {
+        if s.status() != Some(Status::DroppedOut) {
+            ensure_settled(&s, PLACEMENT_FIELDS)?;
+        }
         l.ensure_writable(&s)?;
         let cur = s.placement().cloned();
         if let Some(cur) = cur {
@@ -191,7 +194,7 @@ pub fn confirm(l: &Ledger, arg: &str, stamp: &Stamp) -> Result<Output> {
                     return Err(refused(format!("{} 当前状态为{}，不能改为辍学", who(&s), cur.status)));
                 }
                 let p = Placement { status: Status::DroppedOut, school: cur.school.clone(), transfer: None };
-                items.push((s.id, RecordKind::Student, placement_change(&s, p, None)));
+                items.push((s.id, RecordKind::Student, placement_change(&s, p, None)?));
                 extra = format!("，学籍状态由{}改为辍学（保留学籍）", cur.status);
             }
         }
@@ -263,7 +266,7 @@ pub fn close(l: &Ledger, arg: &str, outcome: &str, evidence: Option<&str>, stamp
     let evidence = evidence.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
     let state = CaseState::Closed { outcome, evidence: evidence.clone(), on: stamp.date };
     let mut items: Vec<Item> =
-        vec![(c.id, RecordKind::Case, Change::Update(vec![assign(&c, Field::CaseState, Value::CaseState(state))]))];
+        vec![(c.id, RecordKind::Case, Change::Update(vec![assign(&c, Field::CaseState, Value::CaseState(state))?]))];
     let mut extra = String::new();
     if let Some(s) = student_of(l, &c)? {
         if let (true, Some(cur)) = (l.is_ours(&s), s.placement().cloned()) {
@@ -285,11 +288,12 @@ pub fn close(l: &Ledger, arg: &str, outcome: &str, evidence: Option<&str>, stamp
                 ),
             };
             if let Some(to) = to.filter(|t| *t != cur.status) {
+                ensure_settled(&s, PLACEMENT_FIELDS)?;
                 if !cur.status.can_become(to) {
                     return Err(refused(format!("{} 当前状态为{}，不能改为{to}", who(&s), cur.status)));
                 }
                 let p = Placement { status: to, school: cur.school.clone(), transfer };
-                items.push((s.id, RecordKind::Student, placement_change(&s, p, reason)));
+                items.push((s.id, RecordKind::Student, placement_change(&s, p, reason)?));
                 extra = format!("；学籍状态由{}改为{to}", cur.status);
             }
         }

@@ -13,7 +13,7 @@ use baoxue_shared::{Change, Date, Field, Record, RecordKind, RevId, Value};
 use serde_json::json;
 
 use crate::error::{invalid, refused, NodeError, Result};
-use crate::ledger::{assign, placement_change, who, Ledger};
+use crate::ledger::{assign, ensure_settled, placement_change, who, Ledger, PLACEMENT_FIELDS};
 use crate::output::{
     class_of, closed_of, conflict_lines, history_json, history_lines, ident, json_text, status_text, student_json,
     Output,
@@ -379,6 +379,7 @@ fn current_placement(r: &Record) -> Result<Placement> {
 pub fn set_status(l: &Ledger, arg: &str, to: &str, reason: Option<&str>, stamp: &Stamp) -> Result<Output> {
     let to: Status = to.parse().map_err(|e: baoxue_shared::model::ParseEnumError| invalid(e.to_string()))?;
     let r = l.student(arg)?;
+    ensure_settled(&r, PLACEMENT_FIELDS)?;
     l.ensure_writable(&r)?;
     let cur = current_placement(&r)?;
     if cur.status == to {
@@ -410,7 +411,7 @@ pub fn set_status(l: &Ledger, arg: &str, to: &str, reason: Option<&str>, stamp: 
     ensure_no_open_case(l, &r, &format!("改为{to}"))?;
     let reason = reason.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     let p = Placement { status: to, school: cur.school.clone(), transfer: None };
-    let change = placement_change(&r, p, reason.clone());
+    let change = placement_change(&r, p, reason.clone())?;
     l.commit(&stamp.author, stamp.date, vec![(r.id, RecordKind::Student, change)])?;
     let why = reason.map(|x| format!("，原因：{x}")).unwrap_or_default();
     Ok(format!("已将{} 的学籍状态由{}改为{to}{why}\n", who(&r), cur.status).into())
@@ -449,6 +450,7 @@ pub enum TransferTo<'a> {
 
 pub fn transfer(l: &Ledger, arg: &str, to: TransferTo, stamp: &Stamp) -> Result<Output> {
     let r = l.student(arg)?;
+    ensure_settled(&r, PLACEMENT_FIELDS)?;
     l.ensure_writable(&r)?;
     let cur = current_placement(&r)?;
     if !cur.status.can_become(Status::TransferredOut) {
@@ -484,7 +486,7 @@ pub fn transfer(l: &Ledger, arg: &str, to: TransferTo, stamp: &Stamp) -> Result<
         }
     };
     let p = Placement { status: Status::TransferredOut, school: cur.school.clone(), transfer: Some(target) };
-    l.commit(&stamp.author, stamp.date, vec![(r.id, RecordKind::Student, placement_change(&r, p, None))])?;
+    l.commit(&stamp.author, stamp.date, vec![(r.id, RecordKind::Student, placement_change(&r, p, None)?)])?;
     let mut text = format!("已为{} 办理转出：{note}\n", who(&r));
     if let Some(c) = l.open_case_of(&r)? {
         text.push_str(&format!(
@@ -498,6 +500,7 @@ pub fn transfer(l: &Ledger, arg: &str, to: TransferTo, stamp: &Stamp) -> Result<
 
 pub fn accept(l: &Ledger, arg: &str, stamp: &Stamp) -> Result<Output> {
     let r = l.student(arg)?;
+    ensure_settled(&r, PLACEMENT_FIELDS)?;
     let cur = current_placement(&r)?;
     let target = match (&cur.status, &cur.transfer) {
         (Status::TransferredOut, Some(TransferTarget::School(s))) => s.clone(),
@@ -512,7 +515,7 @@ pub fn accept(l: &Ledger, arg: &str, stamp: &Stamp) -> Result<Output> {
         )));
     }
     let p = Placement { status: Status::Enrolled, school: target.clone(), transfer: None };
-    l.commit(&stamp.author, stamp.date, vec![(r.id, RecordKind::Student, placement_change(&r, p, None))])?;
+    l.commit(&stamp.author, stamp.date, vec![(r.id, RecordKind::Student, placement_change(&r, p, None)?)])?;
     Ok(format!("已确认转入：{} 自{}转入{target}，在读\n", who(&r), cur.school).into())
 }
 
@@ -590,7 +593,7 @@ pub fn edit(l: &Ledger, arg: &str, a: &EditArgs, stamp: &Stamp) -> Result<Output
             !settled_same
         })
         .map(|(f, v)| assign(&r, f, v))
-        .collect();
+        .collect::<Result<_>>()?;
     if assigns.is_empty() {
         return Ok(format!("{} 的信息没有变化，未记录\n", who(&r)).into());
     }

@@ -81,9 +81,10 @@ pub fn sync_now(dir: &Path, hub: Option<&str>, json: bool) -> Result<Output> {
     Ok(text.into())
 }
 
-/// `run [--hub ADDR] [--now]`: stays up, syncing at the policy's hour, until SIGINT or SIGTERM.
-/// The data directory is opened only while a sync runs, so the other commands keep working.
-pub fn run(dir: &Path, hub: Option<String>, now: bool) -> Result<Output> {
+/// `run [--hub ADDR] [--now] [--retry-base-secs N]`: stays up, syncing at the policy's hour,
+/// until SIGINT or SIGTERM. The data directory is opened only while a sync runs, so the other
+/// commands keep working.
+pub fn run(dir: &Path, hub: Option<String>, now: bool, retry_base_secs: Option<u64>) -> Result<Output> {
     // Refuse a directory that is not a joined node before going into the background.
     {
         let store = open_waiting(dir)?;
@@ -94,7 +95,10 @@ pub fn run(dir: &Path, hub: Option<String>, now: bool) -> Result<Output> {
             return Err(engine::NodeSyncError::NotJoined.into());
         }
     }
-    let opts = RunOptions { hub_override: hub, sync_at_start: now };
+    let mut opts = RunOptions { hub_override: hub, sync_at_start: now, ..RunOptions::default() };
+    if let Some(secs) = retry_base_secs {
+        opts.retry_base = std::time::Duration::from_secs(secs);
+    }
     let rt = runtime()?;
     rt.block_on(engine::run_forever(StoreAccess::Dir(dir.to_path_buf()), opts, shutdown_signal()))?;
     Ok(Output::from("已停止常驻同步\n".to_string()))

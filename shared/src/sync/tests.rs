@@ -104,11 +104,12 @@ struct MemHub {
     m: Mem,
     org: Org,
     cursors: HashMap<String, Cursor>,
+    owners: HashMap<String, String>,
 }
 
 impl MemHub {
     fn new() -> MemHub {
-        MemHub { m: Mem::new(rand::random()), org: org(), cursors: HashMap::new() }
+        MemHub { m: Mem::new(rand::random()), org: org(), cursors: HashMap::new(), owners: HashMap::new() }
     }
     fn own_scope(&self, id: RecordId) -> Option<RecordScope> {
         self.m.record(id).map(|r| record_scope(&r, &self.org))
@@ -159,6 +160,9 @@ impl HubReplica for MemHub {
     fn org(&self) -> &Org {
         &self.org
     }
+    fn record(&self, id: RecordId) -> Result<Option<Record>, StoreFault> {
+        Ok(self.m.record(id))
+    }
     fn apply(&mut self, revs: &[Revision], from: &str) -> Result<ApplyOutcome, StoreFault> {
         Ok(self.m.apply(revs, Some(from)))
     }
@@ -167,6 +171,13 @@ impl HubReplica for MemHub {
     }
     fn set_push_cursor(&mut self, node: &str, cursor: &Cursor) -> Result<(), StoreFault> {
         self.cursors.insert(node.to_string(), *cursor);
+        Ok(())
+    }
+    fn origin_owner(&self, origin: &str) -> Result<Option<String>, StoreFault> {
+        Ok(self.owners.get(origin).cloned())
+    }
+    fn claim_origin(&mut self, origin: &str, node: &str) -> Result<(), StoreFault> {
+        self.owners.insert(origin.to_string(), node.to_string());
         Ok(())
     }
 }
@@ -534,6 +545,7 @@ fn ctx_for<'a>(org: &'a Org, others: &'a BTreeSet<String>, township: &'a str) ->
         now_ms: NOW,
         future_bound_ms: DEFAULT_FUTURE_BOUND_MS,
         other_nodes: others,
+        node_clock_ms: Some(NOW),
     }
 }
 
@@ -547,12 +559,22 @@ fn checks_clock_scope_origin_and_placement() {
     let mut create = node.make(sid, RecordKind::Student, Change::CreateStudent(Box::new(student(1, SCHOOL_A))));
     assert_eq!(check_revision(&create, None, &ctx), Ok(()));
 
-    // An hour in the hub's future: refused, naming the node's clock and the hub's.
+    // An hour in the hub's future: refused, naming the revision's stamp, the hub's clock and the
+    // node's own clock (here right again: the revision was recorded while it was wrong).
     create.hlc.ms = NOW + 3_600_000;
     let e = check_revision(&create, None, &ctx).unwrap_err();
-    assert!(e.contains("节点 鸦岭中心校 的时钟为 2026-03-01 09:00:00"), "{e}");
-    assert!(e.contains("超前县级平台 2026-03-01 08:00:00"), "{e}");
-    assert!(e.contains("1 小时"), "{e}");
+    assert!(e.contains("修订时间 2026-03-01 09:00:00 超前县级平台的时钟 2026-03-01 08:00:00"), "{e}");
+    assert!(e.contains("超前 1 小时 0 分钟"), "{e}");
+    assert!(e.contains("节点 鸦岭中心校 的时钟为 2026-03-01 08:00:00，与平台相符"), "{e}");
+    // The node's clock still two hours ahead: said so, with its reading.
+    let ahead = CheckContext { node_clock_ms: Some(NOW + 2 * 3_600_000), ..ctx.clone() };
+    let e = check_revision(&create, None, &ahead).unwrap_err();
+    assert!(e.contains("节点 鸦岭中心校 的时钟为 2026-03-01 10:00:00，仍超前平台 2 小时 0 分钟"), "{e}");
+    assert!(e.contains("请校准该节点电脑的时钟"), "{e}");
+    // Behind by a day.
+    let behind = CheckContext { node_clock_ms: Some(NOW - 24 * 3_600_000), ..ctx.clone() };
+    let e = check_revision(&create, None, &behind).unwrap_err();
+    assert!(e.contains("节点 鸦岭中心校 的时钟为 2026-02-28 08:00:00，落后平台 1 天 0 小时"), "{e}");
     // Nine minutes ahead is within the bound; weeks behind is simply old.
     create.hlc.ms = NOW + 9 * 60_000;
     assert_eq!(check_revision(&create, None, &ctx), Ok(()));
@@ -575,13 +597,18 @@ fn checks_clock_scope_origin_and_placement() {
     assert!(check_revision(&edit, Some(&scope_b), &ctx).unwrap_err().contains("不在本节点（鸦岭）的范围内"));
     // An edit of a record the hub does not hold.
     assert!(check_revision(&edit, None, &ctx).unwrap_err().contains("不存在"));
-    // Another node's name as origin; the hub's.
-    let mut forged = edit.clone();
-    forged.origin = "高山中心校".into();
+    // Another node's name as origin; the hub's; a made-up one; the offline names.
+    assert_eq!(check_origin("鸦岭中心校", None, &ctx), Ok(OriginUse::Owned));
+    assert!(check_origin("高山中心校", None, &ctx).unwrap_err().contains("另一个节点"));
+    assert!(check_origin(HUB_ORIGIN, None, &ctx).unwrap_err().contains("县级平台"));
+    assert!(check_origin("zzzz", None, &ctx).unwrap_err().contains("离线名称"));
+    assert_eq!(check_origin("鸦岭-offline-1a2b", None, &ctx), Ok(OriginUse::Claim));
+    assert_eq!(check_origin("鸦岭-offline-1a2b", Some("鸦岭中心校"), &ctx), Ok(OriginUse::Owned));
+    let e = check_origin("鸦岭-offline-1a2b", Some("鸦岭初中"), &ctx).unwrap_err();
+    assert!(e.contains("已属于节点 鸦岭初中"), "{e}");
+    assert!(check_origin("高山-offline-1a2b", None, &ctx).is_err(), "another township's offline name");
+    assert!(check_origin("鸦岭-offline-1a2b3", None, &ctx).is_err());
     let scope_a: BTreeSet<String> = [A.to_string()].into();
-    assert!(check_revision(&forged, Some(&scope_a), &ctx).is_err());
-    forged.origin = HUB_ORIGIN.into();
-    assert!(check_revision(&forged, Some(&scope_a), &ctx).is_err());
     // Moving a student into another township's school directly (not by transfer).
     let mv = node.make(
         sid,
@@ -616,17 +643,78 @@ fn checks_clock_scope_origin_and_placement() {
 }
 
 #[test]
-fn schedule_and_backoff() {
+fn schedule_one_sync_a_night() {
+    let none = |_: u64| 0;
     // NOW is 08:00 in UTC+8. The 02:00 sync is tomorrow; the 20:00 one today.
-    let at = next_sync_at(NOW, 2, 0);
+    let (night, at) = next_sync_at(NOW, 2, none, None);
     assert_eq!(clock_text(at), "2026-03-02 02:00:00");
-    let at = next_sync_at(NOW, 20, 5 * 60_000);
+    assert_eq!(night, night_of(at));
+    let (today, at) = next_sync_at(NOW, 20, |_| 5 * 60_000, None);
     assert_eq!(clock_text(at), "2026-03-01 20:05:00");
-    assert!(next_sync_at(at, 20, 5 * 60_000) > at);
-    assert_eq!(backoff_ms(0), 30_000);
-    assert_eq!(backoff_ms(1), 60_000);
-    assert_eq!(backoff_ms(6), 30 * 60_000);
-    assert_eq!(backoff_ms(100), 30 * 60_000);
+    // Done tonight: tomorrow's, even if a fresh jitter would put tonight's slot still ahead.
+    let (night, next) = next_sync_at(at + 60_000, 20, |n| if n == today { 50 * 60_000 } else { 0 }, Some(today));
+    assert_eq!((night, clock_text(next).as_str()), (today + 1, "2026-03-02 20:00:00"));
+    // Without the night recorded (a restart of `run`), the night's jitter is fixed, so the slot
+    // just passed is not found again.
+    let j = |n: u64| night_jitter_ms("鸦岭中心校", n, 60);
+    let (n1, slot) = next_sync_at(NOW, 20, j, None);
+    let (n2, again) = next_sync_at(slot + 1, 20, j, None);
+    assert!(n2 > n1 && again > slot + 20 * 3_600_000, "{} then {}", clock_text(slot), clock_text(again));
+    // Step through thirty days at five-minute ticks: exactly one slot per night.
+    let mut nights = BTreeMap::new();
+    let mut done = None;
+    let mut t = NOW;
+    while t < NOW + 30 * 24 * 3_600_000 {
+        let (night, at) = next_sync_at(t, 2, j, done);
+        if at <= t + 5 * 60_000 {
+            *nights.entry(night).or_insert(0) += 1;
+            done = Some(night);
+        }
+        t += 5 * 60_000;
+    }
+    assert_eq!(nights.len(), 30);
+    assert!(nights.values().all(|n| *n == 1), "{nights:?}");
+    // A jitter running past midnight still belongs to its night.
+    let late = |_: u64| 90 * 60_000;
+    let (night, at) = next_sync_at(NOW, 23, late, None);
+    assert_eq!(clock_text(at), "2026-03-02 00:30:00");
+    assert_eq!(night, night_of(NOW));
+    let (night2, _) = next_sync_at(at + 1, 23, late, Some(night));
+    assert_eq!(night2, night + 1);
+}
+
+#[test]
+fn nightly_jitter_is_fixed_per_night_and_spread_between_nodes_and_nights() {
+    let n = night_of(NOW);
+    assert_eq!(night_jitter_ms("鸦岭中心校", n, 60), night_jitter_ms("鸦岭中心校", n, 60));
+    assert_eq!(night_jitter_ms("鸦岭中心校", n, 0), 0);
+    let by_night: BTreeSet<u64> = (0..30).map(|k| night_jitter_ms("鸦岭中心校", n + k, 60)).collect();
+    let by_node: BTreeSet<u64> = (0..30).map(|k| night_jitter_ms(&format!("节点{k}"), n, 60)).collect();
+    assert!(by_night.len() > 20 && by_node.len() > 20, "{by_night:?} {by_node:?}");
+    assert!(by_night.iter().chain(&by_node).all(|j| *j < 60 * 60_000));
+}
+
+#[test]
+fn backoff_doubles_with_jitter_and_is_capped() {
+    let base = DEFAULT_RETRY_BASE_MS;
+    // The first half of each wait is fixed, the second half random.
+    assert_eq!(backoff_ms(0, base, 0), 15_000);
+    assert_eq!(backoff_ms(0, base, u64::MAX - (u64::MAX % 15_001)), 15_000);
+    assert_eq!(backoff_ms(0, base, 15_000), 30_000);
+    assert_eq!(backoff_ms(1, base, 0), 30_000);
+    assert_eq!(backoff_ms(2, base, 0), 60_000);
+    assert_eq!(backoff_ms(6, base, 0), 15 * 60_000);
+    assert_eq!(backoff_ms(100, base, u64::MAX), RETRY_MAX_MS / 2 + u64::MAX % (RETRY_MAX_MS / 2 + 1));
+    let mut rng = StdRng::seed_from_u64(3);
+    for attempt in 0..12 {
+        let cap = (base << attempt).min(RETRY_MAX_MS);
+        let waits: BTreeSet<u64> = (0..50).map(|_| backoff_ms(attempt, base, rng.gen())).collect();
+        assert!(waits.iter().all(|w| *w >= cap / 2 && *w <= cap), "attempt {attempt}: {waits:?}");
+        assert!(waits.len() > 40, "nodes retrying together spread out: {waits:?}");
+    }
+    // A short base (tests): one second, doubling.
+    assert!((500..=1_000).contains(&backoff_ms(0, 1_000, 12_345)));
+    assert!((1_000..=2_000).contains(&backoff_ms(1, 1_000, 12_345)));
 }
 
 // ---- sessions ---------------------------------------------------------------------------------
@@ -825,6 +913,244 @@ fn a_transfer_brings_the_whole_history_to_the_new_township() {
     assert_eq!(n.rejected[0].revision, late.id);
     hub.m.assert_exactly_once();
     b.m.assert_exactly_once();
+}
+
+fn placement(status: Status, school: &str) -> Value {
+    Value::Placement(Placement { status, school: school.into(), transfer: None })
+}
+
+fn transfer_to(from: &str, to: &str) -> Value {
+    Value::Placement(Placement {
+        status: Status::TransferredOut,
+        school: from.into(),
+        transfer: Some(TransferTarget::School(to.into())),
+    })
+}
+
+#[test]
+fn legal_placement_changes() {
+    let p = |s: Status, school: &str| Placement { status: s, school: school.into(), transfer: None };
+    let out = Placement {
+        status: Status::TransferredOut,
+        school: SCHOOL_A.into(),
+        transfer: Some(TransferTarget::School(SCHOOL_B.into())),
+    };
+    assert!(legal_placement_change(&p(Status::Enrolled, SCHOOL_A), &p(Status::DroppedOut, SCHOOL_A)));
+    assert!(legal_placement_change(&p(Status::DroppedOut, SCHOOL_A), &p(Status::Enrolled, SCHOOL_A)));
+    assert!(!legal_placement_change(&p(Status::Graduated, SCHOOL_A), &p(Status::DroppedOut, SCHOOL_A)));
+    assert!(!legal_placement_change(&p(Status::Deceased, SCHOOL_A), &p(Status::Enrolled, SCHOOL_A)));
+    assert!(legal_placement_change(&p(Status::Graduated, SCHOOL_A), &p(Status::Graduated, SCHOOL_A)), "no change");
+    // A school changes only by accepting a transfer addressed to it; cancelling one stays put.
+    assert!(legal_placement_change(&out, &p(Status::Enrolled, SCHOOL_B)));
+    assert!(legal_placement_change(&out, &p(Status::Enrolled, SCHOOL_A)));
+    assert!(!legal_placement_change(&out, &p(Status::Enrolled, SCHOOL_A2)));
+    assert!(!legal_placement_change(&out, &p(Status::DroppedOut, SCHOOL_A)));
+    assert!(!legal_placement_change(&p(Status::Enrolled, SCHOOL_A), &p(Status::Suspended, SCHOOL_A2)));
+}
+
+#[test]
+fn the_hub_refuses_illegal_status_changes_but_not_chains_transfers_or_its_own_resolutions() {
+    let mut hub = MemHub::new();
+    let mut a = MemNode::new("a", A);
+    let mut b = MemNode::new("b", B);
+    // In one batch: created, 休学, back to 在读, 毕业 — each legal from the one before.
+    let s = a.add_student(1, SCHOOL_A);
+    a.set(s, Field::Placement, placement(Status::Suspended, SCHOOL_A));
+    a.set(s, Field::Placement, placement(Status::Enrolled, SCHOOL_A));
+    a.set(s, Field::Placement, placement(Status::Graduated, SCHOOL_A));
+    let (n, _) = sync(&mut hub, &mut a);
+    assert!(n.rejected.is_empty(), "{:?}", n.rejected);
+    assert_eq!(hub.m.record(s).unwrap().status(), Some(Status::Graduated));
+    // A buggy node pushes 毕业 → 辍学: refused with the reason, kept at the node.
+    let bad = a.set(s, Field::Placement, placement(Status::DroppedOut, SCHOOL_A));
+    let (n, _) = sync(&mut hub, &mut a);
+    assert_eq!(n.rejected.len(), 1);
+    assert_eq!(n.rejected[0].revision, bad.id);
+    assert!(n.rejected[0].reason.contains("不能由毕业（鸦岭小学）改为辍学（鸦岭小学）"), "{}", n.rejected[0].reason);
+    assert_eq!(hub.m.record(s).unwrap().status(), Some(Status::Graduated));
+    // A placement write naming nothing it replaces stands beside the current value: it must be
+    // a legal change from that value too.
+    let mut loose = a.make(
+        s,
+        RecordKind::Student,
+        Change::Update(vec![Assign {
+            field: Field::Placement,
+            value: placement(Status::Enrolled, SCHOOL_A),
+            supersedes: vec![],
+        }]),
+    );
+    a.m.apply(std::slice::from_ref(&loose), None);
+    let (n, _) = sync(&mut hub, &mut a);
+    assert!(n.rejected.iter().any(|r| r.revision == loose.id), "{:?}", n.rejected);
+    // Nor may it name a revision of another record to escape the check.
+    loose.id = RevId::random();
+    let Change::Update(ref mut assigns) = loose.change else { unreachable!() };
+    assigns[0].supersedes = vec![RecordId::random()];
+    a.m.apply(std::slice::from_ref(&loose), None);
+    let (n, _) = sync(&mut hub, &mut a);
+    assert!(n.rejected.iter().any(|r| r.revision == loose.id), "{:?}", n.rejected);
+
+    // A transfer to B, accepted at B; then a status change at B.
+    let t = a.add_student(2, SCHOOL_A);
+    a.set(t, Field::Placement, transfer_to(SCHOOL_A, SCHOOL_B));
+    sync(&mut hub, &mut a);
+    sync(&mut hub, &mut b);
+    b.set(t, Field::Placement, placement(Status::Enrolled, SCHOOL_B));
+    b.set(t, Field::Placement, placement(Status::Suspended, SCHOOL_B));
+    let (n, _) = sync(&mut hub, &mut b);
+    assert!(n.rejected.is_empty(), "{:?}", n.rejected);
+    assert_eq!(hub.m.record(t).unwrap().placement().unwrap().school, SCHOOL_B);
+
+    // A status conflict (two nodes of A), resolved at the hub; a later change from the
+    // resolution is legal, and reaches the hub.
+    let mut a2 = MemNode::new("a2", A);
+    let u = a.add_student(3, SCHOOL_A);
+    sync(&mut hub, &mut a);
+    sync(&mut hub, &mut a2);
+    a.set(u, Field::Placement, placement(Status::Suspended, SCHOOL_A));
+    a2.set(u, Field::Placement, placement(Status::Deceased, SCHOOL_A));
+    sync(&mut hub, &mut a);
+    let (n, _) = sync(&mut hub, &mut a2);
+    assert!(n.rejected.is_empty() && n.conflicts.contains(&u), "{n:?}");
+    let heads = hub.m.record(u).unwrap().register(Field::Placement).unwrap().head_ids();
+    let resolve = Revision {
+        id: RevId::random(),
+        record: u,
+        kind: RecordKind::Student,
+        origin: HUB_ORIGIN.into(),
+        seq: 1,
+        hlc: Hlc { ms: NOW, n: 0 },
+        author: "县级平台".into(),
+        date: Date::ymd(2026, 3, 1),
+        change: Change::Update(vec![Assign {
+            field: Field::Placement,
+            value: placement(Status::Suspended, SCHOOL_A),
+            supersedes: heads,
+        }]),
+    };
+    hub.m.apply(&[resolve], None);
+    sync(&mut hub, &mut a);
+    a.set(u, Field::Placement, placement(Status::Enrolled, SCHOOL_A));
+    let (n, _) = sync(&mut hub, &mut a);
+    assert!(n.rejected.is_empty(), "{:?}", n.rejected);
+    assert_eq!(hub.m.record(u).unwrap().status(), Some(Status::Enrolled));
+    hub.m.assert_exactly_once();
+}
+
+#[test]
+fn a_transfer_taken_back_at_a_while_b_accepts_it_is_a_conflict_not_a_refusal() {
+    let mut hub = MemHub::new();
+    let mut a = MemNode::new("a", A);
+    let mut b = MemNode::new("b", B);
+    let s = a.add_student(1, SCHOOL_A);
+    a.set(s, Field::Placement, transfer_to(SCHOOL_A, SCHOOL_B));
+    sync(&mut hub, &mut a);
+    sync(&mut hub, &mut b);
+    // Neither hears of the other: the child is back at A (在读 there), and accepted at B, who
+    // records an absence in the same batch.
+    a.set(s, Field::Placement, placement(Status::Enrolled, SCHOOL_A));
+    b.set(s, Field::Placement, placement(Status::Enrolled, SCHOOL_B));
+    let absent = b.absence(s, 4);
+    sync(&mut hub, &mut a);
+    let (n, _) = sync(&mut hub, &mut b);
+    assert!(n.rejected.is_empty(), "a conflict, not a refusal: {:?}", n.rejected);
+    assert!(n.conflicts.contains(&s));
+    assert!(hub.m.revs.contains_key(&absent.id));
+    let rec = hub.m.record(s).unwrap();
+    assert_eq!(rec.conflicts().len(), 1);
+    assert_eq!(rec.register(Field::Placement).unwrap().heads.len(), 2);
+    assert_eq!(hub.scope(s).unwrap().unwrap(), BTreeSet::from([A.to_string(), B.to_string()]));
+    // Both townships see both values until the county decides.
+    let (n, _) = sync(&mut hub, &mut a);
+    assert!(n.conflicts.contains(&s));
+    for node in [&a, &b] {
+        assert_eq!(node.m.record(s).unwrap().register(Field::Placement).unwrap().heads.len(), 2, "{}", node.name);
+    }
+}
+
+#[test]
+fn a_node_cannot_settle_a_conflict_only_the_hub_can() {
+    let mut hub = MemHub::new();
+    let mut a1 = MemNode::new("a1", A);
+    let mut a2 = MemNode::new("a2", A);
+    let s = a1.add_student(1, SCHOOL_A);
+    sync(&mut hub, &mut a1);
+    sync(&mut hub, &mut a2);
+    a1.set(s, Field::Guardian, Value::OptText(Some("张母".into())));
+    a2.set(s, Field::Guardian, Value::OptText(Some("张奶奶".into())));
+    sync(&mut hub, &mut a1);
+    sync(&mut hub, &mut a2);
+    sync(&mut hub, &mut a1);
+    assert!(a1.m.record(s).unwrap().register(Field::Guardian).unwrap().in_conflict());
+    // An old node writes over both values: refused; the conflict stays listed at the hub.
+    let settle = a1.set(s, Field::Guardian, Value::OptText(Some("张母".into())));
+    let (n, _) = sync(&mut hub, &mut a1);
+    assert_eq!(n.rejected.len(), 1);
+    assert_eq!(n.rejected[0].revision, settle.id);
+    assert!(n.rejected[0].reason.contains("监护人有并发修改冲突"), "{}", n.rejected[0].reason);
+    assert!(n.rejected[0].reason.contains("conflicts resolve"), "{}", n.rejected[0].reason);
+    assert_eq!(hub.m.record(s).unwrap().conflicts().len(), 1);
+    // Two heads of the same value are no conflict: replacing both is an ordinary edit.
+    let t = a1.add_student(2, SCHOOL_A);
+    sync(&mut hub, &mut a1);
+    sync(&mut hub, &mut a2);
+    a1.set(t, Field::Phone, Value::OptText(Some("1".into())));
+    a2.set(t, Field::Phone, Value::OptText(Some("1".into())));
+    sync(&mut hub, &mut a1);
+    sync(&mut hub, &mut a2);
+    sync(&mut hub, &mut a1);
+    a1.set(t, Field::Phone, Value::OptText(Some("2".into())));
+    let (n, _) = sync(&mut hub, &mut a1);
+    assert!(n.rejected.is_empty(), "{:?}", n.rejected);
+}
+
+#[test]
+fn a_node_pushes_only_in_its_own_names_first_come_first_served() {
+    let mut hub = MemHub::new();
+    // 鸦岭 worked offline as 鸦岭-offline-00aa, then joined as a1: both names are a1's.
+    let mut a1 = MemNode::new("鸦岭-offline-00aa", A);
+    let s = a1.add_student(1, SCHOOL_A);
+    a1.name = "a1".into();
+    a1.absence(s, 2);
+    let mut a2 = MemNode::new("a2", A);
+    let others = MemNode::new("b", B);
+    let ctx1 = a1.ctx(&[&a2, &others]);
+    let (n, _) = session(&mut hub, &mut a1, ctx1.clone(), None).unwrap();
+    assert!(n.rejected.is_empty(), "{:?}", n.rejected);
+    assert_eq!(hub.owners.get("鸦岭-offline-00aa").map(String::as_str), Some("a1"));
+    // Later revisions in the offline name (kept in the node's log) are still a1's.
+    a1.name = "鸦岭-offline-00aa".into();
+    a1.absence(s, 3);
+    a1.name = "a1".into();
+    let (n, _) = session(&mut hub, &mut a1, ctx1, None).unwrap();
+    assert_eq!((n.sent, n.rejected.len()), (1, 0), "{:?}", n.rejected);
+    // a2 may not use a1's offline name, a made-up one, a1's own, or the hub's.
+    let ctx2 = a2.ctx(&[&a1, &others]);
+    sync(&mut hub, &mut a2);
+    let mut forged = Vec::new();
+    for origin in ["鸦岭-offline-00aa", "zzzz-a2", "a1", HUB_ORIGIN] {
+        a2.name = origin.into();
+        forged.push((origin, a2.absence(s, 10)));
+    }
+    a2.name = "a2".into();
+    let own = a2.absence(s, 11);
+    let (n, _) = session(&mut hub, &mut a2, ctx2, None).unwrap();
+    assert_eq!(n.rejected.len(), 4, "{:?}", n.rejected);
+    for (origin, rev) in &forged {
+        let r = n.rejected.iter().find(|r| r.revision == rev.id).unwrap_or_else(|| panic!("{origin} accepted"));
+        assert!(r.reason.contains(origin), "{}", r.reason);
+        assert!(!hub.m.revs.contains_key(&rev.id));
+    }
+    assert!(n.rejected.iter().any(|r| r.reason.contains("已属于节点 a1")), "{:?}", n.rejected);
+    assert!(hub.m.revs.contains_key(&own.id));
+    // Another township's offline name is not 鸦岭's to claim at all.
+    let mut a3 = MemNode::new("高山-offline-0001", A);
+    a3.absence(s, 12);
+    a3.name = "a3".into();
+    let ctx3 = a3.ctx(&[&a1, &a2, &others]);
+    let (n, _) = session(&mut hub, &mut a3, ctx3, None).unwrap();
+    assert_eq!(n.rejected.len(), 1, "{:?}", n.rejected);
+    assert!(!hub.owners.contains_key("高山-offline-0001"));
 }
 
 #[test]
