@@ -140,7 +140,7 @@ pub fn edit(l: &Ledger, arg: &str, a: &EditArgs, stamp: &Stamp) -> Result<Output
         .into_iter()
         .filter(|(f, v)| !c.register(*f).map(|g| !g.in_conflict() && g.value() == Some(v)).unwrap_or(false))
         .map(|(f, v)| assign(&c, f, v))
-        .collect();
+        .collect::<Result<_>>()?;
     if assigns.is_empty() {
         return Ok(format!("案件 {}（{}）的详情没有变化，未记录\n", c.id.short(), c.name()).into());
     }
