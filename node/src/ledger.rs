@@ -55,7 +55,9 @@ impl Ledger {
 
     /// Makes the revisions of one command, durably (flushed before this returns).
     pub fn commit(&self, author: &str, date: Date, items: Vec<Item>) -> Result<Vec<Revision>> {
-        Ok(self.store.commit(&self.config.origin, author, date, items)?)
+        let revs = self.store.commit(&self.config.origin, author, date, items)?;
+        abort_if_testing_durability();
+        Ok(revs)
     }
 
     // --- resolving arguments --------------------------------------------------------------
@@ -322,4 +324,14 @@ pub fn first_unexcused(student: &Record, after: Option<Date>, until: Date) -> Op
         .filter(|(d, k)| *k == AbsenceKind::Unexcused && after.map(|a| *d > a).unwrap_or(true) && *d <= until)
         .map(|(d, _)| d)
         .next()
+}
+
+/// Test hook for the durability tests (`tests/e2e/durability.rs`): with
+/// `BAOXUE_TEST_ABORT_AFTER_COMMIT` set, the process aborts the moment a commit returns — no
+/// output, no destructors, so sled gets no chance to flush on close. What the next process then
+/// finds on disk is exactly what `commit` had made durable before returning.
+fn abort_if_testing_durability() {
+    if std::env::var_os("BAOXUE_TEST_ABORT_AFTER_COMMIT").is_some() {
+        std::process::abort();
+    }
 }

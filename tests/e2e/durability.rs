@@ -1,7 +1,11 @@
 //! Issue 2 point 7: a command that reported success has already flushed. Run the real binary,
-//! wait for its success line, `kill -9` it at once, reopen and find every reported item.
+//! wait for its success line, `kill -9` it at once, reopen and find every reported item. And,
+//! since a process that exits normally closes its store (sled flushes on close), also abort the
+//! process the instant a commit returns (`BAOXUE_TEST_ABORT_AFTER_COMMIT`): no output, no close,
+//! so what survives is only what the commit itself made durable.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 
 use baoxue::{kids, roster, Node};
@@ -60,4 +64,46 @@ fn absences_then_kill_9_lose_nothing() {
     let st = node.json(&["status", "--json"]);
     assert_eq!(st["cases"], 10);
     assert_eq!(st["revisions"], 20 + 20 + 10);
+}
+
+/// Runs a command that aborts as soon as its commit returns; requires that it died by SIGABRT
+/// before printing anything (so nothing after the commit ran).
+fn run_aborting_after_commit(node: &Node, args: &[&str]) {
+    let out = node.command(args).env("BAOXUE_TEST_ABORT_AFTER_COMMIT", "1").output().expect("spawn");
+    assert_eq!(out.status.signal(), Some(6), "{args:?} did not abort after its commit: {:?}", out.status);
+    assert!(out.stdout.is_empty(), "{args:?} printed before aborting: {}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn a_commit_is_durable_the_moment_it_returns() {
+    let node = Node::new();
+    let kids = kids(2000);
+    let f = node.file("r.csv", roster(&kids).as_bytes());
+    run_aborting_after_commit(&node, &["student", "import", f.to_str().unwrap(), "--date", "2026-09-01"]);
+    let st = node.json(&["status", "--json"]);
+    assert_eq!((st["students"].as_u64(), st["revisions"].as_u64()), (Some(2000), Some(2000)), "{st}");
+
+    // An unexcused absence commits the absence and the case it opens in one go.
+    let k = &kids[7].student_no;
+    run_aborting_after_commit(&node, &["absence", k, "--kind", "unexcused", "--date", "2026-09-07"]);
+    let j = node.json(&["student", "show", k, "--json"]);
+    assert_eq!(j["absences"], 1, "{j}");
+    assert_eq!(j["cases"].as_array().unwrap().len(), 1, "{j}");
+
+    for args in [
+        vec!["case", "act", k.as_str(), "--kind", "call", "--by", "刘老师", "--date", "2026-09-07"],
+        vec!["case", "confirm", k.as_str(), "--date", "2026-09-14"],
+        vec!["case", "close", k.as_str(), "--outcome", "returned", "--date", "2026-09-25"],
+    ] {
+        run_aborting_after_commit(&node, &args);
+    }
+    let cases = node.json(&["case", "list", "--json"]);
+    let case = &cases.as_array().unwrap()[0];
+    let shown = node.json(&["case", "show", case["id"].as_str().unwrap(), "--json"]);
+    assert_eq!(shown["actions"].as_array().unwrap().len(), 1, "{shown}");
+    assert_eq!(shown["outcome"], "returned", "{shown}");
+    // Roster, absence + case, the call, then confirm and close each write the case and the
+    // student's status.
+    assert_eq!(node.json(&["status", "--json"])["revisions"], 2000 + 2 + 1 + 2 + 2);
+    assert_eq!(node.json(&["student", "show", k, "--json"])["status"], "在读");
 }

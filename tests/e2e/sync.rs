@@ -121,7 +121,8 @@ fn init_bundle_refuses_a_bad_bundle_and_an_initialised_directory() {
     let tmp = baoxue::TempDir::new().unwrap();
     let broken = tmp.path().join("broken.bundle");
     let text = std::fs::read_to_string(&bundle).unwrap();
-    std::fs::write(&broken, &text[..text.len() / 2]).unwrap();
+    let half = (0..=text.len() / 2).rev().find(|i| text.is_char_boundary(*i)).unwrap();
+    std::fs::write(&broken, &text[..half]).unwrap();
     let data = tmp.path().join("data");
     let out = std::process::Command::new(baoxue::bin("baoxue-node"))
         .arg("--data")
