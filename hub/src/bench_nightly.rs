@@ -684,6 +684,50 @@ mod tests {
         }
     }
 
+    /// The rebuild folds roster rows rebuilt from dated records exactly as it folds the rows
+    /// themselves (read from the store, as for records stored before they were dated), and
+    /// reading only the writes the timelines use gives what folding the whole log gives.
+    #[test]
+    fn the_rebuild_gives_what_folding_the_whole_log_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, built) = build(&dir.path().join("store"), 1_500, 9_000, 7, false).unwrap();
+        drop(store);
+        std::fs::write(dir.path().join("org.csv"), built.org.to_csv()).unwrap();
+        let county = bench_county(dir.path()).unwrap();
+        let all = RevId(0)..=RevId(u128::MAX);
+        let dated =
+            county.store.records_dated(*all.start(), *all.end()).filter(|r| r.as_ref().unwrap().1.is_some()).count();
+        assert!(dated > 1_000, "records carry their roster row's date ({dated})");
+        let ys = county.year_start();
+        let (mut rows, mut read) = (Snapshot::default(), Snapshot::default());
+        let a = rows.rebuild(&county.store, ys).unwrap();
+        let b = read.rebuild_with(&county.store, ys, false).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(
+            (rows.log_pos, &rows.conflicts, &rows.duplicates),
+            (read.log_pos, &read.conflicts, &read.duplicates)
+        );
+        assert_eq!(rows.cases, read.cases);
+        // And what it folds (roster rows, and of other records only the writes the timelines
+        // use) gives the timelines of every revision in the log.
+        let mut every = baoxue_shared::indicators::History::with_year_start(ys);
+        for (_, e) in county.store.log_range(0, usize::MAX).unwrap() {
+            every.add(&county.store.revision(e.rev).unwrap().unwrap());
+        }
+        every.build();
+        let all = Snapshot { history: every, ..rows.clone() };
+        let mut days = vec![Date::ymd(2025, 9, 1), Date::ymd(2026, 7, 7)];
+        days.extend((0..10).map(|k| Date::ymd(2025, 9, 15).add_days(k * 28)));
+        for as_of in days {
+            let x = county.compute(&rows, as_of).unwrap();
+            for other in [&read, &all] {
+                let y = county.compute(other, as_of).unwrap();
+                assert_eq!(x.indicators, y.indicators, "{as_of}");
+                assert_eq!(x.alerts, y.alerts, "{as_of}");
+            }
+        }
+    }
+
     /// Size from `BENCH_STUDENTS`/`BENCH_REVISIONS`; keeps the store in `BENCH_DIR`.
     #[test]
     #[ignore]

@@ -20,13 +20,14 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::SyncSender;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use baoxue_shared::codec;
 use baoxue_shared::indicators::History;
 use baoxue_shared::report::{render, Format, Render};
-use baoxue_shared::{Change, Date, Field, Record, RecordId, RecordKind};
+use baoxue_shared::{Change, Date, Field, Record, RecordId, RecordKind, RevId, Revision};
 use baoxue_store::Store;
 use serde::{Deserialize, Serialize};
 
@@ -193,84 +194,95 @@ impl Snapshot {
     }
 
     /// Builds the snapshot from the derived records in one pass. For a student whose status,
-    /// grade and entry year were never changed after its roster row, only that row is read;
-    /// otherwise its whole history. The reads run on a second thread while this one decodes
-    /// records.
+    /// grade and entry year were never changed after its roster row, only that row is folded
+    /// in: rebuilt from the record itself when the store keeps the row's date with it
+    /// ([`Store::records_dated`]), else read. For other students and for cases, the revisions
+    /// the timelines use (the creating one, and every write of status, grade, entry year or
+    /// case state, which the record's registers name) are read, not the whole history
+    /// (absences and actions are most of it). Two threads scan the two halves of the record
+    /// ids (decoding records is most of the work) while a third folds into the timelines and
+    /// reads what must be read.
     pub fn rebuild(&mut self, store: &Store, year_start: (u32, u32)) -> Result<Refresh> {
+        self.rebuild_with(store, year_start, true)
+    }
+
+    /// [`Snapshot::rebuild`]; `rows_from_records`: rebuild roster rows from dated records
+    /// (false: read every one, as for a store written before records were dated).
+    pub(crate) fn rebuild_with(
+        &mut self,
+        store: &Store,
+        year_start: (u32, u32),
+        rows_from_records: bool,
+    ) -> Result<Refresh> {
         // Take the log end first: anything logged meanwhile is folded in again next time
         // (folding is idempotent).
         let end = store.log_end()?;
         let epoch = store.epoch()?;
-        let mut cases = BTreeMap::new();
-        let mut conflicts = BTreeSet::new();
-        let mut by_id: HashMap<String, u32> = HashMap::new();
         let mut out = Refresh { rebuilt: true, ..Default::default() };
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(RecordId, bool)>(4096);
-        let (history, revisions) = std::thread::scope(|s| -> Result<(History, u64)> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Fold>(4096);
+        let half = u128::MAX >> 1;
+        let halves = [(RevId(0), RevId(half)), (RevId(half + 1), RevId(u128::MAX))];
+        let (history, revisions, scans) = std::thread::scope(|s| -> Result<(History, u64, Vec<Scanned>)> {
             let worker = s.spawn(move || -> Result<(History, u64)> {
                 let mut h = History::with_year_start(year_start);
                 let mut n = 0u64;
-                for (id, whole) in rx {
-                    if whole {
-                        for rev in store.history(id)? {
+                for job in rx {
+                    match job {
+                        Fold::Row(rev) => {
                             n += 1;
                             h.add(&rev);
                         }
-                    } else if let Some(rev) = store.revision(id)? {
-                        n += 1;
-                        h.add(&rev);
+                        Fold::Read(id) => {
+                            if let Some(rev) = store.revision(id)? {
+                                n += 1;
+                                h.add(&rev);
+                            }
+                        }
+                        Fold::Writes(id, revs) => {
+                            for rid in revs {
+                                // A register may name a revision not (yet) held, or, if a peer
+                                // misbehaved, one of another record.
+                                if let Some(rev) = store.revision(rid)?.filter(|r| r.record == id) {
+                                    n += 1;
+                                    h.add(&rev);
+                                }
+                            }
+                        }
                     }
                 }
                 h.build();
                 Ok((h, n))
             });
-            let scan = (|| -> Result<()> {
-                for rec in store.records(None) {
-                    let rec = rec?;
-                    out.records += 1;
-                    if !rec.conflicts().is_empty() {
-                        conflicts.insert(rec.id);
-                    }
-                    match rec.kind {
-                        RecordKind::Student => {
-                            // Written after the roster row (by anything but the row itself)?
-                            let changed = |f: Field| match rec.register(f) {
-                                None => false,
-                                Some(r) => {
-                                    !r.replaced.is_empty() || r.heads.len() != 1 || !r.heads.contains_key(&rec.id)
-                                }
-                            };
-                            let whole = !rec.is_complete()
-                                || changed(Field::Placement)
-                                || changed(Field::Grade)
-                                || changed(Field::EntryYear);
-                            if tx.send((rec.id, whole)).is_err() {
-                                break;
-                            }
-                            if live(&rec) {
-                                if let Some(n) = rec.id_number() {
-                                    *by_id.entry(n.as_str().to_string()).or_default() += 1;
-                                }
-                            }
-                        }
-                        RecordKind::Case => {
-                            if tx.send((rec.id, true)).is_err() {
-                                break;
-                            }
-                            if rec.is_complete() {
-                                cases.insert(rec.id, rec);
-                            }
-                        }
-                    }
-                }
-                Ok(())
-            })();
+            let scanners: Vec<_> = halves
+                .into_iter()
+                .map(|(lo, hi)| {
+                    let tx = tx.clone();
+                    s.spawn(move || scan_records(store, lo, hi, rows_from_records, &tx))
+                })
+                .collect();
             drop(tx);
+            // Every thread is joined before any error is returned.
+            let scans: Vec<_> = scanners
+                .into_iter()
+                .map(|t| t.join().map_err(|_| anyhow::anyhow!("快照重建线程异常退出")).and_then(|r| r))
+                .collect();
             let joined = worker.join().map_err(|_| anyhow::anyhow!("快照重建线程异常退出"))?;
-            scan?;
-            joined
+            let scans = scans.into_iter().collect::<Result<Vec<_>>>()?;
+            let (h, n) = joined?;
+            Ok((h, n, scans))
         })?;
         out.revisions = revisions;
+        let mut cases = BTreeMap::new();
+        let mut conflicts = BTreeSet::new();
+        let mut by_id: HashMap<String, u32> = HashMap::new();
+        for scan in scans {
+            out.records += scan.records;
+            cases.extend(scan.cases);
+            conflicts.extend(scan.conflicts);
+            for (k, n) in scan.by_id {
+                *by_id.entry(k).or_default() += n;
+            }
+        }
         let duplicates = by_id.into_iter().filter(|(_, n)| *n > 1).map(|(k, _)| k).collect();
         *self = Snapshot { epoch, log_pos: end, history, cases, conflicts, duplicates };
         Ok(out)
@@ -334,6 +346,119 @@ impl Snapshot {
     }
 }
 
+/// What the folding thread of [`Snapshot::rebuild`] is given.
+enum Fold {
+    /// A roster row rebuilt from its record.
+    Row(Box<Revision>),
+    /// A roster row to read.
+    Read(RecordId),
+    /// Revisions of a record to read and fold in.
+    Writes(RecordId, Vec<RevId>),
+}
+
+/// What one scanning thread of [`Snapshot::rebuild`] found.
+#[derive(Default)]
+struct Scanned {
+    records: u64,
+    cases: BTreeMap<RecordId, Record>,
+    conflicts: BTreeSet<RecordId>,
+    /// Live student records per ID number.
+    by_id: HashMap<String, u32>,
+}
+
+/// The creating revision of a student record, as far as [`History::add`] reads it, rebuilt from
+/// the record (taking its roster row and creation stamp) and the date the store keeps with it.
+fn roster_row(rec: &mut Record, date: Date) -> Option<Revision> {
+    let (hlc, origin) = rec.created.take()?;
+    let Some(init) = rec.student.take() else {
+        rec.created = Some((hlc, origin));
+        return None;
+    };
+    Some(Revision {
+        id: rec.id,
+        record: rec.id,
+        kind: RecordKind::Student,
+        origin,
+        seq: 0,
+        hlc,
+        author: String::new(),
+        date,
+        change: Change::CreateStudent(init),
+    })
+}
+
+/// The revisions of `rec` that [`History::add`] folds in: the creating one and every write of
+/// `fields` the record holds (each is a head of its field's register or among those it
+/// replaced), once each.
+fn timeline_writes(rec: &Record, fields: &[Field]) -> Vec<RevId> {
+    let mut ids = BTreeSet::from([rec.id]);
+    for f in fields {
+        if let Some(r) = rec.register(*f) {
+            ids.extend(r.heads.keys().copied());
+            ids.extend(r.replaced.iter().copied());
+        }
+    }
+    ids.into_iter().collect()
+}
+
+/// Scans the records with ids in `lo..=hi` for [`Snapshot::rebuild`], sending what is to be
+/// folded to `tx`.
+fn scan_records(
+    store: &Store,
+    lo: RecordId,
+    hi: RecordId,
+    rows_from_records: bool,
+    tx: &SyncSender<Fold>,
+) -> Result<Scanned> {
+    let mut out = Scanned::default();
+    for item in store.records_dated(lo, hi) {
+        let (mut rec, created_on) = item?;
+        out.records += 1;
+        if !rec.conflicts().is_empty() {
+            out.conflicts.insert(rec.id);
+        }
+        let job = match rec.kind {
+            RecordKind::Student => {
+                // Written after the roster row (by anything but the row itself)?
+                let changed = |f: Field| match rec.register(f) {
+                    None => false,
+                    Some(r) => !r.replaced.is_empty() || r.heads.len() != 1 || !r.heads.contains_key(&rec.id),
+                };
+                let whole = !rec.is_complete()
+                    || changed(Field::Placement)
+                    || changed(Field::Grade)
+                    || changed(Field::EntryYear);
+                if live(&rec) {
+                    if let Some(n) = rec.id_number() {
+                        *out.by_id.entry(n.as_str().to_string()).or_default() += 1;
+                    }
+                }
+                if whole {
+                    Fold::Writes(rec.id, timeline_writes(&rec, &[Field::Placement, Field::Grade, Field::EntryYear]))
+                } else {
+                    // The record is not kept: its roster row moves into the rebuilt revision.
+                    match created_on.filter(|_| rows_from_records).and_then(|d| roster_row(&mut rec, d)) {
+                        Some(row) => Fold::Row(Box::new(row)),
+                        None => Fold::Read(rec.id),
+                    }
+                }
+            }
+            RecordKind::Case => {
+                let job = Fold::Writes(rec.id, timeline_writes(&rec, &[Field::CaseState]));
+                if rec.is_complete() {
+                    out.cases.insert(rec.id, rec);
+                }
+                job
+            }
+        };
+        if tx.send(job).is_err() {
+            // The folding thread failed; its error is reported.
+            break;
+        }
+    }
+    Ok(out)
+}
+
 fn write_frame(w: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
     w.write_all(&(bytes.len() as u64).to_le_bytes())?;
     w.write_all(bytes)
@@ -357,7 +482,8 @@ pub struct NightlyRun {
     pub as_of: Date,
     pub dir: PathBuf,
     pub refresh: Refresh,
-    /// Seconds: bringing the snapshot up to date, computing, writing.
+    /// Seconds: bringing the snapshot up to date; computing the reports (while the snapshot is
+    /// saved); writing them.
     pub refresh_seconds: f64,
     pub compute_seconds: f64,
     pub write_seconds: f64,
@@ -379,9 +505,15 @@ pub fn run(county: &County, as_of: Date) -> Result<NightlyRun> {
     let t0 = Instant::now();
     let mut snap = Snapshot::load(&county.data);
     let refresh = snap.refresh(&county.store, county.year_start())?;
-    snap.save(&county.data)?;
     let t1 = Instant::now();
-    let computed = county.compute(&snap, as_of)?;
+    // The snapshot is written while the reports are computed from it (both only read it).
+    let (saved, computed) = std::thread::scope(|s| {
+        let saving = s.spawn(|| snap.save(&county.data));
+        let computed = county.compute(&snap, as_of);
+        (saving.join().unwrap_or_else(|_| Err(anyhow::anyhow!("快照写入线程异常退出"))), computed)
+    });
+    saved?;
+    let computed = computed?;
     let t2 = Instant::now();
     let dir = archive_dir(&county.data, as_of);
     std::fs::create_dir_all(&dir).with_context(|| format!("无法创建目录 {}", dir.display()))?;

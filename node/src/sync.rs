@@ -130,6 +130,9 @@ pub struct SyncReport {
     /// Set when this computer's clock differs from the hub's by more than the allowed bound.
     pub clock_warning: Option<String>,
     pub seconds: f64,
+    /// Of `seconds`, the connection and its TLS handshake (before any sync message).
+    #[serde(default)]
+    pub handshake_seconds: f64,
     /// Frame bytes sent and received (length prefixes included).
     pub bytes_sent: u64,
     pub bytes_received: u64,
@@ -454,12 +457,16 @@ async fn resolve(addr: &str) -> Result<SocketAddr, NodeSyncError> {
 /// A session and its replica, moved to a blocking thread for each step (sled is synchronous).
 type Shared = Arc<Mutex<(NodeSession, StoreNode)>>;
 
-async fn step(shared: &Shared, msg: Message) -> Result<Vec<Message>, SyncError> {
+/// Handles `msg`, or (`None`) makes the next push batch the window allows.
+async fn step(shared: &Shared, msg: Option<Message>) -> Result<Vec<Message>, SyncError> {
     let shared = shared.clone();
     tokio::task::spawn_blocking(move || {
         let mut guard = shared.lock().unwrap_or_else(|p| p.into_inner());
         let (session, replica) = &mut *guard;
-        session.handle(replica, msg)
+        match msg {
+            Some(msg) => session.handle(replica, msg),
+            None => session.next_push(replica),
+        }
     })
     .await
     .unwrap_or_else(|e| Err(SyncError::Store(StoreFault(format!("同步线程异常结束：{e}")))))
@@ -493,6 +500,7 @@ pub async fn sync_once(
     let started = Instant::now();
     let cred = Credentials { cert_pem: link.cert_pem.clone(), key_pem: link.key_pem.clone() };
     let conn = baoxue_net::connect(addr, &link.server_name, &link.ca_pem, &cred).await?;
+    let handshake_seconds = started.elapsed().as_secs_f64();
     let result = drive(&conn, store, &hub_text).await;
     // The hub has recorded the session before its Bye; the close need not hold the caller up.
     tokio::spawn(conn.close());
@@ -533,7 +541,8 @@ pub async fn sync_once(
             });
         }
     }
-    let report = report_of(&outcome, &hub_text, &at, seconds, bytes_sent, bytes_received, clock_warning);
+    let mut report = report_of(&outcome, &hub_text, &at, seconds, bytes_sent, bytes_received, clock_warning);
+    report.handshake_seconds = handshake_seconds;
     store.put_meta(
         META_LAST,
         &LastSync {
@@ -571,6 +580,7 @@ fn report_of(
         config_version: o.config_updated,
         clock_warning,
         seconds,
+        handshake_seconds: 0.0,
         bytes_sent,
         bytes_received,
     }
@@ -588,7 +598,8 @@ async fn drive(conn: &baoxue_net::Conn, store: &Store, hub: &str) -> Result<(Nod
     .await
     .map_err(|e| session_err(SyncError::Store(StoreFault(e.to_string()))))?
     .map_err(session_err)?;
-    let (session, replica, hello) = started;
+    let (mut session, replica, hello) = started;
+    session.one_batch_at_a_time();
     let shared: Shared = Arc::new(Mutex::new((session, replica)));
     for m in &hello {
         io.send(m).await?;
@@ -601,22 +612,28 @@ async fn drive(conn: &baoxue_net::Conn, store: &Store, hub: &str) -> Result<(Nod
             Ok(Ok(Some(f))) => f,
         };
         io.received += 4 + frame.len() as u64;
-        let result = match decode_frame(&frame, Side::Node) {
-            Ok(msg) => step(&shared, msg).await,
+        let mut result = match decode_frame(&frame, Side::Node) {
+            Ok(msg) => step(&shared, Some(msg)).await,
             Err(e) => Err(SyncError::Frame(e)),
         };
-        match result {
-            Ok(out) => {
-                for m in &out {
-                    io.send(m).await?;
+        // Sends the replies, then each further push batch the window allows as soon as it is
+        // made (the hub applies one while the next is read from the log).
+        loop {
+            match result {
+                Ok(out) if out.is_empty() => break,
+                Ok(out) => {
+                    for m in &out {
+                        io.send(m).await?;
+                    }
+                    result = step(&shared, None).await;
                 }
-            }
-            Err(e) => {
-                if let Some(reply) = e.to_peer() {
-                    let _ = io.send(&reply).await;
-                    let _ = io.stream.finish_and_wait().await;
+                Err(e) => {
+                    if let Some(reply) = e.to_peer() {
+                        let _ = io.send(&reply).await;
+                        let _ = io.stream.finish_and_wait().await;
+                    }
+                    return Err(session_err(e));
                 }
-                return Err(session_err(e));
             }
         }
         let guard = shared.lock().unwrap_or_else(|p| p.into_inner());

@@ -37,6 +37,12 @@ pub fn encode_into<T: Serialize>(value: &T, buf: &mut Vec<u8>) -> Result<usize, 
     Ok(bytes.len())
 }
 
+/// Decodes one value from the start of `bytes`; returns it and how many bytes it took (for a
+/// value followed by another, as the store keeps a record and, after it, a date).
+pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), CodecError> {
+    bincode::serde::decode_from_slice(bytes, config()).map_err(|e| CodecError::Decode(e.to_string()))
+}
+
 /// Decodes exactly one value; trailing bytes are an error (a corrupt or foreign frame).
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     let (value, used) =

@@ -1,5 +1,6 @@
 //! Times `Store::apply` of revisions made elsewhere (like a hub's initial sync), in batches of
-//! 2,000: `cargo run --release -p baoxue-store --example apply_bench [N]`.
+//! the sync protocol's size (`BATCH_MAX_REVISIONS`):
+//! `cargo run --release -p baoxue-store --example apply_bench [N]`.
 
 use std::time::Instant;
 
@@ -88,13 +89,13 @@ fn main() {
     };
     let hub = Store::open(&dir.path().join("hub")).unwrap();
     let t = Instant::now();
-    for b in revs.chunks(2_000) {
+    for b in revs.chunks(baoxue_shared::sync::BATCH_MAX_REVISIONS) {
         hub.apply(b, Some("node-a")).unwrap();
     }
     let s = t.elapsed().as_secs_f64();
     eprintln!("apply: {n} revisions in {s:.3} s, {:.0} rev/s", n as f64 / s);
     let t = Instant::now();
-    for b in revs.chunks(2_000) {
+    for b in revs.chunks(baoxue_shared::sync::BATCH_MAX_REVISIONS) {
         hub.apply(b, Some("node-a")).unwrap();
     }
     let s = t.elapsed().as_secs_f64();

@@ -10,7 +10,10 @@
 //!   learnt things in; sync cursors point into it;
 //! - `h` ++ record id ++ revision id → ids of further revisions of the record (16 bytes each,
 //!   often none): a record's history, one key per record per write;
-//! - `s` ++ record id → derived state (the merge of its revisions, see `shared::state`);
+//! - `s` ++ record id → derived state (the merge of its revisions, see `shared::state`),
+//!   followed, once the creating revision has been folded in, by that revision's date (so that
+//!   the hub's nightly rebuild need not read every roster revision; values written before this
+//!   have no date and are read as before);
 //! - `i` ++ index tag ++ key ++ 0 ++ record id → (): secondary indexes (学籍号, 身份证号, cases of
 //!   a student);
 //! - `c` ++ name → the counters `log_end`, `hlc` and `seq`.
@@ -330,9 +333,21 @@ impl Store {
         }
         let mut hist_more: Vec<u8> = Vec::new();
         for (id, rs) in &by_rec {
-            let old = if absent_records.contains(id) { None } else { self.record(*id)? };
+            let (old, mut created_on) = match absent_records.contains(id) {
+                true => (None, None),
+                false => match self.data.get(rec_key(*id))? {
+                    Some(v) => {
+                        let (rec, on) = decode_record(&v)?;
+                        (Some(rec), on)
+                    }
+                    None => (None, None),
+                },
+            };
             let old_keys = index_keys(old.as_ref());
             let mut rec = old.unwrap_or_else(|| Record::new(*id, rs[0].kind));
+            if let Some(create) = rs.iter().find(|r| is_create(r)) {
+                created_on = Some(create.date);
+            }
             hist_more.clear();
             for r in rs {
                 rec.apply(r);
@@ -349,7 +364,7 @@ impl Store {
                 batch.insert(k.as_slice(), &[] as &[u8]);
             }
             visit(&rec, rs);
-            batch.insert(&rec_key(*id)[..], codec::encode(&rec)?);
+            batch.insert(&rec_key(*id)[..], encode_record(&rec, created_on)?);
             out.records.push(*id);
         }
         // The facts, the log and the counters.
@@ -442,7 +457,7 @@ impl Store {
 
     pub fn record(&self, id: RecordId) -> Result<Option<Record>> {
         match self.data.get(rec_key(id))? {
-            Some(v) => Ok(Some(codec::decode(&v)?)),
+            Some(v) => Ok(Some(decode_record(&v)?.0)),
             None => Ok(None),
         }
     }
@@ -450,12 +465,24 @@ impl Store {
     /// Every record (of one kind, if given), in id order.
     pub fn records(&self, kind: Option<RecordKind>) -> impl Iterator<Item = Result<Record>> + '_ {
         self.data.scan_prefix([T_REC]).filter_map(move |kv| {
-            let r = kv.map_err(StoreError::from).and_then(|(_, v)| Ok(codec::decode::<Record>(&v)?));
+            let r = kv.map_err(StoreError::from).and_then(|(_, v)| Ok(decode_record(&v)?.0));
             match (r, kind) {
                 (Ok(rec), Some(k)) if rec.kind != k => None,
                 (r, _) => Some(r),
             }
         })
+    }
+
+    /// The records whose ids lie in `lo..=hi`, in id order, each with the date of its creating
+    /// revision when the store knows it (records written since the store keeps it), so that a
+    /// caller can rebuild that revision from the record (`shared::state::Record::student` and
+    /// `created` hold the rest of it) instead of reading it.
+    pub fn records_dated(
+        &self,
+        lo: RecordId,
+        hi: RecordId,
+    ) -> impl Iterator<Item = Result<(Record, Option<Date>)>> + '_ {
+        self.data.range(rec_key(lo)..=rec_key(hi)).map(|kv| decode_record(&kv?.1))
     }
 
     pub fn record_count(&self) -> usize {
@@ -793,6 +820,25 @@ fn ctr_key(name: &str) -> Vec<u8> {
     k.push(T_CTR);
     k.extend_from_slice(name.as_bytes());
     k
+}
+
+/// A stored record: the encoded record, then the encoded date of its creating revision if known.
+fn encode_record(rec: &Record, created_on: Option<Date>) -> Result<Vec<u8>> {
+    let mut v = codec::encode(rec)?;
+    if let Some(d) = created_on {
+        v.extend_from_slice(&codec::encode(&d)?);
+    }
+    Ok(v)
+}
+
+fn decode_record(v: &[u8]) -> Result<(Record, Option<Date>)> {
+    let (rec, used) = codec::decode_prefix::<Record>(v)?;
+    let created_on = if used == v.len() { None } else { Some(codec::decode::<Date>(&v[used..])?) };
+    Ok((rec, created_on))
+}
+
+fn is_create(r: &Revision) -> bool {
+    matches!(r.change, Change::CreateStudent(_) | Change::CreateCase(_))
 }
 
 fn history_key(record: RecordId, rev: RevId) -> [u8; 33] {

@@ -100,6 +100,55 @@ fn commit_apply_reopen_and_replay() {
     assert_eq!(b.by_id_prefix(&rec.short()).unwrap(), vec![rec]);
 }
 
+/// A stored record carries the date of its creating revision (for the hub's nightly rebuild),
+/// whichever order its revisions arrive in, and keeps it through later writes.
+#[test]
+fn a_record_keeps_the_date_of_its_creating_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Store::open(&dir.path().join("a")).unwrap();
+    let rec = RevId::random();
+    let made = a
+        .commit(
+            "node-a",
+            "王老师",
+            Date::ymd(2026, 9, 1),
+            vec![(rec, RecordKind::Student, Change::CreateStudent(Box::new(init(1))))],
+        )
+        .unwrap();
+    let absence = Change::Absence { day: Date::ymd(2026, 9, 2), kind: AbsenceKind::Unexcused };
+    let more = a.commit("node-a", "王老师", Date::ymd(2026, 9, 2), vec![(rec, RecordKind::Student, absence)]).unwrap();
+    let all = |s: &Store| s.records_dated(RevId(0), RevId(u128::MAX)).collect::<Result<Vec<_>, _>>().unwrap();
+    let held = all(&a);
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].1, Some(Date::ymd(2026, 9, 1)), "the create's date, not the absence's");
+    assert_eq!(Some(&held[0].0), a.record(rec).unwrap().as_ref());
+
+    // The absence first: no date until the create arrives, then it stays.
+    let b = Store::open(&dir.path().join("b")).unwrap();
+    b.apply(&more, Some("hub")).unwrap();
+    assert_eq!(all(&b)[0].1, None);
+    b.apply(&made, Some("hub")).unwrap();
+    assert_eq!(all(&b)[0].1, Some(Date::ymd(2026, 9, 1)));
+    let later = Revision {
+        id: RevId::random(),
+        seq: 9,
+        hlc: Hlc { ms: more[0].hlc.ms + 1, n: 0 },
+        date: Date::ymd(2026, 9, 3),
+        change: Change::Absence { day: Date::ymd(2026, 9, 3), kind: AbsenceKind::Sick },
+        ..more[0].clone()
+    };
+    b.apply(&[later], Some("hub")).unwrap();
+    drop(b);
+    let b = Store::open(&dir.path().join("b")).unwrap();
+    let held = all(&b);
+    assert_eq!(held[0].1, Some(Date::ymd(2026, 9, 1)));
+    assert_eq!(held[0].0.absences.len(), 2);
+    // Only the range asked for.
+    if let Some(next) = rec.0.checked_add(1) {
+        assert!(b.records_dated(RevId(next), RevId(u128::MAX)).all(|r| r.unwrap().0.id != rec));
+    }
+}
+
 #[test]
 fn epochs_are_random_and_persist() {
     let dir = tempfile::tempdir().unwrap();
@@ -305,6 +354,11 @@ fn a_store_of_the_first_layout_is_migrated_on_open() {
         .unwrap();
     assert_eq!(made[0].seq, 11, "the sequence carries over");
     assert_eq!(s.log_range(2, 10).unwrap()[0].1.rev, made[0].id);
+    // A record stored before records kept their creating revision's date is read, and
+    // rewritten, without one.
+    let dated: Vec<_> = s.records_dated(RevId(0), RevId(u128::MAX)).collect::<Result<_, _>>().unwrap();
+    assert_eq!((dated.len(), dated[0].1), (1, None));
+    assert_eq!(dated[0].0.absences.len(), 2);
 }
 
 /// A store whose derived state was written by an older version (here: records in an encoding

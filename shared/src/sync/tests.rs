@@ -220,7 +220,9 @@ impl MemNode {
     }
     fn make(&mut self, record: RecordId, kind: RecordKind, change: Change) -> Revision {
         self.seq += 1;
-        self.clock += 1_000;
+        // A tenth of a second apart: the big cut tests make tens of thousands of revisions, all
+        // still in the past when the hub (at NOW) checks their clocks.
+        self.clock += 100;
         let id =
             if matches!(change, Change::CreateStudent(_) | Change::CreateCase(_)) { record } else { RevId::random() };
         Revision {
@@ -1183,7 +1185,7 @@ fn busy_county() -> (MemHub, MemNode, MemNode) {
         a.add_student(1000 + i, if i % 2 == 0 { SCHOOL_A } else { SCHOOL_A2 });
     }
     hub.m.apply(
-        &(0..2500u16)
+        &(0..(BATCH_MAX_REVISIONS as u16 + 500))
             .map(|i| {
                 let mut r = b.make(
                     RecordId::random(),
@@ -1231,6 +1233,62 @@ fn a_sync_cut_at_any_point_resumes_with_nothing_lost_or_doubled() {
         let (n, _) = sync(&mut hub, &mut a);
         assert_eq!((n.sent, n.received), (0, 0), "cut after {cut}");
     }
+}
+
+/// The driver's way (`baoxue-node`): one push batch per step, the rest of the window taken with
+/// `next_push` and sent as each is made. Same result as whole windows, never more than
+/// `WINDOW` batches unacknowledged, and the first batch goes out alone right after Welcome.
+#[test]
+fn pushing_one_batch_at_a_time_fills_the_same_window() {
+    let (hub0, a0, _) = busy_county();
+    let (mut want_hub, mut want_a) = (hub0.clone(), a0.clone());
+    sync(&mut want_hub, &mut want_a);
+
+    let (mut hub, mut a) = (hub0.clone(), a0.clone());
+    let (mut ns, hello) = NodeSession::start(&mut a, NOW).unwrap();
+    ns.one_batch_at_a_time();
+    let mut hs = HubSession::new(a.ctx(&[]));
+    let mut to_hub: VecDeque<Message> = hello.into();
+    let mut to_node: VecDeque<Message> = VecDeque::new();
+    let (mut unacked, mut most_unacked, mut batches) = (0usize, 0usize, 0usize);
+    let mut after_welcome = None;
+    for _ in 0..100_000 {
+        if let Some(m) = to_hub.pop_front() {
+            if matches!(m, Message::PushBatch(_)) {
+                unacked += 1;
+                batches += 1;
+                most_unacked = most_unacked.max(unacked);
+            }
+            to_node.extend(hs.handle(&mut hub, m, NOW).unwrap());
+        } else if let Some(m) = to_node.pop_front() {
+            let welcome = matches!(m, Message::Welcome(_));
+            if matches!(m, Message::PushAck(_)) {
+                unacked -= 1;
+            }
+            let out = ns.handle(&mut a, m).unwrap();
+            if welcome {
+                after_welcome = Some(out.iter().filter(|m| matches!(m, Message::PushBatch(_))).count());
+            }
+            to_hub.extend(out);
+            loop {
+                let more = ns.next_push(&mut a).unwrap();
+                if more.is_empty() {
+                    break;
+                }
+                to_hub.extend(more);
+            }
+        } else {
+            break;
+        }
+    }
+    assert!(ns.is_done() && hs.is_done());
+    assert_eq!(after_welcome, Some(1));
+    assert!(batches >= 3 && most_unacked == WINDOW.min(batches), "{batches} batches, {most_unacked} unacknowledged");
+    assert_eq!(ns.outcome().sent, a0.m.log.iter().filter(|(_, from)| from.is_none()).count() as u64);
+    assert!(hub.m.recs == want_hub.m.recs);
+    assert!(a.m.recs == want_a.m.recs);
+    hub.m.assert_exactly_once();
+    a.m.assert_exactly_once();
 }
 
 #[test]
