@@ -689,7 +689,8 @@ impl Store {
             for k in index_keys(Some(&state)) {
                 batch.insert(k, &[] as &[u8]);
             }
-            batch.insert(&rec_key(rec)[..], codec::encode(&state)?);
+            let created_on = revs.iter().find(|r| is_create(r)).map(|r| r.date);
+            batch.insert(&rec_key(rec)[..], encode_record(&state, created_on)?);
             rebuilt += 1;
             pending += 1;
             if pending >= BATCH {
