@@ -1092,8 +1092,9 @@ async fn kill_9_of_the_hub_in_the_middle_of_a_sync_loses_and_doubles_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_of_the_hub_in_the_middle_of_a_pull_then_sync_again_holds_every_revision_once() {
-    // Six pull batches' worth: the kill falls between them or inside one.
-    const N: usize = 12_000;
+    // Several pull batches' worth (at most 8,192 revisions each): the kill falls between
+    // them or inside one.
+    const N: usize = 39_000;
     let c = County::new_offline();
     let mut a = c.node("鸦岭中心校", A);
     for k in 0..N / 3_000 {

@@ -205,11 +205,7 @@ impl Store {
 
     /// Opens (or creates) the store in `dir`.
     pub fn open_with(dir: &Path, opts: StoreOptions) -> Result<Store> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(opts.cache_bytes)
-            .open()
-            .map_err(|source| StoreError::Open { path: dir.display().to_string(), source })?;
+        let db = open_db(dir, opts)?;
         let store =
             Store { data: db.open_tree("data")?, meta: db.open_tree("meta")?, db, writer: Arc::new(Mutex::new(())) };
         store.migrate_old_layout()?;
@@ -795,6 +791,29 @@ impl Store {
             self.meta.remove(name)?;
         }
         self.flush()
+    }
+}
+
+/// How long [`open_db`] waits for a lock this process may still hold itself.
+const REOPEN_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Opens sled in `dir`. A store closed a moment ago in this process can keep its file lock for
+/// a few milliseconds while sled's background writes finish, so a lock error is retried
+/// briefly before it is reported (another process holding the store is then reported as
+/// locked, see [`StoreError::is_locked`]).
+fn open_db(dir: &Path, opts: StoreOptions) -> Result<sled::Db> {
+    let start = std::time::Instant::now();
+    loop {
+        match sled::Config::new().path(dir).cache_capacity(opts.cache_bytes).open() {
+            Ok(db) => return Ok(db),
+            Err(source) => {
+                let e = StoreError::Open { path: dir.display().to_string(), source };
+                if !e.is_locked() || start.elapsed() >= REOPEN_GRACE {
+                    return Err(e);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
     }
 }
 
