@@ -376,7 +376,7 @@ fn next_day(store: &Store, n: usize, seed: u64) -> Result<usize> {
     let mut pos = 0;
     while pos < end && ids.len() < n {
         if let Some((_, e)) = store.log_range(pos, 1)?.into_iter().next() {
-            if let Some(r) = store.revision(e.rev)? {
+            if let Some(r) = store.log_revision(&e)? {
                 if r.kind == RecordKind::Student {
                     ids.push(r.record);
                 }
@@ -712,7 +712,7 @@ mod tests {
         // use) gives the timelines of every revision in the log.
         let mut every = baoxue_shared::indicators::History::with_year_start(ys);
         for (_, e) in county.store.log_range(0, usize::MAX).unwrap() {
-            every.add(&county.store.revision(e.rev).unwrap().unwrap());
+            every.add(&county.store.log_revision(&e).unwrap().unwrap());
         }
         every.build();
         let all = Snapshot { history: every, ..rows.clone() };

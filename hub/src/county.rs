@@ -339,6 +339,7 @@ fn slim(mut r: Record) -> Record {
     }
     r.absences.clear();
     r.actions.clear();
+    r.folded.clear();
     r
 }
 

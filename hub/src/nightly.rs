@@ -131,7 +131,7 @@ impl Snapshot {
             }
             for (p, e) in &entries {
                 pos = p + 1;
-                let Some(rev) = store.revision(e.rev)? else {
+                let Some(rev) = store.log_revision(e)? else {
                     continue;
                 };
                 out.revisions += 1;
@@ -233,19 +233,17 @@ impl Snapshot {
                             h.add(&rev);
                         }
                         Fold::Read(id) => {
-                            if let Some(rev) = store.revision(id)? {
+                            if let Some(rev) = store.revision(id, id)? {
                                 n += 1;
                                 h.add(&rev);
                             }
                         }
                         Fold::Writes(id, revs) => {
-                            for rid in revs {
-                                // A register may name a revision not (yet) held, or, if a peer
-                                // misbehaved, one of another record.
-                                if let Some(rev) = store.revision(rid)?.filter(|r| r.record == id) {
-                                    n += 1;
-                                    h.add(&rev);
-                                }
+                            // A register may name a revision not (yet) held: only those the
+                            // record's history has are folded.
+                            for rev in store.revisions_of(id, &revs)? {
+                                n += 1;
+                                h.add(&rev);
                             }
                         }
                     }

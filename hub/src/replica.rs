@@ -48,6 +48,17 @@ fn fault(e: StoreError) -> StoreFault {
     StoreFault(e.to_string())
 }
 
+/// The store's log entry behind an engine's log item.
+pub fn log_entry(item: &LogItem) -> baoxue_store::LogEntry {
+    baoxue_store::LogEntry {
+        rev: item.rev,
+        from: item.from.clone(),
+        record: item.record,
+        group: item.at.0,
+        slot: item.at.1,
+    }
+}
+
 /// [`HubReplica`] over the hub's store.
 pub struct StoreHub<'a> {
     pub store: &'a Store,
@@ -103,14 +114,17 @@ impl HubReplica for StoreHub<'_> {
             .log_range(from, max)
             .map_err(fault)?
             .into_iter()
-            .map(|(pos, e)| LogItem { pos, rev: e.rev, from: e.from })
+            .map(|(pos, e)| LogItem { pos, rev: e.rev, from: e.from, record: e.record, at: (e.group, e.slot) })
             .collect())
     }
-    fn revision(&self, id: RevId) -> Result<Option<Revision>, StoreFault> {
-        self.store.revision(id).map_err(fault)
+    fn log_revision(&self, item: &LogItem) -> Result<Option<Revision>, StoreFault> {
+        self.store.log_revision(&log_entry(item)).map_err(fault)
     }
-    fn contains(&self, id: RevId) -> Result<bool, StoreFault> {
-        self.writer.borrow_mut().get_or_insert_with(|| self.store.writer()).contains(id).map_err(fault)
+    fn revision(&self, record: RecordId, id: RevId) -> Result<Option<Revision>, StoreFault> {
+        self.store.revision(record, id).map_err(fault)
+    }
+    fn contains(&self, rev: &Revision) -> Result<bool, StoreFault> {
+        self.writer.borrow_mut().get_or_insert_with(|| self.store.writer()).contains(rev).map_err(fault)
     }
     fn scope(&self, record: RecordId) -> Result<Option<BTreeSet<String>>, StoreFault> {
         let Some(own) = self.own_scope(record)? else {

@@ -221,7 +221,7 @@ mod county {
         // The case is the hub's, for the 户籍 township's node, on the Ministry's column.
         assert_eq!(r.opened[0].1, "白沙");
         let case = c.store.record(r.opened[0].0).unwrap().unwrap();
-        let rev = c.store.revision(case.id).unwrap().unwrap();
+        let rev = c.store.revision(case.id, case.id).unwrap().unwrap();
         assert_eq!(rev.origin, baoxue_shared::sync::HUB_ORIGIN);
         let (snap, _) = c.snapshot().unwrap();
         let table = c

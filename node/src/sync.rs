@@ -21,7 +21,7 @@ use baoxue_shared::sync::{
     BundleError, CountyConfig, Cursor, LogItem, Message, NodeOutcome, NodeReplica, NodeSession, NodeSyncState,
     Rejected, Side, StoreFault, SyncError, DEFAULT_RETRY_BASE_MS,
 };
-use baoxue_shared::{RecordId, RevId, Revision};
+use baoxue_shared::{RecordId, Revision};
 use baoxue_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -353,11 +353,18 @@ impl NodeReplica for StoreNode {
             .log_range(from, max)
             .map_err(fault)?
             .into_iter()
-            .map(|(pos, e)| LogItem { pos, rev: e.rev, from: e.from })
+            .map(|(pos, e)| LogItem { pos, rev: e.rev, from: e.from, record: e.record, at: (e.group, e.slot) })
             .collect())
     }
-    fn revision(&self, id: RevId) -> Result<Option<Revision>, StoreFault> {
-        self.store.revision(id).map_err(fault)
+    fn log_revision(&self, item: &LogItem) -> Result<Option<Revision>, StoreFault> {
+        let e = baoxue_store::LogEntry {
+            rev: item.rev,
+            from: item.from.clone(),
+            record: item.record,
+            group: item.at.0,
+            slot: item.at.1,
+        };
+        self.store.log_revision(&e).map_err(fault)
     }
     fn sync_state(&self) -> Result<NodeSyncState, StoreFault> {
         let s = &self.store;

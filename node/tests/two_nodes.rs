@@ -53,7 +53,7 @@ fn exchange(from: &Path, to: &Path) {
     let revs = {
         let a = Ledger::open(from).unwrap();
         let log = a.store.log_range(0, usize::MAX).unwrap();
-        log.into_iter().map(|(_, e)| a.store.revision(e.rev).unwrap().unwrap()).collect::<Vec<_>>()
+        log.into_iter().map(|(_, e)| a.store.log_revision(&e).unwrap().unwrap()).collect::<Vec<_>>()
     };
     let b = Ledger::open(to).unwrap();
     b.store.apply(&revs, Some("peer")).unwrap();

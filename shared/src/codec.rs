@@ -32,9 +32,7 @@ pub fn encoded_len<T: Serialize>(value: &T) -> Result<usize, CodecError> {
 
 /// Appends the encoding of `value` to `buf` (avoids an allocation per item in batches).
 pub fn encode_into<T: Serialize>(value: &T, buf: &mut Vec<u8>) -> Result<usize, CodecError> {
-    let bytes = encode(value)?;
-    buf.extend_from_slice(&bytes);
-    Ok(bytes.len())
+    bincode::serde::encode_into_std_write(value, buf, config()).map_err(|e| CodecError::Encode(e.to_string()))
 }
 
 /// Decodes one value from the start of `bytes`; returns it and how many bytes it took (for a

@@ -91,7 +91,13 @@ pub struct DatedWrite {
 }
 
 /// The derived state of one record (student or case).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Encoded compactly ([`RecordRepr`]): a register that holds nothing but the creating
+/// revision's value — most of a student's fields, most of the time — is not written out but
+/// rebuilt from the creating revision's content, which the record keeps anyway. Decoding gives
+/// back exactly the record that was encoded.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "RecordRepr")]
 pub struct Record {
     pub id: RecordId,
     pub kind: RecordKind,
@@ -105,10 +111,132 @@ pub struct Record {
     /// Every write of the [`DATED_FIELDS`], keyed by (field, revision id): a set, so the join
     /// stays order-independent.
     pub dated: BTreeMap<(Field, RevId), DatedWrite>,
+    /// Ids of the creating and update revisions folded in (absences and actions are keyed by
+    /// id already), so that the record itself tells which revisions it holds ([`Record::holds`]):
+    /// the store needs no index of revision ids to deduplicate.
+    pub folded: BTreeSet<RevId>,
     /// How many distinct revisions the record holds.
     pub revisions: u32,
     /// Greatest clock seen, for "last changed".
     pub last: Hlc,
+}
+
+/// What a record is stored and sent as. `implicit`: the creating revision's author and the
+/// fields whose register holds only that revision's value (the candidate is rebuilt from the
+/// creating revision's content, clock and origin, under the record's id).
+#[derive(Serialize, Deserialize)]
+struct RecordRepr {
+    id: RecordId,
+    kind: RecordKind,
+    student: Option<Box<StudentInit>>,
+    case: Option<Box<CaseInit>>,
+    created: Option<(Hlc, String)>,
+    registers: BTreeMap<Field, Register>,
+    implicit: Option<(String, Vec<Field>)>,
+    absences: BTreeMap<RevId, (Date, AbsenceKind)>,
+    actions: BTreeMap<RevId, Action>,
+    dated: BTreeMap<(Field, RevId), DatedWrite>,
+    folded: BTreeSet<RevId>,
+    revisions: u32,
+    last: Hlc,
+}
+
+/// [`RecordRepr`] borrowed from a record, for encoding without a copy.
+#[derive(Serialize)]
+struct RecordReprRef<'a> {
+    id: RecordId,
+    kind: RecordKind,
+    student: &'a Option<Box<StudentInit>>,
+    case: &'a Option<Box<CaseInit>>,
+    created: &'a Option<(Hlc, String)>,
+    registers: BTreeMap<Field, &'a Register>,
+    implicit: Option<(&'a str, Vec<Field>)>,
+    absences: &'a BTreeMap<RevId, (Date, AbsenceKind)>,
+    actions: &'a BTreeMap<RevId, Action>,
+    dated: &'a BTreeMap<(Field, RevId), DatedWrite>,
+    folded: &'a BTreeSet<RevId>,
+    revisions: u32,
+    last: Hlc,
+}
+
+impl Record {
+    /// The creating revision's initial values, if it has arrived.
+    fn initial_fields(&self) -> Vec<(Field, Value)> {
+        match (&self.student, &self.case) {
+            (Some(s), _) => s.fields(),
+            (None, Some(c)) => c.fields(),
+            (None, None) => Vec::new(),
+        }
+    }
+}
+
+impl Serialize for Record {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut registers: BTreeMap<Field, &Register> = self.registers.iter().map(|(f, r)| (*f, r)).collect();
+        let mut implicit: Option<(&str, Vec<Field>)> = None;
+        if let Some((hlc, origin)) = &self.created {
+            for (f, v) in self.initial_fields() {
+                let Some(reg) = self.registers.get(&f) else { continue };
+                let Some(c) = reg.heads.get(&self.id) else { continue };
+                let author = implicit.as_ref().map_or(c.author.as_str(), |(a, _)| *a);
+                let only_initial = reg.heads.len() == 1
+                    && reg.replaced.is_empty()
+                    && c.value == v
+                    && c.hlc == *hlc
+                    && c.origin == *origin
+                    && c.author == author;
+                if only_initial {
+                    registers.remove(&f);
+                    implicit.get_or_insert_with(|| (author, Vec::new())).1.push(f);
+                }
+            }
+        }
+        RecordReprRef {
+            id: self.id,
+            kind: self.kind,
+            student: &self.student,
+            case: &self.case,
+            created: &self.created,
+            registers,
+            implicit,
+            absences: &self.absences,
+            actions: &self.actions,
+            dated: &self.dated,
+            folded: &self.folded,
+            revisions: self.revisions,
+            last: self.last,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl From<RecordRepr> for Record {
+    fn from(r: RecordRepr) -> Record {
+        let mut rec = Record {
+            id: r.id,
+            kind: r.kind,
+            student: r.student,
+            case: r.case,
+            created: r.created,
+            registers: r.registers,
+            absences: r.absences,
+            actions: r.actions,
+            dated: r.dated,
+            folded: r.folded,
+            revisions: r.revisions,
+            last: r.last,
+        };
+        if let (Some((author, fields)), Some((hlc, origin))) = (r.implicit, rec.created.clone()) {
+            for (f, value) in rec.initial_fields() {
+                if fields.contains(&f) {
+                    let c = Candidate { value, hlc, origin: origin.clone(), author: author.clone() };
+                    rec.registers
+                        .insert(f, Register { heads: BTreeMap::from([(rec.id, c)]), replaced: BTreeSet::new() });
+                }
+            }
+        }
+        rec
+    }
 }
 
 impl Record {
@@ -123,6 +251,7 @@ impl Record {
             absences: BTreeMap::new(),
             actions: BTreeMap::new(),
             dated: BTreeMap::new(),
+            folded: BTreeSet::new(),
             revisions: 0,
             last: Hlc::default(),
         }
@@ -143,6 +272,9 @@ impl Record {
             value: value.clone(),
             supersedes: supersedes.to_vec(),
         };
+        if matches!(rev.change, Change::CreateStudent(_) | Change::CreateCase(_) | Change::Update(_)) {
+            self.folded.insert(rev.id);
+        }
         match &rev.change {
             Change::CreateStudent(init) => {
                 for (f, v) in init.fields() {
@@ -179,6 +311,11 @@ impl Record {
                 self.actions.insert(rev.id, action.clone());
             }
         }
+    }
+
+    /// Whether revision `rev` has been folded into this record.
+    pub fn holds(&self, rev: RevId) -> bool {
+        self.folded.contains(&rev) || self.absences.contains_key(&rev) || self.actions.contains_key(&rev)
     }
 
     pub fn register(&self, f: Field) -> Option<&Register> {

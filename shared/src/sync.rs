@@ -428,7 +428,7 @@ fn moves_out_of(r: &impl HubReplica, rev: &Revision, township: &str) -> Result<b
     let Change::Update(assigns) = &rev.change else { return Ok(false) };
     for a in assigns.iter().filter(|a| a.field == Field::Placement) {
         for old in &a.supersedes {
-            let Some(prev) = r.revision(*old)? else { continue };
+            let Some(prev) = r.revision(rev.record, *old)? else { continue };
             let placement = match &prev.change {
                 Change::CreateStudent(init) => Some(&init.placement),
                 Change::Update(pa) => pa.iter().find_map(|x| match (&x.field, &x.value) {
@@ -751,9 +751,7 @@ fn writes_of(
                 Some(c) => Some(c.value.clone()),
                 None => match accepted.iter().find(|x| x.id == *id) {
                     Some(x) => value_written(x, a.field),
-                    None => {
-                        r.revision(*id)?.filter(|x| x.record == rev.record).and_then(|x| value_written(&x, a.field))
-                    }
+                    None => r.revision(rev.record, *id)?.and_then(|x| value_written(&x, a.field)),
                 },
             };
             replaced.extend(value);
@@ -953,6 +951,10 @@ pub struct LogItem {
     pub rev: RevId,
     /// `None`: made at this replica; `Some(peer)`: received from that peer.
     pub from: Option<String>,
+    pub record: RecordId,
+    /// Where the replica keeps the revision (its own business, handed back to
+    /// [`HubReplica::log_revision`] / [`NodeReplica::log_revision`]).
+    pub at: (RevId, u32),
 }
 
 /// What applying a batch did.
@@ -971,8 +973,11 @@ pub trait HubReplica {
     fn rotate_epoch(&mut self) -> Result<u64, StoreFault>;
     fn log_end(&self) -> Result<u64, StoreFault>;
     fn log_range(&self, from: u64, max: usize) -> Result<Vec<LogItem>, StoreFault>;
-    fn revision(&self, id: RevId) -> Result<Option<Revision>, StoreFault>;
-    fn contains(&self, id: RevId) -> Result<bool, StoreFault>;
+    /// The revision at a log position.
+    fn log_revision(&self, item: &LogItem) -> Result<Option<Revision>, StoreFault>;
+    /// Revision `id` of `record`, if held.
+    fn revision(&self, record: RecordId, id: RevId) -> Result<Option<Revision>, StoreFault>;
+    fn contains(&self, rev: &Revision) -> Result<bool, StoreFault>;
     /// The record's effective scope (a case's includes its student's); none if unknown.
     fn scope(&self, record: RecordId) -> Result<Option<BTreeSet<String>>, StoreFault>;
     /// Every revision of a record.
@@ -1005,7 +1010,8 @@ pub trait NodeReplica {
     fn epoch(&self) -> Result<u64, StoreFault>;
     fn log_end(&self) -> Result<u64, StoreFault>;
     fn log_range(&self, from: u64, max: usize) -> Result<Vec<LogItem>, StoreFault>;
-    fn revision(&self, id: RevId) -> Result<Option<Revision>, StoreFault>;
+    /// The revision at a log position.
+    fn log_revision(&self, item: &LogItem) -> Result<Option<Revision>, StoreFault>;
     fn sync_state(&self) -> Result<NodeSyncState, StoreFault>;
     /// The node was restored from backup: take a new epoch, forget the pull cursor and the
     /// acknowledged push position.
@@ -1269,7 +1275,7 @@ impl NodeSession {
                 self.push_last = Some(e.rev);
                 if e.from.is_none() {
                     let rev = r
-                        .revision(e.rev)?
+                        .log_revision(&e)?
                         .ok_or_else(|| StoreFault(format!("日志第 {} 条指向不存在的修订 {}", e.pos, e.rev)))?;
                     bytes += encoded_len(&rev)?;
                     revisions.push(rev);
@@ -1511,7 +1517,7 @@ impl HubSession {
             if !seen.insert(rev.id) {
                 continue;
             }
-            if r.contains(rev.id)? {
+            if r.contains(&rev)? {
                 // Already held: a replay, harmless whatever its scope is now.
                 known += 1;
                 continue;
@@ -1645,7 +1651,7 @@ impl HubSession {
                 // Own revisions are skipped, except those a restored node asks back.
                 let skip_own = own && e.pos >= self.refetch_own_below;
                 if !skip_own && !self.sent_ids.contains(&e.rev) {
-                    if let Some(rev) = r.revision(e.rev)? {
+                    if let Some(rev) = r.log_revision(&e)? {
                         let visible = match scopes.get(&rev.record) {
                             Some(v) => *v,
                             None => {

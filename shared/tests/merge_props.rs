@@ -206,6 +206,13 @@ proptest! {
         let other = fold_all(shuffled.into_iter());
         prop_assert_eq!(&reference, &other);
 
+        // The stored (compact) encoding gives back the same record.
+        for rec in reference.values() {
+            let bytes = baoxue_shared::codec::encode(rec).unwrap();
+            let back: baoxue_shared::state::Record = baoxue_shared::codec::decode(&bytes).unwrap();
+            prop_assert_eq!(rec, &back);
+        }
+
         for ((rec, field), live) in model_heads(&all) {
             let heads: BTreeSet<RevId> = reference[&rec].register(field).map(|r| r.heads.keys().copied().collect()).unwrap_or_default();
             prop_assert_eq!(heads, live);

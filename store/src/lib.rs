@@ -4,30 +4,32 @@
 //! that [`Store::apply`] and [`Store::commit`] write lives in one tree, `data`, under a one-byte
 //! tag, so that one write is one atomic sled batch:
 //!
-//! - `r` ++ revision id → encoded revision (the immutable facts);
-//! - `l` ++ first position (u64, big-endian) → a chunk of the log: who sent them and the ids of
-//!   up to [`LOG_CHUNK`] revisions at consecutive positions. The log is the order this store
-//!   learnt things in; sync cursors point into it;
-//! - `h` ++ record id ++ revision id → ids of further revisions of the record (16 bytes each,
-//!   often none): a record's history, one key per record per write;
+//! - `g` ++ record id ++ revision id → a **group**: the revisions of one record that one call
+//!   wrote (the key names the first of them), each encoded and length-prefixed. The groups of
+//!   a record are its history and hold the immutable facts; one key per record per write, not
+//!   one per revision (sled's cost is per key: this is what makes a large initial sync fast);
+//! - `o` ++ first position (u64, big-endian) → a chunk of the log: who sent them and, for up to
+//!   [`LOG_CHUNK`] revisions at consecutive positions, each one's id, record, group and slot
+//!   in it. The log is the order this store learnt things in; sync cursors point into it;
 //! - `s` ++ record id → derived state (the merge of its revisions, see `shared::state`),
 //!   followed, once the creating revision has been folded in, by that revision's date (so that
-//!   the hub's nightly rebuild need not read every roster revision; values written before this
-//!   have no date and are read as before);
+//!   the hub's nightly rebuild need not read every roster revision). The derived record names
+//!   every revision it folded (`Record::holds`), which is how a replayed revision is known;
 //! - `i` ++ index tag ++ key ++ 0 ++ record id → (): secondary indexes (学籍号, 身份证号, cases of
 //!   a student);
 //! - `c` ++ name → the counters `log_end`, `hlc` and `seq`.
 //!
-//! A second tree, `meta`, holds the epoch, the version of the derived state's encoding
-//! ([`DERIVED_VERSION`]) and other crates' values ([`Store::get_meta`]).
+//! A second tree, `meta`, holds the epoch, the layout and derived-state versions
+//! ([`LAYOUT_VERSION`], [`DERIVED_VERSION`]) and other crates' values ([`Store::get_meta`]).
+//! Stores of earlier layouts are migrated when opened.
 //!
 //! **Invariant**: a call that returns `Ok` from [`Store::apply`] or [`Store::commit`] has
 //! flushed to disk, and each such call writes everything it changes — revisions, log, log end,
-//! clock and sequence, history, derived records and indexes — in one sled batch on one tree,
-//! which sled recovers all or nothing. A crash at any point leaves either none of a call's
-//! revisions or all of them, each held, logged below `log_end` and folded exactly once.
+//! clock and sequence, derived records and indexes — in one sled batch on one tree, which sled
+//! recovers all or nothing. A crash at any point leaves either none of a call's revisions or
+//! all of them, each held, logged below `log_end` and folded exactly once.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -66,12 +68,17 @@ impl StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// Where the store learnt a revision from.
+/// One position of the log: which revision, where the store learnt it from, and where it is
+/// kept (see [`Store::log_revision`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogEntry {
     pub rev: RevId,
     /// `None`: made here. `Some(name)`: received from that peer.
     pub from: Option<String>,
+    pub record: RecordId,
+    /// The record's group holding it (the group's first revision) and its slot there.
+    pub group: RevId,
+    pub slot: u32,
 }
 
 /// What one `apply` did.
@@ -102,29 +109,28 @@ impl Default for StoreOptions {
 pub struct StoreWriter<'a> {
     store: &'a Store,
     _one_at_a_time: MutexGuard<'a, ()>,
-    /// Revisions that `contains` found absent, and records that `record` found absent (still
-    /// absent: no one else writes meanwhile).
-    absent: HashSet<RevId>,
-    absent_records: HashSet<RecordId>,
+    /// Records read through this writer (`None`: absent), which its apply reuses: no one else
+    /// writes meanwhile.
+    read: HashMap<RecordId, Option<(Record, Option<Date>)>>,
 }
 
 impl StoreWriter<'_> {
-    /// [`Store::contains`], remembering what it found absent.
-    pub fn contains(&mut self, id: RevId) -> Result<bool> {
-        let held = self.store.contains(id)?;
-        if !held {
-            self.absent.insert(id);
-        }
-        Ok(held)
+    /// Whether the store holds `rev` (its record folded it in).
+    pub fn contains(&mut self, rev: &Revision) -> Result<bool> {
+        Ok(self.cached(rev.record)?.is_some_and(|(r, _)| r.holds(rev.id)))
     }
 
-    /// [`Store::record`], remembering which records it found absent.
+    /// [`Store::record`], remembered for the apply.
     pub fn record(&mut self, id: RecordId) -> Result<Option<Record>> {
-        let rec = self.store.record(id)?;
-        if rec.is_none() {
-            self.absent_records.insert(id);
+        Ok(self.cached(id)?.map(|(r, _)| r.clone()))
+    }
+
+    fn cached(&mut self, id: RecordId) -> Result<Option<&(Record, Option<Date>)>> {
+        if !self.read.contains_key(&id) {
+            let v = self.store.record_dated(id)?;
+            self.read.insert(id, v);
         }
-        Ok(rec)
+        Ok(self.read.get(&id).and_then(Option::as_ref))
     }
 
     /// [`Store::apply_with`].
@@ -134,17 +140,9 @@ impl StoreWriter<'_> {
         from: Option<&str>,
         visit: impl FnMut(&Record, &[&Revision]),
     ) -> Result<Applied> {
-        let (fresh, known) = self.store.fresh(revs, &self.absent)?;
-        let mut out = Applied { known, ..Applied::default() };
-        if fresh.is_empty() {
-            return Ok(out);
-        }
-        // Whatever happens next, these may be held now.
-        let done = self.store.write(&fresh, from, None, &self.absent_records, &mut out, visit);
-        self.absent.clear();
-        self.absent_records.clear();
-        done?;
-        Ok(out)
+        // Whatever happens, what was read may be stale afterwards.
+        let mut read = std::mem::take(&mut self.read);
+        self.store.write(revs, from, None, &mut read, visit)
     }
 }
 
@@ -156,30 +154,40 @@ pub struct Store {
     writer: Arc<Mutex<()>>,
 }
 
-/// Most revision ids one log chunk holds.
+/// Most revisions one log chunk covers.
 pub const LOG_CHUNK: usize = 1_024;
 
 /// Key tags in `data`.
-const T_REV: u8 = b'r';
-const T_LOG: u8 = b'l';
-const T_HIST: u8 = b'h';
+const T_GROUP: u8 = b'g';
+const T_LOG: u8 = b'o';
 const T_REC: u8 = b's';
 const T_IDX: u8 = b'i';
 const T_CTR: u8 = b'c';
+/// Tags of the second layout (a key per revision, id lists as history, id-only log chunks).
+const T_V2_REV: u8 = b'r';
+const T_V2_LOG: u8 = b'l';
+const T_V2_HIST: u8 = b'h';
 
 const CTR_LOG_END: &str = "log_end";
 const CTR_SEQ: &str = "seq";
 const CTR_HLC: &str = "hlc";
 
 const META_EPOCH: &str = "epoch";
+/// Meta key of the layout version of `data`.
+const META_LAYOUT: &str = "layout_version";
+
+/// The layout of `data`: 2 = a key per revision; 3 = revisions kept in per-record groups. A
+/// store of layout 2 is migrated when opened ([`Store::migrate_v2_layout`]).
+pub const LAYOUT_VERSION: u32 = 3;
 /// Meta key of the derived-state version the `s` and `i` keys were written with.
 const META_DERIVED: &str = "derived_version";
 
 /// The encoding of derived records (`shared::state::Record`) and of the indexes. Raised
 /// whenever `Record` changes shape; a store written with a lower one (none recorded: 1) has
 /// its derived records and indexes rebuilt from its revisions when opened
-/// ([`Store::rebuild_derived`]). 2: dated writes of status and case state.
-pub const DERIVED_VERSION: u32 = 2;
+/// ([`Store::rebuild_derived`]). 2: dated writes of status and case state. 3: the ids of the
+/// revisions folded in.
+pub const DERIVED_VERSION: u32 = 3;
 
 /// Index key tags (after `T_IDX`).
 const IDX_STUDENT_NO: u8 = b'n';
@@ -189,11 +197,25 @@ const IDX_CASE_OF: u8 = b'c';
 /// Trees of the first layout (one tree per kind of key), which a store no longer has.
 const OLD_TREES: [&str; 5] = ["revs", "log", "by_record", "records", "idx"];
 
-/// A stored chunk of the log.
+/// A stored chunk of the log: (revision, record, group, slot) per position.
 #[derive(Serialize, Deserialize)]
 struct LogChunk {
     from: Option<String>,
+    entries: Vec<(RevId, RecordId, RevId, u32)>,
+}
+
+/// A log chunk of the second layout (and of the first, one entry at a time).
+#[derive(Serialize, Deserialize)]
+struct V2LogChunk {
+    from: Option<String>,
     revs: Vec<RevId>,
+}
+
+/// A log entry of the first layout.
+#[derive(Serialize, Deserialize)]
+struct V1LogEntry {
+    rev: RevId,
+    from: Option<String>,
 }
 
 impl Store {
@@ -209,6 +231,7 @@ impl Store {
         let store =
             Store { data: db.open_tree("data")?, meta: db.open_tree("meta")?, db, writer: Arc::new(Mutex::new(())) };
         store.migrate_old_layout()?;
+        store.migrate_v2_layout()?;
         if store.get_meta::<u64>(META_EPOCH)?.is_none() {
             store.put_meta(META_EPOCH, &rand::random::<u64>())?;
             store.flush()?;
@@ -252,15 +275,45 @@ impl Store {
         self.log_end().unwrap_or(0) as usize
     }
 
-    pub fn contains(&self, id: RevId) -> Result<bool> {
-        Ok(self.data.contains_key(rev_key(id))?)
+    /// Whether the store holds revision `id` of `record`.
+    pub fn contains(&self, record: RecordId, id: RevId) -> Result<bool> {
+        Ok(self.record(record)?.is_some_and(|r| r.holds(id)))
     }
 
-    pub fn revision(&self, id: RevId) -> Result<Option<Revision>> {
-        match self.data.get(rev_key(id))? {
-            Some(v) => Ok(Some(codec::decode(&v)?)),
-            None => Ok(None),
+    /// Revision `id` of `record`, looked for in the record's history.
+    pub fn revision(&self, record: RecordId, id: RevId) -> Result<Option<Revision>> {
+        Ok(self.revisions_of(record, &[id])?.pop())
+    }
+
+    /// The revisions of `record` among `ids`, in history order (one pass over its groups).
+    pub fn revisions_of(&self, record: RecordId, ids: &[RevId]) -> Result<Vec<Revision>> {
+        let want: HashSet<RevId> = ids.iter().copied().collect();
+        let mut out = Vec::new();
+        for kv in self.data.scan_prefix(group_prefix(record)) {
+            let (_, v) = kv?;
+            for bytes in group_items(&v) {
+                let r: Revision = codec::decode(bytes?)?;
+                if want.contains(&r.id) {
+                    out.push(r);
+                }
+            }
+            if out.len() == want.len() {
+                break;
+            }
         }
+        Ok(out)
+    }
+
+    /// The revision at a log position.
+    pub fn log_revision(&self, e: &LogEntry) -> Result<Option<Revision>> {
+        let Some(v) = self.data.get(group_key(e.record, e.group))? else {
+            return Ok(None);
+        };
+        let found = match group_items(&v).nth(e.slot as usize) {
+            Some(bytes) => Some(codec::decode::<Revision>(bytes?)?).filter(|r| r.id == e.rev),
+            None => None,
+        };
+        Ok(found)
     }
 
     /// Applies revisions made elsewhere (or here, via `commit`). Unknown ones are folded into
@@ -282,76 +335,71 @@ impl Store {
     }
 
     /// The store's writer: `apply` and `commit` (of any clone of this store) wait until it is
-    /// dropped. Holding it across a check ([`StoreWriter::contains`]) and an apply saves the
-    /// apply looking up again what the check found absent.
+    /// dropped. Holding it across checks ([`StoreWriter::contains`], [`StoreWriter::record`])
+    /// and an apply saves the apply reading again the records the checks read.
     pub fn writer(&self) -> StoreWriter<'_> {
         StoreWriter {
             store: self,
             _one_at_a_time: self.writer.lock().unwrap_or_else(|p| p.into_inner()),
-            absent: HashSet::new(),
-            absent_records: HashSet::new(),
+            read: HashMap::new(),
         }
     }
 
-    /// The revisions of `revs` this store does not hold (first of each id), and how many it
-    /// skipped. `absent`: ids known not to be held.
-    fn fresh<'a>(&self, revs: &'a [Revision], absent: &HashSet<RevId>) -> Result<(Vec<&'a Revision>, usize)> {
-        let mut fresh: Vec<&Revision> = Vec::with_capacity(revs.len());
-        let mut seen = HashSet::with_capacity(revs.len());
-        let mut known = 0;
-        for r in revs {
-            if !seen.insert(r.id) || (!absent.contains(&r.id) && self.data.contains_key(rev_key(r.id))?) {
-                known += 1;
-            } else {
-                fresh.push(r);
-            }
-        }
-        Ok((fresh, known))
-    }
-
-    /// Folds, indexes and logs `fresh` (revisions this store does not hold, no duplicates), in
-    /// one batch, and flushes. `seq`: the local sequence counter's new value (`commit`).
-    /// Call with the writer held. `absent_records`: records known not to exist.
+    /// Folds, indexes and logs those of `revs` this store does not hold (the first of each id;
+    /// a record's state tells which it holds), in one batch, and flushes. `seq`: the local
+    /// sequence counter's new value (`commit`). Call with the writer held. `read`: records
+    /// already read (`None`: absent), used instead of reading them again.
     fn write(
         &self,
-        fresh: &[&Revision],
+        revs: &[Revision],
         from: Option<&str>,
         seq: Option<u64>,
-        absent_records: &HashSet<RecordId>,
-        out: &mut Applied,
+        read: &mut HashMap<RecordId, Option<(Record, Option<Date>)>>,
         mut visit: impl FnMut(&Record, &[&Revision]),
-    ) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        // Derived state, history and indexes, record by record.
+    ) -> Result<Applied> {
+        let mut out = Applied::default();
+        let mut seen = HashSet::with_capacity(revs.len());
         let mut by_rec: BTreeMap<RecordId, Vec<&Revision>> = BTreeMap::new();
-        for r in fresh {
-            by_rec.entry(r.record).or_default().push(r);
+        for r in revs {
+            if seen.insert(r.id) {
+                by_rec.entry(r.record).or_default().push(r);
+            } else {
+                out.known += 1;
+            }
         }
-        let mut hist_more: Vec<u8> = Vec::new();
-        for (id, rs) in &by_rec {
-            let (old, mut created_on) = match absent_records.contains(id) {
-                true => (None, None),
-                false => match self.data.get(rec_key(*id))? {
-                    Some(v) => {
-                        let (rec, on) = decode_record(&v)?;
-                        (Some(rec), on)
-                    }
-                    None => (None, None),
-                },
+        let mut batch = sled::Batch::default();
+        // Where each new revision is kept: its record's group of this write, and its slot.
+        let mut placed: HashMap<RevId, (RevId, u32)> = HashMap::new();
+        let mut group: Vec<u8> = Vec::new();
+        let mut encoded: Vec<u8> = Vec::new();
+        for (id, rs) in &mut by_rec {
+            let (old, mut created_on) = match read.remove(id) {
+                Some(v) => v.map_or((None, None), |(r, d)| (Some(r), d)),
+                None => self.record_dated(*id)?.map_or((None, None), |(r, d)| (Some(r), d)),
             };
+            if let Some(old) = &old {
+                let before = rs.len();
+                rs.retain(|r| !old.holds(r.id));
+                out.known += before - rs.len();
+            }
+            if rs.is_empty() {
+                continue;
+            }
             let old_keys = index_keys(old.as_ref());
             let mut rec = old.unwrap_or_else(|| Record::new(*id, rs[0].kind));
             if let Some(create) = rs.iter().find(|r| is_create(r)) {
                 created_on = Some(create.date);
             }
-            hist_more.clear();
-            for r in rs {
+            group.clear();
+            for (slot, r) in rs.iter().enumerate() {
                 rec.apply(r);
+                encoded.clear();
+                codec::encode_into(r, &mut encoded)?;
+                group.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
+                group.extend_from_slice(&encoded);
+                placed.insert(r.id, (rs[0].id, slot as u32));
             }
-            for r in &rs[1..] {
-                hist_more.extend_from_slice(&r.id.to_bytes());
-            }
-            batch.insert(&history_key(*id, rs[0].id)[..], hist_more.as_slice());
+            batch.insert(&group_key(*id, rs[0].id)[..], group.as_slice());
             let new_keys = index_keys(Some(&rec));
             for k in old_keys.iter().filter(|k| !new_keys.contains(k)) {
                 batch.remove(k.as_slice());
@@ -363,18 +411,25 @@ impl Store {
             batch.insert(&rec_key(*id)[..], encode_record(&rec, created_on)?);
             out.records.push(*id);
         }
-        // The facts, the log and the counters.
+        if placed.is_empty() && seq.is_none() {
+            return Ok(out);
+        }
+        // The log (in input order) and the counters.
         let start = self.log_end()?;
         let mut clock: Hlc = self.counter(CTR_HLC)?.unwrap_or_default();
-        for r in fresh {
-            batch.insert(&rev_key(r.id)[..], codec::encode(r)?);
-            clock = Hlc::observe(clock, r.hlc);
-            out.new.push(r.id);
+        let mut entries = Vec::with_capacity(placed.len());
+        for r in revs {
+            // `remove`: a duplicate later in the input is not logged twice.
+            if let Some((g, slot)) = placed.remove(&r.id) {
+                clock = Hlc::observe(clock, r.hlc);
+                out.new.push(r.id);
+                entries.push((r.id, r.record, g, slot));
+            }
         }
         let from = from.map(str::to_string);
         let mut pos = start;
-        for chunk in fresh.chunks(LOG_CHUNK) {
-            let c = LogChunk { from: from.clone(), revs: chunk.iter().map(|r| r.id).collect() };
+        for chunk in entries.chunks(LOG_CHUNK) {
+            let c = LogChunk { from: from.clone(), entries: chunk.to_vec() };
             batch.insert(&log_key(pos)[..], codec::encode(&c)?);
             pos += chunk.len() as u64;
         }
@@ -384,7 +439,8 @@ impl Store {
             batch.insert(&ctr_key(CTR_SEQ)[..], codec::encode(&seq)?);
         }
         self.data.apply_batch(batch)?;
-        self.flush()
+        self.flush()?;
+        Ok(out)
     }
 
     /// Makes new local revisions (stamping id, origin, sequence and clock) and applies them
@@ -423,9 +479,8 @@ impl Store {
                 }
             })
             .collect();
-        let (fresh, _) = self.fresh(&revs, &HashSet::new())?;
-        if !fresh.is_empty() {
-            self.write(&fresh, None, Some(seq), &HashSet::new(), &mut Applied::default(), |_, _| {})?;
+        if !revs.is_empty() {
+            self.write(&revs, None, Some(seq), &mut HashMap::new(), |_, _| {})?;
         }
         Ok(revs)
     }
@@ -452,8 +507,13 @@ impl Store {
     }
 
     pub fn record(&self, id: RecordId) -> Result<Option<Record>> {
+        Ok(self.record_dated(id)?.map(|(r, _)| r))
+    }
+
+    /// A record with the date of its creating revision (see [`Store::records_dated`]).
+    pub fn record_dated(&self, id: RecordId) -> Result<Option<(Record, Option<Date>)>> {
         match self.data.get(rec_key(id))? {
-            Some(v) => Ok(Some(decode_record(&v)?.0)),
+            Some(v) => Ok(Some(decode_record(&v)?)),
             None => Ok(None),
         }
     }
@@ -488,26 +548,17 @@ impl Store {
     /// A record's revisions, oldest first (by clock, then origin, then id).
     pub fn history(&self, id: RecordId) -> Result<Vec<Revision>> {
         let mut out = Vec::new();
-        let mut prefix = [0u8; 17];
-        prefix[0] = T_HIST;
-        prefix[1..].copy_from_slice(&id.to_bytes());
-        for kv in self.data.scan_prefix(prefix) {
-            let (k, v) = kv?;
-            if k.len() != 33 || v.len() % 16 != 0 {
-                return Err(StoreError::Corrupt { what: "history key".into() });
-            }
-            for b in std::iter::once(&k[17..]).chain(v.chunks(16)) {
-                let rid = RevId::from_bytes(b).ok_or_else(|| StoreError::Corrupt { what: "history key".into() })?;
-                if let Some(r) = self.revision(rid)? {
-                    out.push(r);
-                }
+        for kv in self.data.scan_prefix(group_prefix(id)) {
+            let (_, v) = kv?;
+            for bytes in group_items(&v) {
+                out.push(codec::decode::<Revision>(bytes?)?);
             }
         }
         out.sort_by(|a, b| (a.hlc, &a.origin, a.id).cmp(&(b.hlc, &b.origin, b.id)));
         Ok(out)
     }
 
-    /// Up to `max` log entries from position `from`, with their revisions.
+    /// Up to `max` log entries from position `from` (their revisions: [`Store::log_revision`]).
     pub fn log_range(&self, from: u64, max: usize) -> Result<Vec<(u64, LogEntry)>> {
         let mut out = Vec::new();
         if max == 0 {
@@ -524,13 +575,13 @@ impl Store {
             let start =
                 u64::from_be_bytes(k[1..].try_into().map_err(|_| StoreError::Corrupt { what: "log key".into() })?);
             let chunk: LogChunk = codec::decode(&v)?;
-            for (i, rev) in chunk.revs.into_iter().enumerate() {
+            for (i, (rev, record, group, slot)) in chunk.entries.into_iter().enumerate() {
                 let pos = start + i as u64;
                 if pos >= end {
                     return Ok(out);
                 }
                 if pos >= from {
-                    out.push((pos, LogEntry { rev, from: chunk.from.clone() }));
+                    out.push((pos, LogEntry { rev, from: chunk.from.clone(), record, group, slot }));
                     if out.len() >= max {
                         return Ok(out);
                     }
@@ -639,7 +690,7 @@ impl Store {
                 what: format!("派生状态版本 {v} 高于本程序支持的 {DERIVED_VERSION}（请使用更新的版本）"),
             });
         }
-        if self.data.scan_prefix([T_HIST]).next().is_some() {
+        if self.data.scan_prefix([T_GROUP]).next().is_some() {
             self.rebuild_derived()?;
         }
         self.put_meta(META_DERIVED, &DERIVED_VERSION)?;
@@ -647,7 +698,7 @@ impl Store {
     }
 
     /// Rebuilds every derived record and index from the stored revisions: state is derived,
-    /// so nothing is lost. Record by record along the history keys (memory holds one record's
+    /// so nothing is lost. Record by record along the groups (memory holds one record's
     /// revisions at a time), in batches. Safe to interrupt: the version is recorded only after
     /// the rebuild is durable, and a second run writes the same keys again. Returns the
     /// number of records rebuilt.
@@ -667,21 +718,14 @@ impl Store {
             }
         }
         self.data.apply_batch(std::mem::take(&mut batch))?;
-        let corrupt = || StoreError::Corrupt { what: "history key".into() };
-        let mut current: Option<(RecordId, Vec<RevId>)> = None;
+        let mut current: Option<(RecordId, Vec<Revision>)> = None;
         let mut rebuilt = 0usize;
         let mut pending = 0usize;
-        let mut flush_record = |batch: &mut sled::Batch, rec: RecordId, ids: &[RevId]| -> Result<()> {
-            let mut revs = Vec::with_capacity(ids.len());
-            for id in ids {
-                if let Some(r) = self.revision(*id)? {
-                    revs.push(r);
-                }
-            }
+        let mut flush_record = |batch: &mut sled::Batch, rec: RecordId, revs: &[Revision]| -> Result<()> {
             let Some(first) = revs.first() else {
                 return Ok(());
             };
-            let state = baoxue_shared::state::fold(rec, first.kind, &revs);
+            let state = baoxue_shared::state::fold(rec, first.kind, revs);
             for k in index_keys(Some(&state)) {
                 batch.insert(k, &[] as &[u8]);
             }
@@ -695,32 +739,120 @@ impl Store {
             }
             Ok(())
         };
-        for kv in self.data.scan_prefix([T_HIST]) {
+        for kv in self.data.scan_prefix([T_GROUP]) {
             let (k, v) = kv?;
-            if k.len() != 33 || v.len() % 16 != 0 {
-                return Err(corrupt());
-            }
-            let rec = RevId::from_bytes(&k[1..17]).ok_or_else(corrupt)?;
+            let rec = group_record(&k)?;
             if current.as_ref().is_some_and(|(r, _)| *r != rec) {
-                if let Some((r, ids)) = current.take() {
-                    flush_record(&mut batch, r, &ids)?;
+                if let Some((r, revs)) = current.take() {
+                    flush_record(&mut batch, r, &revs)?;
                 }
             }
-            let ids = &mut current.get_or_insert_with(|| (rec, Vec::new())).1;
-            for b in std::iter::once(&k[17..]).chain(v.chunks(16)) {
-                ids.push(RevId::from_bytes(b).ok_or_else(corrupt)?);
+            let revs = &mut current.get_or_insert_with(|| (rec, Vec::new())).1;
+            for bytes in group_items(&v) {
+                revs.push(codec::decode(bytes?)?);
             }
         }
-        if let Some((r, ids)) = current.take() {
-            flush_record(&mut batch, r, &ids)?;
+        if let Some((r, revs)) = current.take() {
+            flush_record(&mut batch, r, &revs)?;
         }
         self.data.apply_batch(batch)?;
         self.flush()?;
         Ok(rebuilt)
     }
 
+    /// Moves a store of the second layout (a key per revision under `r`, a record's history as
+    /// lists of ids under `h`, log chunks of ids under `l`) to groups and located log entries.
+    /// Safe to interrupt: the new keys are written first (a second run writes the same ones),
+    /// the layout version is recorded once they are durable, and only then do the old keys go.
+    fn migrate_v2_layout(&self) -> Result<()> {
+        let has_old = |tag: u8| -> Result<bool> { Ok(self.data.scan_prefix([tag]).next().transpose()?.is_some()) };
+        let recorded: Option<u32> = self.get_meta(META_LAYOUT)?;
+        if recorded.is_none() && !has_old(T_V2_REV)? && !has_old(T_V2_LOG)? && !has_old(T_V2_HIST)? {
+            // A new store (or one that never held anything).
+            self.put_meta(META_LAYOUT, &LAYOUT_VERSION)?;
+            return self.flush();
+        }
+        const BATCH: usize = 5_000;
+        if recorded.unwrap_or(2) < LAYOUT_VERSION {
+            let corrupt = |what: &str| StoreError::Corrupt { what: what.into() };
+            let mut batch = sled::Batch::default();
+            let mut n = 0usize;
+            // Groups from the history keys; where each revision went.
+            let mut placed: HashMap<RevId, (RecordId, RevId, u32)> = HashMap::new();
+            for kv in self.data.scan_prefix([T_V2_HIST]) {
+                let (k, v) = kv?;
+                if k.len() != 33 || v.len() % 16 != 0 {
+                    return Err(corrupt("history key"));
+                }
+                let rec = RevId::from_bytes(&k[1..17]).ok_or_else(|| corrupt("history key"))?;
+                let first = RevId::from_bytes(&k[17..]).ok_or_else(|| corrupt("history key"))?;
+                let mut group = Vec::new();
+                let mut slot = 0u32;
+                for b in std::iter::once(&k[17..]).chain(v.chunks(16)) {
+                    let id = RevId::from_bytes(b).ok_or_else(|| corrupt("history key"))?;
+                    let mut rk = vec![T_V2_REV];
+                    rk.extend_from_slice(&id.to_bytes());
+                    if let Some(bytes) = self.data.get(rk)? {
+                        group.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+                        group.extend_from_slice(&bytes);
+                        placed.insert(id, (rec, first, slot));
+                        slot += 1;
+                    }
+                }
+                if slot > 0 {
+                    batch.insert(&group_key(rec, first)[..], group);
+                    n += 1;
+                    if n.is_multiple_of(BATCH) {
+                        self.data.apply_batch(std::mem::take(&mut batch))?;
+                    }
+                }
+            }
+            for kv in self.data.scan_prefix([T_V2_LOG]) {
+                let (k, v) = kv?;
+                let old: V2LogChunk = codec::decode(&v)?;
+                let mut entries = Vec::with_capacity(old.revs.len());
+                for id in old.revs {
+                    let (rec, g, slot) =
+                        *placed.get(&id).ok_or_else(|| corrupt(&format!("logged revision {id} missing")))?;
+                    entries.push((id, rec, g, slot));
+                }
+                let mut nk = k.to_vec();
+                nk[0] = T_LOG;
+                batch.insert(nk, codec::encode(&LogChunk { from: old.from, entries })?);
+                n += 1;
+                if n.is_multiple_of(BATCH) {
+                    self.data.apply_batch(std::mem::take(&mut batch))?;
+                }
+            }
+            self.data.apply_batch(batch)?;
+            self.flush()?;
+            self.put_meta(META_LAYOUT, &LAYOUT_VERSION)?;
+            // Records are rebuilt from the groups (they now name what they hold).
+            self.remove_meta(META_DERIVED)?;
+            self.flush()?;
+        }
+        // The old keys, once the new layout is durable.
+        let mut batch = sled::Batch::default();
+        let mut n = 0usize;
+        for tag in [T_V2_REV, T_V2_HIST, T_V2_LOG] {
+            for k in self.data.scan_prefix([tag]).keys() {
+                batch.remove(k?);
+                n += 1;
+                if n.is_multiple_of(BATCH * 4) {
+                    self.data.apply_batch(std::mem::take(&mut batch))?;
+                }
+            }
+        }
+        if n > 0 {
+            self.data.apply_batch(batch)?;
+            self.flush()?;
+        }
+        Ok(())
+    }
+
     /// Moves a store of the first layout (one tree each for revisions, log, history, records
-    /// and indexes; counters in `meta`) into `data`. Only what the old log covers below its end
+    /// and indexes; counters in `meta`) into `data`, in the second layout (which
+    /// [`Store::migrate_v2_layout`] then moves on). Only what the old log covers below its end
     /// is kept: a revision held but not logged (a crash of the old `apply`) is dropped, so that
     /// it is received again (its record may then count it twice in `Record::revisions`, which
     /// the old layout could not avoid). Safe to interrupt: the old trees go only after the copy
@@ -762,16 +894,16 @@ impl Store {
                 let pos = u64::from_be_bytes(
                     k.as_ref().try_into().map_err(|_| StoreError::Corrupt { what: "log key".into() })?,
                 );
-                let e: LogEntry = codec::decode(&v)?;
+                let e: V1LogEntry = codec::decode(&v)?;
                 let Some(rev) = revs.get(e.rev.to_bytes())? else {
                     return Err(StoreError::Corrupt { what: format!("logged revision {} missing", e.rev) });
                 };
-                put(&mut batch, &rev_key(e.rev), rev)?;
-                let chunk = codec::encode(&LogChunk { from: e.from, revs: vec![e.rev] })?;
-                put(&mut batch, &log_key(pos), chunk.into())?;
+                put(&mut batch, &v2_key(T_V2_REV, &e.rev.to_bytes()), rev)?;
+                let chunk = codec::encode(&V2LogChunk { from: e.from, revs: vec![e.rev] })?;
+                put(&mut batch, &v2_key(T_V2_LOG, &pos.to_be_bytes()), chunk.into())?;
             }
         }
-        for (name, tag) in [("by_record", T_HIST), ("records", T_REC), ("idx", T_IDX)] {
+        for (name, tag) in [("by_record", T_V2_HIST), ("records", T_REC), ("idx", T_IDX)] {
             if let Some(t) = tree(name)? {
                 for kv in t.iter() {
                     let (k, v) = kv?;
@@ -817,9 +949,11 @@ fn open_db(dir: &Path, opts: StoreOptions) -> Result<sled::Db> {
     }
 }
 
-fn rev_key(id: RevId) -> [u8; 17] {
-    let mut k = [T_REV; 17];
-    k[1..].copy_from_slice(&id.to_bytes());
+/// A key of the second layout: its tag, then `rest`.
+fn v2_key(tag: u8, rest: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(rest.len() + 1);
+    k.push(tag);
+    k.extend_from_slice(rest);
     k
 }
 
@@ -861,11 +995,48 @@ fn is_create(r: &Revision) -> bool {
     matches!(r.change, Change::CreateStudent(_) | Change::CreateCase(_))
 }
 
-fn history_key(record: RecordId, rev: RevId) -> [u8; 33] {
-    let mut k = [T_HIST; 33];
+fn group_key(record: RecordId, first: RevId) -> [u8; 33] {
+    let mut k = [T_GROUP; 33];
     k[1..17].copy_from_slice(&record.to_bytes());
-    k[17..].copy_from_slice(&rev.to_bytes());
+    k[17..].copy_from_slice(&first.to_bytes());
     k
+}
+
+fn group_prefix(record: RecordId) -> [u8; 17] {
+    let mut k = [T_GROUP; 17];
+    k[1..].copy_from_slice(&record.to_bytes());
+    k
+}
+
+fn group_record(key: &[u8]) -> Result<RecordId> {
+    (key.len() == 33)
+        .then(|| RevId::from_bytes(&key[1..17]))
+        .flatten()
+        .ok_or_else(|| StoreError::Corrupt { what: "group key".into() })
+}
+
+/// The encoded revisions of a group value (each prefixed by its length, u32 little-endian),
+/// without decoding them.
+fn group_items(v: &[u8]) -> impl Iterator<Item = Result<&[u8]>> + '_ {
+    let mut rest = v;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let item = (|| {
+            let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+            let bytes = rest.get(4..4 + len)?;
+            rest = &rest[4 + len..];
+            Some(bytes)
+        })();
+        match item {
+            Some(b) => Some(Ok(b)),
+            None => {
+                rest = &[];
+                Some(Err(StoreError::Corrupt { what: "group value".into() }))
+            }
+        }
+    })
 }
 
 fn idx_key(tag: u8, key: &[u8], id: RecordId) -> Vec<u8> {

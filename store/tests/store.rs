@@ -210,6 +210,11 @@ fn assert_consistent(s: &Store) {
     assert_eq!(log.len() as u64, end, "log entries vs log end");
     let logged: BTreeSet<RevId> = log.iter().map(|(_, e)| e.rev).collect();
     assert_eq!(logged.len() as u64, end, "a revision was logged twice");
+    for (pos, e) in &log {
+        let r = s.log_revision(e).unwrap().unwrap_or_else(|| panic!("log position {pos} points nowhere"));
+        assert_eq!((r.id, r.record), (e.rev, e.record), "log position {pos}");
+        assert!(s.contains(e.record, e.rev).unwrap(), "logged {} but its record does not hold it", e.rev);
+    }
     let mut in_history = 0;
     for rec in s.records(None) {
         let rec = rec.unwrap();
@@ -283,7 +288,13 @@ fn kill_9_in_the_middle_of_apply_leaves_a_consistent_store() {
 fn a_store_of_the_first_layout_is_migrated_on_open() {
     use baoxue_shared::codec::encode;
     use baoxue_shared::Record;
-    use baoxue_store::LogEntry;
+
+    /// A log entry as the first layout stored it.
+    #[derive(serde::Serialize)]
+    struct LogEntry {
+        rev: RevId,
+        from: Option<String>,
+    }
 
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("old");
@@ -340,8 +351,10 @@ fn a_store_of_the_first_layout_is_migrated_on_open() {
         assert_eq!((s.log_end().unwrap(), s.revision_count()), (2, 2));
         let log: Vec<RevId> = s.log_range(0, 10).unwrap().into_iter().map(|(_, e)| e.rev).collect();
         assert_eq!(log, vec![create.id, absence.id]);
-        assert_eq!(s.log_range(1, 10).unwrap()[0].1, LogEntry { rev: absence.id, from: Some("hub".into()) });
-        assert!(!s.contains(unlogged.id).unwrap(), "held but not logged: dropped");
+        let e = &s.log_range(1, 10).unwrap()[0].1;
+        assert_eq!((e.rev, e.from.as_deref(), e.record), (absence.id, Some("hub"), rec_id));
+        assert_eq!(s.log_revision(e).unwrap(), Some(absence.clone()));
+        assert!(!s.contains(rec_id, unlogged.id).unwrap(), "held but not logged: dropped");
         assert_eq!(s.record(rec_id).unwrap(), Some(state.clone()));
         assert_eq!(s.history(rec_id).unwrap(), vec![create.clone(), absence.clone()]);
         assert_eq!(s.by_student_no(state.student_no().unwrap().as_str()).unwrap(), vec![rec_id]);
@@ -448,4 +461,93 @@ fn an_older_derived_version_is_rebuilt_from_the_revisions() {
         db.flush().unwrap();
     }
     assert!(Store::open(&dir).is_err());
+}
+
+/// A store of the second layout (a key per revision under `r`, id-list histories under `h`,
+/// id-only log chunks under `l`) is moved to record groups and located log entries when
+/// opened, twice over (the second open finds nothing to do), with every fact and cursor kept.
+#[test]
+fn a_store_of_the_second_layout_is_migrated_on_open() {
+    use baoxue_shared::codec::encode;
+
+    #[derive(serde::Serialize)]
+    struct V2LogChunk {
+        from: Option<String>,
+        revs: Vec<RevId>,
+    }
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v2");
+    let batches = crash_batches();
+    let (a, b) = (batches[0][0].clone(), batches[0][1].clone());
+    let absences: Vec<Revision> = (0..3u32)
+        .map(|k| Revision {
+            id: RevId(1000 + u128::from(k)),
+            change: Change::Absence { day: Date::ymd(2026, 9, 3 + k), kind: AbsenceKind::Unexcused },
+            seq: 100 + u64::from(k),
+            hlc: Hlc { ms: a.hlc.ms + 10 + u64::from(k), n: 0 },
+            ..a.clone()
+        })
+        .collect();
+    // Two writes: a and b together, then the absences of a.
+    let order: Vec<&Revision> = [&a, &b].into_iter().chain(absences.iter()).collect();
+    {
+        let db = sled::open(&dir).unwrap();
+        let (data, meta) = (db.open_tree("data").unwrap(), db.open_tree("meta").unwrap());
+        let key = |tag: u8, rest: &[u8]| [&[tag][..], rest].concat();
+        for r in &order {
+            data.insert(key(b'r', &r.id.to_bytes()), encode(*r).unwrap()).unwrap();
+        }
+        let hist = |rec: RecordId, first: RevId| key(b'h', &[rec.to_bytes(), first.to_bytes()].concat());
+        data.insert(hist(a.record, a.id), &[]).unwrap();
+        data.insert(hist(b.record, b.id), &[]).unwrap();
+        let more: Vec<u8> = absences[1..].iter().flat_map(|r| r.id.to_bytes()).collect();
+        data.insert(hist(a.record, absences[0].id), more).unwrap();
+        let chunk = |from: Option<&str>, revs: &[&Revision]| {
+            encode(&V2LogChunk { from: from.map(str::to_string), revs: revs.iter().map(|r| r.id).collect() }).unwrap()
+        };
+        data.insert(key(b'l', &0u64.to_be_bytes()), chunk(None, &order[..2])).unwrap();
+        data.insert(key(b'l', &2u64.to_be_bytes()), chunk(Some("hub"), &order[2..])).unwrap();
+        data.insert(key(b'c', b"log_end"), encode(&5u64).unwrap()).unwrap();
+        data.insert(key(b'c', b"hlc"), encode(&absences[2].hlc).unwrap()).unwrap();
+        data.insert(key(b'c', b"seq"), encode(&102u64).unwrap()).unwrap();
+        // Records in an encoding the current code does not read: rebuilt from the revisions.
+        data.insert(key(b's', &a.record.to_bytes()), &[0xff, 0x01][..]).unwrap();
+        meta.insert("epoch", encode(&42u64).unwrap()).unwrap();
+        meta.insert("derived_version", encode(&2u32).unwrap()).unwrap();
+        db.flush().unwrap();
+    }
+    for _ in 0..2 {
+        let s = Store::open(&dir).unwrap();
+        assert_eq!((s.epoch().unwrap(), s.log_end().unwrap()), (42, 5));
+        let log = s.log_range(0, 10).unwrap();
+        assert_eq!(log.iter().map(|(_, e)| e.rev).collect::<Vec<_>>(), order.iter().map(|r| r.id).collect::<Vec<_>>());
+        assert_eq!(
+            log.iter().map(|(_, e)| e.from.as_deref()).collect::<Vec<_>>(),
+            [None, None, Some("hub"), Some("hub"), Some("hub")]
+        );
+        for ((_, e), want) in log.iter().zip(&order) {
+            assert_eq!(s.log_revision(e).unwrap().as_ref(), Some(*want));
+        }
+        let mut hist_a = vec![a.clone()];
+        hist_a.extend(absences.iter().cloned());
+        assert_eq!(s.history(a.record).unwrap(), hist_a);
+        let rec = s.record(a.record).unwrap().unwrap();
+        assert_eq!((rec.revisions, rec.absences.len()), (4, 3));
+        assert!(hist_a.iter().all(|r| rec.holds(r.id)));
+        assert_eq!(s.record(b.record).unwrap().unwrap().revisions, 1);
+        assert_eq!(s.clock().unwrap(), absences[2].hlc);
+        assert_consistent(&s);
+        // A replay of everything is known, and nothing is added.
+        let all: Vec<Revision> = order.iter().map(|r| (*r).clone()).collect();
+        let applied = s.apply(&all, Some("hub")).unwrap();
+        assert_eq!((applied.new.len(), applied.known, s.log_end().unwrap()), (0, 5, 5));
+    }
+    // No key of the old layout is left.
+    drop(Store::open(&dir).unwrap());
+    let db = sled::open(&dir).unwrap();
+    let data = db.open_tree("data").unwrap();
+    for tag in [b'r', b'h', b'l'] {
+        assert!(data.scan_prefix([tag]).next().is_none(), "old keys under {:?} left", tag as char);
+    }
 }

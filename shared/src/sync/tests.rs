@@ -77,7 +77,13 @@ impl Mem {
             .enumerate()
             .skip(from as usize)
             .take(max)
-            .map(|(i, (rev, from))| LogItem { pos: i as u64, rev: *rev, from: from.clone() })
+            .map(|(i, (rev, from))| LogItem {
+                pos: i as u64,
+                rev: *rev,
+                from: from.clone(),
+                record: self.revs[rev].record,
+                at: (*rev, 0),
+            })
             .collect()
     }
     fn records(&self) -> BTreeMap<RecordId, Record> {
@@ -130,11 +136,14 @@ impl HubReplica for MemHub {
     fn log_range(&self, from: u64, max: usize) -> Result<Vec<LogItem>, StoreFault> {
         Ok(self.m.log_range(from, max))
     }
-    fn revision(&self, id: RevId) -> Result<Option<Revision>, StoreFault> {
-        Ok(self.m.revs.get(&id).cloned())
+    fn log_revision(&self, item: &LogItem) -> Result<Option<Revision>, StoreFault> {
+        Ok(self.m.revs.get(&item.rev).cloned())
     }
-    fn contains(&self, id: RevId) -> Result<bool, StoreFault> {
-        Ok(self.m.revs.contains_key(&id))
+    fn revision(&self, record: RecordId, id: RevId) -> Result<Option<Revision>, StoreFault> {
+        Ok(self.m.revs.get(&id).filter(|r| r.record == record).cloned())
+    }
+    fn contains(&self, rev: &Revision) -> Result<bool, StoreFault> {
+        Ok(self.m.revs.contains_key(&rev.id))
     }
     fn scope(&self, record: RecordId) -> Result<Option<BTreeSet<String>>, StoreFault> {
         Ok(self.own_scope(record).map(|s| {
@@ -270,8 +279,8 @@ impl NodeReplica for MemNode {
     fn log_range(&self, from: u64, max: usize) -> Result<Vec<LogItem>, StoreFault> {
         Ok(self.m.log_range(from, max))
     }
-    fn revision(&self, id: RevId) -> Result<Option<Revision>, StoreFault> {
-        Ok(self.m.revs.get(&id).cloned())
+    fn log_revision(&self, item: &LogItem) -> Result<Option<Revision>, StoreFault> {
+        Ok(self.m.revs.get(&item.rev).cloned())
     }
     fn sync_state(&self) -> Result<NodeSyncState, StoreFault> {
         Ok(self.st.clone())
