@@ -2,8 +2,8 @@
 //!
 //! 1. Initial sync of N revisions from one node to an empty hub: revisions per second, over the
 //!    whole sync (connect to done) and over the transfer alone (after the QUIC/TLS handshake),
-//!    with the CPU time the process (node and hub together) spent on it, which other load on the
-//!    machine inflates less than wall time.
+//!    with the CPU time the node and the hub (each in its own process, as deployed) spent on it,
+//!    which other load on the machine inflates less than wall time.
 //! 2. Bytes: frame bytes (length prefixes included, both directions) and, through a counting
 //!    UDP relay, the UDP payload bytes, each per revision, against the codec's encoded size of a
 //!    revision. The UDP payload ratio is the headline figure (`wire_ratio`): everything QUIC and
@@ -27,7 +27,6 @@ use baoxue_store::Store;
 use serde::Serialize;
 
 use crate::data::{HubDir, HubError, Result, STORE_DIR};
-use crate::server::{HubServer, RunningHub};
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -49,9 +48,13 @@ pub struct SyncBench {
     pub transfer_seconds: f64,
     /// `revisions / transfer_seconds`.
     pub transfer_revisions_per_sec: f64,
-    /// CPU time (user + system) of this process, node and hub together, during the initial
-    /// sync; with `load_average` it tells a slow sync from a busy machine.
+    /// CPU time (user + system), node and hub processes together, during the initial sync;
+    /// with `load_average` it tells a slow sync from a busy machine.
     pub cpu_seconds: f64,
+    /// Of `cpu_seconds`: the node's (this process).
+    pub node_cpu_seconds: f64,
+    /// Of `cpu_seconds`: the hub process's.
+    pub hub_cpu_seconds: f64,
     /// The 1-minute load average (`/proc/loadavg`) when the initial sync ended.
     pub load_average: f64,
     /// Frame bytes both ways, per revision.
@@ -183,8 +186,78 @@ fn setup(root: &Path, node_name: &str) -> Result<Pair> {
     Ok(Pair { hub_dir, node, cfg })
 }
 
-fn start(dir: &HubDir) -> Result<RunningHub> {
-    HubServer::bind(dir, "127.0.0.1:0".parse().expect("literal address"))?.spawn()
+/// A hub in its own process (`baoxue-hub serve`), as deployed. In one process a node and a hub
+/// would slow each other in ways no county sees: sled orders batch writes against reads
+/// process-wide, and both would share one allocator.
+struct HubProcess {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl HubProcess {
+    fn start(dir: &HubDir) -> Result<HubProcess> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| HubError::Io { path, source }
+        };
+        let exe = std::env::current_exe().map_err(io(Path::new("baoxue-hub")))?;
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .and_then(|s| s.local_addr())
+            .map_err(io(Path::new("127.0.0.1:0")))?
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let sock = dir.root.join(crate::control::SOCKET);
+        let _ = std::fs::remove_file(&sock);
+        let child = std::process::Command::new(&exe)
+            .arg("--data")
+            .arg(&dir.root)
+            .args(["serve", "--listen", &addr, "--no-nightly"])
+            .env("BAOXUE_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(io(&exe))?;
+        let mut hub = HubProcess { child, addr };
+        // The command socket opens once the QUIC endpoint is bound.
+        let t = Instant::now();
+        while !sock.exists() {
+            if let Ok(Some(status)) = hub.child.try_wait() {
+                return Err(HubError::Invalid(format!("平台进程未能启动（{status}）")));
+            }
+            if t.elapsed() > Duration::from_secs(60) {
+                return Err(HubError::Invalid("平台进程 60 秒内未就绪".into()));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(hub)
+    }
+
+    /// CPU seconds the hub process has used so far.
+    fn cpu_seconds(&self) -> f64 {
+        cpu_seconds_of(&format!("/proc/{}/stat", self.child.id()))
+    }
+
+    /// Stops it as a service manager would (SIGTERM), and waits.
+    fn stop(mut self) {
+        let _ = std::process::Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(30) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 async fn sync(p: &Pair, addr: &str) -> Result<baoxue_node::sync::SyncReport> {
@@ -221,24 +294,25 @@ pub async fn run(opts: &BenchOptions, progress: impl Fn(&str)) -> Result<SyncBen
     progress("准备 10,000 条修订的节点……");
     let small = setup(&root.join("small"), "基准节点甲")?;
     fill(&small.node, &small.cfg.origin, 10_000)?;
-    let hub = start(&small.hub_dir)?;
-    let addr = hub.addr.to_string();
+    let hub = HubProcess::start(&small.hub_dir)?;
+    let addr = hub.addr.clone();
     sync(&small, &addr).await?;
     let at_10k = empty_sync_ms(&small, &addr).await?;
-    hub.stop().await;
+    hub.stop();
 
     // The initial sync of N revisions.
     progress(&format!("准备 {n} 条修订的节点……"));
     let big = setup(&root.join("big"), "基准节点乙")?;
     let encoded = fill(&big.node, &big.cfg.origin, n)?;
-    let hub = start(&big.hub_dir)?;
-    let addr = hub.addr.to_string();
+    let hub = HubProcess::start(&big.hub_dir)?;
+    let addr = hub.addr.clone();
     progress("首次同步……");
-    let cpu0 = cpu_seconds();
+    let (node_cpu0, hub_cpu0) = (cpu_seconds(), hub.cpu_seconds());
     let t = Instant::now();
     let r = sync(&big, &addr).await?;
     let seconds = t.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu0;
+    let node_cpu = cpu_seconds() - node_cpu0;
+    let hub_cpu = hub.cpu_seconds() - hub_cpu0;
     let load_average = load_average();
     if r.sent != n as u64 || !r.rejected.is_empty() {
         return Err(HubError::Invalid(format!(
@@ -247,21 +321,22 @@ pub async fn run(opts: &BenchOptions, progress: impl Fn(&str)) -> Result<SyncBen
             r.rejected.len()
         )));
     }
-    let held = hub.store.revision_count();
-    if held != n {
-        return Err(HubError::Invalid(format!("平台收到 {held} 条修订，应为 {n} 条")));
-    }
     let wire = (r.bytes_sent + r.bytes_received) as f64;
     progress("空同步计时……");
     let at_n = empty_sync_ms(&big, &addr).await?;
-    hub.stop().await;
+    hub.stop();
+    let held = big.hub_dir.open_store()?.revision_count();
+    if held != n {
+        return Err(HubError::Invalid(format!("平台收到 {held} 条修订，应为 {n} 条")));
+    }
 
     // The same initial sync through a counting relay, to a second hub of the same county.
     progress("经 UDP 中继再做一次首次同步（统计 UDP 字节）……");
     let second = HubDir::new(&root.join("big").join("hub2"));
     copy_hub_without_store(&big.hub_dir.root, &second.root)?;
-    let hub2 = start(&second)?;
-    let relay = crate::relay::start(hub2.addr, 0.0, 1, Duration::from_secs(3600))
+    let hub2 = HubProcess::start(&second)?;
+    let hub2_addr = hub2.addr.parse().map_err(|_| HubError::Invalid(format!("地址无效：{}", hub2.addr)))?;
+    let relay = crate::relay::start(hub2_addr, 0.0, 1, Duration::from_secs(3600))
         .await
         .map_err(|source| HubError::Io { path: root.clone(), source })?;
     let t = Instant::now();
@@ -275,7 +350,7 @@ pub async fn run(opts: &BenchOptions, progress: impl Fn(&str)) -> Result<SyncBen
     let udp = relay.stats.bytes() as f64;
     let datagrams = relay.stats.datagrams();
     drop(relay);
-    hub2.stop().await;
+    hub2.stop();
 
     let per = |b: f64| b / n as f64;
     let ip = udp + (IP_UDP_HEADER_BYTES * datagrams) as f64;
@@ -287,7 +362,9 @@ pub async fn run(opts: &BenchOptions, progress: impl Fn(&str)) -> Result<SyncBen
         handshake_ms: r.handshake_seconds * 1000.0,
         transfer_seconds,
         transfer_revisions_per_sec: n as f64 / transfer_seconds,
-        cpu_seconds: cpu,
+        cpu_seconds: node_cpu + hub_cpu,
+        node_cpu_seconds: node_cpu,
+        hub_cpu_seconds: hub_cpu,
         load_average,
         wire_bytes_per_revision: per(wire),
         encoded_bytes_per_revision: per(encoded as f64),
@@ -311,7 +388,12 @@ const IP_UDP_HEADER_BYTES: u64 = 28;
 
 /// User + system CPU seconds of this process so far (Linux `/proc/self/stat`; 0 elsewhere).
 fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+    cpu_seconds_of("/proc/self/stat")
+}
+
+/// User + system CPU seconds from a `/proc/PID/stat` file (0 if unreadable).
+fn cpu_seconds_of(path: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(path) else {
         return 0.0;
     };
     // Fields after the command name, which is in parentheses and may hold spaces.

@@ -58,6 +58,9 @@ pub enum Cmd {
     Serve {
         #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:7443")]
         listen: String,
+        /// 不做夜间汇总（仅供基准测试：只测同步）
+        #[arg(long, hide = true)]
+        no_nightly: bool,
     },
     /// 并发修改冲突：列出，或裁定（conflicts resolve）
     Conflicts {
@@ -233,10 +236,10 @@ pub fn run(cli: Cli) -> Result<()> {
                 crate::say!("{}", crate::stats::to_text(&s));
             }
         }
-        Cmd::Serve { listen } => {
+        Cmd::Serve { listen, no_nightly } => {
             let addr = parse_listen(&listen)?;
             init_logging();
-            runtime()?.block_on(crate::server::serve(&dir, addr))?;
+            runtime()?.block_on(crate::server::serve(&dir, addr, !no_nightly))?;
         }
         Cmd::Conflicts { json, cmd: None } => {
             let store = dir.open_store()?;

@@ -267,12 +267,14 @@ impl Drop for RunningHub {
 }
 
 /// `baoxue-hub serve`: until Ctrl-C / SIGTERM.
-pub async fn serve(dir: &HubDir, listen: SocketAddr) -> Result<()> {
+pub async fn serve(dir: &HubDir, listen: SocketAddr, nightly: bool) -> Result<()> {
     let server = HubServer::bind(dir, listen)?;
-    let nightly = crate::nightly_hook::spawn(server.state());
+    let nightly = nightly.then(|| crate::nightly_hook::spawn(server.state()));
     let control = crate::control::spawn(server.state());
     let r = server.run(shutdown_signal()).await;
-    nightly.abort();
+    if let Some(n) = nightly {
+        n.abort();
+    }
     if let Some(c) = control {
         c.abort();
     }

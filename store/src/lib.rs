@@ -186,8 +186,8 @@ const META_DERIVED: &str = "derived_version";
 /// whenever `Record` changes shape; a store written with a lower one (none recorded: 1) has
 /// its derived records and indexes rebuilt from its revisions when opened
 /// ([`Store::rebuild_derived`]). 2: dated writes of status and case state. 3: the ids of the
-/// revisions folded in.
-pub const DERIVED_VERSION: u32 = 3;
+/// revisions folded in. 4: no 学籍号 key for a national number (G + 身份证号).
+pub const DERIVED_VERSION: u32 = 4;
 
 /// Index key tags (after `T_IDX`).
 const IDX_STUDENT_NO: u8 = b'n';
@@ -593,7 +593,19 @@ impl Store {
 
     /// Records whose 学籍号 is `no`.
     pub fn by_student_no(&self, no: &str) -> Result<Vec<RecordId>> {
-        self.index_lookup(IDX_STUDENT_NO, no.as_bytes())
+        let mut out = self.index_lookup(IDX_STUDENT_NO, no.as_bytes())?;
+        // A national number (G + 身份证号) is found through the 身份证号 index.
+        if let Some(id) = no.strip_prefix('G') {
+            for rec in self.index_lookup(IDX_ID_NUMBER, id.as_bytes())? {
+                if !out.contains(&rec)
+                    && self.record(rec)?.is_some_and(|r| r.student_no().is_some_and(|n| n.as_str() == no))
+                {
+                    out.push(rec);
+                }
+            }
+            out.sort();
+        }
+        Ok(out)
     }
 
     /// Records whose 身份证号 is `id` (more than one: 重复学籍).
@@ -936,7 +948,7 @@ const REOPEN_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 fn open_db(dir: &Path, opts: StoreOptions) -> Result<sled::Db> {
     let start = std::time::Instant::now();
     loop {
-        match sled::Config::new().path(dir).cache_capacity(opts.cache_bytes).open() {
+        match sled::Config::new().path(dir).cache_capacity(opts.cache_bytes).mode(sled::Mode::HighThroughput).open() {
             Ok(db) => return Ok(db),
             Err(source) => {
                 let e = StoreError::Open { path: dir.display().to_string(), source };
@@ -1054,11 +1066,17 @@ fn index_keys(rec: Option<&Record>) -> Vec<Vec<u8>> {
     let mut keys = Vec::new();
     match rec.kind {
         RecordKind::Student => {
-            if let Some(no) = rec.student_no() {
-                keys.push(idx_key(IDX_STUDENT_NO, no.as_str().as_bytes(), rec.id));
-            }
-            if let Some(id) = rec.id_number() {
+            let id = rec.id_number();
+            if let Some(id) = &id {
                 keys.push(idx_key(IDX_ID_NUMBER, id.as_str().as_bytes(), rec.id));
+            }
+            // Most numbers are national ones, G + 身份证号: the 身份证号 key serves both (one
+            // key fewer per student; sled's cost is per key).
+            if let Some(no) = rec.student_no() {
+                let national = id.as_ref().is_some_and(|id| no.as_str().strip_prefix('G') == Some(id.as_str()));
+                if !national {
+                    keys.push(idx_key(IDX_STUDENT_NO, no.as_str().as_bytes(), rec.id));
+                }
             }
         }
         RecordKind::Case => {

@@ -100,6 +100,58 @@ fn commit_apply_reopen_and_replay() {
     assert_eq!(b.by_id_prefix(&rec.short()).unwrap(), vec![rec]);
 }
 
+/// 学籍号 lookups: a national number (G + 身份证号) is found through the 身份证号 index, any
+/// other number through its own; a change of either keeps both lookups right, and a case with
+/// the same 身份证号 is never taken for a student.
+#[test]
+fn student_numbers_are_found_national_or_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    let (national, local) = (RevId::random(), RevId::random());
+    let mut other = init(2);
+    other.student_no = StudentNo::parse("L410329201605010029").unwrap();
+    s.commit(
+        "node-a",
+        "王老师",
+        Date::ymd(2026, 9, 1),
+        vec![
+            (national, RecordKind::Student, Change::CreateStudent(Box::new(init(1)))),
+            (local, RecordKind::Student, Change::CreateStudent(Box::new(other))),
+        ],
+    )
+    .unwrap();
+    let g1 = init(1).student_no;
+    assert_eq!(s.by_student_no(g1.as_str()).unwrap(), vec![national]);
+    assert_eq!(s.by_student_no("L410329201605010029").unwrap(), vec![local]);
+    assert!(s.by_student_no(&format!("G{}", init(2).id_number.unwrap().as_str())).unwrap().is_empty());
+    assert!(s.by_student_no("G").unwrap().is_empty());
+
+    // The national student's 身份证号 is corrected: the number stays findable, the old
+    // 身份证号 is gone, the new one found.
+    let fixed = make_id("410329", Date::ymd(2016, 5, 1).0, 7);
+    s.commit(
+        "node-a",
+        "王老师",
+        Date::ymd(2026, 9, 2),
+        vec![(
+            national,
+            RecordKind::Student,
+            Change::Update(vec![Assign {
+                field: Field::IdNumber,
+                value: Value::Id(Some(fixed.clone())),
+                supersedes: vec![national],
+            }]),
+        )],
+    )
+    .unwrap();
+    drop(s);
+    let s = Store::open(dir.path()).unwrap();
+    assert_eq!(s.by_student_no(g1.as_str()).unwrap(), vec![national]);
+    assert!(s.by_id_number(init(1).id_number.unwrap().as_str()).unwrap().is_empty());
+    assert_eq!(s.by_id_number(fixed.as_str()).unwrap(), vec![national]);
+    assert!(s.by_student_no(&format!("G{}", fixed.as_str())).unwrap().is_empty());
+}
+
 /// A stored record carries the date of its creating revision (for the hub's nightly rebuild),
 /// whichever order its revisions arrive in, and keeps it through later writes.
 #[test]
@@ -428,8 +480,9 @@ fn an_older_derived_version_is_rebuilt_from_the_revisions() {
             k.extend_from_slice(&id.to_bytes());
             data.insert(k, &[0xff, 0x01, 0x02][..]).unwrap();
         }
-        let mut k = vec![b'i', b'n'];
-        k.extend_from_slice(no_a.as_bytes());
+        // The 身份证号 key, which also finds the national 学籍号.
+        let mut k = vec![b'i', b'i'];
+        k.extend_from_slice(no_a.strip_prefix('G').unwrap().as_bytes());
         k.push(0);
         k.extend_from_slice(&a.to_bytes());
         assert!(data.remove(k).unwrap().is_some());
