@@ -28,19 +28,18 @@ fn init(i: u16) -> StudentInit {
     }
 }
 
+/// Commits the creation of student `init(i)` as record `rec` on `day` at node-a.
+fn create(s: &Store, rec: RevId, i: u16, day: Date) -> Vec<Revision> {
+    s.commit("node-a", "王老师", day, vec![(rec, RecordKind::Student, Change::CreateStudent(Box::new(init(i))))])
+        .unwrap()
+}
+
 #[test]
 fn commit_apply_reopen_and_replay() {
     let dir = tempfile::tempdir().unwrap();
     let a = Store::open(&dir.path().join("a")).unwrap();
     let rec = RevId::random();
-    let made = a
-        .commit(
-            "node-a",
-            "王老师",
-            Date::ymd(2026, 9, 1),
-            vec![(rec, RecordKind::Student, Change::CreateStudent(Box::new(init(1))))],
-        )
-        .unwrap();
+    let made = create(&a, rec, 1, Date::ymd(2026, 9, 1));
     let heads = a.record(rec).unwrap().unwrap().register(Field::Placement).unwrap().head_ids();
     let more = a
         .commit(
@@ -159,14 +158,7 @@ fn a_record_keeps_the_date_of_its_creating_revision() {
     let dir = tempfile::tempdir().unwrap();
     let a = Store::open(&dir.path().join("a")).unwrap();
     let rec = RevId::random();
-    let made = a
-        .commit(
-            "node-a",
-            "王老师",
-            Date::ymd(2026, 9, 1),
-            vec![(rec, RecordKind::Student, Change::CreateStudent(Box::new(init(1))))],
-        )
-        .unwrap();
+    let made = create(&a, rec, 1, Date::ymd(2026, 9, 1));
     let absence = Change::Absence { day: Date::ymd(2026, 9, 2), kind: AbsenceKind::Unexcused };
     let more = a.commit("node-a", "王老师", Date::ymd(2026, 9, 2), vec![(rec, RecordKind::Student, absence)]).unwrap();
     let all = |s: &Store| s.records_dated(RevId(0), RevId(u128::MAX)).collect::<Result<Vec<_>, _>>().unwrap();

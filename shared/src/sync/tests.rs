@@ -787,16 +787,23 @@ fn hub_and_three_nodes_converge_after_concurrent_edits() {
     assert!(s.iter().all(|id| !b.m.records().contains_key(id)));
 }
 
-#[test]
-fn same_field_conflict_is_kept_and_resolution_reaches_the_nodes() {
+/// A student of A that two nodes of A, both up to date, have each given a different value of
+/// `field` (text) without syncing since: a conflict once both have pushed.
+fn edited_apart(field: Field, one: &str, other: &str) -> (MemHub, MemNode, MemNode, RecordId) {
     let mut hub = MemHub::new();
     let mut a1 = MemNode::new("a1", A);
     let mut a2 = MemNode::new("a2", A);
     let s = a1.add_student(1, SCHOOL_A);
     sync(&mut hub, &mut a1);
     sync(&mut hub, &mut a2);
-    a1.set(s, Field::Phone, Value::OptText(Some("13900000001".into())));
-    a2.set(s, Field::Phone, Value::OptText(Some("13900000002".into())));
+    a1.set(s, field, Value::OptText(Some(one.into())));
+    a2.set(s, field, Value::OptText(Some(other.into())));
+    (hub, a1, a2, s)
+}
+
+#[test]
+fn same_field_conflict_is_kept_and_resolution_reaches_the_nodes() {
+    let (mut hub, mut a1, mut a2, s) = edited_apart(Field::Phone, "13900000001", "13900000002");
     sync(&mut hub, &mut a1);
     let (n, _) = sync(&mut hub, &mut a2);
     assert!(n.conflicts.contains(&s), "the hub reports the conflict to the pushing node");
@@ -1081,14 +1088,7 @@ fn a_transfer_taken_back_at_a_while_b_accepts_it_is_a_conflict_not_a_refusal() {
 
 #[test]
 fn a_node_cannot_settle_a_conflict_only_the_hub_can() {
-    let mut hub = MemHub::new();
-    let mut a1 = MemNode::new("a1", A);
-    let mut a2 = MemNode::new("a2", A);
-    let s = a1.add_student(1, SCHOOL_A);
-    sync(&mut hub, &mut a1);
-    sync(&mut hub, &mut a2);
-    a1.set(s, Field::Guardian, Value::OptText(Some("张母".into())));
-    a2.set(s, Field::Guardian, Value::OptText(Some("张奶奶".into())));
+    let (mut hub, mut a1, mut a2, s) = edited_apart(Field::Guardian, "张母", "张奶奶");
     sync(&mut hub, &mut a1);
     sync(&mut hub, &mut a2);
     sync(&mut hub, &mut a1);
