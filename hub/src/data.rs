@@ -426,10 +426,6 @@ impl HubDir {
     /// Opens the store (fails clearly while `serve` holds it).
     pub fn open_store(&self) -> Result<Store> {
         self.require()?;
-        // Running on behalf of another process inside `serve`: the server's own store.
-        if let Some(s) = crate::out::lent_store() {
-            return Ok(s);
-        }
         let p = self.path(STORE_DIR);
         Store::open(&p).map_err(|e| match &e {
             StoreError::Open { source, .. } if is_lock_error(source) => HubError::Locked(self.root.clone()),
@@ -452,7 +448,7 @@ pub fn addr_host(addr: &str) -> Option<String> {
 }
 
 /// `node list` rows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeRow {
     pub name: String,
     pub township: String,
@@ -466,16 +462,16 @@ pub struct NodeRow {
     pub pending_alerts: Option<usize>,
     /// The day those alerts were computed for, and whether live or from the nightly archive.
     pub alerts_as_of: Option<String>,
-    pub alerts_source: Option<&'static str>,
+    pub alerts_source: Option<String>,
 }
 
 /// Alerts in force per township, and as of when: computed now, or read from the latest nightly
 /// archive while `serve` holds the store.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingAlerts {
     pub as_of: String,
     /// `live` (computed now) or `nightly` (the archived `alerts.json` of that day).
-    pub source: &'static str,
+    pub source: String,
     pub by_township: BTreeMap<String, usize>,
 }
 
@@ -498,7 +494,7 @@ impl HubDir {
                 *by_township.entry(t.to_string()).or_insert(0) += 1;
             }
         }
-        Some(PendingAlerts { as_of: day, source: "nightly", by_township })
+        Some(PendingAlerts { as_of: day, source: "nightly".into(), by_township })
     }
 
     pub fn node_rows(&self) -> Result<Vec<NodeRow>> {
@@ -524,7 +520,7 @@ impl HubDir {
                     rejected: s.rejected,
                     pending_alerts,
                     alerts_as_of: alerts.map(|a| a.as_of.clone()),
-                    alerts_source: alerts.map(|a| a.source),
+                    alerts_source: alerts.map(|a| a.source.clone()),
                 }
             })
             .collect())
