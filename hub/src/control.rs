@@ -48,7 +48,7 @@ pub fn execute(host: &dyn Host, caller: Caller, request: Request) -> Reply<Outpu
         return Reply::Refused("此命令不能在 serve 运行时代为执行".into());
     }
     let _exclusive = host.exclusive();
-    let what = format!("{request:?}").chars().take(40).collect::<String>();
+    let what = request.name();
     let ctx = Context::lent(host.dir().clone(), host.store(), caller);
     let r = cmd::run(&ctx, request);
     host.after_command();

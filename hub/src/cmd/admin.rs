@@ -45,6 +45,7 @@ impl Initialised {
     }
 }
 
+/// `init`: the county's CA, the hub's certificate, the policy, in the context's data directory.
 pub fn init(ctx: &Context, a: &InitArgs) -> Result<Initialised> {
     let done = ctx.dir.init(&a.county_code, &a.name, a.policy.as_deref(), a.addr.as_deref())?;
     Ok(Initialised {
@@ -75,6 +76,7 @@ impl OrgImported {
     }
 }
 
+/// `org import FILE` (relative to the caller's directory): townships and schools.
 pub fn org_import(ctx: &Context, file: &std::path::Path) -> Result<OrgImported> {
     let bytes = ctx.read(file)?;
     let (townships, schools, config_version) = ctx.dir.import_org(&bytes, file)?;
@@ -95,6 +97,7 @@ impl PolicySet {
     }
 }
 
+/// `policy set PRESET|FILE`: the county's policy (nodes receive it at their next sync).
 pub fn policy_set(ctx: &Context, policy: &str) -> Result<PolicySet> {
     let config_version = ctx.dir.set_policy(policy)?;
     Ok(PolicySet { policy: policy.to_string(), config_version })
@@ -134,6 +137,7 @@ impl NodeAdded {
     }
 }
 
+/// `node add`: issues a node's certificate and writes its bundle (never over an existing file).
 pub fn node_add(ctx: &Context, a: &NodeAddArgs) -> Result<NodeAdded> {
     let out = ctx.path(&a.out);
     if out.exists() {
@@ -163,6 +167,7 @@ impl NodeRevoked {
     }
 }
 
+/// `node revoke NAME`: the node can no longer connect.
 pub fn node_revoke(ctx: &Context, name: &str) -> Result<NodeRevoked> {
     let n = ctx.dir.revoke_node(name)?;
     Ok(NodeRevoked { name: n.name, township: n.township })
@@ -202,6 +207,7 @@ impl NodeList {
     }
 }
 
+/// `node list`: every node issued, its last sync, and the alerts in force in its township.
 pub fn node_list(ctx: &Context) -> Result<NodeList> {
     let alerts = pending_alerts(ctx);
     let rows = ctx.dir.node_rows_with(alerts.as_ref())?;

@@ -163,6 +163,7 @@ impl ReportOutput {
     }
 }
 
+/// `report`: one report as of a day, rendered (md, csv or json), or written to `--out`.
 pub fn report(ctx: &Context, a: &ReportArgs) -> Result<ReportOutput> {
     let as_of = ctx.date(a.as_of.as_deref(), "--as-of")?;
     let format = match (a.json, a.format) {
@@ -235,6 +236,7 @@ impl AlertList {
     }
 }
 
+/// `alerts`: every alert in force on a day, most urgent first.
 pub fn alerts(ctx: &Context, a: &AlertsArgs) -> Result<AlertList> {
     let as_of = ctx.date(a.as_of.as_deref(), "--as-of")?;
     let c = ctx.county()?;
@@ -271,6 +273,7 @@ impl BaselineImported {
     }
 }
 
+/// `baseline import FILE`: the cohorts before the system, replacing any earlier baseline.
 pub fn baseline_import(ctx: &Context, a: &BaselineArgs) -> Result<BaselineImported> {
     let date = ctx.date(a.date.as_deref(), "--date")?;
     let bytes = ctx.read(&a.file)?;
@@ -362,6 +365,7 @@ impl CensusImported {
     }
 }
 
+/// `census import FILE`: matches a list against every roll and opens the 失学 cases found.
 pub fn census_import(ctx: &Context, a: &CensusArgs) -> Result<CensusImported> {
     let date = ctx.date(a.date.as_deref(), "--date")?;
     let source = match a.source {

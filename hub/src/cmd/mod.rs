@@ -122,6 +122,25 @@ pub enum Request {
 }
 
 impl Request {
+    /// The command's name as typed (for logs: never its arguments, which may hold an ID number).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Init(_) => "init",
+            Request::OrgImport { .. } => "org import",
+            Request::PolicySet { .. } => "policy set",
+            Request::NodeAdd(_) => "node add",
+            Request::NodeRevoke { .. } => "node revoke",
+            Request::NodeList => "node list",
+            Request::Stats => "stats",
+            Request::Conflicts => "conflicts",
+            Request::ConflictsResolve(_) => "conflicts resolve",
+            Request::Report(_) => "report",
+            Request::Alerts(_) => "alerts",
+            Request::BaselineImport(_) => "baseline import",
+            Request::CensusImport(_) => "census import",
+        }
+    }
+
     /// Commands that need the store, which `serve` runs for a caller while it holds it.
     /// `init`, `org import`, `policy set` and `node add/revoke` work on files beside the store.
     pub fn forwardable(&self) -> bool {

@@ -7,11 +7,13 @@ use super::Context;
 use crate::conflicts::{ConflictRow, Resolved};
 use crate::stats::Stats;
 
+/// `stats`: counts of revisions, students, cases, conflicts, per node; 重复学籍.
 pub fn stats(ctx: &Context) -> Result<Stats> {
     let store = ctx.store()?;
     Ok(crate::stats::stats(&ctx.dir, &store)?)
 }
 
+/// `conflicts`: every record with a field edited concurrently and not yet resolved.
 pub fn conflicts(ctx: &Context) -> Result<Vec<ConflictRow>> {
     let store = ctx.store()?;
     Ok(crate::conflicts::list(&store, &ctx.dir.org()?)?)
@@ -32,6 +34,7 @@ pub struct ResolveArgs {
     pub date: Option<String>,
 }
 
+/// `conflicts resolve`: one revision at the hub replacing every concurrent value of a field.
 pub fn resolve(ctx: &Context, a: &ResolveArgs) -> Result<Resolved> {
     let date = ctx.date(a.date.as_deref(), "--date")?;
     let store = ctx.store()?;
