@@ -43,9 +43,11 @@ use thiserror::Error;
 
 pub mod crypt;
 mod damage;
+mod dump;
 mod sealing;
 
 pub use crypt::{KeyError, KeyOrigin, StoreKey};
+pub use dump::DumpCount;
 
 #[derive(Debug, Error)]
 pub enum StoreError {

@@ -7,7 +7,7 @@ use crate::{meta_aad, Result, Store, StoreError, META_DERIVED, T_GROUP};
 
 /// Meta key of the seal marker: a value sealed with the store's key (stored as it is, not
 /// through `put_meta`), so that a wrong key is told apart from damage.
-const META_SEALED: &str = "sealed";
+pub(crate) const META_SEALED: &str = "sealed";
 const CHECK_AAD: &[u8] = b"baoxue key check";
 const CHECK_PLAIN: &[u8] = b"baoxue";
 /// Values re-written per batch while sealing.
