@@ -167,10 +167,10 @@ pub struct Store {
     writer: Arc<Mutex<()>>,
     /// Seals values and hashes index keys. `None` only while a store written in clear by an
     /// earlier version is migrated (see `sealing`).
-    key: Option<StoreKey>,
+    key: Option<Arc<StoreKey>>,
     /// During that migration: the key that values already sealed (by an interrupted earlier
     /// run) open with; values it does not open are read as they are.
-    unsealing: Option<StoreKey>,
+    unsealing: Option<Arc<StoreKey>>,
 }
 
 /// Most revisions one log chunk covers.
@@ -274,7 +274,7 @@ impl Store {
             };
             if store.is_sealed()? {
                 store.check_key(dir, &key)?;
-                store.key = Some(key);
+                store.key = Some(Arc::new(key));
                 store.migrate_old_layout()?;
                 store.migrate_v2_layout()?;
             } else if created_before {
@@ -284,12 +284,12 @@ impl Store {
                 });
             } else {
                 // Written in clear by an earlier version (or new): migrated, then sealed.
-                store.unsealing = Some(key.clone());
+                store.unsealing = Some(Arc::new(key.clone()));
                 store.migrate_old_layout()?;
                 store.migrate_v2_layout()?;
                 store.seal_existing(&key)?;
                 store.unsealing = None;
-                store.key = Some(key);
+                store.key = Some(Arc::new(key));
             }
             if store.get_meta::<u64>(META_EPOCH)?.is_none() {
                 store.put_meta(META_EPOCH, &rand::random::<u64>())?;
@@ -309,7 +309,7 @@ impl Store {
 
     /// The key this store's values are sealed with.
     pub fn key(&self) -> Option<&StoreKey> {
-        self.key.as_ref()
+        self.key.as_deref()
     }
 
     /// Seals a value stored under `k` (as it is while a clear store is being migrated).
