@@ -90,6 +90,7 @@ pub struct ImportArgs<'a> {
 /// (unless `--skip-bad`); the good rows go in ONE durable commit.
 pub fn import(l: &Ledger, a: &ImportArgs, stamp: &Stamp) -> Result<Output> {
     let path = a.file.display().to_string();
+    l.check_write_date(stamp.date, None, None)?;
     let bytes = std::fs::read(a.file).map_err(|source| NodeError::Read { path: path.clone(), source })?;
     let checked =
         roster::check(&bytes, &roster_context(l, stamp.date)).map_err(|e| invalid(format!("花名册 {path}：{e}")))?;
@@ -185,6 +186,7 @@ pub fn add(l: &Ledger, input: &StudentInput, stamp: &Stamp) -> Result<Output> {
     if let Some((column, value, reason)) = duplicate_of(l, &s)? {
         return Err(refused(format!("不能添加学生「{}」：{column}「{value}」{reason}", s.name)));
     }
+    l.check_write_date(stamp.date, None, Some(s.birth)).map_err(|e| invalid(format!("学生「{}」：{e}", s.name)))?;
     let line =
         format!("已添加学生 {}（{}）：{} {}年级，在读\n", s.student_no.masked(), s.name, s.placement.school, s.grade);
     let warnings =
