@@ -114,6 +114,20 @@ pub enum OrgCmd {
 pub enum PolicyCmd {
     /// 预设名称或政策文件
     Set { policy: String },
+    /// 载入国务院办公厅节假日安排通知（TOML，格式同内置 holidays-cn.toml），替换其中各年
+    Holidays { file: PathBuf },
+    /// 登记本县临时停课（如雪天停课）：这些天不上学，不计入任何时限，不能记缺勤
+    Closure {
+        /// 停课原因（如：雪天停课）
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// 第一天 YYYY-MM-DD
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: String,
+        /// 最后一天 YYYY-MM-DD（默认同 --from）
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,6 +214,10 @@ pub fn parsed(cmd: Cmd) -> Parsed {
         }
         Cmd::Org { cmd: OrgCmd::Import { file } } => command(Request::OrgImport { file }, false),
         Cmd::Policy { cmd: PolicyCmd::Set { policy } } => command(Request::PolicySet { policy }, false),
+        Cmd::Policy { cmd: PolicyCmd::Holidays { file } } => command(Request::PolicyHolidays { file }, false),
+        Cmd::Policy { cmd: PolicyCmd::Closure { name, from, to } } => {
+            command(Request::PolicyClosure(cmd::admin::ClosureArgs { name, from, to }), false)
+        }
         Cmd::Node { cmd: NodeCmd::Add { name, township, out, hub } } => {
             command(Request::NodeAdd(cmd::admin::NodeAddArgs { name, township, out, hub }), false)
         }

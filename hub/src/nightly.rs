@@ -14,6 +14,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use baoxue_shared::report::{render, Format, Render};
 use baoxue_shared::Date;
+use baoxue_store::StoreKey;
 use serde::{Deserialize, Serialize};
 
 use crate::county::County;
@@ -45,16 +46,26 @@ pub fn archive_dir(data: &Path, as_of: Date) -> PathBuf {
     data.join("reports").join(as_of.to_string())
 }
 
+/// Writes an archived report, sealed with the data key when there is one (the archives name
+/// children); read back with `StoreKey::read_file`.
+fn write_archived(key: Option<&StoreKey>, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    match key {
+        Some(k) => k.write_file(path, bytes),
+        None => std::fs::write(path, bytes),
+    }
+}
+
 /// Recomputes everything for `as_of` and archives the dated reports. Incremental: see the
 /// module documentation.
 pub fn run(county: &County, as_of: Date) -> Result<NightlyRun> {
     let t0 = Instant::now();
-    let mut snap = Snapshot::load(&county.data);
+    let key = county.store.key();
+    let mut snap = Snapshot::load(&county.data, key);
     let refresh = snap.refresh(&county.store, county.year_start())?;
     let t1 = Instant::now();
     // The snapshot is written while the reports are computed from it (both only read it).
     let (saved, computed) = std::thread::scope(|s| {
-        let saving = s.spawn(|| snap.save(&county.data));
+        let saving = s.spawn(|| snap.save(&county.data, key));
         let computed = county.compute(&snap, as_of);
         (saving.join().unwrap_or_else(|_| Err(anyhow::anyhow!("快照写入线程异常退出"))), computed)
     });
@@ -66,7 +77,7 @@ pub fn run(county: &County, as_of: Date) -> Result<NightlyRun> {
     let mut files = Vec::new();
     let mut put = |name: &str, text: &str| -> Result<()> {
         let p = dir.join(name);
-        std::fs::write(&p, text).with_context(|| format!("无法写入 {}", p.display()))?;
+        write_archived(key, &p, text.as_bytes()).with_context(|| format!("无法写入 {}", p.display()))?;
         files.push(name.to_string());
         Ok(())
     };
@@ -101,7 +112,9 @@ pub fn run(county: &County, as_of: Date) -> Result<NightlyRun> {
     };
     run.files.push("summary.json".into());
     run.total_seconds = t0.elapsed().as_secs_f64();
-    std::fs::write(dir.join("summary.json"), serde_json::to_string_pretty(&run)? + "\n")?;
+    let summary = dir.join("summary.json");
+    write_archived(key, &summary, (serde_json::to_string_pretty(&run)? + "\n").as_bytes())
+        .with_context(|| format!("无法写入 {}", summary.display()))?;
     county.store.put_meta(META_LAST_RUN, &as_of)?;
     county.store.flush()?;
     Ok(run)

@@ -20,9 +20,8 @@ use std::sync::mpsc::SyncSender;
 use anyhow::{Context, Result};
 use baoxue_shared::codec;
 use baoxue_shared::indicators::History;
-
 use baoxue_shared::{Change, Date, Field, Record, RecordId, RecordKind, RevId, Revision};
-use baoxue_store::Store;
+use baoxue_store::{Store, StoreKey};
 use serde::{Deserialize, Serialize};
 
 /// Bump when the snapshot's layout changes: an old file is then rebuilt, not misread.
@@ -273,12 +272,16 @@ impl Snapshot {
 
     /// Loads the snapshot file; a missing, foreign or damaged file gives an empty snapshot
     /// (the next refresh rebuilds it).
-    pub fn load(data: &Path) -> Snapshot {
-        Self::try_load(&Self::path(data)).unwrap_or_default()
+    pub fn load(data: &Path, key: Option<&StoreKey>) -> Snapshot {
+        Self::try_load(&Self::path(data), key).unwrap_or_default()
     }
 
-    fn try_load(path: &Path) -> Result<Snapshot> {
-        let mut f = std::io::BufReader::new(std::fs::File::open(path)?);
+    fn try_load(path: &Path, key: Option<&StoreKey>) -> Result<Snapshot> {
+        let bytes = match key {
+            Some(k) => k.read_file(path)?,
+            None => std::fs::read(path)?,
+        };
+        let mut f = bytes.as_slice();
         let header: Header = codec::decode(&read_frame(&mut f)?)?;
         anyhow::ensure!(header.version == SNAPSHOT_VERSION, "snapshot version {}", header.version);
         let mut history: History = codec::decode(&read_frame(&mut f)?)?;
@@ -298,14 +301,15 @@ impl Snapshot {
         })
     }
 
-    /// Writes the snapshot atomically (a temporary file renamed over the old one).
-    pub fn save(&self, data: &Path) -> Result<()> {
+    /// Writes the snapshot atomically (a temporary file renamed over the old one), sealed with
+    /// `key` when given (it holds every child's record).
+    pub fn save(&self, data: &Path, key: Option<&StoreKey>) -> Result<()> {
         let path = Self::path(data);
         let dir = path.parent().expect("snapshot path has a parent");
         std::fs::create_dir_all(dir).with_context(|| format!("无法创建目录 {}", dir.display()))?;
         let tmp = path.with_extension("tmp");
         let write = || -> Result<()> {
-            let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            let mut f = std::io::BufWriter::new(Vec::new());
             let header = Header {
                 version: SNAPSHOT_VERSION,
                 epoch: self.epoch,
@@ -320,11 +324,17 @@ impl Snapshot {
             for c in cases.chunks(CHUNK) {
                 write_frame(&mut f, &codec::encode(&c)?)?;
             }
-            f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            let bytes = f.into_inner().map_err(|e| e.into_error())?;
+            match key {
+                Some(k) => k.write_file(&path, &bytes)?,
+                None => {
+                    baoxue_store::crypt::write_private(&tmp, &bytes)?;
+                    std::fs::rename(&tmp, &path)?;
+                }
+            }
             Ok(())
         };
-        write().with_context(|| format!("无法写入 {}", tmp.display()))?;
-        std::fs::rename(&tmp, &path).with_context(|| format!("无法写入 {}", path.display()))?;
+        write().with_context(|| format!("无法写入 {}", path.display()))?;
         Ok(())
     }
 }

@@ -29,19 +29,29 @@ pub struct Initialised {
     pub addr: String,
     /// The county CA's private key (to back up offline).
     pub ca_key: PathBuf,
+    /// Where the data key came from.
+    pub key_origin: String,
+    /// A warning about it (a plain key file), for stderr.
+    pub key_warning: Option<String>,
 }
 
 impl Initialised {
     pub fn text(&self) -> String {
         format!(
-            "已建立 {}（{}）县级平台，数据目录 {}\n政策：{}；节点连接地址：{}\n县 CA 私钥在 {}，请离线备份并妥善保管",
+            "已建立 {}（{}）县级平台，数据目录 {}\n政策：{}；节点连接地址：{}\n县 CA 私钥在 {}（已加密），请用 backup 离线备份并妥善保管\n数据加密密钥：{}",
             self.county_name,
             self.county_code,
             self.data.display(),
             self.policy,
             self.addr,
-            self.ca_key.display()
+            self.ca_key.display(),
+            self.key_origin
         )
+    }
+
+    /// For stderr.
+    pub fn notes(&self) -> String {
+        self.key_warning.as_ref().map(|w| format!("{w}\n")).unwrap_or_default()
     }
 }
 
@@ -55,6 +65,8 @@ pub fn init(ctx: &Context, a: &InitArgs) -> Result<Initialised> {
         policy: done.config.policy,
         addr: done.config.addr,
         ca_key: done.ca_path,
+        key_origin: done.key_origin.to_string(),
+        key_warning: done.key_origin.warning(),
     })
 }
 
@@ -101,6 +113,76 @@ impl PolicySet {
 pub fn policy_set(ctx: &Context, policy: &str) -> Result<PolicySet> {
     let config_version = ctx.dir.set_policy(policy)?;
     Ok(PolicySet { policy: policy.to_string(), config_version })
+}
+
+/// What `policy holidays` loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HolidaysLoaded {
+    pub years: Vec<String>,
+    pub config_version: u64,
+}
+
+impl HolidaysLoaded {
+    pub fn text(&self) -> String {
+        format!(
+            "已载入 {} 年节假日安排（配置第 {} 版，各节点下次同步时收到）",
+            self.years.join("、"),
+            self.config_version
+        )
+    }
+}
+
+/// `policy holidays FILE`: the State Council's holiday notice, replacing its years.
+pub fn policy_holidays(ctx: &Context, file: &std::path::Path) -> Result<HolidaysLoaded> {
+    // Not forwarded: a relative path is this process's, and the error names the file as typed.
+    let table = baoxue_shared::calendar::HolidayTable::load(file)?;
+    let years: Vec<String> = table.years.keys().map(|y| y.to_string()).collect();
+    let config_version = ctx.dir.update_policy(|p| p.with_holiday_notice(&table))?;
+    Ok(HolidaysLoaded { years, config_version })
+}
+
+/// `policy closure`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosureArgs {
+    /// Why (雪天停课 …).
+    pub name: String,
+    pub from: String,
+    /// Default: `from`.
+    pub to: Option<String>,
+}
+
+/// What `policy closure` registered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosureSet {
+    pub name: String,
+    pub from: baoxue_shared::Date,
+    pub to: baoxue_shared::Date,
+    pub config_version: u64,
+}
+
+impl ClosureSet {
+    pub fn text(&self) -> String {
+        format!(
+            "已登记停课「{}」{} 至 {}：不计入时限（配置第 {} 版，各节点下次同步时收到）",
+            self.name, self.from, self.to, self.config_version
+        )
+    }
+}
+
+/// `policy closure --name --from [--to]`: days the county's schools are closed (no deadline
+/// runs, no absence can be recorded).
+pub fn policy_closure(ctx: &Context, a: &ClosureArgs) -> Result<ClosureSet> {
+    let day = |s: &str, flag: &str| {
+        baoxue_shared::Date::parse(s).map_err(|_| anyhow!("{flag} 日期「{s}」无效：应为 YYYY-MM-DD 格式的真实日期"))
+    };
+    let from = day(&a.from, "--from")?;
+    let to = match &a.to {
+        Some(t) => day(t, "--to")?,
+        None => from,
+    };
+    let c = baoxue_shared::calendar::Closure::new(&a.name, from, to)?;
+    let config_version = ctx.dir.update_policy(|p| p.with_closure(c))?;
+    Ok(ClosureSet { name: a.name.clone(), from, to, config_version })
 }
 
 /// `node add`

@@ -7,7 +7,7 @@
 //!
 //! - [`Request`]: one command with its arguments (what the control socket carries); [`run`]
 //!   runs one and returns its [`Output`].
-//! - [`admin`]: `init`, `org import`, `policy set`, `node add/revoke/list`.
+//! - [`admin`]: `init`, `org import`, `policy set|holidays|closure`, `node add/revoke/list`.
 //! - [`review`]: `stats`, `conflicts`, `conflicts resolve`.
 //! - [`county`]: `report`, `alerts`, `baseline import`, `census import`.
 
@@ -50,6 +50,7 @@ impl Context {
 
     /// On behalf of `caller`, over a store already open.
     pub fn lent(dir: HubDir, store: Store, caller: Caller) -> Context {
+        let dir = dir.with_key(store.key().cloned());
         Context::of_caller(dir, Some(store), caller)
     }
 
@@ -109,6 +110,8 @@ pub enum Request {
     Init(admin::InitArgs),
     OrgImport { file: PathBuf },
     PolicySet { policy: String },
+    PolicyHolidays { file: PathBuf },
+    PolicyClosure(admin::ClosureArgs),
     NodeAdd(admin::NodeAddArgs),
     NodeRevoke { name: String },
     NodeList,
@@ -128,6 +131,8 @@ impl Request {
             Request::Init(_) => "init",
             Request::OrgImport { .. } => "org import",
             Request::PolicySet { .. } => "policy set",
+            Request::PolicyHolidays { .. } => "policy holidays",
+            Request::PolicyClosure(_) => "policy closure",
             Request::NodeAdd(_) => "node add",
             Request::NodeRevoke { .. } => "node revoke",
             Request::NodeList => "node list",
@@ -149,6 +154,8 @@ impl Request {
             Request::Init(_)
                 | Request::OrgImport { .. }
                 | Request::PolicySet { .. }
+                | Request::PolicyHolidays { .. }
+                | Request::PolicyClosure(_)
                 | Request::NodeAdd(_)
                 | Request::NodeRevoke { .. }
         )
@@ -161,6 +168,8 @@ pub enum Output {
     Initialised(admin::Initialised),
     OrgImported(admin::OrgImported),
     PolicySet(admin::PolicySet),
+    HolidaysLoaded(admin::HolidaysLoaded),
+    ClosureSet(admin::ClosureSet),
     NodeAdded(admin::NodeAdded),
     NodeRevoked(admin::NodeRevoked),
     NodeList(admin::NodeList),
@@ -185,9 +194,11 @@ impl Output {
     pub fn text(&self) -> Printed {
         let line = |s: String| Printed { stdout: s + "\n", stderr: String::new() };
         match self {
-            Output::Initialised(o) => line(o.text()),
+            Output::Initialised(o) => Printed { stdout: o.text() + "\n", stderr: o.notes() },
             Output::OrgImported(o) => line(o.text()),
             Output::PolicySet(o) => line(o.text()),
+            Output::HolidaysLoaded(o) => line(o.text()),
+            Output::ClosureSet(o) => line(o.text()),
             Output::NodeAdded(o) => line(o.text()),
             Output::NodeRevoked(o) => line(o.text()),
             Output::NodeList(o) => Printed { stdout: o.text(), stderr: String::new() },
@@ -232,6 +243,8 @@ pub fn run(ctx: &Context, req: Request) -> Result<Output> {
         Request::Init(a) => Output::Initialised(admin::init(ctx, &a)?),
         Request::OrgImport { file } => Output::OrgImported(admin::org_import(ctx, &file)?),
         Request::PolicySet { policy } => Output::PolicySet(admin::policy_set(ctx, &policy)?),
+        Request::PolicyHolidays { file } => Output::HolidaysLoaded(admin::policy_holidays(ctx, &file)?),
+        Request::PolicyClosure(a) => Output::ClosureSet(admin::policy_closure(ctx, &a)?),
         Request::NodeAdd(a) => Output::NodeAdded(admin::node_add(ctx, &a)?),
         Request::NodeRevoke { name } => Output::NodeRevoked(admin::node_revoke(ctx, &name)?),
         Request::NodeList => Output::NodeList(admin::node_list(ctx)?),
