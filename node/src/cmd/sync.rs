@@ -104,7 +104,7 @@ pub fn run(dir: &Path, hub: Option<String>, now: bool, retry_base_secs: Option<u
     Ok(Output::from("已停止常驻同步\n".to_string()))
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
