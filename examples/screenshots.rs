@@ -28,7 +28,19 @@ fn main() {
     // A case three days old, so the ladder has something due.
     let three_days_ago = baoxue_shared::Date::today().add_days(-3).to_string();
     node.ok(&["absence", &kids[2].student_no, "--kind", "unexcused", "--date", &three_days_ago]);
-    node.ok(&["case", "act", &kids[2].student_no, "--kind", "call", "--by", "刘老师", "--text", "监护人称孩子不愿上学", "--date", &three_days_ago]);
+    node.ok(&[
+        "case",
+        "act",
+        &kids[2].student_no,
+        "--kind",
+        "call",
+        "--by",
+        "刘老师",
+        "--text",
+        "监护人称孩子不愿上学",
+        "--date",
+        &three_days_ago,
+    ]);
     let otp = |args: &[&str]| -> String {
         let mut all = vec!["user", "add"];
         all.extend_from_slice(args);

@@ -150,8 +150,8 @@ fn a_teachers_day_in_chromium() {
     // The teacher may not close a case: the principal does, as 复学.
     b.goto(&case_path).expect("case");
     assert_eq!(b.eval("document.querySelectorAll(\"form[action$='/close']\").length").expect("forms"), 0);
-    b.eval("document.querySelector(\"form[action='/logout'] button\").click()").expect("logout");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    b.click_and_wait("form[action='/logout'] button").expect("logout");
+    assert!(b.url().expect("url").ends_with("/login"), "logged out");
     login(&mut b, &s.url, "wang", &principal);
     b.fill("input[name=new]", "wang-new-pass").expect("new");
     b.fill("input[name=again]", "wang-new-pass").expect("again");
@@ -194,11 +194,23 @@ fn a_teachers_day_in_chromium() {
 
 /// A tiny HTTP client for the role-boundary tests.
 fn http(url: &str, method: &str, path: &str, cookie: &str, body: &str) -> (u16, String, String) {
+    http_typed(url, method, path, cookie, "application/x-www-form-urlencoded", body)
+}
+
+/// An upload of one file as `multipart/form-data`.
+fn upload(url: &str, path: &str, cookie: &str, file: &str, contents: &str) -> (u16, String, String) {
+    let body = format!(
+        "--XbxX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file}\"\r\nContent-Type: text/csv\r\n\r\n{contents}\r\n--XbxX--\r\n"
+    );
+    http_typed(url, "POST", path, cookie, "multipart/form-data; boundary=XbxX", &body)
+}
+
+fn http_typed(url: &str, method: &str, path: &str, cookie: &str, ctype: &str, body: &str) -> (u16, String, String) {
     use std::io::{Read, Write};
     let addr = url.trim_start_matches("http://");
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nCookie: {cookie}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).expect("write");
@@ -310,10 +322,30 @@ fn role_boundaries_and_csrf_over_http() {
         http(&s.url, "POST", &format!("/cases/{own_case}/confirm"), &principal, &format!("_csrf={pcsrf}")).0,
         303
     );
+    // A roster upload with a bad row: every problem in a table, nothing imported; the teacher
+    // may not upload at all; the upload's CSRF token travels in its URL.
+    let mut bad = Kid::new(77, "鸦岭中心小学", 4);
+    bad.id = "410329201001010000".into();
+    let good = Kid::new(78, "鸦岭中心小学", 4);
+    let csv = roster(&[good.clone(), bad]);
+    let (status, _, body) = upload(&s.url, &format!("/students/import?_csrf={pcsrf}"), &principal, "roster.csv", &csv);
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("<td class=\"right\">3</td>") && body.contains("身份证号"),
+        "the bad row (line 3) in a table: {body}"
+    );
+    assert!(body.contains("未导入任何学生"), "{body}");
+    assert_eq!(upload(&s.url, &format!("/students/import?_csrf={tcsrf}"), &teacher, "roster.csv", &csv).0, 403);
+    assert_eq!(upload(&s.url, "/students/import", &principal, "roster.csv", &csv).0, 403, "no token, no upload");
     // No session: pages send to login, writes are refused.
     assert_eq!(http(&s.url, "GET", "/cases", "", "").0, 303);
     assert_eq!(http(&s.url, "POST", &format!("/cases/{own_case}/confirm"), "", "_csrf=x").0, 401);
     drop(s);
+    let list: Value = node.json(&["student", "list", "--json"]);
+    assert!(
+        !list.as_array().expect("students").iter().any(|st| st["name"] == good.name),
+        "the good row of a file with a bad row was not imported"
+    );
     let shown: Value = node.json(&["case", "show", &own_case[..12], "--json"]);
     assert_eq!(shown["state"], "confirmed", "the principal's confirm was written");
     assert_eq!(shown["actions"].as_array().map(Vec::len), Some(1), "only the teacher's call was recorded");

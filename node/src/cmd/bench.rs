@@ -68,7 +68,9 @@ fn run(tmp: &std::path::Path, students: usize, rounds: usize) -> Result<Output> 
     let year = today.year();
     // Students in classes of 50: primary schools grades 1–6, the junior school 7–9.
     let schools = [("鸦岭中心小学", 1u8, 6u8), ("鸦岭二小", 1, 6), ("鸦岭三小", 1, 6), ("鸦岭初中", 7, 9)];
-    let mut csv = String::from("学籍号,身份证号,姓名,性别,出生日期,学校,年级,班级\n");
+    let mut csv = String::from(
+        "学籍号,身份证号,姓名,性别,出生日期,学校,年级,班级,户籍乡镇,户籍村,入学年份,特殊群体,监护人,监护人电话\n",
+    );
     let mut n = 0usize;
     'fill: for round in 0.. {
         for (school, lo, hi) in schools {
@@ -87,9 +89,10 @@ fn run(tmp: &std::path::Path, students: usize, rounds: usize) -> Result<Output> 
                     let id = make_id(&area, birth, (n % 1000) as u16);
                     let sex = if (id.as_str().as_bytes()[16] - b'0') % 2 == 1 { "男" } else { "女" };
                     csv.push_str(&format!(
-                        "G{id},{id},学生{n},{sex},{},{school},{grade},{}班\n",
+                        "G{id},{id},学生{n},{sex},{},{school},{grade},{}班,鸦岭,东村,{},,学生{n}家长,13900000000\n",
                         birth.format("%Y-%m-%d"),
                         round + 1,
+                        year - i32::from(grade) + 1,
                         id = id.as_str()
                     ));
                     let _ = i;
@@ -142,16 +145,15 @@ fn run(tmp: &std::path::Path, students: usize, rounds: usize) -> Result<Output> 
     let (token, session) = app.auth.sessions.create("admin");
     let cookie = format!("bx_session={token}");
     let router = crate::web::router(app.clone());
-    let classes = crate::web::roll::classes_of(
-        &l,
-        &crate::web::access::Access {
-            role: crate::web::access::Role::Admin,
-            scope: crate::web::access::Scope::Township,
-            login: "admin".into(),
-            name: "管理员".into(),
-        },
-    )
-    .map_err(|e| invalid(e.to_string()))?;
+    let classes: std::collections::BTreeMap<_, Vec<baoxue_shared::Record>> = app
+        .with_index(|l, idx| {
+            let mut m = std::collections::BTreeMap::new();
+            for k in idx.by_class.keys() {
+                m.insert(k.clone(), crate::web::roll::class_students(l, idx, k)?);
+            }
+            Ok(m)
+        })
+        .map_err(|e| invalid(e.to_string()))?;
     let class_keys: Vec<_> = classes.keys().cloned().collect();
     let cases = l.all(RecordKind::Case)?;
     let case = cases.first().ok_or_else(|| invalid("没有案件"))?.id.hex();

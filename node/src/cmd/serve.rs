@@ -159,6 +159,7 @@ pub fn build_app(ledger: &Ledger, dir: &Path, lan_ca_pem: Option<String>, config
         last_sync: Mutex::new(None),
         lan_ca_pem,
         url: Mutex::new(String::new()),
+        index: Mutex::new(Default::default()),
     })
 }
 

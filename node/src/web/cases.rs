@@ -18,6 +18,7 @@ use baoxue_web::{html, CurrentUser, Markup, WebError};
 use serde::Deserialize;
 
 use super::access::{Access, ClassKey, Perm};
+use super::index::LedgerIndex;
 use super::{access_of, flash_of, node_error, record, with_ok, App};
 use crate::cmd::case as cmd;
 use crate::cmd::student::Stamp;
@@ -57,10 +58,14 @@ pub fn student_of(l: &Ledger, case: &Record) -> Option<Record> {
 }
 
 /// Every case of this township the user may see, with today's alerts.
-pub fn visible_cases(l: &Ledger, a: &Access, today: Date) -> Result<Vec<CaseRow>, WebError> {
+pub fn visible_cases(l: &Ledger, idx: &LedgerIndex, a: &Access, today: Date) -> Result<Vec<CaseRow>, WebError> {
     let policy = l.policy().map_err(node_error)?;
     let mut out = Vec::new();
-    for c in l.all(RecordKind::Case).map_err(node_error)? {
+    for id in &idx.cases {
+        let Some(c) = l.store.record(*id).map_err(|e| WebError::Internal(e.to_string()))?.filter(Record::is_complete)
+        else {
+            continue;
+        };
         if c.case.as_ref().map(|i| i.township.as_str()) != Some(l.township()) {
             continue;
         }
@@ -121,7 +126,7 @@ pub async fn list(
     let l = app.ledger()?;
     let today = app.today();
     let policy = l.policy().map_err(node_error)?;
-    let rows = visible_cases(&l, &a, today)?;
+    let rows = app.with_index(|l, idx| visible_cases(l, idx, &a, today))?;
     let schools: BTreeSet<String> =
         rows.iter().filter_map(|r| r.case.case.as_ref().and_then(|i| i.school.clone())).collect();
     let classes: BTreeSet<ClassKey> = rows.iter().filter_map(CaseRow::class).collect();

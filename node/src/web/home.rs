@@ -13,7 +13,7 @@ use baoxue_web::{html, CurrentUser, WebError};
 
 use super::access::Scope;
 use super::cases::{visible_cases, web_level};
-use super::roll::{classes_of, done_on, status_table};
+use super::roll::{class_counts, done_on, status_table};
 use super::{access_of, flash_of, App};
 
 pub async fn page(
@@ -22,15 +22,13 @@ pub async fn page(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, WebError> {
     let a = access_of(&user)?;
-    let l = app.ledger()?;
     let today = app.today();
-    let rows = visible_cases(&l, &a, today)?;
+    let (rows, classes, done) =
+        app.with_index(|l, idx| Ok((visible_cases(l, idx, &a, today)?, class_counts(idx, &a), done_on(l, today))))?;
     let mut alerts: Vec<(&super::cases::CaseRow, &baoxue_shared::alerts::Alert)> =
         rows.iter().flat_map(|r| r.alerts.iter().map(move |x| (r, x))).collect();
     alerts.sort_by(|x, y| (y.1.level, x.1.due).cmp(&(x.1.level, y.1.due)));
     let open = rows.iter().filter(|r| r.is_open()).count();
-    let classes = classes_of(&l, &a)?;
-    let done = done_on(&l, today);
     let not_done = classes.keys().filter(|k| !done.iter().any(|d| d.class == k.key())).count();
     let body = html! {
         h1 { (user.name) "，今天是 " (today) }
@@ -72,7 +70,7 @@ pub async fn alerts(
     let list = if matches!(a.scope, Scope::Township) {
         crate::cmd::alerts::compute(&l, today).map_err(super::node_error)?
     } else {
-        visible_cases(&l, &a, today)?.into_iter().flat_map(|r| r.alerts).collect()
+        app.with_index(|l, idx| visible_cases(l, idx, &a, today))?.into_iter().flat_map(|r| r.alerts).collect()
     };
     let body = html! {
         h1 { "预警 · " (today) }

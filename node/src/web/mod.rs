@@ -10,8 +10,10 @@
 //! - [`cases`]: the case list with alert levels and filters; the case page with the ladder as
 //!   a timeline and a form for every CLI action.
 //! - [`students`]: search by name, 学籍号 or 身份证号; the student page.
+//! - [`import`]: roster import by upload, every bad row in a table.
 //! - [`print`]: the printable documents (劝返复学通知书, 限期入学通知书, 家访记录表, 一人一案).
 //! - [`admin`]: users, the sync button, the LAN certificate download.
+//! - [`index`]: the township's classes and cases in memory, kept current from the log.
 //! - [`accounts`]: where the node keeps its accounts (its store's meta; never synced).
 //! - [`access`]: roles, permissions and scopes.
 
@@ -20,6 +22,8 @@ pub mod accounts;
 pub mod admin;
 pub mod cases;
 pub mod home;
+pub mod import;
+pub mod index;
 pub mod print;
 pub mod roll;
 pub mod students;
@@ -53,6 +57,8 @@ pub struct App {
     pub lan_ca_pem: Option<String>,
     /// The address the app is served at (shown with the certificate instructions).
     pub url: Mutex<String>,
+    /// Classes and cases of the township, kept current from the log.
+    pub index: Mutex<index::LedgerIndex>,
 }
 
 impl App {
@@ -64,6 +70,17 @@ impl App {
             .map_err(|e| WebError::Internal(e.to_string()))?
             .ok_or_else(|| WebError::Internal("节点尚未初始化".into()))?;
         Ok(Ledger { store: self.store.clone(), config, dir: self.dir.clone() })
+    }
+
+    /// The ledger and the index, refreshed from the log, for one page.
+    pub fn with_index<T>(
+        &self,
+        f: impl FnOnce(&Ledger, &index::LedgerIndex) -> Result<T, WebError>,
+    ) -> Result<T, WebError> {
+        let l = self.ledger()?;
+        let mut idx = self.index.lock().map_err(|_| WebError::Internal("索引锁失效".into()))?;
+        idx.refresh(&l)?;
+        f(&l, &idx)
     }
 
     pub fn today(&self) -> Date {
@@ -169,6 +186,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/cases/{id}/close", post(cases::close))
         .route("/cases/{id}/print/{doc}", get(print::document))
         .route("/students", get(students::search))
+        .route(
+            "/students/import",
+            get(import::page).post(import::upload).layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)),
+        )
         .route("/students/{id}", get(students::page))
         .route("/students/{id}/full-id", post(students::full_id))
         .route("/admin", get(admin::page))

@@ -9,13 +9,14 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
-use baoxue_shared::model::{AbsenceKind, CaseState, Status};
-use baoxue_shared::{Date, Record, RecordKind};
+use baoxue_shared::model::{AbsenceKind, CaseState};
+use baoxue_shared::{Date, Record};
 use baoxue_web::layout::csrf_field;
 use baoxue_web::{html, CurrentUser, WebError};
 use serde::{Deserialize, Serialize};
 
 use super::access::{Access, ClassKey, Perm};
+use super::index::{on_roll, LedgerIndex};
 use super::{access_of, flash_of, node_error, with_ok, App};
 use crate::cmd::absence::roll_call;
 use crate::cmd::student::Stamp;
@@ -38,25 +39,22 @@ pub fn done_on(l: &Ledger, day: Date) -> Vec<RollDone> {
     l.store.get_meta(&meta_key(day)).ok().flatten().unwrap_or_default()
 }
 
-/// The students a roll call lists: this township's, in a status that attends school.
-fn on_roll(r: &Record) -> bool {
-    matches!(r.status(), Some(Status::Enrolled | Status::HomeDelivered | Status::DroppedOut))
+/// The classes the user may see, with their number of students.
+pub fn class_counts(idx: &LedgerIndex, a: &Access) -> BTreeMap<ClassKey, usize> {
+    idx.by_class.iter().filter(|(k, _)| a.sees_class(k)).map(|(k, v)| (k.clone(), v.len())).collect()
 }
 
-/// The classes the user may take the roll of, with their students.
-pub fn classes_of(l: &Ledger, a: &Access) -> Result<BTreeMap<ClassKey, Vec<Record>>, WebError> {
-    let mut out: BTreeMap<ClassKey, Vec<Record>> = BTreeMap::new();
-    for r in l.all(RecordKind::Student).map_err(node_error)? {
-        if !l.is_ours(&r) || !on_roll(&r) || !a.sees_student(&r) {
-            continue;
-        }
-        if let Some(k) = ClassKey::of(&r) {
-            out.entry(k).or_default().push(r);
+/// The students of one class, in 学籍号 order.
+pub fn class_students(l: &Ledger, idx: &LedgerIndex, k: &ClassKey) -> Result<Vec<Record>, WebError> {
+    let mut out = Vec::new();
+    for id in idx.by_class.get(k).into_iter().flatten() {
+        if let Some(r) = l.store.record(*id).map_err(|e| WebError::Internal(e.to_string()))? {
+            if r.is_complete() && l.is_ours(&r) && on_roll(&r) && ClassKey::of(&r).as_ref() == Some(k) {
+                out.push(r);
+            }
         }
     }
-    for v in out.values_mut() {
-        v.sort_by(|x, y| (x.student_no(), x.name()).cmp(&(y.student_no(), y.name())));
-    }
+    out.sort_by(|x, y| (x.student_no(), x.name()).cmp(&(y.student_no(), y.name())));
     Ok(out)
 }
 
@@ -66,15 +64,13 @@ pub async fn classes(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, WebError> {
     let a = access_of(&user)?;
-    let l = app.ledger()?;
     let today = app.today();
-    let classes = classes_of(&l, &a)?;
+    let (classes, done) = app.with_index(|l, idx| Ok((class_counts(idx, &a), done_on(l, today))))?;
     if classes.len() == 1 && a.may(Perm::RollCall) && q.is_empty() {
         if let Some(k) = classes.keys().next() {
             return Ok(Redirect::to(&class_url(k)).into_response());
         }
     }
-    let done = done_on(&l, today);
     let body = html! {
         h1 { "今日点名 · " (today) }
         (status_table(&classes, &done))
@@ -88,7 +84,7 @@ pub fn class_url(k: &ClassKey) -> String {
 }
 
 /// Which classes have and have not taken today's roll call.
-pub fn status_table(classes: &BTreeMap<ClassKey, Vec<Record>>, done: &[RollDone]) -> baoxue_web::Markup {
+pub fn status_table(classes: &BTreeMap<ClassKey, usize>, done: &[RollDone]) -> baoxue_web::Markup {
     let not_done = classes.keys().filter(|k| !done.iter().any(|d| d.class == k.key())).count();
     html! {
         p { "共 " (classes.len()) " 个班，已点名 " (classes.len() - not_done) " 个，未点名 " strong { (not_done) } " 个。" }
@@ -99,7 +95,7 @@ pub fn status_table(classes: &BTreeMap<ClassKey, Vec<Record>>, done: &[RollDone]
                     @let d = done.iter().find(|d| d.class == k.key());
                     tr class=[d.is_none().then_some("row-warning")] {
                         td { (k.label()) }
-                        td.right { (students.len()) " 人" }
+                        td.right { (students) " 人" }
                         td { @if let Some(d) = d { span.level.level-ok { "已点名" } " " (d.by) " " (d.at) "，缺勤 " (d.absent) " 人" } @else { span.level.level-warning { "未点名" } } }
                         td { a.button.secondary href=(class_url(k)) { "点名" } }
                     }
@@ -116,13 +112,15 @@ pub struct ClassQuery {
     ok: Option<String>,
 }
 
-fn class_in_scope(l: &Ledger, a: &Access, c: &str) -> Result<(ClassKey, Vec<Record>), WebError> {
+fn class_in_scope(l: &Ledger, idx: &LedgerIndex, a: &Access, c: &str) -> Result<(ClassKey, Vec<Record>), WebError> {
     let k = ClassKey::parse(c).ok_or_else(|| WebError::BadRequest(format!("班级「{c}」无效")))?;
     if !a.sees_class(&k) {
         return Err(WebError::NotFound("未找到该班级（或不在您负责的范围内）".into()));
     }
-    let mut classes = classes_of(l, a)?;
-    let students = classes.remove(&k).ok_or_else(|| WebError::NotFound(format!("{} 没有在读学生", k.label())))?;
+    let students = class_students(l, idx, &k)?;
+    if students.is_empty() {
+        return Err(WebError::NotFound(format!("{} 没有在读学生", k.label())));
+    }
     Ok((k, students))
 }
 
@@ -133,16 +131,20 @@ pub async fn form(
 ) -> Result<Response, WebError> {
     let a = access_of(&user)?;
     a.require(Perm::RollCall)?;
-    let l = app.ledger()?;
     let today = app.today();
-    let (k, students) = class_in_scope(&l, &a, &q.c)?;
-    let done = done_on(&l, today).into_iter().find(|d| d.class == k.key());
-    let mut open_cases: HashMap<baoxue_shared::RecordId, Record> = HashMap::new();
-    for s in &students {
-        if let Ok(Some(c)) = l.open_case_of(s) {
-            open_cases.insert(s.id, c);
+    let (k, students, done, open_cases) = app.with_index(|l, idx| {
+        let (k, students) = class_in_scope(l, idx, &a, &q.c)?;
+        let done = done_on(l, today).into_iter().find(|d| d.class == k.key());
+        let mut open_cases: HashMap<baoxue_shared::RecordId, Record> = HashMap::new();
+        for s in &students {
+            if let Some(cid) = idx.open_case.get(&s.id) {
+                if let Ok(Some(c)) = l.store.record(*cid) {
+                    open_cases.insert(s.id, c);
+                }
+            }
         }
-    }
+        Ok((k, students, done, open_cases))
+    })?;
     let body = html! {
         h1 { (k.label()) " · " (today) " 点名" }
         @if let Some(d) = &done { p.flash.flash-info { "今日已由 " (d.by) " 于 " (d.at) " 点名（缺勤 " (d.absent) " 人）。可补记漏记的缺勤。" } }
@@ -195,7 +197,7 @@ pub async fn save(
     let (k, result, absent) = {
         let _guard = app.writer.lock().map_err(|_| WebError::Internal("写入锁失效".into()))?;
         let l = app.ledger()?;
-        let (k, students) = class_in_scope(&l, &a, &q.c)?;
+        let (k, students) = app.with_index(|l, idx| class_in_scope(l, idx, &a, &q.c))?;
         let by_id: HashMap<String, &Record> = students.iter().map(|s| (format!("s_{}", s.id.hex()), s)).collect();
         let mut entries = Vec::new();
         for (name, value) in &fields {

@@ -54,6 +54,7 @@ pub async fn search(
     let found = find(&l, &a, &text)?;
     let body = html! {
         h1 { "学生" }
+        @if a.may(Perm::Roster) { p { a.button.secondary href="/students/import" { "导入花名册" } } }
         form.inline.card method="get" action="/students" {
             label { "姓名、学籍号或身份证号" input type="search" name="q" value=(text) autofocus; }
             button type="submit" { "查找" }
