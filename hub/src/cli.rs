@@ -108,6 +108,20 @@ pub enum OrgCmd {
 pub enum PolicyCmd {
     /// 预设名称或政策文件
     Set { policy: String },
+    /// 载入国务院办公厅节假日安排通知（TOML，格式同内置 holidays-cn.toml），替换其中各年
+    Holidays { file: PathBuf },
+    /// 登记本县临时停课（如雪天停课）：这些天不上学，不计入任何时限，不能记缺勤
+    Closure {
+        /// 停课原因（如：雪天停课）
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// 第一天 YYYY-MM-DD
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: String,
+        /// 最后一天 YYYY-MM-DD（默认同 --from）
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -215,6 +229,26 @@ pub fn run(cli: Cli) -> Result<()> {
         Cmd::Policy { cmd: PolicyCmd::Set { policy } } => {
             let v = dir.set_policy(&policy)?;
             crate::say!("已更换政策为 {policy}（配置第 {v} 版，各节点下次同步时收到）");
+        }
+        Cmd::Policy { cmd: PolicyCmd::Holidays { file } } => {
+            let table = baoxue_shared::calendar::HolidayTable::load(&file)?;
+            let years: Vec<String> = table.years.keys().map(|y| y.to_string()).collect();
+            let v = dir.update_policy(|p| p.with_holiday_notice(&table))?;
+            crate::say!("已载入 {} 年节假日安排（配置第 {v} 版，各节点下次同步时收到）", years.join("、"));
+        }
+        Cmd::Policy { cmd: PolicyCmd::Closure { name, from, to } } => {
+            let day = |s: &str, flag: &str| {
+                baoxue_shared::Date::parse(s)
+                    .map_err(|_| anyhow!("{flag} 日期「{s}」无效：应为 YYYY-MM-DD 格式的真实日期"))
+            };
+            let from_d = day(&from, "--from")?;
+            let to_d = match &to {
+                Some(t) => day(t, "--to")?,
+                None => from_d,
+            };
+            let c = baoxue_shared::calendar::Closure::new(&name, from_d, to_d)?;
+            let v = dir.update_policy(|p| p.with_closure(c))?;
+            crate::say!("已登记停课「{name}」{from_d} 至 {to_d}：不计入时限（配置第 {v} 版，各节点下次同步时收到）");
         }
         Cmd::Node { cmd } => node(&dir, cmd)?,
         Cmd::Stats { json } => {

@@ -19,11 +19,31 @@ use crate::ledger::{who, Item, Ledger};
 use crate::output::Output;
 
 /// The revisions of one absence (and of the case it opens, if any), checked against the ledger.
-fn absence_items(l: &Ledger, s: &Record, kind: AbsenceKind, day: Date) -> Result<(Vec<Item>, Option<RecordId>)> {
+/// `school_open`: the reason the school held classes on a day the calendar has none.
+fn absence_items(
+    l: &Ledger,
+    s: &Record,
+    kind: AbsenceKind,
+    day: Date,
+    school_open: Option<&str>,
+) -> Result<(Vec<Item>, Option<RecordId>)> {
     l.ensure_writable(s)?;
     let status = s.status().unwrap_or(Status::Enrolled);
     if !matches!(status, Status::Enrolled | Status::HomeDelivered | Status::DroppedOut) {
         return Err(refused(format!("{} 当前状态为{status}，不能记录缺勤", who(s))));
+    }
+    l.check_write_date(day, Some(s), None)?;
+    // No child can be absent from a closed school: an absence on a day with no school is a
+    // wrong date unless the school says it held classes that day (`--school-open REASON`).
+    let cal = l.policy()?.calendar();
+    let open_reason = school_open.map(str::trim).filter(|r| !r.is_empty());
+    if let Some(why) = cal.no_school_reason(day) {
+        if open_reason.is_none() {
+            return Err(refused(format!(
+                "{day} 不上学（{why}），不能为{} 记录缺勤；请核对日期，若该日确实上课（如补课），请加 --school-open \"原因\"",
+                who(s)
+            )));
+        }
     }
     if let Some((_, k)) = s.absences_sorted().into_iter().find(|(d, _)| *d == day) {
         return Err(refused(format!("{} 在 {day} 已记录缺勤（{k}），同一天不能重复记录", who(s))));
@@ -41,11 +61,11 @@ fn absence_items(l: &Ledger, s: &Record, kind: AbsenceKind, day: Date) -> Result
     Ok((items, opened))
 }
 
-pub fn absence(l: &Ledger, arg: &str, kind: &str, stamp: &Stamp) -> Result<Output> {
+pub fn absence(l: &Ledger, arg: &str, kind: &str, school_open: Option<&str>, stamp: &Stamp) -> Result<Output> {
     let kind: AbsenceKind = kind.parse().map_err(|e: baoxue_shared::model::ParseEnumError| invalid(e.to_string()))?;
     let s = l.student(arg)?;
     let day = stamp.date;
-    let (items, opened) = absence_items(l, &s, kind, day)?;
+    let (items, opened) = absence_items(l, &s, kind, day, school_open)?;
     l.commit(&stamp.author, stamp.date, items)?;
     let mut text = format!("已记录缺勤：{} {day} {kind}\n", who(&s));
     if let Some(id) = opened {
@@ -72,7 +92,7 @@ pub fn roll_call(l: &Ledger, entries: &[(Record, AbsenceKind)], stamp: &Stamp) -
     let mut items = Vec::new();
     let mut out = RollCall::default();
     for (s, kind) in entries {
-        let (its, opened) = absence_items(l, s, *kind, stamp.date)?;
+        let (its, opened) = absence_items(l, s, *kind, stamp.date, None)?;
         items.extend(its);
         out.recorded += 1;
         if let Some(id) = opened {
