@@ -8,6 +8,9 @@ use std::process::Stdio;
 use baoxue::{roster, Kid, Node};
 use baoxue_web::browser::Browser;
 
+/// The day the screenshots take as today (a Monday in term).
+const TODAY: &str = "2026-12-07";
+
 fn main() {
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join("screenshots");
     std::fs::create_dir_all(&out).expect("docs/screenshots");
@@ -50,6 +53,7 @@ fn main() {
     let teacher = otp(&["liu", "--name", "刘老师", "--role", "teacher", "--school", "鸦岭中心小学", "--class", "4/2"]);
     let mut child = node
         .command(&["serve", "--listen", "127.0.0.1:0"])
+        .env("BAOXUE_TODAY", TODAY)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
