@@ -489,7 +489,7 @@ pub fn run(cli: Cli) -> Result<Output> {
                 org: i.org.as_deref().unwrap_or(std::path::Path::new("")),
                 policy: i.policy.as_deref(),
             };
-            cmd::init::init(&dir, &args).map(Output::from)
+            cmd::init::init(&dir, &args)
         }
         Cmd::Join { bundle } => cmd::sync::join(&dir, &bundle),
         Cmd::Sync { hub, json } => cmd::sync::sync_now(&dir, hub.as_deref(), json),
