@@ -3,6 +3,7 @@
 //! `tests/support/` (the `baoxue` package's library).
 
 mod e2e {
+    mod at_rest;
     mod bad_input;
     mod case_details;
     mod durability;

@@ -29,6 +29,7 @@
 //! recovers all or nothing. A crash at any point leaves either none of a call's revisions or
 //! all of them, each held, logged below `log_end` and folded exactly once.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -40,7 +41,14 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub mod crypt;
+mod damage;
+mod dump;
 mod migrate;
+mod sealing;
+
+pub use crypt::{KeyError, KeyOrigin, StoreKey};
+pub use dump::DumpCount;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -52,6 +60,10 @@ pub enum StoreError {
     Codec(#[from] CodecError),
     #[error("数据目录中的记录已损坏（{what}）")]
     Corrupt { what: String },
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("数据目录 {path} 中的数据库已损坏或不完整（{detail}），无法打开：请把该目录移到别处，再用最近的备份恢复到新目录（restore），或用配置包重新初始化后从县级平台重新同步")]
+    Damaged { path: String, detail: String },
 }
 
 impl StoreError {
@@ -154,6 +166,12 @@ pub struct Store {
     data: sled::Tree,
     meta: sled::Tree,
     writer: Arc<Mutex<()>>,
+    /// Seals values and hashes index keys. `None` only while a store written in clear by an
+    /// earlier version is migrated (see `sealing`).
+    key: Option<Arc<StoreKey>>,
+    /// During that migration: the key that values already sealed (by an interrupted earlier
+    /// run) open with; values it does not open are read as they are.
+    unsealing: Option<Arc<StoreKey>>,
 }
 
 /// Most revisions one log chunk covers.
@@ -208,17 +226,87 @@ impl Store {
 
     /// Opens (or creates) the store in `dir`.
     pub fn open_with(dir: &Path, opts: StoreOptions) -> Result<Store> {
-        let db = open_db(dir, opts)?;
-        let store =
-            Store { data: db.open_tree("data")?, meta: db.open_tree("meta")?, db, writer: Arc::new(Mutex::new(())) };
-        store.migrate_old_layout()?;
-        store.migrate_v2_layout()?;
-        if store.get_meta::<u64>(META_EPOCH)?.is_none() {
-            store.put_meta(META_EPOCH, &rand::random::<u64>())?;
-            store.flush()?;
+        Store::open_keyed(dir, opts, None)
+    }
+
+    /// Opens (or creates) the store in `dir`, its key found as [`StoreKey::resolve`] says;
+    /// `default_key_file`: where a new store's plain key file goes (None: `<dir>.key`). The
+    /// directory is made 0700 and its files 0600. A store sled cannot read (truncated,
+    /// overwritten) is reported as [`StoreError::Damaged`], never a panic.
+    pub fn open_keyed(dir: &Path, opts: StoreOptions, default_key_file: Option<&Path>) -> Result<Store> {
+        crypt::create_private_dir(dir).map_err(|e| StoreError::Damaged {
+            path: dir.display().to_string(),
+            detail: format!("无法创建或设置权限：{e}"),
+        })?;
+        // A store this version created records its key's source first: one that then lacks
+        // the seal marker lost its meta tree (sled opens a truncated file as empty or partial).
+        let created_before = dir.join(crypt::KEYREF_FILE).is_file();
+        let key = StoreKey::resolve(dir, default_key_file)?;
+        damage::guard(dir, || {
+            let db = open_db(dir, opts)?;
+            let mut store = Store {
+                data: db.open_tree("data")?,
+                meta: db.open_tree("meta")?,
+                db,
+                writer: Arc::new(Mutex::new(())),
+                key: None,
+                unsealing: None,
+            };
+            if store.is_sealed()? {
+                store.check_key(dir, &key)?;
+                store.key = Some(Arc::new(key));
+                store.migrate_old_layout()?;
+                store.migrate_v2_layout()?;
+            } else if created_before {
+                return Err(StoreError::Damaged {
+                    path: dir.display().to_string(),
+                    detail: "数据库文件被截断或替换，加密标记已不在".into(),
+                });
+            } else {
+                // Written in clear by an earlier version (or new): migrated, then sealed.
+                store.unsealing = Some(Arc::new(key.clone()));
+                store.migrate_old_layout()?;
+                store.migrate_v2_layout()?;
+                store.seal_existing(&key)?;
+                store.unsealing = None;
+                store.key = Some(Arc::new(key));
+            }
+            if store.get_meta::<u64>(META_EPOCH)?.is_none() {
+                store.put_meta(META_EPOCH, &rand::random::<u64>())?;
+                store.flush()?;
+            }
+            store.check_derived_version()?;
+            Ok(store)
+        })
+        .and_then(|store| {
+            crypt::restrict_tree(dir).map_err(|e| StoreError::Damaged {
+                path: dir.display().to_string(),
+                detail: format!("无法设置权限：{e}"),
+            })?;
+            Ok(store)
+        })
+    }
+
+    /// The key this store's values are sealed with.
+    pub fn key(&self) -> Option<&StoreKey> {
+        self.key.as_deref()
+    }
+
+    /// Seals a value stored under `k` (as it is while a clear store is being migrated).
+    fn seal_value<'a>(&self, k: &[u8], v: &'a [u8]) -> Cow<'a, [u8]> {
+        match &self.key {
+            Some(key) => Cow::Owned(key.seal(k, v)),
+            None => Cow::Borrowed(v),
         }
-        store.check_derived_version()?;
-        Ok(store)
+    }
+
+    /// Opens a value stored under `k`.
+    fn open_value<'a>(&self, k: &[u8], v: &'a [u8]) -> Result<Cow<'a, [u8]>> {
+        match (&self.key, &self.unsealing) {
+            (Some(key), _) => Ok(Cow::Owned(key.open(k, v)?)),
+            (None, Some(key)) => Ok(key.open(k, v).map_or(Cow::Borrowed(v), Cow::Owned)),
+            (None, None) => Ok(Cow::Borrowed(v)),
+        }
     }
 
     /// Whether `dir` already holds a store, so that a caller can refuse to create one by
@@ -271,7 +359,8 @@ impl Store {
         let want: HashSet<RevId> = ids.iter().copied().collect();
         let mut out = Vec::new();
         for kv in self.data.scan_prefix(group_prefix(record)) {
-            let (_, v) = kv?;
+            let (k, v) = kv?;
+            let v = self.open_value(&k, &v)?;
             for bytes in group_items(&v) {
                 let r: Revision = codec::decode(bytes?)?;
                 if want.contains(&r.id) {
@@ -287,9 +376,11 @@ impl Store {
 
     /// The revision at a log position.
     pub fn log_revision(&self, e: &LogEntry) -> Result<Option<Revision>> {
-        let Some(v) = self.data.get(group_key(e.record, e.group))? else {
+        let k = group_key(e.record, e.group);
+        let Some(v) = self.data.get(k)? else {
             return Ok(None);
         };
+        let v = self.open_value(&k, &v)?;
         let found = match group_items(&v).nth(e.slot as usize) {
             Some(bytes) => Some(codec::decode::<Revision>(bytes?)?).filter(|r| r.id == e.rev),
             None => None,
@@ -366,7 +457,7 @@ impl Store {
             if rs.is_empty() {
                 continue;
             }
-            let old_keys = index_keys(old.as_ref());
+            let old_keys = self.index_keys(old.as_ref());
             let mut rec = old.unwrap_or_else(|| Record::new(*id, rs[0].kind));
             if let Some(create) = rs.iter().find(|r| is_create(r)) {
                 created_on = Some(create.date);
@@ -380,8 +471,9 @@ impl Store {
                 group.extend_from_slice(&encoded);
                 placed.insert(r.id, (rs[0].id, slot as u32));
             }
-            batch.insert(&group_key(*id, rs[0].id)[..], group.as_slice());
-            let new_keys = index_keys(Some(&rec));
+            let gk = group_key(*id, rs[0].id);
+            batch.insert(&gk[..], &*self.seal_value(&gk, &group));
+            let new_keys = self.index_keys(Some(&rec));
             for k in old_keys.iter().filter(|k| !new_keys.contains(k)) {
                 batch.remove(k.as_slice());
             }
@@ -389,7 +481,7 @@ impl Store {
                 batch.insert(k.as_slice(), &[] as &[u8]);
             }
             visit(&rec, rs);
-            batch.insert(&rec_key(*id)[..], encode_record(&rec, created_on)?);
+            batch.insert(&rec_key(*id)[..], self.encode_record(*id, &rec, created_on)?);
             out.records.push(*id);
         }
         if placed.is_empty() && seq.is_none() {
@@ -494,7 +586,7 @@ impl Store {
     /// A record with the date of its creating revision (see [`Store::records_dated`]).
     pub fn record_dated(&self, id: RecordId) -> Result<Option<(Record, Option<Date>)>> {
         match self.data.get(rec_key(id))? {
-            Some(v) => Ok(Some(decode_record(&v)?)),
+            Some(v) => Ok(Some(self.decode_record(&rec_key(id), &v)?)),
             None => Ok(None),
         }
     }
@@ -502,7 +594,7 @@ impl Store {
     /// Every record (of one kind, if given), in id order.
     pub fn records(&self, kind: Option<RecordKind>) -> impl Iterator<Item = Result<Record>> + '_ {
         self.data.scan_prefix([T_REC]).filter_map(move |kv| {
-            let r = kv.map_err(StoreError::from).and_then(|(_, v)| Ok(decode_record(&v)?.0));
+            let r = kv.map_err(StoreError::from).and_then(|(k, v)| Ok(self.decode_record(&k, &v)?.0));
             match (r, kind) {
                 (Ok(rec), Some(k)) if rec.kind != k => None,
                 (r, _) => Some(r),
@@ -519,7 +611,10 @@ impl Store {
         lo: RecordId,
         hi: RecordId,
     ) -> impl Iterator<Item = Result<(Record, Option<Date>)>> + '_ {
-        self.data.range(rec_key(lo)..=rec_key(hi)).map(|kv| decode_record(&kv?.1))
+        self.data.range(rec_key(lo)..=rec_key(hi)).map(|kv| {
+            let (k, v) = kv?;
+            self.decode_record(&k, &v)
+        })
     }
 
     pub fn record_count(&self) -> usize {
@@ -530,7 +625,8 @@ impl Store {
     pub fn history(&self, id: RecordId) -> Result<Vec<Revision>> {
         let mut out = Vec::new();
         for kv in self.data.scan_prefix(group_prefix(id)) {
-            let (_, v) = kv?;
+            let (k, v) = kv?;
+            let v = self.open_value(&k, &v)?;
             for bytes in group_items(&v) {
                 out.push(codec::decode::<Revision>(bytes?)?);
             }
@@ -619,10 +715,11 @@ impl Store {
     }
 
     fn index_lookup(&self, tag: u8, key: &[u8]) -> Result<Vec<RecordId>> {
+        let key = self.index_hash(key);
         let mut prefix = Vec::with_capacity(key.len() + 3);
         prefix.push(T_IDX);
         prefix.push(tag);
-        prefix.extend_from_slice(key);
+        prefix.extend_from_slice(&key);
         prefix.push(0);
         let mut out = Vec::new();
         for kv in self.data.scan_prefix(&prefix) {
@@ -643,14 +740,15 @@ impl Store {
 
     pub fn get_meta<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         match self.meta.get(key)? {
-            Some(v) => Ok(Some(codec::decode(&v)?)),
+            Some(v) => Ok(Some(codec::decode(&self.open_value(&meta_aad(key.as_bytes()), &v)?)?)),
             None => Ok(None),
         }
     }
 
     /// Writes a meta value (durable at the next flush; call `flush` to acknowledge).
     pub fn put_meta<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
-        self.meta.insert(key, codec::encode(value)?)?;
+        let v = codec::encode(value)?;
+        self.meta.insert(key, &*self.seal_value(&meta_aad(key.as_bytes()), &v))?;
         Ok(())
     }
 
@@ -719,11 +817,11 @@ impl Store {
                 return Ok(());
             };
             let state = baoxue_shared::state::fold(rec, first.kind, revs);
-            for k in index_keys(Some(&state)) {
+            for k in self.index_keys(Some(&state)) {
                 batch.insert(k, &[] as &[u8]);
             }
             let created_on = revs.iter().find(|r| is_create(r)).map(|r| r.date);
-            batch.insert(&rec_key(rec)[..], encode_record(&state, created_on)?);
+            batch.insert(&rec_key(rec)[..], self.encode_record(rec, &state, created_on)?);
             rebuilt += 1;
             pending += 1;
             if pending >= BATCH {
@@ -740,6 +838,7 @@ impl Store {
                     flush_record(&mut batch, r, &revs)?;
                 }
             }
+            let v = self.open_value(&k, &v)?;
             let revs = &mut current.get_or_insert_with(|| (rec, Vec::new())).1;
             for bytes in group_items(&v) {
                 revs.push(codec::decode(bytes?)?);
@@ -796,19 +895,43 @@ fn ctr_key(name: &str) -> Vec<u8> {
     k
 }
 
-/// A stored record: the encoded record, then the encoded date of its creating revision if known.
-fn encode_record(rec: &Record, created_on: Option<Date>) -> Result<Vec<u8>> {
-    let mut v = codec::encode(rec)?;
-    if let Some(d) = created_on {
-        v.extend_from_slice(&codec::encode(&d)?);
+impl Store {
+    /// A stored record: the encoded record, then the encoded date of its creating revision if
+    /// known; sealed under its key.
+    fn encode_record(&self, id: RecordId, rec: &Record, created_on: Option<Date>) -> Result<Vec<u8>> {
+        let mut v = codec::encode(rec)?;
+        if let Some(d) = created_on {
+            v.extend_from_slice(&codec::encode(&d)?);
+        }
+        Ok(self.seal_value(&rec_key(id), &v).into_owned())
     }
-    Ok(v)
+
+    fn decode_record(&self, k: &[u8], v: &[u8]) -> Result<(Record, Option<Date>)> {
+        let v = self.open_value(k, v)?;
+        let (rec, used) = codec::decode_prefix::<Record>(&v)?;
+        let created_on = if used == v.len() { None } else { Some(codec::decode::<Date>(&v[used..])?) };
+        Ok((rec, created_on))
+    }
+
+    /// The keyed hash an index key holds instead of an ID number (the bytes themselves while
+    /// a clear store is migrated; its indexes are then rebuilt).
+    fn index_hash(&self, key: &[u8]) -> Vec<u8> {
+        match &self.key {
+            Some(k) => k.index_hash(key).to_vec(),
+            None => key.to_vec(),
+        }
+    }
+
+    fn idx_key(&self, tag: u8, key: &[u8], id: RecordId) -> Vec<u8> {
+        idx_key(tag, &self.index_hash(key), id)
+    }
 }
 
-fn decode_record(v: &[u8]) -> Result<(Record, Option<Date>)> {
-    let (rec, used) = codec::decode_prefix::<Record>(v)?;
-    let created_on = if used == v.len() { None } else { Some(codec::decode::<Date>(&v[used..])?) };
-    Ok((rec, created_on))
+/// What a meta value is sealed under.
+fn meta_aad(key: &[u8]) -> Vec<u8> {
+    let mut a = b"meta:".to_vec();
+    a.extend_from_slice(key);
+    a
 }
 
 fn is_create(r: &Revision) -> bool {
@@ -869,36 +992,38 @@ fn idx_key(tag: u8, key: &[u8], id: RecordId) -> Vec<u8> {
     k
 }
 
-fn index_keys(rec: Option<&Record>) -> Vec<Vec<u8>> {
-    let Some(rec) = rec else { return Vec::new() };
-    let mut keys = Vec::new();
-    match rec.kind {
-        RecordKind::Student => {
-            let id = rec.id_number();
-            if let Some(id) = &id {
-                keys.push(idx_key(IDX_ID_NUMBER, id.as_str().as_bytes(), rec.id));
+impl Store {
+    fn index_keys(&self, rec: Option<&Record>) -> Vec<Vec<u8>> {
+        let Some(rec) = rec else { return Vec::new() };
+        let mut keys = Vec::new();
+        match rec.kind {
+            RecordKind::Student => {
+                let id = rec.id_number();
+                if let Some(id) = &id {
+                    keys.push(self.idx_key(IDX_ID_NUMBER, id.as_str().as_bytes(), rec.id));
+                }
+                // Most numbers are national ones, G + 身份证号: the 身份证号 key serves both (one
+                // key fewer per student; sled's cost is per key).
+                if let Some(no) = rec.student_no() {
+                    let national = id.as_ref().is_some_and(|id| no.as_str().strip_prefix('G') == Some(id.as_str()));
+                    if !national {
+                        keys.push(self.idx_key(IDX_STUDENT_NO, no.as_str().as_bytes(), rec.id));
+                    }
+                }
             }
-            // Most numbers are national ones, G + 身份证号: the 身份证号 key serves both (one
-            // key fewer per student; sled's cost is per key).
-            if let Some(no) = rec.student_no() {
-                let national = id.as_ref().is_some_and(|id| no.as_str().strip_prefix('G') == Some(id.as_str()));
-                if !national {
-                    keys.push(idx_key(IDX_STUDENT_NO, no.as_str().as_bytes(), rec.id));
+            RecordKind::Case => {
+                if let Some(init) = &rec.case {
+                    if let Some(s) = init.student {
+                        keys.push(self.idx_key(IDX_CASE_OF, &s.to_bytes(), rec.id));
+                    }
+                    if let Some(id) = &init.child.id_number {
+                        keys.push(self.idx_key(IDX_ID_NUMBER, id.as_str().as_bytes(), rec.id));
+                    }
                 }
             }
         }
-        RecordKind::Case => {
-            if let Some(init) = &rec.case {
-                if let Some(s) = init.student {
-                    keys.push(idx_key(IDX_CASE_OF, &s.to_bytes(), rec.id));
-                }
-                if let Some(id) = &init.child.id_number {
-                    keys.push(idx_key(IDX_ID_NUMBER, id.as_str().as_bytes(), rec.id));
-                }
-            }
-        }
+        keys
     }
-    keys
 }
 
 /// Decodes a value stored by this crate (for callers holding raw bytes).

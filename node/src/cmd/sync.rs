@@ -39,7 +39,9 @@ pub fn init_bundle(dir: &Path, file: &Path) -> Result<Output> {
     let store = Store::open(dir)?;
     let cfg = engine::init_from_bundle(&store, &text)?;
     let schools = cfg.org.schools_in(&cfg.township).count();
-    Ok(joined_text("已初始化", &cfg, schools, dir).into())
+    let mut out: Output = joined_text("已初始化", &cfg, schools, dir).into();
+    crate::cmd::init::key_notice(&store, &mut out);
+    Ok(out)
 }
 
 /// `join --bundle FILE`: an offline node joins the hub; every record it holds stays and is
