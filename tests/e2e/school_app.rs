@@ -342,6 +342,13 @@ fn role_boundaries_and_csrf_over_http() {
     assert!(body.contains("未导入任何学生"), "{body}");
     assert_eq!(upload(&s.url, &format!("/students/import?_csrf={tcsrf}"), &teacher, "roster.csv", &csv).0, 403);
     assert_eq!(upload(&s.url, "/students/import", &principal, "roster.csv", &csv).0, 403, "no token, no upload");
+    // Year-end promotion: the principal previews and confirms; the teacher may not.
+    assert_eq!(http(&s.url, "GET", "/promote", &teacher, "").0, 403);
+    let (status, _, body) = http(&s.url, "GET", "/promote", &principal, "");
+    assert_eq!(status, 200);
+    assert!(body.contains("升一个年级") && body.contains("有未销号案件"), "the preview names who is left out: {body}");
+    let promote = format!("_csrf={pcsrf}&school=%E9%B8%A6%E5%B2%AD%E4%B8%AD%E5%BF%83%E5%B0%8F%E5%AD%A6");
+    assert_eq!(http(&s.url, "POST", "/promote", &principal, &promote).0, 303);
     // No session: pages send to login, writes are refused.
     assert_eq!(http(&s.url, "GET", "/cases", "", "").0, 303);
     assert_eq!(http(&s.url, "POST", &format!("/cases/{own_case}/confirm"), "", "_csrf=x").0, 401);
@@ -351,6 +358,10 @@ fn role_boundaries_and_csrf_over_http() {
         !list.as_array().expect("students").iter().any(|st| st["name"] == good.name),
         "the good row of a file with a bad row was not imported"
     );
+    let moved: Value = node.json(&["student", "show", &kids[2].student_no, "--json"]);
+    assert_eq!(moved["grade"], 5, "promoted from 4 to 5");
+    let kept: Value = node.json(&["student", "show", &kids[0].student_no, "--json"]);
+    assert_eq!(kept["grade"], 4, "a child with an open case is left for the case to decide");
     let shown: Value = node.json(&["case", "show", &own_case[..12], "--json"]);
     assert_eq!(shown["state"], "confirmed", "the principal's confirm was written");
     assert_eq!(shown["actions"].as_array().map(Vec::len), Some(1), "only the teacher's call was recorded");

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod bench;
 pub mod case;
 pub mod init;
+pub mod promote;
 pub mod serve;
 pub mod status;
 pub mod student;

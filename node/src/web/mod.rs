@@ -12,6 +12,7 @@
 //! - [`students`]: search by name, 学籍号 or 身份证号; the student page.
 //! - [`import`]: roster import by upload, every bad row in a table.
 //! - [`print`]: the printable documents (劝返复学通知书, 限期入学通知书, 家访记录表, 一人一案).
+//! - [`promote`]: year-end promotion and graduation, previewed, then one commit.
 //! - [`admin`]: users, the sync button, the LAN certificate download.
 //! - [`index`]: the township's classes and cases in memory, kept current from the log.
 //! - [`accounts`]: where the node keeps its accounts (its store's meta; never synced).
@@ -25,6 +26,7 @@ pub mod home;
 pub mod import;
 pub mod index;
 pub mod print;
+pub mod promote;
 pub mod roll;
 pub mod students;
 
@@ -130,6 +132,9 @@ pub fn chrome(store: &Store, user: Option<&CurrentUser>) -> Chrome {
         nav.push(NavItem::new("/cases", "案件"));
         nav.push(NavItem::new("/students", "学生"));
         if let Ok(a) = Access::of(u) {
+            if a.may(Perm::Promote) {
+                nav.push(NavItem::new("/promote", "升级"));
+            }
             if a.may(Perm::Users) {
                 nav.push(NavItem::new("/admin", "管理"));
             }
@@ -192,6 +197,7 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/students/{id}", get(students::page))
         .route("/students/{id}/full-id", post(students::full_id))
+        .route("/promote", get(promote::page).post(promote::confirm))
         .route("/admin", get(admin::page))
         .route("/admin/sync", post(admin::sync))
         .route("/admin/users", post(admin::add_user))
