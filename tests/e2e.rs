@@ -8,6 +8,7 @@ mod e2e {
     mod case_details;
     mod durability;
     mod hub_alerts;
+    mod school_app;
     mod students;
     mod sync;
     mod walkthrough;
