@@ -523,10 +523,7 @@ impl Context<'_> {
 /// Commands that need the store and that a server holding it runs for the command line:
 /// every one but `init`, `join`, `sync`, `run`, `serve` and `bench`.
 pub fn forwardable(cmd: &Cmd) -> bool {
-    !matches!(
-        cmd,
-        Cmd::Init(_) | Cmd::Join { .. } | Cmd::Sync { .. } | Cmd::Run { .. } | Cmd::Serve(_) | Cmd::Bench(_)
-    )
+    !matches!(cmd, Cmd::Init(_) | Cmd::Join { .. } | Cmd::Sync { .. } | Cmd::Run { .. } | Cmd::Serve(_) | Cmd::Bench(_))
 }
 
 /// The command as a server should run it for this process: the operator named (from
