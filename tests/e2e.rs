@@ -9,5 +9,6 @@ mod e2e {
     mod hub_alerts;
     mod students;
     mod sync;
+    mod units;
     mod walkthrough;
 }

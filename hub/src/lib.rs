@@ -32,6 +32,7 @@ pub mod data;
 pub mod demo;
 pub mod nightly;
 pub mod nightly_hook;
+pub mod org_guard;
 pub mod out;
 pub mod relay;
 pub mod replica;

@@ -151,14 +151,14 @@ fn load(dir: &HubDir) -> Result<Loaded> {
     Ok(Loaded { version: county.version, county, org, future_bound_ms })
 }
 
-/// A revocation check reading `nodes.toml` at every connection (so `node revoke` takes effect
-/// without restarting `serve`).
-fn revocations(dir: HubDir) -> RevocationCheck {
-    Arc::new(move |name: &str| match dir.nodes() {
-        Ok(nodes) => nodes.iter().any(|n| n.name == name && n.revoked),
-        Err(e) => {
-            // Unreadable registry: refuse rather than let a revoked node in.
-            warn!(node = name, error = %e, "无法读取节点名单，拒绝连接");
+/// A revocation check at every connection (so `node revoke` takes effect without restarting
+/// `serve`): the store's durable revocations and `nodes.toml`, failing closed
+/// ([`HubDir::refusal`]).
+fn revocations(dir: HubDir, store: Store) -> RevocationCheck {
+    Arc::new(move |name: &str| match dir.refusal(&store, name) {
+        None => false,
+        Some(why) => {
+            warn!(node = name, reason = %why, "拒绝连接");
             true
         }
     })
@@ -183,7 +183,8 @@ impl HubServer {
         let cfg = dir.config()?;
         let ca = dir.ca()?;
         let cred = dir.hub_credentials()?;
-        let server = Server::bind(listen, ca.cert_pem(), &cred, revocations(dir.clone()))?;
+        dir.persist_revocations(&store)?;
+        let server = Server::bind(listen, ca.cert_pem(), &cred, revocations(dir.clone(), store.clone()))?;
         info!(county = %cfg.county_name, addr = %server.local_addr()?, "县级平台开始接受节点同步");
         Ok(HubServer { state: Arc::new(HubState::new(dir.clone(), store)?), server: Arc::new(server) })
     }
@@ -416,7 +417,7 @@ async fn run_session(
             Ok(Ok(Some(f))) => f,
         };
         // A node revoked while its session runs gets nothing more in or out.
-        if state.dir.nodes().map(|ns| ns.iter().any(|n| n.name == node && n.revoked)).unwrap_or(true) {
+        if state.dir.refusal(&state.store, node).is_some() {
             return Err(SessionEnd::Revoked);
         }
         let result = match decode_frame(&frame, Side::Hub) {

@@ -12,6 +12,7 @@
 //! - [`state`]: the merge: derived record state as a join of revisions.
 //! - [`codec`]: the one module that knows bincode.
 //! - [`table`]: reading operators' CSV files (encoding, header, ragged rows).
+//! - [`text`]: what a text value may hold (length limits, no control or bidi characters).
 //! - [`roster`]: the roster CSV, checked row by row.
 //! - [`calendar`], [`policy`]: county policies as data (five presets), working-day calendars.
 //! - [`alerts`]: the escalation ladders and accountability rules, one implementation for both sides.
@@ -35,6 +36,7 @@ pub mod roster;
 pub mod state;
 pub mod sync;
 pub mod table;
+pub mod text;
 
 pub use dates::Date;
 pub use revision::{Change, Field, Hlc, RecordId, RecordKind, RevId, Revision, Value};
