@@ -332,6 +332,20 @@ impl HubDir {
         Ok(cfg.config_version)
     }
 
+    /// Changes the county policy in place (a holiday notice, a closure); nodes receive it at
+    /// their next sync. Returns the new configuration version.
+    pub fn update_policy(
+        &self,
+        f: impl FnOnce(Policy) -> std::result::Result<Policy, baoxue_shared::policy::PolicyError>,
+    ) -> Result<u64> {
+        let mut cfg = self.config()?;
+        let pol = f(self.policy()?)?;
+        write_file_atomic(&self.path(POLICY_FILE), pol.to_toml()?.as_bytes(), false)?;
+        cfg.config_version += 1;
+        self.write_config(&cfg)?;
+        Ok(cfg.config_version)
+    }
+
     /// What nodes holding an older configuration version receive.
     pub fn county_config(&self) -> Result<CountyConfig> {
         let cfg = self.config()?;

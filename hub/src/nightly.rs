@@ -208,12 +208,7 @@ impl Snapshot {
 
     /// [`Snapshot::rebuild`]; `rows_from_records`: rebuild roster rows from dated records
     /// (false: read every one, as for a store written before records were dated).
-    pub(crate) fn rebuild_with(
-        &mut self,
-        store: &Store,
-        year_start: (u32, u32),
-        rows_from_records: bool,
-    ) -> Result<Refresh> {
+    pub fn rebuild_with(&mut self, store: &Store, year_start: (u32, u32), rows_from_records: bool) -> Result<Refresh> {
         // Take the log end first: anything logged meanwhile is folded in again next time
         // (folding is idempotent).
         let end = store.log_end()?;

@@ -287,6 +287,9 @@ pub struct AbsenceCli {
     /// unexcused（无故缺勤）、sick（病假）、personal（事假）
     #[arg(long)]
     pub kind: String,
+    /// 该日按日历不上学（周末、节假日、假期、停课）但学校确实上课时，写明原因后仍可记录
+    #[arg(long, value_name = "REASON")]
+    pub school_open: Option<String>,
     #[command(flatten)]
     pub rec: Recording,
 }
@@ -480,7 +483,7 @@ pub fn run(cli: Cli) -> Result<Output> {
         }
         Cmd::Absence(a) => {
             let stamp = a.rec.stamp()?;
-            cmd::absence::absence(&Ledger::open(&dir)?, &a.student, &a.kind, &stamp)
+            cmd::absence::absence(&Ledger::open(&dir)?, &a.student, &a.kind, a.school_open.as_deref(), &stamp)
         }
         Cmd::Student(sc) => student(&dir, sc),
         Cmd::Case(cc) => case(&dir, cc),

@@ -18,7 +18,7 @@ use crate::error::{invalid, refused, Result};
 use crate::ledger::{who, Item, Ledger};
 use crate::output::Output;
 
-pub fn absence(l: &Ledger, arg: &str, kind: &str, stamp: &Stamp) -> Result<Output> {
+pub fn absence(l: &Ledger, arg: &str, kind: &str, school_open: Option<&str>, stamp: &Stamp) -> Result<Output> {
     let kind: AbsenceKind = kind.parse().map_err(|e: baoxue_shared::model::ParseEnumError| invalid(e.to_string()))?;
     let s = l.student(arg)?;
     l.ensure_writable(&s)?;
@@ -27,6 +27,19 @@ pub fn absence(l: &Ledger, arg: &str, kind: &str, stamp: &Stamp) -> Result<Outpu
         return Err(refused(format!("{} 当前状态为{status}，不能记录缺勤", who(&s))));
     }
     let day = stamp.date;
+    l.check_write_date(day, Some(&s), None)?;
+    // No child can be absent from a closed school: an absence on a day with no school is a
+    // wrong date unless the school says it held classes that day (`--school-open REASON`).
+    let cal = l.policy()?.calendar();
+    let open_reason = school_open.map(str::trim).filter(|r| !r.is_empty());
+    if let Some(why) = cal.no_school_reason(day) {
+        if open_reason.is_none() {
+            return Err(refused(format!(
+                "{day} 不上学（{why}），不能为{} 记录缺勤；请核对日期，若该日确实上课（如补课），请加 --school-open \"原因\"",
+                who(&s)
+            )));
+        }
+    }
     if let Some((_, k)) = s.absences_sorted().into_iter().find(|(d, _)| *d == day) {
         return Err(refused(format!("{} 在 {day} 已记录缺勤（{k}），同一天不能重复记录", who(&s))));
     }

@@ -93,6 +93,7 @@ pub struct ImportArgs<'a> {
 /// (unless `--skip-bad`); the good rows go in ONE durable commit.
 pub fn import(l: &Ledger, a: &ImportArgs, stamp: &Stamp) -> Result<Output> {
     let path = a.file.display().to_string();
+    l.check_write_date(stamp.date, None, None)?;
     // Refused by size before it is read: memory stays bounded whatever the file.
     let size = std::fs::metadata(a.file).map_err(|source| NodeError::Read { path: path.clone(), source })?.len();
     if size > roster::MAX_ROSTER_BYTES {
@@ -206,6 +207,7 @@ pub fn add(l: &Ledger, input: &StudentInput, stamp: &Stamp) -> Result<Output> {
     if let Some((column, value, reason)) = duplicate_of(l, &s)? {
         return Err(refused(format!("不能添加学生「{}」：{column}「{value}」{reason}", s.name)));
     }
+    l.check_write_date(stamp.date, None, Some(s.birth)).map_err(|e| invalid(format!("学生「{}」：{e}", s.name)))?;
     let line =
         format!("已添加学生 {}（{}）：{} {}年级，在读\n", s.student_no.masked(), s.name, s.placement.school, s.grade);
     let warnings =
@@ -430,6 +432,7 @@ pub fn set_status(l: &Ledger, arg: &str, to: &str, reason: Option<&str>, stamp: 
         _ => {}
     }
     ensure_no_open_case(l, &r, &format!("改为{to}"))?;
+    l.check_write_date(stamp.date, Some(&r), None)?;
     let reason = reason.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     let p = Placement { status: to, school: cur.school.clone(), transfer: None };
     let change = placement_change(&r, p, reason.clone())?;
@@ -506,6 +509,7 @@ pub fn transfer(l: &Ledger, arg: &str, to: TransferTo, stamp: &Stamp) -> Result<
             (TransferTarget::OutOfCounty(place.to_string()), format!("转往县外：{place}"))
         }
     };
+    l.check_write_date(stamp.date, Some(&r), None)?;
     let p = Placement { status: Status::TransferredOut, school: cur.school.clone(), transfer: Some(target) };
     l.commit(&stamp.author, stamp.date, vec![(r.id, RecordKind::Student, placement_change(&r, p, None)?)])?;
     let mut text = format!("已为{} 办理转出：{note}\n", who(&r));
@@ -535,6 +539,7 @@ pub fn accept(l: &Ledger, arg: &str, stamp: &Stamp) -> Result<Output> {
             l.township()
         )));
     }
+    l.check_write_date(stamp.date, Some(&r), None)?;
     let p = Placement { status: Status::Enrolled, school: target.clone(), transfer: None };
     l.commit(&stamp.author, stamp.date, vec![(r.id, RecordKind::Student, placement_change(&r, p, None)?)])?;
     Ok(format!("已确认转入：{} 自{}转入{target}，在读\n", who(&r), cur.school).into())
@@ -559,6 +564,7 @@ pub struct EditArgs<'a> {
 pub fn edit(l: &Ledger, arg: &str, a: &EditArgs, stamp: &Stamp) -> Result<Output> {
     let r = l.student(arg)?;
     l.ensure_writable(&r)?;
+    l.check_write_date(stamp.date, Some(&r), None)?;
     let mut wanted: Vec<(Field, Value)> = Vec::new();
     let opt_text = |s: &str| {
         let t = s.trim();

@@ -1,6 +1,6 @@
 //! The demo at a small size, end to end, and the county commands it relies on.
 
-use baoxue_hub::demo::{run, DemoOptions};
+use baoxue_sim::demo::{run, DemoOptions};
 
 fn small(keep: Option<&std::path::Path>) -> DemoOptions {
     DemoOptions {
@@ -133,7 +133,7 @@ fn small_demo_completes_with_consistent_reports() {
     );
 }
 
-/// `DEMO_TOWNSHIPS=15 DEMO_STUDENTS=60000 cargo test --release -p baoxue-hub --test demo
+/// `DEMO_TOWNSHIPS=15 DEMO_STUDENTS=60000 cargo test --release -p baoxue-sim --test demo
 /// print_demo -- --ignored --nocapture`: the demo's printout, without the binary.
 #[test]
 #[ignore]

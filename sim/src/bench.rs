@@ -1,4 +1,4 @@
-//! `baoxue-hub bench sync`: the sync over real loopback QUIC with real sled stores.
+//! `bench sync`: the sync over real loopback QUIC with real sled stores.
 //!
 //! 1. Initial sync of N revisions from one node to an empty hub: revisions per second, over the
 //!    whole sync (connect to done) and over the transfer alone (after the QUIC/TLS handshake),
@@ -26,7 +26,7 @@ use baoxue_shared::{Change, Field, RecordId, RecordKind, Value};
 use baoxue_store::Store;
 use serde::Serialize;
 
-use crate::data::{HubDir, HubError, Result, STORE_DIR};
+use baoxue_hub::data::{HubDir, HubError, Result, STORE_DIR};
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -186,7 +186,7 @@ fn setup(root: &Path, node_name: &str) -> Result<Pair> {
     Ok(Pair { hub_dir, node, cfg })
 }
 
-/// A hub in its own process (`baoxue-hub serve`), as deployed. In one process a node and a hub
+/// A hub in its own process (`baoxue-sim hub serve`: the hub's own command line), as deployed. In one process a node and a hub
 /// would slow each other in ways no county sees: sled orders batch writes against reads
 /// process-wide, and both would share one allocator.
 struct HubProcess {
@@ -200,16 +200,16 @@ impl HubProcess {
             let path = path.to_path_buf();
             move |source| HubError::Io { path, source }
         };
-        let exe = std::env::current_exe().map_err(io(Path::new("baoxue-hub")))?;
+        let exe = std::env::current_exe().map_err(io(Path::new("baoxue-sim")))?;
         let port = std::net::UdpSocket::bind("127.0.0.1:0")
             .and_then(|s| s.local_addr())
             .map_err(io(Path::new("127.0.0.1:0")))?
             .port();
         let addr = format!("127.0.0.1:{port}");
-        let sock = dir.root.join(crate::control::SOCKET);
+        let sock = dir.root.join(baoxue_hub::control::SOCKET);
         let _ = std::fs::remove_file(&sock);
         let child = std::process::Command::new(&exe)
-            .arg("--data")
+            .args(["hub", "--data"])
             .arg(&dir.root)
             .args(["serve", "--listen", &addr, "--no-nightly"])
             .env("BAOXUE_LOG", "warn")
