@@ -156,9 +156,9 @@ impl County {
 
     /// The snapshot brought up to date (and saved, so the next command starts from here).
     pub fn snapshot(&self) -> Result<(Snapshot, Refresh)> {
-        let mut snap = Snapshot::load(&self.data);
+        let mut snap = Snapshot::load(&self.data, self.store.key());
         let r = snap.refresh(&self.store, self.year_start())?;
-        snap.save(&self.data)?;
+        snap.save(&self.data, self.store.key())?;
         Ok((snap, r))
     }
 

@@ -9,6 +9,7 @@
 //! - [`cli`]: the command line of CLI.md ("Node") and the dispatch to the commands.
 //! - [`cmd`]: one module per command group — [`cmd::init`], [`cmd::student`],
 //!   [`cmd::absence`], [`cmd::case`], [`cmd::alerts`], [`cmd::status`].
+//! - [`web`]: the school app (`serve`): one module per screen over the same commands.
 //! - [`ledger`]: the open store plus configuration; resolving STUDENT and CASE arguments; the
 //!   scope rule (a node changes only its own township's students); one durable commit per
 //!   command.
@@ -32,6 +33,7 @@ pub mod ledger;
 pub mod output;
 pub mod policy;
 pub mod sync;
+pub mod web;
 
 pub use error::{NodeError, Result};
 pub use ledger::Ledger;

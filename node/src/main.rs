@@ -7,6 +7,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Everything this process creates (the store, a key file) is private to its user, whatever
+    // the umask it was started with.
+    // SAFETY: umask only sets the process's file mode creation mask; it cannot fail.
+    unsafe { libc::umask(0o077) };
     let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
     if let Err(e) = baoxue_node::cli::check_text_args(&args) {
         let _ = writeln!(std::io::stderr(), "错误：{e}");
