@@ -52,7 +52,7 @@ pub const NODES_FILE: &str = "nodes.toml";
 pub const STATUS_FILE: &str = "node-status.json";
 /// Store meta key prefix of a revoked node (`revoked/<name>` = the revocation date).
 pub const META_REVOKED: &str = "revoked/";
-/// The port of CLI.md's examples and the service unit.
+/// The port of docs/CLI.md's examples and the service unit.
 pub const DEFAULT_PORT: u16 = 7443;
 pub const DEFAULT_ADDR: &str = "127.0.0.1:7443";
 

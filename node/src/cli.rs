@@ -1,4 +1,4 @@
-//! The command line (CLI.md "Node"): argument definitions and dispatch to the commands.
+//! The command line (docs/CLI.md "Node"): argument definitions and dispatch to the commands.
 //! Dates are taken as text and checked here, so that `2026-02-30` is a failed command (exit 1)
 //! with a clear message rather than a usage error.
 

@@ -22,7 +22,7 @@ impl StageRate {
     }
 }
 
-/// One unit of the dropout report (CLI.md `report dropout --json`).
+/// One unit of the dropout report (docs/CLI.md `report dropout --json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DropoutUnit {
     pub name: String,
@@ -65,7 +65,7 @@ fn stage_ix(s: Stage) -> usize {
     }
 }
 
-/// 辍学率 = D / E (FORMULAS.md), per unit, split primary/junior.
+/// 辍学率 = D / E (docs/FORMULAS.md), per unit, split primary/junior.
 pub fn dropout_report(h: &History, org: &Org, school_year: SchoolYear, as_of: Date) -> DropoutReport {
     let u = Units::new(h, org);
     let mut acc: Acc<ED> = Acc::new(&u);
