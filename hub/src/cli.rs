@@ -107,7 +107,12 @@ pub struct Simulator {
 #[derive(Debug, Subcommand)]
 pub enum OrgCmd {
     /// 导入组织机构 CSV（乡镇,学校,类型[,校长,包校领导,乡镇分管领导,乡镇主要领导]）；重新导入即更新
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+        /// 确认删除文件中删去的、仍有节点/学生/个案的乡镇或学校（可多次给出）
+        #[arg(long, value_name = "NAME")]
+        remove: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,7 +217,7 @@ pub fn parsed(cmd: Cmd) -> Parsed {
         Cmd::Init { county_code, name, policy, addr } => {
             command(Request::Init(cmd::admin::InitArgs { county_code, name, policy, addr }), false)
         }
-        Cmd::Org { cmd: OrgCmd::Import { file } } => command(Request::OrgImport { file }, false),
+        Cmd::Org { cmd: OrgCmd::Import { file, remove } } => command(Request::OrgImport { file, remove }, false),
         Cmd::Policy { cmd: PolicyCmd::Set { policy } } => command(Request::PolicySet { policy }, false),
         Cmd::Policy { cmd: PolicyCmd::Holidays { file } } => command(Request::PolicyHolidays { file }, false),
         Cmd::Policy { cmd: PolicyCmd::Closure { name, from, to } } => {

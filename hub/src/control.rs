@@ -30,8 +30,8 @@ pub const MAX_CALLERS: usize = 4;
 pub trait Host: Send + Sync + 'static {
     fn dir(&self) -> &HubDir;
     fn store(&self) -> Store;
-    /// Holds off pushes while a command runs on the store.
-    fn exclusive(&self) -> std::sync::MutexGuard<'_, ()>;
+    /// Holds off pushes while a command runs on the store (called on a blocking thread).
+    fn exclusive(&self) -> tokio::sync::MutexGuard<'_, ()>;
     /// After a command that may have written revisions (a census, a resolution).
     fn after_command(&self);
 }

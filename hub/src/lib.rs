@@ -34,6 +34,7 @@ pub mod county;
 pub mod data;
 pub mod nightly;
 pub mod nightly_hook;
+pub mod org_guard;
 pub mod replica;
 pub mod server;
 pub mod snapshot;

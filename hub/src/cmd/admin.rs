@@ -88,10 +88,13 @@ impl OrgImported {
     }
 }
 
-/// `org import FILE` (relative to the caller's directory): townships and schools.
-pub fn org_import(ctx: &Context, file: &std::path::Path) -> Result<OrgImported> {
-    let bytes = ctx.read(file)?;
-    let (townships, schools, config_version) = ctx.dir.import_org(&bytes, file)?;
+/// `org import FILE [--remove NAME]…` (FILE relative to the caller's directory): townships and
+/// schools; removing one that still has nodes, students or cases needs `--remove`.
+pub fn org_import(ctx: &Context, file: &std::path::Path, remove: &[String]) -> Result<OrgImported> {
+    use anyhow::Context as _;
+    let file = ctx.path(file);
+    let bytes = std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
+    let (townships, schools, config_version) = ctx.dir.import_org(&bytes, &file, remove)?;
     Ok(OrgImported { townships, schools, config_version })
 }
 

@@ -108,7 +108,7 @@ impl Context {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Request {
     Init(admin::InitArgs),
-    OrgImport { file: PathBuf },
+    OrgImport { file: PathBuf, remove: Vec<String> },
     PolicySet { policy: String },
     PolicyHolidays { file: PathBuf },
     PolicyClosure(admin::ClosureArgs),
@@ -146,18 +146,17 @@ impl Request {
         }
     }
 
-    /// Commands that need the store, which `serve` runs for a caller while it holds it.
-    /// `init`, `org import`, `policy set` and `node add/revoke` work on files beside the store.
+    /// Commands that need the store, which `serve` runs for a caller while it holds it
+    /// (`org import` checks what the store still holds; `node revoke` takes effect in the
+    /// running server at once). `init`, `policy` and `node add` work on files beside the store.
     pub fn forwardable(&self) -> bool {
         !matches!(
             self,
             Request::Init(_)
-                | Request::OrgImport { .. }
                 | Request::PolicySet { .. }
                 | Request::PolicyHolidays { .. }
                 | Request::PolicyClosure(_)
                 | Request::NodeAdd(_)
-                | Request::NodeRevoke { .. }
         )
     }
 }
@@ -241,7 +240,7 @@ impl Output {
 pub fn run(ctx: &Context, req: Request) -> Result<Output> {
     Ok(match req {
         Request::Init(a) => Output::Initialised(admin::init(ctx, &a)?),
-        Request::OrgImport { file } => Output::OrgImported(admin::org_import(ctx, &file)?),
+        Request::OrgImport { file, remove } => Output::OrgImported(admin::org_import(ctx, &file, &remove)?),
         Request::PolicySet { policy } => Output::PolicySet(admin::policy_set(ctx, &policy)?),
         Request::PolicyHolidays { file } => Output::HolidaysLoaded(admin::policy_holidays(ctx, &file)?),
         Request::PolicyClosure(a) => Output::ClosureSet(admin::policy_closure(ctx, &a)?),
