@@ -1,4 +1,4 @@
-//! The hub's command line (CLI.md "Hub"): argument definitions and dispatch. Exit status: 0
+//! The hub's command line (docs/CLI.md "Hub"): argument definitions and dispatch. Exit status: 0
 //! success, 1 the command failed (one clear line on stderr), 2 bad usage (clap).
 
 use std::net::SocketAddr;

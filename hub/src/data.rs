@@ -50,7 +50,7 @@ pub const ORG_FILE: &str = "org.csv";
 pub const POLICY_FILE: &str = "policy.toml";
 pub const NODES_FILE: &str = "nodes.toml";
 pub const STATUS_FILE: &str = "node-status.json";
-/// The port of CLI.md's examples and the service unit.
+/// The port of docs/CLI.md's examples and the service unit.
 pub const DEFAULT_PORT: u16 = 7443;
 pub const DEFAULT_ADDR: &str = "127.0.0.1:7443";
 

@@ -1,4 +1,4 @@
-//! The sync commands of CLI.md: `init --bundle`, `join --bundle`, `sync [--hub] [--json]` and
+//! The sync commands of docs/CLI.md: `init --bundle`, `join --bundle`, `sync [--hub] [--json]` and
 //! `run`. The work is in [`crate::sync`]; this module reads the bundle file, opens the data
 //! directory and prints.
 
@@ -106,7 +106,7 @@ pub fn run(dir: &Path, hub: Option<String>, now: bool, retry_base_secs: Option<u
     Ok(Output::from("已停止常驻同步\n".to_string()))
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
