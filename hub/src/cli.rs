@@ -55,6 +55,20 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: NodeCmd,
     },
+    /// 备份：数据库与配置写成一个加密文件（县级备份公钥，age 格式）；平台运行中也可执行
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// 从备份恢复到新的或空的数据目录（需县级备份私钥）；各节点下次同步时自动重新核对
+    Restore {
+        file: PathBuf,
+        /// 县级备份私钥文件（init 时生成）
+        #[arg(long, value_name = "FILE")]
+        identity: PathBuf,
+    },
+    /// 显示县级备份公钥（没有则生成一对，私钥写在数据目录旁，请移到离线介质）
+    BackupKey,
     /// 平台数据统计
     Stats {
         #[arg(long)]
@@ -229,6 +243,9 @@ pub fn parsed(cmd: Cmd) -> Parsed {
         Cmd::Node { cmd: NodeCmd::Revoke { name } } => command(Request::NodeRevoke { name }, false),
         Cmd::Node { cmd: NodeCmd::List { json } } => command(Request::NodeList, json),
         Cmd::Stats { json } => command(Request::Stats, json),
+        Cmd::Backup { out } => command(Request::Backup { out }, false),
+        Cmd::Restore { file, identity } => command(Request::Restore { file, identity }, false),
+        Cmd::BackupKey => command(Request::BackupKey, false),
         Cmd::Conflicts { json, cmd: None } => command(Request::Conflicts, json),
         Cmd::Conflicts { cmd: Some(ConflictsCmd::Resolve { id, keep, field, by, date, json }), .. } => {
             command(Request::ConflictsResolve(cmd::review::ResolveArgs { id, keep, field, by, date }), json)

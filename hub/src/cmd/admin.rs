@@ -33,6 +33,8 @@ pub struct Initialised {
     pub key_origin: String,
     /// A warning about it (a plain key file), for stderr.
     pub key_warning: Option<String>,
+    /// The county backup key pair made (its lines).
+    pub backup: Option<String>,
 }
 
 impl Initialised {
@@ -46,7 +48,7 @@ impl Initialised {
             self.addr,
             self.ca_key.display(),
             self.key_origin
-        )
+        ) + &self.backup.as_ref().map(|b| format!("\n{b}")).unwrap_or_default()
     }
 
     /// For stderr.
@@ -67,6 +69,13 @@ pub fn init(ctx: &Context, a: &InitArgs) -> Result<Initialised> {
         ca_key: done.ca_path,
         key_origin: done.key_origin.to_string(),
         key_warning: done.key_origin.warning(),
+        backup: match (&done.backup_identity, &done.config.backup_recipient) {
+            (Some(p), Some(r)) => Some(format!(
+                "县级备份公钥：{r}\n县级备份私钥在 {}：请立即移到离线介质保存并从本机删除，恢复任何备份都需要它",
+                p.display()
+            )),
+            _ => None,
+        },
     })
 }
 
@@ -315,4 +324,41 @@ fn pending_alerts(ctx: &Context) -> Option<PendingAlerts> {
         Ok(a) => Some(a),
         Err(_) => ctx.dir.archived_alerts(),
     }
+}
+
+/// What `backup`, `restore` and `backup-key` did, as their lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lines(pub String);
+
+/// `backup --out FILE`: the store and configuration in one file sealed to the county's backup key.
+pub fn backup(ctx: &Context, out: &std::path::Path) -> Result<Lines> {
+    let out = ctx.path(out);
+    let (n, _) = ctx.dir.backup(&out)?;
+    Ok(Lines(format!(
+        "已备份县级平台：{} 条修订及配置、证书，写入 {}（已用县级备份公钥加密）",
+        n.revisions,
+        out.display()
+    )))
+}
+
+/// `restore FILE --identity KEY`: a backup into a new or empty data directory.
+pub fn restore(ctx: &Context, file: &std::path::Path, identity: &std::path::Path) -> Result<Lines> {
+    let (n, h) = ctx.dir.restore(file, identity)?;
+    Ok(Lines(format!(
+        "已恢复县级平台到 {}：{} 条修订（备份于 {}）；新的数据加密密钥：{}\n各节点下次同步时与平台重新核对，备份之后的记录由节点重新上报",
+        ctx.dir.root.display(),
+        n.revisions,
+        h.created,
+        ctx.dir.key()?.origin()
+    )))
+}
+
+/// `backup-key`: the county's backup public key (a pair made if there is none).
+pub fn backup_key(ctx: &Context) -> Result<Lines> {
+    let (r, created) = ctx.dir.backup_recipient()?;
+    let mut s = format!("县级备份公钥：{r}");
+    if let Some(p) = created {
+        s.push_str(&format!("\n已生成县级备份私钥 {}：请立即移到离线介质保存并从本机删除", p.display()));
+    }
+    Ok(Lines(s))
 }

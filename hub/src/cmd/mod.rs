@@ -115,6 +115,9 @@ pub enum Request {
     NodeAdd(admin::NodeAddArgs),
     NodeRevoke { name: String },
     NodeList,
+    Backup { out: PathBuf },
+    Restore { file: PathBuf, identity: PathBuf },
+    BackupKey,
     Stats,
     Conflicts,
     ConflictsResolve(review::ResolveArgs),
@@ -136,6 +139,9 @@ impl Request {
             Request::NodeAdd(_) => "node add",
             Request::NodeRevoke { .. } => "node revoke",
             Request::NodeList => "node list",
+            Request::Backup { .. } => "backup",
+            Request::Restore { .. } => "restore",
+            Request::BackupKey => "backup-key",
             Request::Stats => "stats",
             Request::Conflicts => "conflicts",
             Request::ConflictsResolve(_) => "conflicts resolve",
@@ -157,6 +163,8 @@ impl Request {
                 | Request::PolicyHolidays { .. }
                 | Request::PolicyClosure(_)
                 | Request::NodeAdd(_)
+                | Request::Restore { .. }
+                | Request::BackupKey
         )
     }
 }
@@ -172,6 +180,7 @@ pub enum Output {
     NodeAdded(admin::NodeAdded),
     NodeRevoked(admin::NodeRevoked),
     NodeList(admin::NodeList),
+    Lines(admin::Lines),
     Stats(crate::stats::Stats),
     Conflicts(Vec<crate::conflicts::ConflictRow>),
     Resolved(crate::conflicts::Resolved),
@@ -201,6 +210,7 @@ impl Output {
             Output::NodeAdded(o) => line(o.text()),
             Output::NodeRevoked(o) => line(o.text()),
             Output::NodeList(o) => Printed { stdout: o.text(), stderr: String::new() },
+            Output::Lines(o) => line(o.0.clone()),
             Output::Stats(s) => line(crate::stats::to_text(s)),
             Output::Conflicts(rows) => line(crate::conflicts::to_text(rows)),
             Output::Resolved(r) => line(review::resolved_text(r)),
@@ -247,6 +257,9 @@ pub fn run(ctx: &Context, req: Request) -> Result<Output> {
         Request::NodeAdd(a) => Output::NodeAdded(admin::node_add(ctx, &a)?),
         Request::NodeRevoke { name } => Output::NodeRevoked(admin::node_revoke(ctx, &name)?),
         Request::NodeList => Output::NodeList(admin::node_list(ctx)?),
+        Request::Backup { out } => Output::Lines(admin::backup(ctx, &out)?),
+        Request::Restore { file, identity } => Output::Lines(admin::restore(ctx, &file, &identity)?),
+        Request::BackupKey => Output::Lines(admin::backup_key(ctx)?),
         Request::Stats => Output::Stats(review::stats(ctx)?),
         Request::Conflicts => Output::Conflicts(review::conflicts(ctx)?),
         Request::ConflictsResolve(a) => Output::Resolved(review::resolve(ctx, &a)?),
