@@ -592,7 +592,16 @@ impl Context<'_> {
 /// Commands that need the store and that a server holding it runs for the command line:
 /// every one but `init`, `join`, `sync`, `run`, `serve` and `bench`.
 pub fn forwardable(cmd: &Cmd) -> bool {
-    !matches!(cmd, Cmd::Init(_) | Cmd::Join { .. } | Cmd::Sync { .. } | Cmd::Run { .. } | Cmd::Serve(_) | Cmd::Bench(_))
+    !matches!(
+        cmd,
+        Cmd::Init(_)
+            | Cmd::Join { .. }
+            | Cmd::Sync { .. }
+            | Cmd::Run { .. }
+            | Cmd::Serve(_)
+            | Cmd::Bench(_)
+            | Cmd::Restore { .. }
+    )
 }
 
 /// The command as a server should run it for this process: the operator named (from
@@ -630,6 +639,8 @@ pub fn for_server(mut cmd: Cmd) -> Result<Cmd> {
         | Cmd::Case(CaseCmd::List { .. } | CaseCmd::Show { .. })
         | Cmd::Status { .. }
         | Cmd::User(_)
+        | Cmd::Backup { .. }
+        | Cmd::Restore { .. }
         | Cmd::Serve(_)
         | Cmd::Bench(_)
         | Cmd::Init(_)
