@@ -3,7 +3,7 @@
 //!
 //! - Reports come from `shared::indicators` over the nightly [`Snapshot`] (brought up to date
 //!   incrementally first, so an on-demand report sees everything received so far), rendered by
-//!   `shared::report` (`json` = the CLI.md contract, `csv` with BOM, `md`).
+//!   `shared::report` (`json` = the docs/CLI.md contract, `csv` with BOM, `md`).
 //! - Alerts: the case, school and township rules of `shared::alerts` over every case, plus what
 //!   only the hub can see: a unit losing more than 1% and a township above the national
 //!   辍学率 limit (from the dropout report), nodes past the reporting deadline (from the days

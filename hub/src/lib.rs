@@ -22,6 +22,7 @@
 //! push batch is acknowledged only after it is applied and flushed and the node's cursor is
 //! stored. One bad connection never stops the server.
 
+pub mod backup;
 pub mod cli;
 pub mod conflicts;
 pub mod control;
@@ -29,6 +30,7 @@ pub mod county;
 pub mod data;
 pub mod nightly;
 pub mod nightly_hook;
+pub mod org_guard;
 pub mod out;
 pub mod replica;
 pub mod server;

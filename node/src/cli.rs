@@ -1,4 +1,4 @@
-//! The command line (CLI.md "Node"): argument definitions and dispatch to the commands.
+//! The command line (docs/CLI.md "Node"): argument definitions and dispatch to the commands.
 //! Dates are taken as text and checked here, so that `2026-02-30` is a failed command (exit 1)
 //! with a clear message rather than a usage error.
 
@@ -54,6 +54,21 @@ impl Recording {
 pub enum Cmd {
     /// 初始化本节点：离线节点（--county-code --township --org）或用县级平台签发的配置包（--bundle）
     Init(InitCli),
+    /// 备份：本节点数据写成一个用县级备份公钥加密的文件（age 格式）
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// 县级备份公钥 age1…（第一次需要，之后记住；也可用环境变量 BAOXUE_BACKUP_RECIPIENT）
+        #[arg(long, value_name = "AGE1…")]
+        recipient: Option<String>,
+    },
+    /// 从备份恢复到新的或空的数据目录（需县级备份私钥）；下次同步时与县级平台重新核对
+    Restore {
+        file: PathBuf,
+        /// 县级备份私钥文件
+        #[arg(long, value_name = "FILE")]
+        identity: PathBuf,
+    },
     /// 将离线节点加入县级平台，保留全部数据
     Join {
         #[arg(long, value_name = "FILE")]
@@ -474,6 +489,60 @@ fn s(o: &Option<String>) -> String {
     o.clone().unwrap_or_default()
 }
 
+/// The length limit of a flag's value (docs/limits.md); `None`: any length, characters checked.
+fn flag_limit(flag: &str) -> Option<usize> {
+    use baoxue_shared::text::*;
+    Some(match flag {
+        "--name" | "--guardian" | "--by" | "--teacher" | "--mentor" | "--cadre" | "--village-cadre" | "--operator" => {
+            MAX_NAME
+        }
+        "--phone" => MAX_PHONE,
+        "--class" => MAX_CLASS,
+        "--school" | "--to-school" => MAX_SCHOOL,
+        "--hukou-township" | "--township" => MAX_TOWNSHIP,
+        "--hukou-village" => MAX_VILLAGE,
+        "--groups" => MAX_GROUPS,
+        "--reason" | "--out-of-county" | "--notice" | "--cause" => MAX_SHORT,
+        "--text" | "--plan" | "--evidence" => MAX_TEXT,
+        _ => return None,
+    })
+}
+
+/// Checks every value on the command line (and `BAOXUE_OPERATOR`) before anything runs: no
+/// control characters or bidi controls anywhere, and each flag's length limit. One line naming
+/// the flag; nothing is recorded.
+pub fn check_text_args(args: &[String]) -> Result<()> {
+    use baoxue_shared::text;
+    let mut flag: Option<&str> = None;
+    let mut checks: Vec<(String, &str)> = Vec::new();
+    for a in args {
+        if let Some(f) = a.strip_prefix("--").map(|_| a.as_str()) {
+            match f.split_once('=') {
+                Some((name, value)) => {
+                    checks.push((name.to_string(), value));
+                    flag = None;
+                }
+                None => flag = Some(f),
+            }
+        } else {
+            checks.push((flag.take().unwrap_or("参数").to_string(), a.as_str()));
+        }
+    }
+    let operator = std::env::var("BAOXUE_OPERATOR").unwrap_or_default();
+    checks.push(("BAOXUE_OPERATOR".into(), &operator));
+    for (name, value) in checks {
+        let limit = if name == "BAOXUE_OPERATOR" { Some(text::MAX_NAME) } else { flag_limit(&name) };
+        let r = match limit {
+            Some(max) => text::check(value, max),
+            None => text::check_chars(value),
+        };
+        if let Err(e) = r {
+            return Err(crate::error::invalid(format!("{name}「{}」{e}", text::shown(value))));
+        }
+    }
+    Ok(())
+}
+
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<Output> {
     let dir = defaults::data_dir(cli.data);
@@ -491,6 +560,8 @@ pub fn run(cli: Cli) -> Result<Output> {
             };
             cmd::init::init(&dir, &args)
         }
+        Cmd::Backup { out, recipient } => cmd::backup::backup(&dir, &out, recipient.as_deref()),
+        Cmd::Restore { file, identity } => cmd::backup::restore(&dir, &file, &identity),
         Cmd::Join { bundle } => cmd::sync::join(&dir, &bundle),
         Cmd::Sync { hub, json } => cmd::sync::sync_now(&dir, hub.as_deref(), json),
         Cmd::Run { hub, now, retry_base_secs, serve, web } => {

@@ -108,7 +108,7 @@ impl RejectedItem {
 }
 
 /// What one sync did: `sync --json` prints this (`sent`, `received`, `rejected`, `conflicts`
-/// are the keys of CLI.md; the rest are extra).
+/// are the keys of docs/CLI.md; the rest are extra).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncReport {
     /// Own revisions sent to the hub.

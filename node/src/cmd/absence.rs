@@ -2,9 +2,9 @@
 //!
 //! **An unexcused absence starts the clock.** When the student has no open case, an unexcused
 //! absence opens a 疑似辍学 case in the same commit (day 0 = that date; linked to the
-//! student's last closed case, if any). DOMAIN.md: "Unexcused absence starts the clock", and
-//! 004 第七条 makes day 0 the class teacher's first call — so the case exists from day 0 and
-//! the day-3/7/15 alerts run from it without anyone having to remember to open it. Further
+//! student's last closed case, if any). docs/DOMAIN.md "A case's life": 004 第七条 makes day 0
+//! the class teacher's first call — so the case exists from day 0 and
+//! the day-3/7/16 alerts run from it without anyone having to remember to open it. Further
 //! unexcused absences while a case is open are only recorded. An absence dated on or before
 //! the day the last case was closed belongs to that episode and opens nothing, and a 送教上门
 //! pupil (home-delivered teaching, not a dropout) gets no case from a missed session.

@@ -1,4 +1,4 @@
-//! The sync commands of CLI.md: `init --bundle`, `join --bundle`, `sync [--hub] [--json]` and
+//! The sync commands of docs/CLI.md: `init --bundle`, `join --bundle`, `sync [--hub] [--json]` and
 //! `run`. The work is in [`crate::sync`]; this module reads the bundle file, opens the data
 //! directory and prints.
 

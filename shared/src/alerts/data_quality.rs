@@ -62,7 +62,7 @@ pub fn duplicate_enrolment_alert(org: &Org, a: &Record, b: &Record, since: Date)
     }
 }
 
-/// A field edited concurrently on two sides and not yet resolved (CLI.md `conflicts`). The
+/// A field edited concurrently on two sides and not yet resolved (docs/CLI.md `conflicts`). The
 /// ledger must be true (003 §一(二) "三细三实": 数据登记真实) so the conflict is an alert
 /// until someone at the hub keeps one value.
 pub fn conflict_alert(org: &Org, record: &Record, field: Field, since: Date) -> Alert {

@@ -49,7 +49,7 @@ pub use data_quality::{conflict_alert, duplicate_enrolment_alert, duplicate_sinc
 pub use deadlines::{report_deadline_alerts, SyncDays};
 pub use rates::{dropout_rate_alerts, loss_alerts, StageCounts, UnitCounts};
 
-/// What an alert is about (CLI.md `subject_kind`).
+/// What an alert is about (docs/CLI.md `subject_kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SubjectKind {
@@ -72,7 +72,7 @@ impl SubjectKind {
     }
 }
 
-/// One alert in force. Serialises to exactly the keys of CLI.md (`alerts --json`), with
+/// One alert in force. Serialises to exactly the keys of docs/CLI.md (`alerts --json`), with
 /// `since`/`due` as `YYYY-MM-DD` strings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {

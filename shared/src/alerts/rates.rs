@@ -9,7 +9,7 @@ use crate::dates::{Date, SchoolYear};
 use crate::org::Org;
 use crate::policy::{exceeds_percent, Policy, Role};
 
-/// One stage's counts of a unit (FORMULAS.md 辍学率, split primary/junior).
+/// One stage's counts of a unit (docs/FORMULAS.md 辍学率, split primary/junior).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageCounts {
     pub enrolled_at_start: u64,
@@ -17,7 +17,7 @@ pub struct StageCounts {
 }
 
 /// One unit's counts for a school year, as the indicators module computes them
-/// (FORMULAS.md 辍学率: `enrolled_at_start` = E, `dropouts` = D).
+/// (docs/FORMULAS.md 辍学率: `enrolled_at_start` = E, `dropouts` = D).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnitCounts {
     /// `School` or `Township`; for the county as a whole, `Township` with an empty `township`.
@@ -78,7 +78,7 @@ pub fn loss_alerts(policy: &Policy, org: &Org, units: &[UnitCounts], as_of: Date
 
 /// 000 §五(三) "对辍学率超过国家规定要求的，根据干部管理权限对乡镇人民政府及中心学校主要领导、
 /// 分管领导和有关责任人予以通报或诫勉问责": each township (not schools, not the county) whose
-/// primary or junior 辍学率 of the school year (FORMULAS.md) exceeds the policy's limit.
+/// primary or junior 辍学率 of the school year (docs/FORMULAS.md) exceeds the policy's limit.
 /// One alert per township naming the stages over the limit; compared exactly.
 pub fn dropout_rate_alerts(policy: &Policy, org: &Org, units: &[UnitCounts], as_of: Date) -> Vec<Alert> {
     let Some(rule) = &policy.accountability.dropout_rate else {

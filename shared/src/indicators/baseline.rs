@@ -24,7 +24,7 @@ pub struct BaselineRow {
     pub deaths: u32,
 }
 
-/// Cohort history from before the system (CLI.md "Baseline CSV"), keyed by
+/// Cohort history from before the system (docs/CLI.md "Baseline CSV"), keyed by
 /// (school, entry year, entry grade). `imported` is the date the counts run up to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Baseline {

@@ -80,7 +80,7 @@ impl FromStr for CohortStage {
     }
 }
 
-/// One unit of the consolidation report (CLI.md `report consolidation --json`).
+/// One unit of the consolidation report (docs/CLI.md `report consolidation --json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConsolidationUnit {
     pub name: String,
@@ -231,7 +231,7 @@ fn count_move(acc: &mut Acc<Terms>, u: &Units, from: Member, to: Member) {
     }
 }
 
-/// 巩固率 = G / (I + Tin − Tout − X) (FORMULAS.md), per unit, every term shown. The baseline
+/// 巩固率 = G / (I + Tin − Tout − X) (docs/FORMULAS.md), per unit, every term shown. The baseline
 /// (if any) supplies the terms up to its import date; see the module documentation.
 pub fn consolidation_report(
     h: &History,

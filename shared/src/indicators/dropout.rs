@@ -22,7 +22,7 @@ impl StageRate {
     }
 }
 
-/// One unit of the dropout report (CLI.md `report dropout --json`).
+/// One unit of the dropout report (docs/CLI.md `report dropout --json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DropoutUnit {
     pub name: String,
@@ -81,7 +81,7 @@ fn dropout_unit(name: &str, c: &StageTerms) -> DropoutUnit {
     }
 }
 
-/// 辍学率 = D / E (FORMULAS.md), per unit, split primary/junior.
+/// 辍学率 = D / E (docs/FORMULAS.md), per unit, split primary/junior.
 pub fn dropout_report(h: &History, org: &Org, school_year: SchoolYear, as_of: Date) -> DropoutReport {
     let u = Units::new(h, org);
     let mut acc: Acc<StageTerms> = Acc::new(&u);

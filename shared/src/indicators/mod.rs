@@ -1,4 +1,4 @@
-//! The indicators of FORMULAS.md: 辍学率, 巩固率 (nine-year, junior, primary), 伊川's monthly
+//! The indicators of docs/FORMULAS.md: 辍学率, 巩固率 (nine-year, junior, primary), 伊川's monthly
 //! township table and the monthly ranking, plus the baseline CSV that supplies cohort history
 //! from before a county used the system.
 //!
@@ -17,7 +17,7 @@
 //! it replaces is a **change**, and the earlier value stays as history. With this rule the end of
 //! a timeline equals the register's value whenever the field is not in conflict.
 //!
-//! # Choices where FORMULAS.md is silent
+//! # Choices the brief left open (docs/FORMULAS.md states them)
 //!
 //! - **Grade over time.** The grade recorded at a date holds for that school year; later school
 //!   years assume normal promotion (+1 a year) until another grade is recorded (a repeat is

@@ -22,7 +22,7 @@ pub struct TownshipRow {
     pub total: u64,
 }
 
-/// CLI.md `report township-table --json`.
+/// docs/CLI.md `report township-table --json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TownshipTable {
     pub as_of: Date,
@@ -92,7 +92,7 @@ pub struct RankingRow {
     pub dropout_rate: Option<f64>,
 }
 
-/// CLI.md `report ranking --json`: 一月一排名 (001 §三(三)2).
+/// docs/CLI.md `report ranking --json`: 一月一排名 (001 §三(三)2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ranking {
     pub as_of: Date,
