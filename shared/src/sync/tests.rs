@@ -1153,6 +1153,8 @@ fn a_sync_cut_at_any_point_resumes_with_nothing_lost_or_doubled() {
         // A further sync has nothing to do.
         let (n, _) = sync(&mut hub, &mut a);
         assert_eq!((n.sent, n.received), (0, 0), "cut after {cut}");
+        // And the node knows the hub holds all of it (`unacknowledged` is 0).
+        assert_eq!(a.push_acked, (a.m.epoch, a.m.log.len() as u64), "cut after {cut}: acknowledged");
     }
 }
 
