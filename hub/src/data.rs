@@ -290,7 +290,9 @@ impl HubDir {
     /// at their next sync. Returns (townships, schools, new configuration version).
     pub fn import_org(&self, bytes: &[u8], source: &Path) -> Result<(usize, usize, u64)> {
         let mut cfg = self.config()?;
-        let org = Org::parse_csv(bytes).map_err(|e| HubError::Org { path: source.to_path_buf(), source: e })?;
+        let aliases = crate::columns::load(&self.root).map_err(|e| HubError::Invalid(format!("{e:#}")))?;
+        let org =
+            Org::parse_with(bytes, &aliases).map_err(|e| HubError::Org { path: source.to_path_buf(), source: e })?;
         write_file_atomic(&self.path(ORG_FILE), org.to_csv().as_bytes(), false)?;
         cfg.config_version += 1;
         self.write_config(&cfg)?;

@@ -16,6 +16,7 @@
 //! - [`nightly_hook`]: `serve` runs the nightly aggregation at the policy's hour.
 //! - [`county`], [`nightly`], [`bench_nightly`], [`demo`]: reports, alerts, census, the nightly
 //!   run and its benchmark, the demo county.
+//! - [`columns`]: the county's own column aliases for imported files (`columns.toml`).
 //! - [`cli`]: the command line.
 //!
 //! **Invariants.** The hub takes a node's identity and township from its certificate only. A
@@ -25,6 +26,7 @@
 pub mod bench;
 pub mod bench_nightly;
 pub mod cli;
+pub mod columns;
 pub mod conflicts;
 pub mod control;
 pub mod county;
