@@ -16,6 +16,8 @@
 //!   without stopping); a node [`connect`]s and gets a [`Conn`].
 //! - [`frame`]: [`FramedStream`], length-prefixed frames (at most [`MAX_FRAME`]) over one
 //!   bidirectional stream.
+//! - [`lan`]: HTTPS for the web apps on a school LAN: a node-local CA (name-constrained to
+//!   private addresses), its server certificates, and [`lan::HttpsAcceptor`].
 //! - [`error`]: [`NetError`], Chinese-first messages naming what failed and where.
 //!
 //! # Invariants
@@ -26,6 +28,7 @@
 
 pub mod error;
 pub mod frame;
+pub mod lan;
 pub mod pki;
 pub mod transport;
 

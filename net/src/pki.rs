@@ -479,7 +479,7 @@ fn issue_leaf(ca: &CountyCa, mut params: CertificateParams, what: &str) -> Resul
     Ok(Credentials { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
 }
 
-fn dn(entries: &[(DnType, String)]) -> DistinguishedName {
+pub(crate) fn dn(entries: &[(DnType, String)]) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     for (ty, value) in entries {
         dn.push(ty.clone(), value.as_str());
@@ -487,7 +487,7 @@ fn dn(entries: &[(DnType, String)]) -> DistinguishedName {
     dn
 }
 
-fn set_validity(params: &mut CertificateParams, days: i64) {
+pub(crate) fn set_validity(params: &mut CertificateParams, days: i64) {
     let now = OffsetDateTime::now_utc();
     params.not_before = now - Duration::days(BACKDATE_DAYS);
     params.not_after = now + Duration::days(days);
@@ -495,7 +495,7 @@ fn set_validity(params: &mut CertificateParams, days: i64) {
 
 /// 126 random bits, positive and without a leading zero byte (a minimal DER INTEGER), so that
 /// two certificates never share a serial even when issued in the same second.
-fn random_serial() -> SerialNumber {
+pub(crate) fn random_serial() -> SerialNumber {
     let mut bytes: [u8; 16] = rand::random();
     bytes[0] = (bytes[0] & 0x7f) | 0x40;
     SerialNumber::from_slice(&bytes)
@@ -522,7 +522,7 @@ fn bad_ia5(_: rcgen::Error) -> &'static str {
     "只能包含 ASCII 字符"
 }
 
-fn single_cert_der(pem: &str, what: &str) -> Result<CertificateDer<'static>, NetError> {
+pub(crate) fn single_cert_der(pem: &str, what: &str) -> Result<CertificateDer<'static>, NetError> {
     let mut reader = pem.as_bytes();
     let mut certs = Vec::new();
     for item in rustls_pemfile::certs(&mut reader) {
@@ -546,7 +546,7 @@ pub(crate) fn all_cert_ders(pem: &str, what: &str) -> Result<Vec<CertificateDer<
     Ok(certs)
 }
 
-fn parse_key_pair(pem: &str, what: &str) -> Result<KeyPair, NetError> {
+pub(crate) fn parse_key_pair(pem: &str, what: &str) -> Result<KeyPair, NetError> {
     KeyPair::from_pem(pem).map_err(|e| NetError::Pem { what: what.into(), reason: e.to_string() })
 }
 
