@@ -194,7 +194,12 @@ impl County {
         self.with_report(snap, o, |r| Ok(render_bytes(r, o.format, self.unit.as_deref())?))
     }
 
-    fn with_report<T>(&self, snap: &Snapshot, o: &ReportOptions, f: impl FnOnce(&dyn Render) -> Result<T>) -> Result<T> {
+    fn with_report<T>(
+        &self,
+        snap: &Snapshot,
+        o: &ReportOptions,
+        f: impl FnOnce(&dyn Render) -> Result<T>,
+    ) -> Result<T> {
         let h = &snap.history;
         let y = o.school_year.unwrap_or_else(|| self.school_year_of(o.as_of));
         match o.kind {

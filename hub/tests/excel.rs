@@ -8,10 +8,10 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use baoxue_sheet::read::{formula_cells, read, In};
-use baoxue_sheet::{Book, Cell, Column};
 use baoxue_shared::ids::make_id;
 use baoxue_shared::Date;
+use baoxue_sheet::read::{formula_cells, read, In};
+use baoxue_sheet::{Book, Cell, Column};
 
 fn hub(data: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_baoxue-hub"))
@@ -57,10 +57,7 @@ fn excel_in_and_out() {
     let school = "=HYPERLINK(\"http://x\")小学";
     let org = xlsx(
         &["乡镇名称", "学校名称", "学校类型"],
-        vec![
-            vec!["鸦岭".into(), "鸦岭小学".into(), "小学".into()],
-            vec!["白沙".into(), school.into(), "小学".into()],
-        ],
+        vec![vec!["鸦岭".into(), "鸦岭小学".into(), "小学".into()], vec!["白沙".into(), school.into(), "小学".into()]],
     );
     let org_path = tmp.path().join("org.xlsx");
     std::fs::write(&org_path, org).unwrap();
@@ -87,13 +84,18 @@ fn excel_in_and_out() {
     let c = make_id("410329", Date::ymd(2016, 7, 1).0, 135);
     let list = xlsx(
         &["身份证号", "姓名", "性别", "出生日期", "户籍乡镇"],
-        vec![
-            vec![Cell::Number(c.as_str().parse::<f64>().unwrap()), "赵小军".into(), "男".into(), "2016-07-01".into(), "鸦岭".into()],
-        ],
+        vec![vec![
+            Cell::Number(c.as_str().parse::<f64>().unwrap()),
+            "赵小军".into(),
+            "男".into(),
+            "2016-07-01".into(),
+            "鸦岭".into(),
+        ]],
     );
     let list_path = tmp.path().join("census.xlsx");
     std::fs::write(&list_path, list).unwrap();
-    let out = ok(&data, &["census", "import", &list_path.to_string_lossy(), "--source", "civil", "--date", "2026-09-20"]);
+    let out =
+        ok(&data, &["census", "import", &list_path.to_string_lossy(), "--source", "civil", "--date", "2026-09-20"]);
     assert!(out.contains("Excel 工作簿"), "{out}");
     assert!(out.contains("第 4 行") && out.contains("4.10329E+17") && out.contains("文本"), "{out}");
     assert!(out.contains("立失学案件 0"), "nothing imported under a wrong number: {out}");
@@ -102,7 +104,16 @@ fn excel_in_and_out() {
     let xlsx_path = tmp.path().join("乡镇统计表.xlsx");
     let out = ok(
         &data,
-        &["report", "township-table", "--format", "xlsx", "--as-of", "2026-09-30", "--out", &xlsx_path.to_string_lossy()],
+        &[
+            "report",
+            "township-table",
+            "--format",
+            "xlsx",
+            "--as-of",
+            "2026-09-30",
+            "--out",
+            &xlsx_path.to_string_lossy(),
+        ],
     );
     assert!(out.contains("已写入"), "{out}");
     let bytes = std::fs::read(&xlsx_path).unwrap();
@@ -113,10 +124,13 @@ fn excel_in_and_out() {
     assert_eq!(cell(1, 0), In::Text("统计日期".into()));
     assert_eq!(cell(1, 1), In::Text("2026-09-30".into()));
     let header: Vec<String> = g.rows[2].cells.iter().map(In::text).collect();
-    assert_eq!(header, ["序号", "单位", "在籍辍学未返校人数", "疑似失学儿童名单未返校人数", "其他部门比对未返校人数", "合计"]);
+    assert_eq!(
+        header,
+        ["序号", "单位", "在籍辍学未返校人数", "疑似失学儿童名单未返校人数", "其他部门比对未返校人数", "合计"]
+    );
     let row_of = |name: &str| g.rows.iter().position(|r| r.cells.get(1) == Some(&In::Text(name.into()))).unwrap();
     let y = row_of("鸦岭");
-    assert_eq!(cell(y, 0), In::Float(1.0));
+    assert_eq!(cell(y, 0), In::Float((y - 2) as f64), "序号 counts the rows under the header");
     assert_eq!((cell(y, 4), cell(y, 5)), (In::Float(1.0), In::Float(1.0)), "李小红: one census case");
     let total = g.rows.iter().position(|r| r.cells.first() == Some(&In::Text("合计".into()))).unwrap();
     assert_eq!(cell(total, 5), In::Float(2.0));

@@ -169,7 +169,8 @@ pub fn md(sheet: &Sheet) -> String {
     if !sheet.subtitle.is_empty() {
         s.push('\n');
     }
-    let line = |cells: Vec<String>| format!("| {} |\n", cells.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | "));
+    let line =
+        |cells: Vec<String>| format!("| {} |\n", cells.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | "));
     s.push_str(&line(sheet.header.iter().map(|c| c.name.clone()).collect()));
     s.push_str(&format!("|{}\n", "---|".repeat(sheet.header.len())));
     for r in &sheet.rows {
@@ -448,7 +449,7 @@ impl Render for CensusOutcome {
                     cand.record.short().into(),
                     cand.id_number.clone().unwrap_or_default().into(),
                     cand.school.clone().unwrap_or_default().into(),
-                    cand.grade.map(|g| n(g)).unwrap_or(Cell::Empty),
+                    cand.grade.map(n).unwrap_or(Cell::Empty),
                     cand.status.map(|s| s.to_string()).unwrap_or_default().into(),
                 ]);
             }

@@ -116,6 +116,15 @@ pub struct Table {
     pub source: Source,
 }
 
+/// A footer or note under a table (as our own .xlsx reports and many official forms end):
+/// text in the first cell only, beginning as such lines do. Not a data row.
+fn is_footer(cells: &[baoxue_sheet::In]) -> bool {
+    let first = cells.first().map(|c| c.text()).unwrap_or_default();
+    let first = first.trim();
+    ["填报单位", "填表单位", "制表人", "说明：", "注："].iter().any(|p| first.starts_with(p))
+        && cells[1..].iter().all(|c| c.is_empty())
+}
+
 /// The column holding the kind of ID document in national exports.
 const ID_TYPE: &str = "身份证件类型";
 
@@ -143,7 +152,7 @@ impl Table {
         let mut ragged = Vec::new();
         let mut remarks = Vec::new();
         for r in &grid.rows[header.index + 1..] {
-            if r.cells.iter().all(|c| c.is_empty()) {
+            if r.cells.iter().all(|c| c.is_empty()) || is_footer(&r.cells) {
                 continue;
             }
             if is_csv && r.cells.len() != width {

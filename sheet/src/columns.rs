@@ -159,7 +159,10 @@ pub enum HeaderError {
     Duplicate(String, usize),
 }
 
-fn header_of(row: &GridRow, aliases: &Aliases) -> Result<(HashMap<String, usize>, HashMap<String, String>), String> {
+/// A header row's columns (canonical name → index) and the names as written.
+type HeaderMaps = (HashMap<String, usize>, HashMap<String, String>);
+
+fn header_of(row: &GridRow, aliases: &Aliases) -> Result<HeaderMaps, String> {
     let mut columns = HashMap::new();
     let mut written = HashMap::new();
     for (i, c) in row.cells.iter().enumerate() {
@@ -193,7 +196,7 @@ pub fn find_header(grid: &Grid, required: &[&str], aliases: &Aliases) -> Result<
         if found == required.len() {
             return Ok(Header { index, number: row.number, columns, written });
         }
-        if best.map_or(true, |(n, ..)| found > n) {
+        if best.is_none_or(|(n, ..)| found > n) {
             best = Some((found, index, row));
         }
     }

@@ -42,7 +42,9 @@ impl fmt::Display for Encoding {
 pub enum DecodeError {
     #[error("文件既不是 UTF-8 也不是 GB18030/GBK 编码（第 {line} 行起出现无法识别的字节）：请在 Excel 或 WPS 中另存为「CSV UTF-8」或 Excel 工作簿（.xlsx）后重试")]
     Unknown { line: usize },
-    #[error("文件是 UTF-16（「Unicode 文本」）：请在 Excel 或 WPS 中另存为「CSV UTF-8」或 Excel 工作簿（.xlsx）后重试")]
+    #[error(
+        "文件是 UTF-16（「Unicode 文本」）：请在 Excel 或 WPS 中另存为「CSV UTF-8」或 Excel 工作簿（.xlsx）后重试"
+    )]
     Utf16,
 }
 
@@ -63,7 +65,9 @@ pub fn decode(bytes: &[u8]) -> Result<(Cow<'_, str>, Encoding), DecodeError> {
     };
     match encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes) {
         Some(t) => Ok((Cow::Owned(t.into_owned()), Encoding::Gb18030)),
-        None => Err(DecodeError::Unknown { line: line_of(bytes, first_bad_gb18030(bytes).unwrap_or(utf8_err.valid_up_to())) }),
+        None => Err(DecodeError::Unknown {
+            line: line_of(bytes, first_bad_gb18030(bytes).unwrap_or(utf8_err.valid_up_to())),
+        }),
     }
 }
 

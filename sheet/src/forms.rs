@@ -123,7 +123,8 @@ fn id_text(cell: &In) -> Result<String, FormError> {
             }
             // 18 digits ending in 000 whose check fails: digits 16–18 zeroed by Excel.
             let b = t.trim_start_matches(['G', 'g']).as_bytes();
-            if b.len() == 18 && b.iter().all(u8::is_ascii_digit) && b.ends_with(b"000") && check_char(&b[..17]) != b[17] {
+            if b.len() == 18 && b.iter().all(u8::is_ascii_digit) && b.ends_with(b"000") && check_char(&b[..17]) != b[17]
+            {
                 return Err(FormError::Truncated);
             }
             Ok(t)
@@ -241,7 +242,10 @@ mod tests {
         assert_eq!(normalise(Form::IdNumber, &t("410329201603090000")).unwrap_err(), FormError::Truncated);
         // A real number ending in 0 whose check holds is kept; full-width digits become ASCII.
         assert_eq!(normalise(Form::IdNumber, &t("11010519491231002X")).unwrap(), "11010519491231002X");
-        assert_eq!(normalise(Form::IdNumber, &t("４４０５２４１８８００１０１００１４")).unwrap(), "440524188001010014");
+        assert_eq!(
+            normalise(Form::IdNumber, &t("４４０５２４１８８００１０１００１４")).unwrap(),
+            "440524188001010014"
+        );
     }
 
     #[test]

@@ -20,7 +20,11 @@ pub enum In {
     Float(f64),
     Bool(bool),
     /// A date cell of a workbook (time of day dropped).
-    Date { y: i32, m: u32, d: u32 },
+    Date {
+        y: i32,
+        m: u32,
+        d: u32,
+    },
     /// An error value such as `#N/A`.
     Error(String),
 }

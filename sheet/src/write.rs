@@ -192,7 +192,8 @@ pub fn xlsx(book: &Book) -> Result<Vec<u8>, WriteError> {
     let ncols = book.columns.len().max(1) as u16;
     let last = ncols - 1;
     let base = Format::new().set_font_name(FONT).set_font_size(11);
-    let title_f = base.clone().set_bold().set_font_size(16).set_align(FormatAlign::Center).set_align(FormatAlign::VerticalCenter);
+    let title_f =
+        base.clone().set_bold().set_font_size(16).set_align(FormatAlign::Center).set_align(FormatAlign::VerticalCenter);
     let plain = base.clone();
     let cell_f = base.clone().set_border(FormatBorder::Thin).set_align(FormatAlign::VerticalCenter);
     let header_f = cell_f
@@ -320,9 +321,19 @@ mod tests {
             title: "各乡镇辍学学生未返校情况统计表".into(),
             unit: Some("示例县".into()),
             as_of: Some("2026-11-30".into()),
-            columns: vec![Column::text("单位"), Column::count("合计"), Column::rate("辍学率"), Column::new("身份证号", Kind::Id)],
+            columns: vec![
+                Column::text("单位"),
+                Column::count("合计"),
+                Column::rate("辍学率"),
+                Column::new("身份证号", Kind::Id),
+            ],
             rows: vec![
-                vec!["=HYPERLINK(\"http://x\")".into(), Cell::Int(-3), Cell::Rate(Some(0.9731)), "410329201603090014".into()],
+                vec![
+                    "=HYPERLINK(\"http://x\")".into(),
+                    Cell::Int(-3),
+                    Cell::Rate(Some(0.9731)),
+                    "410329201603090014".into(),
+                ],
                 vec!["+cmd|' /C calc'!A0".into(), Cell::Int(2), Cell::Rate(None), "@SUM(A1)".into()],
             ],
             total: Some(vec!["合计".into(), Cell::Int(-1), Cell::Empty, Cell::Empty]),
