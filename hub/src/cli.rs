@@ -1,4 +1,4 @@
-//! The hub's command line (CLI.md "Hub"): argument definitions and dispatch. Exit status: 0
+//! The hub's command line (docs/CLI.md "Hub"): argument definitions and dispatch. Exit status: 0
 //! success, 1 the command failed (one clear line on stderr), 2 bad usage (clap).
 
 use std::net::SocketAddr;
@@ -83,13 +83,19 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: crate::county::cmd::CensusCmd,
     },
-    /// 演示：模拟伊川县，县级平台与各乡镇节点经本机 QUIC 同步，运行一个学年
-    Demo(crate::county::cmd::DemoArgs),
-    /// 基准测试
-    Bench {
-        #[command(subcommand)]
-        cmd: BenchCmd,
-    },
+    /// 演示：模拟伊川县，县级平台与各乡镇节点经本机 QUIC 同步，运行一个学年（由 baoxue-sim 执行）
+    #[command(disable_help_flag = true)]
+    Demo(Simulator),
+    /// 基准测试：bench sync、bench nightly（由 baoxue-sim 执行）
+    #[command(disable_help_flag = true)]
+    Bench(Simulator),
+}
+
+/// The arguments of a command the simulator runs, passed on as they are (`baoxue-sim --help`).
+#[derive(Debug, clap::Args)]
+pub struct Simulator {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0.., value_name = "参数")]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +108,20 @@ pub enum OrgCmd {
 pub enum PolicyCmd {
     /// 预设名称或政策文件
     Set { policy: String },
+    /// 载入国务院办公厅节假日安排通知（TOML，格式同内置 holidays-cn.toml），替换其中各年
+    Holidays { file: PathBuf },
+    /// 登记本县临时停课（如雪天停课）：这些天不上学，不计入任何时限，不能记缺勤
+    Closure {
+        /// 停课原因（如：雪天停课）
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// 第一天 YYYY-MM-DD
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: String,
+        /// 最后一天 YYYY-MM-DD（默认同 --from）
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,22 +163,6 @@ pub enum ConflictsCmd {
         date: Option<String>,
         #[arg(long)]
         json: bool,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum BenchCmd {
-    /// 夜间汇总基准：N 名学生、M 条修订的县，测量汇总耗时与峰值内存
-    Nightly(crate::county::cmd::BenchNightlyArgs),
-    /// 同步基准：N 条修订首次同步到空平台、线上字节、空同步耗时
-    Sync {
-        #[arg(long, default_value_t = 100_000)]
-        revisions: usize,
-        #[arg(long)]
-        json: bool,
-        /// 在此目录建库（默认临时目录，结束后删除）
-        #[arg(long, value_name = "DIR")]
-        dir: Option<PathBuf>,
     },
 }
 
@@ -208,7 +212,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Cmd::Init { county_code, name, policy, addr } => {
             let done = dir.init(&county_code, &name, policy.as_deref(), addr.as_deref())?;
             crate::say!(
-                "已建立 {}（{}）县级平台，数据目录 {}\n政策：{}；节点连接地址：{}\n县 CA 私钥在 {}，请离线备份并妥善保管",
+                "已建立 {}（{}）县级平台，数据目录 {}\n政策：{}；节点连接地址：{}\n县 CA 私钥在 {}（已加密），请用 backup 离线备份并妥善保管",
                 done.config.county_name,
                 done.config.county_code,
                 dir.root.display(),
@@ -216,6 +220,10 @@ pub fn run(cli: Cli) -> Result<()> {
                 done.config.addr,
                 done.ca_path.display()
             );
+            crate::say!("数据加密密钥：{}", done.key_origin);
+            if let Some(w) = done.key_origin.warning() {
+                eprintln!("{w}");
+            }
         }
         Cmd::Org { cmd: OrgCmd::Import { file } } => {
             let bytes = std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
@@ -225,6 +233,26 @@ pub fn run(cli: Cli) -> Result<()> {
         Cmd::Policy { cmd: PolicyCmd::Set { policy } } => {
             let v = dir.set_policy(&policy)?;
             crate::say!("已更换政策为 {policy}（配置第 {v} 版，各节点下次同步时收到）");
+        }
+        Cmd::Policy { cmd: PolicyCmd::Holidays { file } } => {
+            let table = baoxue_shared::calendar::HolidayTable::load(&file)?;
+            let years: Vec<String> = table.years.keys().map(|y| y.to_string()).collect();
+            let v = dir.update_policy(|p| p.with_holiday_notice(&table))?;
+            crate::say!("已载入 {} 年节假日安排（配置第 {v} 版，各节点下次同步时收到）", years.join("、"));
+        }
+        Cmd::Policy { cmd: PolicyCmd::Closure { name, from, to } } => {
+            let day = |s: &str, flag: &str| {
+                baoxue_shared::Date::parse(s)
+                    .map_err(|_| anyhow!("{flag} 日期「{s}」无效：应为 YYYY-MM-DD 格式的真实日期"))
+            };
+            let from_d = day(&from, "--from")?;
+            let to_d = match &to {
+                Some(t) => day(t, "--to")?,
+                None => from_d,
+            };
+            let c = baoxue_shared::calendar::Closure::new(&name, from_d, to_d)?;
+            let v = dir.update_policy(|p| p.with_closure(c))?;
+            crate::say!("已登记停课「{name}」{from_d} 至 {to_d}：不计入时限（配置第 {v} 版，各节点下次同步时收到）");
         }
         Cmd::Node { cmd } => node(&dir, cmd)?,
         Cmd::Stats { json } => {
@@ -274,24 +302,39 @@ pub fn run(cli: Cli) -> Result<()> {
         Cmd::Alerts(a) => crate::county::cmd::alerts(&dir, a)?,
         Cmd::Baseline { cmd } => crate::county::cmd::baseline(&dir, cmd)?,
         Cmd::Census { cmd } => crate::county::cmd::census(&dir, cmd)?,
-        Cmd::Demo(a) => crate::county::cmd::demo(a)?,
-        Cmd::Bench { cmd: BenchCmd::Nightly(a) } => crate::county::cmd::bench_nightly(a)?,
-        Cmd::Bench { cmd: BenchCmd::Sync { revisions, json, dir: bench_dir } } => {
-            let opts = crate::bench::BenchOptions { revisions, dir: bench_dir };
-            let quiet = json;
-            let b = runtime()?.block_on(crate::bench::run(&opts, |m| {
-                if !quiet {
-                    crate::note!("{m}");
-                }
-            }))?;
-            if json {
-                print_json(&b)?;
-            } else {
-                crate::say!("{}", crate::bench::to_text(&b));
-            }
-        }
+        Cmd::Demo(_) | Cmd::Bench(_) => return Err(anyhow!("demo 与 bench 由 baoxue-sim 执行")),
     }
     Ok(())
+}
+
+/// The simulator's executable: `baoxue-sim` next to this one.
+fn simulator_exe() -> Result<PathBuf> {
+    let me = std::env::current_exe().context("无法确定本程序的路径")?;
+    let exe = me.with_file_name(format!("baoxue-sim{}", std::env::consts::EXE_SUFFIX));
+    if exe.is_file() {
+        Ok(exe)
+    } else {
+        Err(anyhow!(
+            "演示与基准测试由 baoxue-sim 执行，但 {} 不存在；请先构建：cargo build --release -p baoxue-sim",
+            exe.display()
+        ))
+    }
+}
+
+/// `demo …` and `bench …`: runs `baoxue-sim` with the same arguments (output straight to this
+/// process's stdout and stderr); its exit status is this command's.
+fn simulator(cmd: &str, a: &Simulator) -> Result<std::process::ExitCode> {
+    let exe = simulator_exe()?;
+    let status = std::process::Command::new(&exe)
+        .arg(cmd)
+        .args(&a.args)
+        .status()
+        .with_context(|| format!("无法运行 {}", exe.display()))?;
+    Ok(match status.code() {
+        Some(0) => std::process::ExitCode::SUCCESS,
+        Some(c) => std::process::ExitCode::from(u8::try_from(c).unwrap_or(1)),
+        None => std::process::ExitCode::from(1),
+    })
 }
 
 fn node(dir: &HubDir, cmd: NodeCmd) -> Result<()> {
@@ -395,8 +438,25 @@ fn is_locked(e: &anyhow::Error) -> bool {
 /// The binary's entry: parse, run, print one clear line on failure. A command that finds the
 /// store held by `serve` is handed to it.
 pub fn main() -> std::process::ExitCode {
-    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
-    let cli = Cli::parse();
+    main_from(std::env::args_os())
+}
+
+/// [`main`] over a given command line (program name first); `baoxue-sim hub …` runs the hub
+/// this way.
+pub fn main_from(argv: impl IntoIterator<Item = std::ffi::OsString>) -> std::process::ExitCode {
+    let argv: Vec<std::ffi::OsString> = argv.into_iter().collect();
+    let args: Vec<String> = argv.iter().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    let cli = Cli::parse_from(&argv);
+    if let Cmd::Demo(a) | Cmd::Bench(a) = &cli.cmd {
+        let cmd = if matches!(cli.cmd, Cmd::Demo(_)) { "demo" } else { "bench" };
+        return match simulator(cmd, a) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("错误：{}", error_line(&e));
+                std::process::ExitCode::from(1)
+            }
+        };
+    }
     let data = data_dir(cli.data.clone());
     let forward = forwardable(&cli.cmd);
     // `node list` counts alerts only when the store is free; while serving, ask the server.

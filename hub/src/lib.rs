@@ -12,10 +12,10 @@
 //! - [`replica`]: the store as the sync engine sees it, with the per-record scope index.
 //! - [`conflicts`]: `conflicts` and `conflicts resolve`.
 //! - [`stats`]: `stats`, including 重复学籍.
-//! - [`bench`]: `bench sync`; [`relay`]: a counting, lossy UDP relay for it and the tests.
 //! - [`nightly_hook`]: `serve` runs the nightly aggregation at the policy's hour.
-//! - [`county`], [`nightly`], [`bench_nightly`], [`demo`]: reports, alerts, census, the nightly
-//!   run and its benchmark, the demo county.
+//! - [`county`], [`nightly`]: reports, alerts, census, the nightly run.
+//! - `demo` and `bench` run the simulator (`baoxue-sim`, its own crate: it links the node),
+//!   found next to this binary.
 //! - [`columns`]: the county's own column aliases for imported files (`columns.toml`).
 //! - [`cli`]: the command line.
 //!
@@ -23,19 +23,15 @@
 //! push batch is acknowledged only after it is applied and flushed and the node's cursor is
 //! stored. One bad connection never stops the server.
 
-pub mod bench;
-pub mod bench_nightly;
 pub mod cli;
 pub mod columns;
 pub mod conflicts;
 pub mod control;
 pub mod county;
 pub mod data;
-pub mod demo;
 pub mod nightly;
 pub mod nightly_hook;
 pub mod out;
-pub mod relay;
 pub mod replica;
 pub mod server;
 pub mod stats;

@@ -27,6 +27,11 @@ use baoxue_shared::sync::{
 use baoxue_shared::{Change, Field, Hlc, Record, RecordId, RecordKind, RevId, Revision, Value};
 use baoxue_store::Store;
 
+/// The simulator's lossy UDP relay (its own crate links the node; this test needs only the file).
+#[path = "../../sim/src/relay.rs"]
+#[allow(dead_code)]
+mod relay;
+
 const ORG: &str = "乡镇,学校,类型\n鸦岭,鸦岭小学,小学\n鸦岭,鸦岭初中,初中\n高山,高山小学,小学\n平等,平等小学,小学\n";
 const A: &str = "鸦岭";
 const B: &str = "高山";
@@ -454,8 +459,7 @@ async fn a_sync_completes_through_a_relay_dropping_ten_percent_of_datagrams() {
     }
     seed.add_students(1_000, "鸦岭初中", 50_000);
     seed.sync(&c).await;
-    let relay =
-        baoxue_hub::relay::start(c.hub.as_ref().unwrap().addr, 0.10, 7, Duration::from_secs(120)).await.unwrap();
+    let relay = relay::start(c.hub.as_ref().unwrap().addr, 0.10, 7, Duration::from_secs(120)).await.unwrap();
     let r = tokio::time::timeout(Duration::from_secs(100), sync_once(&a.store, &a.cfg, Some(&relay.addr.to_string())))
         .await
         .expect("the sync finished in time")

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use baoxue_shared::dates::{school_year_of, SchoolYear};
+use baoxue_shared::dates::{plausible_write_date, school_year_of, SchoolYear, WriteSubject};
 use baoxue_shared::ids::mask;
 use baoxue_shared::model::{AbsenceKind, CaseState, Placement, Status, TransferTarget};
 use baoxue_shared::policy::Policy;
@@ -13,7 +13,7 @@ use baoxue_shared::{Change, Date, Field, Record, RecordId, RecordKind, Revision,
 use baoxue_store::Store;
 
 use crate::config::{NodeConfig, META_CONFIG};
-use crate::error::{not_found, refused, NodeError, Result};
+use crate::error::{invalid, not_found, refused, NodeError, Result};
 
 /// An open ledger: the store of one data directory and the node's configuration.
 pub struct Ledger {
@@ -51,6 +51,29 @@ impl Ledger {
     pub fn school_year(&self, d: Date) -> SchoolYear {
         let start = self.policy().map(|p| (p.calendar.school_year_start.month, p.calendar.school_year_start.day));
         school_year_of(d, start.unwrap_or((9, 1)))
+    }
+
+    /// The plausible-date rule (`shared::dates::plausible_write_date`) for a write dated `date`
+    /// about `subject` (a student or a case; none for a new record, then `birth` if known).
+    /// Every recording command calls it before it commits; `--as-of` is never checked.
+    pub fn check_write_date(&self, date: Date, subject: Option<&Record>, birth: Option<Date>) -> Result<()> {
+        let year_start = self
+            .policy()
+            .map(|p| p.calendar.school_year_start.tuple())
+            .unwrap_or(baoxue_shared::calendar::DEFAULT_SCHOOL_YEAR_START.tuple());
+        let (birth, begins) = match subject {
+            Some(r) => match r.kind {
+                RecordKind::Student => (r.birth().or(birth), r.dated.get(&(Field::Placement, r.id)).map(|w| w.date)),
+                RecordKind::Case => {
+                    let init = r.case.as_deref();
+                    (init.map(|c| c.child.birth).or(birth), init.map(|c| c.opened))
+                }
+            },
+            None => (birth, None),
+        };
+        let who = subject.map(|r| format!("{}：", label(r))).unwrap_or_default();
+        plausible_write_date(date, Date::today(), &WriteSubject { birth, begins, year_start })
+            .map_err(|e| invalid(format!("{who}{e}")))
     }
 
     /// Makes the revisions of one command, durably (flushed before this returns).

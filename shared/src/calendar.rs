@@ -52,6 +52,8 @@ pub enum CalendarError {
     DayRef(String),
     #[error("假期「{name}」无效：{reason}")]
     Vacation { name: String, reason: String },
+    #[error("停课「{name}」无效：{reason}")]
+    Closure { name: String, reason: String },
 }
 
 // --- month-day and day references --------------------------------------------------------------
@@ -261,7 +263,41 @@ pub fn default_vacations() -> Vec<Vacation> {
     ]
 }
 
-/// The school year starts on 1 September (FORMULAS.md); a policy may say otherwise.
+/// A local closure (停课): days the county's schools do not open although the State Council
+/// calendar says they are working days — a snow day, a flood, an epidemic. Entered by the
+/// county (`baoxue-hub calendar closure`), shipped to the nodes with the policy; like a
+/// vacation it stops every clock, and an absence on it is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Closure {
+    pub name: String,
+    pub from: Date,
+    pub to: Date,
+}
+
+impl Closure {
+    /// Named, in order, at most 60 days (a longer one is a vacation or a typo).
+    pub fn new(name: &str, from: Date, to: Date) -> Result<Closure, CalendarError> {
+        let c = Closure { name: name.trim().to_string(), from, to };
+        c.validate()?;
+        Ok(c)
+    }
+
+    pub fn validate(&self) -> Result<(), CalendarError> {
+        let err = |reason: &str| CalendarError::Closure { name: self.name.clone(), reason: reason.to_string() };
+        if self.name.is_empty() {
+            return Err(err("须写明停课原因（如：雪天停课）"));
+        }
+        if self.to < self.from {
+            return Err(err("结束日期早于开始日期"));
+        }
+        if self.to.days_since(self.from) >= 60 {
+            return Err(err("停课超过 60 天（长假请设为假期）"));
+        }
+        Ok(())
+    }
+}
+
+/// The school year starts on 1 September (docs/FORMULAS.md); a policy may say otherwise.
 pub const DEFAULT_SCHOOL_YEAR_START: MonthDay = MonthDay { month: 9, day: 1 };
 
 // --- the statutory holiday table ----------------------------------------------------------------
@@ -426,6 +462,8 @@ pub struct Calendar {
     pub school_year_start: MonthDay,
     /// Years the holiday table covers, and whether each is provisional.
     pub years: BTreeMap<i32, bool>,
+    /// Local closures (停课), day by day, each with its name.
+    pub closures: BTreeMap<Date, String>,
 }
 
 impl Calendar {
@@ -452,7 +490,20 @@ impl Calendar {
             }
             makeup_workdays.extend(y.makeup_workdays.iter().copied());
         }
-        Ok(Calendar { kind, holidays, makeup_workdays, vacations, school_year_start, years })
+        Ok(Calendar { kind, holidays, makeup_workdays, vacations, school_year_start, years, closures: BTreeMap::new() })
+    }
+
+    /// This calendar with local closures ([`Closure`]) added.
+    pub fn with_closures(mut self, closures: &[Closure]) -> Result<Calendar, CalendarError> {
+        for c in closures {
+            c.validate()?;
+            let mut d = c.from;
+            while d <= c.to {
+                self.closures.insert(d, c.name.clone());
+                d = d.add_days(1);
+            }
+        }
+        Ok(self)
     }
 
     /// The built-in holidays, the default vacations and a 1 September school year.
@@ -484,16 +535,62 @@ impl Calendar {
         self.vacations.iter().find(|v| v.contains(d))
     }
 
-    /// A day a child is expected at school: a working day outside every vacation.
+    /// A day a child is expected at school: a working day (make-up Saturdays included) outside
+    /// every vacation and local closure.
     pub fn is_school_day(&self, d: Date) -> bool {
-        self.is_working_day(d) && !self.in_vacation(d)
+        self.is_working_day(d) && !self.in_vacation(d) && !self.closures.contains_key(&d)
     }
 
-    /// Whether `d` is one of the days this calendar's kind counts: never a vacation day.
+    /// Why `d` is no school day, in words for a message ("星期六", "国庆节", "暑假", "雪天停课");
+    /// none on a school day.
+    pub fn no_school_reason(&self, d: Date) -> Option<String> {
+        if self.is_school_day(d) {
+            return None;
+        }
+        if let Some(c) = self.closures.get(&d) {
+            return Some(format!("停课：{c}"));
+        }
+        if let Some(v) = self.vacation_of(d) {
+            return Some(v.name.clone());
+        }
+        if let Some(h) = self.holiday_name(d) {
+            return Some(format!("{h}放假"));
+        }
+        Some(match d.0.weekday() {
+            Weekday::Sat => "星期六".into(),
+            Weekday::Sun => "星期日".into(),
+            _ => "非上学日".into(),
+        })
+    }
+
+    /// Whether `d` is one of the days this calendar's kind counts: never a vacation day or a
+    /// local closure.
     pub fn counts(&self, d: Date) -> bool {
         match self.kind {
-            DayKind::CalendarDays => !self.in_vacation(d),
+            DayKind::CalendarDays => !self.in_vacation(d) && !self.closures.contains_key(&d),
             DayKind::WorkingDays | DayKind::SchoolDays => self.is_school_day(d),
+        }
+    }
+
+    /// Whether the holiday table covers `year` (published or provisional). For a year it does
+    /// not, weekends alone are days off and the county must load the State Council's notice
+    /// (`baoxue-hub calendar holidays FILE`).
+    pub fn covers(&self, year: i32) -> bool {
+        self.years.contains_key(&year)
+    }
+
+    /// A line saying the calendar needs updating for `d`'s year, if it does: the year is not
+    /// in the holiday table, or only provisionally (festival days, no make-up days).
+    pub fn needs_update(&self, d: Date) -> Option<String> {
+        let y = d.year();
+        match self.years.get(&y) {
+            None => Some(format!(
+                "节假日日历未收录 {y} 年：目前只按周末计算不上学日，请载入国务院办公厅 {y} 年节假日安排通知（baoxue-hub calendar holidays 文件）"
+            )),
+            Some(true) => Some(format!(
+                "{y} 年节假日安排为暂定（仅含法定节日，未含调休）：国务院通知发布后请载入（baoxue-hub calendar holidays 文件）"
+            )),
+            Some(false) => None,
         }
     }
 
@@ -794,6 +891,32 @@ mod tests {
         assert_eq!(c.term_start_on_or_before(d("2026-03-10")), d("2026-02-24"));
         assert_eq!(c.term_start_on_or_before(d("2025-03-10")), d("2025-02-17"));
         assert_eq!(c.school_year_of(d("2026-08-31")), 2025);
+    }
+
+    /// A snow day closes school: no school day, a reason for messages, not counted; the days
+    /// around it unchanged (day −1 / day / day +1).
+    #[test]
+    fn closures_and_reasons() {
+        let snow = Closure::new("雪天停课", d("2026-12-09"), d("2026-12-09")).unwrap();
+        let c = Calendar::standard(DayKind::SchoolDays).with_closures(&[snow]).unwrap();
+        assert!(c.is_school_day(d("2026-12-08")));
+        assert!(!c.is_school_day(d("2026-12-09")));
+        assert!(c.is_school_day(d("2026-12-10")));
+        assert_eq!(c.no_school_reason(d("2026-12-09")).as_deref(), Some("停课：雪天停课"));
+        assert_eq!(c.no_school_reason(d("2026-12-08")), None);
+        assert_eq!(c.no_school_reason(d("2026-12-12")).as_deref(), Some("星期六"));
+        assert_eq!(c.no_school_reason(d("2026-10-05")).as_deref(), Some("国庆节放假"));
+        assert_eq!(c.no_school_reason(d("2026-07-20")).as_deref(), Some("暑假"));
+        assert_eq!(c.no_school_reason(d("2026-10-10")), None, "a make-up Saturday is a school day");
+        // Mon 12-07 + 2 school days skips the closed Wednesday.
+        assert_eq!(c.add_days(d("2026-12-07"), 2), d("2026-12-10"));
+        assert!(Closure::new("", d("2026-12-09"), d("2026-12-09")).is_err());
+        assert!(Closure::new("x", d("2026-12-09"), d("2026-12-08")).is_err());
+        // Years: 2026 published, 2027 provisional, 2030 unknown.
+        assert_eq!(c.needs_update(d("2026-06-01")), None);
+        assert!(c.needs_update(d("2027-06-01")).unwrap().contains("暂定"));
+        assert!(c.needs_update(d("2030-06-01")).unwrap().contains("未收录 2030"));
+        assert!(c.covers(2027) && !c.covers(2030));
     }
 
     #[test]

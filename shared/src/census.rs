@@ -18,7 +18,7 @@
 //!
 //! A census row whose ID number fails validation (a mistyped check character, a wrong length)
 //! is kept with no ID and a warning, so that name + birth date + sex can still find the child.
-//! A row whose valid ID disagrees with its stated birth date or sex is rejected (FORMULAS.md),
+//! A row whose valid ID disagrees with its stated birth date or sex is rejected (docs/FORMULAS.md),
 //! with a message naming both values.
 
 use std::collections::HashMap;
@@ -34,7 +34,7 @@ use crate::revision::{CaseInit, Child, RecordId, RecordKind};
 use crate::state::Record;
 use crate::table::{RowError, Table, TableError};
 
-/// The census CSV's columns (CLI.md "Census CSV").
+/// The census CSV's columns (docs/CLI.md "Census CSV").
 pub const CENSUS_COLUMNS: [&str; 7] = ["身份证号", "姓名", "性别", "出生日期", "户籍乡镇", "户籍村", "特殊群体"];
 /// The columns a census file must have; 户籍村 and 特殊群体 may be absent.
 pub const CENSUS_REQUIRED: [&str; 5] = ["身份证号", "姓名", "性别", "出生日期", "户籍乡镇"];
@@ -295,7 +295,7 @@ pub struct CensusOutcome {
     pub errors: Vec<RowError>,
 }
 
-/// CLI.md `census import --json`.
+/// docs/CLI.md `census import --json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CensusCounts {
     pub matched: usize,
@@ -342,8 +342,10 @@ pub fn match_census(file: &CensusFile, index: &CensusIndex, ctx: &MatchContext) 
         warnings: file.warnings.clone(),
         ..Default::default()
     };
-    let year = school_year_of(ctx.as_of, ctx.year_start);
-    let year_start = crate::dates::school_year_start(year, ctx.year_start);
+    // Ages are judged for the school year the census prepares (census_school_year); a
+    // 转学核实 counts for the school year the census is run in.
+    let year = census_school_year(ctx.as_of);
+    let year_start = crate::dates::school_year_start(school_year_of(ctx.as_of, ctx.year_start), ctx.year_start);
     // Children given a case in this run: by ID number and by (name, birth, sex) → row.
     let mut opened_id: HashMap<&str, usize> = HashMap::new();
     let mut opened_person: HashMap<Person, usize> = HashMap::new();
@@ -470,6 +472,17 @@ pub fn match_census(file: &CensusFile, index: &CensusIndex, ctx: &MatchContext) 
         });
     }
     Ok(out)
+}
+
+/// The school year a census run on `as_of` prepares: the one that starts in `as_of`'s calendar
+/// year. 000 §二(二) has the townships survey every child "每年年初" and report by the end of
+/// April "本年秋季学期应入学、复学" children; 003 §二(二) runs the census in July, before the
+/// autumn term. So a census from January to August looks at the coming September (next autumn's
+/// first graders are found; a child who turns 16 before it is not chased), and one from
+/// September on at the school year under way. Ages are whole years on 31 August of that school
+/// year's first year ([`age_at_reference`]).
+pub fn census_school_year(as_of: Date) -> crate::dates::SchoolYear {
+    as_of.year()
 }
 
 /// Parses and matches in one go.
@@ -607,7 +620,8 @@ mod tests {
         assert_eq!(skipped, [(5, "姓名"), (6, "姓名"), (7, "出生日期"), (8, "姓名"), (9, "户籍乡镇")]);
         assert!(out.skipped[0].reason.contains("在办案件"));
         assert!(out.skipped[1].reason.contains("豁免"));
-        assert!(out.skipped[2].reason.contains("17 周岁"), "{}", out.skipped[2]);
+        // A March 2027 census prepares school year 2027: 周九 is 18 on 2027-08-31.
+        assert!(out.skipped[2].reason.contains("2027 学年 18 周岁"), "{}", out.skipped[2]);
         assert!(out.skipped[3].reason.contains("第 4 行"));
         assert_eq!(out.cases.len(), 2);
         let k = &out.cases[0];
@@ -657,15 +671,16 @@ mod tests {
         s.case_state(old, d(2026, 8, 31), closed(d(2026, 8, 31)));
         let records = fold_all(&s.revs);
         let org = org();
-        // Both 16 on 2026-08-31 (born 2010-06-01 and 2010-07-01): 卫三 disabled, 蒋四 not.
-        let wei = crate::ids::make_id("410329", d(2010, 6, 1).0, 11);
-        let jiang = crate::ids::make_id("410329", d(2010, 7, 1).0, 13);
+        // Both 16 on 2027-08-31, the reference day of the school year a March 2027 census
+        // prepares (born 2011-06-01 and 2011-07-01): 卫三 disabled, 蒋四 not.
+        let wei = crate::ids::make_id("410329", d(2011, 6, 1).0, 11);
+        let jiang = crate::ids::make_id("410329", d(2011, 7, 1).0, 13);
         let csv = format!(
             "身份证号,姓名,性别,出生日期,户籍乡镇,户籍村,特殊群体\n\
              {feng},冯一,男,2015-04-04,鸦岭,,\n\
              {chen},陈二,女,2015-05-05,鸦岭,,\n\
-             {wei},卫三,男,2010-06-01,白沙,,残疾儿童少年\n\
-             {jiang},蒋四,男,2010-07-01,白沙,,\n",
+             {wei},卫三,男,2011-06-01,白沙,,残疾儿童少年\n\
+             {jiang},蒋四,男,2011-07-01,白沙,,\n",
             feng = feng.as_str(),
             chen = chen.as_str(),
             wei = wei.as_str(),
@@ -683,15 +698,49 @@ mod tests {
         assert_eq!(out.cases[1].child.groups, [SpecialGroup::Disabled]);
         assert_eq!(out.as_of, Some(d(2027, 3, 1)));
         // On the first day of the next school year 冯一's verification (2026-09-10) has expired:
-        // a new case, linked to the closed one. 卫三 is 17 by then.
+        // a new case, linked to the closed one. 卫三 is still 16 (school year 2027).
         let next = MatchContext { as_of: d(2027, 9, 1), ..ctx(&org) };
         let out = import_census(csv.as_bytes(), records.values(), &next).unwrap();
         assert!(out.cases.iter().any(|c| c.child.name == "冯一" && c.previous == Some(c_id(&records, "冯一"))));
-        assert!(out.cases.iter().all(|c| c.child.name != "卫三"), "17 in 2027, disabled or not");
+        assert!(out.cases.iter().any(|c| c.child.name == "卫三"));
+        // A census of January 2028 prepares school year 2028: 卫三 is 17, disabled or not.
+        let later = MatchContext { as_of: d(2028, 1, 10), ..ctx(&org) };
+        let out = import_census(csv.as_bytes(), records.values(), &later).unwrap();
+        assert!(out.cases.iter().all(|c| c.child.name != "卫三"), "17 in 2028, disabled or not");
     }
 
     fn c_id(records: &std::collections::BTreeMap<RecordId, Record>, name: &str) -> RecordId {
         records.values().find(|r| r.case.as_ref().is_some_and(|c| c.child.name == name)).unwrap().id
+    }
+
+    /// A July census looks at the coming September (003 §二(二), 000 §二(二)): ages on
+    /// 2026-08-31 decide, day −1 / day / day +1 around both ends of 6–15.
+    #[test]
+    fn july_census_ages_on_the_coming_school_year() {
+        let records = fold_all(&Sim::new().revs);
+        let org = org();
+        let x = MatchContext { as_of: d(2026, 7, 15), ..ctx(&org) };
+        assert_eq!(census_school_year(x.as_of), 2026);
+        let rows = [
+            ("甲", d(2020, 8, 30)), // 6 on 2026-08-31: next autumn's first grader, found
+            ("乙", d(2020, 8, 31)), // 6 on the day: found
+            ("丙", d(2020, 9, 1)),  // 5: not yet
+            ("丁", d(2010, 8, 31)), // 16: aged out, not chased
+            ("戊", d(2010, 9, 1)),  // 15: found
+            ("己", d(2010, 9, 2)),  // 15: found
+        ];
+        let mut csv = String::from("身份证号,姓名,性别,出生日期,户籍乡镇\n");
+        for (name, b) in rows {
+            csv.push_str(&format!(",{name},男,{b},鸦岭\n"));
+        }
+        let out = import_census(csv.as_bytes(), records.values(), &x).unwrap();
+        let found: Vec<&str> = out.cases.iter().map(|c| c.child.name.as_str()).collect();
+        assert_eq!(found, ["甲", "乙", "戊", "己"]);
+        let skipped: Vec<&str> = out.skipped.iter().map(|e| e.reason.as_str()).collect();
+        assert!(skipped[0].contains("2026 学年 5 周岁") && skipped[1].contains("2026 学年 16 周岁"), "{skipped:?}");
+        // The same list in October judges the school year under way (also 2026).
+        let oct = MatchContext { as_of: d(2026, 10, 8), ..ctx(&org) };
+        assert_eq!(import_census(csv.as_bytes(), records.values(), &oct).unwrap().cases.len(), 4);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Dates as the domain uses them: strict `YYYY-MM-DD`, school years and ages (FORMULAS.md).
+//! Dates as the domain uses them: strict `YYYY-MM-DD`, school years and ages (docs/FORMULAS.md).
 
 use std::fmt;
 
@@ -31,9 +31,10 @@ impl Date {
     }
 
     /// Today in the users' time zone (China Standard Time, see [`users_now`]), whatever
-    /// zone the computer is set to.
+    /// zone the computer is set to; or the day [`TODAY_ENV`] names, so that tests (and a
+    /// rehearsal of a past day) can fix "today" without touching the system clock.
     pub fn today() -> Date {
-        Date(users_now().date())
+        std::env::var(TODAY_ENV).ok().and_then(|s| Date::parse(&s).ok()).unwrap_or_else(|| Date(users_now().date()))
     }
 
     /// The day (UTC+8) of a clock reading in milliseconds since the Unix epoch.
@@ -59,6 +60,10 @@ impl Date {
         self.0.day()
     }
 }
+
+/// The environment variable that fixes "today" (`BAOXUE_TODAY=2026-09-07`): read by
+/// [`Date::today`] only, so every default date and the plausible-date rule follow it.
+pub const TODAY_ENV: &str = "BAOXUE_TODAY";
 
 /// The users' time zone: all of China keeps UTC+8. Business days, nightly hours and printed
 /// clock readings use it, so that a hub or a PC whose system zone is UTC (common on servers)
@@ -148,6 +153,92 @@ pub fn is_school_age(birth: Date, y: SchoolYear, home_delivered: bool) -> bool {
     (6..=max).contains(&age)
 }
 
+// --- the plausible-date rule for writes ---------------------------------------------------------
+
+/// How far after today (users' time zone) a recorded business date may be: 3 days, so that a
+/// leave approved on a Friday can be entered for the Monday, while a mistyped year (2062) or
+/// month is refused.
+pub const MAX_DAYS_AHEAD: i64 = 3;
+
+/// The youngest a child can be on a day something is recorded about them: 5 whole years (a
+/// child who is 6 on 31 August starts school the next day, 5 years and some months old).
+pub const MIN_AGE_YEARS: u32 = 5;
+
+/// The oldest: 20 whole years. Compulsory schooling ends at 15 (16 for 送教上门, 002 §四(三)3);
+/// repeated grades and late records leave room, a record about an adult does not.
+pub const MAX_AGE_YEARS: u32 = 20;
+
+/// What a write's business date is checked against: today, and what is known of the record it
+/// writes (see [`plausible_write_date`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteSubject {
+    /// The child's birth date, if the record has one.
+    pub birth: Option<Date>,
+    /// The business date the record begins (a student's roster date, a case's opening day):
+    /// nothing about it happens before the school year of that day.
+    pub begins: Option<Date>,
+    /// The school year's first day (month, day) of the county's policy; default (9, 1).
+    pub year_start: (u32, u32),
+}
+
+impl WriteSubject {
+    pub fn none() -> WriteSubject {
+        WriteSubject { birth: None, begins: None, year_start: (9, 1) }
+    }
+}
+
+/// Why a business date cannot be recorded. Each message names the date and the bound.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ImplausibleDate {
+    #[error("业务日期 {date} 晚于今天（{today}）超过 {MAX_DAYS_AHEAD} 天，不能预先记录；请核对日期")]
+    Future { date: Date, today: Date },
+    #[error("业务日期 {date} 早于该记录的起始学年（{start} 起；记录建立于 {begins}）；请核对日期")]
+    BeforeRecords { date: Date, start: Date, begins: Date },
+    #[error("业务日期 {date} 时该学生未满 {MIN_AGE_YEARS} 周岁（出生日期 {birth}），不在就学年龄；请核对日期")]
+    TooYoung { date: Date, birth: Date },
+    #[error("业务日期 {date} 时该学生已满 {MAX_AGE_YEARS} 周岁（出生日期 {birth}），已过义务教育年龄；请核对日期")]
+    TooOld { date: Date, birth: Date },
+}
+
+/// The one definition of a plausible business date for a write (`--date` of every recording
+/// command, at the node and the hub). `today` is passed in (normally [`Date::today`], in the
+/// users' time zone), so a test fixes it without the system clock.
+///
+/// - not more than [`MAX_DAYS_AHEAD`] days after `today`;
+/// - not before the first day of the school year in which the record begins
+///   ([`WriteSubject::begins`]): a roster entered in November may take the absences of that
+///   September, not of an earlier year;
+/// - within the child's plausible school years: at least [`MIN_AGE_YEARS`] and under
+///   [`MAX_AGE_YEARS`] whole years old on that day.
+///
+/// Reports and alerts (`--as-of`) are free, past or future: this rule is for writes only.
+pub fn plausible_write_date(date: Date, today: Date, subject: &WriteSubject) -> Result<(), ImplausibleDate> {
+    if date.days_since(today) > MAX_DAYS_AHEAD {
+        return Err(ImplausibleDate::Future { date, today });
+    }
+    if let Some(begins) = subject.begins {
+        let start = school_year_start(school_year_of(begins, subject.year_start), subject.year_start);
+        if date < start {
+            return Err(ImplausibleDate::BeforeRecords { date, start, begins });
+        }
+    }
+    if let Some(birth) = subject.birth {
+        let age = whole_years(birth, date);
+        if age < i64::from(MIN_AGE_YEARS) {
+            return Err(ImplausibleDate::TooYoung { date, birth });
+        }
+        if age >= i64::from(MAX_AGE_YEARS) {
+            return Err(ImplausibleDate::TooOld { date, birth });
+        }
+    }
+    Ok(())
+}
+
+/// Whole years (周岁) from `birth` to `on`.
+pub fn whole_years(birth: Date, on: Date) -> i64 {
+    i64::from(on.year() - birth.year()) - i64::from((on.month(), on.day()) < (birth.month(), birth.day()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +260,42 @@ mod tests {
         assert_eq!(age_at_reference(Date::ymd(2020, 9, 1), 2026), 5);
         assert!(is_school_age(Date::ymd(2010, 8, 31), 2026, true));
         assert!(!is_school_age(Date::ymd(2010, 8, 31), 2026, false));
+    }
+
+    /// Day −1 / day / day +1 around each bound of the plausible-date rule.
+    #[test]
+    fn plausible_write_dates() {
+        let today = Date::ymd(2026, 9, 7);
+        let none = WriteSubject::none();
+        assert!(plausible_write_date(today.add_days(MAX_DAYS_AHEAD - 1), today, &none).is_ok());
+        assert!(plausible_write_date(today.add_days(MAX_DAYS_AHEAD), today, &none).is_ok());
+        let e = plausible_write_date(today.add_days(MAX_DAYS_AHEAD + 1), today, &none).unwrap_err();
+        assert!(e.to_string().contains("2026-09-11") && e.to_string().contains("2026-09-07"), "{e}");
+        // Far past with nothing known: allowed (history may be entered).
+        assert!(plausible_write_date(Date::ymd(2019, 3, 1), today, &none).is_ok());
+
+        // A record that begins on 2026-11-22 takes dates from 2026-09-01 on.
+        let rec = WriteSubject { begins: Some(Date::ymd(2026, 11, 22)), ..none };
+        assert!(plausible_write_date(Date::ymd(2026, 9, 1), Date::ymd(2026, 11, 22), &rec).is_ok());
+        assert!(plausible_write_date(Date::ymd(2026, 9, 2), Date::ymd(2026, 11, 22), &rec).is_ok());
+        let e = plausible_write_date(Date::ymd(2026, 8, 31), Date::ymd(2026, 11, 22), &rec).unwrap_err();
+        assert!(matches!(e, ImplausibleDate::BeforeRecords { .. }) && e.to_string().contains("2026-09-01"), "{e}");
+
+        // Born 2016-03-09: 5 on 2021-03-09, 20 on 2036-03-09.
+        let child = WriteSubject { birth: Some(Date::ymd(2016, 3, 9)), ..none };
+        let far = Date::ymd(2040, 1, 1);
+        assert!(matches!(
+            plausible_write_date(Date::ymd(2021, 3, 8), far, &child),
+            Err(ImplausibleDate::TooYoung { .. })
+        ));
+        assert!(plausible_write_date(Date::ymd(2021, 3, 9), far, &child).is_ok());
+        assert!(plausible_write_date(Date::ymd(2036, 3, 8), far, &child).is_ok());
+        assert!(matches!(
+            plausible_write_date(Date::ymd(2036, 3, 9), far, &child),
+            Err(ImplausibleDate::TooOld { .. })
+        ));
+        assert_eq!(whole_years(Date::ymd(2016, 2, 29), Date::ymd(2017, 2, 28)), 0);
+        assert_eq!(whole_years(Date::ymd(2016, 2, 29), Date::ymd(2017, 3, 1)), 1);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! County policies as data: which clock a county counts in, what each rung of a case's
 //! escalation ladder asks of whom, the accountability thresholds and the reporting cadence.
 //!
-//! The five source documents disagree on almost every number (DOMAIN.md "Clocks and
-//! escalation"), so none of them is hard-coded: each is a preset TOML file under
+//! The five source documents disagree on almost every number (docs/DOMAIN.md "The escalation
+//! ladder of one case"), so none of them is hard-coded: each is a preset TOML file under
 //! `shared/data/policies/`, embedded in the program, and a county may write its own. The hub
 //! ships its policy to the nodes as TOML text ([`Policy::to_toml`]) so that a township node,
 //! offline, raises exactly the alerts the county does. Every rule carries the clause of the
@@ -16,13 +16,13 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::calendar::{
-    default_vacations, Calendar, CalendarError, DayKind, HolidayTable, HolidayYear, MonthDay, Vacation,
+    default_vacations, Calendar, CalendarError, Closure, DayKind, HolidayTable, HolidayYear, MonthDay, Vacation,
     DEFAULT_SCHOOL_YEAR_START,
 };
 use crate::dates::Date;
 use crate::model::{Action, ActionKind, Notice};
 
-/// The presets, one per source document, in the order CLI.md lists them (the first is the
+/// The presets, one per source document, in the order docs/CLI.md lists them (the first is the
 /// default).
 pub const PRESETS: &[(&str, &str)] = &[
     ("shapotou", include_str!("../data/policies/shapotou.toml")),
@@ -32,7 +32,7 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("yichuan", include_str!("../data/policies/yichuan.toml")),
 ];
 
-/// The preset a county gets when it names none (CLI.md `init --policy`).
+/// The preset a county gets when it names none (docs/CLI.md `init --policy`).
 pub const DEFAULT_PRESET: &str = "shapotou";
 
 #[derive(Debug, Error)]
@@ -89,7 +89,7 @@ impl fmt::Display for Level {
     }
 }
 
-/// Who must act: the people the org file names (CLI.md org CSV), resolved per alert.
+/// Who must act: the people the org file names (docs/CLI.md org CSV), resolved per alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -380,7 +380,7 @@ pub struct RepeatedNotification {
 }
 
 /// 000 §五(三) "辍学率超过国家规定要求的 … 予以通报或诫勉问责": a township whose 辍学率
-/// (FORMULAS.md, per stage) exceeds the national limit. Compared exactly, like
+/// (docs/FORMULAS.md, per stage) exceeds the national limit. Compared exactly, like
 /// [`UnitLossRule`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DropoutRateRule {
@@ -435,6 +435,9 @@ pub struct CalendarSpec {
     /// Years that replace or extend the built-in holiday table.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub holiday_years: Vec<HolidayYear>,
+    /// Local closures (停课: a snow day), county-wide.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub closures: Vec<Closure>,
 }
 
 fn default_school_year_start() -> MonthDay {
@@ -579,7 +582,43 @@ impl Policy {
 
     fn try_calendar(&self) -> Result<Calendar, CalendarError> {
         let table = HolidayTable::builtin().overlaid(&self.calendar.holiday_years)?;
-        Calendar::new(self.calendar.kind, &table, self.calendar.vacations.clone(), self.calendar.school_year_start)
+        Calendar::new(self.calendar.kind, &table, self.calendar.vacations.clone(), self.calendar.school_year_start)?
+            .with_closures(&self.calendar.closures)
+    }
+
+    /// This policy with the years of a State Council holiday notice (国务院办公厅关于某年部分
+    /// 节假日安排的通知, in the format of `data/holidays-cn.toml`) replacing those years of its
+    /// table: `baoxue-hub calendar holidays FILE`. Other years are kept.
+    pub fn with_holiday_notice(mut self, notice: &HolidayTable) -> Result<Policy, PolicyError> {
+        if notice.years.is_empty() {
+            return Err(PolicyError::Invalid {
+                policy: self.name.clone(), reason: "节假日文件中没有任何年份".into()
+            });
+        }
+        let table = HolidayTable::builtin().overlaid(&self.calendar.holiday_years)?;
+        let merged = table.overlaid(&notice.years.values().cloned().collect::<Vec<_>>())?;
+        self.calendar.holiday_years = merged.years.into_values().collect();
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// This policy with a local closure added (`baoxue-hub calendar closure`). A closure that
+    /// overlaps one already entered is refused, naming it.
+    pub fn with_closure(mut self, c: Closure) -> Result<Policy, PolicyError> {
+        c.validate()?;
+        if let Some(o) = self.calendar.closures.iter().find(|o| o.from <= c.to && c.from <= o.to) {
+            return Err(PolicyError::Invalid {
+                policy: self.name.clone(),
+                reason: format!(
+                    "停课「{}」（{} 至 {}）与已登记的「{}」（{} 至 {}）重叠",
+                    c.name, c.from, c.to, o.name, o.from, o.to
+                ),
+            });
+        }
+        self.calendar.closures.push(c);
+        self.calendar.closures.sort_by_key(|c| c.from);
+        self.validate()?;
+        Ok(self)
     }
 
     /// A policy file of the first format described the center school's monthly notification
@@ -970,6 +1009,37 @@ mod tests {
         let e = Policy::from_toml_str(&base.replace("\"限期入学通知书\", since", "\"通知\", since")).unwrap_err();
         assert!(e.to_string().contains("通知书"), "{e}");
         assert!(matches!(Policy::load("/nonexistent/policy.toml"), Err(PolicyError::Unknown(_))));
+    }
+
+    /// `policy holidays FILE` replaces the years of the notice and keeps the others; `policy
+    /// closure` adds a closure, refuses an overlapping one, and both survive the trip to a node.
+    #[test]
+    fn holiday_notice_and_closures() {
+        let p = Policy::preset("yaoan").unwrap();
+        let notice = HolidayTable::from_toml_str(
+            "[[year]]\nyear = 2030\nsource = \"国办发明电〔2029〕1号\"\nholidays = [{ name = \"元旦\", from = \"2030-01-01\", to = \"2030-01-01\" }]\nmakeup_workdays = [\"2030-01-05\"]\n",
+        )
+        .unwrap();
+        assert!(p.calendar().needs_update(crate::dates::Date::ymd(2030, 3, 1)).is_some());
+        let p = p.with_holiday_notice(&notice).unwrap();
+        let cal = p.calendar();
+        assert!(cal.covers(2030) && cal.covers(2026));
+        assert_eq!(cal.needs_update(crate::dates::Date::ymd(2030, 3, 1)), None);
+        assert!(!cal.is_working_day(crate::dates::Date::ymd(2030, 1, 1)));
+        assert!(cal.is_working_day(crate::dates::Date::ymd(2030, 1, 5)), "a make-up Saturday");
+        assert!(!cal.is_working_day(crate::dates::Date::ymd(2026, 10, 5)), "2026 kept");
+        assert!(p.clone().with_holiday_notice(&HolidayTable::default()).is_err());
+
+        let day = crate::dates::Date::ymd;
+        let snow = Closure::new("雪天停课", day(2026, 12, 9), day(2026, 12, 10)).unwrap();
+        let p = p.with_closure(snow).unwrap();
+        let e =
+            p.clone().with_closure(Closure::new("又停", day(2026, 12, 10), day(2026, 12, 11)).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("重叠") && e.to_string().contains("雪天停课"), "{e}");
+        let shipped = Policy::from_toml_str(&p.to_toml().unwrap()).unwrap();
+        assert_eq!(shipped.calendar(), p.calendar());
+        assert!(!shipped.calendar().is_school_day(day(2026, 12, 10)));
+        assert!(shipped.calendar().is_school_day(day(2026, 12, 11)));
     }
 
     #[test]

@@ -255,6 +255,44 @@ fn impossible_dates() {
     rejected(&node, &add_args(&k, "2"), &["出生日期", "2019-02-30"]);
 }
 
+/// Issue 13 point 5: one plausible-date rule for writes. Today is fixed (2027-08-31, see
+/// `TEST_TODAY`): day +3 is accepted, day +4 refused naming both dates; a date before the
+/// school year the roster began in is refused; `--as-of` stays free.
+#[test]
+fn implausible_business_dates() {
+    let (node, a, b) = node();
+    let s = a.student_no.as_str();
+    // 2027-09-03 (a Friday) is 3 days after today: recorded.
+    node.ok(&["absence", s, "--kind", "sick", "--date", "2027-09-03"]);
+    rejected(&node, &["absence", s, "--kind", "sick", "--date", "2027-09-06"], &["2027-09-06", "2027-08-31", "3 天"]);
+    rejected(&node, &["student", "status", b.student_no.as_str(), "休学", "--date", "2062-09-01"], &["2062-09-01"]);
+    // The roster began on 2026-09-01: nothing before that school year.
+    rejected(&node, &["absence", s, "--kind", "sick", "--date", "2026-06-30"], &["2026-06-30", "2026-09-01"]);
+    node.ok(&["alerts", "--as-of", "2031-01-01"]);
+    node.ok(&["alerts", "--as-of", "2020-01-01"]);
+}
+
+/// Issue 13 point 3: an absence on a day with no school (a Saturday, 国庆, the summer
+/// vacation) is refused naming the day; `--school-open` records it with a reason; a make-up
+/// Saturday is a school day.
+#[test]
+fn absences_on_days_without_school() {
+    let (node, a, _) = node();
+    let s = a.student_no.as_str();
+    rejected(
+        &node,
+        &["absence", s, "--kind", "unexcused", "--date", "2026-09-12"],
+        &["2026-09-12", "星期六", "--school-open"],
+    );
+    rejected(&node, &["absence", s, "--kind", "sick", "--date", "2026-10-05"], &["2026-10-05", "国庆节"]);
+    rejected(&node, &["absence", s, "--kind", "sick", "--date", "2027-07-20"], &["2027-07-20", "暑假"]);
+    // Friday and Monday around that Saturday are school days; 2026-10-10 is a make-up Saturday.
+    node.ok(&["absence", s, "--kind", "sick", "--date", "2026-09-11"]);
+    node.ok(&["absence", s, "--kind", "sick", "--date", "2026-09-14"]);
+    node.ok(&["absence", s, "--kind", "sick", "--date", "2026-10-10"]);
+    node.ok(&["absence", s, "--kind", "sick", "--date", "2026-09-12", "--school-open", "周六补课"]);
+}
+
 #[test]
 fn usage_errors_exit_2() {
     let (node, a, _) = node();

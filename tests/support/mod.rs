@@ -54,6 +54,10 @@ pub fn bin(name: &str) -> PathBuf {
 
 /// The org CSV of the test county: two townships; 鸦岭 has a primary school, a second primary
 /// school, a junior middle school and a nine-year school.
+/// The day the node binaries take as today in these tests (`BAOXUE_TODAY`): the last day of
+/// school year 2026, so every business date the tests record is in the past.
+pub const TEST_TODAY: &str = "2027-08-31";
+
 pub const ORG_CSV: &str = "\
 乡镇,学校,类型,校长,包校领导,乡镇分管领导,乡镇主要领导
 鸦岭,鸦岭中心小学,小学,王校长,李局长,赵副镇长,钱镇长
@@ -115,11 +119,14 @@ impl Node {
         p
     }
 
-    /// A command for this node's binary, with `--data` and a fixed operator.
+    /// A command for this node's binary, with `--data`, a fixed operator and a fixed today.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin("baoxue-node"));
         c.arg("--data").arg(&self.data).args(args);
         c.env("BAOXUE_OPERATOR", "测试员").env_remove("BAOXUE_DATA").env_remove("BAOXUE_LOG");
+        // "Today" is fixed (shared::dates::TODAY_ENV), so the plausible-date rule judges the
+        // tests' business dates (up to the end of school year 2026) the same on any day they run.
+        c.env("BAOXUE_TODAY", TEST_TODAY);
         c.stdin(Stdio::null());
         c
     }

@@ -1,5 +1,5 @@
 //! The command line of the county commands (`report`, `alerts`, `baseline import`,
-//! `census import`, `demo`, `bench nightly`): their arguments (clap) and what each prints.
+//! `census import`): their arguments (clap) and what each prints.
 //! `cli.rs` holds one variant per command and calls the function of the same name here.
 
 use std::fmt::Write as _;
@@ -14,9 +14,7 @@ use baoxue_shared::Date;
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::{read_input, write_output, ReportKind, ReportOptions};
-use crate::bench_nightly::{self, BenchOptions, PhaseKind};
 use crate::data::HubDir;
-use crate::demo::{self, DemoOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportName {
@@ -133,45 +131,6 @@ pub enum CensusCmd {
         #[arg(long)]
         unmasked: bool,
     },
-}
-
-/// `demo`
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// 乡镇数（默认 15，伊川县的乡镇）
-    #[arg(long, default_value_t = 15)]
-    pub townships: usize,
-    /// 学生数（约数）
-    #[arg(long, default_value_t = 60_000)]
-    pub students: usize,
-    /// 保留数据目录于此（默认用临时目录，结束后删除）
-    #[arg(long, value_name = "DIR")]
-    pub keep: Option<PathBuf>,
-    /// 随机种子（同一种子得到同一个县）
-    #[arg(long, default_value_t = 2019)]
-    pub seed: u64,
-    /// 政策预设或政策文件（默认：沙坡头的个案与问责规则＋伊川的月报）
-    #[arg(long, value_name = "PRESET|FILE")]
-    pub policy: Option<String>,
-}
-
-/// `bench nightly`
-#[derive(Debug, Args)]
-pub struct BenchNightlyArgs {
-    #[arg(long, default_value_t = 300_000)]
-    pub students: usize,
-    #[arg(long, default_value_t = 3_000_000)]
-    pub revisions: usize,
-    #[arg(long)]
-    pub json: bool,
-    /// 在此目录建库并保留（已有则直接测量）；默认临时目录，结束后删除
-    #[arg(long, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
-    /// （内部）只在已建好的目录上执行一个阶段，输出 JSON
-    #[arg(long, value_name = "DIR", hide = true)]
-    pub measure: Option<PathBuf>,
-    #[arg(long, hide = true, default_value = "cold")]
-    pub phase: String,
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
@@ -362,36 +321,5 @@ pub fn census(dir: &HubDir, cmd: CensusCmd) -> Result<()> {
         let _ = writeln!(out, "  未处理：{e}");
     }
     emit(&out);
-    Ok(())
-}
-
-pub fn demo(a: DemoArgs) -> Result<()> {
-    let out = demo::run(&DemoOptions {
-        townships: a.townships,
-        students: a.students,
-        keep: a.keep,
-        seed: a.seed,
-        policy: a.policy,
-        progress: true,
-    })?;
-    emit(&out.text);
-    Ok(())
-}
-
-pub fn bench_nightly(a: BenchNightlyArgs) -> Result<()> {
-    if let Some(dir) = &a.measure {
-        let phase: PhaseKind = a.phase.parse().map_err(|e: String| anyhow!(e))?;
-        let m = bench_nightly::measure(dir, phase)?;
-        emit(&(serde_json::to_string(&m)? + "\n"));
-        return Ok(());
-    }
-    let opts = BenchOptions { students: a.students, revisions: a.revisions, seed: 2019, dir: a.dir, progress: !a.json };
-    let exe = std::env::current_exe().ok();
-    let r = bench_nightly::run(&opts, exe.as_deref())?;
-    if a.json {
-        emit(&(serde_json::to_string_pretty(&r)? + "\n"));
-    } else {
-        emit(&(bench_nightly::describe(&r) + "\n"));
-    }
     Ok(())
 }

@@ -77,6 +77,7 @@ pub fn open(l: &Ledger, arg: &str, cause: Option<&str>, stamp: &Stamp) -> Result
     if !may_open(status) {
         return Err(refused(format!("{} 当前状态为{status}，不能立辍学案件", who(&s))));
     }
+    l.check_write_date(stamp.date, Some(&s), None)?;
     let since = l.last_closed_case_of(&s)?.map(|(_, d)| d);
     let clock_start = first_unexcused(&s, since, stamp.date).unwrap_or(stamp.date);
     let (id, item) = new_roll_case(l, &s, stamp.date, clock_start, cause)?;
@@ -117,6 +118,7 @@ pub fn edit(l: &Ledger, arg: &str, a: &EditArgs, stamp: &Stamp) -> Result<Output
         .transpose()?;
     let c = l.case(arg)?;
     l.ensure_case_writable(&c)?;
+    l.check_write_date(stamp.date, Some(&c), None)?;
     let mut wanted: Vec<(Field, Value)> = Vec::new();
     if let Some(cause) = cause {
         wanted.push((Field::Cause, Value::Cause(cause)));
@@ -173,6 +175,7 @@ pub fn confirm(l: &Ledger, arg: &str, stamp: &Stamp) -> Result<Output> {
     let c = l.case(arg)?;
     l.ensure_case_writable(&c)?;
     ensure_open(&c, "确认辍学")?;
+    l.check_write_date(stamp.date, Some(&c), None)?;
     if c.case_state() == Some(&CaseState::Confirmed) {
         return Err(refused(format!("案件 {}（{}）已确认为辍学，无需重复确认", c.id.short(), c.name())));
     }
@@ -237,6 +240,7 @@ pub fn act(l: &Ledger, arg: &str, a: &ActArgs, stamp: &Stamp) -> Result<Output> 
             return Err(invalid(format!("措施日期 {} 早于案件 {} 的立案日期 {o}", stamp.date, c.id.short())));
         }
     }
+    l.check_write_date(stamp.date, Some(&c), None)?;
     let text = a.text.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
     let action = Action { date: stamp.date, kind, by: by.to_string(), notice, text };
     let closed = !c.case_state().map(CaseState::is_open).unwrap_or(true);
@@ -263,6 +267,7 @@ pub fn close(l: &Ledger, arg: &str, outcome: &str, evidence: Option<&str>, stamp
             return Err(invalid(format!("销号日期 {} 早于案件 {} 的立案日期 {o}", stamp.date, c.id.short())));
         }
     }
+    l.check_write_date(stamp.date, Some(&c), None)?;
     let evidence = evidence.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
     let state = CaseState::Closed { outcome, evidence: evidence.clone(), on: stamp.date };
     let mut items: Vec<Item> =

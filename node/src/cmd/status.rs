@@ -76,6 +76,7 @@ pub fn status(l: &Ledger, json: bool) -> Result<Output> {
         v["own_students"] = json!(own);
         v["open_cases"] = json!(open);
         v["hub"] = json!(l.config.hub.as_ref().map(|h| h.addr.clone()));
+        v["calendar_warning"] = json!(calendar_warning(l));
         return Ok(json_text(&v).into());
     }
     let mut o = format!(
@@ -100,6 +101,9 @@ pub fn status(l: &Ledger, json: bool) -> Result<Output> {
         s.conflicts,
         s.rejected.len()
     ));
+    if let Some(w) = calendar_warning(l) {
+        o.push_str(&format!("日历需更新：{w}\n"));
+    }
     for r in &s.rejected {
         o.push_str(&format!(
             "  被拒修订 {}（记录 {}，{}）：{}\n",
@@ -110,4 +114,13 @@ pub fn status(l: &Ledger, json: bool) -> Result<Output> {
         ));
     }
     Ok(o.into())
+}
+
+/// Whether the policy's calendar needs the State Council's notice for this year (or next,
+/// from December, when it is usually published): `Calendar::needs_update`.
+fn calendar_warning(l: &Ledger) -> Option<String> {
+    let cal = l.policy().ok()?.calendar();
+    let today = baoxue_shared::Date::today();
+    let soon = today.add_days(31);
+    cal.needs_update(today).or_else(|| if soon.year() != today.year() { cal.needs_update(soon) } else { None })
 }

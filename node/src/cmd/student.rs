@@ -90,6 +90,7 @@ pub struct ImportArgs<'a> {
 /// (unless `--skip-bad`); the good rows go in ONE durable commit.
 pub fn import(l: &Ledger, a: &ImportArgs, stamp: &Stamp) -> Result<Output> {
     let path = a.file.display().to_string();
+    l.check_write_date(stamp.date, None, None)?;
     let bytes = std::fs::read(a.file).map_err(|source| NodeError::Read { path: path.clone(), source })?;
     let checked =
         roster::check(&bytes, &roster_context(l, stamp.date)).map_err(|e| invalid(format!("花名册 {path}：{e}")))?;
@@ -189,6 +190,7 @@ pub fn add(l: &Ledger, input: &StudentInput, stamp: &Stamp) -> Result<Output> {
     if let Some((column, value, reason)) = duplicate_of(l, &s)? {
         return Err(refused(format!("不能添加学生「{}」：{column}「{value}」{reason}", s.name)));
     }
+    l.check_write_date(stamp.date, None, Some(s.birth)).map_err(|e| invalid(format!("学生「{}」：{e}", s.name)))?;
     let line =
         format!("已添加学生 {}（{}）：{} {}年级，在读\n", s.student_no.masked(), s.name, s.placement.school, s.grade);
     let warnings =
@@ -413,6 +415,7 @@ pub fn set_status(l: &Ledger, arg: &str, to: &str, reason: Option<&str>, stamp: 
         _ => {}
     }
     ensure_no_open_case(l, &r, &format!("改为{to}"))?;
+    l.check_write_date(stamp.date, Some(&r), None)?;
     let reason = reason.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     let p = Placement { status: to, school: cur.school.clone(), transfer: None };
     let change = placement_change(&r, p, reason.clone())?;
@@ -422,8 +425,9 @@ pub fn set_status(l: &Ledger, arg: &str, to: &str, reason: Option<&str>, stamp: 
 }
 
 /// 送教上门 (home-delivered teaching) is for severely disabled children of 6–16 who cannot come
-/// to school (002 §四(三)3 "6至16岁重度残疾儿童少年", FORMULAS.md "School age"): the student must
-/// carry the 残疾儿童少年 group and be of that age at the reference date of the school year.
+/// to school (002 §四(三)3 "6至16岁重度残疾儿童少年", docs/FORMULAS.md "School year and age"):
+/// the student must carry the 残疾儿童少年 group and be of that age at the reference date of the
+/// school year.
 fn ensure_home_delivery_fits(l: &Ledger, r: &Record, date: Date) -> Result<()> {
     if !r.groups().contains(&SpecialGroup::Disabled) {
         return Err(refused(format!(
@@ -489,6 +493,7 @@ pub fn transfer(l: &Ledger, arg: &str, to: TransferTo, stamp: &Stamp) -> Result<
             (TransferTarget::OutOfCounty(place.to_string()), format!("转往县外：{place}"))
         }
     };
+    l.check_write_date(stamp.date, Some(&r), None)?;
     let p = Placement { status: Status::TransferredOut, school: cur.school.clone(), transfer: Some(target) };
     l.commit(&stamp.author, stamp.date, vec![(r.id, RecordKind::Student, placement_change(&r, p, None)?)])?;
     let mut text = format!("已为{} 办理转出：{note}\n", who(&r));
@@ -518,6 +523,7 @@ pub fn accept(l: &Ledger, arg: &str, stamp: &Stamp) -> Result<Output> {
             l.township()
         )));
     }
+    l.check_write_date(stamp.date, Some(&r), None)?;
     let p = Placement { status: Status::Enrolled, school: target.clone(), transfer: None };
     l.commit(&stamp.author, stamp.date, vec![(r.id, RecordKind::Student, placement_change(&r, p, None)?)])?;
     Ok(format!("已确认转入：{} 自{}转入{target}，在读\n", who(&r), cur.school).into())
@@ -542,6 +548,7 @@ pub struct EditArgs<'a> {
 pub fn edit(l: &Ledger, arg: &str, a: &EditArgs, stamp: &Stamp) -> Result<Output> {
     let r = l.student(arg)?;
     l.ensure_writable(&r)?;
+    l.check_write_date(stamp.date, Some(&r), None)?;
     let mut wanted: Vec<(Field, Value)> = Vec::new();
     let opt_text = |s: &str| {
         let t = s.trim();

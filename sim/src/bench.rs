@@ -1,4 +1,4 @@
-//! `baoxue-hub bench sync`: the sync over real loopback QUIC with real sled stores.
+//! `bench sync`: the sync over real loopback QUIC with real sled stores.
 //!
 //! 1. Initial sync of N revisions from one node to an empty hub: revisions per second, over the
 //!    whole sync (connect to done) and over the transfer alone (after the QUIC/TLS handshake),
@@ -23,10 +23,11 @@ use baoxue_shared::ids::{make_id, StudentNo};
 use baoxue_shared::model::{AbsenceKind, Placement, Sex, Status};
 use baoxue_shared::revision::{Assign, StudentInit};
 use baoxue_shared::{Change, Field, RecordId, RecordKind, Value};
+use baoxue_store::crypt::default_key_file;
 use baoxue_store::Store;
 use serde::Serialize;
 
-use crate::data::{HubDir, HubError, Result, STORE_DIR};
+use baoxue_hub::data::{HubDir, HubError, Result, STORE_DIR};
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -156,6 +157,7 @@ pub fn fill(store: &Store, origin: &str, n: usize) -> Result<u64> {
     Ok(encoded)
 }
 
+/// A second hub of the same county: its files and data key, a store of its own.
 fn copy_hub_without_store(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).map_err(|source| HubError::Io { path: to.to_path_buf(), source })?;
     let entries = std::fs::read_dir(from).map_err(|source| HubError::Io { path: from.to_path_buf(), source })?;
@@ -165,6 +167,11 @@ fn copy_hub_without_store(from: &Path, to: &Path) -> Result<()> {
         }
         let dst = to.join(e.file_name());
         std::fs::copy(e.path(), &dst).map_err(|source| HubError::Io { path: dst, source })?;
+    }
+    // The same data key (the copied files are sealed with it; the new store gets it too).
+    let (key_from, key_to) = (default_key_file(from), default_key_file(to));
+    if key_from.is_file() {
+        std::fs::copy(&key_from, &key_to).map_err(|source| HubError::Io { path: key_to, source })?;
     }
     Ok(())
 }
@@ -186,7 +193,7 @@ fn setup(root: &Path, node_name: &str) -> Result<Pair> {
     Ok(Pair { hub_dir, node, cfg })
 }
 
-/// A hub in its own process (`baoxue-hub serve`), as deployed. In one process a node and a hub
+/// A hub in its own process (`baoxue-sim hub serve`: the hub's own command line), as deployed. In one process a node and a hub
 /// would slow each other in ways no county sees: sled orders batch writes against reads
 /// process-wide, and both would share one allocator.
 struct HubProcess {
@@ -200,16 +207,16 @@ impl HubProcess {
             let path = path.to_path_buf();
             move |source| HubError::Io { path, source }
         };
-        let exe = std::env::current_exe().map_err(io(Path::new("baoxue-hub")))?;
+        let exe = std::env::current_exe().map_err(io(Path::new("baoxue-sim")))?;
         let port = std::net::UdpSocket::bind("127.0.0.1:0")
             .and_then(|s| s.local_addr())
             .map_err(io(Path::new("127.0.0.1:0")))?
             .port();
         let addr = format!("127.0.0.1:{port}");
-        let sock = dir.root.join(crate::control::SOCKET);
+        let sock = dir.root.join(baoxue_hub::control::SOCKET);
         let _ = std::fs::remove_file(&sock);
         let child = std::process::Command::new(&exe)
-            .arg("--data")
+            .args(["hub", "--data"])
             .arg(&dir.root)
             .args(["serve", "--listen", &addr, "--no-nightly"])
             .env("BAOXUE_LOG", "warn")

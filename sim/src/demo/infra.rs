@@ -11,8 +11,8 @@ use baoxue_node::sync::{init_from_bundle, sync_once, SyncReport};
 use baoxue_node::Ledger;
 use baoxue_store::{Store, StoreOptions};
 
-use crate::data::HubDir;
-use crate::server::{HubServer, RunningHub};
+use baoxue_hub::data::HubDir;
+use baoxue_hub::server::{HubServer, RunningHub};
 
 /// A node's store in the demo: a small cache (15+ stores share one process).
 const NODE_STORE: StoreOptions = StoreOptions { cache_bytes: 32 * 1024 * 1024 };

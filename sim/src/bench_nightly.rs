@@ -1,4 +1,4 @@
-//! `baoxue-hub bench nightly`: the nightly recompute on a county of a given size.
+//! `bench nightly`: the nightly recompute on a county of a given size.
 //!
 //! Builds a hub store directly with [`Store::apply`] in large batches (a synthetic county from
 //! [`crate::demo::synth`], each student with its roster revision, absences, and a share of
@@ -28,9 +28,9 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use crate::county::County;
 use crate::demo::synth;
-use crate::nightly::{self, Snapshot};
+use baoxue_hub::county::County;
+use baoxue_hub::nightly::{self, Snapshot};
 use baoxue_shared::policy::Policy;
 
 #[derive(Debug, Clone)]
@@ -517,7 +517,7 @@ pub fn measure(dir: &Path, phase: PhaseKind) -> Result<Measured> {
 }
 
 /// Builds the store for `opts` (unless `opts.dir` already holds one) and measures both phases,
-/// each in a fresh child process when `exe` is given (the `baoxue-hub` binary), else here.
+/// each in a fresh child process when `exe` is given (the `baoxue-sim` binary), else here.
 pub fn run(opts: &BenchOptions, exe: Option<&Path>) -> Result<BenchReport> {
     let (dir, temporary) = match &opts.dir {
         Some(d) => (d.clone(), false),
@@ -670,7 +670,7 @@ mod tests {
         let county = bench_county(dir.path()).unwrap();
         nightly::run(&county, Date::ymd(2026, 7, 6)).unwrap();
         next_day(&county.store, 300, 9).unwrap();
-        let mut inc = Snapshot::load(dir.path());
+        let mut inc = Snapshot::load(dir.path(), county.store.key());
         let r = inc.refresh(&county.store, county.year_start()).unwrap();
         assert!(!r.rebuilt && r.revisions > 0);
         let mut full = Snapshot::default();

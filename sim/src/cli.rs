@@ -1,0 +1,178 @@
+//! The simulator's command line: `demo`, `bench sync`, `bench nightly` (docs/CLI.md: reached also as
+//! `baoxue-hub demo …` and `baoxue-hub bench …`, which run this binary with the same arguments),
+//! and the hidden `hub …`, the hub's own command line, so that the sync benchmark can run a hub
+//! in its own process from this binary alone. Exit status: 0 success, 1 the command failed (one
+//! clear line on stderr), 2 bad usage (clap).
+
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::bench_nightly::{self, PhaseKind};
+use crate::demo::{self, DemoOptions};
+
+#[derive(Debug, Parser)]
+#[command(name = "baoxue-sim", version, about = "控辍保学 模拟器：演示县、同步与夜间汇总基准测试", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// 演示：模拟伊川县，县级平台与各乡镇节点经本机 QUIC 同步，运行一个学年
+    Demo(DemoArgs),
+    /// 基准测试
+    Bench {
+        #[command(subcommand)]
+        cmd: BenchCmd,
+    },
+    /// （内部）县级平台的命令行，如 hub --data DIR serve：基准测试在单独的进程中运行平台
+    #[command(hide = true)]
+    Hub {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<OsString>,
+    },
+}
+
+/// `demo`
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// 乡镇数（默认 15，伊川县的乡镇）
+    #[arg(long, default_value_t = 15)]
+    pub townships: usize,
+    /// 学生数（约数）
+    #[arg(long, default_value_t = 60_000)]
+    pub students: usize,
+    /// 保留数据目录于此（默认用临时目录，结束后删除）
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// 随机种子（同一种子得到同一个县）
+    #[arg(long, default_value_t = 2019)]
+    pub seed: u64,
+    /// 政策预设或政策文件（默认：沙坡头的个案与问责规则＋伊川的月报）
+    #[arg(long, value_name = "PRESET|FILE")]
+    pub policy: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCmd {
+    /// 夜间汇总基准：N 名学生、M 条修订的县，测量汇总耗时与峰值内存
+    Nightly(BenchNightlyArgs),
+    /// 同步基准：N 条修订首次同步到空平台、线上字节、空同步耗时
+    Sync {
+        #[arg(long, default_value_t = 100_000)]
+        revisions: usize,
+        #[arg(long)]
+        json: bool,
+        /// 在此目录建库（默认临时目录，结束后删除）
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// `bench nightly`
+#[derive(Debug, Args)]
+pub struct BenchNightlyArgs {
+    #[arg(long, default_value_t = 300_000)]
+    pub students: usize,
+    #[arg(long, default_value_t = 3_000_000)]
+    pub revisions: usize,
+    #[arg(long)]
+    pub json: bool,
+    /// 在此目录建库并保留（已有则直接测量）；默认临时目录，结束后删除
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// （内部）只在已建好的目录上执行一个阶段，输出 JSON
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub measure: Option<PathBuf>,
+    #[arg(long, hide = true, default_value = "cold")]
+    pub phase: String,
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn emit(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+fn demo(a: DemoArgs) -> Result<()> {
+    let out = demo::run(&DemoOptions {
+        townships: a.townships,
+        students: a.students,
+        keep: a.keep,
+        seed: a.seed,
+        policy: a.policy,
+        progress: true,
+    })?;
+    emit(&out.text);
+    Ok(())
+}
+
+fn bench_nightly(a: BenchNightlyArgs) -> Result<()> {
+    if let Some(dir) = &a.measure {
+        let phase: PhaseKind = a.phase.parse().map_err(|e: String| anyhow!(e))?;
+        let m = bench_nightly::measure(dir, phase)?;
+        emit(&(serde_json::to_string(&m)? + "\n"));
+        return Ok(());
+    }
+    let opts = bench_nightly::BenchOptions {
+        students: a.students,
+        revisions: a.revisions,
+        seed: 2019,
+        dir: a.dir,
+        progress: !a.json,
+    };
+    let exe = std::env::current_exe().ok();
+    let r = bench_nightly::run(&opts, exe.as_deref())?;
+    if a.json {
+        emit(&(serde_json::to_string_pretty(&r)? + "\n"));
+    } else {
+        emit(&(bench_nightly::describe(&r) + "\n"));
+    }
+    Ok(())
+}
+
+fn bench_sync(revisions: usize, json: bool, dir: Option<PathBuf>) -> Result<()> {
+    let opts = crate::bench::BenchOptions { revisions, dir };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("无法启动异步运行时")?;
+    let b = rt.block_on(crate::bench::run(&opts, |m| {
+        if !json {
+            eprintln!("{m}");
+        }
+    }))?;
+    if json {
+        emit(&(serde_json::to_string_pretty(&b)? + "\n"));
+    } else {
+        emit(&(crate::bench::to_text(&b) + "\n"));
+    }
+    Ok(())
+}
+
+/// Runs one command.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Cmd::Demo(a) => demo(a),
+        Cmd::Bench { cmd: BenchCmd::Nightly(a) } => bench_nightly(a),
+        Cmd::Bench { cmd: BenchCmd::Sync { revisions, json, dir } } => bench_sync(revisions, json, dir),
+        Cmd::Hub { .. } => Err(anyhow!("hub 子命令只能从命令行运行")),
+    }
+}
+
+/// The binary's entry: parse, run, print one clear line on failure.
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    if let Cmd::Hub { args } = cli.cmd {
+        let argv = std::iter::once(OsString::from("baoxue-hub")).chain(args);
+        return baoxue_hub::cli::main_from(argv);
+    }
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("错误：{}", format!("{e:#}").lines().collect::<Vec<_>>().join("；"));
+            std::process::ExitCode::from(1)
+        }
+    }
+}
