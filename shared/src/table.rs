@@ -14,6 +14,8 @@ use baoxue_sheet::read::{read, ReadError};
 pub use baoxue_sheet::{Aliases, Encoding, Source};
 use thiserror::Error;
 
+use crate::text;
+
 /// Something wrong with one cell or row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
@@ -107,7 +109,9 @@ impl Row<'_> {
 pub struct Table {
     pub columns: HashMap<String, usize>,
     rows: Vec<(usize, Vec<String>)>,
-    /// Rows left out, with the reason (wrong number of cells, an ID stored as a number …).
+    /// Rows left out, with the reason: ragged rows, a cell Excel damaged (an ID stored as a
+    /// number), and cells holding control characters, bidi controls or more than
+    /// [`text::MAX_CELL`] characters (named by row and column).
     pub ragged: Vec<RowError>,
     /// Rows read with a remark (a 身份证件类型 other than 居民身份证: its number is not taken
     /// as a 身份证号).
@@ -146,6 +150,7 @@ impl Table {
             .iter()
             .map(|(name, &i)| (i, form_of(name), header.written.get(name).cloned().unwrap_or_else(|| name.clone())))
             .collect();
+        let written_at: HashMap<usize, String> = forms.iter().map(|(i, _, w)| (*i, w.clone())).collect();
         let id_col = header.columns.get("身份证号").copied();
         let id_type_col = header.columns.get(ID_TYPE).copied();
         let mut rows = Vec::new();
@@ -164,8 +169,23 @@ impl Table {
                 });
                 continue;
             }
-            let mut cells = vec![String::new(); width.max(r.cells.len())];
             let mut bad = false;
+            for (i, c) in r.cells.iter().enumerate() {
+                let t = c.text();
+                if let Err(e) = text::check(t.trim(), text::MAX_CELL) {
+                    ragged.push(RowError {
+                        row: r.number,
+                        column: written_at.get(&i).cloned().unwrap_or_default(),
+                        value: text::shown(t.trim()),
+                        reason: e.to_string(),
+                    });
+                    bad = true;
+                }
+            }
+            if bad {
+                continue;
+            }
+            let mut cells = vec![String::new(); width.max(r.cells.len())];
             for (i, form, written) in &forms {
                 let Some(c) = r.cells.get(*i) else { continue };
                 match normalise(*form, c) {
@@ -226,6 +246,28 @@ mod tests {
         assert_eq!(rows[1].number, 4);
         assert_eq!(t.ragged.len(), 1);
         assert_eq!(t.ragged[0].row, 3);
+    }
+
+    #[test]
+    fn control_characters_and_bidi_name_row_and_column() {
+        let t = Table::parse("a,b\n1,ok\n2,x\u{1b}[2Jy\n3,\u{202E}gnp.exe\n4,fine\n".as_bytes(), &["a", "b"]).unwrap();
+        assert_eq!(t.len(), 2, "the two bad rows are refused");
+        assert_eq!(t.ragged.len(), 2);
+        assert_eq!((t.ragged[0].row, t.ragged[0].column.as_str()), (3, "b"));
+        assert_eq!((t.ragged[1].row, t.ragged[1].column.as_str()), (4, "b"));
+        let line = t.ragged[0].to_string();
+        assert!(!line.contains('\u{1b}'), "the escape is not printed raw: {line}");
+        assert!(line.contains("控制字符"), "{line}");
+        assert!(t.ragged[1].to_string().contains("文字方向"));
+    }
+
+    #[test]
+    fn an_oversized_cell_is_refused() {
+        let big = "名".repeat(text::MAX_CELL + 1);
+        let t = Table::parse(format!("a,b\n1,{big}\n").as_bytes(), &["a", "b"]).unwrap();
+        assert!(t.is_empty());
+        assert_eq!(t.ragged[0].column, "b");
+        assert!(t.ragged[0].to_string().contains("过长"));
     }
 
     #[test]
