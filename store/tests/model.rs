@@ -10,13 +10,14 @@
 //! Cases: 8 by default (CI); `BAOXUE_PROPTEST_CASES=500 cargo test -p baoxue-store --test model`
 //! runs longer.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
 use baoxue_shared::codec;
-use baoxue_shared::ids::{make_id, StudentNo};
-use baoxue_shared::model::{AbsenceKind, Placement, Sex, Status};
+use baoxue_shared::model::{AbsenceKind, Placement, Status};
 use baoxue_shared::revision::{Assign, StudentInit};
 use baoxue_shared::state::fold_all;
 use baoxue_shared::{Change, Date, Field, Hlc, RecordId, RecordKind, RevId, Revision, Value};
@@ -28,23 +29,7 @@ const CHILD_DIR: &str = "BAOXUE_MODEL_CHILD_DIR";
 const CHILD_BATCH: &str = "BAOXUE_MODEL_CHILD_BATCH";
 
 fn init(i: u16) -> StudentInit {
-    let id = make_id("410329", Date::ymd(2016, 5, 1).0, i);
-    StudentInit {
-        student_no: StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
-        id_number: Some(id),
-        name: format!("学生{i}"),
-        sex: Sex::Female,
-        birth: Date::ymd(2016, 5, 1),
-        grade: 4,
-        class: None,
-        hukou_township: None,
-        hukou_village: None,
-        entry_year: Some(2023),
-        groups: vec![],
-        guardian: None,
-        phone: None,
-        placement: Placement { status: Status::Enrolled, school: "鸦岭小学".into(), transfer: None },
-    }
+    common::student(i)
 }
 
 /// One step of a run.
