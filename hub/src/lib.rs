@@ -21,6 +21,7 @@
 //! - [`cli`]: the command line.
 //! - `demo` and `bench` run the simulator (`baoxue-sim`, its own crate: it links the node),
 //!   found next to this binary.
+//! - [`columns`]: the county's own column aliases for imported files (`columns.toml`).
 //!
 //! **Invariants.** The hub takes a node's identity and township from its certificate only. A
 //! push batch is acknowledged only after it is applied and flushed and the node's cursor is
@@ -29,6 +30,7 @@
 pub mod backup;
 pub mod cli;
 pub mod cmd;
+pub mod columns;
 pub mod conflicts;
 pub mod control;
 pub mod county;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use baoxue_shared::report::{render, Format, Render};
+use baoxue_shared::report::{render_bytes, Format, Render};
 use baoxue_shared::Date;
 use baoxue_store::StoreKey;
 use serde::{Deserialize, Serialize};
@@ -75,9 +75,9 @@ pub fn run(county: &County, as_of: Date) -> Result<NightlyRun> {
     let dir = archive_dir(&county.data, as_of);
     std::fs::create_dir_all(&dir).with_context(|| format!("无法创建目录 {}", dir.display()))?;
     let mut files = Vec::new();
-    let mut put = |name: &str, text: &str| -> Result<()> {
+    let mut put = |name: &str, text: &[u8]| -> Result<()> {
         let p = dir.join(name);
-        write_archived(key, &p, text.as_bytes()).with_context(|| format!("无法写入 {}", p.display()))?;
+        write_archived(key, &p, text).with_context(|| format!("无法写入 {}", p.display()))?;
         files.push(name.to_string());
         Ok(())
     };
@@ -91,11 +91,11 @@ pub fn run(county: &County, as_of: Date) -> Result<NightlyRun> {
         ("ranking", &ind.ranking),
     ];
     for (name, r) in reports {
-        for f in [Format::Json, Format::Csv, Format::Md] {
-            put(&format!("{name}.{}", f.extension()), &render(r, f))?;
+        for f in [Format::Json, Format::Csv, Format::Md, Format::Xlsx] {
+            put(&format!("{name}.{}", f.extension()), &render_bytes(r, f, county.unit.as_deref())?)?;
         }
     }
-    put("alerts.json", &(serde_json::to_string_pretty(&computed.alerts)? + "\n"))?;
+    put("alerts.json", (serde_json::to_string_pretty(&computed.alerts)? + "\n").as_bytes())?;
     let t3 = Instant::now();
     let mut run = NightlyRun {
         as_of,

@@ -35,6 +35,8 @@ pub enum FormatArg {
     Json,
     Csv,
     Md,
+    /// Excel 工作簿（上报版式；不写 --out 时写入当前目录的「报表名-日期.xlsx」）
+    Xlsx,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
@@ -63,7 +65,7 @@ pub enum SourceArg {
 #[derive(Debug, Clone, PartialEq, Eq, Args, Serialize, Deserialize)]
 pub struct ReportArgs {
     pub report: ReportName,
-    /// 输出格式（默认 md；csv 为带 BOM 的 UTF-8，可直接用 Excel 打开）
+    /// 输出格式（默认 md；csv 为带 BOM 的 UTF-8，可直接用 Excel 打开；xlsx 为上报用 Excel 表）
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
     /// 同 --format json
@@ -170,6 +172,7 @@ pub fn report(ctx: &Context, a: &ReportArgs) -> Result<ReportOutput> {
         (true, _) | (false, Some(FormatArg::Json)) => Format::Json,
         (false, Some(FormatArg::Csv)) => Format::Csv,
         (false, Some(FormatArg::Md) | None) => Format::Md,
+        (false, Some(FormatArg::Xlsx)) => Format::Xlsx,
     };
     let kind = match a.report {
         ReportName::Consolidation => ReportKind::Consolidation,
@@ -184,7 +187,7 @@ pub fn report(ctx: &Context, a: &ReportArgs) -> Result<ReportOutput> {
     };
     let c = ctx.county()?;
     let (snap, _) = c.snapshot()?;
-    let text = c.report(&snap, &ReportOptions { kind, format, as_of, stage, school_year: a.school_year })?;
+    let opts = ReportOptions { kind, format, as_of, stage, school_year: a.school_year };
     let mut out = ReportOutput {
         kind: kind.file_stem().to_string(),
         format: format.to_string(),
@@ -192,6 +195,15 @@ pub fn report(ctx: &Context, a: &ReportArgs) -> Result<ReportOutput> {
         text: None,
         written: None,
     };
+    if format == Format::Xlsx {
+        // Binary: always to a file (never to a terminal).
+        let p = a.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}-{as_of}.xlsx", kind.file_stem())));
+        let bytes = c.report_bytes(&snap, &opts)?;
+        std::fs::write(ctx.path(&p), bytes).with_context(|| format!("无法写入 {}", p.display()))?;
+        out.written = Some(p);
+        return Ok(out);
+    }
+    let text = c.report(&snap, &opts)?;
     match &a.out {
         Some(p) => {
             std::fs::write(ctx.path(p), &text).with_context(|| format!("无法写入 {}", p.display()))?;
@@ -321,12 +333,17 @@ pub struct CensusImported {
     pub opened_by_township: std::collections::BTreeMap<String, usize>,
     pub warnings: Vec<String>,
     pub errors: Vec<String>,
+    /// How the file was read when it was not plain UTF-8 CSV (e.g. "Excel 工作簿").
+    pub read_as: Option<String>,
 }
 
 impl CensusImported {
     pub fn text(&self) -> String {
         let c = &self.counts;
         let mut out = String::new();
+        if let Some(src) = &self.read_as {
+            let _ = writeln!(out, "已按 {} 读取 {}", src, self.file.display());
+        }
         let _ = writeln!(
             out,
             "{}比对（{}）：匹配 {}，疑似匹配 {}，未匹配 {}，立失学案件 {}",
@@ -418,5 +435,6 @@ pub fn census_import(ctx: &Context, a: &CensusArgs) -> Result<CensusImported> {
         opened_by_township,
         warnings: o.warnings.iter().chain(&o.skipped).map(|w| w.to_string()).collect(),
         errors: o.errors.iter().map(|e| e.to_string()).collect(),
+        read_as: r.read_as.map(|s| s.label().to_string()),
     })
 }
