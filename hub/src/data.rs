@@ -368,7 +368,15 @@ impl HubDir {
     /// written is read back and compared before it replaces the old one, so the hub never
     /// writes a configuration it cannot read. Returns (townships, schools, new configuration
     /// version).
-    pub fn import_org(&self, bytes: &[u8], source: &Path, remove: &[String]) -> Result<(usize, usize, u64)> {
+    /// `lent`: the store when `serve` holds it (else opened here, only when a township or
+    /// school would go).
+    pub fn import_org(
+        &self,
+        lent: Option<&Store>,
+        bytes: &[u8],
+        source: &Path,
+        remove: &[String],
+    ) -> Result<(usize, usize, u64)> {
         let mut cfg = self.config()?;
         let aliases = crate::columns::load(&self.root).map_err(|e| HubError::Invalid(format!("{e:#}")))?;
         let org =
@@ -378,8 +386,15 @@ impl HubDir {
             || old.schools.keys().any(|s| !org.schools.contains_key(s))
             || !remove.is_empty()
         {
-            let store = self.open_store()?;
-            crate::org_guard::check(&old, &org, &self.nodes()?, &store, remove)?;
+            let opened;
+            let store = match lent {
+                Some(s) => s,
+                None => {
+                    opened = self.open_store()?;
+                    &opened
+                }
+            };
+            crate::org_guard::check(&old, &org, &self.nodes()?, store, remove)?;
         }
         let text = org.to_csv();
         match Org::parse_csv(text.as_bytes()) {

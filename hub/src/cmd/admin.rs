@@ -103,7 +103,7 @@ pub fn org_import(ctx: &Context, file: &std::path::Path, remove: &[String]) -> R
     use anyhow::Context as _;
     let file = ctx.path(file);
     let bytes = std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
-    let (townships, schools, config_version) = ctx.dir.import_org(&bytes, &file, remove)?;
+    let (townships, schools, config_version) = ctx.dir.import_org(ctx.lent_store(), &bytes, &file, remove)?;
     Ok(OrgImported { townships, schools, config_version })
 }
 
@@ -263,7 +263,7 @@ impl NodeRevoked {
 
 /// `node revoke NAME`: the node can no longer connect.
 pub fn node_revoke(ctx: &Context, name: &str) -> Result<NodeRevoked> {
-    let n = ctx.dir.revoke_node(name)?;
+    let n = ctx.dir.revoke_node_in(&ctx.store()?, name)?;
     Ok(NodeRevoked { name: n.name, township: n.township })
 }
 
@@ -333,7 +333,7 @@ pub struct Lines(pub String);
 /// `backup --out FILE`: the store and configuration in one file sealed to the county's backup key.
 pub fn backup(ctx: &Context, out: &std::path::Path) -> Result<Lines> {
     let out = ctx.path(out);
-    let (n, _) = ctx.dir.backup(&out)?;
+    let (n, _) = ctx.dir.backup(&ctx.store()?, &out)?;
     Ok(Lines(format!(
         "已备份县级平台：{} 条修订及配置、证书，写入 {}（已用县级备份公钥加密）",
         n.revisions,

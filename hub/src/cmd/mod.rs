@@ -66,6 +66,11 @@ impl Context {
         }
     }
 
+    /// The store `serve` lent, if any (a command that opens the store only sometimes).
+    pub fn lent_store(&self) -> Option<&Store> {
+        self.store.as_ref()
+    }
+
     /// The county's data for reports and alerts.
     pub fn county(&self) -> Result<County> {
         Ok(self.dir.county(self.store()?)?)
