@@ -3,10 +3,12 @@
 //! `tests/support/` (the `baoxue` package's library).
 
 mod e2e {
+    mod at_rest;
     mod bad_input;
     mod case_details;
     mod durability;
     mod hub_alerts;
+    mod school_app;
     mod students;
     mod sync;
     mod walkthrough;

@@ -1,4 +1,4 @@
-//! The hub's command line (CLI.md "Hub"): argument definitions and dispatch. Exit status: 0
+//! The hub's command line (docs/CLI.md "Hub"): argument definitions and dispatch. Exit status: 0
 //! success, 1 the command failed (one clear line on stderr), 2 bad usage (clap).
 
 use std::net::SocketAddr;
@@ -212,7 +212,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Cmd::Init { county_code, name, policy, addr } => {
             let done = dir.init(&county_code, &name, policy.as_deref(), addr.as_deref())?;
             crate::say!(
-                "已建立 {}（{}）县级平台，数据目录 {}\n政策：{}；节点连接地址：{}\n县 CA 私钥在 {}，请离线备份并妥善保管",
+                "已建立 {}（{}）县级平台，数据目录 {}\n政策：{}；节点连接地址：{}\n县 CA 私钥在 {}（已加密），请用 backup 离线备份并妥善保管",
                 done.config.county_name,
                 done.config.county_code,
                 dir.root.display(),
@@ -220,6 +220,10 @@ pub fn run(cli: Cli) -> Result<()> {
                 done.config.addr,
                 done.ca_path.display()
             );
+            crate::say!("数据加密密钥：{}", done.key_origin);
+            if let Some(w) = done.key_origin.warning() {
+                eprintln!("{w}");
+            }
         }
         Cmd::Org { cmd: OrgCmd::Import { file } } => {
             let bytes = std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;

@@ -3,7 +3,7 @@
 //!
 //! - Reports come from `shared::indicators` over the nightly [`Snapshot`] (brought up to date
 //!   incrementally first, so an on-demand report sees everything received so far), rendered by
-//!   `shared::report` (`json` = the CLI.md contract, `csv` with BOM, `md`).
+//!   `shared::report` (`json` = the docs/CLI.md contract, `csv` with BOM, `md`).
 //! - Alerts: the case, school and township rules of `shared::alerts` over every case, plus what
 //!   only the hub can see: a unit losing more than 1% and a township above the national
 //!   辍学率 limit (from the dropout report), nodes past the reporting deadline (from the days
@@ -156,9 +156,9 @@ impl County {
 
     /// The snapshot brought up to date (and saved, so the next command starts from here).
     pub fn snapshot(&self) -> Result<(Snapshot, Refresh)> {
-        let mut snap = Snapshot::load(&self.data);
+        let mut snap = Snapshot::load(&self.data, self.store.key());
         let r = snap.refresh(&self.store, self.year_start())?;
-        snap.save(&self.data)?;
+        snap.save(&self.data, self.store.key())?;
         Ok((snap, r))
     }
 

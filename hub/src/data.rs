@@ -4,15 +4,22 @@
 //! DATA/
 //!   hub.toml          county code and name, the address nodes reach the hub at, the policy's
 //!                     name, the configuration version (raised by every `org import`)
-//!   ca.pem            the county CA: certificate and PRIVATE KEY (mode 0600; back it up offline)
-//!   hub.pem           the hub's server certificate and key (mode 0600)
+//!   ca.pem            the county CA: certificate and PRIVATE KEY, sealed with the store's key
+//!                     (mode 0600; `backup` carries it)
+//!   hub.pem           the hub's server certificate and key, sealed likewise
 //!   org.csv           townships and schools (as last imported)
 //!   policy.toml       the county policy, self-contained TOML
 //!   nodes.toml        every node issued: name, township, issue date, revoked or not
 //!   node-status.json  each node's syncs as seen by `serve`: the last one, and the days of
 //!                     all successful ones (runs of days), for the reporting deadlines
-//!   store/            the sled store (revisions, derived records, sync cursors)
+//!   store/            the sled store (revisions, derived records, sync cursors), sealed
+//!   nightly/, reports/ the nightly snapshot and dated archives, sealed
 //! ```
+//!
+//! The key of the store seals the PEM files and the nightly's files too (see
+//! `baoxue_store::crypt`); without a systemd credential or a passphrase it lies in a plain key
+//! file beside the data directory, `<DATA>.key` (see [`HubDir::key`]). The directory is 0700
+//! and its files 0600.
 //!
 //! Everything but `store/` is a small text file written atomically, so `node add`,
 //! `node revoke`, `org import` and `node list` work while `serve` holds the store: the server
@@ -30,7 +37,8 @@ use baoxue_shared::policy::{Policy, PolicyError, DEFAULT_PRESET};
 use baoxue_shared::revision::now_ms;
 use baoxue_shared::sync::{clock_text, Bundle, BundleError, CountyConfig, BUNDLE_FORMAT};
 use baoxue_shared::Date;
-use baoxue_store::{Store, StoreError};
+use baoxue_store::crypt::{create_private_dir, default_key_file};
+use baoxue_store::{KeyOrigin, Store, StoreError, StoreKey, StoreOptions};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -42,7 +50,7 @@ pub const ORG_FILE: &str = "org.csv";
 pub const POLICY_FILE: &str = "policy.toml";
 pub const NODES_FILE: &str = "nodes.toml";
 pub const STATUS_FILE: &str = "node-status.json";
-/// The port of CLI.md's examples and the service unit.
+/// The port of docs/CLI.md's examples and the service unit.
 pub const DEFAULT_PORT: u16 = 7443;
 pub const DEFAULT_ADDR: &str = "127.0.0.1:7443";
 
@@ -164,6 +172,8 @@ pub struct HubDir {
 pub struct Initialised {
     pub config: HubConfig,
     pub ca_path: PathBuf,
+    /// Where the data key came from (a plain file is printed with a warning).
+    pub key_origin: KeyOrigin,
 }
 
 impl HubDir {
@@ -201,7 +211,9 @@ impl HubDir {
         let addr = addr.unwrap_or(DEFAULT_ADDR).trim().to_string();
         let host =
             addr_host(&addr).ok_or_else(|| HubError::Invalid(format!("平台地址“{addr}”无效（应为 主机:端口）")))?;
-        std::fs::create_dir_all(&self.root).map_err(io(&self.root))?;
+        create_private_dir(&self.root).map_err(io(&self.root))?;
+        // The store first: its key seals the files below.
+        let key = self.open_store_unchecked()?.key().cloned().ok_or_else(|| HubError::Invalid("存储未加密".into()))?;
         let ca = CountyCa::generate(code, county_name.trim())?;
         let hub_name = format!("{}县级平台", county_name.trim());
         let mut sans = vec!["localhost".to_string(), "127.0.0.1".to_string()];
@@ -209,13 +221,13 @@ impl HubDir {
             sans.push(host);
         }
         let hub_cred = issue_hub_cert(&ca, &hub_name, &sans)?;
-        write_file_atomic(&self.path(CA_FILE), ca.to_pem_string().as_bytes(), true)?;
-        write_file_atomic(&self.path(HUB_CERT_FILE), hub_cred.to_pem_string().as_bytes(), true)?;
+        let ca_path = self.path(CA_FILE);
+        key.write_file(&ca_path, ca.to_pem_string().as_bytes()).map_err(io(&ca_path))?;
+        let hub_path = self.path(HUB_CERT_FILE);
+        key.write_file(&hub_path, hub_cred.to_pem_string().as_bytes()).map_err(io(&hub_path))?;
         write_file_atomic(&self.path(POLICY_FILE), pol.to_toml()?.as_bytes(), false)?;
         write_file_atomic(&self.path(ORG_FILE), Org::default().to_csv().as_bytes(), false)?;
         self.write_nodes(&[])?;
-        // The store, with its epoch.
-        Store::open(&self.path(STORE_DIR))?;
         let config = HubConfig {
             county_code: code.to_string(),
             county_name: county_name.trim().to_string(),
@@ -227,7 +239,7 @@ impl HubDir {
         };
         // Last: its presence means "initialised".
         self.write_config(&config)?;
-        Ok(Initialised { config, ca_path: self.path(CA_FILE) })
+        Ok(Initialised { config, ca_path: self.path(CA_FILE), key_origin: key.origin().clone() })
     }
 
     fn require(&self) -> Result<()> {
@@ -254,16 +266,48 @@ impl HubDir {
 
     pub fn ca(&self) -> Result<CountyCa> {
         self.require()?;
-        let p = self.path(CA_FILE);
-        let text = std::fs::read_to_string(&p).map_err(io(&p))?;
-        Ok(CountyCa::from_pem_string(&text)?)
+        Ok(CountyCa::from_pem_string(&self.read_sealed_text(CA_FILE)?)?)
     }
 
     pub fn hub_credentials(&self) -> Result<Credentials> {
         self.require()?;
-        let p = self.path(HUB_CERT_FILE);
-        let text = std::fs::read_to_string(&p).map_err(io(&p))?;
-        Ok(Credentials::from_pem_string(&text)?)
+        Ok(Credentials::from_pem_string(&self.read_sealed_text(HUB_CERT_FILE)?)?)
+    }
+
+    /// The data key: the serving store's when this runs inside `serve`, else found as
+    /// [`StoreKey::resolve`] says (a new hub's plain key file is `<DATA>.key`, outside it).
+    pub fn key(&self) -> Result<StoreKey> {
+        if let Some(k) = crate::out::lent_store().and_then(|s| s.key().cloned()) {
+            return Ok(k);
+        }
+        Ok(StoreKey::resolve(&self.path(STORE_DIR), Some(&default_key_file(&self.root))).map_err(StoreError::from)?)
+    }
+
+    /// A file of the data directory sealed with the data key (files in clear, written by an
+    /// earlier version, are read as they are).
+    pub fn read_sealed_text(&self, file: &str) -> Result<String> {
+        let p = self.path(file);
+        let bytes = self.key()?.read_file(&p).map_err(io(&p))?;
+        String::from_utf8(bytes).map_err(|_| HubError::BadFile { path: p, reason: "不是 UTF-8 文本".into() })
+    }
+
+    /// Seals the files an earlier version wrote in clear (the PEM files) and makes the
+    /// directory private.
+    fn seal_legacy_files(&self, key: &StoreKey) -> Result<()> {
+        let mut sealed_now = false;
+        for f in [CA_FILE, HUB_CERT_FILE] {
+            let p = self.path(f);
+            if p.is_file() && !StoreKey::is_sealed_file(&p) {
+                key.seal_file(&p).map_err(io(&p))?;
+                sealed_now = true;
+            }
+        }
+        // Once, for a directory an earlier version wrote under the caller's umask.
+        if sealed_now {
+            let root = &self.root;
+            baoxue_store::crypt::restrict_tree(root).map_err(io(root))?;
+        }
+        Ok(())
     }
 
     pub fn org(&self) -> Result<Org> {
@@ -444,8 +488,16 @@ impl HubDir {
         if let Some(s) = crate::out::lent_store() {
             return Ok(s);
         }
+        let store = self.open_store_unchecked()?;
+        if let Some(key) = store.key() {
+            self.seal_legacy_files(key)?;
+        }
+        Ok(store)
+    }
+
+    fn open_store_unchecked(&self) -> Result<Store> {
         let p = self.path(STORE_DIR);
-        Store::open(&p).map_err(|e| match &e {
+        Store::open_keyed(&p, StoreOptions::default(), Some(&default_key_file(&self.root))).map_err(|e| match &e {
             StoreError::Open { source, .. } if is_lock_error(source) => HubError::Locked(self.root.clone()),
             _ => HubError::Store(e),
         })
@@ -504,7 +556,8 @@ impl HubDir {
             .collect();
         days.sort();
         let day = days.pop()?;
-        let text = std::fs::read_to_string(reports.join(&day).join("alerts.json")).ok()?;
+        let bytes = self.key().ok()?.read_file(&reports.join(&day).join("alerts.json")).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
         let list: Vec<serde_json::Value> = serde_json::from_str(&text).ok()?;
         let mut by_township = BTreeMap::new();
         for a in &list {

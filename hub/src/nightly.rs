@@ -28,7 +28,7 @@ use baoxue_shared::codec;
 use baoxue_shared::indicators::History;
 use baoxue_shared::report::{render, Format, Render};
 use baoxue_shared::{Change, Date, Field, Record, RecordId, RecordKind, RevId, Revision};
-use baoxue_store::Store;
+use baoxue_store::{Store, StoreKey};
 use serde::{Deserialize, Serialize};
 
 use crate::county::County;
@@ -283,12 +283,16 @@ impl Snapshot {
 
     /// Loads the snapshot file; a missing, foreign or damaged file gives an empty snapshot
     /// (the next refresh rebuilds it).
-    pub fn load(data: &Path) -> Snapshot {
-        Self::try_load(&Self::path(data)).unwrap_or_default()
+    pub fn load(data: &Path, key: Option<&StoreKey>) -> Snapshot {
+        Self::try_load(&Self::path(data), key).unwrap_or_default()
     }
 
-    fn try_load(path: &Path) -> Result<Snapshot> {
-        let mut f = std::io::BufReader::new(std::fs::File::open(path)?);
+    fn try_load(path: &Path, key: Option<&StoreKey>) -> Result<Snapshot> {
+        let bytes = match key {
+            Some(k) => k.read_file(path)?,
+            None => std::fs::read(path)?,
+        };
+        let mut f = bytes.as_slice();
         let header: Header = codec::decode(&read_frame(&mut f)?)?;
         anyhow::ensure!(header.version == SNAPSHOT_VERSION, "snapshot version {}", header.version);
         let mut history: History = codec::decode(&read_frame(&mut f)?)?;
@@ -308,14 +312,15 @@ impl Snapshot {
         })
     }
 
-    /// Writes the snapshot atomically (a temporary file renamed over the old one).
-    pub fn save(&self, data: &Path) -> Result<()> {
+    /// Writes the snapshot atomically (a temporary file renamed over the old one), sealed with
+    /// `key` when given (it holds every child's record).
+    pub fn save(&self, data: &Path, key: Option<&StoreKey>) -> Result<()> {
         let path = Self::path(data);
         let dir = path.parent().expect("snapshot path has a parent");
         std::fs::create_dir_all(dir).with_context(|| format!("无法创建目录 {}", dir.display()))?;
         let tmp = path.with_extension("tmp");
         let write = || -> Result<()> {
-            let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            let mut f = std::io::BufWriter::new(Vec::new());
             let header = Header {
                 version: SNAPSHOT_VERSION,
                 epoch: self.epoch,
@@ -330,11 +335,17 @@ impl Snapshot {
             for c in cases.chunks(CHUNK) {
                 write_frame(&mut f, &codec::encode(&c)?)?;
             }
-            f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            let bytes = f.into_inner().map_err(|e| e.into_error())?;
+            match key {
+                Some(k) => k.write_file(&path, &bytes)?,
+                None => {
+                    baoxue_store::crypt::write_private(&tmp, &bytes)?;
+                    std::fs::rename(&tmp, &path)?;
+                }
+            }
             Ok(())
         };
-        write().with_context(|| format!("无法写入 {}", tmp.display()))?;
-        std::fs::rename(&tmp, &path).with_context(|| format!("无法写入 {}", path.display()))?;
+        write().with_context(|| format!("无法写入 {}", path.display()))?;
         Ok(())
     }
 }
@@ -492,16 +503,26 @@ pub fn archive_dir(data: &Path, as_of: Date) -> PathBuf {
     data.join("reports").join(as_of.to_string())
 }
 
+/// Writes an archived report, sealed with the data key when there is one (the archives name
+/// children); read back with `StoreKey::read_file`.
+fn write_archived(key: Option<&StoreKey>, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    match key {
+        Some(k) => k.write_file(path, bytes),
+        None => std::fs::write(path, bytes),
+    }
+}
+
 /// Recomputes everything for `as_of` and archives the dated reports. Incremental: see the
 /// module documentation.
 pub fn run(county: &County, as_of: Date) -> Result<NightlyRun> {
     let t0 = Instant::now();
-    let mut snap = Snapshot::load(&county.data);
+    let key = county.store.key();
+    let mut snap = Snapshot::load(&county.data, key);
     let refresh = snap.refresh(&county.store, county.year_start())?;
     let t1 = Instant::now();
     // The snapshot is written while the reports are computed from it (both only read it).
     let (saved, computed) = std::thread::scope(|s| {
-        let saving = s.spawn(|| snap.save(&county.data));
+        let saving = s.spawn(|| snap.save(&county.data, key));
         let computed = county.compute(&snap, as_of);
         (saving.join().unwrap_or_else(|_| Err(anyhow::anyhow!("快照写入线程异常退出"))), computed)
     });
@@ -513,7 +534,7 @@ pub fn run(county: &County, as_of: Date) -> Result<NightlyRun> {
     let mut files = Vec::new();
     let mut put = |name: &str, text: &str| -> Result<()> {
         let p = dir.join(name);
-        std::fs::write(&p, text).with_context(|| format!("无法写入 {}", p.display()))?;
+        write_archived(key, &p, text.as_bytes()).with_context(|| format!("无法写入 {}", p.display()))?;
         files.push(name.to_string());
         Ok(())
     };
@@ -548,7 +569,9 @@ pub fn run(county: &County, as_of: Date) -> Result<NightlyRun> {
     };
     run.files.push("summary.json".into());
     run.total_seconds = t0.elapsed().as_secs_f64();
-    std::fs::write(dir.join("summary.json"), serde_json::to_string_pretty(&run)? + "\n")?;
+    let summary = dir.join("summary.json");
+    write_archived(key, &summary, (serde_json::to_string_pretty(&run)? + "\n").as_bytes())
+        .with_context(|| format!("无法写入 {}", summary.display()))?;
     county.store.put_meta(META_LAST_RUN, &as_of)?;
     county.store.flush()?;
     Ok(run)

@@ -41,7 +41,7 @@ pub struct Duplicate {
 }
 
 /// `stats --json`: `{revisions, students, cases, conflicts, nodes: [{name, township, revisions,
-/// last_sync}]}` (CLI.md), plus the duplicates and what the hub itself made.
+/// last_sync}]}` (docs/CLI.md), plus the duplicates and what the hub itself made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Stats {
     pub revisions: u64,

@@ -138,7 +138,7 @@ async fn sync(l: &Ledger, addr: &str) -> SyncReport {
     panic!("sync of {} never succeeded: {last:?}", l.config.origin);
 }
 
-/// A roster line (CLI.md "Roster CSV") for a child with a G 学籍号.
+/// A roster line (docs/CLI.md "Roster CSV") for a child with a G 学籍号.
 fn roster_line(id: &IdNumber, name: &str, sex: &str, birth: &str, school: &str, grade: u8) -> String {
     format!("G{id},{id},{name},{sex},{birth},{school},{grade},1班,鸦岭,东庄村,,,,\n", id = id.as_str())
 }

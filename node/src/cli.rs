@@ -1,4 +1,4 @@
-//! The command line (CLI.md "Node"): argument definitions and dispatch to the commands.
+//! The command line (docs/CLI.md "Node"): argument definitions and dispatch to the commands.
 //! Dates are taken as text and checked here, so that `2026-02-30` is a failed command (exit 1)
 //! with a clear message rather than a usage error.
 
@@ -93,12 +93,84 @@ pub enum Cmd {
         /// 平台连不上时首次重试前等待的秒数（此后逐次加倍并随机错开，最长 30 分钟；默认 30）
         #[arg(long, value_name = "SECS", env = "BAOXUE_RETRY_BASE_SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
         retry_base_secs: Option<u64>,
+        /// 同时提供校园应用（见 serve；此时本进程一直占用数据目录）
+        #[arg(long)]
+        serve: bool,
+        #[command(flatten)]
+        web: WebCli,
     },
+    /// 校园应用：在本机（默认 127.0.0.1:7080）或校园网（--lan，HTTPS）提供网页服务
+    Serve(ServeCli),
+    /// 性能测试（打印 JSON，不是计时测试）：web 为校园应用在 N 名学生时的服务器耗时
+    #[command(subcommand)]
+    Bench(BenchCmd),
+    /// 校园应用的用户：添加、重置密码、停用、列表
+    #[command(subcommand)]
+    User(UserCmd),
     /// 本节点概况：修订、学生、案件、未上报、上次同步、冲突、被拒
     Status {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Where the school app listens.
+#[derive(Debug, Args, Clone, Default)]
+pub struct WebCli {
+    /// 监听地址（默认 127.0.0.1:7080；--lan 时 0.0.0.0:7443）
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+    /// 向校园网提供服务（HTTPS，证书由本节点自己的 CA 签发，可在 /lan 下载安装）
+    #[arg(long)]
+    pub lan: bool,
+    /// 证书中另外写入的地址或域名（如 192.168.1.20、baoxue.local），可重复
+    #[arg(long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeCli {
+    #[command(flatten)]
+    pub web: WebCli,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCmd {
+    /// 校园应用：点名页、案件列表、案件页（p50/p95）和 50 人点名保存
+    Web {
+        #[arg(long, default_value_t = 20_000)]
+        students: usize,
+        /// 每项请求次数
+        #[arg(long, default_value_t = 100)]
+        rounds: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// 添加用户，打印一次性密码（首次登录须修改）
+    Add {
+        /// 登录名（英文字母、数字）
+        login: String,
+        /// 姓名（作为录入人写入台账）
+        #[arg(long)]
+        name: String,
+        /// 角色：班主任(teacher)、校长(principal)、乡镇(township)、管理员(admin)
+        #[arg(long)]
+        role: String,
+        /// 学校（校长、班主任）
+        #[arg(long)]
+        school: Option<String>,
+        /// 班主任所带班级：年级/班，多个用逗号分隔，如 4/2,5/1
+        #[arg(long = "class", value_name = "G/C")]
+        classes: Option<String>,
+    },
+    /// 重置密码（打印一次性密码）
+    Reset { login: String },
+    /// 停用用户
+    Disable { login: String },
+    /// 列出用户
+    List,
 }
 
 #[derive(Debug, Args)]
@@ -454,11 +526,45 @@ pub fn run(cli: Cli) -> Result<Output> {
                 org: i.org.as_deref().unwrap_or(std::path::Path::new("")),
                 policy: i.policy.as_deref(),
             };
-            cmd::init::init(&dir, &args).map(Output::from)
+            cmd::init::init(&dir, &args)
         }
         Cmd::Join { bundle } => cmd::sync::join(&dir, &bundle),
         Cmd::Sync { hub, json } => cmd::sync::sync_now(&dir, hub.as_deref(), json),
-        Cmd::Run { hub, now, retry_base_secs } => cmd::sync::run(&dir, hub, now, retry_base_secs),
+        Cmd::Run { hub, now, retry_base_secs, serve, web } => {
+            if serve || web.lan || web.listen.is_some() {
+                let mut opts = crate::sync::RunOptions { hub_override: hub, sync_at_start: now, ..Default::default() };
+                if let Some(secs) = retry_base_secs {
+                    opts.retry_base = std::time::Duration::from_secs(secs);
+                }
+                let args =
+                    cmd::serve::ServeArgs { listen: web.listen, lan: web.lan, hosts: web.hosts, sync: Some(opts) };
+                return cmd::serve::serve(&dir, args);
+            }
+            cmd::sync::run(&dir, hub, now, retry_base_secs)
+        }
+        Cmd::Serve(s) => {
+            let args = cmd::serve::ServeArgs { listen: s.web.listen, lan: s.web.lan, hosts: s.web.hosts, sync: None };
+            cmd::serve::serve(&dir, args)
+        }
+        Cmd::Bench(BenchCmd::Web { students, rounds }) => cmd::bench::web(students, rounds),
+        Cmd::User(u) => {
+            let l = Ledger::open(&dir)?;
+            match u {
+                UserCmd::Add { login, name, role, school, classes } => {
+                    let a = cmd::user::AddArgs {
+                        login: &login,
+                        name: &name,
+                        role: &role,
+                        school: school.as_deref(),
+                        classes: classes.as_deref(),
+                    };
+                    cmd::user::add(&l, &a, &baoxue_shared::Date::today().to_string())
+                }
+                UserCmd::Reset { login } => cmd::user::reset(&l, &login),
+                UserCmd::Disable { login } => cmd::user::disable(&l, &login),
+                UserCmd::List => cmd::user::list(&l),
+            }
+        }
         Cmd::Status { json } => cmd::status::status(&Ledger::open(&dir)?, json),
         Cmd::Alerts { as_of, json } => {
             let as_of = defaults::date(as_of.as_deref(), "--as-of")?;

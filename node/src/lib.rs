@@ -6,15 +6,16 @@
 //! call it directly.
 //!
 //! # Layout
-//! - [`cli`]: the command line of CLI.md ("Node") and the dispatch to the commands.
+//! - [`cli`]: the command line of docs/CLI.md ("Node") and the dispatch to the commands.
 //! - [`cmd`]: one module per command group — [`cmd::init`], [`cmd::student`],
 //!   [`cmd::absence`], [`cmd::case`], [`cmd::alerts`], [`cmd::status`].
+//! - [`web`]: the school app (`serve`): one module per screen over the same commands.
 //! - [`ledger`]: the open store plus configuration; resolving STUDENT and CASE arguments; the
 //!   scope rule (a node changes only its own township's students); one durable commit per
 //!   command.
 //! - [`config`]: the node's configuration, kept in its own data directory.
 //! - [`policy`]: the county policy in force (preset or file, stored as TOML).
-//! - [`output`]: Chinese lines for people, JSON with CLI.md's keys for scripts; masking.
+//! - [`output`]: Chinese lines for people, JSON with docs/CLI.md's keys for scripts; masking.
 //! - [`defaults`]: data directory, operator and date defaults from the environment.
 //! - [`error`]: one Chinese line per failure, naming the item.
 //!
@@ -32,6 +33,7 @@ pub mod ledger;
 pub mod output;
 pub mod policy;
 pub mod sync;
+pub mod web;
 
 pub use error::{NodeError, Result};
 pub use ledger::Ledger;

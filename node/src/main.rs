@@ -7,6 +7,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Everything this process creates (the store, a key file) is private to its user, whatever
+    // the umask it was started with.
+    // SAFETY: umask only sets the process's file mode creation mask; it cannot fail.
+    unsafe { libc::umask(0o077) };
     let cli = baoxue_node::cli::Cli::parse();
     // `run` is a service: its log (next sync time, each sync, each retry) is its output.
     let default_level = if matches!(cli.cmd, baoxue_node::cli::Cmd::Run { .. }) { "info" } else { "warn" };

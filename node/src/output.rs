@@ -1,4 +1,4 @@
-//! What commands print: Chinese lines for people, JSON with the English keys of CLI.md for
+//! What commands print: Chinese lines for people, JSON with the English keys of docs/CLI.md for
 //! scripts. ID numbers are masked in list views and JSON unless the operator asks otherwise.
 
 use baoxue_shared::ids::mask;

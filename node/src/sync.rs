@@ -108,7 +108,7 @@ impl RejectedItem {
 }
 
 /// What one sync did: `sync --json` prints this (`sent`, `received`, `rejected`, `conflicts`
-/// are the keys of CLI.md; the rest are extra).
+/// are the keys of docs/CLI.md; the rest are extra).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncReport {
     /// Own revisions sent to the hub.
@@ -724,6 +724,14 @@ const RETRY_FOR: Duration = Duration::from_secs(20 * 3600);
 
 fn sync_settings(cfg: &NodeConfig) -> SyncSettings {
     Policy::from_toml_str(&cfg.policy_toml).map(|p| p.sync).unwrap_or_default()
+}
+
+/// When `run` next syncs (UTC+8 clock text), for the app's footer; None for an offline node.
+pub fn next_sync_text(cfg: &NodeConfig) -> Option<String> {
+    cfg.hub.as_ref()?;
+    let s = sync_settings(cfg);
+    let (_, at) = next_sync_at(now_ms(), s.hour, |n| night_jitter_ms(&cfg.origin, n, s.jitter_minutes), None);
+    Some(clock_text(at))
 }
 
 /// `baoxue-node run`: syncs once a night at the policy's hour (plus that night's delay, up to

@@ -297,7 +297,7 @@ impl Closure {
     }
 }
 
-/// The school year starts on 1 September (FORMULAS.md); a policy may say otherwise.
+/// The school year starts on 1 September (docs/FORMULAS.md); a policy may say otherwise.
 pub const DEFAULT_SCHOOL_YEAR_START: MonthDay = MonthDay { month: 9, day: 1 };
 
 // --- the statutory holiday table ----------------------------------------------------------------

@@ -18,7 +18,7 @@
 //!
 //! A census row whose ID number fails validation (a mistyped check character, a wrong length)
 //! is kept with no ID and a warning, so that name + birth date + sex can still find the child.
-//! A row whose valid ID disagrees with its stated birth date or sex is rejected (FORMULAS.md),
+//! A row whose valid ID disagrees with its stated birth date or sex is rejected (docs/FORMULAS.md),
 //! with a message naming both values.
 
 use std::collections::HashMap;
@@ -34,7 +34,7 @@ use crate::revision::{CaseInit, Child, RecordId, RecordKind};
 use crate::state::Record;
 use crate::table::{RowError, Table, TableError};
 
-/// The census CSV's columns (CLI.md "Census CSV").
+/// The census CSV's columns (docs/CLI.md "Census CSV").
 pub const CENSUS_COLUMNS: [&str; 7] = ["身份证号", "姓名", "性别", "出生日期", "户籍乡镇", "户籍村", "特殊群体"];
 /// The columns a census file must have; 户籍村 and 特殊群体 may be absent.
 pub const CENSUS_REQUIRED: [&str; 5] = ["身份证号", "姓名", "性别", "出生日期", "户籍乡镇"];
@@ -287,7 +287,7 @@ pub struct CensusOutcome {
     pub errors: Vec<RowError>,
 }
 
-/// CLI.md `census import --json`.
+/// docs/CLI.md `census import --json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CensusCounts {
     pub matched: usize,

@@ -1,4 +1,4 @@
-//! Dates as the domain uses them: strict `YYYY-MM-DD`, school years and ages (FORMULAS.md).
+//! Dates as the domain uses them: strict `YYYY-MM-DD`, school years and ages (docs/FORMULAS.md).
 
 use std::fmt;
 

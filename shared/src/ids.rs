@@ -175,7 +175,7 @@ impl StudentNo {
                     return Err(IdError::StudentNo(format!("学籍号中的出生日期 {} 无效", &body[6..14])));
                 }
                 // J: the same MOD 11-2 check character as an ID number, over the 17 characters
-                // after the letter (FORMULAS.md).
+                // after the letter (docs/FORMULAS.md).
                 if chars[0] == 'J' {
                     let expected = check_char(&body[..17]);
                     if chars[18] != expected {
@@ -300,7 +300,7 @@ mod tests {
 
     #[test]
     fn j_numbers_carry_a_check_character() {
-        // The FORMULAS.md ID examples with a J in front are valid J numbers (same check).
+        // The docs/FORMULAS.md ID examples with a J in front are valid J numbers (same check).
         assert!(StudentNo::parse("J11010519491231002X").is_ok());
         assert!(StudentNo::parse("J440524188001010014").is_ok());
         let e = StudentNo::parse("J110105194912310021").unwrap_err();

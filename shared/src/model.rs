@@ -1,4 +1,4 @@
-//! The domain vocabulary (DOMAIN.md, FORMULAS.md): sexes, statuses and their legal transitions,
+//! The domain vocabulary (docs/DOMAIN.md, docs/FORMULAS.md): sexes, statuses and their legal transitions,
 //! special groups, absences, case states, causes, actions, notices and outcomes.
 //!
 //! Every enum parses from and prints as the Chinese word the users write (`FromStr`/`Display`),
@@ -108,7 +108,7 @@ impl Stage {
 }
 
 vocab!(
-    /// A student's status (FORMULAS.md "Status and what counts").
+    /// A student's status (docs/DOMAIN.md "Students").
     Status, "学籍状态" {
     Enrolled => "在读", "enrolled" | "复学";
     Suspended => "休学", "suspended";
@@ -143,7 +143,7 @@ impl Status {
 }
 
 vocab!(
-    /// Special groups (特殊群体) that get priority monitoring (DOMAIN.md).
+    /// Special groups (特殊群体) that get priority monitoring (docs/DOMAIN.md).
     SpecialGroup, "特殊群体" {
     RegisteredPoor => "建档立卡贫困家庭", "registered_poor" | "脱贫户" | "建档立卡" | "建档立卡贫困家庭/脱贫户";
     UnstablePoor => "脱贫不稳定户", "unstable_poor";
@@ -161,7 +161,7 @@ vocab!(
 });
 
 impl SpecialGroup {
-    /// Parses `A、B;C` (CLI.md: separated by `、` or `;`).
+    /// Parses `A、B;C` (docs/CLI.md: separated by `、` or `;`).
     pub fn parse_list(s: &str) -> Result<Vec<SpecialGroup>, ParseEnumError> {
         let mut out: Vec<SpecialGroup> = s
             .split(['、', ';', '；', ','])
@@ -182,7 +182,7 @@ vocab!(AbsenceKind, "缺勤类型" {
 });
 
 vocab!(
-    /// Causes of dropping out (DOMAIN.md "Case").
+    /// Causes of dropping out (docs/DOMAIN.md "Cases").
     Cause, "辍学原因" {
     Poverty => "因贫", "poverty";
     LearningDifficulty => "学习困难/厌学", "learning" | "厌学" | "学习困难";
@@ -475,7 +475,7 @@ impl fmt::Display for Placement {
     }
 }
 
-/// The state of a case (FORMULAS.md "Case states").
+/// The state of a case (docs/DOMAIN.md "Cases").
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum CaseState {
     /// 疑似辍学

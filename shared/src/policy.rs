@@ -1,8 +1,8 @@
 //! County policies as data: which clock a county counts in, what each rung of a case's
 //! escalation ladder asks of whom, the accountability thresholds and the reporting cadence.
 //!
-//! The five source documents disagree on almost every number (DOMAIN.md "Clocks and
-//! escalation"), so none of them is hard-coded: each is a preset TOML file under
+//! The five source documents disagree on almost every number (docs/DOMAIN.md "The escalation
+//! ladder of one case"), so none of them is hard-coded: each is a preset TOML file under
 //! `shared/data/policies/`, embedded in the program, and a county may write its own. The hub
 //! ships its policy to the nodes as TOML text ([`Policy::to_toml`]) so that a township node,
 //! offline, raises exactly the alerts the county does. Every rule carries the clause of the
@@ -22,7 +22,7 @@ use crate::calendar::{
 use crate::dates::Date;
 use crate::model::{Action, ActionKind, Notice};
 
-/// The presets, one per source document, in the order CLI.md lists them (the first is the
+/// The presets, one per source document, in the order docs/CLI.md lists them (the first is the
 /// default).
 pub const PRESETS: &[(&str, &str)] = &[
     ("shapotou", include_str!("../data/policies/shapotou.toml")),
@@ -32,7 +32,7 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("yichuan", include_str!("../data/policies/yichuan.toml")),
 ];
 
-/// The preset a county gets when it names none (CLI.md `init --policy`).
+/// The preset a county gets when it names none (docs/CLI.md `init --policy`).
 pub const DEFAULT_PRESET: &str = "shapotou";
 
 #[derive(Debug, Error)]
@@ -89,7 +89,7 @@ impl fmt::Display for Level {
     }
 }
 
-/// Who must act: the people the org file names (CLI.md org CSV), resolved per alert.
+/// Who must act: the people the org file names (docs/CLI.md org CSV), resolved per alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -380,7 +380,7 @@ pub struct RepeatedNotification {
 }
 
 /// 000 §五(三) "辍学率超过国家规定要求的 … 予以通报或诫勉问责": a township whose 辍学率
-/// (FORMULAS.md, per stage) exceeds the national limit. Compared exactly, like
+/// (docs/FORMULAS.md, per stage) exceeds the national limit. Compared exactly, like
 /// [`UnitLossRule`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DropoutRateRule {

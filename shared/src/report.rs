@@ -1,6 +1,6 @@
 //! Rendering the reports of [`indicators`](crate::indicators) and [`census`](crate::census):
 //!
-//! - `json`: the CLI.md contract, pretty-printed;
+//! - `json`: the docs/CLI.md contract, pretty-printed;
 //! - `csv`: UTF-8 **with BOM** (so Excel and WPS open the Chinese intact), CRLF line ends, rates
 //!   as percentages (`97.31%`, empty when undefined). A CSV file is archived and sent upward on
 //!   its own, so it says what it is: line 1 is the title (one cell), line 2 `统计日期,YYYY-MM-DD`
@@ -73,7 +73,7 @@ pub struct Sheet {
 
 /// A report that can be rendered.
 pub trait Render {
-    /// The JSON of the CLI.md contract.
+    /// The JSON of the docs/CLI.md contract.
     fn json(&self) -> String;
     fn sheet(&self) -> Sheet;
 }
@@ -346,7 +346,7 @@ impl Render for Ranking {
 
 // --- census --------------------------------------------------------------------------------------
 
-/// A census import as a report: the counts as JSON (CLI.md), the suggested matches as the table.
+/// A census import as a report: the counts as JSON (docs/CLI.md), the suggested matches as the table.
 impl Render for CensusOutcome {
     fn json(&self) -> String {
         pretty(&self.counts())

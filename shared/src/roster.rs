@@ -1,4 +1,4 @@
-//! The roster CSV (CLI.md "Files") and the validation of one student, shared by `student add`
+//! The roster CSV (docs/CLI.md "Files") and the validation of one student, shared by `student add`
 //! and `student import`: every bad field of a row is reported, not just the first.
 
 use crate::dates::{age_at_reference, is_school_age, Date, SchoolYear};
@@ -228,7 +228,7 @@ pub fn validate(input: &StudentInput, ctx: &Context) -> Result<StudentInit, Vec<
 }
 
 /// A student accepted although not of school age (6–15 at 31 August of the school year's first
-/// year, FORMULAS.md): a line for the operator to check, naming the student (masked number,
+/// year, docs/FORMULAS.md): a line for the operator to check, naming the student (masked number,
 /// name) and the age. `None` for a child of school age.
 pub fn age_warning(s: &StudentInit, year: SchoolYear) -> Option<String> {
     if is_school_age(s.birth, year, false) {

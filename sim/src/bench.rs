@@ -23,6 +23,7 @@ use baoxue_shared::ids::{make_id, StudentNo};
 use baoxue_shared::model::{AbsenceKind, Placement, Sex, Status};
 use baoxue_shared::revision::{Assign, StudentInit};
 use baoxue_shared::{Change, Field, RecordId, RecordKind, Value};
+use baoxue_store::crypt::default_key_file;
 use baoxue_store::Store;
 use serde::Serialize;
 
@@ -156,6 +157,7 @@ pub fn fill(store: &Store, origin: &str, n: usize) -> Result<u64> {
     Ok(encoded)
 }
 
+/// A second hub of the same county: its files and data key, a store of its own.
 fn copy_hub_without_store(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).map_err(|source| HubError::Io { path: to.to_path_buf(), source })?;
     let entries = std::fs::read_dir(from).map_err(|source| HubError::Io { path: from.to_path_buf(), source })?;
@@ -165,6 +167,11 @@ fn copy_hub_without_store(from: &Path, to: &Path) -> Result<()> {
         }
         let dst = to.join(e.file_name());
         std::fs::copy(e.path(), &dst).map_err(|source| HubError::Io { path: dst, source })?;
+    }
+    // The same data key (the copied files are sealed with it; the new store gets it too).
+    let (key_from, key_to) = (default_key_file(from), default_key_file(to));
+    if key_from.is_file() {
+        std::fs::copy(&key_from, &key_to).map_err(|source| HubError::Io { path: key_to, source })?;
     }
     Ok(())
 }

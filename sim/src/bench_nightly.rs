@@ -670,7 +670,7 @@ mod tests {
         let county = bench_county(dir.path()).unwrap();
         nightly::run(&county, Date::ymd(2026, 7, 6)).unwrap();
         next_day(&county.store, 300, 9).unwrap();
-        let mut inc = Snapshot::load(dir.path());
+        let mut inc = Snapshot::load(dir.path(), county.store.key());
         let r = inc.refresh(&county.store, county.year_start()).unwrap();
         assert!(!r.rebuilt && r.revisions > 0);
         let mut full = Snapshot::default();

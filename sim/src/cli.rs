@@ -1,4 +1,4 @@
-//! The simulator's command line: `demo`, `bench sync`, `bench nightly` (CLI.md: reached also as
+//! The simulator's command line: `demo`, `bench sync`, `bench nightly` (docs/CLI.md: reached also as
 //! `baoxue-hub demo …` and `baoxue-hub bench …`, which run this binary with the same arguments),
 //! and the hidden `hub …`, the hub's own command line, so that the sync benchmark can run a hub
 //! in its own process from this binary alone. Exit status: 0 success, 1 the command failed (one

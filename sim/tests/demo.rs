@@ -273,7 +273,10 @@ mod county {
         ] {
             assert!(day.join(f).is_file(), "{f} missing");
         }
-        let csv = std::fs::read(day.join("township-table.csv")).unwrap();
+        // Archives are sealed with the data key (they name children); read back with it.
+        let raw = std::fs::read(day.join("township-table.csv")).unwrap();
+        assert!(!raw.starts_with(&[0xEF, 0xBB, 0xBF]), "sealed at rest");
+        let csv = c.store.key().unwrap().read_file(&day.join("township-table.csv")).unwrap();
         assert!(csv.starts_with(&[0xEF, 0xBB, 0xBF]), "CSV opens in Excel: UTF-8 with BOM");
         // Nothing new: the next run reads nothing from the log.
         let second = nightly::run(&c, Date::ymd(2025, 10, 1)).unwrap();

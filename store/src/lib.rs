@@ -29,6 +29,7 @@
 //! recovers all or nothing. A crash at any point leaves either none of a call's revisions or
 //! all of them, each held, logged below `log_end` and folded exactly once.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -40,6 +41,15 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub mod crypt;
+mod damage;
+mod dump;
+mod migrate;
+mod sealing;
+
+pub use crypt::{KeyError, KeyOrigin, StoreKey};
+pub use dump::DumpCount;
+
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("数据库错误：{0}")]
@@ -50,6 +60,10 @@ pub enum StoreError {
     Codec(#[from] CodecError),
     #[error("数据目录中的记录已损坏（{what}）")]
     Corrupt { what: String },
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("数据目录 {path} 中的数据库已损坏或不完整（{detail}），无法打开：请把该目录移到别处，再用最近的备份恢复到新目录（restore），或用配置包重新初始化后从县级平台重新同步")]
+    Damaged { path: String, detail: String },
 }
 
 impl StoreError {
@@ -152,6 +166,12 @@ pub struct Store {
     data: sled::Tree,
     meta: sled::Tree,
     writer: Arc<Mutex<()>>,
+    /// Seals values and hashes index keys. `None` only while a store written in clear by an
+    /// earlier version is migrated (see `sealing`).
+    key: Option<Arc<StoreKey>>,
+    /// During that migration: the key that values already sealed (by an interrupted earlier
+    /// run) open with; values it does not open are read as they are.
+    unsealing: Option<Arc<StoreKey>>,
 }
 
 /// Most revisions one log chunk covers.
@@ -163,10 +183,6 @@ const T_LOG: u8 = b'o';
 const T_REC: u8 = b's';
 const T_IDX: u8 = b'i';
 const T_CTR: u8 = b'c';
-/// Tags of the second layout (a key per revision, id lists as history, id-only log chunks).
-const T_V2_REV: u8 = b'r';
-const T_V2_LOG: u8 = b'l';
-const T_V2_HIST: u8 = b'h';
 
 const CTR_LOG_END: &str = "log_end";
 const CTR_SEQ: &str = "seq";
@@ -194,28 +210,11 @@ const IDX_STUDENT_NO: u8 = b'n';
 const IDX_ID_NUMBER: u8 = b'i';
 const IDX_CASE_OF: u8 = b'c';
 
-/// Trees of the first layout (one tree per kind of key), which a store no longer has.
-const OLD_TREES: [&str; 5] = ["revs", "log", "by_record", "records", "idx"];
-
 /// A stored chunk of the log: (revision, record, group, slot) per position.
 #[derive(Serialize, Deserialize)]
 struct LogChunk {
     from: Option<String>,
     entries: Vec<(RevId, RecordId, RevId, u32)>,
-}
-
-/// A log chunk of the second layout (and of the first, one entry at a time).
-#[derive(Serialize, Deserialize)]
-struct V2LogChunk {
-    from: Option<String>,
-    revs: Vec<RevId>,
-}
-
-/// A log entry of the first layout.
-#[derive(Serialize, Deserialize)]
-struct V1LogEntry {
-    rev: RevId,
-    from: Option<String>,
 }
 
 impl Store {
@@ -227,17 +226,87 @@ impl Store {
 
     /// Opens (or creates) the store in `dir`.
     pub fn open_with(dir: &Path, opts: StoreOptions) -> Result<Store> {
-        let db = open_db(dir, opts)?;
-        let store =
-            Store { data: db.open_tree("data")?, meta: db.open_tree("meta")?, db, writer: Arc::new(Mutex::new(())) };
-        store.migrate_old_layout()?;
-        store.migrate_v2_layout()?;
-        if store.get_meta::<u64>(META_EPOCH)?.is_none() {
-            store.put_meta(META_EPOCH, &rand::random::<u64>())?;
-            store.flush()?;
+        Store::open_keyed(dir, opts, None)
+    }
+
+    /// Opens (or creates) the store in `dir`, its key found as [`StoreKey::resolve`] says;
+    /// `default_key_file`: where a new store's plain key file goes (None: `<dir>.key`). The
+    /// directory is made 0700 and its files 0600. A store sled cannot read (truncated,
+    /// overwritten) is reported as [`StoreError::Damaged`], never a panic.
+    pub fn open_keyed(dir: &Path, opts: StoreOptions, default_key_file: Option<&Path>) -> Result<Store> {
+        crypt::create_private_dir(dir).map_err(|e| StoreError::Damaged {
+            path: dir.display().to_string(),
+            detail: format!("无法创建或设置权限：{e}"),
+        })?;
+        // A store this version created records its key's source first: one that then lacks
+        // the seal marker lost its meta tree (sled opens a truncated file as empty or partial).
+        let created_before = dir.join(crypt::KEYREF_FILE).is_file();
+        let key = StoreKey::resolve(dir, default_key_file)?;
+        damage::guard(dir, || {
+            let db = open_db(dir, opts)?;
+            let mut store = Store {
+                data: db.open_tree("data")?,
+                meta: db.open_tree("meta")?,
+                db,
+                writer: Arc::new(Mutex::new(())),
+                key: None,
+                unsealing: None,
+            };
+            if store.is_sealed()? {
+                store.check_key(dir, &key)?;
+                store.key = Some(Arc::new(key));
+                store.migrate_old_layout()?;
+                store.migrate_v2_layout()?;
+            } else if created_before {
+                return Err(StoreError::Damaged {
+                    path: dir.display().to_string(),
+                    detail: "数据库文件被截断或替换，加密标记已不在".into(),
+                });
+            } else {
+                // Written in clear by an earlier version (or new): migrated, then sealed.
+                store.unsealing = Some(Arc::new(key.clone()));
+                store.migrate_old_layout()?;
+                store.migrate_v2_layout()?;
+                store.seal_existing(&key)?;
+                store.unsealing = None;
+                store.key = Some(Arc::new(key));
+            }
+            if store.get_meta::<u64>(META_EPOCH)?.is_none() {
+                store.put_meta(META_EPOCH, &rand::random::<u64>())?;
+                store.flush()?;
+            }
+            store.check_derived_version()?;
+            Ok(store)
+        })
+        .and_then(|store| {
+            crypt::restrict_tree(dir).map_err(|e| StoreError::Damaged {
+                path: dir.display().to_string(),
+                detail: format!("无法设置权限：{e}"),
+            })?;
+            Ok(store)
+        })
+    }
+
+    /// The key this store's values are sealed with.
+    pub fn key(&self) -> Option<&StoreKey> {
+        self.key.as_deref()
+    }
+
+    /// Seals a value stored under `k` (as it is while a clear store is being migrated).
+    fn seal_value<'a>(&self, k: &[u8], v: &'a [u8]) -> Cow<'a, [u8]> {
+        match &self.key {
+            Some(key) => Cow::Owned(key.seal(k, v)),
+            None => Cow::Borrowed(v),
         }
-        store.check_derived_version()?;
-        Ok(store)
+    }
+
+    /// Opens a value stored under `k`.
+    fn open_value<'a>(&self, k: &[u8], v: &'a [u8]) -> Result<Cow<'a, [u8]>> {
+        match (&self.key, &self.unsealing) {
+            (Some(key), _) => Ok(Cow::Owned(key.open(k, v)?)),
+            (None, Some(key)) => Ok(key.open(k, v).map_or(Cow::Borrowed(v), Cow::Owned)),
+            (None, None) => Ok(Cow::Borrowed(v)),
+        }
     }
 
     /// Whether `dir` already holds a store, so that a caller can refuse to create one by
@@ -290,7 +359,8 @@ impl Store {
         let want: HashSet<RevId> = ids.iter().copied().collect();
         let mut out = Vec::new();
         for kv in self.data.scan_prefix(group_prefix(record)) {
-            let (_, v) = kv?;
+            let (k, v) = kv?;
+            let v = self.open_value(&k, &v)?;
             for bytes in group_items(&v) {
                 let r: Revision = codec::decode(bytes?)?;
                 if want.contains(&r.id) {
@@ -306,9 +376,11 @@ impl Store {
 
     /// The revision at a log position.
     pub fn log_revision(&self, e: &LogEntry) -> Result<Option<Revision>> {
-        let Some(v) = self.data.get(group_key(e.record, e.group))? else {
+        let k = group_key(e.record, e.group);
+        let Some(v) = self.data.get(k)? else {
             return Ok(None);
         };
+        let v = self.open_value(&k, &v)?;
         let found = match group_items(&v).nth(e.slot as usize) {
             Some(bytes) => Some(codec::decode::<Revision>(bytes?)?).filter(|r| r.id == e.rev),
             None => None,
@@ -385,7 +457,7 @@ impl Store {
             if rs.is_empty() {
                 continue;
             }
-            let old_keys = index_keys(old.as_ref());
+            let old_keys = self.index_keys(old.as_ref());
             let mut rec = old.unwrap_or_else(|| Record::new(*id, rs[0].kind));
             if let Some(create) = rs.iter().find(|r| is_create(r)) {
                 created_on = Some(create.date);
@@ -399,8 +471,9 @@ impl Store {
                 group.extend_from_slice(&encoded);
                 placed.insert(r.id, (rs[0].id, slot as u32));
             }
-            batch.insert(&group_key(*id, rs[0].id)[..], group.as_slice());
-            let new_keys = index_keys(Some(&rec));
+            let gk = group_key(*id, rs[0].id);
+            batch.insert(&gk[..], &*self.seal_value(&gk, &group));
+            let new_keys = self.index_keys(Some(&rec));
             for k in old_keys.iter().filter(|k| !new_keys.contains(k)) {
                 batch.remove(k.as_slice());
             }
@@ -408,7 +481,7 @@ impl Store {
                 batch.insert(k.as_slice(), &[] as &[u8]);
             }
             visit(&rec, rs);
-            batch.insert(&rec_key(*id)[..], encode_record(&rec, created_on)?);
+            batch.insert(&rec_key(*id)[..], self.encode_record(*id, &rec, created_on)?);
             out.records.push(*id);
         }
         if placed.is_empty() && seq.is_none() {
@@ -513,7 +586,7 @@ impl Store {
     /// A record with the date of its creating revision (see [`Store::records_dated`]).
     pub fn record_dated(&self, id: RecordId) -> Result<Option<(Record, Option<Date>)>> {
         match self.data.get(rec_key(id))? {
-            Some(v) => Ok(Some(decode_record(&v)?)),
+            Some(v) => Ok(Some(self.decode_record(&rec_key(id), &v)?)),
             None => Ok(None),
         }
     }
@@ -521,7 +594,7 @@ impl Store {
     /// Every record (of one kind, if given), in id order.
     pub fn records(&self, kind: Option<RecordKind>) -> impl Iterator<Item = Result<Record>> + '_ {
         self.data.scan_prefix([T_REC]).filter_map(move |kv| {
-            let r = kv.map_err(StoreError::from).and_then(|(_, v)| Ok(decode_record(&v)?.0));
+            let r = kv.map_err(StoreError::from).and_then(|(k, v)| Ok(self.decode_record(&k, &v)?.0));
             match (r, kind) {
                 (Ok(rec), Some(k)) if rec.kind != k => None,
                 (r, _) => Some(r),
@@ -538,7 +611,10 @@ impl Store {
         lo: RecordId,
         hi: RecordId,
     ) -> impl Iterator<Item = Result<(Record, Option<Date>)>> + '_ {
-        self.data.range(rec_key(lo)..=rec_key(hi)).map(|kv| decode_record(&kv?.1))
+        self.data.range(rec_key(lo)..=rec_key(hi)).map(|kv| {
+            let (k, v) = kv?;
+            self.decode_record(&k, &v)
+        })
     }
 
     pub fn record_count(&self) -> usize {
@@ -549,7 +625,8 @@ impl Store {
     pub fn history(&self, id: RecordId) -> Result<Vec<Revision>> {
         let mut out = Vec::new();
         for kv in self.data.scan_prefix(group_prefix(id)) {
-            let (_, v) = kv?;
+            let (k, v) = kv?;
+            let v = self.open_value(&k, &v)?;
             for bytes in group_items(&v) {
                 out.push(codec::decode::<Revision>(bytes?)?);
             }
@@ -638,10 +715,11 @@ impl Store {
     }
 
     fn index_lookup(&self, tag: u8, key: &[u8]) -> Result<Vec<RecordId>> {
+        let key = self.index_hash(key);
         let mut prefix = Vec::with_capacity(key.len() + 3);
         prefix.push(T_IDX);
         prefix.push(tag);
-        prefix.extend_from_slice(key);
+        prefix.extend_from_slice(&key);
         prefix.push(0);
         let mut out = Vec::new();
         for kv in self.data.scan_prefix(&prefix) {
@@ -662,14 +740,15 @@ impl Store {
 
     pub fn get_meta<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         match self.meta.get(key)? {
-            Some(v) => Ok(Some(codec::decode(&v)?)),
+            Some(v) => Ok(Some(codec::decode(&self.open_value(&meta_aad(key.as_bytes()), &v)?)?)),
             None => Ok(None),
         }
     }
 
     /// Writes a meta value (durable at the next flush; call `flush` to acknowledge).
     pub fn put_meta<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
-        self.meta.insert(key, codec::encode(value)?)?;
+        let v = codec::encode(value)?;
+        self.meta.insert(key, &*self.seal_value(&meta_aad(key.as_bytes()), &v))?;
         Ok(())
     }
 
@@ -738,11 +817,11 @@ impl Store {
                 return Ok(());
             };
             let state = baoxue_shared::state::fold(rec, first.kind, revs);
-            for k in index_keys(Some(&state)) {
+            for k in self.index_keys(Some(&state)) {
                 batch.insert(k, &[] as &[u8]);
             }
             let created_on = revs.iter().find(|r| is_create(r)).map(|r| r.date);
-            batch.insert(&rec_key(rec)[..], encode_record(&state, created_on)?);
+            batch.insert(&rec_key(rec)[..], self.encode_record(rec, &state, created_on)?);
             rebuilt += 1;
             pending += 1;
             if pending >= BATCH {
@@ -759,6 +838,7 @@ impl Store {
                     flush_record(&mut batch, r, &revs)?;
                 }
             }
+            let v = self.open_value(&k, &v)?;
             let revs = &mut current.get_or_insert_with(|| (rec, Vec::new())).1;
             for bytes in group_items(&v) {
                 revs.push(codec::decode(bytes?)?);
@@ -770,171 +850,6 @@ impl Store {
         self.data.apply_batch(batch)?;
         self.flush()?;
         Ok(rebuilt)
-    }
-
-    /// Moves a store of the second layout (a key per revision under `r`, a record's history as
-    /// lists of ids under `h`, log chunks of ids under `l`) to groups and located log entries.
-    /// Safe to interrupt: the new keys are written first (a second run writes the same ones),
-    /// the layout version is recorded once they are durable, and only then do the old keys go.
-    fn migrate_v2_layout(&self) -> Result<()> {
-        let has_old = |tag: u8| -> Result<bool> { Ok(self.data.scan_prefix([tag]).next().transpose()?.is_some()) };
-        let recorded: Option<u32> = self.get_meta(META_LAYOUT)?;
-        if recorded.is_none() && !has_old(T_V2_REV)? && !has_old(T_V2_LOG)? && !has_old(T_V2_HIST)? {
-            // A new store (or one that never held anything).
-            self.put_meta(META_LAYOUT, &LAYOUT_VERSION)?;
-            return self.flush();
-        }
-        const BATCH: usize = 5_000;
-        if recorded.unwrap_or(2) < LAYOUT_VERSION {
-            let corrupt = |what: &str| StoreError::Corrupt { what: what.into() };
-            let mut batch = sled::Batch::default();
-            let mut n = 0usize;
-            // Groups from the history keys; where each revision went.
-            let mut placed: HashMap<RevId, (RecordId, RevId, u32)> = HashMap::new();
-            for kv in self.data.scan_prefix([T_V2_HIST]) {
-                let (k, v) = kv?;
-                if k.len() != 33 || v.len() % 16 != 0 {
-                    return Err(corrupt("history key"));
-                }
-                let rec = RevId::from_bytes(&k[1..17]).ok_or_else(|| corrupt("history key"))?;
-                let first = RevId::from_bytes(&k[17..]).ok_or_else(|| corrupt("history key"))?;
-                let mut group = Vec::new();
-                let mut slot = 0u32;
-                for b in std::iter::once(&k[17..]).chain(v.chunks(16)) {
-                    let id = RevId::from_bytes(b).ok_or_else(|| corrupt("history key"))?;
-                    let mut rk = vec![T_V2_REV];
-                    rk.extend_from_slice(&id.to_bytes());
-                    if let Some(bytes) = self.data.get(rk)? {
-                        group.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-                        group.extend_from_slice(&bytes);
-                        placed.insert(id, (rec, first, slot));
-                        slot += 1;
-                    }
-                }
-                if slot > 0 {
-                    batch.insert(&group_key(rec, first)[..], group);
-                    n += 1;
-                    if n.is_multiple_of(BATCH) {
-                        self.data.apply_batch(std::mem::take(&mut batch))?;
-                    }
-                }
-            }
-            for kv in self.data.scan_prefix([T_V2_LOG]) {
-                let (k, v) = kv?;
-                let old: V2LogChunk = codec::decode(&v)?;
-                let mut entries = Vec::with_capacity(old.revs.len());
-                for id in old.revs {
-                    let (rec, g, slot) =
-                        *placed.get(&id).ok_or_else(|| corrupt(&format!("logged revision {id} missing")))?;
-                    entries.push((id, rec, g, slot));
-                }
-                let mut nk = k.to_vec();
-                nk[0] = T_LOG;
-                batch.insert(nk, codec::encode(&LogChunk { from: old.from, entries })?);
-                n += 1;
-                if n.is_multiple_of(BATCH) {
-                    self.data.apply_batch(std::mem::take(&mut batch))?;
-                }
-            }
-            self.data.apply_batch(batch)?;
-            self.flush()?;
-            self.put_meta(META_LAYOUT, &LAYOUT_VERSION)?;
-            // Records are rebuilt from the groups (they now name what they hold).
-            self.remove_meta(META_DERIVED)?;
-            self.flush()?;
-        }
-        // The old keys, once the new layout is durable.
-        let mut batch = sled::Batch::default();
-        let mut n = 0usize;
-        for tag in [T_V2_REV, T_V2_HIST, T_V2_LOG] {
-            for k in self.data.scan_prefix([tag]).keys() {
-                batch.remove(k?);
-                n += 1;
-                if n.is_multiple_of(BATCH * 4) {
-                    self.data.apply_batch(std::mem::take(&mut batch))?;
-                }
-            }
-        }
-        if n > 0 {
-            self.data.apply_batch(batch)?;
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    /// Moves a store of the first layout (one tree each for revisions, log, history, records
-    /// and indexes; counters in `meta`) into `data`, in the second layout (which
-    /// [`Store::migrate_v2_layout`] then moves on). Only what the old log covers below its end
-    /// is kept: a revision held but not logged (a crash of the old `apply`) is dropped, so that
-    /// it is received again (its record may then count it twice in `Record::revisions`, which
-    /// the old layout could not avoid). Safe to interrupt: the old trees go only after the copy
-    /// is durable, and a second run copies the same keys again.
-    fn migrate_old_layout(&self) -> Result<()> {
-        let names = self.db.tree_names();
-        let present: Vec<&str> =
-            OLD_TREES.iter().copied().filter(|n| names.iter().any(|t| t == n.as_bytes())).collect();
-        if present.is_empty() {
-            return Ok(());
-        }
-        let tree = |name: &str| -> Result<Option<sled::Tree>> {
-            Ok(if present.contains(&name) { Some(self.db.open_tree(name)?) } else { None })
-        };
-        // In batches of this many keys (re-done whole if interrupted: the keys are the same).
-        const BATCH: usize = 10_000;
-        let mut batch = sled::Batch::default();
-        let mut n = 0usize;
-        let mut put = |batch: &mut sled::Batch, k: &[u8], v: sled::IVec| -> Result<()> {
-            batch.insert(k, v);
-            n += 1;
-            if n.is_multiple_of(BATCH) {
-                self.data.apply_batch(std::mem::take(batch))?;
-            }
-            Ok(())
-        };
-        for name in [CTR_LOG_END, CTR_HLC, CTR_SEQ] {
-            if let Some(v) = self.meta.get(name)? {
-                put(&mut batch, &ctr_key(name), v)?;
-            }
-        }
-        let end: u64 = match self.meta.get(CTR_LOG_END)? {
-            Some(v) => codec::decode(&v)?,
-            None => self.log_end()?,
-        };
-        if let (Some(log), Some(revs)) = (tree("log")?, tree("revs")?) {
-            for kv in log.range(0u64.to_be_bytes()..end.to_be_bytes()) {
-                let (k, v) = kv?;
-                let pos = u64::from_be_bytes(
-                    k.as_ref().try_into().map_err(|_| StoreError::Corrupt { what: "log key".into() })?,
-                );
-                let e: V1LogEntry = codec::decode(&v)?;
-                let Some(rev) = revs.get(e.rev.to_bytes())? else {
-                    return Err(StoreError::Corrupt { what: format!("logged revision {} missing", e.rev) });
-                };
-                put(&mut batch, &v2_key(T_V2_REV, &e.rev.to_bytes()), rev)?;
-                let chunk = codec::encode(&V2LogChunk { from: e.from, revs: vec![e.rev] })?;
-                put(&mut batch, &v2_key(T_V2_LOG, &pos.to_be_bytes()), chunk.into())?;
-            }
-        }
-        for (name, tag) in [("by_record", T_V2_HIST), ("records", T_REC), ("idx", T_IDX)] {
-            if let Some(t) = tree(name)? {
-                for kv in t.iter() {
-                    let (k, v) = kv?;
-                    let mut key = Vec::with_capacity(k.len() + 1);
-                    key.push(tag);
-                    key.extend_from_slice(&k);
-                    put(&mut batch, &key, v)?;
-                }
-            }
-        }
-        self.data.apply_batch(batch)?;
-        self.flush()?;
-        for name in present {
-            self.db.drop_tree(name)?;
-        }
-        for name in [CTR_LOG_END, CTR_HLC, CTR_SEQ] {
-            self.meta.remove(name)?;
-        }
-        self.flush()
     }
 }
 
@@ -961,14 +876,6 @@ fn open_db(dir: &Path, opts: StoreOptions) -> Result<sled::Db> {
     }
 }
 
-/// A key of the second layout: its tag, then `rest`.
-fn v2_key(tag: u8, rest: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(rest.len() + 1);
-    k.push(tag);
-    k.extend_from_slice(rest);
-    k
-}
-
 fn rec_key(id: RecordId) -> [u8; 17] {
     let mut k = [T_REC; 17];
     k[1..].copy_from_slice(&id.to_bytes());
@@ -988,19 +895,43 @@ fn ctr_key(name: &str) -> Vec<u8> {
     k
 }
 
-/// A stored record: the encoded record, then the encoded date of its creating revision if known.
-fn encode_record(rec: &Record, created_on: Option<Date>) -> Result<Vec<u8>> {
-    let mut v = codec::encode(rec)?;
-    if let Some(d) = created_on {
-        v.extend_from_slice(&codec::encode(&d)?);
+impl Store {
+    /// A stored record: the encoded record, then the encoded date of its creating revision if
+    /// known; sealed under its key.
+    fn encode_record(&self, id: RecordId, rec: &Record, created_on: Option<Date>) -> Result<Vec<u8>> {
+        let mut v = codec::encode(rec)?;
+        if let Some(d) = created_on {
+            v.extend_from_slice(&codec::encode(&d)?);
+        }
+        Ok(self.seal_value(&rec_key(id), &v).into_owned())
     }
-    Ok(v)
+
+    fn decode_record(&self, k: &[u8], v: &[u8]) -> Result<(Record, Option<Date>)> {
+        let v = self.open_value(k, v)?;
+        let (rec, used) = codec::decode_prefix::<Record>(&v)?;
+        let created_on = if used == v.len() { None } else { Some(codec::decode::<Date>(&v[used..])?) };
+        Ok((rec, created_on))
+    }
+
+    /// The keyed hash an index key holds instead of an ID number (the bytes themselves while
+    /// a clear store is migrated; its indexes are then rebuilt).
+    fn index_hash(&self, key: &[u8]) -> Vec<u8> {
+        match &self.key {
+            Some(k) => k.index_hash(key).to_vec(),
+            None => key.to_vec(),
+        }
+    }
+
+    fn idx_key(&self, tag: u8, key: &[u8], id: RecordId) -> Vec<u8> {
+        idx_key(tag, &self.index_hash(key), id)
+    }
 }
 
-fn decode_record(v: &[u8]) -> Result<(Record, Option<Date>)> {
-    let (rec, used) = codec::decode_prefix::<Record>(v)?;
-    let created_on = if used == v.len() { None } else { Some(codec::decode::<Date>(&v[used..])?) };
-    Ok((rec, created_on))
+/// What a meta value is sealed under.
+fn meta_aad(key: &[u8]) -> Vec<u8> {
+    let mut a = b"meta:".to_vec();
+    a.extend_from_slice(key);
+    a
 }
 
 fn is_create(r: &Revision) -> bool {
@@ -1061,36 +992,38 @@ fn idx_key(tag: u8, key: &[u8], id: RecordId) -> Vec<u8> {
     k
 }
 
-fn index_keys(rec: Option<&Record>) -> Vec<Vec<u8>> {
-    let Some(rec) = rec else { return Vec::new() };
-    let mut keys = Vec::new();
-    match rec.kind {
-        RecordKind::Student => {
-            let id = rec.id_number();
-            if let Some(id) = &id {
-                keys.push(idx_key(IDX_ID_NUMBER, id.as_str().as_bytes(), rec.id));
+impl Store {
+    fn index_keys(&self, rec: Option<&Record>) -> Vec<Vec<u8>> {
+        let Some(rec) = rec else { return Vec::new() };
+        let mut keys = Vec::new();
+        match rec.kind {
+            RecordKind::Student => {
+                let id = rec.id_number();
+                if let Some(id) = &id {
+                    keys.push(self.idx_key(IDX_ID_NUMBER, id.as_str().as_bytes(), rec.id));
+                }
+                // Most numbers are national ones, G + 身份证号: the 身份证号 key serves both (one
+                // key fewer per student; sled's cost is per key).
+                if let Some(no) = rec.student_no() {
+                    let national = id.as_ref().is_some_and(|id| no.as_str().strip_prefix('G') == Some(id.as_str()));
+                    if !national {
+                        keys.push(self.idx_key(IDX_STUDENT_NO, no.as_str().as_bytes(), rec.id));
+                    }
+                }
             }
-            // Most numbers are national ones, G + 身份证号: the 身份证号 key serves both (one
-            // key fewer per student; sled's cost is per key).
-            if let Some(no) = rec.student_no() {
-                let national = id.as_ref().is_some_and(|id| no.as_str().strip_prefix('G') == Some(id.as_str()));
-                if !national {
-                    keys.push(idx_key(IDX_STUDENT_NO, no.as_str().as_bytes(), rec.id));
+            RecordKind::Case => {
+                if let Some(init) = &rec.case {
+                    if let Some(s) = init.student {
+                        keys.push(self.idx_key(IDX_CASE_OF, &s.to_bytes(), rec.id));
+                    }
+                    if let Some(id) = &init.child.id_number {
+                        keys.push(self.idx_key(IDX_ID_NUMBER, id.as_str().as_bytes(), rec.id));
+                    }
                 }
             }
         }
-        RecordKind::Case => {
-            if let Some(init) = &rec.case {
-                if let Some(s) = init.student {
-                    keys.push(idx_key(IDX_CASE_OF, &s.to_bytes(), rec.id));
-                }
-                if let Some(id) = &init.child.id_number {
-                    keys.push(idx_key(IDX_ID_NUMBER, id.as_str().as_bytes(), rec.id));
-                }
-            }
-        }
+        keys
     }
-    keys
 }
 
 /// Decodes a value stored by this crate (for callers holding raw bytes).

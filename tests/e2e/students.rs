@@ -186,7 +186,7 @@ fn confirm_and_close_move_the_status() {
     assert_eq!(st["unacknowledged"], st["revisions"], "an offline node has acknowledged nothing");
 }
 
-/// School age (FORMULAS.md): 6–15 at 31 August of the school year's first year. A child outside
+/// School age (docs/FORMULAS.md): 6–15 at 31 August of the school year's first year. A child outside
 /// it is accepted (a year early or late is legitimate) with a warning naming the row, the student
 /// and the age; an impossible age is still refused.
 #[test]

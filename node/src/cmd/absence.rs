@@ -2,15 +2,15 @@
 //!
 //! **An unexcused absence starts the clock.** When the student has no open case, an unexcused
 //! absence opens a 疑似辍学 case in the same commit (day 0 = that date; linked to the
-//! student's last closed case, if any). DOMAIN.md: "Unexcused absence starts the clock", and
-//! 004 第七条 makes day 0 the class teacher's first call — so the case exists from day 0 and
-//! the day-3/7/15 alerts run from it without anyone having to remember to open it. Further
+//! student's last closed case, if any). docs/DOMAIN.md "A case's life": 004 第七条 makes day 0
+//! the class teacher's first call — so the case exists from day 0 and
+//! the day-3/7/16 alerts run from it without anyone having to remember to open it. Further
 //! unexcused absences while a case is open are only recorded. An absence dated on or before
 //! the day the last case was closed belongs to that episode and opens nothing, and a 送教上门
 //! pupil (home-delivered teaching, not a dropout) gets no case from a missed session.
 
 use baoxue_shared::model::{AbsenceKind, Cause, Status};
-use baoxue_shared::{Change, RecordKind};
+use baoxue_shared::{Change, Date, Record, RecordId, RecordKind};
 
 use crate::cmd::case::{may_open, new_roll_case};
 use crate::cmd::student::Stamp;
@@ -18,16 +18,21 @@ use crate::error::{invalid, refused, Result};
 use crate::ledger::{who, Item, Ledger};
 use crate::output::Output;
 
-pub fn absence(l: &Ledger, arg: &str, kind: &str, school_open: Option<&str>, stamp: &Stamp) -> Result<Output> {
-    let kind: AbsenceKind = kind.parse().map_err(|e: baoxue_shared::model::ParseEnumError| invalid(e.to_string()))?;
-    let s = l.student(arg)?;
-    l.ensure_writable(&s)?;
+/// The revisions of one absence (and of the case it opens, if any), checked against the ledger.
+/// `school_open`: the reason the school held classes on a day the calendar has none.
+fn absence_items(
+    l: &Ledger,
+    s: &Record,
+    kind: AbsenceKind,
+    day: Date,
+    school_open: Option<&str>,
+) -> Result<(Vec<Item>, Option<RecordId>)> {
+    l.ensure_writable(s)?;
     let status = s.status().unwrap_or(Status::Enrolled);
     if !matches!(status, Status::Enrolled | Status::HomeDelivered | Status::DroppedOut) {
-        return Err(refused(format!("{} 当前状态为{status}，不能记录缺勤", who(&s))));
+        return Err(refused(format!("{} 当前状态为{status}，不能记录缺勤", who(s))));
     }
-    let day = stamp.date;
-    l.check_write_date(day, Some(&s), None)?;
+    l.check_write_date(day, Some(s), None)?;
     // No child can be absent from a closed school: an absence on a day with no school is a
     // wrong date unless the school says it held classes that day (`--school-open REASON`).
     let cal = l.policy()?.calendar();
@@ -36,23 +41,31 @@ pub fn absence(l: &Ledger, arg: &str, kind: &str, school_open: Option<&str>, sta
         if open_reason.is_none() {
             return Err(refused(format!(
                 "{day} 不上学（{why}），不能为{} 记录缺勤；请核对日期，若该日确实上课（如补课），请加 --school-open \"原因\"",
-                who(&s)
+                who(s)
             )));
         }
     }
     if let Some((_, k)) = s.absences_sorted().into_iter().find(|(d, _)| *d == day) {
-        return Err(refused(format!("{} 在 {day} 已记录缺勤（{k}），同一天不能重复记录", who(&s))));
+        return Err(refused(format!("{} 在 {day} 已记录缺勤（{k}），同一天不能重复记录", who(s))));
     }
     let mut items: Vec<Item> = vec![(s.id, RecordKind::Student, Change::Absence { day, kind })];
     let mut opened = None;
-    if kind == AbsenceKind::Unexcused && may_open(status) && l.open_case_of(&s)?.is_none() {
-        let after_last = l.last_closed_case_of(&s)?.map(|(_, closed)| day > closed).unwrap_or(true);
+    if kind == AbsenceKind::Unexcused && may_open(status) && l.open_case_of(s)?.is_none() {
+        let after_last = l.last_closed_case_of(s)?.map(|(_, closed)| day > closed).unwrap_or(true);
         if after_last {
-            let (id, item) = new_roll_case(l, &s, day, day, Cause::Unknown)?;
+            let (id, item) = new_roll_case(l, s, day, day, Cause::Unknown)?;
             items.push(item);
             opened = Some(id);
         }
     }
+    Ok((items, opened))
+}
+
+pub fn absence(l: &Ledger, arg: &str, kind: &str, school_open: Option<&str>, stamp: &Stamp) -> Result<Output> {
+    let kind: AbsenceKind = kind.parse().map_err(|e: baoxue_shared::model::ParseEnumError| invalid(e.to_string()))?;
+    let s = l.student(arg)?;
+    let day = stamp.date;
+    let (items, opened) = absence_items(l, &s, kind, day, school_open)?;
     l.commit(&stamp.author, stamp.date, items)?;
     let mut text = format!("已记录缺勤：{} {day} {kind}\n", who(&s));
     if let Some(id) = opened {
@@ -62,4 +75,32 @@ pub fn absence(l: &Ledger, arg: &str, kind: &str, school_open: Option<&str>, sta
         ));
     }
     Ok(text.into())
+}
+
+/// What a roll call recorded.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RollCall {
+    /// Absences recorded.
+    pub recorded: usize,
+    /// Cases opened by unexcused absences: (child's name, case id).
+    pub opened: Vec<(String, RecordId)>,
+}
+
+/// A class's roll call: every absence of the day, and the cases they open, in ONE durable
+/// commit; nothing is written if any entry is refused (the message names the child).
+pub fn roll_call(l: &Ledger, entries: &[(Record, AbsenceKind)], stamp: &Stamp) -> Result<RollCall> {
+    let mut items = Vec::new();
+    let mut out = RollCall::default();
+    for (s, kind) in entries {
+        let (its, opened) = absence_items(l, s, *kind, stamp.date, None)?;
+        items.extend(its);
+        out.recorded += 1;
+        if let Some(id) = opened {
+            out.opened.push((s.name().to_string(), id));
+        }
+    }
+    if !items.is_empty() {
+        l.commit(&stamp.author, stamp.date, items)?;
+    }
+    Ok(out)
 }

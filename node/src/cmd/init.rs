@@ -8,6 +8,7 @@ use baoxue_store::Store;
 
 use crate::config::{NodeConfig, META_CONFIG};
 use crate::error::{invalid, refused, NodeError, Result};
+use crate::output::Output;
 use crate::policy;
 
 pub struct InitArgs<'a> {
@@ -18,7 +19,7 @@ pub struct InitArgs<'a> {
     pub policy: Option<&'a str>,
 }
 
-pub fn init(dir: &Path, a: &InitArgs) -> Result<String> {
+pub fn init(dir: &Path, a: &InitArgs) -> Result<Output> {
     let code = a.county_code.trim();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid(format!("县代码「{code}」无效：应为 6 位行政区划代码（如 410329）")));
@@ -51,12 +52,23 @@ pub fn init(dir: &Path, a: &InitArgs) -> Result<String> {
     let store = Store::open(dir)?;
     store.put_meta(META_CONFIG, &config)?;
     store.flush()?;
-    Ok(format!(
+    let mut out: Output = format!(
         "已初始化离线节点 {origin}：{}{township}，本乡镇学校 {schools} 所，政策 {}\n数据目录：{}\n",
         county_label(&config),
         policy.label,
         dir.display()
-    ))
+    )
+    .into();
+    key_notice(&store, &mut out);
+    Ok(out)
+}
+
+/// Says where the data key is, and warns when it lies in a plain file.
+pub fn key_notice(store: &Store, out: &mut Output) {
+    if let Some(origin) = store.key().map(|k| k.origin()) {
+        out.text.push_str(&format!("数据加密密钥：{origin}\n"));
+        out.warnings.extend(origin.warning());
+    }
 }
 
 /// Refuses a data directory that already holds anything (an initialised node above all).

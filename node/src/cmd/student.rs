@@ -421,8 +421,9 @@ pub fn set_status(l: &Ledger, arg: &str, to: &str, reason: Option<&str>, stamp: 
 }
 
 /// 送教上门 (home-delivered teaching) is for severely disabled children of 6–16 who cannot come
-/// to school (002 §四(三)3 "6至16岁重度残疾儿童少年", FORMULAS.md "School age"): the student must
-/// carry the 残疾儿童少年 group and be of that age at the reference date of the school year.
+/// to school (002 §四(三)3 "6至16岁重度残疾儿童少年", docs/FORMULAS.md "School year and age"):
+/// the student must carry the 残疾儿童少年 group and be of that age at the reference date of the
+/// school year.
 fn ensure_home_delivery_fits(l: &Ledger, r: &Record, date: Date) -> Result<()> {
     if !r.groups().contains(&SpecialGroup::Disabled) {
         return Err(refused(format!(

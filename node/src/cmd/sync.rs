@@ -1,4 +1,4 @@
-//! The sync commands of CLI.md: `init --bundle`, `join --bundle`, `sync [--hub] [--json]` and
+//! The sync commands of docs/CLI.md: `init --bundle`, `join --bundle`, `sync [--hub] [--json]` and
 //! `run`. The work is in [`crate::sync`]; this module reads the bundle file, opens the data
 //! directory and prints.
 
@@ -39,7 +39,9 @@ pub fn init_bundle(dir: &Path, file: &Path) -> Result<Output> {
     let store = Store::open(dir)?;
     let cfg = engine::init_from_bundle(&store, &text)?;
     let schools = cfg.org.schools_in(&cfg.township).count();
-    Ok(joined_text("已初始化", &cfg, schools, dir).into())
+    let mut out: Output = joined_text("已初始化", &cfg, schools, dir).into();
+    crate::cmd::init::key_notice(&store, &mut out);
+    Ok(out)
 }
 
 /// `join --bundle FILE`: an offline node joins the hub; every record it holds stays and is
@@ -104,7 +106,7 @@ pub fn run(dir: &Path, hub: Option<String>, now: bool, retry_base_secs: Option<u
     Ok(Output::from("已停止常驻同步\n".to_string()))
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -43,7 +43,9 @@ impl Role {
     pub fn parse(s: &str) -> Option<Role> {
         match s.trim() {
             "teacher" | "班主任" => Some(Role::Teacher),
-            "principal" | "校长" | "学校管理员" | "校长/学校管理员" | "学籍管理员" => Some(Role::Principal),
+            "principal" | "校长" | "学校管理员" | "校长/学校管理员" | "学籍管理员" => {
+                Some(Role::Principal)
+            }
             "township" | "乡镇" => Some(Role::Township),
             "admin" | "管理员" => Some(Role::Admin),
             _ => None,
@@ -80,7 +82,9 @@ pub fn allows(role: Role, perm: Perm) -> bool {
     match role {
         Role::Admin => true,
         Role::Teacher => matches!(perm, RollCall | CaseWrite),
-        Role::Principal => matches!(perm, RollCall | CaseWrite | CaseDecide | AssignClasses | Roster | Promote | FullId),
+        Role::Principal => {
+            matches!(perm, RollCall | CaseWrite | CaseDecide | AssignClasses | Roster | Promote | FullId)
+        }
         Role::Township => matches!(perm, RollCall | CaseWrite | CaseDecide | FullId),
     }
 }
@@ -151,7 +155,8 @@ pub struct Access {
 
 impl Access {
     pub fn of(user: &CurrentUser) -> Result<Access, WebError> {
-        let role = Role::parse(&user.role).ok_or_else(|| WebError::Forbidden(format!("账户角色「{}」无效", user.role)))?;
+        let role =
+            Role::parse(&user.role).ok_or_else(|| WebError::Forbidden(format!("账户角色「{}」无效", user.role)))?;
         let scope = match role {
             Role::Teacher => Scope::Classes(user.scope.iter().filter_map(|s| ClassKey::parse(s)).collect()),
             Role::Principal => Scope::School(user.scope.first().cloned().unwrap_or_default()),

@@ -10,34 +10,15 @@ use rand::{Rng, SeedableRng};
 use super::*;
 use crate::dates::Date;
 use crate::ids::{make_id, StudentNo};
-use crate::model::{AbsenceKind, CaseSource, Cause, Placement, SchoolType, Sex};
-use crate::org::{School, Township};
-use crate::revision::{Assign, CaseInit, Child, StudentInit};
+use crate::model::{AbsenceKind, CaseSource, Cause, Sex};
+use crate::model::{Placement, Status, TransferTarget};
+use crate::org::Org;
+use crate::revision::{Assign, Change, Field, Hlc, RecordId, RecordKind, RevId, Revision, Value};
+use crate::revision::{CaseInit, Child, StudentInit};
 use crate::state::fold_all;
+use crate::state::Record;
 
-const A: &str = "鸦岭";
-const B: &str = "高山";
-const SCHOOL_A: &str = "鸦岭小学";
-const SCHOOL_A2: &str = "鸦岭初中";
-const SCHOOL_B: &str = "高山小学";
-/// 2026-03-01 00:00 UTC, the tests' "now".
-const NOW: u64 = 1_772_323_200_000;
-
-fn org() -> Org {
-    let mut org = Org::default();
-    for t in [A, B] {
-        org.townships.insert(t.into(), Township { name: t.into(), ..Default::default() });
-    }
-    for (s, t, k) in
-        [(SCHOOL_A, A, SchoolType::Primary), (SCHOOL_A2, A, SchoolType::Junior), (SCHOOL_B, B, SchoolType::Primary)]
-    {
-        org.schools.insert(
-            s.into(),
-            School { name: s.into(), township: t.into(), kind: k, principal: None, bureau_leader: None },
-        );
-    }
-    org
-}
+use super::testkit::*;
 
 // ---- in-memory replicas -----------------------------------------------------------------------
 
@@ -651,81 +632,6 @@ fn checks_clock_scope_origin_and_placement() {
     let mut case = case;
     case.id = case.record;
     assert!(check_revision(&case, None, &ctx).is_err());
-}
-
-#[test]
-fn schedule_one_sync_a_night() {
-    let none = |_: u64| 0;
-    // NOW is 08:00 in UTC+8. The 02:00 sync is tomorrow; the 20:00 one today.
-    let (night, at) = next_sync_at(NOW, 2, none, None);
-    assert_eq!(clock_text(at), "2026-03-02 02:00:00");
-    assert_eq!(night, night_of(at));
-    let (today, at) = next_sync_at(NOW, 20, |_| 5 * 60_000, None);
-    assert_eq!(clock_text(at), "2026-03-01 20:05:00");
-    // Done tonight: tomorrow's, even if a fresh jitter would put tonight's slot still ahead.
-    let (night, next) = next_sync_at(at + 60_000, 20, |n| if n == today { 50 * 60_000 } else { 0 }, Some(today));
-    assert_eq!((night, clock_text(next).as_str()), (today + 1, "2026-03-02 20:00:00"));
-    // Without the night recorded (a restart of `run`), the night's jitter is fixed, so the slot
-    // just passed is not found again.
-    let j = |n: u64| night_jitter_ms("鸦岭中心校", n, 60);
-    let (n1, slot) = next_sync_at(NOW, 20, j, None);
-    let (n2, again) = next_sync_at(slot + 1, 20, j, None);
-    assert!(n2 > n1 && again > slot + 20 * 3_600_000, "{} then {}", clock_text(slot), clock_text(again));
-    // Step through thirty days at five-minute ticks: exactly one slot per night.
-    let mut nights = BTreeMap::new();
-    let mut done = None;
-    let mut t = NOW;
-    while t < NOW + 30 * 24 * 3_600_000 {
-        let (night, at) = next_sync_at(t, 2, j, done);
-        if at <= t + 5 * 60_000 {
-            *nights.entry(night).or_insert(0) += 1;
-            done = Some(night);
-        }
-        t += 5 * 60_000;
-    }
-    assert_eq!(nights.len(), 30);
-    assert!(nights.values().all(|n| *n == 1), "{nights:?}");
-    // A jitter running past midnight still belongs to its night.
-    let late = |_: u64| 90 * 60_000;
-    let (night, at) = next_sync_at(NOW, 23, late, None);
-    assert_eq!(clock_text(at), "2026-03-02 00:30:00");
-    assert_eq!(night, night_of(NOW));
-    let (night2, _) = next_sync_at(at + 1, 23, late, Some(night));
-    assert_eq!(night2, night + 1);
-}
-
-#[test]
-fn nightly_jitter_is_fixed_per_night_and_spread_between_nodes_and_nights() {
-    let n = night_of(NOW);
-    assert_eq!(night_jitter_ms("鸦岭中心校", n, 60), night_jitter_ms("鸦岭中心校", n, 60));
-    assert_eq!(night_jitter_ms("鸦岭中心校", n, 0), 0);
-    let by_night: BTreeSet<u64> = (0..30).map(|k| night_jitter_ms("鸦岭中心校", n + k, 60)).collect();
-    let by_node: BTreeSet<u64> = (0..30).map(|k| night_jitter_ms(&format!("节点{k}"), n, 60)).collect();
-    assert!(by_night.len() > 20 && by_node.len() > 20, "{by_night:?} {by_node:?}");
-    assert!(by_night.iter().chain(&by_node).all(|j| *j < 60 * 60_000));
-}
-
-#[test]
-fn backoff_doubles_with_jitter_and_is_capped() {
-    let base = DEFAULT_RETRY_BASE_MS;
-    // The first half of each wait is fixed, the second half random.
-    assert_eq!(backoff_ms(0, base, 0), 15_000);
-    assert_eq!(backoff_ms(0, base, u64::MAX - (u64::MAX % 15_001)), 15_000);
-    assert_eq!(backoff_ms(0, base, 15_000), 30_000);
-    assert_eq!(backoff_ms(1, base, 0), 30_000);
-    assert_eq!(backoff_ms(2, base, 0), 60_000);
-    assert_eq!(backoff_ms(6, base, 0), 15 * 60_000);
-    assert_eq!(backoff_ms(100, base, u64::MAX), RETRY_MAX_MS / 2 + u64::MAX % (RETRY_MAX_MS / 2 + 1));
-    let mut rng = StdRng::seed_from_u64(3);
-    for attempt in 0..12 {
-        let cap = (base << attempt).min(RETRY_MAX_MS);
-        let waits: BTreeSet<u64> = (0..50).map(|_| backoff_ms(attempt, base, rng.gen())).collect();
-        assert!(waits.iter().all(|w| *w >= cap / 2 && *w <= cap), "attempt {attempt}: {waits:?}");
-        assert!(waits.len() > 40, "nodes retrying together spread out: {waits:?}");
-    }
-    // A short base (tests): one second, doubling.
-    assert!((500..=1_000).contains(&backoff_ms(0, 1_000, 12_345)));
-    assert!((1_000..=2_000).contains(&backoff_ms(1, 1_000, 12_345)));
 }
 
 // ---- sessions ---------------------------------------------------------------------------------
@@ -1565,31 +1471,4 @@ fn unexpected_messages_end_the_session_with_a_reason() {
     assert!(e.to_string().contains("意外的消息"));
     let e = ns.handle(&mut a, Message::Error("平台维护中".into())).unwrap_err();
     assert!(e.to_peer().is_none());
-}
-
-#[test]
-fn bundle_round_trip() {
-    let b = Bundle {
-        format: BUNDLE_FORMAT.into(),
-        node: "鸦岭中心校".into(),
-        township: A.into(),
-        county_code: "410329".into(),
-        county_name: "伊川县".into(),
-        hub_addr: "10.0.0.1:7443".into(),
-        server_name: "baoxue-hub".into(),
-        issued: "2026-03-01".into(),
-        config_version: 2,
-        ca_cert: "-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n".into(),
-        node_cert: "-----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----\n".into(),
-        node_key: "-----BEGIN PRIVATE KEY-----\nCCC\n-----END PRIVATE KEY-----\n".into(),
-        org_csv: org().to_csv(),
-        policy_toml: "name = \"shapotou\"\n[sync]\nhour = 2\n".into(),
-    };
-    let text = b.to_text().unwrap();
-    assert!(text.starts_with("# baoxue 节点配置包"));
-    assert_eq!(Bundle::parse(&text).unwrap(), b);
-    assert!(matches!(Bundle::parse("format = \"x\""), Err(BundleError::Toml(_)) | Err(BundleError::Format(_))));
-    let mut missing = b.clone();
-    missing.node_key = String::new();
-    assert!(matches!(Bundle::parse(&missing.to_text().unwrap()), Err(BundleError::Missing(_))));
 }

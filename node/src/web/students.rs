@@ -1,0 +1,151 @@
+//! Student search (by name, 学籍号 or 身份证号: a full number is looked up exactly in the index,
+//! names and partial numbers are matched in memory) and the student page (status, absences,
+//! cases, full history). ID numbers are masked; a role allowed to may reveal one, and that is
+//! logged in the audit log.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use baoxue_shared::{Field, Record, RecordKind};
+use baoxue_web::layout::{csrf_field, Flash};
+use baoxue_web::{html, CurrentUser, Markup, WebError};
+
+use super::access::{Access, ClassKey, Perm};
+use super::{access_of, node_error, record, App};
+use crate::ledger::Ledger;
+use crate::output::{ident, status_text};
+
+fn find(l: &Ledger, a: &Access, q: &str) -> Result<Vec<Record>, WebError> {
+    let key = q.trim().to_ascii_uppercase();
+    if key.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = key.chars().count();
+    if (n == 19 && key.starts_with(['G', 'L', 'J'])) || n == 18 {
+        return Ok(l.student(&key).ok().filter(|r| a.sees_student(r)).into_iter().collect());
+    }
+    let mut out: Vec<Record> = l
+        .all(RecordKind::Student)
+        .map_err(node_error)?
+        .into_iter()
+        .filter(|r| l.is_ours(r) && a.sees_student(r))
+        .filter(|r| {
+            r.name().contains(q.trim())
+                || r.student_no().map(|s| s.as_str().contains(&key)).unwrap_or(false)
+                || r.id_number().map(|s| s.as_str().contains(&key)).unwrap_or(false)
+        })
+        .collect();
+    out.sort_by(|x, y| (x.school(), x.grade(), x.name()).cmp(&(y.school(), y.grade(), y.name())));
+    out.truncate(200);
+    Ok(out)
+}
+
+pub async fn search(
+    State(app): State<Arc<App>>,
+    Extension(user): Extension<CurrentUser>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, WebError> {
+    let a = access_of(&user)?;
+    let l = app.ledger()?;
+    let text = q.get("q").cloned().unwrap_or_default();
+    let found = find(&l, &a, &text)?;
+    let body = html! {
+        h1 { "学生" }
+        @if a.may(Perm::Roster) { p { a.button.secondary href="/students/import" { "导入花名册" } } }
+        form.inline.card method="get" action="/students" {
+            label { "姓名、学籍号或身份证号" input type="search" name="q" value=(text) autofocus; }
+            button type="submit" { "查找" }
+        }
+        @if !text.is_empty() {
+            p.muted { "找到 " (found.len()) " 名学生" }
+            div.table-wrap { table {
+                thead { tr { th { "姓名" } th { "学籍号" } th { "班级" } th { "状态" } } }
+                tbody { @for r in &found {
+                    tr {
+                        td { a href={ "/students/" (r.id.hex()) } { (r.name()) } }
+                        td { (r.student_no().map(|s| ident(s.as_str(), false)).unwrap_or_default()) }
+                        td { (ClassKey::of(r).map(|k| k.label()).unwrap_or_default()) }
+                        td { (status_text(r)) }
+                    }
+                } }
+            } }
+        }
+    };
+    Ok(app.auth.page("学生", &user, "/students", None, body).into_response())
+}
+
+fn student_page(app: &App, user: &CurrentUser, id: &str, reveal: bool) -> Result<Response, WebError> {
+    let a = access_of(user)?;
+    let l = app.ledger()?;
+    let r = record(&l, id, RecordKind::Student)?;
+    a.check_student(&r)?;
+    let cases = l.cases_of(&r).map_err(node_error)?;
+    let history = l.store.history(r.id).map_err(|e| WebError::Internal(e.to_string()))?;
+    let show = |s: Option<&str>| s.map(|s| ident(s, reveal)).unwrap_or_else(|| "（无）".into());
+    let opt = |f: Field| r.text(f).unwrap_or("—").to_string();
+    let body: Markup = html! {
+        h1 { (r.name()) }
+        div.cards {
+            div.card {
+                div { "学籍号 " (show(r.student_no().map(|s| s.as_str()))) }
+                div { "身份证号 " (show(r.id_number().map(|s| s.as_str()))) }
+                @if a.may(Perm::FullId) && !reveal {
+                    form method="post" action={ "/students/" (r.id.hex()) "/full-id" } {
+                        (csrf_field(&user.csrf))
+                        button.secondary type="submit" { "显示完整号码（将记入日志）" }
+                    }
+                }
+            }
+            div.card {
+                div { (ClassKey::of(&r).map(|k| k.label()).unwrap_or_default()) }
+                div { "学籍状态 " strong { (status_text(&r)) } }
+                div { "性别 " (r.sex().map(|s| s.label()).unwrap_or("")) "　出生 " (r.birth().map(|d| d.to_string()).unwrap_or_default()) }
+            }
+            div.card {
+                div { "监护人 " (opt(Field::Guardian)) "　电话 " (opt(Field::Phone)) }
+                div { "户籍 " (opt(Field::HukouTownship)) " " (opt(Field::HukouVillage)) }
+            }
+        }
+        h2 { "案件（" (cases.len()) "）" }
+        @for c in &cases {
+            p { a href={ "/cases/" (c.id.hex()) } { "案件 " (c.id.short()) } "　" (c.case_state().map(|s| s.label()).unwrap_or_default()) "　立案 " (c.case.as_ref().map(|i| i.opened.to_string()).unwrap_or_default()) }
+        }
+        h2 { "缺勤（" (r.absences.len()) " 天）" }
+        p { @for (d, k) in r.absences_sorted() { span.nowrap { (d) " " (k.label()) "　" } } }
+        h2 { "修改历史（" (history.len()) " 条）" }
+        div.table-wrap { table.small { tbody { @for line in crate::output::history_lines(&history) { tr { td { (line) } } } } } }
+    };
+    let flash = reveal.then(|| Flash::Info("已显示完整号码；此次查看已记入审计日志。".into()));
+    Ok(app.auth.page(r.name(), user, "/students", flash.as_ref(), body).into_response())
+}
+
+pub async fn page(
+    State(app): State<Arc<App>>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    student_page(&app, &user, &id, false)
+}
+
+/// Reveals the full numbers (roles with [`Perm::FullId`]); logged.
+pub async fn full_id(
+    State(app): State<Arc<App>>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let a = access_of(&user)?;
+    a.require(Perm::FullId)?;
+    let l = app.ledger()?;
+    let r = record(&l, &id, RecordKind::Student)?;
+    a.check_student(&r)?;
+    app.auth.audit.record(
+        "full_id",
+        &user.login,
+        &user.address,
+        &format!("查看学生 {}（{}）的完整号码", r.name(), r.id.short()),
+    );
+    student_page(&app, &user, &id, true)
+}

@@ -1,0 +1,368 @@
+//! The school app (`baoxue-node serve`) end to end: the real binary serving a real data
+//! directory, driven by headless Chromium through a teacher's day — first login with a one-time
+//! password, a class roll call with two unexcused absences, the cases opening, a home visit, a
+//! notice printed to PDF and read back, a 销号 as 复学 — then the ledger checked with the CLI.
+//! HTTP-level tests cover every role boundary, CSRF refusal and a wrong-scope request.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+use baoxue::{roster, Kid, Node};
+use baoxue_web::browser::Browser;
+use serde_json::Value;
+
+/// The school day these tests take as today (a Monday in term; the support's fixed today is in
+/// the summer vacation, when no roll call is taken).
+const SCHOOL_DAY: &str = "2026-10-12";
+
+/// A running `serve` on 127.0.0.1 (stopped when dropped).
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(node: &Node) -> Served {
+    let mut child = node
+        .command(&["serve", "--listen", "127.0.0.1:0"])
+        .env("BAOXUE_TEST_CHEAP_ARGON2", "1")
+        .env("BAOXUE_TODAY", SCHOOL_DAY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start serve");
+    let out = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(out).read_line(&mut line).expect("first line");
+    let url = line.split('：').nth(1).map(|u| u.trim().trim_end_matches('/').to_string()).unwrap_or_default();
+    assert!(url.starts_with("http://127.0.0.1:"), "serve prints its address: {line}");
+    Served { child, url }
+}
+
+/// `user add …` and its one-time password.
+fn add_user(node: &Node, args: &[&str]) -> String {
+    let mut all = vec!["user", "add"];
+    all.extend_from_slice(args);
+    let out = node.command(&all).env("BAOXUE_TEST_CHEAP_ARGON2", "1").output().expect("user add");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "user add: {text} {}", String::from_utf8_lossy(&out.stderr));
+    text.lines().find_map(|l| l.strip_prefix("一次性密码：")).expect("one-time password").trim().to_string()
+}
+
+/// A class of 鸦岭中心小学 4年级2班 and one child in another school.
+fn school() -> (Node, Vec<Kid>) {
+    let node = Node::new();
+    let mut kids: Vec<Kid> = (1..=5)
+        .map(|n| {
+            let mut k = Kid::new(n, "鸦岭中心小学", 4);
+            k.class = "2班".into();
+            k.name = ["张小明", "李小红", "王小刚", "赵小丽", "孙小军"][n as usize - 1].into();
+            k
+        })
+        .collect();
+    let mut other = Kid::new(40, "鸦岭二小", 3);
+    other.name = "周外校".into();
+    kids.push(other);
+    let f = node.file("roster.csv", roster(&kids).as_bytes());
+    node.ok(&["student", "import", &f.to_string_lossy()]);
+    (node, kids)
+}
+
+fn login(b: &mut Browser, url: &str, login: &str, password: &str) {
+    b.goto(&format!("{url}/login")).expect("login page");
+    b.fill("input[name=login]", login).expect("login");
+    b.fill("input[name=password]", password).expect("password");
+    b.click_and_wait("form[action='/login'] button[type=submit]").expect("submit");
+}
+
+fn pdf_text(pdf: &[u8], dir: &std::path::Path) -> String {
+    let path = dir.join("doc.pdf");
+    std::fs::write(&path, pdf).expect("write pdf");
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", &path.to_string_lossy(), "-"])
+        .output()
+        .expect("pdftotext (apt-get install poppler-utils)");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn a_teachers_day_in_chromium() {
+    let (node, kids) = school();
+    let otp = add_user(
+        &node,
+        &["liu", "--name", "刘老师", "--role", "teacher", "--school", "鸦岭中心小学", "--class", "4/2"],
+    );
+    let principal = add_user(&node, &["wang", "--name", "王校长", "--role", "principal", "--school", "鸦岭中心小学"]);
+    let s = serve(&node);
+    let mut b = Browser::launch().expect("Chromium (apt-get install chromium fonts-noto-cjk)");
+
+    // First login: the one-time password leads to choosing a new one.
+    login(&mut b, &s.url, "liu", &otp);
+    assert!(b.url().expect("url").ends_with("/password"), "must change the one-time password");
+    b.fill("input[name=new]", "liu-new-pass").expect("new");
+    b.fill("input[name=again]", "liu-new-pass").expect("again");
+    b.click_and_wait("form[action='/password'] button[type=submit]").expect("save password");
+    assert!(b.text("main").expect("home").contains("新密码已保存"));
+
+    // The roll call of her one class: two children absent without excuse.
+    b.goto(&format!("{}/roll", s.url)).expect("roll");
+    let rows = b.eval("document.querySelectorAll('.roll-row').length").expect("rows");
+    assert_eq!(rows, 5, "her class only");
+    let zhang = &kids[0];
+    let li = &kids[1];
+    for k in [zhang, li] {
+        let id = b
+            .eval(&format!(
+                "[...document.querySelectorAll('.roll-row')].find(r=>r.querySelector('.name').innerText=='{}').querySelector('input[value=unexcused]').name",
+                k.name
+            ))
+            .expect("radio");
+        b.click(&format!("input[name='{}'][value=unexcused]", id.as_str().expect("name"))).expect("mark");
+    }
+    assert_eq!(b.text("#absent-count").expect("count"), "2", "the counter follows the marks");
+    b.click_and_wait(".sticky-save button[type=submit]").expect("save roll");
+    let flash = b.text(".flash-ok").expect("flash");
+    assert!(flash.contains("缺勤 2 人") && flash.contains("已立案 2 件"), "{flash}");
+    assert!(b.text("main").expect("main").contains("案件：疑似辍学"), "the open cases show on the roll");
+
+    // The case page: a home visit.
+    b.click_and_wait(".roll-row a.level").expect("open the case");
+    assert!(b.text("h1").expect("h1").contains("案件"));
+    b.fill("form[action$='/act'] select[name=kind]", "visit").expect("kind");
+    b.fill("form[action$='/act'] textarea[name=text]", "见到母亲，孩子在家玩手机，答应下周一送回").expect("text");
+    b.click_and_wait("form[action$='/act'] button[type=submit]").expect("save visit");
+    let main = b.text("main").expect("main");
+    assert!(main.contains("已记录措施") && main.contains("家访"), "{main}");
+    let case_url = b.url().expect("url");
+    let case_path = case_url.split('?').next().unwrap_or("").to_string();
+
+    // The 家访记录表 and the 劝返复学通知书, printed to PDF by Chromium and read back.
+    let dir = tempfile::tempdir().expect("tmp");
+    b.goto(&format!("{case_path}/print/visit")).expect("visit form");
+    let text = pdf_text(&b.pdf().expect("pdf"), dir.path());
+    assert!(text.contains("家访记录表") && text.contains("答应下周一送回") && text.contains("刘老师"), "{text}");
+    b.goto(&format!("{case_path}/print/persuade")).expect("notice");
+    let text = pdf_text(&b.pdf().expect("pdf"), dir.path());
+    assert!(text.contains("劝返复学通知书") && text.contains("第五十八条") && text.contains("回"), "{text}");
+    assert!(text.contains(&zhang.name) || text.contains(&li.name), "{text}");
+
+    // The teacher may not close a case: the principal does, as 复学.
+    b.goto(&case_path).expect("case");
+    assert_eq!(b.eval("document.querySelectorAll(\"form[action$='/close']\").length").expect("forms"), 0);
+    b.click_and_wait("form[action='/logout'] button").expect("logout");
+    assert!(b.url().expect("url").ends_with("/login"), "logged out");
+    login(&mut b, &s.url, "wang", &principal);
+    b.fill("input[name=new]", "wang-new-pass").expect("new");
+    b.fill("input[name=again]", "wang-new-pass").expect("again");
+    b.click_and_wait("form[action='/password'] button[type=submit]").expect("save password");
+    b.goto(&case_path).expect("case");
+    b.eval("window.confirm = () => true").expect("no dialog");
+    b.fill("form[action$='/close'] select[name=outcome]", "returned").expect("outcome");
+    b.fill("form[action$='/close'] textarea[name=evidence]", "已返校，班主任核实").expect("evidence");
+    b.click_and_wait("form[action$='/close'] button[type=submit]").expect("close");
+    let main = b.text("main").expect("main");
+    assert!(main.contains("已销号") && main.contains("复学"), "{main}");
+    drop(b);
+    drop(s);
+
+    // The ledger holds it all, written by the logged-in users.
+    let cases: Value = node.json(&["case", "list", "--json"]);
+    let cases = cases.as_array().expect("cases");
+    assert_eq!(cases.len(), 2, "two cases opened by the roll call");
+    let closed: Vec<&Value> = cases.iter().filter(|c| c["outcome"] == "returned").collect();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0]["evidence"], "已返校，班主任核实");
+    let visits = cases
+        .iter()
+        .flat_map(|c| c["actions"].as_array().cloned().unwrap_or_default())
+        .filter(|a| a["kind"] == "visit" && a["by"] == "刘老师")
+        .count();
+    assert_eq!(visits, 1, "the home visit, by the logged-in teacher");
+    let visited =
+        cases.iter().find(|c| c["actions"].as_array().map(|a| !a.is_empty()).unwrap_or(false)).expect("visited");
+    let shown: Value = node.json(&["case", "show", visited["id"].as_str().expect("id"), "--json"]);
+    let history = shown["history"].as_array().expect("history");
+    let by = |what: &str| {
+        history.iter().find(|h| h["what"].as_str().unwrap_or("").contains(what)).map(|h| h["author"].clone())
+    };
+    assert_eq!(by("家访"), Some(Value::from("刘老师")), "录入人 is the logged-in user");
+    assert_eq!(by("立案"), Some(Value::from("刘老师")), "the roll call opened the case in her name");
+    let student: Value = node.json(&["student", "show", &zhang.student_no, "--json"]);
+    assert_eq!(student["absences"], 1);
+}
+
+/// A tiny HTTP client for the role-boundary tests.
+fn http(url: &str, method: &str, path: &str, cookie: &str, body: &str) -> (u16, String, String) {
+    http_typed(url, method, path, cookie, "application/x-www-form-urlencoded", body)
+}
+
+/// An upload of one file as `multipart/form-data`.
+fn upload(url: &str, path: &str, cookie: &str, file: &str, contents: &str) -> (u16, String, String) {
+    let body = format!(
+        "--XbxX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file}\"\r\nContent-Type: text/csv\r\n\r\n{contents}\r\n--XbxX--\r\n"
+    );
+    http_typed(url, "POST", path, cookie, "multipart/form-data; boundary=XbxX", &body)
+}
+
+fn http_typed(url: &str, method: &str, path: &str, cookie: &str, ctype: &str, body: &str) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nCookie: {cookie}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).expect("write");
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).expect("read");
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|x| x.parse().ok()).unwrap_or(0);
+    (status, head.to_string(), body.to_string())
+}
+
+fn cookie_of(head: &str, name: &str) -> String {
+    head.lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.trim())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .to_string()
+}
+
+fn field(body: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    body.split(&needle).nth(1).and_then(|r| r.split('"').next()).unwrap_or("").to_string()
+}
+
+/// Logs in over HTTP, sets a new password, returns (cookie, csrf).
+fn http_login(url: &str, login: &str, otp: &str) -> (String, String) {
+    let (_, head, body) = http(url, "GET", "/login", "", "");
+    let pre = cookie_of(&head, "bx_pre");
+    let csrf = field(&body, "_csrf");
+    let (status, head, _) = http(url, "POST", "/login", &pre, &format!("_csrf={csrf}&login={login}&password={otp}"));
+    assert_eq!(status, 303, "login {login}");
+    let session = cookie_of(&head, "bx_session");
+    let (_, _, body) = http(url, "GET", "/password", &session, "");
+    let csrf = field(&body, "_csrf");
+    let (status, _, _) =
+        http(url, "POST", "/password", &session, &format!("_csrf={csrf}&new=abcdefgh-{login}&again=abcdefgh-{login}"));
+    assert_eq!(status, 303, "password {login}");
+    (session, csrf)
+}
+
+#[test]
+fn role_boundaries_and_csrf_over_http() {
+    let (node, kids) = school();
+    // Cases in two schools: one in the teacher's class, one in 鸦岭二小.
+    node.ok(&["absence", &kids[0].student_no, "--kind", "unexcused", "--date", SCHOOL_DAY]);
+    node.ok(&["absence", &kids[5].student_no, "--kind", "unexcused", "--date", SCHOOL_DAY]);
+    let list: Value = node.json(&["case", "list", "--json"]);
+    let record_of = |no: &str| -> String {
+        let mask = &no[..6];
+        list.as_array()
+            .expect("cases")
+            .iter()
+            .find(|c| {
+                c["student"].as_str().map(|s| s.starts_with(mask) && s.ends_with(&no[no.len() - 4..])).unwrap_or(false)
+            })
+            .and_then(|c| c["record"].as_str())
+            .expect("case of student")
+            .to_string()
+    };
+    let own_case = record_of(&kids[0].student_no);
+    let other_case = record_of(&kids[5].student_no);
+    let t = add_user(
+        &node,
+        &["liu", "--name", "刘老师", "--role", "teacher", "--school", "鸦岭中心小学", "--class", "4/2"],
+    );
+    let p = add_user(&node, &["wang", "--name", "王校长", "--role", "principal", "--school", "鸦岭中心小学"]);
+    let z = add_user(&node, &["zhao", "--name", "赵副镇长", "--role", "township"]);
+    let a = add_user(&node, &["admin", "--name", "管理员", "--role", "admin"]);
+    let s = serve(&node);
+    let (teacher, tcsrf) = http_login(&s.url, "liu", &t);
+    let (principal, pcsrf) = http_login(&s.url, "wang", &p);
+    let (township, _) = http_login(&s.url, "zhao", &z);
+    let (admin, _) = http_login(&s.url, "admin", &a);
+
+    // Seeing: the teacher and the principal see their own school's case, not the other school's.
+    for who in [&teacher, &principal] {
+        assert_eq!(http(&s.url, "GET", &format!("/cases/{own_case}"), who, "").0, 200);
+        assert_eq!(http(&s.url, "GET", &format!("/cases/{other_case}"), who, "").0, 404);
+        let (_, _, body) = http(&s.url, "GET", "/cases", who, "");
+        assert!(body.contains(&kids[0].name) && !body.contains(&kids[5].name), "the list is scoped");
+    }
+    for who in [&township, &admin] {
+        assert_eq!(http(&s.url, "GET", &format!("/cases/{other_case}"), who, "").0, 200);
+    }
+    // Printing follows the same scope.
+    assert_eq!(http(&s.url, "GET", &format!("/cases/{other_case}/print/persuade"), &teacher, "").0, 404);
+    // Doing: a teacher may record a call but not confirm 辍学 or serve a notice; the principal may.
+    let call = format!("_csrf={tcsrf}&kind=call&by=%E5%88%98%E8%80%81%E5%B8%88&date=&text=x");
+    assert_eq!(http(&s.url, "POST", &format!("/cases/{own_case}/act"), &teacher, &call).0, 303);
+    assert_eq!(http(&s.url, "POST", &format!("/cases/{own_case}/confirm"), &teacher, &format!("_csrf={tcsrf}")).0, 403);
+    let notice = format!("_csrf={tcsrf}&kind=notice&notice=persuade_return&by=x&date=");
+    assert_eq!(http(&s.url, "POST", &format!("/cases/{own_case}/act"), &teacher, &notice).0, 403);
+    assert_eq!(http(&s.url, "POST", &format!("/cases/{other_case}/act"), &teacher, &call).0, 404);
+    // The admin pages are the admin's.
+    for who in [&teacher, &principal, &township] {
+        assert_eq!(http(&s.url, "GET", "/admin", who, "").0, 403);
+    }
+    assert_eq!(http(&s.url, "GET", "/admin", &admin, "").0, 200);
+    // CSRF: the principal's confirm without a token, or with the teacher's, is refused.
+    assert_eq!(http(&s.url, "POST", &format!("/cases/{own_case}/confirm"), &principal, "").0, 403);
+    assert_eq!(
+        http(&s.url, "POST", &format!("/cases/{own_case}/confirm"), &principal, &format!("_csrf={tcsrf}")).0,
+        403
+    );
+    assert_eq!(
+        http(&s.url, "POST", &format!("/cases/{own_case}/confirm"), &principal, &format!("_csrf={pcsrf}")).0,
+        303
+    );
+    // A roster upload with a bad row: every problem in a table, nothing imported; the teacher
+    // may not upload at all; the upload's CSRF token travels in its URL.
+    let mut bad = Kid::new(77, "鸦岭中心小学", 4);
+    bad.id = "410329201001010000".into();
+    let good = Kid::new(78, "鸦岭中心小学", 4);
+    let csv = roster(&[good.clone(), bad]);
+    let (status, _, body) = upload(&s.url, &format!("/students/import?_csrf={pcsrf}"), &principal, "roster.csv", &csv);
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("<td class=\"right\">3</td>") && body.contains("身份证号"),
+        "the bad row (line 3) in a table: {body}"
+    );
+    assert!(body.contains("未导入任何学生"), "{body}");
+    assert_eq!(upload(&s.url, &format!("/students/import?_csrf={tcsrf}"), &teacher, "roster.csv", &csv).0, 403);
+    assert_eq!(upload(&s.url, "/students/import", &principal, "roster.csv", &csv).0, 403, "no token, no upload");
+    // Year-end promotion: the principal previews and confirms; the teacher may not.
+    assert_eq!(http(&s.url, "GET", "/promote", &teacher, "").0, 403);
+    let (status, _, body) = http(&s.url, "GET", "/promote", &principal, "");
+    assert_eq!(status, 200);
+    assert!(body.contains("升一个年级") && body.contains("有未销号案件"), "the preview names who is left out: {body}");
+    let promote = format!("_csrf={pcsrf}&school=%E9%B8%A6%E5%B2%AD%E4%B8%AD%E5%BF%83%E5%B0%8F%E5%AD%A6");
+    assert_eq!(http(&s.url, "POST", "/promote", &principal, &promote).0, 303);
+    // No session: pages send to login, writes are refused.
+    assert_eq!(http(&s.url, "GET", "/cases", "", "").0, 303);
+    assert_eq!(http(&s.url, "POST", &format!("/cases/{own_case}/confirm"), "", "_csrf=x").0, 401);
+    drop(s);
+    let list: Value = node.json(&["student", "list", "--json"]);
+    assert!(
+        !list.as_array().expect("students").iter().any(|st| st["name"] == good.name),
+        "the good row of a file with a bad row was not imported"
+    );
+    let moved: Value = node.json(&["student", "show", &kids[2].student_no, "--json"]);
+    assert_eq!(moved["grade"], 5, "promoted from 4 to 5");
+    let kept: Value = node.json(&["student", "show", &kids[0].student_no, "--json"]);
+    assert_eq!(kept["grade"], 4, "a child with an open case is left for the case to decide");
+    let shown: Value = node.json(&["case", "show", &own_case[..12], "--json"]);
+    assert_eq!(shown["state"], "confirmed", "the principal's confirm was written");
+    assert_eq!(shown["actions"].as_array().map(Vec::len), Some(1), "only the teacher's call was recorded");
+}
