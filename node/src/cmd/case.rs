@@ -304,7 +304,21 @@ impl CloseArgs<'_> {
 /// register; the student's status follows the outcome.
 pub fn close(l: &Ledger, arg: &str, outcome: &str, a: &CloseArgs, stamp: &Stamp) -> Result<Output> {
     let outcome: Outcome = outcome.parse().map_err(|e: baoxue_shared::model::ParseEnumError| invalid(e.to_string()))?;
-    let proof = a.evidence()?;
+    let mut proof = a.evidence()?;
+    // `--evidence` (the one evidence flag before issue 13) still fills the school, document or
+    // place an outcome needs when its own flag is not given.
+    let plain = text(a.evidence);
+    for f in outcome.required() {
+        let slot = match f {
+            baoxue_shared::model::EvidenceField::School => &mut proof.school,
+            baoxue_shared::model::EvidenceField::Document => &mut proof.document,
+            baoxue_shared::model::EvidenceField::Place => &mut proof.place,
+            _ => continue,
+        };
+        if slot.is_none() {
+            slot.clone_from(&plain);
+        }
+    }
     let c = l.case(arg)?;
     l.ensure_case_writable(&c)?;
     ensure_open(&c, "重复销号")?;
