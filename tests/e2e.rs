@@ -11,5 +11,6 @@ mod e2e {
     mod school_app;
     mod students;
     mod sync;
+    mod units;
     mod walkthrough;
 }

@@ -101,7 +101,12 @@ pub struct Simulator {
 #[derive(Debug, Subcommand)]
 pub enum OrgCmd {
     /// 导入组织机构 CSV（乡镇,学校,类型[,校长,包校领导,乡镇分管领导,乡镇主要领导]）；重新导入即更新
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+        /// 确认删除文件中删去的、仍有节点/学生/个案的乡镇或学校（可多次给出）
+        #[arg(long, value_name = "NAME")]
+        remove: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -225,9 +230,10 @@ pub fn run(cli: Cli) -> Result<()> {
                 eprintln!("{w}");
             }
         }
-        Cmd::Org { cmd: OrgCmd::Import { file } } => {
+        Cmd::Org { cmd: OrgCmd::Import { file, remove } } => {
+            let file = crate::out::resolve(&file);
             let bytes = std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
-            let (t, s, v) = dir.import_org(&bytes, &file)?;
+            let (t, s, v) = dir.import_org(&bytes, &file, &remove)?;
             crate::say!("已导入组织机构：{t} 个乡镇，{s} 所学校（配置第 {v} 版，各节点下次同步时收到）");
         }
         Cmd::Policy { cmd: PolicyCmd::Set { policy } } => {
@@ -422,7 +428,8 @@ pub fn forwardable(cmd: &Cmd) -> bool {
             | Cmd::Alerts(_)
             | Cmd::Baseline { .. }
             | Cmd::Census { .. }
-            | Cmd::Node { cmd: NodeCmd::List { .. } }
+            | Cmd::Node { cmd: NodeCmd::List { .. } | NodeCmd::Revoke { .. } }
+            | Cmd::Org { .. }
     )
 }
 

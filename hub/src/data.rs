@@ -50,6 +50,8 @@ pub const ORG_FILE: &str = "org.csv";
 pub const POLICY_FILE: &str = "policy.toml";
 pub const NODES_FILE: &str = "nodes.toml";
 pub const STATUS_FILE: &str = "node-status.json";
+/// Store meta key prefix of a revoked node (`revoked/<name>` = the revocation date).
+pub const META_REVOKED: &str = "revoked/";
 /// The port of docs/CLI.md's examples and the service unit.
 pub const DEFAULT_PORT: u16 = 7443;
 pub const DEFAULT_ADDR: &str = "127.0.0.1:7443";
@@ -331,11 +333,33 @@ impl HubDir {
     }
 
     /// `baoxue-hub org import`: replaces the county's townships and schools; nodes receive them
-    /// at their next sync. Returns (townships, schools, new configuration version).
-    pub fn import_org(&self, bytes: &[u8], source: &Path) -> Result<(usize, usize, u64)> {
+    /// at their next sync. A township or school the file drops while it still has nodes,
+    /// students or cases is refused unless `remove` names it ([`crate::org_guard`]). The file
+    /// written is read back and compared before it replaces the old one, so the hub never
+    /// writes a configuration it cannot read. Returns (townships, schools, new configuration
+    /// version).
+    pub fn import_org(&self, bytes: &[u8], source: &Path, remove: &[String]) -> Result<(usize, usize, u64)> {
         let mut cfg = self.config()?;
         let org = Org::parse_csv(bytes).map_err(|e| HubError::Org { path: source.to_path_buf(), source: e })?;
-        write_file_atomic(&self.path(ORG_FILE), org.to_csv().as_bytes(), false)?;
+        let old = self.org()?;
+        if old.townships.keys().any(|t| !org.townships.contains_key(t))
+            || old.schools.keys().any(|s| !org.schools.contains_key(s))
+            || !remove.is_empty()
+        {
+            let store = self.open_store()?;
+            crate::org_guard::check(&old, &org, &self.nodes()?, &store, remove)?;
+        }
+        let text = org.to_csv();
+        match Org::parse_csv(text.as_bytes()) {
+            Ok(back) if back == org => {}
+            _ => {
+                return Err(HubError::Invalid(format!(
+                    "组织机构文件 {} 写出后无法原样读回，未导入（请检查学校、乡镇名称中的特殊字符）",
+                    source.display()
+                )))
+            }
+        }
+        write_file_atomic(&self.path(ORG_FILE), text.as_bytes(), false)?;
         cfg.config_version += 1;
         self.write_config(&cfg)?;
         Ok((org.townships.len(), org.schools.len(), cfg.config_version))
@@ -380,12 +404,12 @@ impl HubDir {
 
     // ---- nodes ------------------------------------------------------------------------------
 
+    /// The node registry. A missing `nodes.toml` is an error, not an empty registry: `init`
+    /// writes it, so its absence means damage, and the server must then refuse every node
+    /// rather than forget its revocations.
     pub fn nodes(&self) -> Result<Vec<NodeEntry>> {
         self.require()?;
         let p = self.path(NODES_FILE);
-        if !p.exists() {
-            return Ok(Vec::new());
-        }
         let text = std::fs::read_to_string(&p).map_err(io(&p))?;
         let f: NodesFile = toml::from_str(&text).map_err(|e| HubError::BadFile { path: p, reason: e.to_string() })?;
         Ok(f.node)
@@ -454,7 +478,15 @@ impl HubDir {
     }
 
     /// `baoxue-hub node revoke`: the node can no longer connect (checked at every connection).
+    /// The revocation is written to the store first (durable, [`META_REVOKED`]), then to
+    /// `nodes.toml`: emptying or losing that file cannot let the node back in.
     pub fn revoke_node(&self, name: &str) -> Result<NodeEntry> {
+        let store = self.open_store()?;
+        self.revoke_node_in(&store, name)
+    }
+
+    /// [`HubDir::revoke_node`] over a store already open (`serve`'s own, in tests and the demo).
+    pub fn revoke_node_in(&self, store: &Store, name: &str) -> Result<NodeEntry> {
         let mut nodes = self.nodes()?;
         let Some(n) = nodes.iter_mut().find(|n| n.name == name.trim()) else {
             return Err(HubError::Invalid(format!("没有名为“{}”的节点", name.trim())));
@@ -462,8 +494,52 @@ impl HubDir {
         n.revoked = true;
         n.revoked_on.get_or_insert_with(|| Date::today().to_string());
         let out = n.clone();
+        store.put_meta(&format!("{META_REVOKED}{}", out.name), &out.revoked_on)?;
+        store.flush()?;
         self.write_nodes(&nodes)?;
         Ok(out)
+    }
+
+    /// Whether `name` may sync: listed in `nodes.toml` and revoked neither there nor in the
+    /// store. Fails closed: a missing or unreadable registry, or a store that cannot be read,
+    /// refuses every node. Returns the reason for a refusal.
+    pub fn refusal(&self, store: &Store, name: &str) -> Option<String> {
+        match store.get_meta::<Option<String>>(&format!("{META_REVOKED}{name}")) {
+            Ok(Some(_)) => return Some("节点已被吊销".into()),
+            Ok(None) => {}
+            Err(e) => return Some(format!("无法读取吊销记录（{e}）")),
+        }
+        match self.nodes() {
+            Err(e) => Some(format!("无法读取节点名单（{e}）")),
+            Ok(nodes) => match nodes.iter().find(|n| n.name == name) {
+                None => Some("节点不在已签发名单 nodes.toml 中".into()),
+                Some(n) if n.revoked => {
+                    // Revoked in the file only (edited by hand, or revoked while the store was
+                    // unavailable): made durable now.
+                    let _ = store.put_meta(&format!("{META_REVOKED}{name}"), &n.revoked_on);
+                    let _ = store.flush();
+                    Some("节点已被吊销".into())
+                }
+                Some(_) => None,
+            },
+        }
+    }
+
+    /// Copies the revocations of `nodes.toml` into the store (hubs from before the store kept
+    /// them); done when `serve` starts.
+    pub fn persist_revocations(&self, store: &Store) -> Result<()> {
+        let mut any = false;
+        for n in self.nodes()?.into_iter().filter(|n| n.revoked) {
+            let key = format!("{META_REVOKED}{}", n.name);
+            if store.get_meta::<Option<String>>(&key)?.is_none() {
+                store.put_meta(&key, &n.revoked_on)?;
+                any = true;
+            }
+        }
+        if any {
+            store.flush()?;
+        }
+        Ok(())
     }
 
     pub fn statuses(&self) -> Result<BTreeMap<String, NodeStatus>> {

@@ -29,6 +29,7 @@ pub mod county;
 pub mod data;
 pub mod nightly;
 pub mod nightly_hook;
+pub mod org_guard;
 pub mod out;
 pub mod replica;
 pub mod server;

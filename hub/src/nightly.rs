@@ -588,10 +588,15 @@ pub fn due(county: &County, now: chrono::NaiveDateTime) -> Result<Option<Date>> 
     }
     let today = Date(now.date());
     let last: Option<Date> = county.store.get_meta(META_LAST_RUN)?;
-    // (`Option::is_none_or` needs Rust 1.82; the workspace supports 1.80.)
-    #[allow(clippy::unnecessary_map_or)]
-    let due = last.map_or(true, |l| l < today);
-    Ok(due.then_some(today))
+    Ok(due_after(last, today).then_some(today))
+}
+
+/// Whether a run is due today after the last run recorded: whenever the last run was on another
+/// day — before today, or *after* it. A last run in the future means the clock was ahead then
+/// (or moved back since); waiting for that day would disable the nightly for as long, so the
+/// run goes ahead and records today.
+pub fn due_after(last: Option<Date>, today: Date) -> bool {
+    last != Some(today)
 }
 
 /// For `serve`: runs the nightly if it is due now (the users' time, UTC+8). Returns the run, if any.

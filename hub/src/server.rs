@@ -3,8 +3,10 @@
 //!
 //! Every connection is its own task: a node on a bad link, a malformed frame or a peer that
 //! speaks nonsense ends only its own session, logged with the node's name (from its
-//! certificate) and the reason; everyone else keeps syncing. Pushes are applied one batch at a
-//! time under one write lock (the store's log is a single sequence); pulls read concurrently.
+//! certificate) and the reason; everyone else keeps syncing. Pushes are applied under one write
+//! lock (the store's log is a single sequence) in pieces of [`PUSH_PIECE`] revisions, so a node
+//! that dies or stalls with batches queued delays another node by one piece at most; pulls read
+//! concurrently.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -16,8 +18,8 @@ use baoxue_net::{FramedStream, NetError, NodeIdentity, Peer, RevocationCheck, Se
 use baoxue_shared::org::Org;
 use baoxue_shared::revision::now_ms;
 use baoxue_shared::sync::{
-    clock_text, decode_frame, encode_frame, CountyConfig, HubContext, HubOutcome, HubSession, Message, Side, SyncError,
-    DEFAULT_FUTURE_BOUND_MS,
+    clock_text, decode_frame, encode_frame, CountyConfig, HubContext, HubOutcome, HubSession, Message, PushBatch, Side,
+    SyncError, DEFAULT_FUTURE_BOUND_MS,
 };
 use baoxue_store::Store;
 use tracing::{info, warn};
@@ -42,8 +44,10 @@ pub struct HubState {
     pub store: Store,
     pub scopes: ScopeIndex,
     loaded: RwLock<Arc<Loaded>>,
-    /// Pushes (and epoch/cursor writes) one at a time.
-    write: Mutex<()>,
+    /// Pushes (and epoch/cursor writes) one at a time, first come first served (tokio's mutex
+    /// is fair): a node waits for the pieces queued before its own, never behind a stream of
+    /// another node's.
+    write: Arc<tokio::sync::Mutex<()>>,
     /// `node-status.json` writes one at a time.
     status: Mutex<()>,
     /// One session per node at a time; a new connection from a node supersedes its old one
@@ -60,7 +64,7 @@ impl HubState {
             store,
             scopes: ScopeIndex::default(),
             loaded: RwLock::new(Arc::new(loaded)),
-            write: Mutex::new(()),
+            write: Arc::new(tokio::sync::Mutex::new(())),
             status: Mutex::new(()),
             busy: Mutex::new(HashMap::new()),
         })
@@ -68,8 +72,9 @@ impl HubState {
 
     /// Holds off pushes (and other forwarded commands) while a command run on behalf of the
     /// operator, or the nightly run, uses the store.
-    pub fn exclusive(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.write.lock().unwrap_or_else(|p| p.into_inner())
+    /// Blocking: call from a blocking thread (`spawn_blocking`), never from async code.
+    pub fn exclusive(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.write.blocking_lock()
     }
 
     /// The current county configuration, reloaded if `org import` or a policy change raised its
@@ -151,14 +156,14 @@ fn load(dir: &HubDir) -> Result<Loaded> {
     Ok(Loaded { version: county.version, county, org, future_bound_ms })
 }
 
-/// A revocation check reading `nodes.toml` at every connection (so `node revoke` takes effect
-/// without restarting `serve`).
-fn revocations(dir: HubDir) -> RevocationCheck {
-    Arc::new(move |name: &str| match dir.nodes() {
-        Ok(nodes) => nodes.iter().any(|n| n.name == name && n.revoked),
-        Err(e) => {
-            // Unreadable registry: refuse rather than let a revoked node in.
-            warn!(node = name, error = %e, "无法读取节点名单，拒绝连接");
+/// A revocation check at every connection (so `node revoke` takes effect without restarting
+/// `serve`): the store's durable revocations and `nodes.toml`, failing closed
+/// ([`HubDir::refusal`]).
+fn revocations(dir: HubDir, store: Store) -> RevocationCheck {
+    Arc::new(move |name: &str| match dir.refusal(&store, name) {
+        None => false,
+        Some(why) => {
+            warn!(node = name, reason = %why, "拒绝连接");
             true
         }
     })
@@ -183,7 +188,8 @@ impl HubServer {
         let cfg = dir.config()?;
         let ca = dir.ca()?;
         let cred = dir.hub_credentials()?;
-        let server = Server::bind(listen, ca.cert_pem(), &cred, revocations(dir.clone()))?;
+        dir.persist_revocations(&store)?;
+        let server = Server::bind(listen, ca.cert_pem(), &cred, revocations(dir.clone(), store.clone()))?;
         info!(county = %cfg.county_name, addr = %server.local_addr()?, "县级平台开始接受节点同步");
         Ok(HubServer { state: Arc::new(HubState::new(dir.clone(), store)?), server: Arc::new(server) })
     }
@@ -416,7 +422,7 @@ async fn run_session(
             Ok(Ok(Some(f))) => f,
         };
         // A node revoked while its session runs gets nothing more in or out.
-        if state.dir.nodes().map(|ns| ns.iter().any(|n| n.name == node && n.revoked)).unwrap_or(true) {
+        if state.dir.refusal(&state.store, node).is_some() {
             return Err(SessionEnd::Revoked);
         }
         let result = match decode_frame(&frame, Side::Hub) {
@@ -457,16 +463,76 @@ async fn run_session(
     }
 }
 
+/// Revisions of a push batch applied under the write lock at a time. The store's log is one
+/// sequence, so pushes are written one at a time; in pieces this size, no node's batch (nor the
+/// batches a dead node left queued) holds another node's sync up for more than one piece.
+pub const PUSH_PIECE: usize = 512;
+
+/// Handles one message from the node. A push batch is handled in pieces of [`PUSH_PIECE`]
+/// revisions, each under the write lock on its own, and answered with one acknowledgement:
+/// every piece but the last moves no cursor (it names no log range), the last carries the
+/// batch's range.
 async fn step(
     state: &Arc<HubState>,
     org: &Arc<Org>,
     session: &Arc<Mutex<HubSession>>,
     msg: Message,
 ) -> std::result::Result<Vec<Message>, SyncError> {
+    let Message::PushBatch(mut b) = msg else {
+        return step_one(state, org, session, msg).await;
+    };
+    if b.revisions.len() <= PUSH_PIECE {
+        return step_one(state, org, session, Message::PushBatch(b)).await;
+    }
+    let mut rest = std::mem::take(&mut b.revisions);
+    // A revision twice in one batch counts once, as when the batch is handled whole.
+    let mut seen = std::collections::HashSet::with_capacity(rest.len());
+    rest.retain(|r| seen.insert(r.id));
+    let mut merged: Option<baoxue_shared::sync::PushAck> = None;
+    while !rest.is_empty() {
+        let tail = rest.split_off(rest.len().min(PUSH_PIECE));
+        let piece = std::mem::replace(&mut rest, tail);
+        let last = rest.is_empty();
+        let part = PushBatch {
+            from: b.from,
+            up_to: if last { b.up_to } else { b.from },
+            last: if last { b.last } else { None },
+            revisions: piece,
+        };
+        for m in step_one(state, org, session, Message::PushBatch(part)).await? {
+            let Message::PushAck(a) = m else {
+                return Ok(vec![m]);
+            };
+            match &mut merged {
+                None => merged = Some(a),
+                Some(acc) => {
+                    acc.up_to = a.up_to;
+                    acc.new += a.new;
+                    acc.known += a.known;
+                    acc.rejected.extend(a.rejected);
+                    for c in a.conflicts {
+                        if !acc.conflicts.contains(&c) {
+                            acc.conflicts.push(c);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(merged.map(|a| vec![Message::PushAck(a)]).unwrap_or_default())
+}
+
+async fn step_one(
+    state: &Arc<HubState>,
+    org: &Arc<Org>,
+    session: &Arc<Mutex<HubSession>>,
+    msg: Message,
+) -> std::result::Result<Vec<Message>, SyncError> {
     let (state, org, session) = (state.clone(), org.clone(), session.clone());
+    let writes = matches!(msg, Message::Hello(_) | Message::PushBatch(_));
+    let guard = if writes { Some(state.write.clone().lock_owned().await) } else { None };
     tokio::task::spawn_blocking(move || {
-        let writes = matches!(msg, Message::Hello(_) | Message::PushBatch(_));
-        let _guard = writes.then(|| state.write.lock().unwrap_or_else(|p| p.into_inner()));
+        let _guard = guard;
         let mut replica = StoreHub::new(&state.store, org, &state.scopes);
         let mut s = session.lock().unwrap_or_else(|p| p.into_inner());
         s.handle(&mut replica, msg, now_ms())

@@ -78,7 +78,7 @@ impl County {
         let root = tmp.path().to_path_buf();
         let dir = HubDir::new(&root.join("hub"));
         dir.init("410329", "伊川县", None, Some("127.0.0.1:7443")).unwrap();
-        dir.import_org(ORG.as_bytes(), Path::new("org.csv")).unwrap();
+        dir.import_org(ORG.as_bytes(), Path::new("org.csv"), &[]).unwrap();
         County { _tmp: tmp, root, dir, hub: None, addr: String::new() }
     }
 
@@ -851,7 +851,7 @@ async fn a_revoked_node_is_refused_and_the_others_carry_on() {
     b.add_students(2, "高山小学", 100);
     a.sync(&c).await;
     b.sync(&c).await;
-    c.dir.revoke_node("高山中心校").unwrap();
+    c.dir.revoke_node_in(c.hub_store(), "高山中心校").unwrap();
     b.add_students(1, "高山小学", 200);
     let e = sync_once(&b.store, &b.cfg, Some(&c.addr)).await.unwrap_err();
     assert!(e.is_refusal(), "{e}");
@@ -869,7 +869,7 @@ async fn a_node_revoked_while_connected_gets_nothing_more() {
     let conn = baoxue_net::connect(c.addr.parse().unwrap(), &b.server_name, &b.ca_cert, &cred).await.unwrap();
     let mut s = conn.open_stream().await.unwrap();
     // Connected and authenticated; then the bureau revokes the node.
-    c.dir.revoke_node("鸦岭中心校").unwrap();
+    c.dir.revoke_node_in(c.hub_store(), "鸦岭中心校").unwrap();
     // The hub may already have closed the connection with its reason before the hello is out.
     if let Err(e) = s.send_frame(&hello_frame()).await {
         assert!(e.to_string().contains("吊销"), "{e}");
@@ -1276,7 +1276,7 @@ async fn run_syncs_at_start_then_waits_for_the_nightly_hour_and_stops_on_refusal
     let _ = tx.send(());
     tokio::time::timeout(Duration::from_secs(5), run).await.expect("stops on shutdown").unwrap().unwrap();
     // Revoked: `run` stops and says why instead of retrying for ever.
-    c.dir.revoke_node("鸦岭中心校").unwrap();
+    c.dir.revoke_node_in(c.hub_store(), "鸦岭中心校").unwrap();
     let r = tokio::time::timeout(
         Duration::from_secs(20),
         baoxue_node::sync::run_forever(a.store.clone(), opts, std::future::pending::<()>()),

@@ -511,6 +511,60 @@ fn s(o: &Option<String>) -> String {
     o.clone().unwrap_or_default()
 }
 
+/// The length limit of a flag's value (docs/limits.md); `None`: any length, characters checked.
+fn flag_limit(flag: &str) -> Option<usize> {
+    use baoxue_shared::text::*;
+    Some(match flag {
+        "--name" | "--guardian" | "--by" | "--teacher" | "--mentor" | "--cadre" | "--village-cadre" | "--operator" => {
+            MAX_NAME
+        }
+        "--phone" => MAX_PHONE,
+        "--class" => MAX_CLASS,
+        "--school" | "--to-school" => MAX_SCHOOL,
+        "--hukou-township" | "--township" => MAX_TOWNSHIP,
+        "--hukou-village" => MAX_VILLAGE,
+        "--groups" => MAX_GROUPS,
+        "--reason" | "--out-of-county" | "--notice" | "--cause" => MAX_SHORT,
+        "--text" | "--plan" | "--evidence" => MAX_TEXT,
+        _ => return None,
+    })
+}
+
+/// Checks every value on the command line (and `BAOXUE_OPERATOR`) before anything runs: no
+/// control characters or bidi controls anywhere, and each flag's length limit. One line naming
+/// the flag; nothing is recorded.
+pub fn check_text_args(args: &[String]) -> Result<()> {
+    use baoxue_shared::text;
+    let mut flag: Option<&str> = None;
+    let mut checks: Vec<(String, &str)> = Vec::new();
+    for a in args {
+        if let Some(f) = a.strip_prefix("--").map(|_| a.as_str()) {
+            match f.split_once('=') {
+                Some((name, value)) => {
+                    checks.push((name.to_string(), value));
+                    flag = None;
+                }
+                None => flag = Some(f),
+            }
+        } else {
+            checks.push((flag.take().unwrap_or("参数").to_string(), a.as_str()));
+        }
+    }
+    let operator = std::env::var("BAOXUE_OPERATOR").unwrap_or_default();
+    checks.push(("BAOXUE_OPERATOR".into(), &operator));
+    for (name, value) in checks {
+        let limit = if name == "BAOXUE_OPERATOR" { Some(text::MAX_NAME) } else { flag_limit(&name) };
+        let r = match limit {
+            Some(max) => text::check(value, max),
+            None => text::check_chars(value),
+        };
+        if let Err(e) = r {
+            return Err(crate::error::invalid(format!("{name}「{}」{e}", text::shown(value))));
+        }
+    }
+    Ok(())
+}
+
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<Output> {
     let dir = defaults::data_dir(cli.data);

@@ -11,6 +11,11 @@ fn main() -> ExitCode {
     // the umask it was started with.
     // SAFETY: umask only sets the process's file mode creation mask; it cannot fail.
     unsafe { libc::umask(0o077) };
+    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    if let Err(e) = baoxue_node::cli::check_text_args(&args) {
+        let _ = writeln!(std::io::stderr(), "错误：{e}");
+        return ExitCode::from(1);
+    }
     let cli = baoxue_node::cli::Cli::parse();
     // `run` is a service: its log (next sync time, each sync, each retry) is its output.
     let default_level = if matches!(cli.cmd, baoxue_node::cli::Cmd::Run { .. }) { "info" } else { "warn" };

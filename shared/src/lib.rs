@@ -19,6 +19,7 @@
 //!
 //! Files operators hand in:
 //! - [`table`]: reading operators' CSV files (encoding, header, ragged rows).
+//! - [`text`]: what a text value may hold (length limits, no control or bidi characters).
 //! - [`roster`]: the roster CSV, checked row by row.
 //!
 //! Rules and figures:
@@ -57,6 +58,7 @@ pub mod roster;
 pub mod state;
 pub mod sync;
 pub mod table;
+pub mod text;
 
 pub use dates::Date;
 pub use revision::{Change, Field, Hlc, RecordId, RecordKind, RevId, Revision, Value};

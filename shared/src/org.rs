@@ -8,6 +8,7 @@ use thiserror::Error;
 
 use crate::model::{SchoolType, Stage};
 use crate::table::{RowError, Table, TableError};
+use crate::text;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct School {
@@ -67,6 +68,25 @@ impl Org {
         for row in table.rows() {
             let township = row.get("乡镇").to_string();
             let name = row.get("学校").to_string();
+            let mut bad = false;
+            for (column, max) in [
+                ("乡镇", text::MAX_TOWNSHIP),
+                ("学校", text::MAX_SCHOOL),
+                ("校长", text::MAX_NAME),
+                ("包校领导", text::MAX_NAME),
+                ("乡镇分管领导", text::MAX_NAME),
+                ("乡镇主要领导", text::MAX_NAME),
+            ] {
+                if let Err(e) = text::check(row.get(column), max) {
+                    let mut re = row.error(column, e.to_string());
+                    re.value = text::shown(&re.value);
+                    errors.push(re);
+                    bad = true;
+                }
+            }
+            if bad {
+                continue;
+            }
             if township.is_empty() {
                 errors.push(row.error("乡镇", "不能为空"));
                 continue;
@@ -109,24 +129,28 @@ impl Org {
         }
     }
 
-    /// The org CSV text of this county (round-trips through `parse_csv`).
+    /// The org CSV text of this county, written with the `csv` crate's writer so that any name
+    /// `parse_csv` accepts (a comma, a quote) is quoted and reads back the same.
     pub fn to_csv(&self) -> String {
-        let mut s = String::from("乡镇,学校,类型,校长,包校领导,乡镇分管领导,乡镇主要领导\n");
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+        let header = ["乡镇", "学校", "类型", "校长", "包校领导", "乡镇分管领导", "乡镇主要领导"];
+        // Writing to a Vec cannot fail.
+        let _ = w.write_record(header);
         for sc in self.schools.values() {
             let t = self.townships.get(&sc.township);
             let opt = |o: Option<&String>| o.cloned().unwrap_or_default();
-            s.push_str(&format!(
-                "{},{},{},{},{},{},{}\n",
-                sc.township,
-                sc.name,
-                sc.kind,
+            let _ = w.write_record([
+                sc.township.clone(),
+                sc.name.clone(),
+                sc.kind.to_string(),
                 opt(sc.principal.as_ref()),
                 opt(sc.bureau_leader.as_ref()),
                 opt(t.and_then(|t| t.deputy.as_ref())),
-                opt(t.and_then(|t| t.head.as_ref()))
-            ));
+                opt(t.and_then(|t| t.head.as_ref())),
+            ]);
         }
-        s
+        let bytes = w.into_inner().unwrap_or_default();
+        String::from_utf8(bytes).unwrap_or_default()
     }
 
     pub fn school(&self, name: &str) -> Option<&School> {
@@ -153,6 +177,24 @@ mod tests {
         assert_eq!(org.schools.len(), 2);
         assert_eq!(org.townships["鸦岭"].deputy.as_deref(), Some("李副镇长"));
         assert_eq!(Org::parse_csv(org.to_csv().as_bytes()).unwrap(), org);
+    }
+
+    #[test]
+    fn names_with_commas_and_quotes_round_trip() {
+        // Issue 14: "鸦岭小学,东校区" was written back unquoted and the hub could no longer read
+        // its own configuration.
+        let csv = "乡镇,学校,类型,校长\n鸦岭,\"鸦岭小学,东校区\",小学,\"王\"\"大\"\"校长\"\n鸦岭,鸦岭初中,初中,\n";
+        let org = Org::parse_csv(csv.as_bytes()).unwrap();
+        assert!(org.schools.contains_key("鸦岭小学,东校区"));
+        let written = org.to_csv();
+        assert_eq!(Org::parse_csv(written.as_bytes()).unwrap(), org, "{written}");
+    }
+
+    #[test]
+    fn an_oversized_name_is_refused() {
+        let csv = format!("乡镇,学校,类型\n鸦岭,{},小学\n", "校".repeat(text::MAX_SCHOOL + 1));
+        let OrgError::Rows(e) = Org::parse_csv(csv.as_bytes()).unwrap_err() else { panic!() };
+        assert_eq!((e[0].row, e[0].column.as_str()), (2, "学校"));
     }
 
     #[test]

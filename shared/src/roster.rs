@@ -7,6 +7,7 @@ use crate::model::{Placement, Sex, SpecialGroup, Status};
 use crate::org::Org;
 use crate::revision::StudentInit;
 use crate::table::{RowError, Table, TableError};
+use crate::text;
 
 pub const ROSTER_COLUMNS: [&str; 14] = [
     "学籍号",
@@ -24,6 +25,13 @@ pub const ROSTER_COLUMNS: [&str; 14] = [
     "监护人",
     "监护人电话",
 ];
+
+/// The largest roster file one `student import` reads (bytes): about 150,000 rows, several
+/// times the largest township's roll, and checked and imported in well under 1 GiB. A larger
+/// file is refused before it is read.
+pub const MAX_ROSTER_BYTES: u64 = 20_000_000;
+/// The rows [`MAX_ROSTER_BYTES`] holds, roughly (for the refusal's message).
+pub const MAX_ROSTER_ROWS_HINT: usize = 150_000;
 
 /// One student as typed or read, before validation: every field a string.
 #[derive(Debug, Clone, Default)]
@@ -105,6 +113,22 @@ pub fn validate(input: &StudentInput, ctx: &Context) -> Result<StudentInit, Vec<
     if let (Some(no), Some(id)) = (&student_no, &id_number) {
         if let Err(e) = no.check_against(id) {
             err("学籍号", &input.student_no, e.to_string());
+        }
+    }
+    // Free-text fields: length limits (docs/limits.md), no control or bidi characters. The
+    // coded fields (numbers, dates, sex, grade) are parsed strictly below.
+    for (column, value, max) in [
+        ("姓名", &input.name, text::MAX_NAME),
+        ("学校", &input.school, text::MAX_SCHOOL),
+        ("班级", &input.class, text::MAX_CLASS),
+        ("户籍乡镇", &input.hukou_township, text::MAX_TOWNSHIP),
+        ("户籍村", &input.hukou_village, text::MAX_VILLAGE),
+        ("特殊群体", &input.groups, text::MAX_GROUPS),
+        ("监护人", &input.guardian, text::MAX_NAME),
+        ("监护人电话", &input.phone, text::MAX_PHONE),
+    ] {
+        if let Err(e) = text::check(value.trim(), max) {
+            err(column, &text::shown(value.trim()), e.to_string());
         }
     }
     let name = input.name.trim().to_string();
@@ -196,11 +220,6 @@ pub fn validate(input: &StudentInput, ctx: &Context) -> Result<StudentInit, Vec<
             Vec::new()
         }
     };
-    if let Some(t) = opt(&input.hukou_township) {
-        if !ctx.org.townships.contains_key(&t) && t.chars().count() > 30 {
-            err("户籍乡镇", &input.hukou_township, "过长".into());
-        }
-    }
 
     if !errs.is_empty() {
         return Err(errs);
@@ -374,6 +393,30 @@ mod tests {
         i.id_number = id;
         let e = validate(&i, &ctx(&org)).unwrap_err();
         assert!(e.iter().any(|e| e.column == "身份证号" && e.reason.contains("校验位")));
+    }
+
+    #[test]
+    fn oversized_and_control_fields_are_refused_by_column() {
+        let org = org();
+        type Spoil = fn(&mut StudentInput);
+        let cases: Vec<(Spoil, &str)> = vec![
+            (|i| i.name = "张".repeat(18 * 1024 * 1024 / 3), "姓名"),
+            (|i| i.name = "张\0三".into(), "姓名"),
+            (|i| i.name = "张\u{1b}[2J三".into(), "姓名"),
+            (|i| i.name = "\u{202E}三张".into(), "姓名"),
+            (|i| i.guardian = "李".repeat(text::MAX_NAME + 1), "监护人"),
+            (|i| i.phone = "1".repeat(text::MAX_PHONE + 1), "监护人电话"),
+            (|i| i.class = "\u{7}2班".into(), "班级"),
+            (|i| i.hukou_village = "村".repeat(text::MAX_VILLAGE + 1), "户籍村"),
+        ];
+        for (f, column) in cases {
+            let mut i = input();
+            f(&mut i);
+            let e = validate(&i, &ctx(&org)).unwrap_err();
+            let hit = e.iter().find(|e| e.column == column).unwrap_or_else(|| panic!("{column}: {e:?}"));
+            assert!(hit.value.chars().count() <= 41, "the value is shown shortened");
+            assert!(!hit.to_string().chars().any(|c| c.is_control()), "{hit}");
+        }
     }
 
     #[test]

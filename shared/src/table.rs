@@ -7,6 +7,8 @@ use std::fmt;
 
 use thiserror::Error;
 
+use crate::text;
+
 /// Something wrong with one cell or row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
@@ -76,6 +78,8 @@ impl Row<'_> {
 pub struct Table {
     pub columns: HashMap<String, usize>,
     rows: Vec<(usize, Vec<String>)>,
+    /// Rows refused as a whole: ragged rows, and rows with a cell holding control characters,
+    /// bidi controls or more than [`text::MAX_CELL`] characters (named by row and column).
     pub ragged: Vec<RowError>,
 }
 
@@ -133,6 +137,22 @@ impl Table {
                 });
                 continue;
             }
+            let mut bad = false;
+            for (i, cell) in rec.iter().enumerate() {
+                if let Err(e) = text::check(cell.trim(), text::MAX_CELL) {
+                    let column = header.get(i).map(|h| h.trim().trim_start_matches('\u{feff}')).unwrap_or("");
+                    ragged.push(RowError {
+                        row: number,
+                        column: column.to_string(),
+                        value: text::shown(cell.trim()),
+                        reason: e.to_string(),
+                    });
+                    bad = true;
+                }
+            }
+            if bad {
+                continue;
+            }
             rows.push((number, rec.iter().map(str::to_string).collect()));
         }
         Ok(Table { columns, rows, ragged })
@@ -164,6 +184,28 @@ mod tests {
         assert_eq!(rows[1].number, 4);
         assert_eq!(t.ragged.len(), 1);
         assert_eq!(t.ragged[0].row, 3);
+    }
+
+    #[test]
+    fn control_characters_and_bidi_name_row_and_column() {
+        let t = Table::parse("a,b\n1,ok\n2,x\u{1b}[2Jy\n3,\u{202E}gnp.exe\n4,fine\n".as_bytes(), &["a", "b"]).unwrap();
+        assert_eq!(t.len(), 2, "the two bad rows are refused");
+        assert_eq!(t.ragged.len(), 2);
+        assert_eq!((t.ragged[0].row, t.ragged[0].column.as_str()), (3, "b"));
+        assert_eq!((t.ragged[1].row, t.ragged[1].column.as_str()), (4, "b"));
+        let line = t.ragged[0].to_string();
+        assert!(!line.contains('\u{1b}'), "the escape is not printed raw: {line}");
+        assert!(line.contains("控制字符"), "{line}");
+        assert!(t.ragged[1].to_string().contains("文字方向"));
+    }
+
+    #[test]
+    fn an_oversized_cell_is_refused() {
+        let big = "名".repeat(text::MAX_CELL + 1);
+        let t = Table::parse(format!("a,b\n1,{big}\n").as_bytes(), &["a", "b"]).unwrap();
+        assert!(t.is_empty());
+        assert_eq!(t.ragged[0].column, "b");
+        assert!(t.ragged[0].to_string().contains("过长"));
     }
 
     #[test]

@@ -287,5 +287,11 @@ mod county {
         let late = chrono::NaiveDate::from_ymd_opt(2025, 10, 2).unwrap().and_hms_opt(3, 0, 0).unwrap();
         assert_eq!(nightly::due(&c, early).unwrap(), None);
         assert_eq!(nightly::due(&c, late).unwrap(), Some(Date::ymd(2025, 10, 2)));
+        // Issue 14: a hub once started with its clock years ahead recorded its last run in the
+        // future; the nightly still runs today, and then once a day again.
+        nightly::run(&c, Date::ymd(2031, 1, 1)).unwrap();
+        assert_eq!(nightly::due(&c, late).unwrap(), Some(Date::ymd(2025, 10, 2)));
+        nightly::run(&c, Date::ymd(2025, 10, 2)).unwrap();
+        assert_eq!(nightly::due(&c, late).unwrap(), None);
     }
 }

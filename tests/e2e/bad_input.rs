@@ -387,3 +387,62 @@ fn l_or_j_number_birth_date_disagreeing() {
     rejected(&node, &add_args(&l, "3"), &["出生日期", "学籍号中的出生日期", &carried, "2017-12-29"]);
     rejected_roster(&node, &l, "出生日期", &["学籍号中的出生日期", &carried, "2017-12-29"]);
 }
+
+/// Imports one good child and `k` with its name (only the 姓名 column) replaced by `name`.
+#[track_caller]
+fn rejected_name(node: &Node, k: &Kid, name: &str, names: &[&str]) -> String {
+    let good = Kid::new(90, "鸦岭中心小学", 3);
+    let text = roster(&[good, k.clone()]).replace(&format!(",{},", k.name), &format!(",{name},"));
+    let f = node.file("bad-name.csv", text.as_bytes());
+    let mut all = vec!["第 3 行，列「姓名」", "未导入任何学生"];
+    all.extend_from_slice(names);
+    rejected(node, &["student", "import", f.to_str().unwrap(), "--date", "2026-09-01"], &all)
+}
+
+fn shows_raw(line: &str) -> bool {
+    line.chars().any(|c| c.is_control() || ('\u{202A}'..='\u{202E}').contains(&c))
+}
+
+/// Issue 14: an 18 MB name used to import and then block the node's sync for ever; NUL, terminal
+/// escapes and bidi overrides were printed raw. Each is refused naming row and column (roster)
+/// or the flag (add), without printing the character.
+#[test]
+fn oversized_and_control_character_names_are_refused() {
+    let (node, a, _) = node();
+    let k = Kid::new(30, "鸦岭中心小学", 3);
+    let line = rejected_name(&node, &k, &"张".repeat(100_000), &["过长"]);
+    assert!(line.chars().count() < 300, "the value is shortened: {} chars", line.chars().count());
+    rejected_name(&node, &k, &"张".repeat(51), &["过长", "最多 50 个"]);
+    for bad in ["张\u{1b}[2J三", "\u{202E}三张", "张\u{7}三"] {
+        let line = rejected_name(&node, &k, bad, &["U+"]);
+        assert!(!shows_raw(&line), "{line:?}");
+        let mut k = k.clone();
+        k.name = bad.into();
+        let line = rejected(&node, &add_args(&k, "3"), &["--name", "U+"]);
+        assert!(!shows_raw(&line), "{line:?}");
+    }
+    let long = "字".repeat(2_001);
+    rejected(
+        &node,
+        &["case", "act", &a.student_no, "--kind", "call", "--by", "王", "--text", &long],
+        &["--text", "过长"],
+    );
+}
+
+/// Issue 14: a 100 MB roster took 16 GB to import. A file above the import limit is refused
+/// before it is read, with one line saying what to do.
+#[test]
+fn a_roster_too_large_is_refused_by_size_at_once() {
+    let (node, _, _) = node();
+    let mut text = roster(&[Kid::new(40, "鸦岭中心小学", 3)]);
+    let row = Kid::new(41, "鸦岭中心小学", 3).row() + "\n";
+    while text.len() <= 20_000_000 {
+        text.push_str(&row.repeat(10_000));
+    }
+    let f = node.file("huge.csv", text.as_bytes());
+    rejected(
+        &node,
+        &["student", "import", f.to_str().unwrap(), "--date", "2026-09-01"],
+        &["超过单次导入上限", "分批导入"],
+    );
+}

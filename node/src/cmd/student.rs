@@ -80,6 +80,9 @@ fn duplicate_of(l: &Ledger, s: &StudentInit) -> Result<Option<(&'static str, Str
 
 // --- import -------------------------------------------------------------------------------
 
+/// Students per durable commit of an import (a township's whole roster, usually).
+const IMPORT_STEP: usize = 10_000;
+
 pub struct ImportArgs<'a> {
     pub file: &'a Path,
     pub dry_run: bool,
@@ -91,6 +94,16 @@ pub struct ImportArgs<'a> {
 pub fn import(l: &Ledger, a: &ImportArgs, stamp: &Stamp) -> Result<Output> {
     let path = a.file.display().to_string();
     l.check_write_date(stamp.date, None, None)?;
+    // Refused by size before it is read: memory stays bounded whatever the file.
+    let size = std::fs::metadata(a.file).map_err(|source| NodeError::Read { path: path.clone(), source })?.len();
+    if size > roster::MAX_ROSTER_BYTES {
+        return Err(invalid(format!(
+            "花名册 {path} 有 {:.1} MB，超过单次导入上限 {} MB（约 {} 行）：请按学校拆分成几个文件分批导入",
+            size as f64 / 1e6,
+            roster::MAX_ROSTER_BYTES / 1_000_000,
+            roster::MAX_ROSTER_ROWS_HINT
+        )));
+    }
     let bytes = std::fs::read(a.file).map_err(|source| NodeError::Read { path: path.clone(), source })?;
     let checked =
         roster::check(&bytes, &roster_context(l, stamp.date)).map_err(|e| invalid(format!("花名册 {path}：{e}")))?;
@@ -162,11 +175,19 @@ pub fn import(l: &Ledger, a: &ImportArgs, stamp: &Stamp) -> Result<Output> {
         });
     }
     let n = good.len();
-    let items = good
-        .into_iter()
-        .map(|(_, s)| (RevId::random(), RecordKind::Student, Change::CreateStudent(Box::new(s))))
-        .collect();
-    l.commit(&stamp.author, stamp.date, items)?;
+    // Durable steps of IMPORT_STEP students: a township's roster is one commit, and a large file
+    // never holds the store's whole write in memory at once. Were the import cut off part-way,
+    // the steps done are kept and importing the same file again with --skip-bad completes it
+    // (the rows already imported are reported as already present).
+    let mut rows = good.into_iter().peekable();
+    while rows.peek().is_some() {
+        let items = rows
+            .by_ref()
+            .take(IMPORT_STEP)
+            .map(|(_, s)| (RevId::random(), RecordKind::Student, Change::CreateStudent(Box::new(s))))
+            .collect();
+        l.commit(&stamp.author, stamp.date, items)?;
+    }
     Ok(Output { text: format!("已导入 {n} 名学生（{by_school}），已写入磁盘\n"), warnings })
 }
 
