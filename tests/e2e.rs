@@ -4,6 +4,7 @@
 
 mod e2e {
     mod at_rest;
+    mod backup;
     mod bad_input;
     mod case_details;
     mod durability;

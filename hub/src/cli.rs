@@ -49,6 +49,20 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: NodeCmd,
     },
+    /// 备份：数据库与配置写成一个加密文件（县级备份公钥，age 格式）；平台运行中也可执行
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// 从备份恢复到新的或空的数据目录（需县级备份私钥）；各节点下次同步时自动重新核对
+    Restore {
+        file: PathBuf,
+        /// 县级备份私钥文件（init 时生成）
+        #[arg(long, value_name = "FILE")]
+        identity: PathBuf,
+    },
+    /// 显示县级备份公钥（没有则生成一对，私钥写在数据目录旁，请移到离线介质）
+    BackupKey,
     /// 平台数据统计
     Stats {
         #[arg(long)]
@@ -228,6 +242,38 @@ pub fn run(cli: Cli) -> Result<()> {
             crate::say!("数据加密密钥：{}", done.key_origin);
             if let Some(w) = done.key_origin.warning() {
                 eprintln!("{w}");
+            }
+            if let (Some(p), Some(r)) = (&done.backup_identity, &done.config.backup_recipient) {
+                crate::say!(
+                    "县级备份公钥：{r}\n县级备份私钥在 {}：请立即移到离线介质保存并从本机删除，恢复任何备份都需要它",
+                    p.display()
+                );
+            }
+        }
+        Cmd::Backup { out } => {
+            let out = crate::out::resolve(&out);
+            let (n, _) = dir.backup(&out)?;
+            crate::say!(
+                "已备份县级平台：{} 条修订及配置、证书，写入 {}（已用县级备份公钥加密）",
+                n.revisions,
+                out.display()
+            );
+        }
+        Cmd::Restore { file, identity } => {
+            let (n, h) = dir.restore(&file, &identity)?;
+            crate::say!(
+                "已恢复县级平台到 {}：{} 条修订（备份于 {}）；新的数据加密密钥：{}\n各节点下次同步时与平台重新核对，备份之后的记录由节点重新上报",
+                dir.root.display(),
+                n.revisions,
+                h.created,
+                dir.key()?.origin()
+            );
+        }
+        Cmd::BackupKey => {
+            let (r, created) = dir.backup_recipient()?;
+            crate::say!("县级备份公钥：{r}");
+            if let Some(p) = created {
+                crate::say!("已生成县级备份私钥 {}：请立即移到离线介质保存并从本机删除", p.display());
             }
         }
         Cmd::Org { cmd: OrgCmd::Import { file, remove } } => {
@@ -423,6 +469,7 @@ pub fn forwardable(cmd: &Cmd) -> bool {
     matches!(
         cmd,
         Cmd::Stats { .. }
+            | Cmd::Backup { .. }
             | Cmd::Conflicts { .. }
             | Cmd::Report(_)
             | Cmd::Alerts(_)

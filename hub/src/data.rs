@@ -102,6 +102,13 @@ pub struct HubConfig {
     /// Raised by every change nodes must receive (org, policy).
     pub config_version: u64,
     pub created: String,
+    /// The county's backup public key (age `age1…`): every backup, the hub's and the nodes',
+    /// is encrypted to it; its identity is kept offline by the bureau.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_recipient: Option<String>,
+    /// A second place (another disk) where the hub writes a backup after each nightly run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_dir: Option<String>,
 }
 
 /// One issued node (`nodes.toml`).
@@ -176,6 +183,9 @@ pub struct Initialised {
     pub ca_path: PathBuf,
     /// Where the data key came from (a plain file is printed with a warning).
     pub key_origin: KeyOrigin,
+    /// The county's backup identity, written beside the directory for the operator to move
+    /// offline.
+    pub backup_identity: Option<PathBuf>,
 }
 
 impl HubDir {
@@ -238,10 +248,15 @@ impl HubDir {
             policy: pol.name.clone(),
             config_version: 1,
             created: Date::today().to_string(),
+            backup_recipient: None,
+            backup_dir: None,
         };
         // Last: its presence means "initialised".
         self.write_config(&config)?;
-        Ok(Initialised { config, ca_path: self.path(CA_FILE), key_origin: key.origin().clone() })
+        // The county's backup key pair (the identity beside the directory, to move offline).
+        let (_, backup_identity) = self.backup_recipient()?;
+        let config = self.config()?;
+        Ok(Initialised { config, ca_path: self.path(CA_FILE), key_origin: key.origin().clone(), backup_identity })
     }
 
     fn require(&self) -> Result<()> {

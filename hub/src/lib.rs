@@ -22,6 +22,7 @@
 //! push batch is acknowledged only after it is applied and flushed and the node's cursor is
 //! stored. One bad connection never stops the server.
 
+pub mod backup;
 pub mod cli;
 pub mod conflicts;
 pub mod control;

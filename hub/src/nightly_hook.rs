@@ -44,7 +44,15 @@ pub fn spawn(state: Arc<HubState>) -> tokio::task::JoinHandle<()> {
                 let _exclusive = st.exclusive();
                 let county = st.dir.county(st.store.clone()).map_err(|e| e.to_string())?;
                 let run = crate::nightly::run_if_due(&county).map_err(|e| format!("{e:#}"))?;
-                Ok(run.map(|r| crate::nightly::describe(&r)))
+                let Some(run) = run else { return Ok(None) };
+                let mut text = crate::nightly::describe(&run);
+                // Then a backup to the second configured place.
+                match st.dir.backup_after_nightly(&run.as_of.to_string()) {
+                    Ok(Some(p)) => text.push_str(&format!("；备份已写入 {}", p.display())),
+                    Ok(None) => {}
+                    Err(e) => warn!(error = %e, "夜间备份失败"),
+                }
+                Ok(Some(text))
             })
             .await;
             match r {

@@ -78,7 +78,9 @@ pub fn issue_lan_server_cert(ca: &Credentials, names: &[String]) -> Result<Crede
         };
         params.subject_alt_names.push(san);
     }
-    params.distinguished_name = dn(&[(DnType::CommonName, all.last().cloned().unwrap_or_default())]);
+    // Not a host name: verifiers that check a host-like CN against the CA's name constraints
+    // (OpenSSL does) would refuse an address CN such as `127.0.0.1`; the SANs carry the names.
+    params.distinguished_name = dn(&[(DnType::CommonName, "保学校园应用".to_string())]);
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];

@@ -54,6 +54,21 @@ impl Recording {
 pub enum Cmd {
     /// 初始化本节点：离线节点（--county-code --township --org）或用县级平台签发的配置包（--bundle）
     Init(InitCli),
+    /// 备份：本节点数据写成一个用县级备份公钥加密的文件（age 格式）
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// 县级备份公钥 age1…（第一次需要，之后记住；也可用环境变量 BAOXUE_BACKUP_RECIPIENT）
+        #[arg(long, value_name = "AGE1…")]
+        recipient: Option<String>,
+    },
+    /// 从备份恢复到新的或空的数据目录（需县级备份私钥）；下次同步时与县级平台重新核对
+    Restore {
+        file: PathBuf,
+        /// 县级备份私钥文件
+        #[arg(long, value_name = "FILE")]
+        identity: PathBuf,
+    },
     /// 将离线节点加入县级平台，保留全部数据
     Join {
         #[arg(long, value_name = "FILE")]
@@ -582,6 +597,8 @@ pub fn run(cli: Cli) -> Result<Output> {
             };
             cmd::init::init(&dir, &args)
         }
+        Cmd::Backup { out, recipient } => cmd::backup::backup(&dir, &out, recipient.as_deref()),
+        Cmd::Restore { file, identity } => cmd::backup::restore(&dir, &file, &identity),
         Cmd::Join { bundle } => cmd::sync::join(&dir, &bundle),
         Cmd::Sync { hub, json } => cmd::sync::sync_now(&dir, hub.as_deref(), json),
         Cmd::Run { hub, now, retry_base_secs, serve, web } => {

@@ -41,6 +41,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub mod backup;
 pub mod crypt;
 mod damage;
 mod dump;
@@ -62,6 +63,8 @@ pub enum StoreError {
     Corrupt { what: String },
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error("备份：{0}")]
+    Backup(String),
     #[error("数据目录 {path} 中的数据库已损坏或不完整（{detail}），无法打开：请把该目录移到别处，再用最近的备份恢复到新目录（restore），或用配置包重新初始化后从县级平台重新同步")]
     Damaged { path: String, detail: String },
 }

@@ -370,6 +370,30 @@ impl Hub {
     }
 }
 
+impl Hub {
+    /// A hub restored from `backup` (with the county's backup `identity`) into a new
+    /// directory, on a new port.
+    pub fn restored_from(_old: &Hub, backup: &Path, identity: &Path) -> Hub {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("hub");
+        let port = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp").local_addr().expect("addr").port();
+        let hub = Hub { data, tmp, addr: format!("127.0.0.1:{port}"), serve: None };
+        hub.ok(&["restore", &backup.to_string_lossy(), "--identity", &identity.to_string_lossy()]);
+        hub
+    }
+}
+
+impl Node {
+    /// A node restored from `backup` into a new directory.
+    pub fn restored_from(backup: &Path, identity: &Path) -> Node {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        let node = Node { data, tmp };
+        node.ok(&["restore", &backup.to_string_lossy(), "--identity", &identity.to_string_lossy()]);
+        node
+    }
+}
+
 impl Default for Hub {
     fn default() -> Hub {
         Hub::new()

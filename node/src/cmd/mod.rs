@@ -2,6 +2,7 @@
 
 pub mod absence;
 pub mod alerts;
+pub mod backup;
 pub mod bench;
 pub mod case;
 pub mod init;

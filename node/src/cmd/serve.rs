@@ -41,6 +41,15 @@ fn lan_ip() -> Option<String> {
     s.local_addr().ok().map(|a| a.ip().to_string()).filter(|ip| ip != "0.0.0.0")
 }
 
+/// A name the LAN CA may vouch for (see `baoxue_net::lan`).
+fn lan_name(h: &str) -> bool {
+    match h.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => v4.is_private() || v4.is_loopback(),
+        Ok(_) => false,
+        Err(_) => h == "localhost" || h.ends_with(".local") || h.ends_with(".lan"),
+    }
+}
+
 fn lan_ca(l: &Ledger) -> Result<Credentials> {
     let stored: Option<String> = l.store.get_meta(META_LAN_CA)?;
     if let Some(text) = stored {
@@ -66,10 +75,19 @@ pub fn serve(dir: &Path, args: ServeArgs) -> Result<Output> {
     }
     let (tls, ca_pem, host) = if args.lan {
         let ca = lan_ca(&ledger)?;
+        // The CA vouches only for private addresses and .local/.lan names (its name
+        // constraints): anything else would make every device refuse the certificate.
+        for h in &args.hosts {
+            if !lan_name(h) {
+                return Err(invalid(format!(
+                    "--host「{h}」不是校园网内部地址或域名：只能是 10.x.x.x、172.16–31.x.x、192.168.x.x，或以 .local、.lan 结尾的名称"
+                )));
+            }
+        }
         let mut names = args.hosts.clone();
-        let ip = lan_ip();
+        let ip = lan_ip().filter(|ip| lan_name(ip));
         names.extend(ip.clone());
-        if !addr.ip().is_unspecified() {
+        if !addr.ip().is_unspecified() && lan_name(&addr.ip().to_string()) {
             names.push(addr.ip().to_string());
         }
         let leaf = baoxue_net::lan::issue_lan_server_cert(&ca, &names).map_err(|e| invalid(e.to_string()))?;
