@@ -20,7 +20,7 @@ use baoxue_shared::alerts::{
     all_alerts, conflict_alert, dropout_rate_alerts, duplicate_enrolment_alert, duplicate_since, loss_alerts,
     report_deadline_alerts, sort_alerts, Alert, StageCounts, SubjectKind, SyncDays, UnitCounts,
 };
-use baoxue_shared::census::{match_census, parse_census, CensusIndex, CensusOutcome, MatchContext};
+use baoxue_shared::census::{match_census, parse_census_with, CensusIndex, CensusOutcome, MatchContext};
 use baoxue_shared::indicators::{
     compute_all, consolidation_report, dropout_report, ranking, township_table, Baseline, CohortStage, DropoutReport,
     DropoutUnit, Indicators,
@@ -28,7 +28,7 @@ use baoxue_shared::indicators::{
 use baoxue_shared::model::CaseSource;
 use baoxue_shared::org::Org;
 use baoxue_shared::policy::Policy;
-use baoxue_shared::report::{render, Format};
+use baoxue_shared::report::{render, render_bytes, Format, Render};
 use baoxue_shared::state::Register;
 use baoxue_shared::{Change, Date, Field, Hlc, Record, RecordId, RecordKind, RevId};
 use baoxue_store::Store;
@@ -61,6 +61,10 @@ pub struct County {
     pub data: PathBuf,
     /// Active (not revoked) nodes.
     pub nodes: Vec<NodeSeen>,
+    /// The county's name, heading the title row of .xlsx reports.
+    pub unit: Option<String>,
+    /// Column names of imported files: the built-in aliases plus the county's (`columns.toml`).
+    pub aliases: baoxue_shared::table::Aliases,
 }
 
 /// The reports of `report …`.
@@ -121,11 +125,21 @@ pub struct CensusImport {
     pub outcome: CensusOutcome,
     /// The cases committed, with the township whose node receives each.
     pub opened: Vec<(RecordId, String)>,
+    /// What the file was read as (CSV in which encoding, .xlsx, .xls).
+    pub read_as: Option<baoxue_shared::table::Source>,
 }
 
 impl County {
     pub fn new(store: Store, org: Org, policy: Policy, data: &Path, nodes: Vec<NodeSeen>) -> County {
-        County { store, org, policy, data: data.to_path_buf(), nodes }
+        County {
+            store,
+            org,
+            policy,
+            data: data.to_path_buf(),
+            nodes,
+            unit: None,
+            aliases: baoxue_shared::table::Aliases::builtin(),
+        }
     }
 
     /// The school year's first day (month, day) of the county's policy.
@@ -146,7 +160,7 @@ impl County {
     /// Parses a baseline CSV (schools checked against the org) and keeps it, replacing any
     /// earlier one. `date` is the day its counts run up to.
     pub fn import_baseline(&self, bytes: &[u8], date: Date) -> Result<Baseline> {
-        let b = Baseline::parse_csv(bytes, date, Some(&self.org))?;
+        let b = Baseline::parse_with(bytes, date, Some(&self.org), &self.aliases)?;
         self.store.put_meta(META_BASELINE, &b)?;
         self.store.flush()?;
         Ok(b)
@@ -170,19 +184,33 @@ impl County {
         Ok(Computed { indicators, alerts })
     }
 
-    /// One report, rendered.
+    /// One report, rendered as text (`xlsx` is binary: [`County::report_bytes`]).
     pub fn report(&self, snap: &Snapshot, o: &ReportOptions) -> Result<String> {
+        self.with_report(snap, o, |r| Ok(render(r, o.format)))
+    }
+
+    /// One report as the bytes of its file, in any format (.xlsx headed by the county's name).
+    pub fn report_bytes(&self, snap: &Snapshot, o: &ReportOptions) -> Result<Vec<u8>> {
+        self.with_report(snap, o, |r| Ok(render_bytes(r, o.format, self.unit.as_deref())?))
+    }
+
+    fn with_report<T>(
+        &self,
+        snap: &Snapshot,
+        o: &ReportOptions,
+        f: impl FnOnce(&dyn Render) -> Result<T>,
+    ) -> Result<T> {
         let h = &snap.history;
         let y = o.school_year.unwrap_or_else(|| self.school_year_of(o.as_of));
-        Ok(match o.kind {
+        match o.kind {
             ReportKind::Consolidation => {
                 let baseline = self.baseline()?;
-                render(&consolidation_report(h, &self.org, baseline.as_ref(), o.stage, y, o.as_of), o.format)
+                f(&consolidation_report(h, &self.org, baseline.as_ref(), o.stage, y, o.as_of))
             }
-            ReportKind::Dropout => render(&dropout_report(h, &self.org, y, o.as_of), o.format),
-            ReportKind::TownshipTable => render(&township_table(h, &self.org, o.as_of), o.format),
-            ReportKind::Ranking => render(&ranking(h, &self.org, o.as_of), o.format),
-        })
+            ReportKind::Dropout => f(&dropout_report(h, &self.org, y, o.as_of)),
+            ReportKind::TownshipTable => f(&township_table(h, &self.org, o.as_of)),
+            ReportKind::Ranking => f(&ranking(h, &self.org, o.as_of)),
+        }
     }
 
     // --- alerts -----------------------------------------------------------------------------
@@ -291,7 +319,8 @@ impl County {
         if source == CaseSource::Roll {
             bail!("census import 的 --source 应为 police、civil、poverty、disability 或 ministry");
         }
-        let file = parse_census(bytes)?;
+        let file = parse_census_with(bytes, &self.aliases)?;
+        let read_as = file.source;
         // Every record, slimmed to what matching reads (a county's rolls fit in memory this way).
         let mut records = Vec::new();
         for r in self.store.records(None) {
@@ -316,7 +345,7 @@ impl County {
                 }
             }
         }
-        Ok(CensusImport { outcome, opened })
+        Ok(CensusImport { outcome, opened, read_as })
     }
 }
 

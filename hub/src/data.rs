@@ -355,7 +355,9 @@ impl HubDir {
     /// version).
     pub fn import_org(&self, bytes: &[u8], source: &Path, remove: &[String]) -> Result<(usize, usize, u64)> {
         let mut cfg = self.config()?;
-        let org = Org::parse_csv(bytes).map_err(|e| HubError::Org { path: source.to_path_buf(), source: e })?;
+        let aliases = crate::columns::load(&self.root).map_err(|e| HubError::Invalid(format!("{e:#}")))?;
+        let org =
+            Org::parse_with(bytes, &aliases).map_err(|e| HubError::Org { path: source.to_path_buf(), source: e })?;
         let old = self.org()?;
         if old.townships.keys().any(|t| !org.townships.contains_key(t))
             || old.schools.keys().any(|s| !org.schools.contains_key(s))

@@ -16,6 +16,7 @@
 //! - [`county`], [`nightly`]: reports, alerts, census, the nightly run.
 //! - `demo` and `bench` run the simulator (`baoxue-sim`, its own crate: it links the node),
 //!   found next to this binary.
+//! - [`columns`]: the county's own column aliases for imported files (`columns.toml`).
 //! - [`cli`]: the command line.
 //!
 //! **Invariants.** The hub takes a node's identity and township from its certificate only. A
@@ -24,6 +25,7 @@
 
 pub mod backup;
 pub mod cli;
+pub mod columns;
 pub mod conflicts;
 pub mod control;
 pub mod county;

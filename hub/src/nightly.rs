@@ -26,7 +26,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use baoxue_shared::codec;
 use baoxue_shared::indicators::History;
-use baoxue_shared::report::{render, Format, Render};
+use baoxue_shared::report::{render_bytes, Format, Render};
 use baoxue_shared::{Change, Date, Field, Record, RecordId, RecordKind, RevId, Revision};
 use baoxue_store::{Store, StoreKey};
 use serde::{Deserialize, Serialize};
@@ -284,7 +284,17 @@ impl Snapshot {
     /// Loads the snapshot file; a missing, foreign or damaged file gives an empty snapshot
     /// (the next refresh rebuilds it).
     pub fn load(data: &Path, key: Option<&StoreKey>) -> Snapshot {
-        Self::try_load(&Self::path(data), key).unwrap_or_default()
+        let path = Self::path(data);
+        match Self::try_load(&path, key) {
+            Ok(s) => s,
+            Err(e) => {
+                // A snapshot that cannot be read means a cold rebuild: say so, never silently.
+                if path.exists() {
+                    tracing::warn!(error = %format!("{e:#}"), "夜间快照无法读取，将从全部记录重建");
+                }
+                Snapshot::default()
+            }
+        }
     }
 
     fn try_load(path: &Path, key: Option<&StoreKey>) -> Result<Snapshot> {
@@ -293,13 +303,14 @@ impl Snapshot {
             None => std::fs::read(path)?,
         };
         let mut f = bytes.as_slice();
-        let header: Header = codec::decode(&read_frame(&mut f)?)?;
+        let header: Header = codec::decode_local(&read_frame(&mut f)?)?;
         anyhow::ensure!(header.version == SNAPSHOT_VERSION, "snapshot version {}", header.version);
-        let mut history: History = codec::decode(&read_frame(&mut f)?)?;
+        // The history of a large county exceeds the network's 64 MiB frame limit.
+        let mut history: History = codec::decode_local(&read_frame(&mut f)?)?;
         history.build();
         let mut cases = BTreeMap::new();
         for _ in 0..(header.cases as usize).div_ceil(CHUNK) {
-            let chunk: Vec<Record> = codec::decode(&read_frame(&mut f)?)?;
+            let chunk: Vec<Record> = codec::decode_local(&read_frame(&mut f)?)?;
             cases.extend(chunk.into_iter().map(|c| (c.id, c)));
         }
         Ok(Snapshot {
@@ -472,9 +483,12 @@ fn read_frame(r: &mut impl Read) -> Result<Vec<u8>> {
     let mut len = [0u8; 8];
     r.read_exact(&mut len)?;
     let len = u64::from_le_bytes(len) as usize;
-    anyhow::ensure!(len <= 64 * 1024 * 1024, "snapshot frame of {len} bytes");
-    let mut buf = vec![0u8; len];
-    r.read_exact(&mut buf)?;
+    // A bound against a corrupt length only (the file is our own): 16 GiB.
+    anyhow::ensure!(len <= 16 << 30, "snapshot frame of {len} bytes");
+    // Read as far as the file goes (a corrupt length allocates nothing it does not hold).
+    let mut buf = Vec::new();
+    r.take(len as u64).read_to_end(&mut buf)?;
+    anyhow::ensure!(buf.len() == len, "snapshot frame cut short ({} of {len} bytes)", buf.len());
     Ok(buf)
 }
 
@@ -532,9 +546,9 @@ pub fn run(county: &County, as_of: Date) -> Result<NightlyRun> {
     let dir = archive_dir(&county.data, as_of);
     std::fs::create_dir_all(&dir).with_context(|| format!("无法创建目录 {}", dir.display()))?;
     let mut files = Vec::new();
-    let mut put = |name: &str, text: &str| -> Result<()> {
+    let mut put = |name: &str, text: &[u8]| -> Result<()> {
         let p = dir.join(name);
-        write_archived(key, &p, text.as_bytes()).with_context(|| format!("无法写入 {}", p.display()))?;
+        write_archived(key, &p, text).with_context(|| format!("无法写入 {}", p.display()))?;
         files.push(name.to_string());
         Ok(())
     };
@@ -548,11 +562,11 @@ pub fn run(county: &County, as_of: Date) -> Result<NightlyRun> {
         ("ranking", &ind.ranking),
     ];
     for (name, r) in reports {
-        for f in [Format::Json, Format::Csv, Format::Md] {
-            put(&format!("{name}.{}", f.extension()), &render(r, f))?;
+        for f in [Format::Json, Format::Csv, Format::Md, Format::Xlsx] {
+            put(&format!("{name}.{}", f.extension()), &render_bytes(r, f, county.unit.as_deref())?)?;
         }
     }
-    put("alerts.json", &(serde_json::to_string_pretty(&computed.alerts)? + "\n"))?;
+    put("alerts.json", (serde_json::to_string_pretty(&computed.alerts)? + "\n").as_bytes())?;
     let t3 = Instant::now();
     let mut run = NightlyRun {
         as_of,

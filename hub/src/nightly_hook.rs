@@ -29,7 +29,10 @@ impl HubDir {
 
     /// The county's data for reports and alerts over an open store.
     pub fn county(&self, store: baoxue_store::Store) -> Result<County> {
-        Ok(open_with(&self.root, store, self.org()?, self.policy()?, self.nodes_seen()?))
+        let mut c = open_with(&self.root, store, self.org()?, self.policy()?, self.nodes_seen()?);
+        c.unit = self.config().ok().map(|cfg| cfg.county_name);
+        c.aliases = crate::columns::load(&self.root).map_err(|e| crate::data::HubError::Invalid(format!("{e:#}")))?;
+        Ok(c)
     }
 }
 

@@ -353,7 +353,9 @@ pub fn first_unexcused(student: &Record, after: Option<Date>, until: Date) -> Op
 /// `BAOXUE_TEST_ABORT_AFTER_COMMIT` set, the process aborts the moment a commit returns — no
 /// output, no destructors, so sled gets no chance to flush on close. What the next process then
 /// finds on disk is exactly what `commit` had made durable before returning.
+/// Compiled only with the `test-hooks` feature: a shipped binary ignores the variable.
 fn abort_if_testing_durability() {
+    #[cfg(feature = "test-hooks")]
     if std::env::var_os("BAOXUE_TEST_ABORT_AFTER_COMMIT").is_some() {
         std::process::abort();
     }

@@ -60,12 +60,20 @@ pub struct CensusFile {
     pub rows: Vec<CensusRow>,
     pub errors: Vec<RowError>,
     pub warnings: Vec<RowError>,
+    /// What the file was (CSV in which encoding, .xlsx, .xls).
+    pub source: Option<crate::table::Source>,
 }
 
-/// Reads a census CSV, checking every row.
+/// Reads a census list (CSV, .xlsx or .xls), checking every row.
 pub fn parse_census(bytes: &[u8]) -> Result<CensusFile, TableError> {
-    let table = Table::parse(bytes, &CENSUS_REQUIRED)?;
-    let mut out = CensusFile { errors: table.ragged.clone(), ..Default::default() };
+    parse_census_with(bytes, &crate::table::Aliases::builtin())
+}
+
+/// [`parse_census`] with a county's column aliases.
+pub fn parse_census_with(bytes: &[u8], aliases: &crate::table::Aliases) -> Result<CensusFile, TableError> {
+    let table = Table::parse_with(bytes, &CENSUS_REQUIRED, aliases)?;
+    let mut out = CensusFile { errors: table.ragged.clone(), warnings: table.remarks.clone(), ..Default::default() };
+    out.source = Some(table.source);
     for row in table.rows() {
         let before = out.errors.len();
         let id_raw = row.get("身份证号");

@@ -42,6 +42,19 @@ pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), Co
 }
 
 /// Decodes exactly one value; trailing bytes are an error (a corrupt or foreign frame).
+/// Decodes a value from one of this machine's own files (the hub's nightly snapshot), which may
+/// exceed the 64 MiB limit that guards what arrives from the network: a county of a million
+/// students has a larger history than that, and refusing it made every "incremental" nightly
+/// run a cold rebuild.
+pub fn decode_local<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    let (value, used) = bincode::serde::decode_from_slice(bytes, bincode::config::standard())
+        .map_err(|e| CodecError::Decode(e.to_string()))?;
+    if used != bytes.len() {
+        return Err(CodecError::Trailing(bytes.len() - used));
+    }
+    Ok(value)
+}
+
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     let (value, used) =
         bincode::serde::decode_from_slice(bytes, config()).map_err(|e| CodecError::Decode(e.to_string()))?;
@@ -49,4 +62,17 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
         return Err(CodecError::Trailing(bytes.len() - used));
     }
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_files_may_exceed_the_network_limit() {
+        let big = vec![7u8; 65 * 1024 * 1024];
+        let bytes = encode(&big).unwrap();
+        assert!(decode::<Vec<u8>>(&bytes).is_err(), "the network limit holds");
+        assert_eq!(decode_local::<Vec<u8>>(&bytes).unwrap().len(), big.len());
+    }
 }

@@ -61,8 +61,14 @@ pub enum OrgError {
 pub const ORG_COLUMNS: [&str; 3] = ["乡镇", "学校", "类型"];
 
 impl Org {
+    /// Reads an org file (CSV, .xlsx or .xls; the name is historical).
     pub fn parse_csv(bytes: &[u8]) -> Result<Org, OrgError> {
-        let table = Table::parse(bytes, &ORG_COLUMNS)?;
+        Org::parse_with(bytes, &crate::table::Aliases::builtin())
+    }
+
+    /// [`Org::parse_csv`] with a county's column aliases.
+    pub fn parse_with(bytes: &[u8], aliases: &crate::table::Aliases) -> Result<Org, OrgError> {
+        let table = Table::parse_with(bytes, &ORG_COLUMNS, aliases)?;
         let mut errors = table.ragged.clone();
         let mut org = Org::default();
         for row in table.rows() {

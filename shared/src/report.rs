@@ -6,13 +6,19 @@
 //!   its own, so it says what it is: line 1 is the title (one cell), line 2 `统计日期,YYYY-MM-DD`
 //!   (the as-of date), line 3 the Chinese header row, then one row per unit. A program reading
 //!   it skips two lines (or reads them as the title and the date);
-//! - `md`: a Chinese title, the as-of date, a table, and notes.
+//! - `md`: a Chinese title, the as-of date, a table, and notes;
+//! - `xlsx`: the layout the bureau sends upward (title row with the county, `统计日期`, frozen
+//!   header, counts as numbers, rates as percentages, a 合计 row where the paper form has one,
+//!   the 填报单位（盖章） footer; the township table as 001 附件1 prints it).
 //!
-//! Reports carry no ID numbers; the census lists carry masked ones only.
+//! CSV and .xlsx are both written by `baoxue_sheet::write`, which owns the escaping rule (no
+//! cell is ever a formula). Reports carry no ID numbers; the census lists carry masked ones only.
 
 use std::fmt;
 use std::str::FromStr;
 
+pub use baoxue_sheet::write::WriteError;
+pub use baoxue_sheet::{Book, Cell, Column, Kind};
 use serde::Serialize;
 
 use crate::census::CensusOutcome;
@@ -27,6 +33,8 @@ pub enum Format {
     Json,
     Csv,
     Md,
+    /// Excel workbook (binary: see [`render_bytes`]).
+    Xlsx,
 }
 
 impl Format {
@@ -35,6 +43,7 @@ impl Format {
             Format::Json => "json",
             Format::Csv => "csv",
             Format::Md => "md",
+            Format::Xlsx => "xlsx",
         }
     }
 }
@@ -52,23 +61,39 @@ impl FromStr for Format {
             "json" => Ok(Format::Json),
             "csv" => Ok(Format::Csv),
             "md" | "markdown" => Ok(Format::Md),
-            t => Err(format!("输出格式「{t}」无效，可选：json、csv、md")),
+            "xlsx" | "excel" => Ok(Format::Xlsx),
+            t => Err(format!("输出格式「{t}」无效，可选：json、csv、md、xlsx")),
         }
     }
 }
 
-/// A report as a table: what CSV and Markdown are made of.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A report as a table: what CSV and Markdown are made of (and .xlsx, unless the report has a
+/// paper layout of its own: [`Render::book`]).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Sheet {
     pub title: String,
     /// The date the figures are for (CSV line 2).
     pub as_of: Option<Date>,
     /// Lines under the title (the as-of date first).
     pub subtitle: Vec<String>,
-    pub header: Vec<String>,
-    pub rows: Vec<Vec<String>>,
-    /// Lines after the table (Markdown only).
+    pub header: Vec<Column>,
+    pub rows: Vec<Vec<Cell>>,
+    /// Lines after the table (Markdown and .xlsx).
     pub notes: Vec<String>,
+}
+
+impl Sheet {
+    /// The sheet as the writer takes it.
+    pub fn book(&self) -> Book {
+        Book {
+            title: self.title.clone(),
+            as_of: self.as_of.map(|d| d.to_string()),
+            columns: self.header.clone(),
+            rows: self.rows.clone(),
+            notes: self.notes.clone(),
+            ..Book::default()
+        }
+    }
 }
 
 /// A report that can be rendered.
@@ -76,14 +101,33 @@ pub trait Render {
     /// The JSON of the docs/CLI.md contract.
     fn json(&self) -> String;
     fn sheet(&self) -> Sheet;
+    /// The .xlsx layout (by default the sheet's).
+    fn book(&self) -> Book {
+        self.sheet().book()
+    }
 }
 
-/// Renders a report in a format.
+/// Renders a report in a text format. `Xlsx` is binary: use [`render_bytes`] (given `Xlsx`, this
+/// returns the CSV text, the nearest text form).
 pub fn render<R: Render + ?Sized>(report: &R, format: Format) -> String {
     match format {
         Format::Json => report.json(),
-        Format::Csv => csv(&report.sheet()),
+        Format::Csv | Format::Xlsx => csv(&report.sheet()),
         Format::Md => md(&report.sheet()),
+    }
+}
+
+/// Renders a report in any format as the bytes of a file; `unit` (the county's name) heads the
+/// .xlsx title row.
+pub fn render_bytes<R: Render + ?Sized>(report: &R, format: Format, unit: Option<&str>) -> Result<Vec<u8>, WriteError> {
+    match format {
+        Format::Xlsx => {
+            let mut b = report.book();
+            b.unit = unit.map(str::to_string);
+            baoxue_sheet::write::xlsx(&b)
+        }
+        Format::Csv => Ok(baoxue_sheet::write::csv(&report.sheet().book())),
+        f => Ok(render(report, f).into_bytes()),
     }
 }
 
@@ -95,26 +139,16 @@ fn pretty<T: Serialize + ?Sized>(v: &T) -> String {
 
 /// A rate as a percentage with two decimals; empty when undefined.
 pub fn percent(rate: Option<f64>) -> String {
-    rate.map(|r| format!("{:.2}%", r * 100.0)).unwrap_or_default()
+    Cell::Rate(rate).display()
 }
 
 /// The label of CSV line 2.
-pub const CSV_DATE_LABEL: &str = "统计日期";
+pub const CSV_DATE_LABEL: &str = baoxue_sheet::write::DATE_LABEL;
 
-/// The CSV text of a sheet: BOM, title, `统计日期` (empty if the sheet has none), header, rows.
+/// The CSV text of a sheet: BOM, title, `统计日期` (empty if the sheet has none), header, rows;
+/// text cells that a spreadsheet would run as a formula are escaped (`baoxue_sheet::write`).
 pub fn csv(sheet: &Sheet) -> String {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).flexible(true).from_writer(Vec::new());
-    w.write_record([sheet.title.as_str()]).expect("writing to memory");
-    let date = sheet.as_of.map(|d| d.to_string()).unwrap_or_default();
-    w.write_record([CSV_DATE_LABEL, date.as_str()]).expect("writing to memory");
-    w.write_record(&sheet.header).expect("writing to memory");
-    for r in &sheet.rows {
-        w.write_record(r).expect("writing to memory");
-    }
-    let bytes = w.into_inner().expect("writing to memory");
-    let mut s = String::from("\u{feff}");
-    s.push_str(&String::from_utf8(bytes).expect("UTF-8 in, UTF-8 out"));
-    s
+    String::from_utf8(baoxue_sheet::write::csv(&sheet.book())).expect("UTF-8 in, UTF-8 out")
 }
 
 fn md_cell(s: &str) -> String {
@@ -135,11 +169,12 @@ pub fn md(sheet: &Sheet) -> String {
     if !sheet.subtitle.is_empty() {
         s.push('\n');
     }
-    let line = |cells: &[String]| format!("| {} |\n", cells.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | "));
-    s.push_str(&line(&sheet.header));
+    let line =
+        |cells: Vec<String>| format!("| {} |\n", cells.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | "));
+    s.push_str(&line(sheet.header.iter().map(|c| c.name.clone()).collect()));
     s.push_str(&format!("|{}\n", "---|".repeat(sheet.header.len())));
     for r in &sheet.rows {
-        s.push_str(&line(r));
+        s.push_str(&line(r.iter().map(Cell::display).collect()));
     }
     if !sheet.notes.is_empty() {
         s.push('\n');
@@ -150,25 +185,36 @@ pub fn md(sheet: &Sheet) -> String {
     s
 }
 
-fn strings<const N: usize>(a: [&str; N]) -> Vec<String> {
-    a.iter().map(|s| s.to_string()).collect()
+/// A header: each name with its kind, `#` marking counts and `%` rates (`"辍学人数#"`).
+fn columns<const N: usize>(a: [&str; N]) -> Vec<Column> {
+    a.iter()
+        .map(|s| match (s.strip_suffix('#'), s.strip_suffix('%')) {
+            (Some(n), _) => Column::count(n),
+            (_, Some(n)) => Column::rate(n),
+            _ => Column::text(*s),
+        })
+        .collect()
+}
+
+fn n(v: impl TryInto<i64>) -> Cell {
+    v.try_into().map(Cell::Int).unwrap_or(Cell::Empty)
 }
 
 // --- 辍学率 --------------------------------------------------------------------------------------
 
-fn dropout_row(level: &str, u: &DropoutUnit) -> Vec<String> {
+fn dropout_row(level: &str, u: &DropoutUnit) -> Vec<Cell> {
     vec![
         level.into(),
-        u.name.clone(),
-        u.enrolled_at_start.to_string(),
-        u.dropouts.to_string(),
-        percent(u.rate),
-        u.primary.enrolled_at_start.to_string(),
-        u.primary.dropouts.to_string(),
-        percent(u.primary.rate),
-        u.junior.enrolled_at_start.to_string(),
-        u.junior.dropouts.to_string(),
-        percent(u.junior.rate),
+        u.name.clone().into(),
+        n(u.enrolled_at_start),
+        n(u.dropouts),
+        Cell::Rate(u.rate),
+        n(u.primary.enrolled_at_start),
+        n(u.primary.dropouts),
+        Cell::Rate(u.primary.rate),
+        n(u.junior.enrolled_at_start),
+        n(u.junior.dropouts),
+        Cell::Rate(u.junior.rate),
     ]
 }
 
@@ -187,18 +233,18 @@ impl Render for DropoutReport {
                 format!("统计截至：{}", self.as_of),
                 "辍学率 = 本学年内辍学且截至统计日仍未返校人数 ÷ 学年初在籍人数（在读 + 休学 + 送教上门）".into(),
             ],
-            header: strings([
+            header: columns([
                 "级别",
                 "单位",
-                "学年初在籍人数",
-                "辍学人数",
-                "辍学率",
-                "小学在籍人数",
-                "小学辍学人数",
-                "小学辍学率",
-                "初中在籍人数",
-                "初中辍学人数",
-                "初中辍学率",
+                "学年初在籍人数#",
+                "辍学人数#",
+                "辍学率%",
+                "小学在籍人数#",
+                "小学辍学人数#",
+                "小学辍学率%",
+                "初中在籍人数#",
+                "初中辍学人数#",
+                "初中辍学率%",
             ]),
             rows,
             notes: Vec::new(),
@@ -233,17 +279,17 @@ fn consolidation_remark(u: &ConsolidationUnit) -> String {
     parts.join("；")
 }
 
-fn consolidation_row(level: &str, u: &ConsolidationUnit) -> Vec<String> {
+fn consolidation_row(level: &str, u: &ConsolidationUnit) -> Vec<Cell> {
     vec![
         level.into(),
-        u.name.clone(),
-        u.graduates.to_string(),
-        u.intake.to_string(),
-        u.transfers_in.to_string(),
-        u.transfers_out.to_string(),
-        u.deaths.to_string(),
-        percent(u.rate),
-        consolidation_remark(u),
+        u.name.clone().into(),
+        n(u.graduates),
+        n(u.intake),
+        n(u.transfers_in),
+        n(u.transfers_out),
+        n(u.deaths),
+        Cell::Rate(u.rate),
+        consolidation_remark(u).into(),
     ]
 }
 
@@ -273,7 +319,7 @@ impl Render for ConsolidationReport {
                 format!("入学学年：{}（{f}年级入学），{l}年级毕业于 {} 学年", self.entry_year(), self.school_year),
                 "巩固率 = 毕业生数 ÷（入学人数 + 转入 − 转出 − 死亡）".into(),
             ],
-            header: strings(["级别", "单位", "毕业生数", "入学人数", "转入", "转出", "死亡", "巩固率", "备注"]),
+            header: columns(["级别", "单位", "毕业生数#", "入学人数#", "转入#", "转出#", "死亡#", "巩固率%", "备注"]),
             rows,
             notes,
         }
@@ -282,38 +328,77 @@ impl Render for ConsolidationReport {
 
 // --- 伊川 township table and ranking ---------------------------------------------------------------
 
-fn township_row(r: &TownshipRow) -> Vec<String> {
+fn township_row(r: &TownshipRow) -> Vec<Cell> {
     vec![
-        r.township.clone(),
-        r.roll_unreturned.to_string(),
-        r.suspected_list_unreturned.to_string(),
-        r.census_unreturned.to_string(),
-        r.total.to_string(),
+        r.township.clone().into(),
+        n(r.roll_unreturned),
+        n(r.suspected_list_unreturned),
+        n(r.census_unreturned),
+        n(r.total),
     ]
 }
+
+/// The township table's title.
+pub const TOWNSHIP_TABLE_TITLE: &str = "各乡镇辍学学生未返校情况统计表";
 
 impl Render for TownshipTable {
     fn json(&self) -> String {
         pretty(self)
     }
     fn sheet(&self) -> Sheet {
-        let mut rows: Vec<Vec<String>> = self.rows.iter().map(township_row).collect();
+        let mut rows: Vec<Vec<Cell>> = self.rows.iter().map(township_row).collect();
         let mut total = township_row(&self.total);
         total[0] = "全县合计".into();
         rows.push(total);
         Sheet {
-            title: "各乡镇辍学学生未返校情况统计表".into(),
+            title: TOWNSHIP_TABLE_TITLE.into(),
             as_of: Some(self.as_of),
             subtitle: vec![format!("统计截至：{}", self.as_of)],
-            header: strings([
+            header: columns([
                 "乡镇",
-                "在籍辍学未返校人数",
-                "疑似失学儿童名单未返校人数",
-                "其他部门比对未返校人数",
-                "合计",
+                "在籍辍学未返校人数#",
+                "疑似失学儿童名单未返校人数#",
+                "其他部门比对未返校人数#",
+                "合计#",
             ]),
             rows,
             notes: Vec::new(),
+        }
+    }
+    /// 001 附件1 as printed: 序号, 单位, one column per source of unreturned children, 合计, and
+    /// a 合计 row.
+    fn book(&self) -> Book {
+        let rows = self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut cells = vec![n(i + 1)];
+                cells.extend(township_row(r));
+                cells
+            })
+            .collect();
+        let mut total = vec![Cell::from("合计")];
+        total.extend(township_row(&self.total));
+        total[1] = Cell::Empty;
+        Book {
+            title: TOWNSHIP_TABLE_TITLE.into(),
+            as_of: Some(self.as_of.to_string()),
+            columns: columns([
+                "序号",
+                "单位",
+                "在籍辍学未返校人数#",
+                "疑似失学儿童名单未返校人数#",
+                "其他部门比对未返校人数#",
+                "合计#",
+            ]),
+            rows,
+            total: Some(total),
+            notes: vec![
+                "说明：在籍辍学未返校人数为学籍在册学生辍学且截至统计日期仍未劝返复学的人数；疑似失学儿童名单未返校人数为教育部下发名单中排查仍未入学的人数；其他部门比对未返校人数为公安、民政、扶贫、残联名单比对中仍未入学的人数。".into(),
+            ],
+            sheet_name: Some("乡镇统计表".into()),
+            ..Book::default()
         }
     }
 }
@@ -331,13 +416,11 @@ impl Render for Ranking {
                 format!("统计截至：{}", self.as_of),
                 "排名依据：未返校人数由少到多，相同时按辍学率由低到高；第 1 名为最好".into(),
             ],
-            header: strings(["排名", "乡镇", "未返校人数", "辍学率"]),
+            header: columns(["排名#", "乡镇", "未返校人数#", "辍学率%"]),
             rows: self
                 .rows
                 .iter()
-                .map(|r| {
-                    vec![r.rank.to_string(), r.township.clone(), r.unreturned.to_string(), percent(r.dropout_rate)]
-                })
+                .map(|r| vec![n(r.rank), r.township.clone().into(), n(r.unreturned), Cell::Rate(r.dropout_rate)])
                 .collect(),
             notes: Vec::new(),
         }
@@ -357,17 +440,17 @@ impl Render for CensusOutcome {
         for s in &self.suggested {
             for cand in &s.candidates {
                 rows.push(vec![
-                    s.row.to_string(),
-                    s.name.clone(),
-                    s.id_number.clone().unwrap_or_default(),
-                    s.sex.to_string(),
-                    s.birth.to_string(),
-                    s.hukou_township.clone(),
-                    cand.record.short(),
-                    cand.id_number.clone().unwrap_or_default(),
-                    cand.school.clone().unwrap_or_default(),
-                    cand.grade.map(|g| g.to_string()).unwrap_or_default(),
-                    cand.status.map(|s| s.to_string()).unwrap_or_default(),
+                    n(s.row),
+                    s.name.clone().into(),
+                    s.id_number.clone().unwrap_or_default().into(),
+                    s.sex.to_string().into(),
+                    s.birth.to_string().into(),
+                    s.hukou_township.clone().into(),
+                    cand.record.short().into(),
+                    cand.id_number.clone().unwrap_or_default().into(),
+                    cand.school.clone().unwrap_or_default().into(),
+                    cand.grade.map(n).unwrap_or(Cell::Empty),
+                    cand.status.map(|s| s.to_string()).unwrap_or_default().into(),
                 ]);
             }
         }
@@ -385,8 +468,8 @@ impl Render for CensusOutcome {
                 "已匹配 {} 人，疑似匹配 {} 人，未匹配 {} 人，新立失学案件 {} 件",
                 c.matched, c.suggested, c.unmatched, c.cases_opened
             )],
-            header: strings([
-                "行号",
+            header: columns([
+                "行号#",
                 "姓名",
                 "身份证号",
                 "性别",

@@ -270,8 +270,11 @@ pub struct Checked {
     pub good: Vec<(usize, StudentInit)>,
     /// Every problem, by row.
     pub errors: Vec<RowError>,
-    /// Good rows accepted with a remark ([`age_warning`]), by row: `第 N 行：…`.
+    /// Good rows accepted with a remark ([`age_warning`], an ID document that is not a 居民身份证),
+    /// by row: `第 N 行：…`.
     pub warnings: Vec<(usize, String)>,
+    /// What the file was read as (CSV in which encoding, .xlsx, .xls).
+    pub source: crate::table::Source,
 }
 
 /// Parses and validates a roster file; duplicates inside the file are errors too.
@@ -281,7 +284,7 @@ pub fn check(bytes: &[u8], ctx: &Context) -> Result<Checked, TableError> {
     let mut good = Vec::with_capacity(table.len());
     let mut seen_no = std::collections::HashMap::new();
     let mut seen_id = std::collections::HashMap::new();
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<(usize, String)> = table.remarks.iter().map(|r| (r.row, r.to_string())).collect();
     for row in table.rows() {
         let input = StudentInput {
             student_no: row.get("学籍号").into(),
@@ -327,7 +330,8 @@ pub fn check(bytes: &[u8], ctx: &Context) -> Result<Checked, TableError> {
         }
     }
     errors.sort_by_key(|e| e.row);
-    Ok(Checked { good, errors, warnings })
+    warnings.sort_by_key(|w| w.0);
+    Ok(Checked { good, errors, warnings, source: table.source })
 }
 
 #[cfg(test)]

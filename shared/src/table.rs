@@ -1,10 +1,17 @@
-//! Reading the CSV files operators hand us (roster, org, baseline, census): UTF-8 with or without
-//! BOM, a header row, columns in any order. Errors name the row (as Excel numbers it: the header
-//! is row 1), the column and the value.
+//! Reading the files operators hand us (roster, org, baseline, census): CSV (UTF-8 with or
+//! without BOM, or GB18030/GBK as Excel and WPS save it), .xlsx or .xls, a header row (possibly
+//! under a title row) whose columns may come in any order and under any name of the alias table
+//! (`baoxue_sheet::columns`, docs/columns.md), values in the forms of the national 学籍 system's
+//! exports (`baoxue_sheet::forms`). Errors name the row (as Excel numbers it), the column and the
+//! value; an ID number Excel stored as a number is such an error, never a wrong number.
 
 use std::collections::HashMap;
 use std::fmt;
 
+use baoxue_sheet::columns::{find_header, HeaderError};
+use baoxue_sheet::forms::{form_of, is_resident_id_type, normalise, Form, FormError};
+use baoxue_sheet::read::{read, ReadError};
+pub use baoxue_sheet::{Aliases, Encoding, Source};
 use thiserror::Error;
 
 use crate::text;
@@ -31,16 +38,39 @@ impl fmt::Display for RowError {
 /// The file as a whole cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum TableError {
-    #[error("文件不是 UTF-8 编码（第 {line} 行起出现无法识别的字节，疑似 GBK/GB18030）：请在 Excel 或 WPS 中另存为「CSV UTF-8」后重试")]
+    #[error("文件既不是 UTF-8 也不是 GB18030/GBK 编码（第 {line} 行起出现无法识别的字节）：请在 Excel 或 WPS 中另存为「CSV UTF-8」或 Excel 工作簿（.xlsx）后重试")]
     Encoding { line: usize },
     #[error("文件为空，缺少表头行")]
     Empty,
-    #[error("表头缺少必需的列「{0}」（应包含：{1}）")]
+    #[error("表头缺少必需的列「{0}」（应包含：{1}；列名对照见 docs/columns.md）")]
     MissingColumn(String, String),
     #[error("表头中列「{0}」重复")]
     DuplicateColumn(String),
     #[error("第 {row} 行无法解析：{reason}")]
     Malformed { row: usize, reason: String },
+    /// A workbook that cannot be opened, or a UTF-16 text file.
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+impl From<ReadError> for TableError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Encoding(baoxue_sheet::decode::DecodeError::Unknown { line }) => TableError::Encoding { line },
+            ReadError::Csv { row, reason } => TableError::Malformed { row, reason },
+            other => TableError::Unreadable(other.to_string()),
+        }
+    }
+}
+
+impl From<HeaderError> for TableError {
+    fn from(e: HeaderError) -> Self {
+        match e {
+            HeaderError::Empty => TableError::Empty,
+            HeaderError::Missing(c, all) => TableError::MissingColumn(c, all),
+            HeaderError::Duplicate(c, _) => TableError::DuplicateColumn(c),
+        }
+    }
 }
 
 /// One data row with access by column name.
@@ -73,78 +103,80 @@ impl Row<'_> {
     }
 }
 
-/// A parsed file: header map plus rows; ragged rows are reported, not guessed at.
+/// A parsed file: header map (canonical column names) plus rows of values in our forms; rows
+/// that cannot be read as they stand (ragged, or a cell Excel damaged) are reported, not guessed at.
 #[derive(Debug)]
 pub struct Table {
     pub columns: HashMap<String, usize>,
     rows: Vec<(usize, Vec<String>)>,
-    /// Rows refused as a whole: ragged rows, and rows with a cell holding control characters,
-    /// bidi controls or more than [`text::MAX_CELL`] characters (named by row and column).
+    /// Rows left out, with the reason: ragged rows, a cell Excel damaged (an ID stored as a
+    /// number), and cells holding control characters, bidi controls or more than
+    /// [`text::MAX_CELL`] characters (named by row and column).
     pub ragged: Vec<RowError>,
+    /// Rows read with a remark (a 身份证件类型 other than 居民身份证: its number is not taken
+    /// as a 身份证号).
+    pub remarks: Vec<RowError>,
+    /// What was read: CSV in which encoding, .xlsx or .xls.
+    pub source: Source,
 }
 
+/// A footer or note under a table (as our own .xlsx reports and many official forms end):
+/// text in the first cell only, beginning as such lines do. Not a data row.
+fn is_footer(cells: &[baoxue_sheet::In]) -> bool {
+    let first = cells.first().map(|c| c.text()).unwrap_or_default();
+    let first = first.trim();
+    ["填报单位", "填表单位", "制表人", "说明：", "注："].iter().any(|p| first.starts_with(p))
+        && cells[1..].iter().all(|c| c.is_empty())
+}
+
+/// The column holding the kind of ID document in national exports.
+const ID_TYPE: &str = "身份证件类型";
+
 impl Table {
-    /// Parses `bytes`, requiring every column in `required`.
+    /// Parses `bytes` (CSV, .xlsx or .xls), requiring every column in `required`, with the
+    /// built-in column aliases.
     pub fn parse(bytes: &[u8], required: &[&str]) -> Result<Table, TableError> {
-        let text = match std::str::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
-                return Err(TableError::Encoding { line });
-            }
-        };
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
-        let mut records = rdr.records();
-        let header = match records.next() {
-            None => return Err(TableError::Empty),
-            Some(Err(e)) => return Err(TableError::Malformed { row: 1, reason: e.to_string() }),
-            Some(Ok(h)) => h,
-        };
-        let mut columns = HashMap::new();
-        for (i, h) in header.iter().enumerate() {
-            let h = h.trim().trim_start_matches('\u{feff}').to_string();
-            if h.is_empty() {
-                continue;
-            }
-            if columns.insert(h.clone(), i).is_some() {
-                return Err(TableError::DuplicateColumn(h));
-            }
-        }
-        for r in required {
-            if !columns.contains_key(*r) {
-                return Err(TableError::MissingColumn(r.to_string(), required.join(",")));
-            }
-        }
-        let width = header.len();
+        Table::parse_with(bytes, required, &Aliases::builtin())
+    }
+
+    /// [`Table::parse`] with a county's alias table.
+    pub fn parse_with(bytes: &[u8], required: &[&str], aliases: &Aliases) -> Result<Table, TableError> {
+        let grid = read(bytes)?;
+        let header = find_header(&grid, required, aliases)?;
+        let width = grid.rows[header.index].cells.len();
+        let is_csv = matches!(grid.source, Source::Csv(_));
+        let forms: Vec<(usize, Form, String)> = header
+            .columns
+            .iter()
+            .map(|(name, &i)| (i, form_of(name), header.written.get(name).cloned().unwrap_or_else(|| name.clone())))
+            .collect();
+        let written_at: HashMap<usize, String> = forms.iter().map(|(i, _, w)| (*i, w.clone())).collect();
+        let id_col = header.columns.get("身份证号").copied();
+        let id_type_col = header.columns.get(ID_TYPE).copied();
         let mut rows = Vec::new();
         let mut ragged = Vec::new();
-        for rec in records {
-            let rec = rec.map_err(|e| {
-                let row = e.position().map(|p| p.line() as usize).unwrap_or(0);
-                TableError::Malformed { row, reason: e.to_string() }
-            })?;
-            let number = rec.position().map(|p| p.line() as usize).unwrap_or(rows.len() + 2);
-            if rec.iter().all(|c| c.trim().is_empty()) {
+        let mut remarks = Vec::new();
+        for r in &grid.rows[header.index + 1..] {
+            if r.cells.iter().all(|c| c.is_empty()) || is_footer(&r.cells) {
                 continue;
             }
-            if rec.len() != width {
+            if is_csv && r.cells.len() != width {
                 ragged.push(RowError {
-                    row: number,
+                    row: r.number,
                     column: String::new(),
                     value: String::new(),
-                    reason: format!("列数不符：表头有 {width} 列，此行有 {} 列", rec.len()),
+                    reason: format!("列数不符：表头有 {width} 列，此行有 {} 列", r.cells.len()),
                 });
                 continue;
             }
             let mut bad = false;
-            for (i, cell) in rec.iter().enumerate() {
-                if let Err(e) = text::check(cell.trim(), text::MAX_CELL) {
-                    let column = header.get(i).map(|h| h.trim().trim_start_matches('\u{feff}')).unwrap_or("");
+            for (i, c) in r.cells.iter().enumerate() {
+                let t = c.text();
+                if let Err(e) = text::check(t.trim(), text::MAX_CELL) {
                     ragged.push(RowError {
-                        row: number,
-                        column: column.to_string(),
-                        value: text::shown(cell.trim()),
+                        row: r.number,
+                        column: written_at.get(&i).cloned().unwrap_or_default(),
+                        value: text::shown(t.trim()),
                         reason: e.to_string(),
                     });
                     bad = true;
@@ -153,9 +185,39 @@ impl Table {
             if bad {
                 continue;
             }
-            rows.push((number, rec.iter().map(str::to_string).collect()));
+            let mut cells = vec![String::new(); width.max(r.cells.len())];
+            for (i, form, written) in &forms {
+                let Some(c) = r.cells.get(*i) else { continue };
+                match normalise(*form, c) {
+                    Ok(v) => cells[*i] = v,
+                    Err(e) => {
+                        let value = match e {
+                            FormError::Truncated => crate::ids::mask(c.text().trim()),
+                            FormError::StoredAsNumber { ref shown } => shown.clone(),
+                        };
+                        ragged.push(RowError { row: r.number, column: written.clone(), value, reason: e.to_string() });
+                        bad = true;
+                    }
+                }
+            }
+            if bad {
+                continue;
+            }
+            if let (Some(t), Some(id)) = (id_type_col, id_col) {
+                let kind = cells[t].trim().to_string();
+                if !is_resident_id_type(&kind) && !cells[id].is_empty() {
+                    remarks.push(RowError {
+                        row: r.number,
+                        column: ID_TYPE.into(),
+                        value: kind,
+                        reason: "不是居民身份证，证件号不作为身份证号导入（以学籍号识别）".into(),
+                    });
+                    cells[id].clear();
+                }
+            }
+            rows.push((r.number, cells));
         }
-        Ok(Table { columns, rows, ragged })
+        Ok(Table { columns: header.columns, rows, ragged, remarks, source: grid.source })
     }
 
     pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
@@ -209,10 +271,34 @@ mod tests {
     }
 
     #[test]
-    fn missing_column_and_gbk() {
+    fn missing_column_gbk_and_neither() {
         assert!(matches!(Table::parse(b"a\n1\n", &["a", "b"]), Err(TableError::MissingColumn(c, _)) if c == "b"));
-        // "姓名" in GBK.
+        // "姓名" in GBK, as Excel saves it on a Chinese Windows: read, and said so.
         let gbk = [b'a', b'\n', 0xd0, 0xd5, 0xc3, 0xfb, b'\n'];
-        assert_eq!(Table::parse(&gbk, &["a"]).unwrap_err(), TableError::Encoding { line: 2 });
+        let t = Table::parse(&gbk, &["a"]).unwrap();
+        assert_eq!(t.source, Source::Csv(baoxue_sheet::Encoding::Gb18030));
+        assert_eq!(t.rows().next().unwrap().get("a"), "姓名");
+        assert_eq!(Table::parse(b"a\n\xff\xff\n", &["a"]).unwrap_err(), TableError::Encoding { line: 2 });
+    }
+
+    #[test]
+    fn aliases_forms_and_a_damaged_id() {
+        let csv = "学生名单\n全国学籍号,身份证件类型,身份证件号,性别,出生日期,入学年月\n\
+                   G11010519491231002X,居民身份证,11010519491231002X,1,19491231,201909\n\
+                   L1101051949123100201,护照,E12345678,2,19491231,201909\n\
+                   G440524188001010014,居民身份证,4.40524E+17,男,18800101,201909\n";
+        let t = Table::parse(csv.as_bytes(), &["学籍号", "身份证号"]).unwrap();
+        let rows: Vec<_> = t.rows().collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].get("性别"), "男");
+        assert_eq!(rows[0].get("出生日期"), "1949-12-31");
+        assert_eq!(rows[0].get("入学年份"), "2019");
+        assert_eq!(rows[1].get("性别"), "女");
+        assert_eq!(rows[1].get("身份证号"), "", "a passport number is not a 身份证号");
+        assert_eq!(t.remarks.len(), 1);
+        assert_eq!(t.ragged.len(), 1);
+        let e = &t.ragged[0];
+        assert_eq!((e.row, e.column.as_str(), e.value.as_str()), (5, "身份证件号", "4.40524E+17"));
+        assert!(e.reason.contains("文本"), "{e}");
     }
 }

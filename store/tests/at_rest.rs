@@ -1,11 +1,11 @@
 //! The store at rest: sealed values, hashed index keys, private modes, the migration of a store
 //! written in clear, a wrong key and a damaged store, on real sled files.
 
+mod common;
+
 use std::path::Path;
 
 use baoxue_shared::codec::encode;
-use baoxue_shared::ids::{make_id, StudentNo};
-use baoxue_shared::model::{Placement, Sex, Status};
 use baoxue_shared::revision::StudentInit;
 use baoxue_shared::state::fold;
 use baoxue_shared::{Change, Date, Hlc, RecordKind, RevId, Revision};
@@ -15,22 +15,11 @@ const NAME: &str = "欧阳晓珺";
 const PEM: &str = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n";
 
 fn init(i: u16) -> StudentInit {
-    let id = make_id("410329", Date::ymd(2016, 5, 1).0, i);
     StudentInit {
-        student_no: StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
-        id_number: Some(id),
         name: format!("{NAME}{i}"),
-        sex: Sex::Female,
-        birth: Date::ymd(2016, 5, 1),
-        grade: 4,
-        class: None,
-        hukou_township: None,
-        hukou_village: None,
-        entry_year: Some(2023),
-        groups: vec![],
         guardian: Some("欧阳建国".into()),
         phone: Some("13912345678".into()),
-        placement: Placement { status: Status::Enrolled, school: "鸦岭小学".into(), transfer: None },
+        ..common::student(i)
     }
 }
 

@@ -1,7 +1,9 @@
 //! The store on real sled files: idempotent apply, order-independent state, indexes, reopen.
 
+mod common;
+
 use baoxue_shared::ids::{make_id, StudentNo};
-use baoxue_shared::model::{AbsenceKind, Placement, Sex, Status};
+use baoxue_shared::model::{AbsenceKind, Placement, Status};
 use baoxue_shared::revision::{Assign, StudentInit};
 use std::collections::BTreeSet;
 
@@ -9,23 +11,7 @@ use baoxue_shared::{Change, Date, Field, Hlc, RecordId, RecordKind, RevId, Revis
 use baoxue_store::Store;
 
 fn init(i: u16) -> StudentInit {
-    let id = make_id("410329", Date::ymd(2016, 5, 1).0, i);
-    StudentInit {
-        student_no: StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
-        id_number: Some(id),
-        name: format!("学生{i}"),
-        sex: if i % 2 == 1 { Sex::Male } else { Sex::Female },
-        birth: Date::ymd(2016, 5, 1),
-        grade: 4,
-        class: None,
-        hukou_township: None,
-        hukou_village: None,
-        entry_year: Some(2023),
-        groups: vec![],
-        guardian: None,
-        phone: None,
-        placement: Placement { status: Status::Enrolled, school: "鸦岭小学".into(), transfer: None },
-    }
+    common::student(i)
 }
 
 /// Commits the creation of student `init(i)` as record `rec` on `day` at node-a.

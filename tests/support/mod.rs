@@ -42,6 +42,10 @@ pub fn bin(name: &str) -> PathBuf {
         let release = profile_dir.file_name().map(|n| n == "release").unwrap_or(false);
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "--bin", name]).current_dir(env!("CARGO_MANIFEST_DIR"));
+        if name == "baoxue-node" {
+            // As `cargo test` at the root builds it: with the durability tests' crash hook.
+            cmd.args(["--features", "baoxue-node/test-hooks"]);
+        }
         if release {
             cmd.arg("--release");
         }

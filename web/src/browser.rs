@@ -150,6 +150,24 @@ impl Browser {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| BrowserError::Launch(format!("{}：{e}", exe.display())))?;
+        // Whatever fails from here on, the browser just started must not outlive this call.
+        let ws = match Self::connect(&mut child) {
+            Ok(ws) => ws,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = std::fs::remove_dir_all(&profile);
+                return Err(e);
+            }
+        };
+        let mut b = Browser { child, ws, next_id: 0, events: Vec::new(), profile };
+        b.call("Page.enable", json!({}))?;
+        b.call("Runtime.enable", json!({}))?;
+        Ok(b)
+    }
+
+    /// Reads the DevTools port from the browser's stderr and opens the page's WebSocket.
+    fn connect(child: &mut Child) -> Result<WebSocket<TcpStream>> {
         let stderr = child.stderr.take().ok_or_else(|| BrowserError::Launch("无法读取输出".into()))?;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -166,10 +184,7 @@ impl Browser {
         });
         let port: u16 = match rx.recv_timeout(TIMEOUT) {
             Ok(p) => p.parse().map_err(|_| BrowserError::Launch("调试端口无效".into()))?,
-            Err(_) => {
-                let _ = child.kill();
-                return Err(BrowserError::Launch("未输出调试端口（DevTools listening …）".into()));
-            }
+            Err(_) => return Err(BrowserError::Launch("未输出调试端口（DevTools listening …）".into())),
         };
         let start = Instant::now();
         let ws_url = loop {
@@ -190,10 +205,7 @@ impl Browser {
         let stream = TcpStream::connect(("127.0.0.1", port)).map_err(proto)?;
         stream.set_read_timeout(Some(TIMEOUT)).map_err(proto)?;
         let (ws, _) = tungstenite::client(ws_url.as_str(), stream).map_err(proto)?;
-        let mut b = Browser { child, ws, next_id: 0, events: Vec::new(), profile };
-        b.call("Page.enable", json!({}))?;
-        b.call("Runtime.enable", json!({}))?;
-        Ok(b)
+        Ok(ws)
     }
 
     fn read_message(&mut self) -> Result<Value> {

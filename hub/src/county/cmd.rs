@@ -33,6 +33,8 @@ pub enum FormatArg {
     Json,
     Csv,
     Md,
+    /// Excel 工作簿（上报版式；不写 --out 时写入当前目录的「报表名-日期.xlsx」）
+    Xlsx,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -61,7 +63,7 @@ pub enum SourceArg {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     pub report: ReportName,
-    /// 输出格式（默认 md；csv 为带 BOM 的 UTF-8，可直接用 Excel 打开）
+    /// 输出格式（默认 md；csv 为带 BOM 的 UTF-8，可直接用 Excel 打开；xlsx 为上报用 Excel 表）
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
     /// 同 --format json
@@ -154,6 +156,7 @@ pub fn report(dir: &HubDir, a: ReportArgs) -> Result<()> {
         (true, _) | (false, Some(FormatArg::Json)) => Format::Json,
         (false, Some(FormatArg::Csv)) => Format::Csv,
         (false, Some(FormatArg::Md) | None) => Format::Md,
+        (false, Some(FormatArg::Xlsx)) => Format::Xlsx,
     };
     let kind = match a.report {
         ReportName::Consolidation => ReportKind::Consolidation,
@@ -168,7 +171,16 @@ pub fn report(dir: &HubDir, a: ReportArgs) -> Result<()> {
     };
     let c = county(dir)?;
     let (snap, _) = c.snapshot()?;
-    let text = c.report(&snap, &ReportOptions { kind, format, as_of, stage, school_year: a.school_year })?;
+    let opts = ReportOptions { kind, format, as_of, stage, school_year: a.school_year };
+    if format == Format::Xlsx {
+        // Binary: always to a file (never to a terminal).
+        let out = a.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}-{as_of}.xlsx", kind.file_stem())));
+        let bytes = c.report_bytes(&snap, &opts)?;
+        std::fs::write(crate::out::resolve(&out), bytes).with_context(|| format!("无法写入 {}", out.display()))?;
+        crate::note!("已写入 {}", out.display());
+        return Ok(());
+    }
+    let text = c.report(&snap, &opts)?;
     if let Some(t) = write_output(&text, a.out.as_deref())? {
         emit(&t);
     } else if let Some(p) = &a.out {
@@ -261,6 +273,9 @@ pub fn census(dir: &HubDir, cmd: CensusCmd) -> Result<()> {
         return Ok(());
     }
     let mut out = String::new();
+    if let Some(src) = r.read_as {
+        let _ = writeln!(out, "已按 {} 读取 {}", src.label(), file.display());
+    }
     let _ = writeln!(
         out,
         "{}比对（{}）：匹配 {}，疑似匹配 {}，未匹配 {}，立失学案件 {}",

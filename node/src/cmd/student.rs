@@ -8,7 +8,7 @@ use baoxue_shared::ids::{mask, IdNumber, StudentNo};
 use baoxue_shared::model::{Placement, SpecialGroup, Status, TransferTarget};
 use baoxue_shared::revision::StudentInit;
 use baoxue_shared::roster::{self, Context, StudentInput};
-use baoxue_shared::table::RowError;
+use baoxue_shared::table::{Encoding, RowError, Source};
 use baoxue_shared::{Change, Date, Field, Record, RecordKind, RevId, Value};
 use serde_json::json;
 
@@ -109,6 +109,7 @@ pub fn import(l: &Ledger, a: &ImportArgs, stamp: &Stamp) -> Result<Output> {
         roster::check(&bytes, &roster_context(l, stamp.date)).map_err(|e| invalid(format!("花名册 {path}：{e}")))?;
     let mut errors: Vec<RowError> = checked.errors;
     let age_warnings = checked.warnings;
+    let checked_source = checked.source;
     let mut good = Vec::with_capacity(checked.good.len());
     for (row, s) in checked.good {
         match duplicate_of(l, &s)? {
@@ -156,6 +157,9 @@ pub fn import(l: &Ledger, a: &ImportArgs, stamp: &Stamp) -> Result<Output> {
     let imported: std::collections::HashSet<usize> = good.iter().map(|(r, _)| *r).collect();
     let mut warnings: Vec<String> =
         age_warnings.into_iter().filter(|(row, _)| imported.contains(row)).map(|(_, w)| format!("提示：{w}")).collect();
+    if !matches!(checked_source, Source::Csv(Encoding::Utf8 | Encoding::Utf8Bom)) {
+        warnings.insert(0, format!("提示：已按 {} 读取 {path}", checked_source.label()));
+    }
     warnings.extend(errors.iter().map(|e| format!("已跳过：{e}")));
     if !errors.is_empty() {
         warnings.push(format!("共跳过 {bad_rows} 行有错误的记录"));

@@ -80,7 +80,17 @@ impl Baseline {
     /// Reads the baseline CSV, reporting every bad cell. With an org, schools must be the
     /// county's and teach the entry grade. 转入/转出/死亡 may be left empty (0).
     pub fn parse_csv(bytes: &[u8], imported: Date, org: Option<&Org>) -> Result<Baseline, BaselineError> {
-        let table = Table::parse(bytes, &BASELINE_COLUMNS)?;
+        Baseline::parse_with(bytes, imported, org, &crate::table::Aliases::builtin())
+    }
+
+    /// [`Baseline::parse_csv`] (CSV, .xlsx or .xls) with a county's column aliases.
+    pub fn parse_with(
+        bytes: &[u8],
+        imported: Date,
+        org: Option<&Org>,
+        aliases: &crate::table::Aliases,
+    ) -> Result<Baseline, BaselineError> {
+        let table = Table::parse_with(bytes, &BASELINE_COLUMNS, aliases)?;
         let mut errors = table.ragged.clone();
         let mut rows: Vec<BaselineRow> = Vec::with_capacity(table.len());
         let mut seen: HashMap<(String, SchoolYear, u8), usize> = HashMap::new();

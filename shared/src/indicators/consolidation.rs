@@ -124,26 +124,34 @@ impl ConsolidationReport {
     }
 }
 
-/// [G, I, Tin, Tout, X, R] with R the part of I taken from a first roster.
-type Terms = [u64; 6];
-const G: usize = 0;
-const I: usize = 1;
-const TIN: usize = 2;
-const TOUT: usize = 3;
-const X: usize = 4;
-const R: usize = 5;
+/// The terms of 巩固率 for one unit, as FORMULAS.md names them.
+#[derive(Debug, Clone, Copy, Default)]
+struct Terms {
+    /// G: graduates.
+    graduates: u64,
+    /// I: intake.
+    intake: u64,
+    /// Tin: transfers in.
+    transfers_in: u64,
+    /// Tout: transfers out.
+    transfers_out: u64,
+    /// X: deaths.
+    deaths: u64,
+    /// R: the part of I taken from a first roster.
+    intake_from_first_roster: u64,
+}
 
 fn consolidation_unit(name: &str, t: &Terms) -> ConsolidationUnit {
     let mut u = ConsolidationUnit {
         name: name.to_string(),
-        graduates: t[G],
-        intake: t[I],
-        transfers_in: t[TIN],
-        transfers_out: t[TOUT],
-        deaths: t[X],
+        graduates: t.graduates,
+        intake: t.intake,
+        transfers_in: t.transfers_in,
+        transfers_out: t.transfers_out,
+        deaths: t.deaths,
         rate: None,
         flag: None,
-        intake_from_first_roster: t[R],
+        intake_from_first_roster: t.intake_from_first_roster,
     };
     let den = u.denominator();
     match den.cmp(&0) {
@@ -200,25 +208,25 @@ fn count_move(acc: &mut Acc<Terms>, u: &Units, from: Member, to: Member) {
     let (c0, (t0, s0)) = units(from);
     let (c1, (t1, s1)) = units(to);
     if c0 && !c1 {
-        acc.county[TOUT] += 1;
+        acc.county.transfers_out += 1;
     }
     if !c0 && c1 {
-        acc.county[TIN] += 1;
+        acc.county.transfers_in += 1;
     }
     if t0 != t1 {
         if let Some(t) = t0 {
-            acc.townships[t as usize][TOUT] += 1;
+            acc.townships[t as usize].transfers_out += 1;
         }
         if let Some(t) = t1 {
-            acc.townships[t as usize][TIN] += 1;
+            acc.townships[t as usize].transfers_in += 1;
         }
     }
     if s0 != s1 {
         if let Some(s) = s0 {
-            acc.schools[s as usize][TOUT] += 1;
+            acc.schools[s as usize].transfers_out += 1;
         }
         if let Some(s) = s1 {
-            acc.schools[s as usize][TIN] += 1;
+            acc.schools[s as usize].transfers_in += 1;
         }
     }
 }
@@ -255,10 +263,10 @@ pub fn consolidation_report(
         for r in b.rows.iter().filter(|r| of_cohort(r)) {
             let intake = if r.entry_grade == f { u64::from(r.intake) } else { 0 };
             acc.each(u.of_name(&r.school), |t| {
-                t[I] += intake;
-                t[TIN] += u64::from(r.transfers_in);
-                t[TOUT] += u64::from(r.transfers_out);
-                t[X] += u64::from(r.deaths);
+                t.intake += intake;
+                t.transfers_in += u64::from(r.transfers_in);
+                t.transfers_out += u64::from(r.transfers_out);
+                t.deaths += u64::from(r.deaths);
             });
         }
     }
@@ -292,7 +300,7 @@ pub fn consolidation_report(
                 _ => false,
             };
             if done && grade_at(&grades, t_end, h.year_start) == Some(i32::from(l)) {
-                acc.each(u.of(p.school), |t| t[G] += 1);
+                acc.each(u.of(p.school), |t| t.graduates += 1);
             }
         }
 
@@ -322,12 +330,12 @@ pub fn consolidation_report(
             }
         };
         match entry {
-            Some(Entry::Intake(s)) => acc.each(u.of(s), |t| t[I] += 1),
+            Some(Entry::Intake(s)) => acc.each(u.of(s), |t| t.intake += 1),
             Some(Entry::FirstRoster(s)) => acc.each(u.of(s), |t| {
-                t[I] += 1;
-                t[R] += 1;
+                t.intake += 1;
+                t.intake_from_first_roster += 1;
             }),
-            Some(Entry::Arrival(s)) => acc.each(u.of(s), |t| t[TIN] += 1),
+            Some(Entry::Arrival(s)) => acc.each(u.of(s), |t| t.transfers_in += 1),
             None => {}
         }
 
@@ -344,7 +352,7 @@ pub fn consolidation_report(
                 }
             }
             if cur.status == Status::Deceased && prev.status != Status::Deceased {
-                acc.each(u.of(cur.school), |t| t[X] += 1);
+                acc.each(u.of(cur.school), |t| t.deaths += 1);
             }
         }
     }

@@ -43,32 +43,48 @@ pub struct DropoutReport {
     pub schools: Vec<DropoutUnit>,
 }
 
-/// [E, D] by stage (primary, junior).
-type ED = [[u64; 2]; 2];
+/// The terms of 辍学率 for one stage of a unit, as FORMULAS.md names them.
+#[derive(Debug, Clone, Copy, Default)]
+struct Terms {
+    /// E: on the roll on the school year's first day.
+    enrolled_at_start: u64,
+    /// D: out of school since a day within the year.
+    dropouts: u64,
+}
 
-fn dropout_unit(name: &str, c: &ED) -> DropoutUnit {
-    let (e, d) = (c[0][0] + c[1][0], c[0][1] + c[1][1]);
+/// The terms of one unit, by stage.
+#[derive(Debug, Clone, Copy, Default)]
+struct StageTerms {
+    primary: Terms,
+    junior: Terms,
+}
+
+impl StageTerms {
+    fn of(&mut self, s: Stage) -> &mut Terms {
+        match s {
+            Stage::Primary => &mut self.primary,
+            Stage::Junior => &mut self.junior,
+        }
+    }
+}
+
+fn dropout_unit(name: &str, c: &StageTerms) -> DropoutUnit {
+    let (p, j) = (c.primary, c.junior);
+    let (e, d) = (p.enrolled_at_start + j.enrolled_at_start, p.dropouts + j.dropouts);
     DropoutUnit {
         name: name.to_string(),
         enrolled_at_start: e,
         dropouts: d,
         rate: rate(d, e),
-        primary: StageRate::of(c[0][0], c[0][1]),
-        junior: StageRate::of(c[1][0], c[1][1]),
-    }
-}
-
-fn stage_ix(s: Stage) -> usize {
-    match s {
-        Stage::Primary => 0,
-        Stage::Junior => 1,
+        primary: StageRate::of(p.enrolled_at_start, p.dropouts),
+        junior: StageRate::of(j.enrolled_at_start, j.dropouts),
     }
 }
 
 /// 辍学率 = D / E (docs/FORMULAS.md), per unit, split primary/junior.
 pub fn dropout_report(h: &History, org: &Org, school_year: SchoolYear, as_of: Date) -> DropoutReport {
     let u = Units::new(h, org);
-    let mut acc: Acc<ED> = Acc::new(&u);
+    let mut acc: Acc<StageTerms> = Acc::new(&u);
     let (y0, y1) = (h.start_of(school_year), h.start_of(school_year + 1));
     let (mut places, mut grades) = (Vec::new(), Vec::new());
     for (i, m) in h.students.iter().enumerate() {
@@ -78,8 +94,8 @@ pub fn dropout_report(h: &History, org: &Org, school_year: SchoolYear, as_of: Da
         h.timeline(i as u32, &mut places, &mut grades);
         if let Some(p) = h.place_at_start(i as u32, &places, y0, y1) {
             if p.status.on_roll() {
-                let st = stage_ix(stage_of(grade_at(&grades, y0, h.year_start).unwrap_or(1)));
-                acc.each(u.of(p.school), |c| c[st][0] += 1);
+                let st = stage_of(grade_at(&grades, y0, h.year_start).unwrap_or(1));
+                acc.each(u.of(p.school), |c| c.of(st).enrolled_at_start += 1);
             }
         }
         let Some(last) = places.iter().rposition(|p| p.date <= as_of) else {
@@ -94,8 +110,8 @@ pub fn dropout_report(h: &History, org: &Org, school_year: SchoolYear, as_of: Da
         }
         let began = places[first].date;
         if began >= y0 && began < y1 {
-            let st = stage_ix(stage_of(grade_at(&grades, began, h.year_start).unwrap_or(1)));
-            acc.each(u.of(places[last].school), |c| c[st][1] += 1);
+            let st = stage_of(grade_at(&grades, began, h.year_start).unwrap_or(1));
+            acc.each(u.of(places[last].school), |c| c.of(st).dropouts += 1);
         }
     }
     DropoutReport {

@@ -7,6 +7,8 @@ use super::error::StoreFault;
 use super::replica::HubReplica;
 use super::scope::placement_townships;
 use super::HUB_ORIGIN;
+use thiserror::Error;
+
 use crate::model::{Placement, Status, TransferTarget};
 use crate::org::Org;
 use crate::revision::{Assign, Change, Field, Hlc, RecordId, RecordKind, Revision, Value};
@@ -74,6 +76,63 @@ pub fn future_clock_text(node: &str, rev_ms: u64, hub_ms: u64, node_clock_ms: Op
     s
 }
 
+/// Why the hub refuses a pushed revision. The refusal travels to the node as text
+/// ([`Rejected::reason`](super::Rejected)): it is rendered in Chinese (`Display`) only there.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Refusal {
+    /// The revision's clock is beyond the bound in the hub's future.
+    #[error("{}", future_clock_text(node, *rev_ms, *hub_ms, *node_clock_ms, *bound_ms))]
+    FutureClock { node: String, rev_ms: u64, hub_ms: u64, node_clock_ms: Option<u64>, bound_ms: u64 },
+    #[error("建立记录的修订编号与记录编号不一致")]
+    CreateIdMismatch,
+    #[error("建立记录的修订与记录类型不一致")]
+    CreateKindMismatch,
+    /// The hub holds the record, in the scope of other townships (`owners`; none: no township).
+    #[error("记录 {record} {}，不在本节点（{township}）的范围内", whose(owners))]
+    OutOfScope { record: RecordId, owners: Vec<String>, township: String },
+    #[error("学校“{school}”不在本县组织机构中")]
+    SchoolNotInOrg { school: String },
+    #[error("学校“{school}”属于 {owner}，不属于本节点的乡镇 {township}")]
+    SchoolOfOtherTownship { school: String, owner: String, township: String },
+    #[error("案件属于乡镇 {owner}，不属于本节点的乡镇 {township}")]
+    CaseOfOtherTownship { owner: String, township: String },
+    /// An edit of a record the hub does not hold.
+    #[error("记录 {record} 在县级平台上不存在（建立该记录的修订未同步或已被拒绝）")]
+    UnknownRecord { record: RecordId },
+    /// Only 转出 names where the child goes, and 转出 must.
+    #[error("学籍状态“{placement}”无效：只有转出才写明转往何处，转出必须写明")]
+    TransferTarget { placement: Box<Placement> },
+    #[error("学籍学校“{school}”属于 {owner}，不属于本节点的乡镇 {township}")]
+    PlacementOfOtherTownship { school: String, owner: String, township: String },
+    #[error("转入学校“{school}”不在本县组织机构中（县外请用县外转出）")]
+    TransferSchoolNotInOrg { school: String },
+    #[error("学籍状态字段的值类型不对")]
+    PlacementValueType,
+    #[error("修订的来源为县级平台（{HUB_ORIGIN}），节点 {node} 不能以县级平台的名义上报")]
+    HubOrigin { node: String },
+    #[error("修订的来源“{origin}”是另一个节点，节点 {node} 不能以其名义上报")]
+    OtherNodesOrigin { origin: String, node: String },
+    #[error("修订的来源“{origin}”已属于节点 {owner}（由其最先上报），节点 {node} 不能使用")]
+    OriginOwned { origin: String, owner: String, node: String },
+    #[error(
+        "修订的来源“{origin}”既不是本节点 {node}，也不是本乡镇节点加入县级平台前的离线名称（{township}-offline-xxxx）"
+    )]
+    UnknownOrigin { origin: String, node: String, township: String },
+    /// A node's write names several values it replaces: only the hub settles a conflict.
+    #[error("{who}的{}有并发修改冲突（{}），节点不能自行裁定；请由县级平台用 baoxue-hub conflicts resolve 裁定", field.label(), values.join("／"))]
+    SettlesConflict { who: String, field: Field, values: Vec<String> },
+    #[error("{who}的学籍状态不能由{from}改为{to}：不是合法的学籍异动")]
+    IllegalPlacementChange { who: String, from: Box<Placement>, to: Box<Placement> },
+}
+
+fn whose(owners: &[String]) -> String {
+    if owners.is_empty() {
+        "不属于任何乡镇（学校不在本县组织机构中）".to_string()
+    } else {
+        format!("属于 {}", owners.join("、"))
+    }
+}
+
 /// Whether a name is the offline origin a node of `township` used before it joined the county
 /// (`<township>-offline-<4 hex digits>`, see `baoxue-node init`).
 pub fn is_offline_origin(origin: &str, township: &str) -> bool {
@@ -96,24 +155,23 @@ pub enum OriginUse {
 /// name it used before joining (an offline origin of its township), owned by the first node that
 /// pushes it. `owner` is the node the hub has recorded as owning `origin`, if any. Anything else
 /// would let a node write in someone else's name or win tie-breaks with a made-up one.
-pub fn check_origin(origin: &str, owner: Option<&str>, ctx: &CheckContext<'_>) -> Result<OriginUse, String> {
+pub fn check_origin(origin: &str, owner: Option<&str>, ctx: &CheckContext<'_>) -> Result<OriginUse, Refusal> {
     if origin == ctx.node {
         return Ok(OriginUse::Owned);
     }
     if origin == HUB_ORIGIN {
-        return Err(format!("修订的来源为县级平台（{HUB_ORIGIN}），节点 {} 不能以县级平台的名义上报", ctx.node));
+        return Err(Refusal::HubOrigin { node: ctx.node.into() });
     }
     if ctx.other_nodes.contains(origin) {
-        return Err(format!("修订的来源“{origin}”是另一个节点，节点 {} 不能以其名义上报", ctx.node));
+        return Err(Refusal::OtherNodesOrigin { origin: origin.into(), node: ctx.node.into() });
     }
     match owner {
         Some(o) if o == ctx.node => Ok(OriginUse::Owned),
-        Some(o) => Err(format!("修订的来源“{origin}”已属于节点 {o}（由其最先上报），节点 {} 不能使用", ctx.node)),
+        Some(o) => Err(Refusal::OriginOwned { origin: origin.into(), owner: o.into(), node: ctx.node.into() }),
         None if is_offline_origin(origin, ctx.township) => Ok(OriginUse::Claim),
-        None => Err(format!(
-            "修订的来源“{origin}”既不是本节点 {}，也不是本乡镇节点加入县级平台前的离线名称（{}-offline-xxxx）",
-            ctx.node, ctx.township
-        )),
+        None => {
+            Err(Refusal::UnknownOrigin { origin: origin.into(), node: ctx.node.into(), township: ctx.township.into() })
+        }
     }
 }
 
@@ -157,7 +215,7 @@ pub fn needs_write_check(rev: &Revision) -> bool {
 /// (its heads). A node may not settle a conflict — only `conflicts resolve` at the hub does — and
 /// a placement must be a legal change from every value it replaces (from the current values when
 /// it replaces none the hub knows: it will stand beside them).
-pub fn check_assign(who: &str, a: &Assign, replaced: &[Value], current: &[Value]) -> Result<(), String> {
+pub fn check_assign(who: &str, a: &Assign, replaced: &[Value], current: &[Value]) -> Result<(), Refusal> {
     let mut distinct: Vec<&Value> = Vec::new();
     for v in replaced {
         if !distinct.contains(&v) {
@@ -165,23 +223,27 @@ pub fn check_assign(who: &str, a: &Assign, replaced: &[Value], current: &[Value]
         }
     }
     if distinct.len() > 1 {
-        return Err(format!(
-            "{who}的{}有并发修改冲突（{}），节点不能自行裁定；请由县级平台用 baoxue-hub conflicts resolve 裁定",
-            a.field.label(),
-            distinct.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("／")
-        ));
+        return Err(Refusal::SettlesConflict {
+            who: who.into(),
+            field: a.field,
+            values: distinct.iter().map(|v| v.to_string()).collect(),
+        });
     }
     if a.field != Field::Placement {
         return Ok(());
     }
     let Value::Placement(to) = &a.value else {
-        return Err("学籍状态字段的值类型不对".into());
+        return Err(Refusal::PlacementValueType);
     };
     let from = if replaced.is_empty() { current } else { replaced };
     for v in from {
         if let Value::Placement(p) = v {
             if !legal_placement_change(p, to) {
-                return Err(format!("{who}的学籍状态不能由{p}改为{to}：不是合法的学籍异动"));
+                return Err(Refusal::IllegalPlacementChange {
+                    who: who.into(),
+                    from: Box::new(p.clone()),
+                    to: Box::new(to.clone()),
+                });
             }
         }
     }
@@ -192,21 +254,27 @@ pub fn check_assign(who: &str, a: &Assign, replaced: &[Value], current: &[Value]
 /// at the hub (none: the hub does not hold the record). The origin ([`check_origin`]) and the
 /// writes against the record's state ([`check_writes`]) are decided by the session, which
 /// can read the hub's store.
-pub fn check_revision(rev: &Revision, scope: Option<&BTreeSet<String>>, ctx: &CheckContext<'_>) -> Result<(), String> {
+pub fn check_revision(rev: &Revision, scope: Option<&BTreeSet<String>>, ctx: &CheckContext<'_>) -> Result<(), Refusal> {
     // 1. The clock: a node whose clock runs ahead must not win every merge.
     if rev.hlc.ms > ctx.now_ms.saturating_add(ctx.future_bound_ms) {
-        return Err(future_clock_text(ctx.node, rev.hlc.ms, ctx.now_ms, ctx.node_clock_ms, ctx.future_bound_ms));
+        return Err(Refusal::FutureClock {
+            node: ctx.node.into(),
+            rev_ms: rev.hlc.ms,
+            hub_ms: ctx.now_ms,
+            node_clock_ms: ctx.node_clock_ms,
+            bound_ms: ctx.future_bound_ms,
+        });
     }
     // 2. Shape.
     match (&rev.change, rev.kind) {
         (Change::CreateStudent(_), RecordKind::Student) | (Change::CreateCase(_), RecordKind::Case)
             if rev.id != rev.record =>
         {
-            return Err("建立记录的修订编号与记录编号不一致".into());
+            return Err(Refusal::CreateIdMismatch);
         }
         (Change::CreateStudent(_), RecordKind::Student) | (Change::CreateCase(_), RecordKind::Case) => {}
         (Change::CreateStudent(_), _) | (Change::CreateCase(_), _) => {
-            return Err("建立记录的修订与记录类型不一致".into());
+            return Err(Refusal::CreateKindMismatch);
         }
         _ => {}
     }
@@ -215,28 +283,31 @@ pub fn check_revision(rev: &Revision, scope: Option<&BTreeSet<String>>, ctx: &Ch
     match scope {
         Some(townships) => {
             if !townships.contains(mine) {
-                let whose = if townships.is_empty() {
-                    "不属于任何乡镇（学校不在本县组织机构中）".to_string()
-                } else {
-                    format!("属于 {}", townships.iter().cloned().collect::<Vec<_>>().join("、"))
-                };
-                return Err(format!("记录 {} {whose}，不在本节点（{mine}）的范围内", rev.record));
+                return Err(Refusal::OutOfScope {
+                    record: rev.record,
+                    owners: townships.iter().cloned().collect(),
+                    township: mine.into(),
+                });
             }
         }
         None => match &rev.change {
             Change::CreateStudent(init) => match ctx.org.township_of(&init.placement.school) {
-                None => return Err(format!("学校“{}”不在本县组织机构中", init.placement.school)),
+                None => return Err(Refusal::SchoolNotInOrg { school: init.placement.school.clone() }),
                 Some(t) if t != mine => {
-                    return Err(format!("学校“{}”属于 {t}，不属于本节点的乡镇 {mine}", init.placement.school))
+                    return Err(Refusal::SchoolOfOtherTownship {
+                        school: init.placement.school.clone(),
+                        owner: t.into(),
+                        township: mine.into(),
+                    })
                 }
                 Some(_) => {}
             },
             Change::CreateCase(init) => {
                 if init.township != mine {
-                    return Err(format!("案件属于乡镇 {}，不属于本节点的乡镇 {mine}", init.township));
+                    return Err(Refusal::CaseOfOtherTownship { owner: init.township.clone(), township: mine.into() });
                 }
             }
-            _ => return Err(format!("记录 {} 在县级平台上不存在（建立该记录的修订未同步或已被拒绝）", rev.record)),
+            _ => return Err(Refusal::UnknownRecord { record: rev.record }),
         },
     }
     // 4. Placement writes: the school must be the node's own (a transfer out names the node's
@@ -247,20 +318,26 @@ pub fn check_revision(rev: &Revision, scope: Option<&BTreeSet<String>>, ctx: &Ch
             match (a.field, &a.value) {
                 (Field::Placement, Value::Placement(p)) => {
                     if (p.status == Status::TransferredOut) != p.transfer.is_some() {
-                        return Err(format!("学籍状态“{p}”无效：只有转出才写明转往何处，转出必须写明"));
+                        return Err(Refusal::TransferTarget { placement: Box::new(p.clone()) });
                     }
                     match ctx.org.township_of(&p.school) {
                         Some(t) if t == mine => {}
-                        Some(t) => return Err(format!("学籍学校“{}”属于 {t}，不属于本节点的乡镇 {mine}", p.school)),
-                        None => return Err(format!("学校“{}”不在本县组织机构中", p.school)),
+                        Some(t) => {
+                            return Err(Refusal::PlacementOfOtherTownship {
+                                school: p.school.clone(),
+                                owner: t.into(),
+                                township: mine.into(),
+                            })
+                        }
+                        None => return Err(Refusal::SchoolNotInOrg { school: p.school.clone() }),
                     }
                     if let Some(TransferTarget::School(target)) = &p.transfer {
                         if ctx.org.school(target).is_none() {
-                            return Err(format!("转入学校“{target}”不在本县组织机构中（县外请用县外转出）"));
+                            return Err(Refusal::TransferSchoolNotInOrg { school: target.clone() });
                         }
                     }
                 }
-                (Field::Placement, _) => return Err("学籍状态字段的值类型不对".into()),
+                (Field::Placement, _) => return Err(Refusal::PlacementValueType),
                 _ => {}
             }
         }
@@ -322,7 +399,7 @@ pub(super) fn writes_of(
 }
 
 /// [`check_assign`] for every register write of `rev`.
-pub(super) fn check_writes(rev: &Revision, w: &Writes) -> Result<(), String> {
+pub(super) fn check_writes(rev: &Revision, w: &Writes) -> Result<(), Refusal> {
     let Change::Update(assigns) = &rev.change else { return Ok(()) };
     for (a, (replaced, current)) in assigns.iter().zip(&w.values) {
         check_assign(&w.who, a, replaced, current)?;

@@ -271,7 +271,7 @@ impl HubSession {
                     if is_create(&rev) {
                         refused.insert(rev.record);
                     }
-                    rejected.push(Rejected { revision: rev.id, record: rev.record, reason });
+                    rejected.push(Rejected { revision: rev.id, record: rev.record, reason: reason.to_string() });
                 }
             }
         }

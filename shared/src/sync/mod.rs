@@ -68,7 +68,7 @@ mod welcome;
 
 pub use admission::{
     check_assign, check_origin, check_revision, clock_text, future_clock_text, is_offline_origin,
-    legal_placement_change, needs_write_check, value_written, CheckContext, OriginUse,
+    legal_placement_change, needs_write_check, value_written, CheckContext, OriginUse, Refusal,
 };
 pub use bundle::{Bundle, BundleError, BUNDLE_FORMAT};
 pub use error::{StoreFault, SyncError};

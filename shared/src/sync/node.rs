@@ -175,6 +175,12 @@ impl NodeSession {
             self.outcome.reset_epoch = true;
             return Ok(vec![self.hello(r)?]);
         }
+        // The hub holds this node's log durably up to `push_from`: recorded as acknowledged, so
+        // a session cut after the hub applied a batch but before its PushAck arrived does not
+        // leave those revisions counted as unacknowledged for ever (issue 14).
+        if w.push_from > 0 {
+            r.save_push_ack(self.epoch, w.push_from, &[])?;
+        }
         if w.refetch_own_below > self.refetch_own_below {
             r.set_refetch_own_below(w.refetch_own_below)?;
             self.refetch_own_below = w.refetch_own_below;

@@ -555,17 +555,20 @@ fn checks_clock_scope_origin_and_placement() {
     // node's own clock (here right again: the revision was recorded while it was wrong).
     create.hlc.ms = NOW + 3_600_000;
     let e = check_revision(&create, None, &ctx).unwrap_err();
+    assert!(matches!(e, Refusal::FutureClock { rev_ms, hub_ms: NOW, .. } if rev_ms == NOW + 3_600_000), "{e:?}");
+    // Rendered for the operator: the stamps and both clocks.
+    let e = e.to_string();
     assert!(e.contains("修订时间 2026-03-01 09:00:00 超前县级平台的时钟 2026-03-01 08:00:00"), "{e}");
     assert!(e.contains("超前 1 小时 0 分钟"), "{e}");
     assert!(e.contains("节点 鸦岭中心校 的时钟为 2026-03-01 08:00:00，与平台相符"), "{e}");
     // The node's clock still two hours ahead: said so, with its reading.
     let ahead = CheckContext { node_clock_ms: Some(NOW + 2 * 3_600_000), ..ctx.clone() };
-    let e = check_revision(&create, None, &ahead).unwrap_err();
+    let e = check_revision(&create, None, &ahead).unwrap_err().to_string();
     assert!(e.contains("节点 鸦岭中心校 的时钟为 2026-03-01 10:00:00，仍超前平台 2 小时 0 分钟"), "{e}");
     assert!(e.contains("请校准该节点电脑的时钟"), "{e}");
     // Behind by a day.
     let behind = CheckContext { node_clock_ms: Some(NOW - 24 * 3_600_000), ..ctx.clone() };
-    let e = check_revision(&create, None, &behind).unwrap_err();
+    let e = check_revision(&create, None, &behind).unwrap_err().to_string();
     assert!(e.contains("节点 鸦岭中心校 的时钟为 2026-02-28 08:00:00，落后平台 1 天 0 小时"), "{e}");
     // Nine minutes ahead is within the bound; weeks behind is simply old.
     create.hlc.ms = NOW + 9 * 60_000;
@@ -577,27 +580,30 @@ fn checks_clock_scope_origin_and_placement() {
     let other =
         node.make(RecordId::random(), RecordKind::Student, Change::CreateStudent(Box::new(student(2, SCHOOL_B))));
     let e = check_revision(&other, None, &ctx).unwrap_err();
-    assert!(e.contains("高山"), "{e}");
+    assert!(matches!(&e, Refusal::SchoolOfOtherTownship { owner, .. } if owner == "高山"), "{e:?}");
     // Not in the county.
     let nowhere =
         node.make(RecordId::random(), RecordKind::Student, Change::CreateStudent(Box::new(student(3, "不存在小学"))));
-    assert!(check_revision(&nowhere, None, &ctx).unwrap_err().contains("不在本县组织机构中"));
+    assert!(matches!(check_revision(&nowhere, None, &ctx), Err(Refusal::SchoolNotInOrg { .. })));
     // An edit to a record of another township.
     let edit =
         node.make(sid, RecordKind::Student, Change::Absence { day: Date::ymd(2026, 3, 2), kind: AbsenceKind::Sick });
     let scope_b: BTreeSet<String> = [B.to_string()].into();
-    assert!(check_revision(&edit, Some(&scope_b), &ctx).unwrap_err().contains("不在本节点（鸦岭）的范围内"));
+    assert!(matches!(
+        check_revision(&edit, Some(&scope_b), &ctx),
+        Err(Refusal::OutOfScope { township, .. }) if township == "鸦岭"
+    ));
     // An edit of a record the hub does not hold.
-    assert!(check_revision(&edit, None, &ctx).unwrap_err().contains("不存在"));
+    assert!(matches!(check_revision(&edit, None, &ctx), Err(Refusal::UnknownRecord { .. })));
     // Another node's name as origin; the hub's; a made-up one; the offline names.
     assert_eq!(check_origin("鸦岭中心校", None, &ctx), Ok(OriginUse::Owned));
-    assert!(check_origin("高山中心校", None, &ctx).unwrap_err().contains("另一个节点"));
-    assert!(check_origin(HUB_ORIGIN, None, &ctx).unwrap_err().contains("县级平台"));
-    assert!(check_origin("zzzz", None, &ctx).unwrap_err().contains("离线名称"));
+    assert!(matches!(check_origin("高山中心校", None, &ctx), Err(Refusal::OtherNodesOrigin { .. })));
+    assert!(matches!(check_origin(HUB_ORIGIN, None, &ctx), Err(Refusal::HubOrigin { .. })));
+    assert!(matches!(check_origin("zzzz", None, &ctx), Err(Refusal::UnknownOrigin { .. })));
     assert_eq!(check_origin("鸦岭-offline-1a2b", None, &ctx), Ok(OriginUse::Claim));
     assert_eq!(check_origin("鸦岭-offline-1a2b", Some("鸦岭中心校"), &ctx), Ok(OriginUse::Owned));
     let e = check_origin("鸦岭-offline-1a2b", Some("鸦岭初中"), &ctx).unwrap_err();
-    assert!(e.contains("已属于节点 鸦岭初中"), "{e}");
+    assert!(matches!(&e, Refusal::OriginOwned { owner, .. } if owner == "鸦岭初中"), "{e:?}");
     assert!(check_origin("高山-offline-1a2b", None, &ctx).is_err(), "another township's offline name");
     assert!(check_origin("鸦岭-offline-1a2b3", None, &ctx).is_err());
     let scope_a: BTreeSet<String> = [A.to_string()].into();
@@ -611,7 +617,7 @@ fn checks_clock_scope_origin_and_placement() {
             supersedes: vec![sid],
         }]),
     );
-    assert!(check_revision(&mv, Some(&scope_a), &ctx).unwrap_err().contains("不属于本节点的乡镇"));
+    assert!(matches!(check_revision(&mv, Some(&scope_a), &ctx), Err(Refusal::PlacementOfOtherTownship { .. })));
     // A transfer out to another township's school is the node's to make.
     let out = node.make(
         sid,
@@ -631,7 +637,7 @@ fn checks_clock_scope_origin_and_placement() {
     let case = node.make(RecordId::random(), RecordKind::Case, case_for(sid, B));
     let mut case = case;
     case.id = case.record;
-    assert!(check_revision(&case, None, &ctx).is_err());
+    assert!(matches!(check_revision(&case, None, &ctx), Err(Refusal::CaseOfOtherTownship { .. })));
 }
 
 // ---- sessions ---------------------------------------------------------------------------------
@@ -1147,6 +1153,8 @@ fn a_sync_cut_at_any_point_resumes_with_nothing_lost_or_doubled() {
         // A further sync has nothing to do.
         let (n, _) = sync(&mut hub, &mut a);
         assert_eq!((n.sent, n.received), (0, 0), "cut after {cut}");
+        // And the node knows the hub holds all of it (`unacknowledged` is 0).
+        assert_eq!(a.push_acked, (a.m.epoch, a.m.log.len() as u64), "cut after {cut}: acknowledged");
     }
 }
 
