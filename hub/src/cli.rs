@@ -75,7 +75,12 @@ pub enum Cmd {
         /// 不做夜间汇总（仅供基准测试：只测同步）
         #[arg(long, hide = true)]
         no_nightly: bool,
+        #[command(flatten)]
+        web: crate::web::WebArgs,
     },
+    /// 县级看板的网页账户：添加、重置密码、停用、列出
+    #[command(subcommand)]
+    User(crate::web::accounts::UserCmd),
     /// 并发修改冲突：列出，或裁定（conflicts resolve）
     Conflicts {
         #[arg(long)]
@@ -316,11 +321,12 @@ pub fn run(cli: Cli) -> Result<()> {
                 crate::say!("{}", crate::stats::to_text(&s));
             }
         }
-        Cmd::Serve { listen, no_nightly } => {
+        Cmd::Serve { listen, no_nightly, web } => {
             let addr = parse_listen(&listen)?;
             init_logging();
-            runtime()?.block_on(crate::server::serve(&dir, addr, !no_nightly))?;
+            runtime()?.block_on(crate::server::serve(&dir, addr, !no_nightly, Some(&web)))?;
         }
+        Cmd::User(u) => crate::say!("{}", crate::web::accounts::run(&dir, &u)?.trim_end()),
         Cmd::Conflicts { json, cmd: None } => {
             let store = dir.open_store()?;
             let rows = crate::conflicts::list(&store, &dir.org()?)?;

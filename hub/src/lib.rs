@@ -17,6 +17,7 @@
 //! - `demo` and `bench` run the simulator (`baoxue-sim`, its own crate: it links the node),
 //!   found next to this binary.
 //! - [`columns`]: the county's own column aliases for imported files (`columns.toml`).
+//! - [`web`]: the county's dashboard that `serve` also serves (its own TCP port).
 //! - [`cli`]: the command line.
 //!
 //! **Invariants.** The hub takes a node's identity and township from its certificate only. A
@@ -37,3 +38,4 @@ pub mod out;
 pub mod replica;
 pub mod server;
 pub mod stats;
+pub mod web;
