@@ -25,10 +25,12 @@ pub struct Bar {
 /// A horizontal bar chart: one row per bar (long Chinese names stay readable on a phone),
 /// scaled from `min` to `max`, with an optional target line.
 pub fn bars(title: &str, items: &[Bar], min: f64, max: f64, target: Option<(f64, &str)>) -> Markup {
-    const W: f64 = 640.0;
-    const LABEL: f64 = 150.0;
-    const TEXT: f64 = 90.0;
-    const ROW: f64 = 30.0;
+    // A narrow canvas: on a phone the whole chart is about 360 px wide, and its text must stay
+    // readable after scaling.
+    const W: f64 = 480.0;
+    const LABEL: f64 = 110.0;
+    const TEXT: f64 = 74.0;
+    const ROW: f64 = 32.0;
     const TOP: f64 = 24.0;
     let plot = W - LABEL - TEXT;
     let span = (max - min).max(f64::EPSILON);
@@ -45,7 +47,7 @@ pub fn bars(title: &str, items: &[Bar], min: f64, max: f64, target: Option<(f64,
                 line x1=(LABEL) y1=(TOP - 4.0) x2=(LABEL) y2=(h - 8.0) class="chart-grid" {}
                 @for (i, b) in items.iter().enumerate() {
                     @let y = TOP + ROW * i as f64;
-                    @let label = html! { text x=(LABEL - 8.0) y=(y + 19.0) text-anchor="end" class="chart-label" { (b.label) } };
+                    @let label = html! { text x=(LABEL - 8.0) y=(y + 21.0) text-anchor="end" class="chart-label" { (b.label) } };
                     @match &b.href {
                         Some(href) => a href=(href) { (label) },
                         None => (label),
@@ -54,9 +56,9 @@ pub fn bars(title: &str, items: &[Bar], min: f64, max: f64, target: Option<(f64,
                         Some(v) => {
                             rect x=(LABEL) y=(y + 6.0) width=(format!("{:.1}", (x(v) - LABEL).max(1.0))) height=(ROW - 12.0)
                                 class=(if b.low { "chart-bar chart-bar-low" } else { "chart-bar" }) {}
-                            text x=(x(v) + 6.0) y=(y + 19.0) class="chart-value" { (b.text) }
+                            text x=(x(v) + 6.0) y=(y + 21.0) class="chart-value" { (b.text) }
                         }
-                        None => text x=(LABEL + 6.0) y=(y + 19.0) class="chart-value chart-none" { "无数据" },
+                        None => text x=(LABEL + 6.0) y=(y + 21.0) class="chart-value chart-none" { "无数据" },
                     }
                 }
                 @if let Some((t, label)) = target {
@@ -88,7 +90,7 @@ pub struct Point {
 
 /// A line chart of counts over time (months), every point labelled with its value.
 pub fn line(title: &str, unit: &str, points: &[Point]) -> Markup {
-    const W: f64 = 640.0;
+    const W: f64 = 480.0;
     const H: f64 = 220.0;
     const LEFT: f64 = 40.0;
     const RIGHT: f64 = 20.0;
@@ -154,7 +156,13 @@ mod tests {
     #[test]
     fn bars_scale_and_mark_the_target() {
         let items = vec![
-            Bar { label: "甲镇".into(), value: Some(0.98), text: "98.00%".into(), href: Some("/t/甲镇".into()), low: false },
+            Bar {
+                label: "甲镇".into(),
+                value: Some(0.98),
+                text: "98.00%".into(),
+                href: Some("/t/甲镇".into()),
+                low: false,
+            },
             Bar { label: "乙乡".into(), value: Some(0.90), text: "90.00%".into(), href: None, low: true },
             Bar { label: "丙乡".into(), value: None, text: String::new(), href: None, low: false },
         ];
@@ -162,19 +170,16 @@ mod tests {
         assert!(svg.contains("甲镇") && svg.contains("98.00%") && svg.contains("无数据"));
         assert!(svg.contains("chart-bar-low"), "a bar below target is marked");
         assert!(svg.contains("chart-target") && svg.contains("目标 96%"));
-        // 0.98 on 0.8..1.0 over a 400-wide plot: 360 wide.
-        assert!(svg.contains("width=\"360.0\""), "{svg}");
+        // 0.98 on 0.8..1.0 over a 296-wide plot: 266.4 wide.
+        assert!(svg.contains("width=\"266.4\""), "{svg}");
         assert!(!svg.contains("style="), "no inline style (CSP)");
     }
 
     #[test]
     fn line_draws_every_point() {
-        let pts = vec![
-            Point { label: "2026-09".into(), value: 12.0 },
-            Point { label: "2026-10".into(), value: 7.0 },
-        ];
+        let pts = vec![Point { label: "2026-09".into(), value: 12.0 }, Point { label: "2026-10".into(), value: 7.0 }];
         let svg = line("未返校", "人", &pts).into_string();
-        assert!(svg.contains("M40.0,") && svg.contains(" L620.0,"), "{svg}");
+        assert!(svg.contains("M40.0,") && svg.contains(" L460.0,"), "{svg}");
         assert!(svg.contains("2026-10") && svg.contains(">12<"));
         assert_eq!(nice(12.0), 20.0);
         assert!(line("x", "人", &[]).into_string().contains("尚无存档"));

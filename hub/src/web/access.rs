@@ -82,7 +82,8 @@ pub struct Access {
 
 impl Access {
     pub fn of(user: &CurrentUser) -> Result<Access, WebError> {
-        let role = Role::parse(&user.role).ok_or_else(|| WebError::Forbidden("账户角色无效，请联系教育局管理员".into()))?;
+        let role =
+            Role::parse(&user.role).ok_or_else(|| WebError::Forbidden("账户角色无效，请联系教育局管理员".into()))?;
         let township = match role {
             Role::Township => Some(
                 user.scope

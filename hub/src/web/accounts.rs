@@ -5,9 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use baoxue_web::accounts::{
-    check_login, hash_password, one_time_password, Account, AccountStore, Accounts, HashCost,
-};
+use baoxue_web::accounts::{check_login, hash_password, one_time_password, Account, AccountStore, Accounts, HashCost};
 use baoxue_web::WebError;
 use clap::Subcommand;
 
@@ -105,7 +103,10 @@ pub fn run(dir: &HubDir, cmd: &UserCmd) -> Result<String> {
                 }
                 (Role::Township, _) => return Err(HubError::Invalid("乡镇账户须用 --township 指定乡镇".into())),
                 (_, Some(t)) if !t.is_empty() => {
-                    return Err(HubError::Invalid(format!("只有乡镇账户可指定 --township（{}可查看全县）", role.label())))
+                    return Err(HubError::Invalid(format!(
+                        "只有乡镇账户可指定 --township（{}可查看全县）",
+                        role.label()
+                    )))
                 }
                 _ => Vec::new(),
             };
@@ -132,9 +133,8 @@ pub fn run(dir: &HubDir, cmd: &UserCmd) -> Result<String> {
             )
         }
         UserCmd::Reset { login } => {
-            let acc = accounts
-                .find_mut(login)
-                .ok_or_else(|| HubError::Invalid(format!("没有用户「{}」", login.trim())))?;
+            let acc =
+                accounts.find_mut(login).ok_or_else(|| HubError::Invalid(format!("没有用户「{}」", login.trim())))?;
             let otp = one_time_password();
             acc.hash = hash_password(&otp, HashCost::from_env());
             acc.must_change = true;
@@ -144,9 +144,8 @@ pub fn run(dir: &HubDir, cmd: &UserCmd) -> Result<String> {
             format!("已重置用户 {who} 的密码\n一次性密码：{otp}\n首次登录后须设置新密码。\n")
         }
         UserCmd::Disable { login } => {
-            let acc = accounts
-                .find_mut(login)
-                .ok_or_else(|| HubError::Invalid(format!("没有用户「{}」", login.trim())))?;
+            let acc =
+                accounts.find_mut(login).ok_or_else(|| HubError::Invalid(format!("没有用户「{}」", login.trim())))?;
             acc.disabled = true;
             let who = format!("{}（{}）", acc.login, acc.name);
             store.save(&accounts).map_err(refused)?;

@@ -97,7 +97,11 @@ fn dropout_card(v: &View, a: &Access) -> Markup {
 
 /// The alerts a user sees: their township's, or all.
 pub fn visible_alerts<'a>(v: &'a View, a: &Access) -> Vec<&'a Alert> {
-    v.computed.alerts.iter().filter(|x| a.county_wide() || a.sees_township(&x.township) && !x.township.is_empty()).collect()
+    v.computed
+        .alerts
+        .iter()
+        .filter(|x| a.county_wide() || a.sees_township(&x.township) && !x.township.is_empty())
+        .collect()
 }
 
 /// A rung's title (the ladder's, else the rule id with what it is about).
@@ -108,13 +112,26 @@ pub fn rule_title(v: &View, x: &Alert) -> String {
     if let Some(r) = v.policy.reporting.iter().find(|r| r.id == x.rule) {
         return r.title.clone();
     }
-    format!("{}（{}）", x.rule, x.subject_kind.label())
+    let fixed = match x.rule.as_str() {
+        "unresolved_conflict" => Some("并发修改冲突待裁定"),
+        "duplicate_enrolment" => Some("重复学籍"),
+        "unit_loss" => Some("学年内流失超过 1%（004 第八条）"),
+        "dropout_rate_over_limit" => Some("辍学率超过国家控制线"),
+        "repeated_notification" => Some("多次被通报"),
+        "school_dropouts_primary" => Some("学校小学辍学人数达到问责线"),
+        "school_dropouts_junior" => Some("学校初中辍学人数达到问责线"),
+        _ => None,
+    };
+    if let Some(t) = fixed {
+        return t.to_string();
+    }
+    if let Some(m) = x.rule.strip_prefix("township_ladder_m") {
+        return format!("乡镇辍学 {m} 个月仍未劝返（问责）");
+    }
+    format!("{}预警（{}）", x.subject_kind.label(), x.rule)
 }
 
-pub async fn page(
-    State(app): State<Arc<App>>,
-    Extension(user): Extension<CurrentUser>,
-) -> Result<Response, WebError> {
+pub async fn page(State(app): State<Arc<App>>, Extension(user): Extension<CurrentUser>) -> Result<Response, WebError> {
     let a = access_of(&user)?;
     let v = app.view()?;
     let ind = &v.computed.indicators;

@@ -59,7 +59,10 @@ fn open_counts<'a>(v: &'a View, a: &Access) -> Vec<CaseRow<'a>> {
 }
 
 /// `/t`: every township in scope with its figures.
-pub async fn townships(State(app): State<Arc<App>>, Extension(user): Extension<CurrentUser>) -> Result<Response, WebError> {
+pub async fn townships(
+    State(app): State<Arc<App>>,
+    Extension(user): Extension<CurrentUser>,
+) -> Result<Response, WebError> {
     let a = access_of(&user)?;
     if let Some(t) = &a.township {
         return Ok(axum::response::Redirect::to(&format!("/t/{}", seg(t))).into_response());

@@ -50,7 +50,7 @@ use view::{View, Views};
 pub struct WebArgs {
     /// 县级看板（网页）监听地址；未提供证书时只能是 127.0.0.1
     #[arg(long = "web", value_name = "ADDR:PORT", default_value = "127.0.0.1:7480")]
-    pub listen: String,
+    pub web: String,
     /// 网页 HTTPS 证书链（PEM，由运维提供）
     #[arg(long, value_name = "FILE", requires = "web_key")]
     pub web_cert: Option<PathBuf>,
@@ -136,7 +136,8 @@ pub fn download(bytes: Vec<u8>, name: &str, mime: &'static str) -> Response {
     let mut res = bytes.into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    let ascii: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
+    let ascii: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
     let disp = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", seg(name));
     if let Ok(v) = HeaderValue::from_str(&disp) {
         h.insert(header::CONTENT_DISPOSITION, v);
@@ -197,7 +198,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/conflicts/resolve", post(work::resolve))
         .route(
             "/census",
-            get(work::census_page).post(work::census_upload).layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)),
+            get(work::census_page)
+                .post(work::census_upload)
+                .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)),
         )
         .route("/census/decide", post(work::census_decide))
         .route("/nodes", get(admin::nodes))
@@ -225,9 +228,9 @@ impl RunningWeb {
 /// on the current runtime. Without a certificate only a loopback address is allowed.
 pub async fn start(state: Arc<HubState>, args: &WebArgs) -> Result<RunningWeb> {
     let listen: SocketAddr = args
-        .listen
+        .web
         .parse()
-        .map_err(|_| HubError::Invalid(format!("--web 地址「{}」无效，应为 IP:端口，如 127.0.0.1:7480", args.listen)))?;
+        .map_err(|_| HubError::Invalid(format!("--web 地址「{}」无效，应为 IP:端口，如 127.0.0.1:7480", args.web)))?;
     let tls = match (&args.web_cert, &args.web_key) {
         (Some(c), Some(k)) => {
             let read = |p: &PathBuf| {

@@ -16,7 +16,7 @@ use baoxue_web::{html, CurrentUser, Markup, WebError};
 
 use super::access::Access;
 use super::view::View;
-use super::{access_of, download, App, XLSX};
+use super::{access_of, download, seg, App, XLSX};
 
 /// The reports of the app: (path key, title).
 pub const KINDS: [(&str, &str); 6] = [
@@ -95,8 +95,17 @@ fn title_of(kind: &str) -> &'static str {
     KINDS.iter().find(|(k, _)| *k == kind).map(|(_, t)| *t).unwrap_or("报表")
 }
 
-/// A book as an HTML table (numbers right-aligned, the 合计 row in bold).
-pub fn book_table(b: &Book) -> Markup {
+/// Where a unit's name leads: its township or school page.
+fn unit_link(org: &Org, name: &str) -> Option<String> {
+    if org.townships.contains_key(name) {
+        return Some(format!("/t/{}", seg(name)));
+    }
+    org.township_of(name).map(|t| format!("/t/{}/{}", seg(t), seg(name)))
+}
+
+/// A book as an HTML table (numbers right-aligned, the 合计 row in bold, every township and
+/// school name a link to its page).
+pub fn book_table(b: &Book, org: &Org) -> Markup {
     let right = |k: Kind| matches!(k, Kind::Count | Kind::Rate | Kind::Number);
     html! {
         div.table-wrap { table {
@@ -104,7 +113,12 @@ pub fn book_table(b: &Book) -> Markup {
             tbody {
                 @for r in &b.rows {
                     tr { @for (i, cell) in r.iter().enumerate() {
-                        td class=[b.columns.get(i).is_some_and(|c| right(c.kind)).then_some("right")] { (cell.display()) }
+                        td class=[b.columns.get(i).is_some_and(|c| right(c.kind)).then_some("right")] {
+                            @match (cell, cell_link(org, cell)) {
+                                (_, Some(href)) => a href=(href) { (cell.display()) },
+                                _ => (cell.display()),
+                            }
+                        }
                     } }
                 }
                 @if let Some(t) = &b.total {
@@ -115,6 +129,13 @@ pub fn book_table(b: &Book) -> Markup {
             }
         } }
         @for n in &b.notes { p.small.muted { (n) } }
+    }
+}
+
+fn cell_link(org: &Org, cell: &Cell) -> Option<String> {
+    match cell {
+        Cell::Text(t) => unit_link(org, t),
+        _ => None,
     }
 }
 
@@ -153,7 +174,7 @@ pub async fn page(
     let body = html! {
         h1 { (book.title) }
         p { "统计日期 " (book.as_of.clone().unwrap_or_default()) "　" a.button href={ "/reports/" (kind) "/xlsx" } { "下载 Excel (.xlsx)" } }
-        (book_table(&book))
+        (book_table(&book, &v.org))
     };
     Ok(app.page(title_of(&kind), &user, "/reports", None, body))
 }
@@ -167,9 +188,9 @@ pub async fn xlsx(
     let a = access_of(&user)?;
     let v = app.view()?;
     let r = report(&v, &a, &kind)?;
-    let bytes = render_bytes(r.as_ref(), Format::Xlsx, v.unit.as_deref()).map_err(|e| WebError::Internal(e.to_string()))?;
+    let bytes =
+        render_bytes(r.as_ref(), Format::Xlsx, v.unit.as_deref()).map_err(|e| WebError::Internal(e.to_string()))?;
     let scope = a.township.clone().unwrap_or_else(|| "全县".into());
     app.audit("export", &user, &format!("下载 {}（{scope}，统计日期 {}）.xlsx", title_of(&kind), v.as_of));
-    let _ = Cell::Empty;
     Ok(download(bytes, &format!("{kind}-{}.xlsx", v.as_of), XLSX))
 }

@@ -148,7 +148,9 @@ pub fn spawn(state: Arc<HubState>, views: Arc<Views>) -> tokio::task::JoinHandle
             let due = kicked
                 || match &current {
                     None => true,
-                    Some(v) => v.as_of != Date::today() || state.store.log_end().map(|e| e != v.log_pos).unwrap_or(true),
+                    Some(v) => {
+                        v.as_of != Date::today() || state.store.log_end().map(|e| e != v.log_pos).unwrap_or(true)
+                    }
                 };
             if due {
                 generation += 1;
@@ -227,9 +229,7 @@ fn monthly(
     let start = baoxue_shared::dates::school_year_start(start_year, year_start);
     let mut days: Vec<Date> = std::fs::read_dir(county.data.join("reports"))
         .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .filter_map(|e| Date::parse(&e.file_name().to_string_lossy()).ok())
-                .collect()
+            rd.filter_map(|e| e.ok()).filter_map(|e| Date::parse(&e.file_name().to_string_lossy()).ok()).collect()
         })
         .unwrap_or_default();
     days.sort();
@@ -244,6 +244,9 @@ fn monthly(
         total: t.total.total,
         by_township: t.rows.iter().map(|r| (r.township.clone(), r.total)).collect(),
     };
+    let this_month = as_of.to_string()[..7].to_string();
+    // The current month is today's figures (and its archive may be being written).
+    by_month.remove(&this_month);
     let mut out = Vec::new();
     for (month, day) in by_month {
         let path = crate::nightly::archive_dir(&county.data, day).join("township-table.json");
@@ -256,8 +259,6 @@ fn monthly(
             None => warn!(path = %path.display(), "存档的乡镇统计表无法读取，月度曲线略过该月"),
         }
     }
-    let this_month = as_of.to_string()[..7].to_string();
-    out.retain(|p| p.month != this_month);
     out.push(point(this_month, as_of, today));
     (out, last_archive)
 }

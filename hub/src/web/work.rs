@@ -115,11 +115,16 @@ pub async fn resolve(
     let by = user.name.clone();
     let r = app
         .write(move |st| {
-            crate::conflicts::resolve(&st.store, &f.record, &f.keep, Some(&f.field), &by, Date::today()).map_err(refused)
+            crate::conflicts::resolve(&st.store, &f.record, &f.keep, Some(&f.field), &by, Date::today())
+                .map_err(refused)
         })
         .await?;
     let label = baoxue_shared::Field::from_key(&r.field).map(|x| x.label()).unwrap_or(&r.field);
-    app.audit("resolve", &user, &format!("裁定冲突：记录 {} 的{label}取「{}」（修订 {}）", &r.record[..8], r.value, &r.revision[..8]));
+    app.audit(
+        "resolve",
+        &user,
+        &format!("裁定冲突：记录 {} 的{label}取「{}」（修订 {}）", &r.record[..8], r.value, &r.revision[..8]),
+    );
     let msg = format!("已裁定：{label}取「{}」，取代 {} 个并发值；各节点下次同步时收到", r.value, r.replaced.len());
     Ok(Redirect::to(&with_ok("/conflicts", &msg)).into_response())
 }
@@ -378,7 +383,11 @@ pub async fn census_decide(
                 .await?;
             match opened {
                 Ok(n) => {
-                    app.audit("census", &user, &format!("否认名单第 {} 行 {} 的匹配，立失学案件 {n} 件", f.row, suggestion.name));
+                    app.audit(
+                        "census",
+                        &user,
+                        &format!("否认名单第 {} 行 {} 的匹配，立失学案件 {n} 件", f.row, suggestion.name),
+                    );
                     format!("已否认，立为失学案件（{}）", user.name)
                 }
                 Err(why) => format!("已否认；未立案：{why}"),
