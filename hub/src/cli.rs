@@ -224,11 +224,21 @@ fn parse_listen(s: &str) -> Result<SocketAddr> {
 /// What the command line asks for: a command of the command layer (with whether to print its
 /// JSON), or one of the commands that are not (`serve`, `demo`, `bench`).
 pub enum Parsed {
-    Command { request: Request, json: bool },
-    Serve { listen: String, no_nightly: bool, web: crate::web::WebArgs },
+    Command {
+        request: Request,
+        json: bool,
+    },
+    Serve {
+        listen: String,
+        no_nightly: bool,
+        web: crate::web::WebArgs,
+    },
     /// `user …`: the dashboard's accounts file (no store needed, works while `serve` runs).
     User(crate::web::accounts::UserCmd),
-    Simulator { cmd: &'static str, args: Simulator },
+    Simulator {
+        cmd: &'static str,
+        args: Simulator,
+    },
 }
 
 /// The command-layer request of a parsed command line.

@@ -96,7 +96,8 @@ pub fn line(title: &str, unit: &str, points: &[Point]) -> Markup {
     const RIGHT: f64 = 20.0;
     const TOP: f64 = 24.0;
     const BOTTOM: f64 = 40.0;
-    let max = points.iter().map(|p| p.value).fold(0.0f64, f64::max).max(1.0);
+    // At least 4, so the four grid lines fall on whole numbers.
+    let max = points.iter().map(|p| p.value).fold(0.0f64, f64::max).max(4.0);
     let max = nice(max);
     let n = points.len();
     let px = |i: usize| {

@@ -99,9 +99,10 @@ impl App {
 
     /// A page with the chrome and the time of its figures.
     pub fn page(&self, title: &str, user: &CurrentUser, path: &str, flash: Option<&Flash>, body: Markup) -> Response {
-        let stamp = self.views.get().map(|v| v.stamp());
+        let view = self.views.get();
         let body = html! {
-            @if let Some(s) = stamp { p.asof { (s) } }
+            // The log position the figures include (tests wait for it).
+            @if let Some(v) = &view { p.asof data-log=(v.log_pos) { (v.stamp()) } }
             (body)
         };
         self.auth.page(title, user, path, flash, body).into_response()
@@ -110,6 +111,13 @@ impl App {
     pub fn audit(&self, kind: &str, user: &CurrentUser, detail: &str) {
         self.auth.audit.record(kind, &user.login, &user.address, detail);
     }
+}
+
+/// The command layer's context for a write made from the app: the server's store, on behalf
+/// of the logged-in user (as the control socket lends it to a command-line caller).
+pub fn context(st: &HubState, user_name: &str) -> crate::cmd::Context {
+    let caller = baoxue_control::Caller { cwd: st.dir.root.clone(), operator: Some(user_name.to_string()) };
+    crate::cmd::Context::lent(st.dir.clone(), st.store.clone(), caller)
 }
 
 /// A flash message from the `?ok=` / `?err=` of a redirect after a save.

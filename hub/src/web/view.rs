@@ -26,7 +26,7 @@ use crate::nightly::{Refresh, Snapshot};
 use crate::server::HubState;
 
 /// How often the refresher looks whether the store's log moved.
-pub const CHECK_EVERY: Duration = Duration::from_secs(20);
+pub const CHECK_EVERY: Duration = Duration::from_secs(10);
 
 /// The unreturned children at the end of one month (from the dated archives).
 #[derive(Debug, Clone)]

@@ -115,8 +115,15 @@ pub async fn resolve(
     let by = user.name.clone();
     let r = app
         .write(move |st| {
-            crate::conflicts::resolve(&st.store, &f.record, &f.keep, Some(&f.field), &by, Date::today())
-                .map_err(refused)
+            let ctx = super::context(st, &by);
+            let args = crate::cmd::review::ResolveArgs {
+                id: f.record,
+                keep: f.keep,
+                field: Some(f.field),
+                by: Some(by.clone()),
+                date: None,
+            };
+            crate::cmd::review::resolve(&ctx, &args).map_err(|e| refused(crate::cmd::error_line(&e)))
         })
         .await?;
     let label = baoxue_shared::Field::from_key(&r.field).map(|x| x.label()).unwrap_or(&r.field);
