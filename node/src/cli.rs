@@ -431,16 +431,53 @@ pub enum CaseCmd {
         #[arg(long, value_name = "NAME")]
         operator: Option<String>,
     },
-    /// 销号：returned（复学）、transferred（转学核实）、exempt（豁免）、deceased（死亡）
+    /// 销号：returned（复学）、transferred（转学核实）、exempt（豁免）、suspended（休学）、deferred（延缓入学）、deceased（死亡）、moved_away（迁往县外）、abroad（出国）、special_school（特殊教育学校）、home_delivered（送教上门）
     Close {
         /// 案件编号（如 1a2b3c4d）或学籍号/身份证号（指该生未销号的案件）
         case: String,
-        /// returned（复学）、transferred（转学核实）、exempt（豁免）、deceased（死亡）
+        /// returned、transferred、exempt、suspended、deferred、deceased、moved_away、abroad、special_school、home_delivered
         #[arg(long)]
         outcome: String,
         #[arg(long, value_name = "T")]
         /// 销号依据（如返校核实、转入学校证明、豁免审批文件）
         evidence: Option<String>,
+        /// 监护人书面申请日期（豁免、休学、延缓入学必填）
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        applied: Option<String>,
+        /// 申请人（监护人）
+        #[arg(long, value_name = "NAME")]
+        applicant: Option<String>,
+        /// 批准机关（如：鸦岭镇人民政府）
+        #[arg(long, value_name = "BODY")]
+        approved_by: Option<String>,
+        /// 批准人
+        #[arg(long, value_name = "NAME")]
+        approver: Option<String>,
+        /// 理由：因病、因残、其他（豁免须为因病或因残）
+        #[arg(long, value_name = "G")]
+        ground: Option<String>,
+        /// 截止日期（休学、延缓入学必填；次一上学日起应返校）
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        until: Option<String>,
+        /// 就读或安置学校（转学核实、特殊教育学校、送教上门必填）
+        #[arg(long, value_name = "S")]
+        school: Option<String>,
+        /// 迁往地或国家（迁往县外、出国必填）
+        #[arg(long, value_name = "PLACE")]
+        place: Option<String>,
+        /// 证明材料（死亡必填：死亡证明、户籍注销证明等）
+        #[arg(long, value_name = "T")]
+        document: Option<String>,
+        #[command(flatten)]
+        rec: Recording,
+    },
+    /// 重新打开误销号的案件（须写明原因）；时限仍自原起算日计
+    Reopen {
+        /// 案件编号（如 1a2b3c4d）
+        case: String,
+        /// 重新打开的原因
+        #[arg(long, value_name = "R")]
+        reason: String,
         #[command(flatten)]
         rec: Recording,
     },
@@ -627,7 +664,12 @@ pub fn for_server(mut cmd: Cmd) -> Result<Cmd> {
         ) => fill(rec)?,
         Cmd::Student(StudentCmd::Add(a)) => fill(&mut a.rec)?,
         Cmd::Student(StudentCmd::Edit(e)) => fill(&mut e.rec)?,
-        Cmd::Case(CaseCmd::Open { rec, .. } | CaseCmd::Confirm { rec, .. } | CaseCmd::Close { rec, .. }) => fill(rec)?,
+        Cmd::Case(
+            CaseCmd::Open { rec, .. }
+            | CaseCmd::Confirm { rec, .. }
+            | CaseCmd::Close { rec, .. }
+            | CaseCmd::Reopen { rec, .. },
+        ) => fill(rec)?,
         Cmd::Case(CaseCmd::Edit(e)) => fill(&mut e.rec)?,
         Cmd::Case(CaseCmd::Act { date, operator, .. }) => {
             let mut rec = Recording { date: date.take(), operator: operator.take() };
@@ -816,9 +858,39 @@ fn case(ctx: &Context, cc: CaseCmd) -> Result<Output> {
             let args = c::ActArgs { kind: &kind, by: &by, notice: notice.as_deref(), text: text.as_deref() };
             c::act(&*ctx.ledger()?, &case, &args, &stamp)
         }
-        CaseCmd::Close { case, outcome, evidence, rec } => {
+        CaseCmd::Close {
+            case,
+            outcome,
+            evidence,
+            applied,
+            applicant,
+            approved_by,
+            approver,
+            ground,
+            until,
+            school,
+            place,
+            document,
+            rec,
+        } => {
             let stamp = rec.stamp()?;
-            c::close(&*ctx.ledger()?, &case, &outcome, evidence.as_deref(), &stamp)
+            let args = c::CloseArgs {
+                evidence: evidence.as_deref(),
+                applied: applied.as_deref(),
+                applicant: applicant.as_deref(),
+                approved_by: approved_by.as_deref(),
+                approver: approver.as_deref(),
+                ground: ground.as_deref(),
+                until: until.as_deref(),
+                school: school.as_deref(),
+                place: place.as_deref(),
+                document: document.as_deref(),
+            };
+            c::close(&*ctx.ledger()?, &case, &outcome, &args, &stamp)
+        }
+        CaseCmd::Reopen { case, reason, rec } => {
+            let stamp = rec.stamp()?;
+            c::reopen(&*ctx.ledger()?, &case, &reason, &stamp)
         }
         CaseCmd::List { open, unmasked, json } => c::list(&*ctx.ledger()?, open, json, unmasked),
         CaseCmd::Show { case, json, unmasked } => c::show(&*ctx.ledger()?, &case, json, unmasked),
