@@ -366,3 +366,131 @@ fn role_boundaries_and_csrf_over_http() {
     assert_eq!(shown["state"], "confirmed", "the principal's confirm was written");
     assert_eq!(shown["actions"].as_array().map(Vec::len), Some(1), "only the teacher's call was recorded");
 }
+
+/// An upload of raw bytes as `multipart/form-data`; the response body as bytes.
+fn upload_bytes(url: &str, path: &str, cookie: &str, file: &str, contents: &[u8]) -> (u16, Vec<u8>) {
+    let mut body = format!(
+        "--XbxX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(contents);
+    body.extend_from_slice(b"\r\n--XbxX--\r\n");
+    raw(url, "POST", path, cookie, "multipart/form-data; boundary=XbxX", &body)
+}
+
+/// One request; (status, head + body as bytes after the head).
+fn raw(url: &str, method: &str, path: &str, cookie: &str, ctype: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nCookie: {cookie}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).expect("write");
+    s.write_all(body).expect("write body");
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).expect("read");
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4).unwrap_or(buf.len());
+    let head = String::from_utf8_lossy(&buf[..split]).to_string();
+    let status = head.split_whitespace().nth(1).and_then(|x| x.parse().ok()).unwrap_or(0);
+    (status, buf[split..].to_vec())
+}
+
+/// A roster workbook as the national 学籍 system exports it: a title row above the header, its
+/// column names (身份证件号), and IDs as text — or, for `number_id`, one ID Excel stored as a
+/// number (which would lose its last digits).
+fn roster_xlsx(kids: &[Kid], number_id: Option<usize>) -> Vec<u8> {
+    use baoxue_sheet::{Book, Cell, Column, Kind};
+    let columns = baoxue::ROSTER_HEADER
+        .split(',')
+        .map(|h| match h {
+            "身份证号" => Column::new("身份证件号", Kind::Id),
+            "学籍号" => Column::new(h, Kind::Id),
+            _ => Column::text(h),
+        })
+        .collect();
+    let rows = kids
+        .iter()
+        .enumerate()
+        .map(|(n, k)| {
+            k.row()
+                .split(',')
+                .enumerate()
+                .map(|(c, v)| match (c, number_id == Some(n)) {
+                    (1, true) => Cell::Number(v.parse().expect("digits")),
+                    _ if v.is_empty() => Cell::Empty,
+                    _ => Cell::Text(v.to_string()),
+                })
+                .collect()
+        })
+        .collect();
+    let book = Book { title: "学生名单".into(), columns, rows, ..Default::default() };
+    baoxue_sheet::write::xlsx(&book).expect("xlsx")
+}
+
+/// Every cell of a workbook as text, row by row.
+fn xlsx_text(bytes: &[u8]) -> String {
+    let grid = baoxue_sheet::read::read(bytes).expect("a workbook");
+    grid.rows
+        .iter()
+        .map(|r| r.cells.iter().map(|c| c.text()).collect::<Vec<_>>().join("|"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn excel_in_and_out_over_http() {
+    let (node, kids) = school();
+    node.ok(&["absence", &kids[0].student_no, "--kind", "unexcused", "--date", SCHOOL_DAY]);
+    let p = add_user(&node, &["wang", "--name", "王校长", "--role", "principal", "--school", "鸦岭中心小学"]);
+    let t = add_user(
+        &node,
+        &["liu", "--name", "刘老师", "--role", "teacher", "--school", "鸦岭中心小学", "--class", "4/2"],
+    );
+    let s = serve(&node);
+    let (principal, pcsrf) = http_login(&s.url, "wang", &p);
+    let (teacher, _) = http_login(&s.url, "liu", &t);
+    let new: Vec<Kid> = (81..=83).map(|n| Kid::new(n, "鸦岭中心小学", 3)).collect();
+
+    // An ID number stored as a number: caught, the row named, nothing written.
+    let path = format!("/students/import?_csrf={pcsrf}");
+    let bad = roster_xlsx(&new, Some(1));
+    let grid = baoxue_sheet::read::read(&bad).expect("workbook");
+    let row = grid.rows.iter().find(|r| r.cells.iter().any(|c| c.text() == new[1].name)).expect("row").number;
+    let (status, body) = upload_bytes(&s.url, &path, &principal, "花名册.xlsx", &bad);
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains(&format!("<td class=\"right\">{row}</td>")) && body.contains("未导入任何学生"),
+        "Excel row {row} named: {body}"
+    );
+    // The same children with their IDs as text: imported from the .xlsx, the aliases understood.
+    let (status, body) = upload_bytes(&s.url, &path, &principal, "花名册.xlsx", &roster_xlsx(&new, None));
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("3"), "{body}");
+
+    // The roster download: title, 统计日期, the new children, IDs masked; the teacher may not.
+    let (status, xlsx) = raw(&s.url, "GET", "/students/export.xlsx", &principal, "", b"");
+    assert_eq!(status, 200);
+    let text = xlsx_text(&xlsx);
+    assert!(text.contains("学生花名册") && text.contains("统计日期"), "{text}");
+    for k in new.iter().chain(&kids[..5]) {
+        assert!(text.contains(&k.name), "{} in the roster: {text}", k.name);
+        assert!(!text.contains(&k.id) && !text.contains(&k.student_no), "IDs are masked: {text}");
+    }
+    assert!(!text.contains(&kids[5].name), "only the principal's school");
+    assert_eq!(raw(&s.url, "GET", "/students/export.xlsx", &teacher, "", b"").0, 403);
+    // The case ledger download.
+    let (status, xlsx) = raw(&s.url, "GET", "/cases/export.xlsx?state=all", &principal, "", b"");
+    assert_eq!(status, 200);
+    let text = xlsx_text(&xlsx);
+    assert!(text.contains("控辍保学台账") && text.contains(&kids[0].name) && text.contains("疑似辍学"), "{text}");
+    assert!(!text.contains(&kids[0].student_no), "masked: {text}");
+    drop(s);
+    let audit = std::fs::read_to_string(node.data.join("web").join("audit.jsonl")).expect("audit log");
+    assert_eq!(audit.lines().filter(|l| l.contains("\"export\"")).count(), 2, "both downloads logged: {audit}");
+    let list: Value = node.json(&["student", "list", "--json"]);
+    assert_eq!(list.as_array().map(Vec::len), Some(kids.len() + new.len()), "the three imported once");
+}

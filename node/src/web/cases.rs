@@ -86,14 +86,14 @@ pub fn visible_cases(l: &Ledger, idx: &LedgerIndex, a: &Access, today: Date) -> 
     Ok(out)
 }
 
-fn place(row: &CaseRow) -> String {
+pub fn place(row: &CaseRow) -> String {
     match row.class() {
         Some(c) => c.label(),
         None => row.case.case.as_ref().and_then(|i| i.school.clone()).unwrap_or_else(|| "（不在籍）".into()),
     }
 }
 
-fn state_label(c: &Record) -> String {
+pub fn state_label(c: &Record) -> String {
     match c.case_state() {
         Some(CaseState::Closed { outcome, on, .. }) => format!("已销号（{outcome}，{on}）"),
         Some(s) => s.label().to_string(),
@@ -117,6 +117,35 @@ pub struct ListQuery {
     pub ok: Option<String>,
 }
 
+/// The rows the list's filters keep (the page and its .xlsx download show the same rows).
+pub fn filtered<'a>(rows: &'a [CaseRow], q: &ListQuery, today: Date) -> Vec<&'a CaseRow> {
+    let state = if q.state.is_empty() { "open" } else { q.state.as_str() };
+    rows.iter()
+        .filter(|r| match state {
+            "open" => r.is_open(),
+            "closed" => !r.is_open(),
+            _ => true,
+        })
+        .filter(|r| q.rung.is_empty() || r.alerts.iter().any(|x| x.rule == q.rung))
+        .filter(|r| q.school.is_empty() || r.case.case.as_ref().and_then(|i| i.school.as_deref()) == Some(&q.school))
+        .filter(|r| q.class.is_empty() || r.class().map(|c| c.key()) == Some(q.class.clone()))
+        .filter(|r| q.overdue.is_empty() || r.alerts.iter().any(|x| x.due < today))
+        .collect()
+}
+
+/// The list's query string without the flash message (for the download link).
+fn list_query(q: &ListQuery) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in
+        [("state", &q.state), ("rung", &q.rung), ("school", &q.school), ("class", &q.class), ("overdue", &q.overdue)]
+    {
+        if !v.is_empty() {
+            s.append_pair(k, v);
+        }
+    }
+    s.finish()
+}
+
 pub async fn list(
     State(app): State<Arc<App>>,
     Extension(user): Extension<CurrentUser>,
@@ -131,18 +160,7 @@ pub async fn list(
         rows.iter().filter_map(|r| r.case.case.as_ref().and_then(|i| i.school.clone())).collect();
     let classes: BTreeSet<ClassKey> = rows.iter().filter_map(CaseRow::class).collect();
     let state = if q.state.is_empty() { "open" } else { q.state.as_str() };
-    let shown: Vec<&CaseRow> = rows
-        .iter()
-        .filter(|r| match state {
-            "open" => r.is_open(),
-            "closed" => !r.is_open(),
-            _ => true,
-        })
-        .filter(|r| q.rung.is_empty() || r.alerts.iter().any(|x| x.rule == q.rung))
-        .filter(|r| q.school.is_empty() || r.case.case.as_ref().and_then(|i| i.school.as_deref()) == Some(&q.school))
-        .filter(|r| q.class.is_empty() || r.class().map(|c| c.key()) == Some(q.class.clone()))
-        .filter(|r| q.overdue.is_empty() || r.alerts.iter().any(|x| x.due < today))
-        .collect();
+    let shown = filtered(&rows, &q, today);
     let body = html! {
         h1 { "辍学台账 · 案件" }
         form.inline.card method="get" action="/cases" {
@@ -170,7 +188,7 @@ pub async fn list(
             label { input type="checkbox" name="overdue" value="1" checked[!q.overdue.is_empty()]; " 只看已逾期" }
             button type="submit" { "筛选" }
         }
-        p.muted { "共 " (shown.len()) " 件" }
+        p.muted { "共 " (shown.len()) " 件　" @if a.may(Perm::Export) { a.button.secondary href={ "/cases/export.xlsx?" (list_query(&q)) } { "下载台账 Excel" } } }
         div.table-wrap { table {
             thead { tr { th { "级别" } th { "学生" } th { "学校班级" } th { "状态" } th { "立案" } th { "起算日" } th { "当前应办" } th { "措施" } } }
             tbody {
@@ -194,7 +212,7 @@ pub async fn list(
     Ok(app.auth.page("案件", &user, "/cases", flash.as_ref(), body).into_response())
 }
 
-fn rung_title(policy: &Policy, id: &str) -> String {
+pub fn rung_title(policy: &Policy, id: &str) -> String {
     policy.ladder.iter().find(|r| r.id == id).map(|r| r.title.clone()).unwrap_or_else(|| id.to_string())
 }
 

@@ -10,7 +10,8 @@
 //! - [`cases`]: the case list with alert levels and filters; the case page with the ladder as
 //!   a timeline and a form for every CLI action.
 //! - [`students`]: search by name, 学籍号 or 身份证号; the student page.
-//! - [`import`]: roster import by upload, every bad row in a table.
+//! - [`import`]: roster import by upload (.xlsx, .xls, .csv), every bad row in a table.
+//! - [`export`]: the roster and the case ledger as .xlsx downloads (masked, logged).
 //! - [`print`]: the printable documents (劝返复学通知书, 限期入学通知书, 家访记录表, 一人一案).
 //! - [`promote`]: year-end promotion and graduation, previewed, then one commit.
 //! - [`admin`]: users, the sync button, the LAN certificate download.
@@ -22,6 +23,7 @@ pub mod access;
 pub mod accounts;
 pub mod admin;
 pub mod cases;
+pub mod export;
 pub mod home;
 pub mod import;
 pub mod index;
@@ -184,6 +186,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/roll", get(roll::classes))
         .route("/roll/class", get(roll::form).post(roll::save))
         .route("/cases", get(cases::list))
+        .route("/cases/export.xlsx", get(export::cases))
         .route("/cases/{id}", get(cases::page))
         .route("/cases/{id}/act", post(cases::act))
         .route("/cases/{id}/edit", post(cases::edit))
@@ -195,6 +198,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/students/import",
             get(import::page).post(import::upload).layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)),
         )
+        .route("/students/export.xlsx", get(export::roster))
         .route("/students/{id}", get(students::page))
         .route("/students/{id}/full-id", post(students::full_id))
         .route("/promote", get(promote::page).post(promote::confirm))

@@ -54,7 +54,10 @@ pub async fn search(
     let found = find(&l, &a, &text)?;
     let body = html! {
         h1 { "学生" }
-        @if a.may(Perm::Roster) { p { a.button.secondary href="/students/import" { "导入花名册" } } }
+        p.actions {
+            @if a.may(Perm::Roster) { a.button.secondary href="/students/import" { "导入花名册" } " " }
+            @if a.may(Perm::Export) { a.button.secondary href="/students/export.xlsx" { "下载花名册 Excel" } }
+        }
         form.inline.card method="get" action="/students" {
             label { "姓名、学籍号或身份证号" input type="search" name="q" value=(text) autofocus; }
             button type="submit" { "查找" }
