@@ -229,12 +229,15 @@ vocab!(
 });
 
 vocab!(
-    /// How a case leaves the ledger (台账销号, 003 §二(五)).
+    /// How a case leaves the ledger (台账销号, 003 §二(五)). `Mistaken`: the case rested on an
+    /// absence recorded by mistake and since withdrawn (written only by withdrawing that
+    /// absence, never chosen on `case close`).
     Outcome, "销号原因" {
     Returned => "复学", "returned";
     Transferred => "转学核实", "transferred";
     Exempt => "豁免", "exempt";
     Deceased => "死亡", "deceased";
+    Mistaken => "误记撤销", "mistaken";
 });
 
 /// Where a transfer goes.

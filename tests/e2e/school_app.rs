@@ -494,3 +494,67 @@ fn excel_in_and_out_over_http() {
     let list: Value = node.json(&["student", "list", "--json"]);
     assert_eq!(list.as_array().map(Vec::len), Some(kids.len() + new.len()), "the three imported once");
 }
+
+/// The full record id of a student, from the app's search.
+fn student_hex(url: &str, cookie: &str, student_no: &str) -> String {
+    let (_, _, body) = http(url, "GET", &format!("/students?q={student_no}"), cookie, "");
+    body.split("href=\"/students/").nth(1).and_then(|r| r.split('"').next()).expect("a search hit").to_string()
+}
+
+#[test]
+fn a_mistaken_absence_is_withdrawn_and_the_case_clock_follows() {
+    let (node, kids) = school();
+    let friday = "2026-10-09";
+    // 张小明: unexcused on Friday (his case's day 0) and again today; 李小红: today only.
+    node.ok(&["absence", &kids[0].student_no, "--kind", "unexcused", "--date", friday]);
+    node.ok(&["absence", &kids[0].student_no, "--kind", "unexcused", "--date", SCHOOL_DAY]);
+    node.ok(&["absence", &kids[1].student_no, "--kind", "unexcused", "--date", SCHOOL_DAY]);
+    let t = add_user(
+        &node,
+        &["liu", "--name", "刘老师", "--role", "teacher", "--school", "鸦岭中心小学", "--class", "4/2"],
+    );
+    let p = add_user(&node, &["wang", "--name", "王校长", "--role", "principal", "--school", "鸦岭中心小学"]);
+    let s = serve(&node);
+    let (teacher, tcsrf) = http_login(&s.url, "liu", &t);
+    let (principal, pcsrf) = http_login(&s.url, "wang", &p);
+    let zhang = student_hex(&s.url, &teacher, &kids[0].student_no);
+    let li = student_hex(&s.url, &teacher, &kids[1].student_no);
+    let post =
+        |who: &str, hex: &str, body: String| http(&s.url, "POST", &format!("/students/{hex}/withdraw"), who, &body).0;
+
+    // The teacher, the same day: a reason is required; then the absence and its case go.
+    assert_eq!(post(&teacher, &li, format!("_csrf={tcsrf}&day={SCHOOL_DAY}&reason=")), 400);
+    let reason = "%E7%82%B9%E5%90%8D%E8%AF%AF%E7%82%B9"; // 点名误点
+    assert_eq!(post(&teacher, &li, format!("_csrf={tcsrf}&day={SCHOOL_DAY}&reason={reason}")), 303);
+    // Not an earlier day's absence, and not without the token.
+    assert_eq!(post(&teacher, &zhang, format!("_csrf={tcsrf}&day={friday}&reason={reason}")), 403);
+    assert_eq!(post(&principal, &zhang, format!("day={friday}&reason={reason}")), 403);
+    // The school admin later: Friday was a mistake, so the clock runs from today's absence.
+    assert_eq!(post(&principal, &zhang, format!("_csrf={pcsrf}&day={friday}&reason={reason}")), 303);
+    let (_, _, page) = http(&s.url, "GET", &format!("/students/{zhang}"), &principal, "");
+    assert!(page.contains("撤回缺勤 2026-10-09") && page.contains("点名误点"), "the correction in the history");
+    // Today's absence of 李小红 can be recorded again, as what it was.
+    drop(s);
+    node.ok(&["absence", &kids[1].student_no, "--kind", "sick", "--date", SCHOOL_DAY]);
+
+    let li_shown: Value = node.json(&["student", "show", &kids[1].student_no, "--json"]);
+    assert_eq!(li_shown["absences"], 1, "the withdrawn one does not count; the sick day does");
+    let zhang_shown: Value = node.json(&["student", "show", &kids[0].student_no, "--json"]);
+    assert_eq!(zhang_shown["absences"], 1, "only today's");
+    let cases: Value = node.json(&["case", "list", "--json"]);
+    let cases = cases.as_array().expect("cases");
+    let of = |k: &Kid| -> Vec<&Value> { cases.iter().filter(|c| c["name"] == k.name.as_str()).collect() };
+    let li_cases = of(&kids[1]);
+    assert_eq!(li_cases.len(), 1);
+    assert_eq!(li_cases[0]["outcome"], "mistaken", "her case rested on the mistake: {li_cases:?}");
+    let zhang_cases = of(&kids[0]);
+    assert_eq!(zhang_cases.len(), 2, "{zhang_cases:?}");
+    let old = zhang_cases.iter().find(|c| c["clock_start"] == friday).expect("Friday's case");
+    assert_eq!(old["outcome"], "mistaken");
+    let new = zhang_cases.iter().find(|c| c["state"] != "closed").expect("an open case");
+    assert_eq!(new["clock_start"], SCHOOL_DAY, "the clock now runs from the real absence");
+    // The alerts follow: nothing for 李小红, and 张小明's clock is today's.
+    let alerts = node.ok(&["alerts", "--as-of", "2026-10-20"]);
+    assert!(!alerts.contains(&kids[1].name), "{alerts}");
+    assert!(alerts.contains(&kids[0].name), "{alerts}");
+}

@@ -259,6 +259,9 @@ fn all_notices() -> String {
 
 pub fn close(l: &Ledger, arg: &str, outcome: &str, evidence: Option<&str>, stamp: &Stamp) -> Result<Output> {
     let outcome: Outcome = outcome.parse().map_err(|e: baoxue_shared::model::ParseEnumError| invalid(e.to_string()))?;
+    if outcome == Outcome::Mistaken {
+        return Err(refused("「误记撤销」不是销号原因：撤回误记的缺勤时，由它立的案件自动以此销号".to_string()));
+    }
     let c = l.case(arg)?;
     l.ensure_case_writable(&c)?;
     ensure_open(&c, "重复销号")?;
@@ -277,6 +280,7 @@ pub fn close(l: &Ledger, arg: &str, outcome: &str, evidence: Option<&str>, stamp
         if let (true, Some(cur)) = (l.is_ours(&s), s.placement().cloned()) {
             let (to, reason, transfer): (Option<Status>, Option<String>, Option<TransferTarget>) = match outcome {
                 Outcome::Returned => (matches!(cur.status, Status::DroppedOut).then_some(Status::Enrolled), None, None),
+                Outcome::Mistaken => (None, None, None),
                 Outcome::Deceased => (Some(Status::Deceased), evidence.clone(), None),
                 Outcome::Exempt => (
                     Some(Status::Suspended),

@@ -201,6 +201,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/students/export.xlsx", get(export::roster))
         .route("/students/{id}", get(students::page))
         .route("/students/{id}/full-id", post(students::full_id))
+        .route("/students/{id}/withdraw", post(students::withdraw))
         .route("/promote", get(promote::page).post(promote::confirm))
         .route("/admin", get(admin::page))
         .route("/admin/sync", post(admin::sync))
