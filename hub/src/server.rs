@@ -272,6 +272,23 @@ impl Drop for RunningHub {
     }
 }
 
+/// The server's state is what the control socket runs commands on.
+impl crate::control::Host for HubState {
+    fn dir(&self) -> &HubDir {
+        &self.dir
+    }
+    fn store(&self) -> Store {
+        self.store.clone()
+    }
+    fn exclusive(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        HubState::exclusive(self)
+    }
+    fn after_command(&self) {
+        // The scope cache is rebuilt from the store as sessions need it.
+        self.scopes.clear();
+    }
+}
+
 /// `baoxue-hub serve`: until Ctrl-C / SIGTERM.
 pub async fn serve(dir: &HubDir, listen: SocketAddr, nightly: bool) -> Result<()> {
     let server = HubServer::bind(dir, listen)?;
@@ -282,7 +299,7 @@ pub async fn serve(dir: &HubDir, listen: SocketAddr, nightly: bool) -> Result<()
         n.abort();
     }
     if let Some(c) = control {
-        c.abort();
+        c.stop();
     }
     crate::control::remove(&dir.root);
     r

@@ -78,7 +78,7 @@ impl County {
         let root = tmp.path().to_path_buf();
         let dir = HubDir::new(&root.join("hub"));
         dir.init("410329", "伊川县", None, Some("127.0.0.1:7443")).unwrap();
-        dir.import_org(ORG.as_bytes(), Path::new("org.csv"), &[]).unwrap();
+        dir.import_org(None, ORG.as_bytes(), Path::new("org.csv"), &[]).unwrap();
         County { _tmp: tmp, root, dir, hub: None, addr: String::new() }
     }
 

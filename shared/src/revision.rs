@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dates::Date;
 use crate::ids::{IdNumber, StudentNo};
-use crate::model::{AbsenceKind, Action, CaseSource, CaseState, Cause, Placement, Sex, SpecialGroup};
+use crate::model::{AbsenceKind, Action, CaseSource, CaseState, Cause, ClosureEvidence, Placement, Sex, SpecialGroup};
 
 /// A globally unique revision id: 128 random bits, so a node restored from backup can never
 /// mint an id that collides with one it minted before.
@@ -163,8 +163,11 @@ pub enum Field {
     Plan,
     Responsible,
     /// Why a student's status changed (休学 because of illness, 豁免 on written application …):
-    /// written in the same revision as the `Placement` it explains.
+    /// written in the same revision as the `Placement` it explains; on a case, why it was
+    /// reopened.
     Reason,
+    /// A case's closure evidence (销号材料, [`ClosureEvidence`]): written with the closing state.
+    Closure,
 }
 
 impl Field {
@@ -189,6 +192,7 @@ impl Field {
             Field::Plan => "劝返方案",
             Field::Responsible => "责任人",
             Field::Reason => "异动原因",
+            Field::Closure => "销号材料",
         }
     }
     pub fn key(self) -> &'static str {
@@ -212,6 +216,7 @@ impl Field {
             Field::Plan => "plan",
             Field::Responsible => "responsible",
             Field::Reason => "reason",
+            Field::Closure => "closure",
         }
     }
     pub const ALL: &'static [Field] = &[
@@ -234,6 +239,7 @@ impl Field {
         Field::Plan,
         Field::Responsible,
         Field::Reason,
+        Field::Closure,
     ];
     pub fn from_key(s: &str) -> Option<Field> {
         Field::ALL.iter().copied().find(|f| f.key() == s || f.label() == s)
@@ -255,6 +261,7 @@ pub enum Value {
     Placement(Placement),
     CaseState(CaseState),
     Cause(Cause),
+    Closure(Box<ClosureEvidence>),
 }
 
 impl fmt::Display for Value {
@@ -282,6 +289,7 @@ impl fmt::Display for Value {
             Value::Placement(p) => write!(f, "{p}"),
             Value::CaseState(s) => write!(f, "{s}"),
             Value::Cause(c) => write!(f, "{c}"),
+            Value::Closure(e) => f.write_str(&e.describe()),
         }
     }
 }

@@ -186,7 +186,7 @@ fn setup(root: &Path, node_name: &str) -> Result<Pair> {
     let hub_dir = HubDir::new(&root.join("hub"));
     hub_dir.init("410329", "基准县", None, Some("127.0.0.1:7443"))?;
     let org = format!("乡镇,学校,类型\n{TOWNSHIP},{SCHOOL},小学\n{TOWNSHIP},城关初中,初中\n");
-    hub_dir.import_org(org.as_bytes(), Path::new("org.csv"), &[])?;
+    hub_dir.import_org(None, org.as_bytes(), Path::new("org.csv"), &[])?;
     let bundle = hub_dir.add_node(node_name, TOWNSHIP, None)?;
     let node = Store::open(&root.join("node"))?;
     let cfg = init_from_bundle(&node, &bundle).map_err(|e| HubError::Invalid(e.to_string()))?;

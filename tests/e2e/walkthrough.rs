@@ -180,8 +180,29 @@ fn case_opened_by_hand_counts_from_first_unexcused_absence() {
     // A second case while one is open is refused.
     let e = node.fails(&["case", "open", s, "--date", "2026-09-04"]);
     assert!(e.contains("已有未销号案件"), "{e}");
-    // 豁免 (exempt) closes the case and suspends the student with the reason.
-    node.ok(&["case", "close", s, "--outcome", "exempt", "--evidence", "监护人书面申请，因病", "--date", "2026-09-20"]);
+    // 豁免 (exempt) closes the case and suspends the student with the reason. Since issue 13 it
+    // needs the written application, its approval and a physical ground (002 §四(一)).
+    node.ok(&[
+        "case",
+        "close",
+        s,
+        "--outcome",
+        "exempt",
+        "--evidence",
+        "监护人书面申请，因病",
+        "--applied",
+        "2026-09-18",
+        "--applicant",
+        "学生21之父",
+        "--approved-by",
+        "鸦岭镇人民政府",
+        "--approver",
+        "赵副镇长",
+        "--ground",
+        "因病",
+        "--date",
+        "2026-09-20",
+    ]);
     let st = node.json(&["student", "show", s, "--json"]);
     assert_eq!(st["status"], "休学");
     assert!(st["reason"].as_str().unwrap().contains("豁免"), "{st}");

@@ -564,6 +564,7 @@ pub async fn close(
 ) -> Result<Response, WebError> {
     let (_, c) = writable_case(&app, &user, &id, Perm::CaseDecide)?;
     let stamp = Stamp { author: user.name.clone(), date: app.today() };
-    let out = app.write(|l| cmd::close(l, &c.id.hex(), &f.outcome, f.evidence.as_deref(), &stamp))?;
+    let args = cmd::CloseArgs { evidence: f.evidence.as_deref(), ..Default::default() };
+    let out = app.write(|l| cmd::close(l, &c.id.hex(), &f.outcome, &args, &stamp))?;
     Ok(back(&id, out.text.trim()))
 }
