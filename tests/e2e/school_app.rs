@@ -502,7 +502,7 @@ fn student_hex(url: &str, cookie: &str, student_no: &str) -> String {
 }
 
 #[test]
-fn a_mistaken_absence_is_withdrawn_and_the_case_clock_follows() {
+fn a_mistaken_absence_is_withdrawn_and_the_cli_works_while_serving() {
     let (node, kids) = school();
     let friday = "2026-10-09";
     // 张小明: unexcused on Friday (his case's day 0) and again today; 李小红: today only.
@@ -533,9 +533,14 @@ fn a_mistaken_absence_is_withdrawn_and_the_case_clock_follows() {
     assert_eq!(post(&principal, &zhang, format!("_csrf={pcsrf}&day={friday}&reason={reason}")), 303);
     let (_, _, page) = http(&s.url, "GET", &format!("/students/{zhang}"), &principal, "");
     assert!(page.contains("撤回缺勤 2026-10-09") && page.contains("点名误点"), "the correction in the history");
-    // Today's absence of 李小红 can be recorded again, as what it was.
-    drop(s);
+    // Today's absence of 李小红 can be recorded again, as what it was — from the command line
+    // while the app holds the store: the command runs in the server (its control socket).
     node.ok(&["absence", &kids[1].student_no, "--kind", "sick", "--date", SCHOOL_DAY]);
+    let (_, _, page) = http(&s.url, "GET", &format!("/students/{li}"), &teacher, "");
+    assert!(page.contains("病假"), "the CLI's write is in the app's store: {page}");
+    let shown: Value = node.json(&["student", "show", &kids[1].student_no, "--json"]);
+    assert_eq!(shown["absences"], 1, "a read through the server");
+    drop(s);
 
     let li_shown: Value = node.json(&["student", "show", &kids[1].student_no, "--json"]);
     assert_eq!(li_shown["absences"], 1, "the withdrawn one does not count; the sick day does");

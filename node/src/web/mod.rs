@@ -53,8 +53,9 @@ pub struct App {
     pub dir: PathBuf,
     pub auth: Arc<Auth>,
     /// One write at a time in this process: a command validates against the ledger and commits
-    /// with nobody else writing in between.
-    pub writer: Mutex<()>,
+    /// with nobody else writing in between. Shared with the control socket, whose commands
+    /// (the CLI's, while the app holds the store) take it too.
+    pub writer: Arc<Mutex<()>>,
     /// The last manual sync's result (shown on the sync page).
     pub last_sync: Mutex<Option<String>>,
     /// The LAN CA certificate offered for download (PEM), when serving over HTTPS.
