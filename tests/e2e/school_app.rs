@@ -136,6 +136,8 @@ fn a_teachers_day_in_chromium() {
     assert!(b.text("h1").expect("h1").contains("案件"));
     b.fill("form[action$='/act'] select[name=kind]", "visit").expect("kind");
     b.fill("form[action$='/act'] textarea[name=text]", "见到母亲，孩子在家玩手机，答应下周一送回").expect("text");
+    b.fill("form[action$='/act'] input[name=companion]", "陈老师").expect("companion");
+    b.fill("form[action$='/act'] textarea[name=parent_opinion]", "同意周一送孩子返校").expect("parent");
     b.click_and_wait("form[action$='/act'] button[type=submit]").expect("save visit");
     let main = b.text("main").expect("main");
     assert!(main.contains("已记录措施") && main.contains("家访"), "{main}");
@@ -147,6 +149,8 @@ fn a_teachers_day_in_chromium() {
     b.goto(&format!("{case_path}/print/visit")).expect("visit form");
     let text = pdf_text(&b.pdf().expect("pdf"), dir.path());
     assert!(text.contains("家访记录表") && text.contains("答应下周一送回") && text.contains("刘老师"), "{text}");
+    assert!(text.contains("陈老师") && text.contains("同意周一送孩子返校"), "the 附件2 fields: {text}");
+    assert!(text.contains("鸦岭东村") && text.contains("起无故缺勤"), "住址 and 家访原因 filled: {text}");
     b.goto(&format!("{case_path}/print/persuade")).expect("notice");
     let text = pdf_text(&b.pdf().expect("pdf"), dir.path());
     assert!(text.contains("劝返复学通知书") && text.contains("第五十八条") && text.contains("回"), "{text}");
@@ -540,7 +544,6 @@ fn a_mistaken_absence_is_withdrawn_and_the_cli_works_while_serving() {
     assert!(page.contains("病假"), "the CLI's write is in the app's store: {page}");
     let shown: Value = node.json(&["student", "show", &kids[1].student_no, "--json"]);
     assert_eq!(shown["absences"], 1, "a read through the server");
-    drop(s);
 
     let li_shown: Value = node.json(&["student", "show", &kids[1].student_no, "--json"]);
     assert_eq!(li_shown["absences"], 1, "the withdrawn one does not count; the sick day does");
@@ -562,4 +565,21 @@ fn a_mistaken_absence_is_withdrawn_and_the_cli_works_while_serving() {
     let alerts = node.ok(&["alerts", "--as-of", "2026-10-20"]);
     assert!(!alerts.contains(&kids[1].name), "{alerts}");
     assert!(alerts.contains(&kids[0].name), "{alerts}");
+
+    // A case closed by mistake is reopened by the school admin, with a reason; not by the
+    // teacher, and not while the child has another open case.
+    let li_case = li_cases[0]["record"].as_str().expect("record").to_string();
+    let old_zhang = old["record"].as_str().expect("record").to_string();
+    let why = "%E5%AE%B6%E9%95%BF%E6%9D%A5%E7%94%B5"; // 家长来电
+    let reopen =
+        |who: &str, case: &str, body: String| http(&s.url, "POST", &format!("/cases/{case}/reopen"), who, &body).0;
+    assert_eq!(reopen(&teacher, &li_case, format!("_csrf={tcsrf}&reason={why}")), 403);
+    assert_eq!(reopen(&principal, &li_case, format!("_csrf={pcsrf}&reason=")), 400, "a reason is required");
+    assert_eq!(reopen(&principal, &old_zhang, format!("_csrf={pcsrf}&reason={why}")), 400, "he has an open case");
+    assert_eq!(reopen(&principal, &li_case, format!("_csrf={pcsrf}&reason={why}")), 303);
+    let (_, _, page) = http(&s.url, "GET", &format!("/cases/{li_case}"), &principal, "");
+    assert!(page.contains("疑似辍学") && page.contains("家长来电"), "reopened, the reason in its history");
+    drop(s);
+    let shown: Value = node.json(&["case", "show", &li_case[..12], "--json"]);
+    assert_eq!(shown["state"], "suspected");
 }

@@ -3,7 +3,7 @@
 //! | role | key | sees | may also |
 //! |---|---|---|---|
 //! | 班主任 | `teacher` | the classes assigned to them (`学校/年级/班`) | roll call, case actions for those children |
-//! | 校长/学校管理员 | `principal` | their school | assign classes, import the roster, year-end promotion, full ID numbers, .xlsx downloads, withdraw an earlier day's absence |
+//! | 校长/学校管理员 | `principal` | their school | assign classes, import the roster, year-end promotion, full ID numbers, .xlsx downloads, withdraw an earlier day's absence, reopen a closed case |
 //! | 乡镇 | `township` | the whole township | case actions, notices, full ID numbers, .xlsx downloads |
 //! | 管理员 | `admin` | the whole township | users, sync, everything above |
 
@@ -79,6 +79,8 @@ pub enum Perm {
     /// Withdraw an absence recorded on an earlier day (the class teacher may withdraw only the
     /// same day's, through [`Perm::RollCall`]).
     WithdrawLate,
+    /// Reopen a case closed by mistake (with a reason).
+    Reopen,
 }
 
 /// The table of the module docs.
@@ -90,7 +92,16 @@ pub fn allows(role: Role, perm: Perm) -> bool {
         Role::Principal => {
             matches!(
                 perm,
-                RollCall | CaseWrite | CaseDecide | AssignClasses | Roster | Promote | FullId | Export | WithdrawLate
+                RollCall
+                    | CaseWrite
+                    | CaseDecide
+                    | AssignClasses
+                    | Roster
+                    | Promote
+                    | FullId
+                    | Export
+                    | WithdrawLate
+                    | Reopen
             )
         }
         Role::Township => matches!(perm, RollCall | CaseWrite | CaseDecide | FullId | Export),

@@ -15,6 +15,7 @@
 //! - [`print`]: the printable documents (劝返复学通知书, 限期入学通知书, 家访记录表, 一人一案).
 //! - [`promote`]: year-end promotion and graduation, previewed, then one commit.
 //! - [`admin`]: users, the sync button, the LAN certificate download.
+//! - [`visit`]: the 家访记录表 (001 附件2) fields of a home visit, in the action's text.
 //! - [`index`]: the township's classes and cases in memory, kept current from the log.
 //! - [`accounts`]: where the node keeps its accounts (its store's meta; never synced).
 //! - [`access`]: roles, permissions and scopes.
@@ -31,6 +32,7 @@ pub mod print;
 pub mod promote;
 pub mod roll;
 pub mod students;
+pub mod visit;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -193,6 +195,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/cases/{id}/edit", post(cases::edit))
         .route("/cases/{id}/confirm", post(cases::confirm))
         .route("/cases/{id}/close", post(cases::close))
+        .route("/cases/{id}/reopen", post(cases::reopen))
         .route("/cases/{id}/print/{doc}", get(print::document))
         .route("/students", get(students::search))
         .route(
