@@ -21,6 +21,8 @@
 
 mod accountability;
 mod case;
+#[cfg(test)]
+mod clock_props;
 mod data_quality;
 mod deadlines;
 mod facts;

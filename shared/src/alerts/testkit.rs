@@ -171,3 +171,34 @@ pub(super) fn three_junior_dropouts() -> Vec<CaseBuilder> {
         CaseBuilder::new("丙", "鸦岭镇", Some("鸦岭初中"), Some(9), d("2026-03-31")).confirm("2026-04-07"),
     ]
 }
+
+/// A 5th-grader of 鸦岭中心小学 with these absences recorded (each on its own business date).
+pub(super) fn student_with_absences(absences: &[(&str, crate::model::AbsenceKind)]) -> Record {
+    use crate::ids::StudentNo;
+    use crate::model::{Placement, Status};
+    use crate::revision::StudentInit;
+    let sid = next_id();
+    let birth = NaiveDate::from_ymd_opt(2014, 5, 6).unwrap();
+    let id = make_id("410329", birth, 123);
+    let init = StudentInit {
+        student_no: StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
+        id_number: Some(id),
+        name: "张小明".into(),
+        sex: Sex::Male,
+        birth: Date(birth),
+        grade: 5,
+        class: Some("2".into()),
+        hukou_township: None,
+        hukou_village: None,
+        entry_year: None,
+        groups: vec![],
+        guardian: None,
+        phone: None,
+        placement: Placement { status: Status::Enrolled, school: "鸦岭中心小学".into(), transfer: None },
+    };
+    let mut revs = vec![revision(sid, RecordKind::Student, d("2025-09-01"), Change::CreateStudent(Box::new(init)))];
+    for (day, kind) in absences {
+        revs.push(revision(sid, RecordKind::Student, d(day), Change::Absence { day: d(day), kind: *kind }));
+    }
+    fold(sid, RecordKind::Student, &revs)
+}
