@@ -199,6 +199,13 @@ fn the_county_dashboard_per_role_in_chromium() {
     for what in ["登录", "查看完整身份证号", "下载", "裁定冲突", "普查比对"] {
         assert!(audit.contains(what), "{what}: {audit}");
     }
+    // The county's policy switched from the page (as `policy set`).
+    b.goto(&format!("{url}/policy")).unwrap();
+    b.eval("window.confirm = () => true").unwrap();
+    b.fill("select[name=preset]", "yichuan").unwrap();
+    b.click_and_wait("form[action='/policy'] button[type=submit]").unwrap();
+    assert!(b.text("main").unwrap().contains("已更换政策为 yichuan"), "{}", b.text("main").unwrap());
+    assert!(hub.ok(&["node", "list"]).contains("鸦岭中心校"));
     // CSRF: a write without the token is refused.
     let (status, _) = fetch(&mut b, "POST", "/conflicts/resolve", Some("record=x&field=status&keep=y"));
     assert_eq!(status, 403);
@@ -235,6 +242,8 @@ fn the_county_dashboard_per_role_in_chromium() {
     let (s, _) = fetch(&mut b, "POST", &format!("{}/full-id", path_of(&case_url)), Some(&format!("_csrf={token}")));
     assert_eq!(s, 403, "nor see a full ID number");
     assert_eq!(fetch(&mut b, "GET", "/audit", None).0, 403);
+    let (s, _) = fetch(&mut b, "POST", "/policy", Some(&format!("_csrf={token}&preset=feicheng")));
+    assert_eq!(s, 403, "nor change the policy");
     hub.stop();
 }
 

@@ -77,7 +77,11 @@ pub fn node_table(rows: &[NodeRow]) -> Markup {
 }
 
 /// `/nodes`: the nodes and the nightly archives (county-wide roles).
-pub async fn nodes(State(app): State<Arc<App>>, Extension(user): Extension<CurrentUser>) -> Result<Response, WebError> {
+pub async fn nodes(
+    State(app): State<Arc<App>>,
+    Extension(user): Extension<CurrentUser>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, WebError> {
     let a = access_of(&user)?;
     if !a.county_wide() {
         return Err(WebError::Forbidden("乡镇账户不能查看全县节点".into()));
@@ -93,15 +97,29 @@ pub async fn nodes(State(app): State<Arc<App>>, Extension(user): Extension<Curre
     let body = html! {
         h1 { "节点（" (rows.len()) " 个）" }
         (node_table(&rows))
-        p.small.muted { "签发、吊销节点在服务器上用 baoxue-hub node add / node revoke。" }
-        h2 #archives { "夜间汇总存档" }
-        @if days.is_empty() { p.muted { "尚无存档：夜间汇总每天在政策规定的时间生成一份。" } }
-        @else {
-            p.small.muted { "存档位于数据目录 reports/日期/ 下（各报表的 JSON、CSV、Markdown 与 Excel 文件）。" }
-            ul { @for d in days.iter().take(62) { li { (d) } } }
+        @if a.may(Perm::Users) {
+            h2 { "签发节点" }
+            form.inline method="post" action="/nodes/add" {
+                (baoxue_web::layout::csrf_field(&user.csrf))
+                label { "节点名称 " input type="text" name="name" placeholder="如：鸦岭中心校" required; }
+                label { "乡镇 " select name="township" { @for (t, _) in &v.org.townships { option value=(t) { (t) } } } }
+                button type="submit" { "签发并下载配置包" }
+            }
+            p.small.muted { "配置包含该节点的私钥，只下载这一次，请安全送达乡镇。" }
+            @let live: Vec<&NodeRow> = rows.iter().filter(|r| !r.revoked).collect();
+            @if !live.is_empty() {
+                h2 { "吊销节点" }
+                form.inline method="post" action="/nodes/revoke" data-confirm="吊销后该节点的连接一律拒绝，确定？" {
+                    (baoxue_web::layout::csrf_field(&user.csrf))
+                    label { "节点 " select name="name" { @for r in &live { option value=(r.name) { (r.name) "（" (r.township) "）" } } } }
+                    button.danger type="submit" { "吊销" }
+                }
+            }
         }
+        p { "夜间汇总存档 " (days.len()) " 份：" a href="/archives" { "查看与下载" } }
     };
-    Ok(app.page("节点", &user, "/nodes", None, body))
+    let flash = super::flash_of(&q);
+    Ok(app.page("节点", &user, "/nodes", flash.as_ref(), body))
 }
 
 /// `/audit`: the latest logins, exports and full-ID views.
@@ -118,6 +136,9 @@ pub async fn audit(State(app): State<Arc<App>>, Extension(user): Extension<Curre
         "full_id" => "查看完整身份证号",
         "export" => "下载",
         "resolve" => "裁定冲突",
+        "policy" => "更换政策",
+        "node" => "节点",
+        "sent" => "标记已上报",
         "census" => "普查比对",
         _ => "其他",
     };

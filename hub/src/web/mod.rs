@@ -12,7 +12,9 @@
 //! - [`reports`]: the township table, the ranking, the consolidation and dropout reports as
 //!   pages and as .xlsx (the writer of `baoxue-sheet`), masked per role and logged.
 //! - [`work`]: the bureau's work: conflicts (both values, resolve), census upload.
-//! - [`admin`]: nodes, archives, the audit log.
+//! - [`admin`]: nodes' health, the audit log.
+//! - [`bureau`]: the policy preset, issuing and revoking nodes, the dated archives and which
+//!   reports were sent upward.
 //! - [`view`]: the background computation the pages read.
 //! - [`accounts`]: the accounts file and `baoxue-hub user …`.
 //! - [`access`]: roles, permissions and scopes.
@@ -20,6 +22,7 @@
 pub mod access;
 pub mod accounts;
 pub mod admin;
+pub mod bureau;
 pub mod dashboard;
 pub mod drill;
 pub mod reports;
@@ -169,7 +172,9 @@ fn chrome(views: &Views, county: &str, user: Option<&CurrentUser>) -> Chrome {
         if a.county_wide() {
             nav.push(NavItem::new("/conflicts", "冲突"));
             nav.push(NavItem::new("/nodes", "节点"));
+            nav.push(NavItem::new("/archives", "存档"));
         }
+        nav.push(NavItem::new("/policy", "政策"));
         if a.may(Perm::Write) {
             nav.push(NavItem::new("/census", "普查比对"));
         }
@@ -212,6 +217,12 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/census/decide", post(work::census_decide))
         .route("/nodes", get(admin::nodes))
+        .route("/nodes/add", post(bureau::node_add))
+        .route("/nodes/revoke", post(bureau::node_revoke))
+        .route("/policy", get(bureau::policy).post(bureau::policy_set))
+        .route("/archives", get(bureau::archives))
+        .route("/archives/{day}/{file}", get(bureau::archive_file))
+        .route("/archives/{day}/{file}/sent", post(bureau::mark_sent))
         .route("/audit", get(admin::audit))
         .with_state(app.clone());
     baoxue_web::auth::app(app.auth.clone(), protected)

@@ -154,7 +154,7 @@ pub async fn index(State(app): State<Arc<App>>, Extension(user): Extension<Curre
         } } }
         @if a.county_wide() {
             h2 { "夜间汇总存档" }
-            p { a href="/nodes#archives" { "查看各日存档" } }
+            p { a href="/archives" { "查看各日存档，标记已上报的报表" } }
         }
     };
     Ok(app.page("报表", &user, "/reports", None, body))
