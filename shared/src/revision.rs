@@ -163,6 +163,14 @@ pub enum Change {
     },
     /// Append-only: one action on a case.
     Act(Action),
+    /// A correction: the absence written by revision `absence` (of `day`, `kind`) was recorded
+    /// by mistake. The absence stops counting everywhere; both revisions stay in the history.
+    WithdrawAbsence {
+        absence: RevId,
+        day: Date,
+        kind: AbsenceKind,
+        reason: String,
+    },
 }
 
 /// One register write.
@@ -431,6 +439,7 @@ impl Revision {
                 a.iter().map(|a| format!("{} → {}", a.field.label(), a.value)).collect::<Vec<_>>().join("；")
             }
             Change::Absence { day, kind } => format!("缺勤 {day}（{kind}）"),
+            Change::WithdrawAbsence { day, kind, reason, .. } => format!("撤回缺勤 {day}（{kind}）：{reason}"),
             Change::Act(a) => {
                 let mut s = format!("措施 {}：{}，经办 {}", a.date, a.kind, a.by);
                 if let Some(n) = a.notice {
