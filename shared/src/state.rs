@@ -177,7 +177,7 @@ impl Serialize for Record {
         if let Some((hlc, origin)) = &self.created {
             for (f, v) in self.initial_fields() {
                 let Some(reg) = self.registers.get(&f) else { continue };
-                let Some(c) = reg.heads.get(&self.id) else { continue };
+                let Some(c) = reg.heads.get(&self.id.creating_revision()) else { continue };
                 let author = implicit.as_ref().map_or(c.author.as_str(), |(a, _)| *a);
                 let only_initial = reg.heads.len() == 1
                     && reg.replaced.is_empty()
@@ -230,8 +230,13 @@ impl From<RecordRepr> for Record {
             for (f, value) in rec.initial_fields() {
                 if fields.contains(&f) {
                     let c = Candidate { value, hlc, origin: origin.clone(), author: author.clone() };
-                    rec.registers
-                        .insert(f, Register { heads: BTreeMap::from([(rec.id, c)]), replaced: BTreeSet::new() });
+                    rec.registers.insert(
+                        f,
+                        Register {
+                            heads: BTreeMap::from([(rec.id.creating_revision(), c)]),
+                            replaced: BTreeSet::new(),
+                        },
+                    );
                 }
             }
         }

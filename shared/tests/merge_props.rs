@@ -9,7 +9,7 @@ use baoxue_shared::ids::{make_id, StudentNo};
 use baoxue_shared::model::{AbsenceKind, Placement, Sex, Status};
 use baoxue_shared::revision::{Assign, StudentInit};
 use baoxue_shared::state::fold_all;
-use baoxue_shared::{Change, Date, Field, Hlc, RecordKind, RevId, Revision, Value};
+use baoxue_shared::{Change, Date, Field, Hlc, RecordId, RecordKind, RevId, Revision, Value};
 use proptest::prelude::*;
 
 /// One step of a generated history: which replica acts, on which record, doing what.
@@ -70,7 +70,7 @@ fn create(i: usize) -> Revision {
     let rid = RevId(1000 + i as u128);
     Revision {
         id: rid,
-        record: rid,
+        record: RecordId::created_by(rid),
         kind: RecordKind::Student,
         origin: "hub".into(),
         seq: i as u64 + 1,
@@ -150,9 +150,9 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 /// The model: a field's live values are the writes nobody replaced.
-fn model_heads(all: &[Revision]) -> BTreeMap<(RevId, Field), BTreeSet<RevId>> {
-    let mut writes: BTreeMap<(RevId, Field), BTreeSet<RevId>> = BTreeMap::new();
-    let mut replaced: BTreeSet<(RevId, Field, RevId)> = BTreeSet::new();
+fn model_heads(all: &[Revision]) -> BTreeMap<(RecordId, Field), BTreeSet<RevId>> {
+    let mut writes: BTreeMap<(RecordId, Field), BTreeSet<RevId>> = BTreeMap::new();
+    let mut replaced: BTreeSet<(RecordId, Field, RevId)> = BTreeSet::new();
     for r in all {
         match &r.change {
             Change::CreateStudent(init) => {

@@ -53,7 +53,7 @@ pub fn new_roll_case(
         cause,
         previous,
     };
-    let id = RevId::random();
+    let id = RecordId::created_by(RevId::random());
     Ok((id, (id, RecordKind::Case, Change::CreateCase(Box::new(ci)))))
 }
 
