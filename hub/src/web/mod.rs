@@ -216,6 +216,7 @@ pub fn router(app: Arc<App>) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)),
         )
         .route("/census/decide", post(work::census_decide))
+        .route("/baseline", post(work::baseline_upload).layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)))
         .route("/nodes", get(admin::nodes))
         .route("/nodes/add", post(bureau::node_add))
         .route("/nodes/revoke", post(bureau::node_revoke))
