@@ -226,7 +226,17 @@ fn the_county_dashboard_per_role_in_chromium() {
     b.fill("select[name=preset]", "yichuan").unwrap();
     b.click_and_wait("form[action='/policy'] button[type=submit]").unwrap();
     assert!(b.text("main").unwrap().contains("已更换政策为 yichuan"), "{}", b.text("main").unwrap());
-    assert!(hub.ok(&["node", "list"]).contains("鸦岭中心校"));
+    // Nodes' health: the new policy reaches 鸦岭 at its next sync, 白沙 has not synced since.
+    a.sync(&hub);
+    b.goto(&format!("{url}/nodes")).unwrap();
+    let row = |b: &mut Browser, node: &str| {
+        let js = format!(
+            "[...document.querySelectorAll('tbody tr')].find(r => r.innerText.includes('{node}'))?.innerText ?? ''"
+        );
+        b.eval(&js).unwrap().as_str().unwrap().to_string()
+    };
+    assert!(row(&mut b, "鸦岭中心校").contains("已送达"), "{}", row(&mut b, "鸦岭中心校"));
+    assert!(row(&mut b, "白沙中心校").contains("未送达"), "{}", row(&mut b, "白沙中心校"));
     // CSRF: a write without the token is refused.
     let (status, _) = fetch(&mut b, "POST", "/conflicts/resolve", Some("record=x&field=status&keep=y"));
     assert_eq!(status, 403);
