@@ -583,3 +583,81 @@ fn a_mistaken_absence_is_withdrawn_and_the_cli_works_while_serving() {
     let shown: Value = node.json(&["case", "show", &li_case[..12], "--json"]);
     assert_eq!(shown["state"], "suspected");
 }
+
+/// DER bytes as a PEM certificate (what curl's `--cacert` reads).
+fn pem_of(der: &[u8]) -> String {
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut b64 = String::new();
+    for chunk in der.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            b64.push(if i <= chunk.len() { B64[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).expect("ascii")).collect();
+    format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"))
+}
+
+/// `curl` with these arguments: (exit code, headers and body).
+fn curl(args: &[&str]) -> (i32, Vec<u8>) {
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "-i", "--max-time", "20"])
+        .args(args)
+        .output()
+        .expect("curl (apt-get install curl)");
+    (out.status.code().unwrap_or(-1), out.stdout)
+}
+
+#[test]
+fn lan_mode_is_https_with_the_nodes_own_ca() {
+    let (node, _) = school();
+    let mut child = node
+        .command(&["serve", "--lan", "--listen", "127.0.0.1:0", "--host", "baoxue.lan"])
+        .env("BAOXUE_TEST_CHEAP_ARGON2", "1")
+        .env("BAOXUE_TODAY", SCHOOL_DAY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start serve --lan");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    let second = lines.next().and_then(Result::ok).unwrap_or_default();
+    let s = Served { child, url: first.clone() };
+    assert!(first.contains("https://"), "LAN mode serves HTTPS: {first}");
+    assert!(second.contains("/lan"), "and names the certificate page: {second}");
+    let port = first.rsplit(':').next().map(|p| p.trim().trim_end_matches('/')).unwrap_or("").to_string();
+    let resolve = format!("baoxue.lan:{port}:127.0.0.1");
+    let base = format!("https://baoxue.lan:{port}");
+
+    // A device that does not trust the node's CA yet is refused by TLS (no click-through here).
+    let (code, _) = curl(&["--resolve", &resolve, &format!("{base}/login")]);
+    assert_ne!(code, 0, "an unknown CA must not be trusted");
+    // The first visit: the certificate page (instructions and a QR code) and the CA download.
+    let (_, page) = curl(&["-k", "--resolve", &resolve, &format!("{base}/lan")]);
+    let page = String::from_utf8_lossy(&page);
+    for what in ["安卓", "iOS", "Windows", "data:image/svg+xml;base64,", "/lan/ca.crt"] {
+        assert!(page.contains(what), "the certificate page names {what}: {page}");
+    }
+    let (_, ca) = curl(&["-k", "--resolve", &resolve, &format!("{base}/lan/ca.crt")]);
+    let split = ca.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4).expect("head");
+    let head = String::from_utf8_lossy(&ca[..split]).to_lowercase();
+    assert!(head.contains("application/x-x509-ca-cert") && head.contains("baoxue-ca.crt"), "{head}");
+    let pem = node.file("ca.pem", pem_of(&ca[split..]).as_bytes());
+    // Trusting only that CA, a real TLS client gets the app, and its cookies are Secure.
+    let (code, body) = curl(&["--cacert", &pem.to_string_lossy(), "--resolve", &resolve, &format!("{base}/login")]);
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(code, 0, "trusted through the downloaded CA: {text}");
+    assert!(text.starts_with("HTTP/") && text.contains(" 200") && text.contains("name=\"password\""), "{text}");
+    assert!(text.to_lowercase().lines().any(|l| l.starts_with("set-cookie") && l.contains("secure")), "{text}");
+    // The certificate vouches for the names it was issued for, and no other.
+    let resolve_other = format!("elsewhere.lan:{port}:127.0.0.1");
+    let (code, _) = curl(&[
+        "--cacert",
+        &pem.to_string_lossy(),
+        "--resolve",
+        &resolve_other,
+        &format!("https://elsewhere.lan:{port}/login"),
+    ]);
+    assert_ne!(code, 0, "a name the certificate was not issued for is refused");
+    drop(s);
+}

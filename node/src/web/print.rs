@@ -161,8 +161,8 @@ fn visit(f: &Facts, c: &Record, today: Date) -> Markup {
             tr { th { "家访原因" } td colspan="5" { (reason) } }
             tr { th { "住址" } td colspan="5" { (address) } }
             tr { th { "家访内容" } td.tall.pre-line colspan="5" { (rec.content) } }
-            tr { th { "学校意见" } td.tall colspan="5" { div.pre-line { (rec.school_opinion) } br; div.right { "学校（公章）　　" (blank("")) " 年 " (blank("")) " 月 " (blank("")) " 日" } } }
-            tr { th { "家长意见" } td.tall colspan="5" { div.pre-line { (rec.parent_opinion) } br; div.right { "家长（监护人）签字：" (blank("")) "　" (blank("")) " 年 " (blank("")) " 月 " (blank("")) " 日" } } }
+            tr { th { "学校意见" } td.tall colspan="5" { div.pre-line { (rec.school_opinion) } br; div.right { "学校（公章）　　　　　　年　　月　　日" } } }
+            tr { th { "家长意见" } td.tall colspan="5" { div.pre-line { (rec.parent_opinion) } br; div.right { "家长（监护人）签字：" (blank("")) "　　年　　月　　日" } } }
         } }
         p.noindent.small { "（001 附件2；案件 " (c.id.short()) "，打印日期 " (today) "）" }
     }

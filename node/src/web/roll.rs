@@ -163,7 +163,7 @@ pub async fn form(
                         @if let Some((_, kind)) = today_abs {
                             span.choices {
                                 span.level.level-info { "今日已记：" (kind.label()) }
-                                " " a.small href={ "/students/" (s.id.hex()) "#absences" } { "误记？撤回" }
+                                " " a.small.nowrap href={ "/students/" (s.id.hex()) "#absences" } { "误记？撤回" }
                             }
                         } @else {
                             span.choices {
