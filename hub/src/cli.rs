@@ -81,7 +81,12 @@ pub enum Cmd {
         /// 不做夜间汇总（仅供基准测试：只测同步）
         #[arg(long, hide = true)]
         no_nightly: bool,
+        #[command(flatten)]
+        web: crate::web::WebArgs,
     },
+    /// 县级看板的网页账户：添加、重置密码、停用、列出
+    #[command(subcommand)]
+    User(crate::web::accounts::UserCmd),
     /// 并发修改冲突：列出，或裁定（conflicts resolve）
     Conflicts {
         #[arg(long)]
@@ -219,9 +224,21 @@ fn parse_listen(s: &str) -> Result<SocketAddr> {
 /// What the command line asks for: a command of the command layer (with whether to print its
 /// JSON), or one of the commands that are not (`serve`, `demo`, `bench`).
 pub enum Parsed {
-    Command { request: Request, json: bool },
-    Serve { listen: String, no_nightly: bool },
-    Simulator { cmd: &'static str, args: Simulator },
+    Command {
+        request: Request,
+        json: bool,
+    },
+    Serve {
+        listen: String,
+        no_nightly: bool,
+        web: crate::web::WebArgs,
+    },
+    /// `user …`: the dashboard's accounts file (no store needed, works while `serve` runs).
+    User(crate::web::accounts::UserCmd),
+    Simulator {
+        cmd: &'static str,
+        args: Simulator,
+    },
 }
 
 /// The command-layer request of a parsed command line.
@@ -260,7 +277,8 @@ pub fn parsed(cmd: Cmd) -> Parsed {
             let json = a.json;
             command(Request::CensusImport(a), json)
         }
-        Cmd::Serve { listen, no_nightly } => Parsed::Serve { listen, no_nightly },
+        Cmd::Serve { listen, no_nightly, web } => Parsed::Serve { listen, no_nightly, web },
+        Cmd::User(u) => Parsed::User(u),
         Cmd::Demo(args) => Parsed::Simulator { cmd: "demo", args },
         Cmd::Bench(args) => Parsed::Simulator { cmd: "bench", args },
     }
@@ -379,16 +397,23 @@ pub fn main_from(argv: impl IntoIterator<Item = std::ffi::OsString>) -> std::pro
     let data = data_dir(cli.data);
     match parsed(cli.cmd) {
         Parsed::Command { request, json } => command(&data, request, json),
-        Parsed::Serve { listen, no_nightly } => {
+        Parsed::Serve { listen, no_nightly, web } => {
             let r = parse_listen(&listen).and_then(|addr| {
                 init_logging();
-                Ok(runtime()?.block_on(crate::server::serve(&HubDir::new(&data), addr, !no_nightly))?)
+                Ok(runtime()?.block_on(crate::server::serve(&HubDir::new(&data), addr, !no_nightly, Some(&web)))?)
             });
             match r {
                 Ok(()) => std::process::ExitCode::SUCCESS,
                 Err(e) => failed(&error_line(&e)),
             }
         }
+        Parsed::User(u) => match crate::web::accounts::run(&HubDir::new(&data), &u) {
+            Ok(text) => {
+                print!("{text}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => failed(&error_line(&anyhow::Error::from(e))),
+        },
         Parsed::Simulator { cmd, args } => match simulator(cmd, &args) {
             Ok(code) => code,
             Err(e) => failed(&error_line(&e)),

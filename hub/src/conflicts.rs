@@ -59,7 +59,7 @@ fn field_conflict(field: Field, reg: &Register) -> FieldConflict {
     FieldConflict { field: field.key().into(), label: field.label().into(), values }
 }
 
-fn row(rec: &Record, org: &Org) -> ConflictRow {
+pub fn row(rec: &Record, org: &Org) -> ConflictRow {
     let (school, township) = match rec.kind {
         RecordKind::Student => {
             let s = rec.school().map(str::to_string);

@@ -22,6 +22,7 @@
 //! - `demo` and `bench` run the simulator (`baoxue-sim`, its own crate: it links the node),
 //!   found next to this binary.
 //! - [`columns`]: the county's own column aliases for imported files (`columns.toml`).
+//! - [`web`]: the county's dashboard that `serve` also serves (its own TCP port).
 //!
 //! **Invariants.** The hub takes a node's identity and township from its certificate only. A
 //! push batch is acknowledged only after it is applied and flushed and the node's cursor is
@@ -42,3 +43,4 @@ pub mod replica;
 pub mod server;
 pub mod snapshot;
 pub mod stats;
+pub mod web;

@@ -290,11 +290,22 @@ impl crate::control::Host for HubState {
 }
 
 /// `baoxue-hub serve`: until Ctrl-C / SIGTERM.
-pub async fn serve(dir: &HubDir, listen: SocketAddr, nightly: bool) -> Result<()> {
+pub async fn serve(dir: &HubDir, listen: SocketAddr, nightly: bool, web: Option<&crate::web::WebArgs>) -> Result<()> {
     let server = HubServer::bind(dir, listen)?;
     let nightly = nightly.then(|| crate::nightly_hook::spawn(server.state()));
     let control = crate::control::spawn(server.state());
+    let web = match web.filter(|w| !w.no_web) {
+        Some(w) => Some(crate::web::start(server.state(), w).await?),
+        None => None,
+    };
+    if let Some(w) = &web {
+        println!("县级看板：{}", w.url);
+        info!(url = %w.url, "县级看板开始服务");
+    }
     let r = server.run(shutdown_signal()).await;
+    if let Some(w) = web {
+        w.abort();
+    }
     if let Some(n) = nightly {
         n.abort();
     }

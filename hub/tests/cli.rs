@@ -108,7 +108,7 @@ impl Drop for Serve {
 fn serve(data: &Path, port: u16) -> Serve {
     Serve(
         Command::new(env!("CARGO_BIN_EXE_baoxue-hub"))
-            .args(["--data", &data.to_string_lossy(), "serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--data", &data.to_string_lossy(), "serve", "--listen", &format!("127.0.0.1:{port}"), "--no-web"])
             .env("BAOXUE_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -1031,7 +1031,7 @@ fn free_udp_port() -> u16 {
 
 fn spawn_hub(data: &Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_baoxue-hub"))
-        .args(["--data", &data.to_string_lossy(), "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--data", &data.to_string_lossy(), "serve", "--listen", &format!("127.0.0.1:{port}"), "--no-web"])
         .env("BAOXUE_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

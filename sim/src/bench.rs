@@ -218,7 +218,7 @@ impl HubProcess {
         let child = std::process::Command::new(&exe)
             .args(["hub", "--data"])
             .arg(&dir.root)
-            .args(["serve", "--listen", &addr, "--no-nightly"])
+            .args(["serve", "--listen", &addr, "--no-nightly", "--no-web"])
             .env("BAOXUE_LOG", "warn")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
