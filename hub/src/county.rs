@@ -333,7 +333,7 @@ impl County {
         let items: Vec<(RecordId, RecordKind, Change)> = outcome
             .cases
             .iter()
-            .map(|c| (RevId::random(), RecordKind::Case, Change::CreateCase(Box::new(c.clone()))))
+            .map(|c| (RecordId::created_by(RevId::random()), RecordKind::Case, Change::CreateCase(Box::new(c.clone()))))
             .collect();
         let mut opened = Vec::new();
         if !items.is_empty() {

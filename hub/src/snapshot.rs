@@ -205,7 +205,7 @@ impl Snapshot {
         let mut out = Refresh { rebuilt: true, ..Default::default() };
         let (tx, rx) = std::sync::mpsc::sync_channel::<Fold>(4096);
         let half = u128::MAX >> 1;
-        let halves = [(RevId(0), RevId(half)), (RevId(half + 1), RevId(u128::MAX))];
+        let halves = [(RecordId(0), RecordId(half)), (RecordId(half + 1), RecordId(u128::MAX))];
         let (history, revisions, scans) = std::thread::scope(|s| -> Result<(History, u64, Vec<Scanned>)> {
             let worker = s.spawn(move || -> Result<(History, u64)> {
                 let mut h = History::with_year_start(year_start);
@@ -217,7 +217,7 @@ impl Snapshot {
                             h.add(&rev);
                         }
                         Fold::Read(id) => {
-                            if let Some(rev) = store.revision(id, id)? {
+                            if let Some(rev) = store.revision(id, id.creating_revision())? {
                                 n += 1;
                                 h.add(&rev);
                             }
@@ -379,7 +379,7 @@ fn roster_row(rec: &mut Record, date: Date) -> Option<Revision> {
         return None;
     };
     Some(Revision {
-        id: rec.id,
+        id: rec.id.creating_revision(),
         record: rec.id,
         kind: RecordKind::Student,
         origin,
@@ -395,7 +395,7 @@ fn roster_row(rec: &mut Record, date: Date) -> Option<Revision> {
 /// `fields` the record holds (each is a head of its field's register or among those it
 /// replaced), once each.
 fn timeline_writes(rec: &Record, fields: &[Field]) -> Vec<RevId> {
-    let mut ids = BTreeSet::from([rec.id]);
+    let mut ids = BTreeSet::from([rec.id.creating_revision()]);
     for f in fields {
         if let Some(r) = rec.register(*f) {
             ids.extend(r.heads.keys().copied());
@@ -426,7 +426,11 @@ fn scan_records(
                 // Written after the roster row (by anything but the row itself)?
                 let changed = |f: Field| match rec.register(f) {
                     None => false,
-                    Some(r) => !r.replaced.is_empty() || r.heads.len() != 1 || !r.heads.contains_key(&rec.id),
+                    Some(r) => {
+                        !r.replaced.is_empty()
+                            || r.heads.len() != 1
+                            || !r.heads.contains_key(&rec.id.creating_revision())
+                    }
                 };
                 let whole = !rec.is_complete()
                     || changed(Field::Placement)

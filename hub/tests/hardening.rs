@@ -13,7 +13,7 @@ use baoxue_shared::model::{Placement, Sex, Status};
 use baoxue_shared::org::Org;
 use baoxue_shared::revision::StudentInit;
 use baoxue_shared::sync::Bundle;
-use baoxue_shared::{Change, RecordId, RecordKind};
+use baoxue_shared::{Change, RecordId, RecordKind, RevId};
 use baoxue_store::Store;
 
 const ORG: &str =
@@ -76,7 +76,7 @@ fn an_org_reimport_that_drops_a_township_in_use_is_refused_unless_removed() {
                 "王老师",
                 Date::ymd(2026, 3, 2),
                 vec![(
-                    RecordId::random(),
+                    RecordId::created_by(RevId::random()),
                     RecordKind::Student,
                     Change::CreateStudent(Box::new(student(1, "平等小学"))),
                 )],
@@ -177,13 +177,19 @@ async fn a_stalled_node_with_batches_queued_does_not_hold_up_another() {
                 s.student_no = StudentNo::parse(&format!("G{}", id.as_str())).unwrap();
                 s.id_number = Some(id);
                 s.grade = 8;
-                (RecordId::random(), RecordKind::Student, Change::CreateStudent(Box::new(s)))
+                (RecordId::created_by(RevId::random()), RecordKind::Student, Change::CreateStudent(Box::new(s)))
             })
             .collect();
         a.commit(&a_cfg.origin, "王老师", Date::ymd(2026, 3, 2), items).unwrap();
     }
     let b_items = (0..100u16)
-        .map(|i| (RecordId::random(), RecordKind::Student, Change::CreateStudent(Box::new(student(i, "高山小学")))))
+        .map(|i| {
+            (
+                RecordId::created_by(RevId::random()),
+                RecordKind::Student,
+                Change::CreateStudent(Box::new(student(i, "高山小学"))),
+            )
+        })
         .collect();
     b.commit(&b_cfg.origin, "李老师", Date::ymd(2026, 3, 2), b_items).unwrap();
     let hub = HubServer::bind(&dir, "127.0.0.1:0".parse().unwrap()).unwrap().spawn().unwrap();

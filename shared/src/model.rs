@@ -229,7 +229,9 @@ vocab!(
 });
 
 vocab!(
-    /// How a case leaves the ledger (台账销号, 003 §二(五)).
+    /// How a case leaves the ledger (台账销号, 003 §二(五)). `Mistaken`: the case rested on an
+    /// absence recorded by mistake and since withdrawn (written only by withdrawing that
+    /// absence, never chosen on `case close`).
     Outcome, "销号原因" {
     Returned => "复学", "returned";
     Transferred => "转学核实", "transferred";
@@ -241,6 +243,7 @@ vocab!(
     Abroad => "出国", "abroad";
     SpecialSchool => "特殊教育学校", "special_school" | "特教学校";
     HomeDelivered => "送教上门", "home_delivered";
+    Mistaken => "误记撤销", "mistaken";
 });
 
 /// The evidence fields a closure can carry (台账销号, 003 §二(五): "材料齐全真实"). Which are
@@ -291,7 +294,7 @@ impl Outcome {
     pub fn required(self) -> &'static [EvidenceField] {
         use EvidenceField::*;
         match self {
-            Outcome::Returned => &[],
+            Outcome::Returned | Outcome::Mistaken => &[],
             Outcome::Transferred => &[School],
             Outcome::Exempt => &[Applied, Applicant, ApprovedBy, Approver, Ground],
             Outcome::Suspended | Outcome::Deferred => &[Applied, Applicant, ApprovedBy, Approver, Ground, Until],

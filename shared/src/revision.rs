@@ -14,8 +14,11 @@ use crate::model::{AbsenceKind, Action, CaseSource, CaseState, Cause, ClosureEvi
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RevId(pub u128);
 
-/// A record is named by the revision that created it.
-pub type RecordId = RevId;
+/// A record id: a record is named by the revision that created it, so a record id holds the
+/// same 128 bits as that revision's id (and encodes exactly like it on disk and on the wire).
+/// It is a type of its own so that a record id and a revision id cannot be swapped.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RecordId(pub u128);
 
 impl RevId {
     pub fn random() -> RevId {
@@ -46,6 +49,45 @@ impl fmt::Debug for RevId {
 }
 
 impl fmt::Display for RevId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.short())
+    }
+}
+
+impl RecordId {
+    /// The id of the record that revision `rev` creates.
+    pub fn created_by(rev: RevId) -> RecordId {
+        RecordId(rev.0)
+    }
+    /// The revision that created this record (its `CreateStudent`/`CreateCase`).
+    pub fn creating_revision(self) -> RevId {
+        RevId(self.0)
+    }
+    /// The 8 leading hex digits: what people read and type (prefix lookup accepts more).
+    pub fn short(&self) -> String {
+        self.creating_revision().short()
+    }
+    pub fn hex(&self) -> String {
+        self.creating_revision().hex()
+    }
+    pub fn parse_hex(s: &str) -> Option<RecordId> {
+        RevId::parse_hex(s).map(RecordId::created_by)
+    }
+    pub fn to_bytes(self) -> [u8; 16] {
+        self.0.to_be_bytes()
+    }
+    pub fn from_bytes(b: &[u8]) -> Option<RecordId> {
+        RevId::from_bytes(b).map(RecordId::created_by)
+    }
+}
+
+impl fmt::Debug for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.short())
+    }
+}
+
+impl fmt::Display for RecordId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.short())
     }
@@ -121,6 +163,14 @@ pub enum Change {
     },
     /// Append-only: one action on a case.
     Act(Action),
+    /// A correction: the absence written by revision `absence` (of `day`, `kind`) was recorded
+    /// by mistake. The absence stops counting everywhere; both revisions stay in the history.
+    WithdrawAbsence {
+        absence: RevId,
+        day: Date,
+        kind: AbsenceKind,
+        reason: String,
+    },
 }
 
 /// One register write.
@@ -389,6 +439,7 @@ impl Revision {
                 a.iter().map(|a| format!("{} → {}", a.field.label(), a.value)).collect::<Vec<_>>().join("；")
             }
             Change::Absence { day, kind } => format!("缺勤 {day}（{kind}）"),
+            Change::WithdrawAbsence { day, kind, reason, .. } => format!("撤回缺勤 {day}（{kind}）：{reason}"),
             Change::Act(a) => {
                 let mut s = format!("措施 {}：{}，经办 {}", a.date, a.kind, a.by);
                 if let Some(n) = a.notice {

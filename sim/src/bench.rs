@@ -22,7 +22,7 @@ use baoxue_shared::dates::Date;
 use baoxue_shared::ids::{make_id, StudentNo};
 use baoxue_shared::model::{AbsenceKind, Placement, Sex, Status};
 use baoxue_shared::revision::{Assign, StudentInit};
-use baoxue_shared::{Change, Field, RecordId, RecordKind, Value};
+use baoxue_shared::{Change, Field, RecordId, RecordKind, RevId, Value};
 use baoxue_store::crypt::default_key_file;
 use baoxue_store::Store;
 use serde::Serialize;
@@ -127,7 +127,7 @@ pub fn fill(store: &Store, origin: &str, n: usize) -> Result<u64> {
         Ok(())
     };
     while made < n {
-        let id = RecordId::random();
+        let id = RecordId::created_by(RevId::random());
         let mut per = vec![(id, RecordKind::Student, Change::CreateStudent(Box::new(student(i))))];
         for d in 0..3u32 {
             per.push((
@@ -142,7 +142,7 @@ pub fn fill(store: &Store, origin: &str, n: usize) -> Result<u64> {
             Change::Update(vec![Assign {
                 field: Field::Phone,
                 value: Value::OptText(Some(format!("139{:08}", i))),
-                supersedes: vec![id],
+                supersedes: vec![id.creating_revision()],
             }]),
         ));
         per.truncate(n - made);

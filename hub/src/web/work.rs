@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use baoxue_shared::census::{match_census, parse_census_with, CensusIndex, MatchContext, Suggestion};
 use baoxue_shared::model::CaseSource;
-use baoxue_shared::{Change, Date, RecordKind, RevId};
+use baoxue_shared::{Change, Date, RecordId, RecordKind, RevId};
 use baoxue_web::layout::csrf_field;
 use baoxue_web::{html, CurrentUser, WebError};
 use serde::Deserialize;
@@ -379,7 +379,13 @@ pub async fn census_decide(
                     let items: Vec<_> = outcome
                         .cases
                         .iter()
-                        .map(|c| (RevId::random(), RecordKind::Case, Change::CreateCase(Box::new(c.clone()))))
+                        .map(|c| {
+                            (
+                                RecordId::created_by(RevId::random()),
+                                RecordKind::Case,
+                                Change::CreateCase(Box::new(c.clone())),
+                            )
+                        })
                         .collect();
                     let n = items.len();
                     if n > 0 {

@@ -53,7 +53,7 @@ pub fn new_roll_case(
         cause,
         previous,
     };
-    let id = RevId::random();
+    let id = RecordId::created_by(RevId::random());
     Ok((id, (id, RecordKind::Case, Change::CreateCase(Box::new(ci)))))
 }
 
@@ -304,6 +304,9 @@ impl CloseArgs<'_> {
 /// register; the student's status follows the outcome.
 pub fn close(l: &Ledger, arg: &str, outcome: &str, a: &CloseArgs, stamp: &Stamp) -> Result<Output> {
     let outcome: Outcome = outcome.parse().map_err(|e: baoxue_shared::model::ParseEnumError| invalid(e.to_string()))?;
+    if outcome == Outcome::Mistaken {
+        return Err(refused("「误记撤销」不是销号原因：撤回误记的缺勤时，由它立的案件自动以此销号".to_string()));
+    }
     let mut proof = a.evidence()?;
     // `--evidence` (the one evidence flag before issue 13) still fills the school, document or
     // place an outcome needs when its own flag is not given.
@@ -354,6 +357,7 @@ pub fn close(l: &Ledger, arg: &str, outcome: &str, a: &CloseArgs, stamp: &Stamp)
             let away = |p: &str| Some(TransferTarget::OutOfCounty(p.to_string()));
             let (to, reason, transfer): (Option<Status>, Option<String>, Option<TransferTarget>) = match outcome {
                 Outcome::Returned => (matches!(cur.status, Status::DroppedOut).then_some(Status::Enrolled), None, None),
+                Outcome::Mistaken => (None, None, None),
                 Outcome::Deceased => (Some(Status::Deceased), why("死亡"), None),
                 Outcome::Exempt => (Some(Status::Suspended), why("豁免"), None),
                 Outcome::Suspended | Outcome::Deferred => (Some(Status::Suspended), why("休学"), None),

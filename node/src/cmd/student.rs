@@ -9,7 +9,7 @@ use baoxue_shared::model::{Placement, SpecialGroup, Status, TransferTarget};
 use baoxue_shared::revision::StudentInit;
 use baoxue_shared::roster::{self, Context, StudentInput};
 use baoxue_shared::table::{Encoding, RowError, Source};
-use baoxue_shared::{Change, Date, Field, Record, RecordKind, RevId, Value};
+use baoxue_shared::{Change, Date, Field, Record, RecordId, RecordKind, RevId, Value};
 use serde_json::json;
 
 use crate::error::{invalid, refused, NodeError, Result};
@@ -188,7 +188,9 @@ pub fn import(l: &Ledger, a: &ImportArgs, stamp: &Stamp) -> Result<Output> {
         let items = rows
             .by_ref()
             .take(IMPORT_STEP)
-            .map(|(_, s)| (RevId::random(), RecordKind::Student, Change::CreateStudent(Box::new(s))))
+            .map(|(_, s)| {
+                (RecordId::created_by(RevId::random()), RecordKind::Student, Change::CreateStudent(Box::new(s)))
+            })
             .collect();
         l.commit(&stamp.author, stamp.date, items)?;
     }
@@ -219,7 +221,7 @@ pub fn add(l: &Ledger, input: &StudentInput, stamp: &Stamp) -> Result<Output> {
     l.commit(
         &stamp.author,
         stamp.date,
-        vec![(RevId::random(), RecordKind::Student, Change::CreateStudent(Box::new(s)))],
+        vec![(RecordId::created_by(RevId::random()), RecordKind::Student, Change::CreateStudent(Box::new(s)))],
     )?;
     Ok(Output { text: line, warnings })
 }

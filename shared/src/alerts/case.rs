@@ -193,7 +193,7 @@ mod tests {
     use crate::alerts::*;
     use crate::ids::{make_id, StudentNo};
     use crate::model::{AbsenceKind, ActionKind, Outcome, Placement, Sex};
-    use crate::revision::{Change, StudentInit};
+    use crate::revision::{Change, RecordId, StudentInit};
     use crate::state::fold;
 
     #[test]
@@ -389,7 +389,7 @@ mod tests {
     #[test]
     fn class_teacher_from_student_record_or_case_responsible() {
         let p = shapotou();
-        let sid = next_id();
+        let sid = RecordId::created_by(next_id());
         let birth = NaiveDate::from_ymd_opt(2014, 5, 6).unwrap();
         let id = make_id("410329", birth, 123);
         let sinit = StudentInit {
