@@ -518,7 +518,7 @@ mod tests {
         let s0 = student_with_absences(&[("2026-03-02", AbsenceKind::Unexcused)]);
         let place = |status, school: &str, transfer| Placement { status, school: school.into(), transfer };
         let mut revs: Vec<crate::revision::Revision> = Vec::new();
-        let mut last = s0.id;
+        let mut last = s0.id.creating_revision();
         for (day, pl) in [
             (
                 "2026-03-04",
