@@ -53,6 +53,7 @@ pub struct PageTiming {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct WebBench {
+    /// Students and cases built (0 when `--dir` reused a built directory).
     pub students: usize,
     pub revisions: u64,
     pub cases: usize,
@@ -220,7 +221,9 @@ fn run_in(root: &Path, opts: &WebBenchOptions) -> Result<WebBench> {
     };
     let out = match baoxue_hub::web::accounts::run(&dir, &cmd) {
         Ok(o) => o,
-        Err(_) => baoxue_hub::web::accounts::run(&dir, &baoxue_hub::web::accounts::UserCmd::Reset { login: LOGIN.into() })?,
+        Err(_) => {
+            baoxue_hub::web::accounts::run(&dir, &baoxue_hub::web::accounts::UserCmd::Reset { login: LOGIN.into() })?
+        }
     };
     let otp = out
         .lines()
