@@ -291,13 +291,15 @@ impl crate::control::Host for HubState {
 
 /// `baoxue-hub serve`: until Ctrl-C / SIGTERM.
 pub async fn serve(dir: &HubDir, listen: SocketAddr, nightly: bool, web: Option<&crate::web::WebArgs>) -> Result<()> {
+    // The dashboard's flags are checked before anything is bound.
+    let web = web.filter(|w| !w.no_web).map(crate::web::prepare).transpose()?;
     let server = HubServer::bind(dir, listen)?;
-    let nightly = nightly.then(|| crate::nightly_hook::spawn(server.state()));
-    let control = crate::control::spawn(server.state());
-    let web = match web.filter(|w| !w.no_web) {
+    let web = match web {
         Some(w) => Some(crate::web::start(server.state(), w).await?),
         None => None,
     };
+    let nightly = nightly.then(|| crate::nightly_hook::spawn(server.state()));
+    let control = crate::control::spawn(server.state());
     if let Some(w) = &web {
         println!("县级看板：{}", w.url);
         info!(url = %w.url, "县级看板开始服务");

@@ -149,11 +149,17 @@ fn the_county_dashboard_per_role_in_chromium() {
         .map(|n| Kid::born(n, &twin.school, twin.grade, &twin.birth))
         .find(|k| k.sex == twin.sex && k.id != twin.id)
         .unwrap();
+    let twin2 = &kids[11];
+    let other2 = (800..900)
+        .map(|n| Kid::born(n, &twin2.school, twin2.grade, &twin2.birth))
+        .find(|k| k.sex == twin2.sex && k.id != twin2.id)
+        .unwrap();
     let stranger = Kid::new(512, "白沙小学", 3);
     let mut csv = String::from("身份证号,姓名,性别,出生日期,户籍乡镇,户籍村,特殊群体\n");
     csv.push_str(&census_row(&on_roll.id, &on_roll.name, on_roll.sex, &on_roll.birth, "鸦岭"));
     csv.push_str(&census_row(&other.id, &twin.name, twin.sex, &twin.birth, "鸦岭"));
     csv.push_str(&census_row(&stranger.id, "失学儿童甲", stranger.sex, &stranger.birth, "白沙"));
+    csv.push_str(&census_row(&other2.id, &twin2.name, twin2.sex, &twin2.birth, "鸦岭"));
     b.goto(&format!("{url}/census")).unwrap();
     let token = b
         .eval("document.querySelector('form[enctype]').getAttribute('action').split('_csrf=')[1]")
@@ -173,8 +179,23 @@ fn the_county_dashboard_per_role_in_chromium() {
     let r = b.text("main").unwrap();
     assert!(r.contains("疑似同一人") && r.contains(&twin.name), "{r}");
     shot(&mut b, "census");
+    // Confirm the first (the child on the roll), reject the second (another child: a 失学 case).
     b.click_and_wait("button[value=confirm]").unwrap();
     assert!(b.text("main").unwrap().contains("已确认为在籍学生"));
+    b.click_and_wait("button[value=reject]").unwrap();
+    assert!(b.text("main").unwrap().contains("已否认，立为失学案件"), "{}", b.text("main").unwrap());
+    let (_, yaling) = fetch(&mut b, "GET", "/cases?township=%E9%B8%A6%E5%B2%AD&source=police", None);
+    assert!(yaling.contains(&twin2.name) && !yaling.contains(&format!(">{}<", twin.name)), "only the rejected one");
+    // The baseline uploaded from the same page.
+    let base = "学校,入学学年,入学年级,入学人数,转入,转出,死亡\n鸦岭中心小学,2018,1,5,0,0,0\n";
+    let js = format!(
+        "(async () => {{ const f = new FormData(); f.append('file', new Blob([{}], {{type:'text/csv'}}), '基线.csv'); \
+         f.append('date', '2026-09-01'); const r = await fetch('/baseline?_csrf={token}', {{method:'POST', body:f}}); \
+         return [r.status, await r.text()]; }})()",
+        serde_json::to_string(base).unwrap()
+    );
+    let r = b.eval(&js).unwrap();
+    assert!(r[0] == 200 && r[1].as_str().unwrap().contains("已导入基线"), "{r}");
     // The stranger is a 失学 case of 白沙, on the pages within seconds.
     b.goto(&format!("{url}/cases?township=%E7%99%BD%E6%B2%99")).unwrap();
     assert!(b.text("main").unwrap().contains("失学儿童甲"), "the census case is listed");
@@ -205,7 +226,17 @@ fn the_county_dashboard_per_role_in_chromium() {
     b.fill("select[name=preset]", "yichuan").unwrap();
     b.click_and_wait("form[action='/policy'] button[type=submit]").unwrap();
     assert!(b.text("main").unwrap().contains("已更换政策为 yichuan"), "{}", b.text("main").unwrap());
-    assert!(hub.ok(&["node", "list"]).contains("鸦岭中心校"));
+    // Nodes' health: the new policy reaches 鸦岭 at its next sync, 白沙 has not synced since.
+    a.sync(&hub);
+    b.goto(&format!("{url}/nodes")).unwrap();
+    let row = |b: &mut Browser, node: &str| {
+        let js = format!(
+            "[...document.querySelectorAll('tbody tr')].find(r => r.innerText.includes('{node}'))?.innerText ?? ''"
+        );
+        b.eval(&js).unwrap().as_str().unwrap().to_string()
+    };
+    assert!(row(&mut b, "鸦岭中心校").contains("已送达"), "{}", row(&mut b, "鸦岭中心校"));
+    assert!(row(&mut b, "白沙中心校").contains("未送达"), "{}", row(&mut b, "白沙中心校"));
     // CSRF: a write without the token is refused.
     let (status, _) = fetch(&mut b, "POST", "/conflicts/resolve", Some("record=x&field=status&keep=y"));
     assert_eq!(status, 403);

@@ -1,7 +1,8 @@
 //! Screenshots of a running app's pages in headless Chromium (the README's tours, and looking
 //! at pages while building them):
 //! `cargo run -p baoxue-web --features browser --example shots -- URL LOGIN PASSWORD OUTDIR PATH…`
-//! A path ending in `@phone` is taken at a phone's width (390 px).
+//! A path ending in `@phone` is taken at a phone's width (390 px); one ending in `@pdf` is
+//! printed to PDF (A4, as the print stylesheet lays it out).
 
 use baoxue_web::browser::Browser;
 
@@ -17,6 +18,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     b.fill("input[name=password]", password)?;
     b.click_and_wait("form[action='/login'] button[type=submit]")?;
     for p in paths {
+        if let Some(path) = p.strip_suffix("@pdf") {
+            b.viewport(1280, 900, false)?;
+            b.goto(&format!("{url}{path}"))?;
+            let name: String =
+                path.trim_matches('/').chars().map(|c| if c.is_alphanumeric() { c } else { '_' }).collect();
+            let file = format!("{out}/{}.pdf", if name.is_empty() { "home" } else { &name });
+            std::fs::write(&file, b.pdf()?)?;
+            println!("{file}");
+            continue;
+        }
         let (path, phone) = match p.strip_suffix("@phone") {
             Some(x) => (x, true),
             None => (p.as_str(), false),

@@ -23,12 +23,22 @@ pub struct NodeRow {
     pub received: u64,
     /// Reporting-deadline alerts in force for this node.
     pub missed: Vec<String>,
+    /// Whether the node has synced since the county's configuration (org, policy) last changed:
+    /// every session sends it, so a complete one after the change delivered it.
+    pub config_current: bool,
 }
 
 pub fn node_rows(app: &App, v: &View) -> Result<Vec<NodeRow>, WebError> {
     let dir = &app.state.dir;
     let nodes = dir.nodes().map_err(|e| WebError::Internal(e.to_string()))?;
     let statuses = dir.statuses().map_err(|e| WebError::Internal(e.to_string()))?;
+    // When `hub.toml` (which carries the configuration's version) was last written.
+    let changed_ms = std::fs::metadata(dir.root.join("hub.toml"))
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
     Ok(nodes
         .into_iter()
         .map(|n| {
@@ -47,6 +57,7 @@ pub fn node_rows(app: &App, v: &View) -> Result<Vec<NodeRow>, WebError> {
                 last_error: s.and_then(|s| s.last_error.clone()),
                 received: s.map(|s| s.received).unwrap_or(0),
                 missed,
+                config_current: s.and_then(|s| s.last_sync_ms).is_some_and(|ms| ms >= changed_ms),
                 name: n.name,
             }
         })
@@ -58,7 +69,7 @@ pub fn node_table(rows: &[NodeRow]) -> Markup {
         @if rows.is_empty() { p.muted { "尚未签发节点。" } }
         @else {
             div.table-wrap { table {
-                thead { tr { th { "节点" } th { "乡镇" } th { "上次同步" } th.right { "已收修订" } th { "报送" } th { "最近错误" } } }
+                thead { tr { th { "节点" } th { "乡镇" } th { "上次同步" } th.right { "已收修订" } th { "报送" } th { "全县配置" } th { "最近错误" } } }
                 tbody {
                     @for r in rows {
                         tr class=[(!r.missed.is_empty()).then_some("row-warning")] {
@@ -67,6 +78,7 @@ pub fn node_table(rows: &[NodeRow]) -> Markup {
                             td.nowrap { (r.last_sync.clone().unwrap_or_else(|| "从未同步".into())) }
                             td.right { (r.received) }
                             td { @if r.missed.is_empty() { span.level.level-ok { "按时" } } @else { @for m in &r.missed { div.small { span.level.level-warning { "逾期" } " " (m) } } } }
+                            td { @if r.config_current { span.level.level-ok { "已送达" } } @else { span.level.level-warning { "未送达" } } }
                             td.small { (r.last_error.clone().unwrap_or_default()) }
                         }
                     }
@@ -116,6 +128,7 @@ pub async fn nodes(
                 }
             }
         }
+        p.small.muted { "全县配置（学校名单、政策）每次同步都随之下发：节点在最近一次更改之后同步成功即为已送达。" }
         p { "夜间汇总存档 " (days.len()) " 份：" a href="/archives" { "查看与下载" } }
     };
     let flash = super::flash_of(&q);

@@ -192,13 +192,7 @@ fn source_text(r: &Record) -> &'static str {
 
 /// The highest level among a case's alerts in force.
 fn case_level(v: &View, r: &Record) -> Option<baoxue_shared::policy::Level> {
-    let short = r.id.short();
-    v.computed
-        .alerts
-        .iter()
-        .filter(|x| x.subject_kind == baoxue_shared::alerts::SubjectKind::Case && x.subject == short)
-        .map(|x| x.level)
-        .max()
+    v.case_levels.get(&r.id).copied()
 }
 
 fn case_table(v: &View, rows: &[CaseRow]) -> Markup {

@@ -216,6 +216,7 @@ pub fn router(app: Arc<App>) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)),
         )
         .route("/census/decide", post(work::census_decide))
+        .route("/baseline", post(work::baseline_upload).layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)))
         .route("/nodes", get(admin::nodes))
         .route("/nodes/add", post(bureau::node_add))
         .route("/nodes/revoke", post(bureau::node_revoke))
@@ -243,9 +244,15 @@ impl RunningWeb {
     }
 }
 
-/// Binds the dashboard's port and starts serving it (and the background computation it reads)
-/// on the current runtime. Without a certificate only a loopback address is allowed.
-pub async fn start(state: Arc<HubState>, args: &WebArgs) -> Result<RunningWeb> {
+/// The dashboard's address and TLS, checked before `serve` binds anything.
+pub struct Prepared {
+    listen: SocketAddr,
+    tls: Option<baoxue_net::lan::HttpsAcceptor>,
+}
+
+/// Checks the flags: the address, the certificate and key (read and parsed), and that without
+/// a certificate only a loopback address is used.
+pub fn prepare(args: &WebArgs) -> Result<Prepared> {
     let listen: SocketAddr = args
         .web
         .parse()
@@ -267,6 +274,13 @@ pub async fn start(state: Arc<HubState>, args: &WebArgs) -> Result<RunningWeb> {
             "未提供 HTTPS 证书时，网页看板只能监听本机（127.0.0.1）；要在 {listen} 上提供，请用 --web-cert 和 --web-key 指定证书"
         )));
     }
+    Ok(Prepared { listen, tls })
+}
+
+/// Binds the dashboard's port and starts serving it (and the background computation it reads)
+/// on the current runtime.
+pub async fn start(state: Arc<HubState>, prepared: Prepared) -> Result<RunningWeb> {
+    let Prepared { listen, tls } = prepared;
     let county = state.dir.config()?.county_name;
     let views = Arc::new(Views::default());
     let accounts = Arc::new(accounts::FileAccounts::new(&state.dir.root));

@@ -10,7 +10,7 @@
 //! and at once when the app itself wrote something ([`Views::kick`]), so a resolved conflict or
 //! a confirmed census match shows within seconds.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -58,6 +58,8 @@ pub struct View {
     pub cases: BTreeMap<RecordId, Record>,
     /// Records with a field in conflict.
     pub conflicts: BTreeSet<RecordId>,
+    /// The highest level among each case's alerts in force.
+    pub case_levels: HashMap<RecordId, baoxue_shared::policy::Level>,
     /// Unreturned children by month, this school year.
     pub monthly: Vec<MonthPoint>,
     /// The latest nightly archive.
@@ -197,6 +199,14 @@ fn compute(state: &HubState, snap: Option<Snapshot>, generation: u64) -> Result<
     let computed = county.compute(&snap, as_of).map_err(|e| format!("{e:#}"))?;
     let year_start = county.year_start();
     let (monthly, last_archive) = monthly(&county, as_of, year_start, &computed.indicators.township_table);
+    let shorts: HashMap<String, RecordId> = snap.cases.keys().map(|id| (id.short(), *id)).collect();
+    let mut case_levels: HashMap<RecordId, baoxue_shared::policy::Level> = HashMap::new();
+    for a in computed.alerts.iter().filter(|a| a.subject_kind == baoxue_shared::alerts::SubjectKind::Case) {
+        if let Some(id) = shorts.get(&a.subject) {
+            let e = case_levels.entry(*id).or_insert(a.level);
+            *e = (*e).max(a.level);
+        }
+    }
     let view = View {
         generation,
         as_of,
@@ -208,6 +218,7 @@ fn compute(state: &HubState, snap: Option<Snapshot>, generation: u64) -> Result<
         computed,
         cases: snap.cases.clone(),
         conflicts: snap.conflicts.clone(),
+        case_levels,
         monthly,
         last_archive,
         refresh,
@@ -222,11 +233,10 @@ fn compute(state: &HubState, snap: Option<Snapshot>, generation: u64) -> Result<
 fn monthly(
     county: &crate::county::County,
     as_of: Date,
-    year_start: (u32, u32),
+    year_start: baoxue_shared::dates::SchoolYearStart,
     today: &TownshipTable,
 ) -> (Vec<MonthPoint>, Option<Date>) {
-    let start_year = baoxue_shared::dates::school_year_of(as_of, year_start);
-    let start = baoxue_shared::dates::school_year_start(start_year, year_start);
+    let start = baoxue_shared::dates::SchoolYear::of(as_of, year_start).first_day(year_start);
     let mut days: Vec<Date> = std::fs::read_dir(county.data.join("reports"))
         .map(|rd| {
             rd.filter_map(|e| e.ok()).filter_map(|e| Date::parse(&e.file_name().to_string_lossy()).ok()).collect()

@@ -228,12 +228,20 @@ pub async fn census_page(
             p { a href="/census" { "比对另一份名单" } }
         } @else {
             p.muted { "上传公安、民政、扶贫、残联或教育部下发的名单（.xlsx、.xls 或 .csv），与全县学籍逐一比对：身份证号一致的为在籍；姓名、性别、出生日期一致而身份证号不同的待您确认；其余适龄儿童立为失学案件，同步到其户籍乡镇的节点。" }
+            h2 { "比对名单" }
             form.stack method="post" enctype="multipart/form-data" action={ "/census?_csrf=" (user.csrf) } {
                 label { "名单文件 " span.hint { "列：身份证号、姓名、性别、出生日期、户籍乡镇（可用别名）" } input type="file" name="file" accept=".xlsx,.xls,.csv" required; }
                 label { "名单来源" select name="source" { @for s in SOURCES { option value=(s.key()) { (s.label()) } } } }
                 label { "比对日期" input type="date" name="date" value=(today) max=(today) required; }
                 p.will-write { "将记录：未匹配的适龄儿童各立一件失学案件；录入人 " (user.name) "（" (user.role_label) "）。" }
                 button type="submit" { "上传并比对" }
+            }
+            h2 { "基线（系统启用前各届入学、转入、转出、死亡）" }
+            form.stack method="post" enctype="multipart/form-data" action={ "/baseline?_csrf=" (user.csrf) } {
+                label { "基线文件 " span.hint { "列：学校、入学学年、入学年级、入学人数、转入、转出、死亡（.xlsx、.xls 或 .csv）" } input type="file" name="file" accept=".xlsx,.xls,.csv" required; }
+                label { "数据截至" input type="date" name="date" value=(today) max=(today) required; }
+                p.will-write { "将记录：以此文件替换现有基线，巩固率随即按新基线重算；操作人 " (user.name) "。" }
+                button type="submit" { "上传基线" }
             }
         }
     };
@@ -412,4 +420,48 @@ pub async fn census_decide(
         r.decided.insert(f.row, decided);
     }
     Ok(Redirect::to(&format!("/census?review={}", f.review)).into_response())
+}
+
+/// `POST /baseline` (multipart): `baseline import FILE --date D`.
+pub async fn baseline_upload(
+    State(app): State<Arc<App>>,
+    Extension(user): Extension<CurrentUser>,
+    mut mp: Multipart,
+) -> Result<Response, WebError> {
+    access_of(&user)?.require(Perm::Write)?;
+    let mut bytes = None;
+    let mut name = String::new();
+    let mut date = String::new();
+    while let Some(field) = mp.next_field().await.map_err(|e| WebError::BadRequest(format!("上传失败：{e}")))? {
+        match field.name().unwrap_or("") {
+            "file" => {
+                name = field.file_name().unwrap_or("基线").to_string();
+                bytes = Some(field.bytes().await.map_err(|e| WebError::BadRequest(format!("上传失败：{e}")))?.to_vec());
+            }
+            "date" => date = field.text().await.unwrap_or_default(),
+            _ => {}
+        }
+    }
+    let bytes = bytes.filter(|b| !b.is_empty()).ok_or_else(|| WebError::BadRequest("请选择基线文件".into()))?;
+    let by = user.name.clone();
+    let shown = name.clone();
+    let done = app
+        .write(move |st| {
+            let ctx = super::context(st, &by);
+            let dir = super::accounts::web_dir(&st.dir.root).join("tmp");
+            std::fs::create_dir_all(&dir).map_err(internal)?;
+            let tmp = dir.join(format!("{:016x}.upload", rand::random::<u64>()));
+            std::fs::write(&tmp, &bytes).map_err(internal)?;
+            let args = crate::cmd::county::BaselineArgs {
+                file: tmp.clone(),
+                date: Some(date.trim().to_string()).filter(|d| !d.is_empty()),
+            };
+            let r = crate::cmd::county::baseline_import(&ctx, &args);
+            let _ = std::fs::remove_file(&tmp);
+            r.map_err(|e| refused(crate::cmd::error_line(&e).replace(&tmp.display().to_string(), &shown)))
+        })
+        .await?;
+    let text = done.text().trim().to_string();
+    app.audit("census", &user, &format!("上传基线「{name}」：{text}"));
+    Ok(Redirect::to(&with_ok("/census", &text)).into_response())
 }

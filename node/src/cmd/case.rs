@@ -390,6 +390,49 @@ pub fn close(l: &Ledger, arg: &str, outcome: &str, a: &CloseArgs, stamp: &Stamp)
     Ok(format!("已销号：案件 {}（{}），{outcome}{extra}\n", c.id.short(), c.name()).into())
 }
 
+/// 籍随人走 (003 §一(四), `baoxue_shared::transfer`): closes as 转学核实, on the day the student
+/// was accepted, every open case held here whose student is now 在读 at another school of this
+/// township (the case may belong to the township the child left: it follows the child). Only
+/// `students` are looked at (all of this township's when none). Run by `student accept` and
+/// after every sync (for a case that reached this node after the child was accepted). Gives
+/// one line per case closed.
+pub fn close_transferred(l: &Ledger, students: Option<&[Record]>, author: &str) -> Result<Vec<String>> {
+    let all;
+    let students = match students {
+        Some(s) => s,
+        None => {
+            all = l.all(RecordKind::Student)?;
+            &all[..]
+        }
+    };
+    let mut lines = Vec::new();
+    for s in students.iter().filter(|s| l.is_ours(s)) {
+        for c in l.cases_of(s)? {
+            if !c.case_state().is_some_and(CaseState::is_open) {
+                continue;
+            }
+            if c.register(Field::CaseState).is_some_and(|r| r.in_conflict()) {
+                continue;
+            }
+            let Some((on, school)) = baoxue_shared::transfer::accepted_elsewhere(&c, s) else {
+                continue;
+            };
+            let (state, proof) = baoxue_shared::transfer::transfer_closure(on, &school);
+            let assigns = vec![
+                assign(&c, Field::CaseState, Value::CaseState(state))?,
+                assign(&c, Field::Closure, Value::Closure(Box::new(proof)))?,
+            ];
+            l.commit(author, on, vec![(c.id, RecordKind::Case, Change::Update(assigns))])?;
+            lines.push(format!(
+                "已销号：案件 {}（{}），转学核实（{on} 由{school}确认接收，籍随人走）",
+                c.id.short(),
+                c.name()
+            ));
+        }
+    }
+    Ok(lines)
+}
+
 /// Reopens a case closed by mistake (with a reason): its state goes back to what it was before
 /// the closure (辍学 if it had been confirmed, else 疑似辍学) and its clock resumes from its
 /// original day 0 — the days it stood closed are not forgiven. The reason is kept in the

@@ -467,7 +467,7 @@ fn ensure_home_delivery_fits(l: &Ledger, r: &Record, date: Date) -> Result<()> {
         return Err(refused(format!(
             "{} 不能改为送教上门：出生日期 {birth}，{} 周岁 {}，送教上门只适用于 6–16 岁的残疾儿童少年",
             who(r),
-            Date::ymd(year, 8, 31),
+            Date::ymd(year.first_calendar_year(), 8, 31),
             age_at_reference(birth, year)
         )));
     }
@@ -549,7 +549,14 @@ pub fn accept(l: &Ledger, arg: &str, stamp: &Stamp) -> Result<Output> {
     l.check_write_date(stamp.date, Some(&r), None)?;
     let p = Placement { status: Status::Enrolled, school: target.clone(), transfer: None };
     l.commit(&stamp.author, stamp.date, vec![(r.id, RecordKind::Student, placement_change(&r, p, None)?)])?;
-    Ok(format!("已确认转入：{} 自{}转入{target}，在读\n", who(&r), cur.school).into())
+    let mut text = format!("已确认转入：{} 自{}转入{target}，在读\n", who(&r), cur.school);
+    // 籍随人走: an open case of the child closes as 转学核实 on this day.
+    let now = l.student(arg)?;
+    for line in crate::cmd::case::close_transferred(l, Some(std::slice::from_ref(&now)), &stamp.author)? {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    Ok(text.into())
 }
 
 // --- edit ---------------------------------------------------------------------------------

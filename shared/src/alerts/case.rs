@@ -46,6 +46,11 @@ pub(super) fn case_alerts_in(
     if standing == Standing::Closed {
         return Vec::new();
     }
+    // 籍随人走: accepted at another school on or before `as_of`, the child is in school there;
+    // the case stands closed (转学核实) from that day even before its closing arrives here.
+    if student.is_some_and(|s| crate::transfer::accepted_elsewhere_on(case, s, as_of).is_some()) {
+        return Vec::new();
+    }
     let actions = actions_until(case, as_of);
     let school = school_of(case, student);
     let people =
@@ -501,6 +506,56 @@ mod tests {
         let y = Policy::preset("yaoan").unwrap();
         let ry = |day: &str| case_alerts(&y, &org(), &c, Some(&again), d(day)).len();
         assert_eq!((ry("2026-03-06"), ry("2026-03-09"), ry("2026-03-10")), (0, 2, 2));
+    }
+
+    /// 籍随人走: the child of an open case accepted at another school (白沙小学) on Thu 03-05 is in
+    /// school there; the case raises nothing from that day, whatever arrives later.
+    #[test]
+    fn a_child_accepted_at_another_school_stops_the_clock_on_the_acceptance_day() {
+        use crate::model::{Placement, Status, TransferTarget};
+        use crate::revision::{Assign, Field, Value};
+        let p = shapotou();
+        let s0 = student_with_absences(&[("2026-03-02", AbsenceKind::Unexcused)]);
+        let place = |status, school: &str, transfer| Placement { status, school: school.into(), transfer };
+        let mut revs: Vec<crate::revision::Revision> = Vec::new();
+        let mut last = s0.id.creating_revision();
+        for (day, pl) in [
+            (
+                "2026-03-04",
+                place(Status::TransferredOut, "鸦岭中心小学", Some(TransferTarget::School("白沙小学".into()))),
+            ),
+            ("2026-03-05", place(Status::Enrolled, "白沙小学", None)),
+        ] {
+            let r = revision(
+                s0.id,
+                RecordKind::Student,
+                d(day),
+                Change::Update(vec![Assign {
+                    field: Field::Placement,
+                    value: Value::Placement(pl),
+                    supersedes: vec![last],
+                }]),
+            );
+            last = r.id;
+            revs.push(r);
+        }
+        let mut student = s0.clone();
+        for r in &revs {
+            student.apply(r);
+        }
+        let c =
+            CaseBuilder::with_student("张小明", "鸦岭镇", Some("鸦岭中心小学"), Some(5), d("2026-03-02"), Some(s0.id))
+                .build();
+        let rules_on = |day: &str| -> Vec<String> {
+            case_alerts(&p, &org(), &c, Some(&student), d(day)).into_iter().map(|a| a.rule).collect()
+        };
+        assert_eq!(rules_on("2026-03-04"), vec!["d0_teacher_contact"], "the day before");
+        assert!(rules_on("2026-03-05").is_empty(), "the day of");
+        assert!(rules_on("2026-03-06").is_empty(), "the day after");
+        assert!(rules_on("2026-05-06").is_empty());
+        assert_eq!(crate::transfer::accepted_elsewhere(&c, &student), Some((d("2026-03-05"), "白沙小学".to_string())));
+        // Without the acceptance (still in transit), the clock runs on.
+        assert!(!case_alerts(&p, &org(), &c, Some(&s0), d("2026-05-06")).is_empty());
     }
 
     // --- 000 §三(二) (yaoan, school days, more than 3) ---------------------------------------------
