@@ -48,7 +48,7 @@ use facts::{index_students, student_of};
 pub use accountability::{school_alerts, township_alerts};
 pub use case::case_alerts;
 pub use data_quality::{conflict_alert, duplicate_enrolment_alert, duplicate_since};
-pub use deadlines::{report_deadline_alerts, SyncDays};
+pub use deadlines::{calendar_alert, report_deadline_alerts, report_deadline_alerts_issued, SyncDays};
 pub use rates::{dropout_rate_alerts, loss_alerts, StageCounts, UnitCounts};
 
 /// What an alert is about (docs/CLI.md `subject_kind`).
