@@ -27,10 +27,13 @@ fn main() {
         })
         .collect();
     let f = node.file("roster.csv", roster(&kids).as_bytes());
-    node.ok(&["student", "import", &f.to_string_lossy()]);
+    node.ok(&["student", "import", &f.to_string_lossy(), "--date", "2026-09-01"]);
     // A case three days old, so the ladder has something due.
-    let three_days_ago = baoxue_shared::Date::today().add_days(-3).to_string();
+    let today = baoxue_shared::Date::parse(TODAY).expect("TODAY");
+    let three_days_ago = today.add_days(-7).to_string(); // a week ago: five school days
+    let friday = today.add_days(-3).to_string();
     node.ok(&["absence", &kids[2].student_no, "--kind", "unexcused", "--date", &three_days_ago]);
+    node.ok(&["absence", &kids[0].student_no, "--kind", "sick", "--date", &friday]);
     node.ok(&[
         "case",
         "act",
@@ -63,7 +66,18 @@ fn main() {
     let url = line.split('：').nth(1).expect("url").trim().trim_end_matches('/').to_string();
     let mut b = Browser::launch().expect("Chromium");
     let shot = |b: &mut Browser, name: &str| {
+        // The whole page in one viewport, so a sticky bar sits at the page's foot as on screen
+        // (a capture beyond the viewport would leave it in the middle of the picture).
+        let (w, h, mobile) = b
+            .eval("[innerWidth, document.documentElement.scrollHeight, innerWidth < 700]")
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .map(|v| (v[0].as_u64().unwrap_or(1280), v[2].as_bool().unwrap_or(false), v[1].as_u64().unwrap_or(900)))
+            .map(|(w, m, h)| (w as u32, h as u32, m))
+            .unwrap_or((1280, 900, false));
+        b.viewport(w, h, mobile).expect("fit");
         let png = b.screenshot().expect("png");
+        b.viewport(w, if mobile { 844 } else { 900 }, mobile).expect("back");
         std::fs::write(out.join(name), png).expect("write png");
         println!("docs/screenshots/{name}");
     };
@@ -91,8 +105,26 @@ fn main() {
     b.click_and_wait("tbody a").expect("case");
     shot(&mut b, "06-case.png");
     let case = b.url().expect("url");
-    b.goto(&format!("{}/print/persuade", case.split('?').next().unwrap_or(""))).expect("print");
+    let case = case.split('?').next().unwrap_or("").to_string();
+    b.goto(&format!("{case}/print/persuade")).expect("print");
     shot(&mut b, "07-notice.png");
+    // A home visit with the 001 附件2 fields, then its 家访记录表.
+    b.goto(&case).expect("case");
+    b.fill("form[action$='/act'] select[name=kind]", "visit").expect("kind");
+    b.fill("form[action$='/act'] textarea[name=text]", "见到孩子母亲。孩子因跟不上功课不愿上学，在家玩手机。")
+        .expect("text");
+    b.fill("form[action$='/act'] input[name=companion]", "陈老师").expect("companion");
+    b.fill("form[action$='/act'] textarea[name=school_opinion]", "安排数学老师每周两次课后辅导。").expect("school");
+    b.fill("form[action$='/act'] textarea[name=parent_opinion]", "同意下周一送孩子返校。").expect("parent");
+    b.click_and_wait("form[action$='/act'] button[type=submit]").expect("save visit");
+    b.goto(&format!("{case}/print/visit")).expect("visit form");
+    shot(&mut b, "08-visit-record.png");
+    // The student page on a phone: absences, each with its withdraw form.
+    b.viewport(390, 844, true).expect("phone");
+    b.goto(&format!("{url}/students?q={}", kids[0].name)).expect("search");
+    b.click_and_wait("tbody a").expect("student");
+    b.eval("document.getElementById('absences').scrollIntoView()").expect("scroll");
+    shot(&mut b, "09-student-phone.png");
     drop(b);
     let _ = child.kill();
     let _ = child.wait();

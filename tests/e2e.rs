@@ -7,6 +7,7 @@ mod e2e {
     mod backup;
     mod bad_input;
     mod case_details;
+    mod dashboard;
     mod durability;
     mod hub_alerts;
     mod identity;

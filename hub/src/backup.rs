@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use baoxue_store::backup::{new_backup_identity, parse_recipient, read_backup, write_backup, BackupHeader};
 use baoxue_store::crypt::{create_private_dir, default_key_file, write_private};
-use baoxue_store::{DumpCount, StoreOptions};
+use baoxue_store::{DumpCount, Store, StoreOptions};
 
 use crate::data::{
     HubDir, HubError, Result, CA_FILE, CONFIG_FILE, HUB_CERT_FILE, NODES_FILE, ORG_FILE, POLICY_FILE, STATUS_FILE,
@@ -50,11 +50,10 @@ impl HubDir {
         Ok((public, Some(path)))
     }
 
-    /// Writes a backup of the hub to `out` (works while `serve` holds the store: it runs
-    /// there, with the store's writer held for the dump).
-    pub fn backup(&self, out: &Path) -> Result<(DumpCount, String)> {
+    /// Writes a backup of the hub's `store` to `out` (while `serve` holds the store the
+    /// command runs there, over the store it holds, with the writer held for the dump).
+    pub fn backup(&self, store: &Store, out: &Path) -> Result<(DumpCount, String)> {
         let (recipient, _) = self.backup_recipient()?;
-        let store = self.open_store()?;
         let key = self.key()?;
         let mut files = Vec::new();
         for f in FILES {
@@ -65,17 +64,17 @@ impl HubDir {
             }
         }
         let header = BackupHeader { kind: "hub".into(), created: crate::data::now_text(), epoch: store.epoch()? };
-        let count = write_backup(&store, &header, &files, &recipient, out)?;
+        let count = write_backup(store, &header, &files, &recipient, out)?;
         Ok((count, recipient))
     }
 
     /// The backup after a nightly run, into the configured directory (none configured: none).
-    pub fn backup_after_nightly(&self, as_of: &str) -> Result<Option<PathBuf>> {
+    pub fn backup_after_nightly(&self, store: &Store, as_of: &str) -> Result<Option<PathBuf>> {
         let Some(dir) = self.config()?.backup_dir else { return Ok(None) };
         let dir = PathBuf::from(dir);
         create_private_dir(&dir).map_err(|source| HubError::Io { path: dir.clone(), source })?;
         let out = dir.join(format!("baoxue-hub-{as_of}.age"));
-        self.backup(&out)?;
+        self.backup(store, &out)?;
         Ok(Some(out))
     }
 

@@ -1,12 +1,18 @@
-//! The hub's command line (docs/CLI.md "Hub"): argument definitions and dispatch. Exit status: 0
-//! success, 1 the command failed (one clear line on stderr), 2 bad usage (clap).
+//! The hub's command line (docs/CLI.md "Hub"): argument definitions, their translation into a
+//! [`Request`] of the command layer ([`crate::cmd`]), and printing its [`Output`]. A command
+//! that finds the store held by `serve` is sent to it over the control socket
+//! ([`crate::control`]) as that same request. Exit status: 0 success, 1 the command failed (one
+//! clear line on stderr), 2 bad usage (clap).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Context as _, Result};
+use baoxue_control::Reply;
 use clap::{Parser, Subcommand};
 
+use crate::cmd::county::{AlertsArgs, BaselineCmd, CensusCmd, ReportArgs};
+use crate::cmd::{self, error_line, Context, Output, Printed, Request};
 use crate::data::HubDir;
 
 #[derive(Debug, Parser)]
@@ -75,7 +81,12 @@ pub enum Cmd {
         /// 不做夜间汇总（仅供基准测试：只测同步）
         #[arg(long, hide = true)]
         no_nightly: bool,
+        #[command(flatten)]
+        web: crate::web::WebArgs,
     },
+    /// 县级看板的网页账户：添加、重置密码、停用、列出
+    #[command(subcommand)]
+    User(crate::web::accounts::UserCmd),
     /// 并发修改冲突：列出，或裁定（conflicts resolve）
     Conflicts {
         #[arg(long)]
@@ -84,18 +95,18 @@ pub enum Cmd {
         cmd: Option<ConflictsCmd>,
     },
     /// 报表：巩固率、辍学率、各乡镇未返校统计表、月度排名
-    Report(crate::county::cmd::ReportArgs),
+    Report(ReportArgs),
     /// 截至某日在办的全部预警（个案、学校、乡镇、报送、重复学籍、冲突）
-    Alerts(crate::county::cmd::AlertsArgs),
+    Alerts(AlertsArgs),
     /// 基线：系统启用前各届的入学、转入、转出、死亡
     Baseline {
         #[command(subcommand)]
-        cmd: crate::county::cmd::BaselineCmd,
+        cmd: BaselineCmd,
     },
     /// 名单比对（三比对）：公安、民政、扶贫、残联名单或教育部疑似失学儿童名单
     Census {
         #[command(subcommand)]
-        cmd: crate::county::cmd::CensusCmd,
+        cmd: CensusCmd,
     },
     /// 演示：模拟伊川县，县级平台与各乡镇节点经本机 QUIC 同步，运行一个学年（由 baoxue-sim 执行）
     #[command(disable_help_flag = true)]
@@ -202,161 +213,75 @@ pub fn data_dir(given: Option<PathBuf>) -> PathBuf {
     }
 }
 
-fn print_json(v: &impl serde::Serialize) -> Result<()> {
-    crate::out::stdout(&(serde_json::to_string_pretty(v)? + "\n"));
-    Ok(())
-}
-
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("无法启动异步运行时")
-}
-
-fn operator(given: Option<String>) -> String {
-    given
-        .or_else(crate::out::operator_env)
-        .or_else(|| std::env::var("USER").ok())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "县级平台".into())
 }
 
 fn parse_listen(s: &str) -> Result<SocketAddr> {
     s.parse().map_err(|_| anyhow!("监听地址“{s}”无效（应为 IP:端口，如 0.0.0.0:7443）"))
 }
 
-/// Runs one command.
-pub fn run(cli: Cli) -> Result<()> {
-    let dir = HubDir::new(&data_dir(cli.data));
-    match cli.cmd {
+/// What the command line asks for: a command of the command layer (with whether to print its
+/// JSON), or one of the commands that are not (`serve`, `demo`, `bench`).
+pub enum Parsed {
+    Command {
+        request: Request,
+        json: bool,
+    },
+    Serve {
+        listen: String,
+        no_nightly: bool,
+        web: crate::web::WebArgs,
+    },
+    /// `user …`: the dashboard's accounts file (no store needed, works while `serve` runs).
+    User(crate::web::accounts::UserCmd),
+    Simulator {
+        cmd: &'static str,
+        args: Simulator,
+    },
+}
+
+/// The command-layer request of a parsed command line.
+pub fn parsed(cmd: Cmd) -> Parsed {
+    let command = |request: Request, json: bool| Parsed::Command { request, json };
+    match cmd {
         Cmd::Init { county_code, name, policy, addr } => {
-            let done = dir.init(&county_code, &name, policy.as_deref(), addr.as_deref())?;
-            crate::say!(
-                "已建立 {}（{}）县级平台，数据目录 {}\n政策：{}；节点连接地址：{}\n县 CA 私钥在 {}（已加密），请用 backup 离线备份并妥善保管",
-                done.config.county_name,
-                done.config.county_code,
-                dir.root.display(),
-                done.config.policy,
-                done.config.addr,
-                done.ca_path.display()
-            );
-            crate::say!("数据加密密钥：{}", done.key_origin);
-            if let Some(w) = done.key_origin.warning() {
-                eprintln!("{w}");
-            }
-            if let (Some(p), Some(r)) = (&done.backup_identity, &done.config.backup_recipient) {
-                crate::say!(
-                    "县级备份公钥：{r}\n县级备份私钥在 {}：请立即移到离线介质保存并从本机删除，恢复任何备份都需要它",
-                    p.display()
-                );
-            }
+            command(Request::Init(cmd::admin::InitArgs { county_code, name, policy, addr }), false)
         }
-        Cmd::Backup { out } => {
-            let out = crate::out::resolve(&out);
-            let (n, _) = dir.backup(&out)?;
-            crate::say!(
-                "已备份县级平台：{} 条修订及配置、证书，写入 {}（已用县级备份公钥加密）",
-                n.revisions,
-                out.display()
-            );
-        }
-        Cmd::Restore { file, identity } => {
-            let (n, h) = dir.restore(&file, &identity)?;
-            crate::say!(
-                "已恢复县级平台到 {}：{} 条修订（备份于 {}）；新的数据加密密钥：{}\n各节点下次同步时与平台重新核对，备份之后的记录由节点重新上报",
-                dir.root.display(),
-                n.revisions,
-                h.created,
-                dir.key()?.origin()
-            );
-        }
-        Cmd::BackupKey => {
-            let (r, created) = dir.backup_recipient()?;
-            crate::say!("县级备份公钥：{r}");
-            if let Some(p) = created {
-                crate::say!("已生成县级备份私钥 {}：请立即移到离线介质保存并从本机删除", p.display());
-            }
-        }
-        Cmd::Org { cmd: OrgCmd::Import { file, remove } } => {
-            let file = crate::out::resolve(&file);
-            let bytes = std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
-            let (t, s, v) = dir.import_org(&bytes, &file, &remove)?;
-            crate::say!("已导入组织机构：{t} 个乡镇，{s} 所学校（配置第 {v} 版，各节点下次同步时收到）");
-        }
-        Cmd::Policy { cmd: PolicyCmd::Set { policy } } => {
-            let v = dir.set_policy(&policy)?;
-            crate::say!("已更换政策为 {policy}（配置第 {v} 版，各节点下次同步时收到）");
-        }
-        Cmd::Policy { cmd: PolicyCmd::Holidays { file } } => {
-            let table = baoxue_shared::calendar::HolidayTable::load(&file)?;
-            let years: Vec<String> = table.years.keys().map(|y| y.to_string()).collect();
-            let v = dir.update_policy(|p| p.with_holiday_notice(&table))?;
-            crate::say!("已载入 {} 年节假日安排（配置第 {v} 版，各节点下次同步时收到）", years.join("、"));
-        }
+        Cmd::Org { cmd: OrgCmd::Import { file, remove } } => command(Request::OrgImport { file, remove }, false),
+        Cmd::Policy { cmd: PolicyCmd::Set { policy } } => command(Request::PolicySet { policy }, false),
+        Cmd::Policy { cmd: PolicyCmd::Holidays { file } } => command(Request::PolicyHolidays { file }, false),
         Cmd::Policy { cmd: PolicyCmd::Closure { name, from, to } } => {
-            let day = |s: &str, flag: &str| {
-                baoxue_shared::Date::parse(s)
-                    .map_err(|_| anyhow!("{flag} 日期「{s}」无效：应为 YYYY-MM-DD 格式的真实日期"))
-            };
-            let from_d = day(&from, "--from")?;
-            let to_d = match &to {
-                Some(t) => day(t, "--to")?,
-                None => from_d,
-            };
-            let c = baoxue_shared::calendar::Closure::new(&name, from_d, to_d)?;
-            let v = dir.update_policy(|p| p.with_closure(c))?;
-            crate::say!("已登记停课「{name}」{from_d} 至 {to_d}：不计入时限（配置第 {v} 版，各节点下次同步时收到）");
+            command(Request::PolicyClosure(cmd::admin::ClosureArgs { name, from, to }), false)
         }
-        Cmd::Node { cmd } => node(&dir, cmd)?,
-        Cmd::Stats { json } => {
-            let store = dir.open_store()?;
-            let s = crate::stats::stats(&dir, &store)?;
-            if json {
-                print_json(&s)?;
-            } else {
-                crate::say!("{}", crate::stats::to_text(&s));
-            }
+        Cmd::Node { cmd: NodeCmd::Add { name, township, out, hub } } => {
+            command(Request::NodeAdd(cmd::admin::NodeAddArgs { name, township, out, hub }), false)
         }
-        Cmd::Serve { listen, no_nightly } => {
-            let addr = parse_listen(&listen)?;
-            init_logging();
-            runtime()?.block_on(crate::server::serve(&dir, addr, !no_nightly))?;
-        }
-        Cmd::Conflicts { json, cmd: None } => {
-            let store = dir.open_store()?;
-            let rows = crate::conflicts::list(&store, &dir.org()?)?;
-            if json {
-                print_json(&rows)?;
-            } else {
-                crate::say!("{}", crate::conflicts::to_text(&rows));
-            }
-        }
+        Cmd::Node { cmd: NodeCmd::Revoke { name } } => command(Request::NodeRevoke { name }, false),
+        Cmd::Node { cmd: NodeCmd::List { json } } => command(Request::NodeList, json),
+        Cmd::Stats { json } => command(Request::Stats, json),
+        Cmd::Backup { out } => command(Request::Backup { out }, false),
+        Cmd::Restore { file, identity } => command(Request::Restore { file, identity }, false),
+        Cmd::BackupKey => command(Request::BackupKey, false),
+        Cmd::Conflicts { json, cmd: None } => command(Request::Conflicts, json),
         Cmd::Conflicts { cmd: Some(ConflictsCmd::Resolve { id, keep, field, by, date, json }), .. } => {
-            let date = match date {
-                Some(d) => baoxue_shared::Date::parse(&d).map_err(|e| anyhow!("--date：{e}"))?,
-                None => baoxue_shared::Date::today(),
-            };
-            let store = dir.open_store()?;
-            let r = crate::conflicts::resolve(&store, &id, &keep, field.as_deref(), &operator(by), date)?;
-            if json {
-                print_json(&r)?;
-            } else {
-                crate::say!(
-                    "已裁定：记录 {} 的 {} 取值为 {}（修订 {}，取代 {} 个并发值）；各节点下次同步时收到",
-                    &r.record[..8],
-                    baoxue_shared::Field::from_key(&r.field).map(|f| f.label()).unwrap_or(&r.field),
-                    r.value,
-                    &r.revision[..8],
-                    r.replaced.len()
-                );
-            }
+            command(Request::ConflictsResolve(cmd::review::ResolveArgs { id, keep, field, by, date }), json)
         }
-        Cmd::Report(a) => crate::county::cmd::report(&dir, a)?,
-        Cmd::Alerts(a) => crate::county::cmd::alerts(&dir, a)?,
-        Cmd::Baseline { cmd } => crate::county::cmd::baseline(&dir, cmd)?,
-        Cmd::Census { cmd } => crate::county::cmd::census(&dir, cmd)?,
-        Cmd::Demo(_) | Cmd::Bench(_) => return Err(anyhow!("demo 与 bench 由 baoxue-sim 执行")),
+        Cmd::Report(a) => command(Request::Report(a), false),
+        Cmd::Alerts(a) => {
+            let json = a.json;
+            command(Request::Alerts(a), json)
+        }
+        Cmd::Baseline { cmd: BaselineCmd::Import(a) } => command(Request::BaselineImport(a), false),
+        Cmd::Census { cmd: CensusCmd::Import(a) } => {
+            let json = a.json;
+            command(Request::CensusImport(a), json)
+        }
+        Cmd::Serve { listen, no_nightly, web } => Parsed::Serve { listen, no_nightly, web },
+        Cmd::User(u) => Parsed::User(u),
+        Cmd::Demo(args) => Parsed::Simulator { cmd: "demo", args },
+        Cmd::Bench(args) => Parsed::Simulator { cmd: "bench", args },
     }
-    Ok(())
 }
 
 /// The simulator's executable: `baoxue-sim` next to this one.
@@ -389,108 +314,78 @@ fn simulator(cmd: &str, a: &Simulator) -> Result<std::process::ExitCode> {
     })
 }
 
-fn node(dir: &HubDir, cmd: NodeCmd) -> Result<()> {
-    match cmd {
-        NodeCmd::Add { name, township, out, hub } => {
-            if out.exists() {
-                return Err(anyhow!("{} 已存在，不覆盖（配置包含私钥，请换一个文件名）", out.display()));
-            }
-            let text = dir.add_node(&name, &township, hub.as_deref())?;
-            baoxue_net::write_file_atomic(&out, text.as_bytes(), true)?;
-            let cfg = dir.config()?;
-            crate::say!(
-                "已签发节点 {name}（{township}），配置包写入 {}（含私钥，请安全送达该乡镇）\n节点上执行：baoxue-node init --bundle {}（平台地址 {}）",
-                out.display(),
-                out.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default(),
-                hub.unwrap_or(cfg.addr)
-            );
-        }
-        NodeCmd::Revoke { name } => {
-            let n = dir.revoke_node(&name)?;
-            crate::say!("已吊销节点 {}（{}）：此后的连接一律拒绝", n.name, n.township);
-        }
-        NodeCmd::List { json } => {
-            let alerts = pending_alerts(dir);
-            let rows = dir.node_rows_with(alerts.as_ref())?;
-            if json {
-                print_json(&rows)?;
-            } else if rows.is_empty() {
-                crate::say!("尚未签发任何节点（baoxue-hub node add）");
-            } else {
-                if let Some(a) = &alerts {
-                    let how = if a.source == "live" { "当前计算" } else { "夜间汇总存档，serve 运行中" };
-                    crate::say!("在办预警截至 {}（{how}）", a.as_of);
-                }
-                for r in rows {
-                    crate::say!(
-                        "{}（{}）  签发 {}  最近同步 {}  在办预警 {}{}{}",
-                        r.name,
-                        r.township,
-                        r.issued,
-                        r.last_sync.as_deref().unwrap_or("从未"),
-                        r.pending_alerts.map(|n| n.to_string()).unwrap_or_else(|| "未知".into()),
-                        if r.revoked { "  已吊销" } else { "" },
-                        r.last_error.map(|e| format!("  上次失败：{e}")).unwrap_or_default()
-                    );
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Alerts in force per township for `node list`: computed now when the store is free, else
-/// the newest nightly archive (while `serve` holds the store), else unknown.
-fn pending_alerts(dir: &HubDir) -> Option<crate::data::PendingAlerts> {
-    let live = || -> Result<crate::data::PendingAlerts> {
-        let county = dir.county(dir.open_store()?)?;
-        let (snap, _) = county.snapshot()?;
-        let today = baoxue_shared::Date::today();
-        let mut by_township = std::collections::BTreeMap::new();
-        for a in county.alerts(&snap, today)? {
-            *by_township.entry(a.township).or_insert(0) += 1;
-        }
-        Ok(crate::data::PendingAlerts { as_of: today.to_string(), source: "live", by_township })
-    };
-    match live() {
-        Ok(a) => Some(a),
-        Err(_) => dir.archived_alerts(),
-    }
-}
-
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BAOXUE_LOG").unwrap_or_else(|_| "info".into());
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
-}
-
-/// Commands that need the store and may be run by `serve` on the caller's behalf while it
-/// holds it (see [`crate::control`]); never `init`, `serve`, `demo` or `bench`.
-pub fn forwardable(cmd: &Cmd) -> bool {
-    matches!(
-        cmd,
-        Cmd::Stats { .. }
-            | Cmd::Backup { .. }
-            | Cmd::Conflicts { .. }
-            | Cmd::Report(_)
-            | Cmd::Alerts(_)
-            | Cmd::Baseline { .. }
-            | Cmd::Census { .. }
-            | Cmd::Node { cmd: NodeCmd::List { .. } | NodeCmd::Revoke { .. } }
-            | Cmd::Org { .. }
-    )
-}
-
-/// An error as the one line the binary prints (context chain joined).
-pub fn error_line(e: &anyhow::Error) -> String {
-    format!("{e:#}").lines().collect::<Vec<_>>().join("；")
 }
 
 fn is_locked(e: &anyhow::Error) -> bool {
     e.chain().any(|c| matches!(c.downcast_ref::<crate::data::HubError>(), Some(crate::data::HubError::Locked(_))))
 }
 
-/// The binary's entry: parse, run, print one clear line on failure. A command that finds the
-/// store held by `serve` is handed to it.
+/// Writes what a command printed (a closed pipe is not an error).
+fn print(p: &Printed) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(p.stdout.as_bytes());
+    let _ = std::io::stderr().lock().write_all(p.stderr.as_bytes());
+}
+
+fn failed(line: &str) -> std::process::ExitCode {
+    eprintln!("错误：{line}");
+    std::process::ExitCode::from(1)
+}
+
+/// Prints a command's output; its status.
+fn done(out: &Output, json: bool) -> std::process::ExitCode {
+    match out.printed(json) {
+        Ok(p) => {
+            print(&p);
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => failed(&error_line(&e)),
+    }
+}
+
+/// Prints what `serve` answered; its status.
+fn answered(reply: Reply<Output>, json: bool) -> std::process::ExitCode {
+    match reply {
+        Reply::Done(out) => done(&out, json),
+        Reply::Failed(lines) => {
+            let n = lines.len();
+            for (i, l) in lines.iter().enumerate() {
+                if i + 1 == n {
+                    eprintln!("错误：{l}");
+                } else {
+                    eprintln!("{l}");
+                }
+            }
+            std::process::ExitCode::from(1)
+        }
+        Reply::Refused(why) => failed(&why),
+    }
+}
+
+/// Runs a command of the command layer here, or, when `serve` holds the store, by `serve`.
+fn command(data: &std::path::Path, request: Request, json: bool) -> std::process::ExitCode {
+    // `node list` counts alerts only when the store is free; while serving, ask the server.
+    if request == Request::NodeList && baoxue_control::present(data) {
+        if let Ok(reply) = crate::control::forward(data, &request) {
+            return answered(reply, json);
+        }
+    }
+    let ctx = Context::local(HubDir::new(data));
+    let forward = request.forwardable();
+    match cmd::run(&ctx, request.clone()) {
+        Ok(out) => done(&out, json),
+        Err(e) if forward && is_locked(&e) => match crate::control::forward(data, &request) {
+            Ok(reply) => answered(reply, json),
+            Err(why) => failed(&format!("{}（{why}）", error_line(&e))),
+        },
+        Err(e) => failed(&error_line(&e)),
+    }
+}
+
+/// The binary's entry: parse, run, print one clear line on failure.
 pub fn main() -> std::process::ExitCode {
     main_from(std::env::args_os())
 }
@@ -498,47 +393,30 @@ pub fn main() -> std::process::ExitCode {
 /// [`main`] over a given command line (program name first); `baoxue-sim hub …` runs the hub
 /// this way.
 pub fn main_from(argv: impl IntoIterator<Item = std::ffi::OsString>) -> std::process::ExitCode {
-    let argv: Vec<std::ffi::OsString> = argv.into_iter().collect();
-    let args: Vec<String> = argv.iter().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
-    let cli = Cli::parse_from(&argv);
-    if let Cmd::Demo(a) | Cmd::Bench(a) = &cli.cmd {
-        let cmd = if matches!(cli.cmd, Cmd::Demo(_)) { "demo" } else { "bench" };
-        return match simulator(cmd, a) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("错误：{}", error_line(&e));
-                std::process::ExitCode::from(1)
+    let cli = Cli::parse_from(argv);
+    let data = data_dir(cli.data);
+    match parsed(cli.cmd) {
+        Parsed::Command { request, json } => command(&data, request, json),
+        Parsed::Serve { listen, no_nightly, web } => {
+            let r = parse_listen(&listen).and_then(|addr| {
+                init_logging();
+                Ok(runtime()?.block_on(crate::server::serve(&HubDir::new(&data), addr, !no_nightly, Some(&web)))?)
+            });
+            match r {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => failed(&error_line(&e)),
             }
-        };
-    }
-    let data = data_dir(cli.data.clone());
-    let forward = forwardable(&cli.cmd);
-    // `node list` counts alerts only when the store is free; while serving, ask the server.
-    let node_list = matches!(cli.cmd, Cmd::Node { cmd: NodeCmd::List { .. } });
-    if node_list && data.join(crate::control::SOCKET).exists() {
-        if let Ok(a) = crate::control::forward(&data, &args) {
-            return answered(a);
         }
-    }
-    match run(cli) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) if forward && is_locked(&e) => match crate::control::forward(&data, &args) {
-            Ok(a) => answered(a),
-            Err(why) => {
-                eprintln!("错误：{}（{}）", error_line(&e), error_line(&why));
-                std::process::ExitCode::from(1)
+        Parsed::User(u) => match crate::web::accounts::run(&HubDir::new(&data), &u) {
+            Ok(text) => {
+                print!("{text}");
+                std::process::ExitCode::SUCCESS
             }
+            Err(e) => failed(&error_line(&anyhow::Error::from(e))),
         },
-        Err(e) => {
-            eprintln!("错误：{}", error_line(&e));
-            std::process::ExitCode::from(1)
-        }
+        Parsed::Simulator { cmd, args } => match simulator(cmd, &args) {
+            Ok(code) => code,
+            Err(e) => failed(&error_line(&e)),
+        },
     }
-}
-
-fn answered(a: crate::control::Answer) -> std::process::ExitCode {
-    use std::io::Write as _;
-    let _ = std::io::stdout().lock().write_all(a.stdout.as_bytes());
-    let _ = std::io::stderr().lock().write_all(a.stderr.as_bytes());
-    std::process::ExitCode::from(u8::try_from(a.code).unwrap_or(1))
 }

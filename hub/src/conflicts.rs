@@ -8,11 +8,11 @@ use baoxue_shared::state::Register;
 use baoxue_shared::sync::HUB_ORIGIN;
 use baoxue_shared::{Change, Date, Field, Record, RecordId, RecordKind, RevId, Value};
 use baoxue_store::Store;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::data::{HubError, Result};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConflictValue {
     /// The revision that wrote this value (32 hex digits; the first 8 identify it for `--keep`).
     pub revision: String,
@@ -24,14 +24,14 @@ pub struct ConflictValue {
     pub interim: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldConflict {
     pub field: String,
     pub label: String,
     pub values: Vec<ConflictValue>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConflictRow {
     pub record: String,
     pub kind: String,
@@ -59,7 +59,7 @@ fn field_conflict(field: Field, reg: &Register) -> FieldConflict {
     FieldConflict { field: field.key().into(), label: field.label().into(), values }
 }
 
-fn row(rec: &Record, org: &Org) -> ConflictRow {
+pub fn row(rec: &Record, org: &Org) -> ConflictRow {
     let (school, township) = match rec.kind {
         RecordKind::Student => {
             let s = rec.school().map(str::to_string);
@@ -130,7 +130,7 @@ pub fn to_text(rows: &[ConflictRow]) -> String {
 }
 
 /// What `conflicts resolve` wrote.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resolved {
     pub record: String,
     pub field: String,

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use baoxue_shared::alerts::{
     all_alerts, conflict_alert, dropout_rate_alerts, duplicate_enrolment_alert, duplicate_since, loss_alerts,
     report_deadline_alerts, sort_alerts, Alert, StageCounts, SubjectKind, SyncDays, UnitCounts,
@@ -34,9 +34,7 @@ use baoxue_shared::{Change, Date, Field, Hlc, Record, RecordId, RecordKind, RevI
 use baoxue_store::Store;
 use serde::{Deserialize, Serialize};
 
-use crate::nightly::{Refresh, Snapshot};
-
-pub mod cmd;
+use crate::snapshot::{Refresh, Snapshot};
 
 /// Meta key of the imported [`Baseline`].
 pub const META_BASELINE: &str = "county_baseline";
@@ -350,7 +348,7 @@ impl County {
         let items: Vec<(RecordId, RecordKind, Change)> = outcome
             .cases
             .iter()
-            .map(|c| (RevId::random(), RecordKind::Case, Change::CreateCase(Box::new(c.clone()))))
+            .map(|c| (RecordId::created_by(RevId::random()), RecordKind::Case, Change::CreateCase(Box::new(c.clone()))))
             .collect();
         let mut opened = Vec::new();
         if !items.is_empty() {
@@ -397,20 +395,4 @@ fn since_of(reg: &Register) -> Date {
 /// read them from its meta tree).
 pub fn open_with(data: &Path, store: Store, org: Org, policy: Policy, nodes: Vec<NodeSeen>) -> County {
     County::new(store, org, policy, data, nodes)
-}
-
-/// Reads a file named on the command line, naming it in the error.
-pub fn read_input(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(crate::out::resolve(path)).with_context(|| format!("无法读取文件 {}", path.display()))
-}
-
-/// Writes `text` to `--out FILE`, or returns it for stdout.
-pub fn write_output(text: &str, out: Option<&Path>) -> Result<Option<String>> {
-    match out {
-        Some(p) => {
-            std::fs::write(crate::out::resolve(p), text).with_context(|| format!("无法写入 {}", p.display()))?;
-            Ok(None)
-        }
-        None => Ok(Some(text.to_string())),
-    }
 }

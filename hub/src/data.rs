@@ -171,9 +171,18 @@ impl NodeStatus {
 }
 
 /// A hub data directory.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HubDir {
     pub root: PathBuf,
+    /// The data key of the store already open, when a command runs inside `serve`
+    /// ([`HubDir::with_key`]): used rather than resolved again.
+    lent_key: Option<StoreKey>,
+}
+
+impl std::fmt::Debug for HubDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubDir").field("root", &self.root).finish_non_exhaustive()
+    }
 }
 
 /// What `init` produced.
@@ -190,7 +199,13 @@ pub struct Initialised {
 
 impl HubDir {
     pub fn new(root: &Path) -> HubDir {
-        HubDir { root: root.to_path_buf() }
+        HubDir { root: root.to_path_buf(), lent_key: None }
+    }
+
+    /// This directory with the data key of its store, already open (inside `serve`).
+    pub fn with_key(mut self, key: Option<StoreKey>) -> HubDir {
+        self.lent_key = key;
+        self
     }
 
     pub fn path(&self, file: &str) -> PathBuf {
@@ -294,8 +309,8 @@ impl HubDir {
     /// The data key: the serving store's when this runs inside `serve`, else found as
     /// [`StoreKey::resolve`] says (a new hub's plain key file is `<DATA>.key`, outside it).
     pub fn key(&self) -> Result<StoreKey> {
-        if let Some(k) = crate::out::lent_store().and_then(|s| s.key().cloned()) {
-            return Ok(k);
+        if let Some(k) = &self.lent_key {
+            return Ok(k.clone());
         }
         Ok(StoreKey::resolve(&self.path(STORE_DIR), Some(&default_key_file(&self.root))).map_err(StoreError::from)?)
     }
@@ -353,7 +368,15 @@ impl HubDir {
     /// written is read back and compared before it replaces the old one, so the hub never
     /// writes a configuration it cannot read. Returns (townships, schools, new configuration
     /// version).
-    pub fn import_org(&self, bytes: &[u8], source: &Path, remove: &[String]) -> Result<(usize, usize, u64)> {
+    /// `lent`: the store when `serve` holds it (else opened here, only when a township or
+    /// school would go).
+    pub fn import_org(
+        &self,
+        lent: Option<&Store>,
+        bytes: &[u8],
+        source: &Path,
+        remove: &[String],
+    ) -> Result<(usize, usize, u64)> {
         let mut cfg = self.config()?;
         let aliases = crate::columns::load(&self.root).map_err(|e| HubError::Invalid(format!("{e:#}")))?;
         let org =
@@ -363,8 +386,15 @@ impl HubDir {
             || old.schools.keys().any(|s| !org.schools.contains_key(s))
             || !remove.is_empty()
         {
-            let store = self.open_store()?;
-            crate::org_guard::check(&old, &org, &self.nodes()?, &store, remove)?;
+            let opened;
+            let store = match lent {
+                Some(s) => s,
+                None => {
+                    opened = self.open_store()?;
+                    &opened
+                }
+            };
+            crate::org_guard::check(&old, &org, &self.nodes()?, store, remove)?;
         }
         let text = org.to_csv();
         match Org::parse_csv(text.as_bytes()) {
@@ -577,10 +607,6 @@ impl HubDir {
     /// Opens the store (fails clearly while `serve` holds it).
     pub fn open_store(&self) -> Result<Store> {
         self.require()?;
-        // Running on behalf of another process inside `serve`: the server's own store.
-        if let Some(s) = crate::out::lent_store() {
-            return Ok(s);
-        }
         let store = self.open_store_unchecked()?;
         if let Some(key) = store.key() {
             self.seal_legacy_files(key)?;
@@ -611,7 +637,7 @@ pub fn addr_host(addr: &str) -> Option<String> {
 }
 
 /// `node list` rows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeRow {
     pub name: String,
     pub township: String,
@@ -625,16 +651,16 @@ pub struct NodeRow {
     pub pending_alerts: Option<usize>,
     /// The day those alerts were computed for, and whether live or from the nightly archive.
     pub alerts_as_of: Option<String>,
-    pub alerts_source: Option<&'static str>,
+    pub alerts_source: Option<String>,
 }
 
 /// Alerts in force per township, and as of when: computed now, or read from the latest nightly
 /// archive while `serve` holds the store.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingAlerts {
     pub as_of: String,
     /// `live` (computed now) or `nightly` (the archived `alerts.json` of that day).
-    pub source: &'static str,
+    pub source: String,
     pub by_township: BTreeMap<String, usize>,
 }
 
@@ -658,7 +684,7 @@ impl HubDir {
                 *by_township.entry(t.to_string()).or_insert(0) += 1;
             }
         }
-        Some(PendingAlerts { as_of: day, source: "nightly", by_township })
+        Some(PendingAlerts { as_of: day, source: "nightly".into(), by_township })
     }
 
     pub fn node_rows(&self) -> Result<Vec<NodeRow>> {
@@ -684,7 +710,7 @@ impl HubDir {
                     rejected: s.rejected,
                     pending_alerts,
                     alerts_as_of: alerts.map(|a| a.as_of.clone()),
-                    alerts_source: alerts.map(|a| a.source),
+                    alerts_source: alerts.map(|a| a.source.clone()),
                 }
             })
             .collect())

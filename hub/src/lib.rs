@@ -13,11 +13,16 @@
 //! - [`conflicts`]: `conflicts` and `conflicts resolve`.
 //! - [`stats`]: `stats`, including 重复学籍.
 //! - [`nightly_hook`]: `serve` runs the nightly aggregation at the policy's hour.
-//! - [`county`], [`nightly`]: reports, alerts, census, the nightly run.
+//! - [`county`]: reports, alerts, census over the [`snapshot`] (the county's compact,
+//!   incremental view); [`nightly`]: the nightly run and its dated archive.
+//! - [`cmd`]: the command layer — every command a function of an explicit context returning a
+//!   typed result (the command line, the control socket and web handlers call these).
+//! - [`control`]: `serve` runs commands for callers on its control socket.
+//! - [`cli`]: the command line.
 //! - `demo` and `bench` run the simulator (`baoxue-sim`, its own crate: it links the node),
 //!   found next to this binary.
 //! - [`columns`]: the county's own column aliases for imported files (`columns.toml`).
-//! - [`cli`]: the command line.
+//! - [`web`]: the county's dashboard that `serve` also serves (its own TCP port).
 //!
 //! **Invariants.** The hub takes a node's identity and township from its certificate only. A
 //! push batch is acknowledged only after it is applied and flushed and the node's cursor is
@@ -25,6 +30,7 @@
 
 pub mod backup;
 pub mod cli;
+pub mod cmd;
 pub mod columns;
 pub mod conflicts;
 pub mod control;
@@ -33,7 +39,8 @@ pub mod data;
 pub mod nightly;
 pub mod nightly_hook;
 pub mod org_guard;
-pub mod out;
 pub mod replica;
 pub mod server;
+pub mod snapshot;
 pub mod stats;
+pub mod web;

@@ -50,7 +50,7 @@ pub fn spawn(state: Arc<HubState>) -> tokio::task::JoinHandle<()> {
                 let Some(run) = run else { return Ok(None) };
                 let mut text = crate::nightly::describe(&run);
                 // Then a backup to the second configured place.
-                match st.dir.backup_after_nightly(&run.as_of.to_string()) {
+                match st.dir.backup_after_nightly(&st.store, &run.as_of.to_string()) {
                     Ok(Some(p)) => text.push_str(&format!("；备份已写入 {}", p.display())),
                     Ok(None) => {}
                     Err(e) => warn!(error = %e, "夜间备份失败"),

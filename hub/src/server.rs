@@ -272,17 +272,47 @@ impl Drop for RunningHub {
     }
 }
 
+/// The server's state is what the control socket runs commands on.
+impl crate::control::Host for HubState {
+    fn dir(&self) -> &HubDir {
+        &self.dir
+    }
+    fn store(&self) -> Store {
+        self.store.clone()
+    }
+    fn exclusive(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        HubState::exclusive(self)
+    }
+    fn after_command(&self) {
+        // The scope cache is rebuilt from the store as sessions need it.
+        self.scopes.clear();
+    }
+}
+
 /// `baoxue-hub serve`: until Ctrl-C / SIGTERM.
-pub async fn serve(dir: &HubDir, listen: SocketAddr, nightly: bool) -> Result<()> {
+pub async fn serve(dir: &HubDir, listen: SocketAddr, nightly: bool, web: Option<&crate::web::WebArgs>) -> Result<()> {
+    // The dashboard's flags are checked before anything is bound.
+    let web = web.filter(|w| !w.no_web).map(crate::web::prepare).transpose()?;
     let server = HubServer::bind(dir, listen)?;
+    let web = match web {
+        Some(w) => Some(crate::web::start(server.state(), w).await?),
+        None => None,
+    };
     let nightly = nightly.then(|| crate::nightly_hook::spawn(server.state()));
     let control = crate::control::spawn(server.state());
+    if let Some(w) = &web {
+        println!("县级看板：{}", w.url);
+        info!(url = %w.url, "县级看板开始服务");
+    }
     let r = server.run(shutdown_signal()).await;
+    if let Some(w) = web {
+        w.abort();
+    }
     if let Some(n) = nightly {
         n.abort();
     }
     if let Some(c) = control {
-        c.abort();
+        c.stop();
     }
     crate::control::remove(&dir.root);
     r

@@ -7,11 +7,11 @@ use baoxue_shared::model::Status;
 use baoxue_shared::org::Org;
 use baoxue_shared::RecordKind;
 use baoxue_store::Store;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::data::{HubDir, Result};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeStat {
     pub name: String,
     pub township: String,
@@ -21,7 +21,7 @@ pub struct NodeStat {
     pub revoked: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Enrolment {
     pub record: String,
     pub name: String,
@@ -32,7 +32,7 @@ pub struct Enrolment {
 }
 
 /// 重复学籍: one ID number on the roll of more than one student record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Duplicate {
     /// Masked.
     pub id_number: String,
@@ -42,7 +42,7 @@ pub struct Duplicate {
 
 /// `stats --json`: `{revisions, students, cases, conflicts, nodes: [{name, township, revisions,
 /// last_sync}]}` (docs/CLI.md), plus the duplicates and what the hub itself made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
     pub revisions: u64,
     pub students: u64,

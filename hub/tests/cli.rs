@@ -16,7 +16,7 @@ use baoxue_node::Ledger;
 use baoxue_shared::ids::{make_id, IdNumber, StudentNo};
 use baoxue_shared::model::{CaseSource, CaseState, Cause, Placement, Sex, Status, TransferTarget};
 use baoxue_shared::revision::{Assign, CaseInit, Child as CaseChild, StudentInit};
-use baoxue_shared::{Change, Date, Field, RecordId, RecordKind, Value};
+use baoxue_shared::{Change, Date, Field, RecordId, RecordKind, RevId, Value};
 use baoxue_store::Store;
 use serde_json::Value as Json;
 
@@ -108,7 +108,7 @@ impl Drop for Serve {
 fn serve(data: &Path, port: u16) -> Serve {
     Serve(
         Command::new(env!("CARGO_BIN_EXE_baoxue-hub"))
-            .args(["--data", &data.to_string_lossy(), "serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--data", &data.to_string_lossy(), "serve", "--listen", &format!("127.0.0.1:{port}"), "--no-web"])
             .env("BAOXUE_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -284,7 +284,11 @@ impl Writer {
                 "鸦岭中心校",
                 "王老师",
                 date,
-                vec![(RecordId::random(), RecordKind::Student, Change::CreateStudent(Box::new(init)))],
+                vec![(
+                    RecordId::created_by(RevId::random()),
+                    RecordKind::Student,
+                    Change::CreateStudent(Box::new(init)),
+                )],
             )
             .unwrap();
         r[0].record
@@ -383,7 +387,7 @@ fn junior_county(data: &Path) {
             "鸦岭中心校",
             "王老师",
             Date::ymd(2026, 3, 25),
-            vec![(RecordId::random(), RecordKind::Case, Change::CreateCase(Box::new(init)))],
+            vec![(RecordId::created_by(RevId::random()), RecordKind::Case, Change::CreateCase(Box::new(init)))],
         )
         .unwrap()[0]
         .record;

@@ -13,7 +13,7 @@ use baoxue_shared::model::{Placement, Sex, Status};
 use baoxue_shared::org::Org;
 use baoxue_shared::revision::StudentInit;
 use baoxue_shared::sync::Bundle;
-use baoxue_shared::{Change, RecordId, RecordKind};
+use baoxue_shared::{Change, RecordId, RecordKind, RevId};
 use baoxue_store::Store;
 
 const ORG: &str =
@@ -23,7 +23,7 @@ fn hub() -> (tempfile::TempDir, HubDir) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = HubDir::new(&tmp.path().join("hub"));
     dir.init("410329", "伊川县", None, Some("127.0.0.1:7443")).unwrap();
-    dir.import_org(ORG.as_bytes(), Path::new("org.csv"), &[]).unwrap();
+    dir.import_org(None, ORG.as_bytes(), Path::new("org.csv"), &[]).unwrap();
     (tmp, dir)
 }
 
@@ -76,7 +76,7 @@ fn an_org_reimport_that_drops_a_township_in_use_is_refused_unless_removed() {
                 "王老师",
                 Date::ymd(2026, 3, 2),
                 vec![(
-                    RecordId::random(),
+                    RecordId::created_by(RevId::random()),
                     RecordKind::Student,
                     Change::CreateStudent(Box::new(student(1, "平等小学"))),
                 )],
@@ -86,26 +86,26 @@ fn an_org_reimport_that_drops_a_township_in_use_is_refused_unless_removed() {
     let before = std::fs::read_to_string(dir.path(ORG_FILE)).unwrap();
     // 高山 has a node, 平等 a student.
     let without = "乡镇,学校,类型\n鸦岭,\"鸦岭小学,东校区\",小学\n鸦岭,鸦岭初中,初中\n";
-    let e = dir.import_org(without.as_bytes(), Path::new("new.csv"), &[]).unwrap_err().to_string();
+    let e = dir.import_org(None, without.as_bytes(), Path::new("new.csv"), &[]).unwrap_err().to_string();
     assert!(e.contains("高山") && e.contains("节点 1 个"), "{e}");
     assert!(e.contains("平等") && e.contains("学生 1 人"), "{e}");
     assert!(e.contains("--remove"), "{e}");
     assert_eq!(std::fs::read_to_string(dir.path(ORG_FILE)).unwrap(), before, "nothing imported");
     // Naming one is not enough.
-    let e = dir.import_org(without.as_bytes(), Path::new("new.csv"), &["高山".into()]).unwrap_err().to_string();
+    let e = dir.import_org(None, without.as_bytes(), Path::new("new.csv"), &["高山".into()]).unwrap_err().to_string();
     assert!(e.contains("平等") && !e.contains("高山"), "{e}");
     // A school dropped with its students, too.
     let no_school =
         "乡镇,学校,类型\n鸦岭,\"鸦岭小学,东校区\",小学\n鸦岭,鸦岭初中,初中\n高山,高山小学,小学\n平等,平等二小,小学\n";
-    let e = dir.import_org(no_school.as_bytes(), Path::new("new.csv"), &[]).unwrap_err().to_string();
+    let e = dir.import_org(None, no_school.as_bytes(), Path::new("new.csv"), &[]).unwrap_err().to_string();
     assert!(e.contains("学校“平等小学”"), "{e}");
     // Named: done. A school or township nobody uses goes without a word.
-    dir.import_org(without.as_bytes(), Path::new("new.csv"), &["高山".into(), "平等".into()]).unwrap();
+    dir.import_org(None, without.as_bytes(), Path::new("new.csv"), &["高山".into(), "平等".into()]).unwrap();
     assert_eq!(dir.org().unwrap().townships.len(), 1);
     let only = "乡镇,学校,类型\n鸦岭,\"鸦岭小学,东校区\",小学\n";
-    dir.import_org(only.as_bytes(), Path::new("new.csv"), &[]).unwrap();
+    dir.import_org(None, only.as_bytes(), Path::new("new.csv"), &[]).unwrap();
     // --remove of a name still in the file is a mistake, not a licence.
-    let e = dir.import_org(only.as_bytes(), Path::new("new.csv"), &["鸦岭".into()]).unwrap_err().to_string();
+    let e = dir.import_org(None, only.as_bytes(), Path::new("new.csv"), &["鸦岭".into()]).unwrap_err().to_string();
     assert!(e.contains("--remove"), "{e}");
 }
 
@@ -177,13 +177,19 @@ async fn a_stalled_node_with_batches_queued_does_not_hold_up_another() {
                 s.student_no = StudentNo::parse(&format!("G{}", id.as_str())).unwrap();
                 s.id_number = Some(id);
                 s.grade = 8;
-                (RecordId::random(), RecordKind::Student, Change::CreateStudent(Box::new(s)))
+                (RecordId::created_by(RevId::random()), RecordKind::Student, Change::CreateStudent(Box::new(s)))
             })
             .collect();
         a.commit(&a_cfg.origin, "王老师", Date::ymd(2026, 3, 2), items).unwrap();
     }
     let b_items = (0..100u16)
-        .map(|i| (RecordId::random(), RecordKind::Student, Change::CreateStudent(Box::new(student(i, "高山小学")))))
+        .map(|i| {
+            (
+                RecordId::created_by(RevId::random()),
+                RecordKind::Student,
+                Change::CreateStudent(Box::new(student(i, "高山小学"))),
+            )
+        })
         .collect();
     b.commit(&b_cfg.origin, "李老师", Date::ymd(2026, 3, 2), b_items).unwrap();
     let hub = HubServer::bind(&dir, "127.0.0.1:0".parse().unwrap()).unwrap().spawn().unwrap();

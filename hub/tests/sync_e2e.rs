@@ -78,7 +78,7 @@ impl County {
         let root = tmp.path().to_path_buf();
         let dir = HubDir::new(&root.join("hub"));
         dir.init("410329", "伊川县", None, Some("127.0.0.1:7443")).unwrap();
-        dir.import_org(ORG.as_bytes(), Path::new("org.csv"), &[]).unwrap();
+        dir.import_org(None, ORG.as_bytes(), Path::new("org.csv"), &[]).unwrap();
         County { _tmp: tmp, root, dir, hub: None, addr: String::new() }
     }
 
@@ -129,7 +129,7 @@ impl Node {
     }
 
     fn add_students(&mut self, n: usize, school: &str, base: usize) -> Vec<RecordId> {
-        let ids: Vec<RecordId> = (0..n).map(|_| RecordId::random()).collect();
+        let ids: Vec<RecordId> = (0..n).map(|_| RecordId::created_by(RevId::random())).collect();
         let items = ids
             .iter()
             .enumerate()
@@ -407,7 +407,7 @@ async fn a_transfer_from_a_to_b_arrives_with_the_whole_history() {
     let b = c.node("高山中心校", B);
     let s = a.add_students(3, "鸦岭小学", 0)[0];
     a.absences(s, 2..7);
-    let case = RecordId::random();
+    let case = RecordId::created_by(RevId::random());
     a.commit(vec![(case, RecordKind::Case, case_for(s, A))]);
     a.sync(&c).await;
     let r = b.sync(&c).await;
@@ -776,7 +776,7 @@ async fn a_node_pushes_only_in_its_own_names_and_the_hub_remembers_who_owns_an_o
     let a2 = c.node("鸦岭初中", A);
     // 鸦岭中心校 worked offline as 鸦岭-offline-1f2e before it joined.
     const OFFLINE: &str = "鸦岭-offline-1f2e";
-    let s = RecordId::random();
+    let s = RecordId::created_by(RevId::random());
     a1.store
         .commit(
             OFFLINE,
@@ -1031,7 +1031,7 @@ fn free_udp_port() -> u16 {
 
 fn spawn_hub(data: &Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_baoxue-hub"))
-        .args(["--data", &data.to_string_lossy(), "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--data", &data.to_string_lossy(), "serve", "--listen", &format!("127.0.0.1:{port}"), "--no-web"])
         .env("BAOXUE_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

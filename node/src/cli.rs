@@ -1,11 +1,17 @@
 //! The command line (docs/CLI.md "Node"): argument definitions and dispatch to the commands.
 //! Dates are taken as text and checked here, so that `2026-02-30` is a failed command (exit 1)
 //! with a clear message rather than a usage error.
+//!
+//! A parsed command ([`Cmd`]) is also the request of the node's control socket
+//! ([`crate::control`]): while a server of this node holds the store, a command that needs it is
+//! sent there as it was parsed (with the caller's defaults filled in by [`for_server`]) and run
+//! by the same dispatch ([`run_in`]) on the server's open ledger.
 
 use std::path::PathBuf;
 
 use baoxue_shared::roster::StudentInput;
 use clap::{Args, Parser, Subcommand};
+use serde::{Deserialize, Serialize};
 
 use crate::cmd::{self, student::Stamp};
 use crate::defaults;
@@ -29,7 +35,7 @@ pub struct Cli {
 }
 
 /// Who records and on which day (every recording command).
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recording {
     /// 业务日期 YYYY-MM-DD（默认今天）
     #[arg(long, value_name = "YYYY-MM-DD")]
@@ -50,7 +56,7 @@ impl Recording {
 
 /// Parsed once per process: the size of the larger variants does not matter.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand, Serialize, Deserialize)]
 pub enum Cmd {
     /// 初始化本节点：离线节点（--county-code --township --org）或用县级平台签发的配置包（--bundle）
     Init(InitCli),
@@ -130,7 +136,7 @@ pub enum Cmd {
 }
 
 /// Where the school app listens.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebCli {
     /// 监听地址（默认 127.0.0.1:7080；--lan 时 0.0.0.0:7443）
     #[arg(long, value_name = "ADDR:PORT")]
@@ -143,13 +149,13 @@ pub struct WebCli {
     pub hosts: Vec<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args, Serialize, Deserialize)]
 pub struct ServeCli {
     #[command(flatten)]
     pub web: WebCli,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand, Serialize, Deserialize)]
 pub enum BenchCmd {
     /// 校园应用：点名页、案件列表、案件页（p50/p95）和 50 人点名保存
     Web {
@@ -161,7 +167,7 @@ pub enum BenchCmd {
     },
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand, Serialize, Deserialize)]
 pub enum UserCmd {
     /// 添加用户，打印一次性密码（首次登录须修改）
     Add {
@@ -188,7 +194,7 @@ pub enum UserCmd {
     List,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args, Serialize, Deserialize)]
 pub struct InitCli {
     /// 县级平台签发的节点配置包
     #[arg(long, value_name = "FILE", conflicts_with_all = ["county_code", "township", "org"])]
@@ -210,7 +216,7 @@ pub struct InitCli {
     pub policy: Option<String>,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand, Serialize, Deserialize)]
 pub enum StudentCmd {
     /// 导入花名册 CSV（有错误行则全部不导入，除非 --skip-bad）
     Import {
@@ -287,7 +293,7 @@ pub enum StudentCmd {
     Edit(EditCli),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args, Serialize, Deserialize)]
 pub struct AddCli {
     /// 全国学籍号（G/L/J 加 18 位）
     #[arg(long, value_name = "N")]
@@ -335,7 +341,7 @@ pub struct AddCli {
     pub rec: Recording,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args, Serialize, Deserialize)]
 pub struct EditCli {
     /// 学籍号或身份证号
     pub student: String,
@@ -367,7 +373,7 @@ pub struct EditCli {
     pub rec: Recording,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args, Serialize, Deserialize)]
 pub struct AbsenceCli {
     /// 学籍号或身份证号
     pub student: String,
@@ -381,7 +387,7 @@ pub struct AbsenceCli {
     pub rec: Recording,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand, Serialize, Deserialize)]
 pub enum CaseCmd {
     /// 立案（疑似辍学）；起算日为上次销号后第一次无故缺勤，否则为立案日
     Open {
@@ -425,16 +431,53 @@ pub enum CaseCmd {
         #[arg(long, value_name = "NAME")]
         operator: Option<String>,
     },
-    /// 销号：returned（复学）、transferred（转学核实）、exempt（豁免）、deceased（死亡）
+    /// 销号：returned（复学）、transferred（转学核实）、exempt（豁免）、suspended（休学）、deferred（延缓入学）、deceased（死亡）、moved_away（迁往县外）、abroad（出国）、special_school（特殊教育学校）、home_delivered（送教上门）
     Close {
         /// 案件编号（如 1a2b3c4d）或学籍号/身份证号（指该生未销号的案件）
         case: String,
-        /// returned（复学）、transferred（转学核实）、exempt（豁免）、deceased（死亡）
+        /// returned、transferred、exempt、suspended、deferred、deceased、moved_away、abroad、special_school、home_delivered
         #[arg(long)]
         outcome: String,
         #[arg(long, value_name = "T")]
         /// 销号依据（如返校核实、转入学校证明、豁免审批文件）
         evidence: Option<String>,
+        /// 监护人书面申请日期（豁免、休学、延缓入学必填）
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        applied: Option<String>,
+        /// 申请人（监护人）
+        #[arg(long, value_name = "NAME")]
+        applicant: Option<String>,
+        /// 批准机关（如：鸦岭镇人民政府）
+        #[arg(long, value_name = "BODY")]
+        approved_by: Option<String>,
+        /// 批准人
+        #[arg(long, value_name = "NAME")]
+        approver: Option<String>,
+        /// 理由：因病、因残、其他（豁免须为因病或因残）
+        #[arg(long, value_name = "G")]
+        ground: Option<String>,
+        /// 截止日期（休学、延缓入学必填；次一上学日起应返校）
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        until: Option<String>,
+        /// 就读或安置学校（转学核实、特殊教育学校、送教上门必填）
+        #[arg(long, value_name = "S")]
+        school: Option<String>,
+        /// 迁往地或国家（迁往县外、出国必填）
+        #[arg(long, value_name = "PLACE")]
+        place: Option<String>,
+        /// 证明材料（死亡必填：死亡证明、户籍注销证明等）
+        #[arg(long, value_name = "T")]
+        document: Option<String>,
+        #[command(flatten)]
+        rec: Recording,
+    },
+    /// 重新打开误销号的案件（须写明原因）；时限仍自原起算日计
+    Reopen {
+        /// 案件编号（如 1a2b3c4d）
+        case: String,
+        /// 重新打开的原因
+        #[arg(long, value_name = "R")]
+        reason: String,
         #[command(flatten)]
         rec: Recording,
     },
@@ -459,7 +502,7 @@ pub enum CaseCmd {
     },
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args, Serialize, Deserialize)]
 pub struct CaseEditCli {
     /// 案件编号（如 1a2b3c4d）或学籍号/身份证号（指该生未销号的案件）
     pub case: String,
@@ -546,7 +589,114 @@ pub fn check_text_args(args: &[String]) -> Result<()> {
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<Output> {
     let dir = defaults::data_dir(cli.data);
-    match cli.cmd {
+    run_in(&Context { dir, lent: None }, cli.cmd)
+}
+
+/// Where a command finds its ledger: the data directory, or a ledger already open (a server's).
+pub struct Context<'a> {
+    pub dir: PathBuf,
+    pub lent: Option<&'a Ledger>,
+}
+
+/// A ledger opened for one command, or the one lent (one per command: its size does not
+/// matter).
+#[allow(clippy::large_enum_variant)]
+pub enum Held<'a> {
+    Own(Ledger),
+    Lent(&'a Ledger),
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = Ledger;
+    fn deref(&self) -> &Ledger {
+        match self {
+            Held::Own(l) => l,
+            Held::Lent(l) => l,
+        }
+    }
+}
+
+impl Context<'_> {
+    /// The ledger: the one lent, else opened from the data directory.
+    pub fn ledger(&self) -> Result<Held<'_>> {
+        match self.lent {
+            Some(l) => Ok(Held::Lent(l)),
+            None => Ok(Held::Own(Ledger::open(&self.dir)?)),
+        }
+    }
+}
+
+/// Commands that need the store and that a server holding it runs for the command line:
+/// every one but `init`, `join`, `sync`, `run`, `serve` and `bench`.
+pub fn forwardable(cmd: &Cmd) -> bool {
+    !matches!(
+        cmd,
+        Cmd::Init(_)
+            | Cmd::Join { .. }
+            | Cmd::Sync { .. }
+            | Cmd::Run { .. }
+            | Cmd::Serve(_)
+            | Cmd::Bench(_)
+            | Cmd::Restore { .. }
+    )
+}
+
+/// The command as a server should run it for this process: the operator named (from
+/// `BAOXUE_OPERATOR` or the system user, as here), the business date fixed, a file path made
+/// absolute against this process's working directory.
+pub fn for_server(mut cmd: Cmd) -> Result<Cmd> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let fill = |rec: &mut Recording| -> Result<()> {
+        rec.operator = Some(defaults::operator(rec.operator.take())?);
+        rec.date = Some(defaults::date(rec.date.as_deref(), "--date")?.to_string());
+        Ok(())
+    };
+    match &mut cmd {
+        Cmd::Absence(a) => fill(&mut a.rec)?,
+        Cmd::Student(StudentCmd::Import { file, rec, .. }) => {
+            if file.is_relative() {
+                *file = cwd.join(&*file);
+            }
+            fill(rec)?
+        }
+        Cmd::Student(
+            StudentCmd::Status { rec, .. } | StudentCmd::Transfer { rec, .. } | StudentCmd::Accept { rec, .. },
+        ) => fill(rec)?,
+        Cmd::Student(StudentCmd::Add(a)) => fill(&mut a.rec)?,
+        Cmd::Student(StudentCmd::Edit(e)) => fill(&mut e.rec)?,
+        Cmd::Case(
+            CaseCmd::Open { rec, .. }
+            | CaseCmd::Confirm { rec, .. }
+            | CaseCmd::Close { rec, .. }
+            | CaseCmd::Reopen { rec, .. },
+        ) => fill(rec)?,
+        Cmd::Case(CaseCmd::Edit(e)) => fill(&mut e.rec)?,
+        Cmd::Case(CaseCmd::Act { date, operator, .. }) => {
+            let mut rec = Recording { date: date.take(), operator: operator.take() };
+            fill(&mut rec)?;
+            (*date, *operator) = (rec.date, rec.operator);
+        }
+        Cmd::Alerts { as_of, .. } => *as_of = Some(defaults::date(as_of.as_deref(), "--as-of")?.to_string()),
+        Cmd::Student(StudentCmd::List { .. } | StudentCmd::Show { .. })
+        | Cmd::Case(CaseCmd::List { .. } | CaseCmd::Show { .. })
+        | Cmd::Status { .. }
+        | Cmd::User(_)
+        | Cmd::Backup { .. }
+        | Cmd::Restore { .. }
+        | Cmd::Serve(_)
+        | Cmd::Bench(_)
+        | Cmd::Init(_)
+        | Cmd::Join { .. }
+        | Cmd::Sync { .. }
+        | Cmd::Run { .. } => {}
+    }
+    Ok(cmd)
+}
+
+/// Runs one command in `ctx`.
+pub fn run_in(ctx: &Context, cmd: Cmd) -> Result<Output> {
+    let dir = ctx.dir.clone();
+    match cmd {
         Cmd::Init(i) => {
             if let Some(bundle) = &i.bundle {
                 return cmd::sync::init_bundle(&dir, bundle);
@@ -582,7 +732,7 @@ pub fn run(cli: Cli) -> Result<Output> {
         }
         Cmd::Bench(BenchCmd::Web { students, rounds }) => cmd::bench::web(students, rounds),
         Cmd::User(u) => {
-            let l = Ledger::open(&dir)?;
+            let l = ctx.ledger()?;
             match u {
                 UserCmd::Add { login, name, role, school, classes } => {
                     let a = cmd::user::AddArgs {
@@ -599,26 +749,26 @@ pub fn run(cli: Cli) -> Result<Output> {
                 UserCmd::List => cmd::user::list(&l),
             }
         }
-        Cmd::Status { json } => cmd::status::status(&Ledger::open(&dir)?, json),
+        Cmd::Status { json } => cmd::status::status(&*ctx.ledger()?, json),
         Cmd::Alerts { as_of, json } => {
             let as_of = defaults::date(as_of.as_deref(), "--as-of")?;
-            cmd::alerts::alerts(&Ledger::open(&dir)?, as_of, json)
+            cmd::alerts::alerts(&*ctx.ledger()?, as_of, json)
         }
         Cmd::Absence(a) => {
             let stamp = a.rec.stamp()?;
-            cmd::absence::absence(&Ledger::open(&dir)?, &a.student, &a.kind, a.school_open.as_deref(), &stamp)
+            cmd::absence::absence(&*ctx.ledger()?, &a.student, &a.kind, a.school_open.as_deref(), &stamp)
         }
-        Cmd::Student(sc) => student(&dir, sc),
-        Cmd::Case(cc) => case(&dir, cc),
+        Cmd::Student(sc) => student(ctx, sc),
+        Cmd::Case(cc) => case(ctx, cc),
     }
 }
 
-fn student(dir: &std::path::Path, sc: StudentCmd) -> Result<Output> {
+fn student(ctx: &Context, sc: StudentCmd) -> Result<Output> {
     use cmd::student as st;
     match sc {
         StudentCmd::Import { file, dry_run, skip_bad, rec } => {
             let stamp = rec.stamp()?;
-            st::import(&Ledger::open(dir)?, &st::ImportArgs { file: &file, dry_run, skip_bad }, &stamp)
+            st::import(&*ctx.ledger()?, &st::ImportArgs { file: &file, dry_run, skip_bad }, &stamp)
         }
         StudentCmd::Add(a) => {
             let stamp = a.rec.stamp()?;
@@ -638,16 +788,16 @@ fn student(dir: &std::path::Path, sc: StudentCmd) -> Result<Output> {
                 guardian: s(&a.guardian),
                 phone: s(&a.phone),
             };
-            st::add(&Ledger::open(dir)?, &input, &stamp)
+            st::add(&*ctx.ledger()?, &input, &stamp)
         }
         StudentCmd::List { school, status, all, unmasked, json } => st::list(
-            &Ledger::open(dir)?,
+            &*ctx.ledger()?,
             &st::ListArgs { school: school.as_deref(), status: status.as_deref(), all, json, unmasked },
         ),
-        StudentCmd::Show { student, json, unmasked } => st::show(&Ledger::open(dir)?, &student, json, unmasked),
+        StudentCmd::Show { student, json, unmasked } => st::show(&*ctx.ledger()?, &student, json, unmasked),
         StudentCmd::Status { student, status, reason, rec } => {
             let stamp = rec.stamp()?;
-            st::set_status(&Ledger::open(dir)?, &student, &status, reason.as_deref(), &stamp)
+            st::set_status(&*ctx.ledger()?, &student, &status, reason.as_deref(), &stamp)
         }
         StudentCmd::Transfer { student, to_school, out_of_county, rec } => {
             let stamp = rec.stamp()?;
@@ -656,11 +806,11 @@ fn student(dir: &std::path::Path, sc: StudentCmd) -> Result<Output> {
                 (None, Some(place)) => st::TransferTo::OutOfCounty(place),
                 (None, None) => return Err(crate::error::invalid("请用 --to-school 或 --out-of-county 指明转往何处")),
             };
-            st::transfer(&Ledger::open(dir)?, &student, to, &stamp)
+            st::transfer(&*ctx.ledger()?, &student, to, &stamp)
         }
         StudentCmd::Accept { student, rec } => {
             let stamp = rec.stamp()?;
-            st::accept(&Ledger::open(dir)?, &student, &stamp)
+            st::accept(&*ctx.ledger()?, &student, &stamp)
         }
         StudentCmd::Edit(e) => {
             let stamp = e.rec.stamp()?;
@@ -674,17 +824,17 @@ fn student(dir: &std::path::Path, sc: StudentCmd) -> Result<Output> {
                 hukou_township: e.hukou_township.as_deref(),
                 hukou_village: e.hukou_village.as_deref(),
             };
-            st::edit(&Ledger::open(dir)?, &e.student, &args, &stamp)
+            st::edit(&*ctx.ledger()?, &e.student, &args, &stamp)
         }
     }
 }
 
-fn case(dir: &std::path::Path, cc: CaseCmd) -> Result<Output> {
+fn case(ctx: &Context, cc: CaseCmd) -> Result<Output> {
     use cmd::case as c;
     match cc {
         CaseCmd::Open { student, cause, rec } => {
             let stamp = rec.stamp()?;
-            c::open(&Ledger::open(dir)?, &student, cause.as_deref(), &stamp)
+            c::open(&*ctx.ledger()?, &student, cause.as_deref(), &stamp)
         }
         CaseCmd::Edit(e) => {
             let stamp = e.rec.stamp()?;
@@ -696,23 +846,53 @@ fn case(dir: &std::path::Path, cc: CaseCmd) -> Result<Output> {
                 cadre: e.cadre.as_deref(),
                 village_cadre: e.village_cadre.as_deref(),
             };
-            c::edit(&Ledger::open(dir)?, &e.case, &args, &stamp)
+            c::edit(&*ctx.ledger()?, &e.case, &args, &stamp)
         }
         CaseCmd::Confirm { case, rec } => {
             let stamp = rec.stamp()?;
-            c::confirm(&Ledger::open(dir)?, &case, &stamp)
+            c::confirm(&*ctx.ledger()?, &case, &stamp)
         }
         CaseCmd::Act { case, kind, by, notice, text, date, operator } => {
             let stamp = Recording { date, operator }.stamp()?;
             let by = by.unwrap_or_else(|| stamp.author.clone());
             let args = c::ActArgs { kind: &kind, by: &by, notice: notice.as_deref(), text: text.as_deref() };
-            c::act(&Ledger::open(dir)?, &case, &args, &stamp)
+            c::act(&*ctx.ledger()?, &case, &args, &stamp)
         }
-        CaseCmd::Close { case, outcome, evidence, rec } => {
+        CaseCmd::Close {
+            case,
+            outcome,
+            evidence,
+            applied,
+            applicant,
+            approved_by,
+            approver,
+            ground,
+            until,
+            school,
+            place,
+            document,
+            rec,
+        } => {
             let stamp = rec.stamp()?;
-            c::close(&Ledger::open(dir)?, &case, &outcome, evidence.as_deref(), &stamp)
+            let args = c::CloseArgs {
+                evidence: evidence.as_deref(),
+                applied: applied.as_deref(),
+                applicant: applicant.as_deref(),
+                approved_by: approved_by.as_deref(),
+                approver: approver.as_deref(),
+                ground: ground.as_deref(),
+                until: until.as_deref(),
+                school: school.as_deref(),
+                place: place.as_deref(),
+                document: document.as_deref(),
+            };
+            c::close(&*ctx.ledger()?, &case, &outcome, &args, &stamp)
         }
-        CaseCmd::List { open, unmasked, json } => c::list(&Ledger::open(dir)?, open, json, unmasked),
-        CaseCmd::Show { case, json, unmasked } => c::show(&Ledger::open(dir)?, &case, json, unmasked),
+        CaseCmd::Reopen { case, reason, rec } => {
+            let stamp = rec.stamp()?;
+            c::reopen(&*ctx.ledger()?, &case, &reason, &stamp)
+        }
+        CaseCmd::List { open, unmasked, json } => c::list(&*ctx.ledger()?, open, json, unmasked),
+        CaseCmd::Show { case, json, unmasked } => c::show(&*ctx.ledger()?, &case, json, unmasked),
     }
 }

@@ -63,7 +63,9 @@ impl Ledger {
             .unwrap_or(baoxue_shared::calendar::DEFAULT_SCHOOL_YEAR_START.tuple());
         let (birth, begins) = match subject {
             Some(r) => match r.kind {
-                RecordKind::Student => (r.birth().or(birth), r.dated.get(&(Field::Placement, r.id)).map(|w| w.date)),
+                RecordKind::Student => {
+                    (r.birth().or(birth), r.dated.get(&(Field::Placement, r.id.creating_revision())).map(|w| w.date))
+                }
                 RecordKind::Case => {
                     let init = r.case.as_deref();
                     (init.map(|c| c.child.birth).or(birth), init.map(|c| c.opened))

@@ -13,6 +13,8 @@
 //! - [`ledger`]: the open store plus configuration; resolving STUDENT and CASE arguments; the
 //!   scope rule (a node changes only its own township's students); one durable commit per
 //!   command.
+//! - [`control`]: the node's control socket: a server that holds the store (the node's web
+//!   app) runs the command line's commands for it.
 //! - [`config`]: the node's configuration, kept in its own data directory.
 //! - [`policy`]: the county policy in force (preset or file, stored as TOML).
 //! - [`output`]: Chinese lines for people, JSON with docs/CLI.md's keys for scripts; masking.
@@ -27,6 +29,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod control;
 pub mod defaults;
 pub mod error;
 pub mod ledger;

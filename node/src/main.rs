@@ -1,5 +1,7 @@
 //! `baoxue-node`: parse, run, print. Exit 0 on success, 1 when the command failed (one clear
-//! Chinese line on stderr), 2 on bad usage (clap).
+//! Chinese line on stderr), 2 on bad usage (clap). While a server of this node holds the store
+//! (its control socket is in the data directory), a command that needs the store is run there
+//! (`baoxue_node::control`).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -27,24 +29,52 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
+    let dir = baoxue_node::defaults::data_dir(cli.data.clone());
+    if baoxue_node::cli::forwardable(&cli.cmd) && baoxue_control::present(&dir) {
+        let forwarded =
+            baoxue_node::cli::for_server(cli.cmd.clone()).map(|cmd| baoxue_node::control::forward(&dir, &cmd));
+        match forwarded {
+            Err(e) => return failed(e.details(), &e.to_string()),
+            Ok(Ok(reply)) => return answered(reply),
+            // A socket left by a server that is gone: run here.
+            Ok(Err(baoxue_control::ControlError::Connect { .. })) => {}
+            Ok(Err(e)) => return failed(Vec::new(), &e.to_string()),
+        }
+    }
     match baoxue_node::cli::run(cli) {
-        Ok(out) => {
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(out.text.as_bytes());
-            let _ = stdout.flush();
-            let mut stderr = std::io::stderr().lock();
-            for w in out.warnings {
-                let _ = writeln!(stderr, "{w}");
-            }
-            ExitCode::SUCCESS
+        Ok(out) => printed(out),
+        Err(e) => failed(e.details(), &e.to_string()),
+    }
+}
+
+fn printed(out: baoxue_node::output::Output) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(out.text.as_bytes());
+    let _ = stdout.flush();
+    let mut stderr = std::io::stderr().lock();
+    for w in out.warnings {
+        let _ = writeln!(stderr, "{w}");
+    }
+    ExitCode::SUCCESS
+}
+
+fn failed(details: Vec<String>, line: &str) -> ExitCode {
+    let mut stderr = std::io::stderr().lock();
+    for d in details {
+        let _ = writeln!(stderr, "{d}");
+    }
+    let _ = writeln!(stderr, "错误：{line}");
+    ExitCode::from(1)
+}
+
+/// What the server answered for a forwarded command.
+fn answered(reply: baoxue_control::Reply<baoxue_node::output::Output>) -> ExitCode {
+    match reply {
+        baoxue_control::Reply::Done(out) => printed(out),
+        baoxue_control::Reply::Failed(mut lines) => {
+            let last = lines.pop().unwrap_or_default();
+            failed(lines, &last)
         }
-        Err(e) => {
-            let mut stderr = std::io::stderr().lock();
-            for line in e.details() {
-                let _ = writeln!(stderr, "{line}");
-            }
-            let _ = writeln!(stderr, "错误：{e}");
-            ExitCode::from(1)
-        }
+        baoxue_control::Reply::Refused(why) => failed(Vec::new(), &why),
     }
 }

@@ -9,7 +9,7 @@ use serde_json::{json, Value as Json};
 use crate::ledger::Ledger;
 
 /// A command's result: what goes to stdout, and warnings for stderr.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Output {
     pub text: String,
     pub warnings: Vec<String>,

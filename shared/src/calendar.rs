@@ -11,10 +11,10 @@
 //! absence, or the day a notice was served) and on day `k` the child has missed `k` whole days.
 //! "Not back after 3 days" is day 3; "more than 15 days" (超过15日) is day 16.
 //!
-//! School vacations stop every clock, whatever the unit: no child misses school while it is
-//! closed, so an absence on the last days before the summer vacation reaches day 7 only a few
-//! days into the autumn term, and a vacation day is not counted under calendar-day counting
-//! either.
+//! Days with no school stop every clock, whatever the unit (issue 13): no child misses school
+//! while it is closed, so weekends, statutory holidays, vacations and local closures are never
+//! counted, and an absence on the last days before the summer vacation reaches day 7 only in
+//! the autumn term. Make-up working days (调休上班日) are school days and count.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -428,7 +428,9 @@ impl HolidayTable {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DayKind {
-    /// Plain days (自然日): 004 第七条, 002 §四(一); vacation days are not counted.
+    /// The days of 004 第七条 and 002 §四(一) ("3天", "一周"). Since issue 13 a day with no
+    /// school never counts toward a clock, so this counts school days like the others; the
+    /// name is kept so that policy files naming it still load.
     CalendarDays,
     /// Statutory working days: Monday–Friday and make-up days, less statutory holidays; like
     /// every unit it stops in school vacations, so for counting it is the same as `SchoolDays`
@@ -440,13 +442,9 @@ pub enum DayKind {
 }
 
 impl DayKind {
-    /// "天", "个工作日", "个上学日": for messages ("已 4 个工作日").
+    /// The unit in messages ("已 4 个上学日"): every kind counts school days.
     pub fn unit(self) -> &'static str {
-        match self {
-            DayKind::CalendarDays => "天",
-            DayKind::WorkingDays => "个工作日",
-            DayKind::SchoolDays => "个上学日",
-        }
+        "个上学日"
     }
 }
 
@@ -563,13 +561,13 @@ impl Calendar {
         })
     }
 
-    /// Whether `d` is one of the days this calendar's kind counts: never a vacation day or a
-    /// local closure.
+    /// Whether `d` is one of the days a clock counts.
+    ///
+    /// Every kind counts school days only (issue 13): a day with no school — weekend,
+    /// statutory holiday, vacation, local closure — never counts toward any clock, in any
+    /// preset; a make-up working day in term counts.
     pub fn counts(&self, d: Date) -> bool {
-        match self.kind {
-            DayKind::CalendarDays => !self.in_vacation(d) && !self.closures.contains_key(&d),
-            DayKind::WorkingDays | DayKind::SchoolDays => self.is_school_day(d),
-        }
+        self.is_school_day(d)
     }
 
     /// Whether the holiday table covers `year` (published or provisional). For a year it does
@@ -686,12 +684,9 @@ impl Calendar {
         self.years.get(&d.year()).copied().unwrap_or(true)
     }
 
-    /// True when a count of working or school days from `from` to `to` relies on a
-    /// provisional or unknown year of the holiday table (calendar-day counting does not).
+    /// True when a count of school days from `from` to `to` relies on a provisional or
+    /// unknown year of the holiday table.
     pub fn provisional_between(&self, from: Date, to: Date) -> bool {
-        if self.kind == DayKind::CalendarDays {
-            return false;
-        }
         let (a, b) = if from <= to { (from, to) } else { (to, from) };
         (a.year()..=b.year()).any(|y| self.years.get(&y).copied().unwrap_or(true))
     }
@@ -819,26 +814,48 @@ mod tests {
         assert!(Vacation::recurring("太长", (1, 1), (12, 1)).is_err());
     }
 
+    /// Issue 13: "calendar_days" no longer counts weekends or holidays. Day 0 Mon 2026-03-02:
+    /// the 3rd counted day is Thu 03-05, the 5th Mon 03-09 (the weekend skipped), the 16th Mon
+    /// 03-23; 清明 (04-04 … 04-06) and 暑假 are skipped; the day before, of and after each.
     #[test]
-    fn count_and_add_calendar_days() {
+    fn calendar_days_count_school_days_only() {
         let c = Calendar::standard(DayKind::CalendarDays);
         assert_eq!(c.count_days(d("2026-03-02"), d("2026-03-05")), 3);
         assert_eq!(c.count_days(d("2026-03-05"), d("2026-03-02")), 0);
-        assert_eq!(c.add_days(d("2026-03-02"), 16), d("2026-03-18"));
-        // Weekends and holidays count; vacation days do not (暑假 07-15 … 08-31).
-        assert_eq!(c.add_days(d("2026-07-10"), 4), d("2026-07-14"));
-        assert_eq!(c.add_days(d("2026-07-10"), 5), d("2026-09-01"));
-        assert_eq!(c.count_days(d("2026-07-10"), d("2026-08-31")), 4);
-        assert_eq!(c.count_days(d("2026-07-10"), d("2026-09-01")), 5);
+        assert_eq!(c.add_days(d("2026-03-02"), 4), d("2026-03-06"));
+        assert_eq!(c.add_days(d("2026-03-02"), 5), d("2026-03-09"));
+        assert_eq!(c.count_days(d("2026-03-02"), d("2026-03-07")), 4, "Saturday does not count");
+        assert_eq!(c.count_days(d("2026-03-02"), d("2026-03-08")), 4, "Sunday does not count");
+        assert_eq!(c.count_days(d("2026-03-02"), d("2026-03-09")), 5);
+        assert_eq!(c.add_days(d("2026-03-02"), 16), d("2026-03-24"));
+        // Holidays: Fri 04-03 then Tue 04-07.
+        assert_eq!(c.add_days(d("2026-04-02"), 1), d("2026-04-03"));
+        assert_eq!(c.add_days(d("2026-04-02"), 2), d("2026-04-07"));
+        // Vacations (暑假 07-15 … 08-31): Fri 07-10, Mon 13, Tue 14, then Tue 09-01.
+        assert_eq!(c.add_days(d("2026-07-10"), 2), d("2026-07-14"));
+        assert_eq!(c.add_days(d("2026-07-10"), 3), d("2026-09-01"));
+        assert_eq!(c.count_days(d("2026-07-10"), d("2026-08-31")), 2);
+        assert_eq!(c.count_days(d("2026-07-10"), d("2026-09-01")), 3);
+        // A make-up Saturday (2026-10-10) counts; a local closure does not.
+        assert_eq!(c.count_days(d("2026-10-09"), d("2026-10-10")), 1);
+        let snow =
+            c.clone().with_closures(&[Closure::new("雪天停课", d("2026-03-03"), d("2026-03-03")).unwrap()]).unwrap();
+        assert_eq!(snow.count_days(d("2026-03-02"), d("2026-03-02")), 0);
+        assert_eq!(snow.count_days(d("2026-03-02"), d("2026-03-03")), 0);
+        assert_eq!(snow.count_days(d("2026-03-02"), d("2026-03-04")), 1);
+        // Every kind counts the same days.
+        for k in [DayKind::WorkingDays, DayKind::SchoolDays] {
+            assert_eq!(Calendar::standard(k).add_days(d("2026-03-02"), 16), d("2026-03-24"));
+        }
     }
 
     #[test]
-    fn provisional_years_show_only_under_working_day_counting() {
-        let s = Calendar::standard(DayKind::SchoolDays);
-        assert!(s.provisional_between(d("2026-12-28"), d("2027-01-05")));
-        assert!(!s.provisional_between(d("2026-03-01"), d("2026-04-01")));
-        let c = Calendar::standard(DayKind::CalendarDays);
-        assert!(!c.provisional_between(d("2026-12-28"), d("2027-01-05")));
+    fn provisional_years_show_whatever_the_kind() {
+        for k in [DayKind::SchoolDays, DayKind::CalendarDays] {
+            let s = Calendar::standard(k);
+            assert!(s.provisional_between(d("2026-12-28"), d("2027-01-05")));
+            assert!(!s.provisional_between(d("2026-03-01"), d("2026-04-01")));
+        }
     }
 
     #[test]

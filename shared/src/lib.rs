@@ -59,6 +59,7 @@ pub mod state;
 pub mod sync;
 pub mod table;
 pub mod text;
+pub mod transfer;
 
 pub use dates::Date;
 pub use revision::{Change, Field, Hlc, RecordId, RecordKind, RevId, Revision, Value};

@@ -229,13 +229,225 @@ vocab!(
 });
 
 vocab!(
-    /// How a case leaves the ledger (台账销号, 003 §二(五)).
+    /// How a case leaves the ledger (台账销号, 003 §二(五)). `Mistaken`: the case rested on an
+    /// absence recorded by mistake and since withdrawn (written only by withdrawing that
+    /// absence, never chosen on `case close`).
     Outcome, "销号原因" {
     Returned => "复学", "returned";
     Transferred => "转学核实", "transferred";
     Exempt => "豁免", "exempt";
     Deceased => "死亡", "deceased";
+    Suspended => "休学", "suspended";
+    Deferred => "延缓入学", "deferred";
+    MovedAway => "迁往县外", "moved_away" | "迁出";
+    Abroad => "出国", "abroad";
+    SpecialSchool => "特殊教育学校", "special_school" | "特教学校";
+    HomeDelivered => "送教上门", "home_delivered";
+    Mistaken => "误记撤销", "mistaken";
 });
+
+/// The evidence fields a closure can carry (台账销号, 003 §二(五): "材料齐全真实"). Which are
+/// required depends on the outcome ([`Outcome::required`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EvidenceField {
+    /// 书面申请日期 (002 §四(一) "由其法定监护人提出书面申请").
+    Applied,
+    /// 申请人 (the guardian).
+    Applicant,
+    /// 批准机关 (002 §四(一) "经乡镇批准").
+    ApprovedBy,
+    /// 批准人.
+    Approver,
+    /// 理由 (因病、因残、其他).
+    Ground,
+    /// 截止日期 (休学、延缓入学 end).
+    Until,
+    /// 就读或安置学校 (转学核实, 特殊教育学校, 送教上门).
+    School,
+    /// 迁往地或国家 (迁往县外, 出国).
+    Place,
+    /// 证明材料 (死亡证明、户籍注销证明 …).
+    Document,
+}
+
+impl EvidenceField {
+    /// The flag of `case close` that fills it, and its Chinese name.
+    pub fn flag(self) -> (&'static str, &'static str) {
+        match self {
+            EvidenceField::Applied => ("--applied", "书面申请日期"),
+            EvidenceField::Applicant => ("--applicant", "申请人"),
+            EvidenceField::ApprovedBy => ("--approved-by", "批准机关"),
+            EvidenceField::Approver => ("--approver", "批准人"),
+            EvidenceField::Ground => ("--ground", "理由"),
+            EvidenceField::Until => ("--until", "截止日期"),
+            EvidenceField::School => ("--school", "就读或安置学校"),
+            EvidenceField::Place => ("--place", "迁往地"),
+            EvidenceField::Document => ("--document", "证明材料"),
+        }
+    }
+}
+
+impl Outcome {
+    /// The evidence a closure with this outcome must record. 002 §四(一): an exemption (and a
+    /// suspension or deferral, the same procedure) needs the guardian's written application,
+    /// approved by the township; 003 §二(五) "材料齐全真实" for the others.
+    pub fn required(self) -> &'static [EvidenceField] {
+        use EvidenceField::*;
+        match self {
+            Outcome::Returned | Outcome::Mistaken => &[],
+            Outcome::Transferred => &[School],
+            Outcome::Exempt => &[Applied, Applicant, ApprovedBy, Approver, Ground],
+            Outcome::Suspended | Outcome::Deferred => &[Applied, Applicant, ApprovedBy, Approver, Ground, Until],
+            Outcome::Deceased => &[Document],
+            Outcome::MovedAway | Outcome::Abroad => &[Place],
+            Outcome::SpecialSchool | Outcome::HomeDelivered => &[School],
+        }
+    }
+
+    /// Whether the child is expected back when the closure's end date passes (休学, 延缓入学).
+    pub fn ends(self) -> bool {
+        matches!(self, Outcome::Suspended | Outcome::Deferred)
+    }
+}
+
+/// Why a child is exempt or suspended (004 第七条 "除身体原因不具备学习条件外").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Ground {
+    Illness,
+    Disability,
+    Other,
+}
+
+impl Ground {
+    pub fn label(self) -> &'static str {
+        match self {
+            Ground::Illness => "因病",
+            Ground::Disability => "因残",
+            Ground::Other => "其他",
+        }
+    }
+    pub fn key(self) -> &'static str {
+        match self {
+            Ground::Illness => "illness",
+            Ground::Disability => "disability",
+            Ground::Other => "other",
+        }
+    }
+    /// A physical ground: the only one that exempts (004 第七条, 002 §二 "除身体原因").
+    pub fn is_physical(self) -> bool {
+        matches!(self, Ground::Illness | Ground::Disability)
+    }
+}
+
+impl FromStr for Ground {
+    type Err = ParseEnumError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "因病" | "illness" | "疾病" | "health" => Ok(Ground::Illness),
+            "因残" | "disability" | "残疾" => Ok(Ground::Disability),
+            "其他" | "other" => Ok(Ground::Other),
+            t => {
+                Err(ParseEnumError { what: "理由", value: t.to_string(), allowed: "因病、因残、其他".into() })
+            }
+        }
+    }
+}
+
+/// The evidence recorded with a closure (销号材料): written in the same revision as the closing
+/// state, in the case's `Closure` register. A closure made before these fields existed has
+/// none, and shows 「申请材料未记录」 — never back-filled.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ClosureEvidence {
+    pub applied: Option<Date>,
+    pub applicant: Option<String>,
+    pub approved_by: Option<String>,
+    pub approver: Option<String>,
+    pub ground: Option<Ground>,
+    pub until: Option<Date>,
+    pub school: Option<String>,
+    pub place: Option<String>,
+    pub document: Option<String>,
+}
+
+impl ClosureEvidence {
+    fn has(&self, f: EvidenceField) -> bool {
+        let t = |s: &Option<String>| s.as_deref().is_some_and(|x| !x.trim().is_empty());
+        match f {
+            EvidenceField::Applied => self.applied.is_some(),
+            EvidenceField::Applicant => t(&self.applicant),
+            EvidenceField::ApprovedBy => t(&self.approved_by),
+            EvidenceField::Approver => t(&self.approver),
+            EvidenceField::Ground => self.ground.is_some(),
+            EvidenceField::Until => self.until.is_some(),
+            EvidenceField::School => t(&self.school),
+            EvidenceField::Place => t(&self.place),
+            EvidenceField::Document => t(&self.document),
+        }
+    }
+
+    /// Checks the evidence for closing with `outcome` on `on`: every required field present
+    /// (one line naming every missing one with its flag), an exemption on a physical ground
+    /// when `physical_only` (the county's policy says so), the application not after the
+    /// closing day and the end date after it.
+    pub fn check(&self, outcome: Outcome, on: Date, physical_only: bool) -> Result<(), String> {
+        let missing: Vec<String> = outcome
+            .required()
+            .iter()
+            .filter(|f| !self.has(**f))
+            .map(|f| {
+                let (flag, name) = f.flag();
+                format!("{name}（{flag}）")
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!("以「{outcome}」销号须记录：{}", missing.join("、")));
+        }
+        if outcome == Outcome::Exempt && physical_only && !self.ground.is_some_and(Ground::is_physical) {
+            return Err("豁免只适用于身体原因（因病、因残）不具备学习条件的儿童（004 第七条、002 §四(一)），--ground 应为 因病 或 因残".into());
+        }
+        if let Some(a) = self.applied.filter(|a| *a > on) {
+            return Err(format!("书面申请日期 {a} 晚于销号日期 {on}"));
+        }
+        if let Some(u) = self.until.filter(|u| *u <= on) {
+            return Err(format!("截止日期 {u} 应晚于销号日期 {on}"));
+        }
+        Ok(())
+    }
+
+    /// One line for views: 「监护人张某 2026-09-01 书面申请，鸦岭镇人民政府（李镇长）批准，因病，至 2027-01-31」.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.applied.is_some() || self.applicant.is_some() {
+            parts.push(format!(
+                "{} {} 书面申请",
+                self.applicant.as_deref().unwrap_or("（申请人未记录）"),
+                self.applied.map(|d| d.to_string()).unwrap_or_default()
+            ));
+        }
+        if let Some(b) = &self.approved_by {
+            match &self.approver {
+                Some(p) => parts.push(format!("{b}（{p}）批准")),
+                None => parts.push(format!("{b}批准")),
+            }
+        }
+        if let Some(g) = self.ground {
+            parts.push(g.label().to_string());
+        }
+        if let Some(u) = self.until {
+            parts.push(format!("至 {u}"));
+        }
+        if let Some(s) = &self.school {
+            parts.push(format!("学校 {s}"));
+        }
+        if let Some(p) = &self.place {
+            parts.push(format!("去向 {p}"));
+        }
+        if let Some(d) = &self.document {
+            parts.push(format!("证明 {d}"));
+        }
+        parts.join("，")
+    }
+}
 
 /// Where a transfer goes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -500,6 +712,53 @@ mod tests {
         // A name that could not be read back is refused.
         let e = cleared.set(ResponsibleRole::ClassTeacher, Some("刘、陈")).unwrap_err();
         assert!(e.to_string().contains("班主任") && e.to_string().contains("刘、陈"), "{e}");
+    }
+
+    /// Issue 13 point 2: what each outcome needs, the physical-ground rule, and day −1 / day /
+    /// day +1 around the closing day for the application and the end date.
+    #[test]
+    fn closure_evidence_by_outcome() {
+        let on = Date::ymd(2026, 9, 10);
+        let none = ClosureEvidence::default();
+        let e = none.check(Outcome::Exempt, on, true).unwrap_err();
+        for flag in ["--applied", "--applicant", "--approved-by", "--approver", "--ground"] {
+            assert!(e.contains(flag), "{e}");
+        }
+        assert!(none.check(Outcome::Returned, on, true).is_ok());
+        assert!(none.check(Outcome::Deceased, on, true).unwrap_err().contains("--document"));
+        assert!(none.check(Outcome::Abroad, on, true).unwrap_err().contains("--place"));
+        assert!(none.check(Outcome::SpecialSchool, on, true).unwrap_err().contains("--school"));
+        let full = ClosureEvidence {
+            applied: Some(on),
+            applicant: Some("张父".into()),
+            approved_by: Some("鸦岭镇人民政府".into()),
+            approver: Some("赵副镇长".into()),
+            ground: Some(Ground::Other),
+            until: Some(on.add_days(1)),
+            ..Default::default()
+        };
+        assert!(full.check(Outcome::Exempt, on, true).unwrap_err().contains("身体原因"));
+        assert!(full.check(Outcome::Exempt, on, false).is_ok(), "a policy without the physical rule");
+        let ill = ClosureEvidence { ground: Some(Ground::Illness), ..full.clone() };
+        assert!(ill.check(Outcome::Exempt, on, true).is_ok());
+        // The application: on the closing day or before.
+        let late = ClosureEvidence { applied: Some(on.add_days(1)), ..ill.clone() };
+        assert!(late.check(Outcome::Suspended, on, true).is_err());
+        let early = ClosureEvidence { applied: Some(on.add_days(-1)), ..ill.clone() };
+        assert!(early.check(Outcome::Suspended, on, true).is_ok());
+        // The end date: after the closing day.
+        let same = ClosureEvidence { until: Some(on), ..ill.clone() };
+        assert!(same.check(Outcome::Suspended, on, true).unwrap_err().contains("截止日期"));
+        let before = ClosureEvidence { until: Some(on.add_days(-1)), ..ill.clone() };
+        assert!(before.check(Outcome::Deferred, on, true).is_err());
+        assert!(ill.check(Outcome::Deferred, on, true).is_ok());
+        assert!(Outcome::Suspended.ends() && Outcome::Deferred.ends() && !Outcome::Exempt.ends());
+        assert_eq!("因残".parse::<Ground>().unwrap(), Ground::Disability);
+        assert!("厌学".parse::<Ground>().is_err());
+        // The new outcomes parse from both spellings; the old four keep their positions.
+        assert_eq!("延缓入学".parse::<Outcome>().unwrap(), Outcome::Deferred);
+        assert_eq!("moved_away".parse::<Outcome>().unwrap(), Outcome::MovedAway);
+        assert_eq!(&Outcome::ALL[..4], &[Outcome::Returned, Outcome::Transferred, Outcome::Exempt, Outcome::Deceased]);
     }
 
     #[test]

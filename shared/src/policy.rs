@@ -884,7 +884,7 @@ mod tests {
 
         let y = Policy::preset("yaoan").unwrap();
         assert_eq!(y.calendar.kind, DayKind::SchoolDays);
-        assert!(y.ladder.iter().all(|r| r.due_offset() == 4 && r.clause == "000 §三(二)"));
+        assert!(y.ladder.iter().all(|r| r.due_offset() == 3 && r.clause == "000 §三(二)"));
         assert_eq!(y.notice_order.len(), 3);
         assert_eq!(y.next_notice(&[Notice::UrgeReturn]).map(|s| s.notice), Some(Notice::Penalty));
         assert_eq!(y.reporting[0].cadence, Cadence::AfterTermStart { days: 15 });
@@ -912,7 +912,7 @@ mod tests {
             vec![
                 ("d0_home_visit", Anchor::FirstAbsence, 0),
                 ("persuasion_failed_notice", Anchor::Attempts(2), 1),
-                ("notice_week_report", Anchor::Notice(Notice::PersuadeReturn), 7),
+                ("notice_week_report", Anchor::Notice(Notice::PersuadeReturn), 5),
             ]
         );
         assert!(l.ladder.iter().all(|r| r.clause.starts_with("002 ")));

@@ -7,15 +7,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::dates::Date;
 use crate::ids::{IdNumber, StudentNo};
-use crate::model::{AbsenceKind, Action, CaseSource, CaseState, Cause, Placement, Sex, SpecialGroup};
+use crate::model::{AbsenceKind, Action, CaseSource, CaseState, Cause, ClosureEvidence, Placement, Sex, SpecialGroup};
 
 /// A globally unique revision id: 128 random bits, so a node restored from backup can never
 /// mint an id that collides with one it minted before.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RevId(pub u128);
 
-/// A record is named by the revision that created it.
-pub type RecordId = RevId;
+/// A record id: a record is named by the revision that created it, so a record id holds the
+/// same 128 bits as that revision's id (and encodes exactly like it on disk and on the wire).
+/// It is a type of its own so that a record id and a revision id cannot be swapped.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RecordId(pub u128);
 
 impl RevId {
     pub fn random() -> RevId {
@@ -46,6 +49,45 @@ impl fmt::Debug for RevId {
 }
 
 impl fmt::Display for RevId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.short())
+    }
+}
+
+impl RecordId {
+    /// The id of the record that revision `rev` creates.
+    pub fn created_by(rev: RevId) -> RecordId {
+        RecordId(rev.0)
+    }
+    /// The revision that created this record (its `CreateStudent`/`CreateCase`).
+    pub fn creating_revision(self) -> RevId {
+        RevId(self.0)
+    }
+    /// The 8 leading hex digits: what people read and type (prefix lookup accepts more).
+    pub fn short(&self) -> String {
+        self.creating_revision().short()
+    }
+    pub fn hex(&self) -> String {
+        self.creating_revision().hex()
+    }
+    pub fn parse_hex(s: &str) -> Option<RecordId> {
+        RevId::parse_hex(s).map(RecordId::created_by)
+    }
+    pub fn to_bytes(self) -> [u8; 16] {
+        self.0.to_be_bytes()
+    }
+    pub fn from_bytes(b: &[u8]) -> Option<RecordId> {
+        RevId::from_bytes(b).map(RecordId::created_by)
+    }
+}
+
+impl fmt::Debug for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.short())
+    }
+}
+
+impl fmt::Display for RecordId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.short())
     }
@@ -121,6 +163,14 @@ pub enum Change {
     },
     /// Append-only: one action on a case.
     Act(Action),
+    /// A correction: the absence written by revision `absence` (of `day`, `kind`) was recorded
+    /// by mistake. The absence stops counting everywhere; both revisions stay in the history.
+    WithdrawAbsence {
+        absence: RevId,
+        day: Date,
+        kind: AbsenceKind,
+        reason: String,
+    },
 }
 
 /// One register write.
@@ -155,8 +205,11 @@ pub enum Field {
     Plan,
     Responsible,
     /// Why a student's status changed (休学 because of illness, 豁免 on written application …):
-    /// written in the same revision as the `Placement` it explains.
+    /// written in the same revision as the `Placement` it explains; on a case, why it was
+    /// reopened.
     Reason,
+    /// A case's closure evidence (销号材料, [`ClosureEvidence`]): written with the closing state.
+    Closure,
 }
 
 impl Field {
@@ -181,6 +234,7 @@ impl Field {
             Field::Plan => "劝返方案",
             Field::Responsible => "责任人",
             Field::Reason => "异动原因",
+            Field::Closure => "销号材料",
         }
     }
     pub fn key(self) -> &'static str {
@@ -204,6 +258,7 @@ impl Field {
             Field::Plan => "plan",
             Field::Responsible => "responsible",
             Field::Reason => "reason",
+            Field::Closure => "closure",
         }
     }
     pub const ALL: &'static [Field] = &[
@@ -226,6 +281,7 @@ impl Field {
         Field::Plan,
         Field::Responsible,
         Field::Reason,
+        Field::Closure,
     ];
     pub fn from_key(s: &str) -> Option<Field> {
         Field::ALL.iter().copied().find(|f| f.key() == s || f.label() == s)
@@ -247,6 +303,7 @@ pub enum Value {
     Placement(Placement),
     CaseState(CaseState),
     Cause(Cause),
+    Closure(Box<ClosureEvidence>),
 }
 
 impl fmt::Display for Value {
@@ -274,6 +331,7 @@ impl fmt::Display for Value {
             Value::Placement(p) => write!(f, "{p}"),
             Value::CaseState(s) => write!(f, "{s}"),
             Value::Cause(c) => write!(f, "{c}"),
+            Value::Closure(e) => f.write_str(&e.describe()),
         }
     }
 }
@@ -381,6 +439,7 @@ impl Revision {
                 a.iter().map(|a| format!("{} → {}", a.field.label(), a.value)).collect::<Vec<_>>().join("；")
             }
             Change::Absence { day, kind } => format!("缺勤 {day}（{kind}）"),
+            Change::WithdrawAbsence { day, kind, reason, .. } => format!("撤回缺勤 {day}（{kind}）：{reason}"),
             Change::Act(a) => {
                 let mut s = format!("措施 {}：{}，经办 {}", a.date, a.kind, a.by);
                 if let Some(n) = a.notice {

@@ -177,7 +177,7 @@ impl Serialize for Record {
         if let Some((hlc, origin)) = &self.created {
             for (f, v) in self.initial_fields() {
                 let Some(reg) = self.registers.get(&f) else { continue };
-                let Some(c) = reg.heads.get(&self.id) else { continue };
+                let Some(c) = reg.heads.get(&self.id.creating_revision()) else { continue };
                 let author = implicit.as_ref().map_or(c.author.as_str(), |(a, _)| *a);
                 let only_initial = reg.heads.len() == 1
                     && reg.replaced.is_empty()
@@ -230,8 +230,13 @@ impl From<RecordRepr> for Record {
             for (f, value) in rec.initial_fields() {
                 if fields.contains(&f) {
                     let c = Candidate { value, hlc, origin: origin.clone(), author: author.clone() };
-                    rec.registers
-                        .insert(f, Register { heads: BTreeMap::from([(rec.id, c)]), replaced: BTreeSet::new() });
+                    rec.registers.insert(
+                        f,
+                        Register {
+                            heads: BTreeMap::from([(rec.id.creating_revision(), c)]),
+                            replaced: BTreeSet::new(),
+                        },
+                    );
                 }
             }
         }
@@ -261,6 +266,10 @@ impl Record {
     /// which); applying one twice is harmless all the same, but `revisions` would over-count.
     pub fn apply(&mut self, rev: &Revision) {
         debug_assert_eq!(rev.record, self.id);
+        if matches!(rev.change, Change::Absence { .. }) && self.folded.contains(&rev.id) {
+            // Withdrawn before it arrived (see `Change::WithdrawAbsence` below): already counted.
+            return;
+        }
         self.revisions += 1;
         self.last = self.last.max(rev.hlc);
         let cand =
@@ -306,6 +315,16 @@ impl Record {
             }
             Change::Absence { day, kind } => {
                 self.absences.insert(rev.id, (*day, *kind));
+            }
+            // The withdrawn absence's id is kept as held (in `folded`), so an absence that
+            // arrives after its withdrawal is skipped as already folded: any order, same record.
+            Change::WithdrawAbsence { absence, .. } => {
+                if self.absences.remove(absence).is_none() && !self.folded.contains(absence) {
+                    // The absence has not arrived yet: it counts as held from now on.
+                    self.revisions += 1;
+                }
+                self.folded.insert(*absence);
+                self.folded.insert(rev.id);
             }
             Change::Act(action) => {
                 self.actions.insert(rev.id, action.clone());

@@ -9,7 +9,7 @@ use baoxue_shared::ids::{make_id, StudentNo};
 use baoxue_shared::model::{AbsenceKind, Placement, Sex, Status};
 use baoxue_shared::revision::{Assign, StudentInit};
 use baoxue_shared::state::fold_all;
-use baoxue_shared::{Change, Date, Field, Hlc, RecordKind, RevId, Revision, Value};
+use baoxue_shared::{Change, Date, Field, Hlc, RecordId, RecordKind, RevId, Revision, Value};
 use proptest::prelude::*;
 
 /// One step of a generated history: which replica acts, on which record, doing what.
@@ -70,7 +70,7 @@ fn create(i: usize) -> Revision {
     let rid = RevId(1000 + i as u128);
     Revision {
         id: rid,
-        record: rid,
+        record: RecordId::created_by(rid),
         kind: RecordKind::Student,
         origin: "hub".into(),
         seq: i as u64 + 1,
@@ -150,9 +150,9 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 /// The model: a field's live values are the writes nobody replaced.
-fn model_heads(all: &[Revision]) -> BTreeMap<(RevId, Field), BTreeSet<RevId>> {
-    let mut writes: BTreeMap<(RevId, Field), BTreeSet<RevId>> = BTreeMap::new();
-    let mut replaced: BTreeSet<(RevId, Field, RevId)> = BTreeSet::new();
+fn model_heads(all: &[Revision]) -> BTreeMap<(RecordId, Field), BTreeSet<RevId>> {
+    let mut writes: BTreeMap<(RecordId, Field), BTreeSet<RevId>> = BTreeMap::new();
+    let mut replaced: BTreeSet<(RecordId, Field, RevId)> = BTreeSet::new();
     for r in all {
         match &r.change {
             Change::CreateStudent(init) => {
@@ -318,4 +318,34 @@ fn concurrent_same_field_is_a_conflict_with_a_deterministic_winner_and_resolves(
     let state = fold_all(all.iter());
     assert!(state[&all[0].record].conflicts().is_empty());
     assert_eq!(state[&all[0].record].status(), Some(Status::Enrolled));
+}
+
+/// A withdrawn absence is gone whatever the order the absence and its withdrawal arrive in,
+/// and the record is the same either way.
+#[test]
+fn a_withdrawal_folds_the_same_in_either_order() {
+    let created = create(0);
+    let rev = |id: u128, change: Change| Revision {
+        id: RevId(id),
+        record: created.record,
+        kind: RecordKind::Student,
+        origin: "node0".into(),
+        seq: id as u64,
+        hlc: Hlc { ms: 100 + id as u64, n: 0 },
+        author: "教师".into(),
+        date: Date::ymd(2026, 10, 12),
+        change,
+    };
+    let day = Date::ymd(2026, 10, 12);
+    let absence = rev(2, Change::Absence { day, kind: AbsenceKind::Unexcused });
+    let other = rev(3, Change::Absence { day: Date::ymd(2026, 10, 13), kind: AbsenceKind::Sick });
+    let withdraw =
+        rev(4, Change::WithdrawAbsence { absence: RevId(2), day, kind: AbsenceKind::Unexcused, reason: "误点".into() });
+    let forward = fold_all(&[created.clone(), absence.clone(), other.clone(), withdraw.clone()]);
+    let backward = fold_all(&[withdraw, other, absence, created]);
+    assert_eq!(forward, backward);
+    let r = forward.values().next().expect("the record");
+    assert_eq!(r.absences_sorted(), vec![(Date::ymd(2026, 10, 13), AbsenceKind::Sick)]);
+    assert!(r.holds(RevId(2)) && r.holds(RevId(4)), "both revisions are held");
+    assert_eq!(r.revisions, 4);
 }

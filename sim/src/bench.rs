@@ -22,7 +22,7 @@ use baoxue_shared::dates::Date;
 use baoxue_shared::ids::{make_id, StudentNo};
 use baoxue_shared::model::{AbsenceKind, Placement, Sex, Status};
 use baoxue_shared::revision::{Assign, StudentInit};
-use baoxue_shared::{Change, Field, RecordId, RecordKind, Value};
+use baoxue_shared::{Change, Field, RecordId, RecordKind, RevId, Value};
 use baoxue_store::crypt::default_key_file;
 use baoxue_store::Store;
 use serde::Serialize;
@@ -127,7 +127,7 @@ pub fn fill(store: &Store, origin: &str, n: usize) -> Result<u64> {
         Ok(())
     };
     while made < n {
-        let id = RecordId::random();
+        let id = RecordId::created_by(RevId::random());
         let mut per = vec![(id, RecordKind::Student, Change::CreateStudent(Box::new(student(i))))];
         for d in 0..3u32 {
             per.push((
@@ -142,7 +142,7 @@ pub fn fill(store: &Store, origin: &str, n: usize) -> Result<u64> {
             Change::Update(vec![Assign {
                 field: Field::Phone,
                 value: Value::OptText(Some(format!("139{:08}", i))),
-                supersedes: vec![id],
+                supersedes: vec![id.creating_revision()],
             }]),
         ));
         per.truncate(n - made);
@@ -186,7 +186,7 @@ fn setup(root: &Path, node_name: &str) -> Result<Pair> {
     let hub_dir = HubDir::new(&root.join("hub"));
     hub_dir.init("410329", "基准县", None, Some("127.0.0.1:7443"))?;
     let org = format!("乡镇,学校,类型\n{TOWNSHIP},{SCHOOL},小学\n{TOWNSHIP},城关初中,初中\n");
-    hub_dir.import_org(org.as_bytes(), Path::new("org.csv"), &[])?;
+    hub_dir.import_org(None, org.as_bytes(), Path::new("org.csv"), &[])?;
     let bundle = hub_dir.add_node(node_name, TOWNSHIP, None)?;
     let node = Store::open(&root.join("node"))?;
     let cfg = init_from_bundle(&node, &bundle).map_err(|e| HubError::Invalid(e.to_string()))?;
@@ -218,7 +218,7 @@ impl HubProcess {
         let child = std::process::Command::new(&exe)
             .args(["hub", "--data"])
             .arg(&dir.root)
-            .args(["serve", "--listen", &addr, "--no-nightly"])
+            .args(["serve", "--listen", &addr, "--no-nightly", "--no-web"])
             .env("BAOXUE_LOG", "warn")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())

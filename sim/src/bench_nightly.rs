@@ -21,7 +21,7 @@ use baoxue_shared::model::{
 };
 use baoxue_shared::org::Org;
 use baoxue_shared::revision::{Assign, CaseInit, Child, StudentInit};
-use baoxue_shared::{Change, Field, Hlc, RecordKind, RevId, Revision, Value};
+use baoxue_shared::{Change, Field, Hlc, RecordId, RecordKind, RevId, Revision, Value};
 use baoxue_store::Store;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -109,11 +109,14 @@ struct Origin {
 }
 
 impl Origin {
-    fn rev(&mut self, record: RevId, kind: RecordKind, date: Date, change: Change) -> Revision {
+    fn rev(&mut self, record: RecordId, kind: RecordKind, date: Date, change: Change) -> Revision {
         self.seq += 1;
         self.ms += 1;
-        let id =
-            if matches!(change, Change::CreateStudent(_) | Change::CreateCase(_)) { record } else { RevId::random() };
+        let id = if matches!(change, Change::CreateStudent(_) | Change::CreateCase(_)) {
+            record.creating_revision()
+        } else {
+            RevId::random()
+        };
         Revision {
             id,
             record,
@@ -160,7 +163,7 @@ fn student_revisions(
     absences: usize,
     out: &mut Vec<Revision>,
 ) -> usize {
-    let sid = RevId::random();
+    let sid = RecordId::created_by(RevId::random());
     let start = days[0];
     let school = s.placement.school.clone();
     let child = Child {
@@ -176,7 +179,7 @@ fn student_revisions(
     let grade = s.grade;
     let enrolled = s.placement.status == Status::Enrolled;
     out.push(o.rev(sid, RecordKind::Student, start, Change::CreateStudent(Box::new(s))));
-    let mut placement_head = sid;
+    let mut placement_head = sid.creating_revision();
     let mut cases = 0;
     let mut picked: Vec<Date> = (0..absences).map(|_| *days.choose(rng).unwrap()).collect();
     picked.sort();
@@ -193,7 +196,7 @@ fn student_revisions(
         let i = rng.gen_range(0..days.len() - 30);
         let d0 = days[i];
         out.push(o.rev(sid, RecordKind::Student, d0, Change::Absence { day: d0, kind: AbsenceKind::Unexcused }));
-        let cid = RevId::random();
+        let cid = RecordId::created_by(RevId::random());
         let init = CaseInit {
             student: Some(sid),
             child,
@@ -219,7 +222,11 @@ fn student_revisions(
             cid,
             RecordKind::Case,
             d7,
-            Change::Update(vec![set(Field::CaseState, Value::CaseState(CaseState::Confirmed), cid)]),
+            Change::Update(vec![set(
+                Field::CaseState,
+                Value::CaseState(CaseState::Confirmed),
+                cid.creating_revision(),
+            )]),
         );
         let confirm_id = confirm.id;
         out.push(confirm);
@@ -694,7 +701,7 @@ mod tests {
         drop(store);
         std::fs::write(dir.path().join("org.csv"), built.org.to_csv()).unwrap();
         let county = bench_county(dir.path()).unwrap();
-        let all = RevId(0)..=RevId(u128::MAX);
+        let all = RecordId(0)..=RecordId(u128::MAX);
         let dated =
             county.store.records_dated(*all.start(), *all.end()).filter(|r| r.as_ref().unwrap().1.is_some()).count();
         assert!(dated > 1_000, "records carry their roster row's date ({dated})");

@@ -56,6 +56,12 @@ pub struct DemoArgs {
     /// 政策预设或政策文件（默认：沙坡头的个案与问责规则＋伊川的月报）
     #[arg(long, value_name = "PRESET|FILE")]
     pub policy: Option<String>,
+    /// 演示结束后继续运行县级平台与县级看板，打印登录名与一次性密码（Ctrl-C 结束）
+    #[arg(long)]
+    pub serve: bool,
+    /// 县级看板地址（与 --serve 同用）
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:7480")]
+    pub web: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,15 +105,37 @@ fn emit(text: &str) {
 }
 
 fn demo(a: DemoArgs) -> Result<()> {
+    // Serving needs the data kept: a directory of its own unless --keep names one.
+    let keep = match (&a.keep, a.serve) {
+        (None, true) => Some(std::env::temp_dir().join(format!("baoxue-demo-serve-{}", std::process::id()))),
+        (k, _) => k.clone(),
+    };
     let out = demo::run(&DemoOptions {
         townships: a.townships,
         students: a.students,
-        keep: a.keep,
+        keep: keep.clone(),
         seed: a.seed,
         policy: a.policy,
         progress: true,
     })?;
     emit(&out.text);
+    if let (true, Some(dir)) = (a.serve, keep) {
+        let hub = dir.join("hub");
+        let user = baoxue_hub::web::accounts::UserCmd::Add {
+            login: "demo".into(),
+            name: "演示用户".into(),
+            role: "admin".into(),
+            township: None,
+        };
+        let added = baoxue_hub::web::accounts::run(&baoxue_hub::data::HubDir::new(&hub), &user)?;
+        emit(&format!("\n演示数据保留在 {}\n县级看板登录名 demo（教育局管理员）\n{added}", dir.display()));
+        let argv =
+            ["baoxue-hub", "--data", &hub.to_string_lossy(), "serve", "--listen", "127.0.0.1:0", "--web", &a.web];
+        let code = baoxue_hub::cli::main_from(argv.iter().map(OsString::from));
+        if code != std::process::ExitCode::SUCCESS {
+            return Err(anyhow!("县级平台未能启动"));
+        }
+    }
     Ok(())
 }
 

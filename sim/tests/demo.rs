@@ -158,7 +158,7 @@ mod county {
     use baoxue_shared::policy::Policy;
     use baoxue_shared::report::Format;
     use baoxue_shared::revision::StudentInit;
-    use baoxue_shared::{Change, Date, RecordKind, RevId};
+    use baoxue_shared::{Change, Date, RecordId, RecordKind, RevId};
     use baoxue_store::Store;
 
     fn county(dir: &std::path::Path) -> County {
@@ -199,7 +199,7 @@ mod county {
         let (a_id, b_id) = (a.id_number.clone().unwrap(), b.id_number.clone().unwrap());
         let items = [a, b]
             .into_iter()
-            .map(|s| (RevId::random(), RecordKind::Student, Change::CreateStudent(Box::new(s))))
+            .map(|s| (RecordId::created_by(RevId::random()), RecordKind::Student, Change::CreateStudent(Box::new(s))))
             .collect();
         c.store.commit("鸦岭中心校", "t", Date::ymd(2025, 9, 1), items).unwrap();
         // 张伟 with the last digit mistyped; 李娜 exact; a child on no roll; a 17-year-old.
@@ -221,7 +221,7 @@ mod county {
         // The case is the hub's, for the 户籍 township's node, on the Ministry's column.
         assert_eq!(r.opened[0].1, "白沙");
         let case = c.store.record(r.opened[0].0).unwrap().unwrap();
-        let rev = c.store.revision(case.id, case.id).unwrap().unwrap();
+        let rev = c.store.revision(case.id, case.id.creating_revision()).unwrap().unwrap();
         assert_eq!(rev.origin, baoxue_shared::sync::HUB_ORIGIN);
         let (snap, _) = c.snapshot().unwrap();
         let table = c
@@ -253,7 +253,7 @@ mod county {
                 "鸦岭中心校",
                 "t",
                 Date::ymd(2025, 9, 1),
-                vec![(RevId::random(), RecordKind::Student, Change::CreateStudent(Box::new(s)))],
+                vec![(RecordId::created_by(RevId::random()), RecordKind::Student, Change::CreateStudent(Box::new(s)))],
             )
             .unwrap();
         let first = nightly::run(&c, Date::ymd(2025, 9, 30)).unwrap();

@@ -41,7 +41,7 @@ fn main() {
     let mut items = Vec::new();
     let mut i = 0;
     while items.len() < n {
-        let id = RecordId::random();
+        let id = RecordId::created_by(RevId::random());
         items.push((id, RecordKind::Student, Change::CreateStudent(Box::new(student(i)))));
         for d in 0..3u32 {
             items.push((
@@ -56,7 +56,7 @@ fn main() {
             Change::Update(vec![Assign {
                 field: Field::Phone,
                 value: Value::OptText(Some(format!("139{:08}", i))),
-                supersedes: vec![id],
+                supersedes: vec![id.creating_revision()],
             }]),
         ));
         i += 1;
@@ -78,7 +78,11 @@ fn main() {
             .into_iter()
             .enumerate()
             .map(|(k, (record, kind, change))| Revision {
-                id: if matches!(change, Change::CreateStudent(_)) { record } else { RevId::random() },
+                id: if matches!(change, Change::CreateStudent(_)) {
+                    record.creating_revision()
+                } else {
+                    RevId::random()
+                },
                 record,
                 kind,
                 origin: "node-a".into(),

@@ -538,7 +538,7 @@ impl Store {
                 seq += 1;
                 clock = Hlc::tick(clock, now);
                 let id = if matches!(change, Change::CreateStudent(_) | Change::CreateCase(_)) {
-                    record
+                    record.creating_revision()
                 } else {
                     RevId::random()
                 };
@@ -708,9 +708,9 @@ impl Store {
         let lo = u128::from_str_radix(&format!("{p:0<32}"), 16).unwrap_or(0);
         let hi = u128::from_str_radix(&format!("{p:f<32}"), 16).unwrap_or(u128::MAX);
         let mut out = Vec::new();
-        for kv in self.data.range(rec_key(RevId(lo))..=rec_key(RevId(hi))) {
+        for kv in self.data.range(rec_key(RecordId(lo))..=rec_key(RecordId(hi))) {
             let (k, _) = kv?;
-            if let Some(id) = RevId::from_bytes(&k[1..]) {
+            if let Some(id) = RecordId::from_bytes(&k[1..]) {
                 out.push(id);
             }
         }
@@ -727,7 +727,7 @@ impl Store {
         let mut out = Vec::new();
         for kv in self.data.scan_prefix(&prefix) {
             let (k, _) = kv?;
-            if let Some(id) = RevId::from_bytes(&k[prefix.len()..]) {
+            if let Some(id) = RecordId::from_bytes(&k[prefix.len()..]) {
                 out.push(id);
             }
         }
@@ -956,7 +956,7 @@ fn group_prefix(record: RecordId) -> [u8; 17] {
 
 fn group_record(key: &[u8]) -> Result<RecordId> {
     (key.len() == 33)
-        .then(|| RevId::from_bytes(&key[1..17]))
+        .then(|| RecordId::from_bytes(&key[1..17]))
         .flatten()
         .ok_or_else(|| StoreError::Corrupt { what: "group key".into() })
 }

@@ -59,7 +59,7 @@ impl Store {
                 if k.len() != 33 || v.len() % 16 != 0 {
                     return Err(corrupt("history key"));
                 }
-                let rec = RevId::from_bytes(&k[1..17]).ok_or_else(|| corrupt("history key"))?;
+                let rec = RecordId::from_bytes(&k[1..17]).ok_or_else(|| corrupt("history key"))?;
                 let first = RevId::from_bytes(&k[17..]).ok_or_else(|| corrupt("history key"))?;
                 let mut group = Vec::new();
                 let mut slot = 0u32;

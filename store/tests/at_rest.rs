@@ -8,7 +8,7 @@ use std::path::Path;
 use baoxue_shared::codec::encode;
 use baoxue_shared::revision::StudentInit;
 use baoxue_shared::state::fold;
-use baoxue_shared::{Change, Date, Hlc, RecordKind, RevId, Revision};
+use baoxue_shared::{Change, Date, Hlc, RecordId, RecordKind, RevId, Revision};
 use baoxue_store::{Store, StoreError};
 
 const NAME: &str = "欧阳晓珺";
@@ -66,7 +66,7 @@ fn nothing_readable_lies_in_the_store_files_and_modes_are_private() {
     {
         let s = Store::open(&dir).unwrap();
         for i in 1..=20u16 {
-            let rec = RevId::random();
+            let rec = common::new_record();
             s.commit(
                 "node-a",
                 "王老师",
@@ -110,13 +110,13 @@ fn a_store_written_in_clear_by_the_previous_version_is_sealed_on_open() {
     #[derive(serde::Serialize)]
     struct LogChunk {
         from: Option<String>,
-        entries: Vec<(RevId, RevId, RevId, u32)>,
+        entries: Vec<(RevId, RecordId, RevId, u32)>,
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("old");
-    let rec = RevId::random();
+    let rec = common::new_record();
     let rev = Revision {
-        id: rec,
+        id: rec.creating_revision(),
         record: rec,
         kind: RecordKind::Student,
         origin: "node-a".into(),
@@ -134,8 +134,8 @@ fn a_store_written_in_clear_by_the_previous_version_is_sealed_on_open() {
         let key = |tag: u8, rest: &[&[u8]]| [&[tag][..], &rest.concat()].concat();
         let enc = encode(&rev).unwrap();
         let group = [&(enc.len() as u32).to_le_bytes()[..], &enc].concat();
-        data.insert(key(b'g', &[&rec.to_bytes(), &rec.to_bytes()]), group).unwrap();
-        let chunk = LogChunk { from: None, entries: vec![(rec, rec, rec, 0)] };
+        data.insert(key(b'g', &[&rec.to_bytes(), &rev.id.to_bytes()]), group).unwrap();
+        let chunk = LogChunk { from: None, entries: vec![(rev.id, rec, rev.id, 0)] };
         data.insert(key(b'o', &[&0u64.to_be_bytes()]), encode(&chunk).unwrap()).unwrap();
         data.insert(key(b'c', &[b"log_end"]), encode(&1u64).unwrap()).unwrap();
         data.insert(key(b'c', &[b"seq"]), encode(&1u64).unwrap()).unwrap();
@@ -200,7 +200,7 @@ fn a_truncated_store_is_reported_not_a_panic() {
                     "node-a",
                     "王老师",
                     Date::ymd(2026, 9, 1),
-                    vec![(RevId::random(), RecordKind::Student, Change::CreateStudent(Box::new(init(i))))],
+                    vec![(common::new_record(), RecordKind::Student, Change::CreateStudent(Box::new(init(i))))],
                 )
                 .unwrap();
             }

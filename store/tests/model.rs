@@ -87,10 +87,10 @@ impl Remote {
                     change,
                 };
                 if self.students.is_empty() || self.next.is_multiple_of(3) {
-                    let id = RevId::random();
+                    let id = common::new_record();
                     self.students.push(id);
                     let change = Change::CreateStudent(Box::new(init(1000 + self.next as u16)));
-                    make(id, id, RecordKind::Student, change, self.next)
+                    make(id.creating_revision(), id, RecordKind::Student, change, self.next)
                 } else {
                     let rec = self.students[(self.next as usize * 7) % self.students.len()];
                     let change = Change::Absence { day, kind: AbsenceKind::Sick };
@@ -186,7 +186,7 @@ fn run(ops: Vec<Op>) {
                 day = day.add_days(1);
                 let student = usize::from(student);
                 let made = if student >= mine.len() {
-                    let rec = RevId::random();
+                    let rec = common::new_record();
                     let change = Change::CreateStudent(Box::new(init(mine.len() as u16 + 1)));
                     let made = s.commit("node-a", "王老师", day, vec![(rec, RecordKind::Student, change)]).unwrap();
                     mine.push(rec);

@@ -15,7 +15,7 @@ fn init(i: u16) -> StudentInit {
 }
 
 /// Commits the creation of student `init(i)` as record `rec` on `day` at node-a.
-fn create(s: &Store, rec: RevId, i: u16, day: Date) -> Vec<Revision> {
+fn create(s: &Store, rec: RecordId, i: u16, day: Date) -> Vec<Revision> {
     s.commit("node-a", "王老师", day, vec![(rec, RecordKind::Student, Change::CreateStudent(Box::new(init(i))))])
         .unwrap()
 }
@@ -24,7 +24,7 @@ fn create(s: &Store, rec: RevId, i: u16, day: Date) -> Vec<Revision> {
 fn commit_apply_reopen_and_replay() {
     let dir = tempfile::tempdir().unwrap();
     let a = Store::open(&dir.path().join("a")).unwrap();
-    let rec = RevId::random();
+    let rec = common::new_record();
     let made = create(&a, rec, 1, Date::ymd(2026, 9, 1));
     let heads = a.record(rec).unwrap().unwrap().register(Field::Placement).unwrap().head_ids();
     let more = a
@@ -54,7 +54,7 @@ fn commit_apply_reopen_and_replay() {
             ],
         )
         .unwrap();
-    assert_eq!(made[0].id, rec, "a record is named by its creating revision");
+    assert_eq!(RecordId::created_by(made[0].id), rec, "a record is named by its creating revision");
     assert_eq!((more[0].seq, more[1].seq), (2, 3));
     assert!(more[0].hlc < more[1].hlc);
 
@@ -92,7 +92,7 @@ fn commit_apply_reopen_and_replay() {
 fn student_numbers_are_found_national_or_not() {
     let dir = tempfile::tempdir().unwrap();
     let s = Store::open(dir.path()).unwrap();
-    let (national, local) = (RevId::random(), RevId::random());
+    let (national, local) = (common::new_record(), common::new_record());
     let mut other = init(2);
     other.student_no = StudentNo::parse("L410329201605010029").unwrap();
     s.commit(
@@ -124,7 +124,7 @@ fn student_numbers_are_found_national_or_not() {
             Change::Update(vec![Assign {
                 field: Field::IdNumber,
                 value: Value::Id(Some(fixed.clone())),
-                supersedes: vec![national],
+                supersedes: vec![national.creating_revision()],
             }]),
         )],
     )
@@ -143,11 +143,11 @@ fn student_numbers_are_found_national_or_not() {
 fn a_record_keeps_the_date_of_its_creating_revision() {
     let dir = tempfile::tempdir().unwrap();
     let a = Store::open(&dir.path().join("a")).unwrap();
-    let rec = RevId::random();
+    let rec = common::new_record();
     let made = create(&a, rec, 1, Date::ymd(2026, 9, 1));
     let absence = Change::Absence { day: Date::ymd(2026, 9, 2), kind: AbsenceKind::Unexcused };
     let more = a.commit("node-a", "王老师", Date::ymd(2026, 9, 2), vec![(rec, RecordKind::Student, absence)]).unwrap();
-    let all = |s: &Store| s.records_dated(RevId(0), RevId(u128::MAX)).collect::<Result<Vec<_>, _>>().unwrap();
+    let all = |s: &Store| s.records_dated(RecordId(0), RecordId(u128::MAX)).collect::<Result<Vec<_>, _>>().unwrap();
     let held = all(&a);
     assert_eq!(held.len(), 1);
     assert_eq!(held[0].1, Some(Date::ymd(2026, 9, 1)), "the create's date, not the absence's");
@@ -175,7 +175,7 @@ fn a_record_keeps_the_date_of_its_creating_revision() {
     assert_eq!(held[0].0.absences.len(), 2);
     // Only the range asked for.
     if let Some(next) = rec.0.checked_add(1) {
-        assert!(b.records_dated(RevId(next), RevId(u128::MAX)).all(|r| r.unwrap().0.id != rec));
+        assert!(b.records_dated(RecordId(next), RecordId(u128::MAX)).all(|r| r.unwrap().0.id != rec));
     }
 }
 
@@ -222,10 +222,10 @@ fn crash_batches() -> Vec<Vec<Revision>> {
         }
         for k in 0..50u64 {
             next += 1;
-            let s = id(next);
+            let s = RecordId::created_by(id(next));
             students.push(s);
             let i = (b * 50 + k) as u16;
-            batch.push(stamp(s, s, Change::CreateStudent(Box::new(init(i))), 100 + k));
+            batch.push(stamp(s.creating_revision(), s, Change::CreateStudent(Box::new(init(i))), 100 + k));
         }
         out.push(batch);
     }
@@ -399,7 +399,7 @@ fn a_store_of_the_first_layout_is_migrated_on_open() {
     assert_eq!(s.log_range(2, 10).unwrap()[0].1.rev, made[0].id);
     // The first layout's records are rebuilt from the revisions on opening (derived version
     // 1), so they gain their creating revision's date like records written now.
-    let dated: Vec<_> = s.records_dated(RevId(0), RevId(u128::MAX)).collect::<Result<_, _>>().unwrap();
+    let dated: Vec<_> = s.records_dated(RecordId(0), RecordId(u128::MAX)).collect::<Result<_, _>>().unwrap();
     assert_eq!((dated.len(), dated[0].1), (1, Some(create.date)));
     assert_eq!(dated[0].0.absences.len(), 2);
 }
@@ -415,7 +415,7 @@ fn an_older_derived_version_is_rebuilt_from_the_revisions() {
 
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("s");
-    let (a, b) = (RevId::random(), RevId::random());
+    let (a, b) = (common::new_record(), common::new_record());
     let (want_a, want_b, epoch, end, no_a) = {
         let s = Store::open(&dir).unwrap();
         assert_eq!(s.derived_version().unwrap(), DERIVED_VERSION, "a new store records the current version");
@@ -481,7 +481,7 @@ fn an_older_derived_version_is_rebuilt_from_the_revisions() {
         assert_eq!(r.status_on(Date::ymd(2026, 9, 9)), Some(Status::DroppedOut));
         assert_eq!(r.status_on(Date::ymd(2026, 8, 31)), None);
         // The rebuilt records keep their creating revision's date (the nightly reads it).
-        let dated = s.records_dated(RevId(0), RevId(u128::MAX)).collect::<Result<Vec<_>, _>>().unwrap();
+        let dated = s.records_dated(RecordId(0), RecordId(u128::MAX)).collect::<Result<Vec<_>, _>>().unwrap();
         assert!(dated.iter().all(|(_, d)| *d == Some(Date::ymd(2026, 9, 1))), "{dated:?}");
         assert_consistent(&s);
     }

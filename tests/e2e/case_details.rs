@@ -107,3 +107,126 @@ fn bad_edits_change_nothing() {
     let out = node.ok(&["case", "edit", &case, "--plan", "返校后每周回访", "--date", "2026-09-09"]);
     assert!(out.contains("案件已销号") && out.contains("劝返方案 → 返校后每周回访"), "{out}");
 }
+
+/// Issue 13 point 2: closing as 豁免 needs the guardian's written application, the approving
+/// body and person and a physical ground (002 §四(一), 004 第七条); without them the command
+/// refuses with one line naming what is missing and changes nothing. With them the evidence is
+/// in `case show` and its JSON, the student is 休学, and a case closed by mistake is reopened
+/// with a reason, its clock still from day 0.
+#[test]
+fn exemption_needs_its_application_and_a_case_can_be_reopened() {
+    let (node, kid, case) = node_with_auto_case();
+    let before = node.snapshot();
+    let line = node.fails(&["case", "close", &case, "--outcome", "exempt", "--date", "2026-09-10"]);
+    assert_eq!(line.lines().count(), 1, "{line}");
+    for missing in [
+        "书面申请日期（--applied）",
+        "申请人（--applicant）",
+        "批准机关（--approved-by）",
+        "批准人（--approver）",
+        "理由（--ground）",
+    ] {
+        assert!(line.contains(missing), "{missing}: {line}");
+    }
+    assert_eq!(node.snapshot(), before, "a refused closure changes nothing");
+    let full = |ground: &str| -> Vec<String> {
+        [
+            "case",
+            "close",
+            &case,
+            "--outcome",
+            "exempt",
+            "--applied",
+            "2026-09-08",
+            "--applicant",
+            "张父",
+            "--approved-by",
+            "鸦岭镇人民政府",
+            "--approver",
+            "赵副镇长",
+            "--ground",
+            ground,
+            "--date",
+            "2026-09-10",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    // 厌学 is no ground for an exemption: only 因病 or 因残.
+    let args = full("其他");
+    let line = node.fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(line.contains("身体原因"), "{line}");
+    let args = full("因病");
+    node.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let j = node.json(&["case", "show", &case, "--json"]);
+    assert_eq!(j["outcome"], "exempt");
+    assert_eq!(j["closure"]["recorded"], true);
+    assert_eq!(j["closure"]["applied"], "2026-09-08");
+    assert_eq!(j["closure"]["approved_by"], "鸦岭镇人民政府");
+    assert_eq!(j["closure"]["ground"], "illness");
+    let shown = node.ok(&["case", "show", &case]);
+    assert!(shown.contains("张父 2026-09-08 书面申请") && shown.contains("鸦岭镇人民政府（赵副镇长）批准"), "{shown}");
+    assert_eq!(node.json(&["student", "show", &kid.student_no, "--json"])["status"], "休学");
+
+    // A suspension needs its end date too; 延缓入学 is for a child not yet enrolled.
+    let reopen = node.ok(&["case", "reopen", &case, "--reason", "误销号：申请未经乡镇批准", "--date", "2026-09-11"]);
+    assert!(reopen.contains("2026-09-07"), "the clock still runs from day 0: {reopen}");
+    let j = node.json(&["case", "show", &case, "--json"]);
+    assert_eq!(j["state"], "suspected");
+    assert!(j["reason"].as_str().unwrap().contains("误销号"), "{j}");
+    assert_eq!(node.json(&["student", "show", &kid.student_no, "--json"])["status"], "在读");
+    let line = node.fails(&["case", "reopen", &case, "--reason", "再次", "--date", "2026-09-12"]);
+    assert!(line.contains("未销号"), "{line}");
+    let line = node.fails(&[
+        "case",
+        "close",
+        &case,
+        "--outcome",
+        "suspended",
+        "--applied",
+        "2026-09-08",
+        "--applicant",
+        "张父",
+        "--approved-by",
+        "鸦岭镇人民政府",
+        "--approver",
+        "赵副镇长",
+        "--ground",
+        "因病",
+        "--date",
+        "2026-09-14",
+    ]);
+    assert!(line.contains("截止日期（--until）"), "{line}");
+    let line = node.fails(&[
+        "case",
+        "close",
+        &case,
+        "--outcome",
+        "deferred",
+        "--applied",
+        "2026-09-08",
+        "--applicant",
+        "张父",
+        "--approved-by",
+        "鸦岭镇人民政府",
+        "--approver",
+        "赵副镇长",
+        "--ground",
+        "因病",
+        "--until",
+        "2027-01-31",
+        "--date",
+        "2026-09-14",
+    ]);
+    assert!(line.contains("延缓入学只适用于尚未入学"), "{line}");
+    // 死亡 needs its document; 迁往县外 its place.
+    assert!(node
+        .fails(&["case", "close", &case, "--outcome", "deceased", "--date", "2026-09-14"])
+        .contains("--document"));
+    assert!(node
+        .fails(&["case", "close", &case, "--outcome", "moved_away", "--date", "2026-09-14"])
+        .contains("--place"));
+    node.ok(&["case", "close", &case, "--outcome", "moved_away", "--place", "广东省东莞市", "--date", "2026-09-14"]);
+    assert_eq!(node.json(&["case", "show", &case, "--json"])["closure"]["place"], "广东省东莞市");
+}

@@ -301,3 +301,85 @@ fn run_started_while_the_hub_is_down_syncs_after_a_retry_once_it_is_up() {
     }
     assert!(log.iter().filter(|l| l.contains("同步失败，稍后重试")).count() >= 1, "{log:?}");
 }
+
+/// Issue 13 point 1 (籍随人走, 003 §一(四)) over real QUIC between two townships: 鸦岭 has an open
+/// case when it transfers the child to 白沙小学; 白沙's `student accept` closes it as 转学核实 on
+/// the acceptance date, and the clock stops there at 白沙, at the hub and at 鸦岭 once synced
+/// (day before, of and after the acceptance). An unexcused absence at the new school after
+/// the acceptance, recorded before the closing reached 鸦岭 or the hub, is kept and opens a new
+/// case at 白沙 from that absence.
+#[test]
+fn a_transfer_mid_case_closes_it_everywhere_and_a_new_absence_opens_a_case_at_the_new_township() {
+    let mut hub = Hub::new();
+    let a = Node::from_bundle(&hub.bundle("鸦岭中心校", "鸦岭"));
+    let b = Node::from_bundle(&hub.bundle("白沙中心校", "白沙"));
+    let kids = kids(2);
+    let file = a.file("a.csv", roster(&kids).as_bytes());
+    a.ok(&["student", "import", &file.to_string_lossy(), "--date", "2026-09-01"]);
+    hub.serve();
+    let no = kids[0].student_no.as_str();
+    // Mon 10-12: unexcused, the case opens at 鸦岭; Wed 10-14: transferred to 白沙小学.
+    a.ok(&["absence", no, "--kind", "unexcused", "--date", "2026-10-12"]);
+    let old = a.json(&["case", "list", "--open", "--json"])[0]["id"].as_str().unwrap().to_string();
+    a.ok(&["student", "transfer", no, "--to-school", "白沙小学", "--date", "2026-10-14"]);
+    a.sync(&hub);
+    b.sync(&hub);
+    // Thu 10-15: 白沙 accepts; the case closes as 转学核实 that day.
+    let out = b.ok(&["student", "accept", no, "--date", "2026-10-15"]);
+    assert!(out.contains("转学核实") && out.contains(&old), "{out}");
+    let shown = b.json(&["case", "show", &old, "--json"]);
+    assert_eq!(
+        (shown["outcome"].as_str(), shown["closed"].as_str()),
+        (Some("transferred"), Some("2026-10-15")),
+        "{shown}"
+    );
+    // Fri 10-16 at the new school, before the closing reached anyone else: kept, and a new case
+    // at 白沙 whose clock runs from it.
+    let out = b.ok(&["absence", no, "--kind", "unexcused", "--date", "2026-10-16"]);
+    assert!(out.contains("已自动立案"), "{out}");
+    let open_b = b.json(&["case", "list", "--open", "--json"]);
+    assert_eq!(count(&open_b), 1, "{open_b}");
+    assert_eq!(open_b[0]["clock_start"], "2026-10-16", "{open_b}");
+    let new = open_b[0]["id"].as_str().unwrap().to_string();
+    assert_ne!(new, old);
+
+    // 鸦岭 has not synced yet: its own alerts still show the old case on the day before.
+    let rules_at = |n: &Node, d: &str| -> Vec<String> {
+        n.json(&["alerts", "--as-of", d, "--json"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| format!("{}@{}", x["subject"].as_str().unwrap(), x["township"].as_str().unwrap()))
+            .collect()
+    };
+    b.sync(&hub);
+    a.sync(&hub);
+    // At 鸦岭, once synced: closed 转学核实 on 10-15; alerts on the day before, none from the day of.
+    let at_a = a.json(&["case", "show", &old, "--json"]);
+    assert_eq!(
+        (at_a["outcome"].as_str(), at_a["closed"].as_str()),
+        (Some("transferred"), Some("2026-10-15")),
+        "{at_a}"
+    );
+    assert!(rules_at(&a, "2026-10-14").iter().any(|s| s.starts_with(&old)), "the day before the acceptance");
+    for d in ["2026-10-15", "2026-10-16", "2026-11-30"] {
+        assert!(rules_at(&a, d).is_empty(), "鸦岭 on {d}: {:?}", rules_at(&a, d));
+    }
+    // At the hub: the old case raises nothing from the acceptance on; the new one is 白沙's,
+    // from its own day 0.
+    let hub_alerts = |d: &str| -> Value { serde_json::from_str(&hub.ok(&["alerts", "--as-of", d, "--json"])).unwrap() };
+    for d in ["2026-10-15", "2026-10-16", "2026-11-30"] {
+        let all = hub_alerts(d);
+        let about_old: Vec<&Value> =
+            all.as_array().unwrap().iter().filter(|x| x["subject"].as_str() == Some(old.as_str())).collect();
+        assert!(about_old.is_empty(), "hub on {d}: {about_old:?}");
+    }
+    let later = hub_alerts("2026-11-30");
+    let about_new: Vec<&Value> =
+        later.as_array().unwrap().iter().filter(|x| x["subject"].as_str() == Some(new.as_str())).collect();
+    assert!(!about_new.is_empty(), "{later}");
+    assert!(about_new.iter().all(|x| x["township"] == "白沙" && x["since"] == "2026-10-16"), "{about_new:?}");
+    // 白沙 sees its new case's alerts; the child in school at the new school raises none before it.
+    assert!(rules_at(&b, "2026-10-15").is_empty(), "{:?}", rules_at(&b, "2026-10-15"));
+    assert!(rules_at(&b, "2026-10-16").iter().any(|s| s.starts_with(&new)));
+}

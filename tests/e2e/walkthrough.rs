@@ -83,16 +83,20 @@ fn absences_to_case_to_alerts_to_return() {
     node.ok(&["case", "act", &case, "--kind", "visit", "--by", "王校长", "--date", "2026-09-10"]);
     assert!(alerts(&node, "2026-09-10").as_array().unwrap().is_empty());
 
-    // Day 7: mark 辍学 and report, while the case is not confirmed.
-    assert_eq!(rules(&alerts(&node, "2026-09-14")), ["d7_mark_and_report"]);
-    let out = node.ok(&["case", "confirm", &case, "--date", "2026-09-14"]);
+    // Day 7: mark 辍学 and report, while the case is not confirmed. The weekend of 09-12/13
+    // does not count: day 7 is Wednesday 09-16, not Monday 09-14.
+    assert!(alerts(&node, "2026-09-15").as_array().unwrap().is_empty());
+    assert_eq!(rules(&alerts(&node, "2026-09-16")), ["d7_mark_and_report"]);
+    let out = node.ok(&["case", "confirm", &case, "--date", "2026-09-16"]);
     assert!(out.contains("辍学"), "{out}");
     let st = node.json(&["student", "show", s, "--json"]);
     assert_eq!(st["status"], "辍学");
-    assert!(alerts(&node, "2026-09-14").as_array().unwrap().is_empty());
+    assert!(alerts(&node, "2026-09-16").as_array().unwrap().is_empty());
 
-    // Past 15 days: serve 限期入学通知书 (bureau and township).
-    let a = alerts(&node, "2026-09-23");
+    // Past 15 days: serve 限期入学通知书 (bureau and township). Day 16 is Tuesday 09-29: the
+    // weekends and 中秋节 (09-25 … 09-27) do not count, the make-up Sunday 09-20 does.
+    assert!(alerts(&node, "2026-09-28").as_array().unwrap().is_empty());
+    let a = alerts(&node, "2026-09-29");
     assert_eq!(rules(&a), ["d16_enrol_notice"]);
     assert_eq!(a[0]["level"], "urgent");
     node.ok(&[
@@ -106,9 +110,9 @@ fn absences_to_case_to_alerts_to_return() {
         "--by",
         "赵副镇长",
         "--date",
-        "2026-09-23",
+        "2026-09-29",
     ]);
-    assert!(alerts(&node, "2026-09-23").as_array().unwrap().is_empty());
+    assert!(alerts(&node, "2026-09-29").as_array().unwrap().is_empty());
 
     // Back at school: 销号 as 复学; the student is 在读 again; no alert remains.
     let out = node.ok(&[
@@ -118,22 +122,22 @@ fn absences_to_case_to_alerts_to_return() {
         "--outcome",
         "returned",
         "--evidence",
-        "9月25日返校",
+        "10月8日返校",
         "--date",
-        "2026-09-25",
+        "2026-10-08",
     ]);
     assert!(out.contains("复学") && out.contains("在读"), "{out}");
-    for d in ["2026-09-25", "2026-10-15", "2027-01-10"] {
+    for d in ["2026-10-08", "2026-10-15", "2027-01-10"] {
         assert!(alerts(&node, d).as_array().unwrap().is_empty(), "{d}");
     }
-    assert!(node.ok(&["alerts", "--as-of", "2026-10-01"]).contains("没有预警"));
+    assert!(node.ok(&["alerts", "--as-of", "2026-10-09"]).contains("没有预警"));
     let shown = node.json(&["case", "show", &case, "--json"]);
     for key in ["id", "student", "state", "opened", "cause", "actions", "closed", "outcome"] {
         assert!(shown.get(key).is_some(), "case show lacks {key}");
     }
     assert_eq!(shown["state"], "closed");
     assert_eq!(shown["outcome"], "returned");
-    assert_eq!(shown["closed"], "2026-09-25");
+    assert_eq!(shown["closed"], "2026-10-08");
     assert_eq!(shown["opened"], "2026-09-07");
     let actions = shown["actions"].as_array().unwrap();
     assert_eq!(actions.len(), 3);
@@ -180,8 +184,29 @@ fn case_opened_by_hand_counts_from_first_unexcused_absence() {
     // A second case while one is open is refused.
     let e = node.fails(&["case", "open", s, "--date", "2026-09-04"]);
     assert!(e.contains("已有未销号案件"), "{e}");
-    // 豁免 (exempt) closes the case and suspends the student with the reason.
-    node.ok(&["case", "close", s, "--outcome", "exempt", "--evidence", "监护人书面申请，因病", "--date", "2026-09-20"]);
+    // 豁免 (exempt) closes the case and suspends the student with the reason. Since issue 13 it
+    // needs the written application, its approval and a physical ground (002 §四(一)).
+    node.ok(&[
+        "case",
+        "close",
+        s,
+        "--outcome",
+        "exempt",
+        "--evidence",
+        "监护人书面申请，因病",
+        "--applied",
+        "2026-09-18",
+        "--applicant",
+        "学生21之父",
+        "--approved-by",
+        "鸦岭镇人民政府",
+        "--approver",
+        "赵副镇长",
+        "--ground",
+        "因病",
+        "--date",
+        "2026-09-20",
+    ]);
     let st = node.json(&["student", "show", s, "--json"]);
     assert_eq!(st["status"], "休学");
     assert!(st["reason"].as_str().unwrap().contains("豁免"), "{st}");
@@ -193,16 +218,18 @@ fn yaoan_counts_working_days() {
     let kid = Kid::new(33, "鸦岭中心小学", 5);
     let f = node.file("r.csv", roster(std::slice::from_ref(&kid)).as_bytes());
     node.ok(&["student", "import", f.to_str().unwrap(), "--date", "2026-09-01"]);
-    // Day 0 is Friday 2026-09-11; "more than 3 working days" falls due on Thursday 09-17, not
-    // on calendar day 4 (Tuesday 09-15): the weekend does not count.
+    // Day 0 is Friday 2026-09-11, the first working day missed; missing Fri 11, Mon 14, Tue 15
+    // and Wed 16 is "more than 3 working days": due on Wednesday 09-16 (day 3), not on calendar
+    // day 3 (Monday 09-14): the weekend does not count.
     node.ok(&["absence", &kid.student_no, "--kind", "unexcused", "--date", "2026-09-11"]);
     let has = |d: &str| rules(&alerts(&node, d)).iter().any(|r| r == "file_and_report");
+    assert!(!has("2026-09-14"));
     assert!(!has("2026-09-15"));
-    assert!(!has("2026-09-16"));
+    assert!(has("2026-09-16"));
     assert!(has("2026-09-17"));
-    let a = alerts(&node, "2026-09-17");
+    let a = alerts(&node, "2026-09-16");
     assert!(a.as_array().unwrap().iter().all(|x| x["clause"].as_str().unwrap().starts_with("000")), "{a}");
     // Filing (confirming) answers it.
-    node.ok(&["case", "confirm", &kid.student_no, "--date", "2026-09-17"]);
-    assert!(!has("2026-09-17"));
+    node.ok(&["case", "confirm", &kid.student_no, "--date", "2026-09-16"]);
+    assert!(!has("2026-09-16"));
 }

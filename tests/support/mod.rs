@@ -353,15 +353,32 @@ impl Hub {
         out
     }
 
-    /// Starts `serve --listen ADDR` (nodes retry until it answers).
+    /// Starts `serve --listen ADDR` (nodes retry until it answers), without the dashboard.
     pub fn serve(&mut self) {
+        self.serve_with(&["--no-web"]);
+    }
+
+    /// Starts `serve` with the county's dashboard on a free loopback port; returns its URL
+    /// (`http://127.0.0.1:PORT`) once it accepts connections.
+    pub fn serve_web(&mut self) -> String {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("tcp").local_addr().expect("addr").port();
+        let web = format!("127.0.0.1:{port}");
+        self.serve_with(&["--web", &web]);
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(&web).is_ok() {
+                return format!("http://{web}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the dashboard never listened on {web}");
+    }
+
+    fn serve_with(&mut self, extra: &[&str]) {
         assert!(self.serve.is_none(), "already serving");
-        let child = self
-            .command(&["serve", "--listen", &self.addr])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn baoxue-hub serve");
+        let mut args = vec!["serve", "--listen", &self.addr];
+        args.extend_from_slice(extra);
+        let child =
+            self.command(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn baoxue-hub serve");
         self.serve = Some(child);
     }
 

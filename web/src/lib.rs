@@ -9,6 +9,7 @@
 //! # Layout
 //! - [`layout`]: the page shell (top bar, navigation, footer), the login page, the A4 document
 //!   shell for printables, and small components (alert level badge, flash message, CSRF field).
+//! - [`chart`]: bar and line charts as server-rendered SVG.
 //! - [`assets`]: the stylesheet and script, embedded in the binary and served with a content
 //!   hash in their URL; no CDN, no font download.
 //! - [`accounts`]: user accounts with argon2id hashes, one-time passwords, the storage trait.
@@ -36,6 +37,7 @@ pub mod audit;
 pub mod auth;
 #[cfg(feature = "browser")]
 pub mod browser;
+pub mod chart;
 pub mod clock;
 pub mod cookies;
 pub mod csrf;

@@ -8,14 +8,17 @@
 //! unexcused absences while a case is open are only recorded. An absence dated on or before
 //! the day the last case was closed belongs to that episode and opens nothing, and a 送教上门
 //! pupil (home-delivered teaching, not a dropout) gets no case from a missed session.
+//!
+//! An absence recorded by mistake is withdrawn by a correcting revision with a reason
+//! ([`withdraw`]); the case it started, if any, follows.
 
-use baoxue_shared::model::{AbsenceKind, Cause, Status};
-use baoxue_shared::{Change, Date, Record, RecordId, RecordKind};
+use baoxue_shared::model::{AbsenceKind, CaseState, Cause, Outcome, Status};
+use baoxue_shared::{Change, Date, Field, Record, RecordId, RecordKind, Value};
 
 use crate::cmd::case::{may_open, new_roll_case};
 use crate::cmd::student::Stamp;
 use crate::error::{invalid, refused, Result};
-use crate::ledger::{who, Item, Ledger};
+use crate::ledger::{assign, who, Item, Ledger};
 use crate::output::Output;
 
 /// The revisions of one absence (and of the case it opens, if any), checked against the ledger.
@@ -102,5 +105,78 @@ pub fn roll_call(l: &Ledger, entries: &[(Record, AbsenceKind)], stamp: &Stamp) -
     if !items.is_empty() {
         l.commit(&stamp.author, stamp.date, items)?;
     }
+    Ok(out)
+}
+
+/// What withdrawing an absence did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Withdrawn {
+    /// The one-line result the user sees.
+    pub text: String,
+    /// The case the absence had opened, closed as 误记撤销.
+    pub closed: Option<RecordId>,
+    /// The case opened instead from the student's next unexcused absence of that episode.
+    pub reopened_from: Option<(RecordId, Date)>,
+}
+
+/// Withdraws the absence of `day` recorded by mistake: a correcting revision with the reason
+/// (the absence stays in the history, and stops counting). **The case clock follows**: when
+/// the absence was the day 0 of the student's open case, that case is closed as 误记撤销 in the
+/// same commit, and if the student has a later unexcused absence, a new case runs from the
+/// first of them (the clock starts on a day the child really was absent). A case already
+/// confirmed as 辍学 is not undone here: the school admin closes it on its evidence.
+pub fn withdraw(l: &Ledger, s: &Record, day: Date, reason: &str, stamp: &Stamp) -> Result<Withdrawn> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(invalid("请填写撤回原因（如：点名时误点，该生当天在校）".to_string()));
+    }
+    l.ensure_writable(s)?;
+    l.check_write_date(stamp.date, Some(s), None)?;
+    let (absence, kind) = s
+        .absences
+        .iter()
+        .find(|(_, (d, _))| *d == day)
+        .map(|(id, (_, k))| (*id, *k))
+        .ok_or_else(|| crate::error::not_found(format!("{} 在 {day} 没有缺勤记录，无需撤回", who(s))))?;
+    let mut items: Vec<Item> =
+        vec![(s.id, RecordKind::Student, Change::WithdrawAbsence { absence, day, kind, reason: reason.to_string() })];
+    let mut out = Withdrawn {
+        text: format!("已撤回 {} {day} 的缺勤（{kind}）：{reason}", who(s)),
+        ..Default::default()
+    };
+    let started_case = match l.open_case_of(s)? {
+        Some(c) if kind == AbsenceKind::Unexcused && c.case.as_ref().map(|i| i.clock_start) == Some(day) => Some(c),
+        _ => None,
+    };
+    if let Some(c) = started_case {
+        if c.case_state() == Some(&CaseState::Confirmed) {
+            return Err(refused(format!(
+                "{} 的案件 {} 已确认辍学，起算日正是 {day}：不能只撤回这次缺勤；如确属误记，请学校管理员核实后销号",
+                who(s),
+                c.id.short()
+            )));
+        }
+        let state =
+            CaseState::Closed { outcome: Outcome::Mistaken, evidence: Some(reason.to_string()), on: stamp.date };
+        items.push((
+            c.id,
+            RecordKind::Case,
+            Change::Update(vec![assign(&c, Field::CaseState, Value::CaseState(state))?]),
+        ));
+        out.closed = Some(c.id);
+        out.text.push_str(&format!("；案件 {} 由这次缺勤立案，已以「误记撤销」销号", c.id.short()));
+        let next = s
+            .absences_sorted()
+            .into_iter()
+            .find(|(d, k)| *d > day && *k == AbsenceKind::Unexcused && *d <= stamp.date)
+            .map(|(d, _)| d);
+        if let Some(next) = next {
+            let (id, item) = new_roll_case(l, s, next, next, c.cause().unwrap_or(Cause::Unknown))?;
+            items.push(item);
+            out.reopened_from = Some((id, next));
+            out.text.push_str(&format!("；该生 {next} 仍无故缺勤，已从该日重新立案（案件 {}）", id.short()));
+        }
+    }
+    l.commit(&stamp.author, stamp.date, items)?;
     Ok(out)
 }

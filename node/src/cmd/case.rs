@@ -1,8 +1,8 @@
 //! `case open|confirm|act|close|list|show`: the 一人一案 ledger of this township.
 
 use baoxue_shared::model::{
-    Action, ActionKind, CaseSource, CaseState, Cause, Notice, Outcome, Placement, ResponsibleRole, Status,
-    TransferTarget,
+    Action, ActionKind, CaseSource, CaseState, Cause, ClosureEvidence, Ground, Notice, Outcome, Placement,
+    ResponsibleRole, Status, TransferTarget,
 };
 use baoxue_shared::revision::{CaseInit, Child};
 use baoxue_shared::{Change, Date, Field, Record, RecordId, RecordKind, RevId, Value};
@@ -53,7 +53,7 @@ pub fn new_roll_case(
         cause,
         previous,
     };
-    let id = RevId::random();
+    let id = RecordId::created_by(RevId::random());
     Ok((id, (id, RecordKind::Case, Change::CreateCase(Box::new(ci)))))
 }
 
@@ -257,8 +257,71 @@ fn all_notices() -> String {
     Notice::ALL.iter().map(|n| n.label()).collect::<Vec<_>>().join("、")
 }
 
-pub fn close(l: &Ledger, arg: &str, outcome: &str, evidence: Option<&str>, stamp: &Stamp) -> Result<Output> {
+/// The evidence flags of `case close` (see `ClosureEvidence`), as typed.
+#[derive(Default)]
+pub struct CloseArgs<'a> {
+    pub evidence: Option<&'a str>,
+    pub applied: Option<&'a str>,
+    pub applicant: Option<&'a str>,
+    pub approved_by: Option<&'a str>,
+    pub approver: Option<&'a str>,
+    pub ground: Option<&'a str>,
+    pub until: Option<&'a str>,
+    pub school: Option<&'a str>,
+    pub place: Option<&'a str>,
+    pub document: Option<&'a str>,
+}
+
+fn text(s: Option<&str>) -> Option<String> {
+    s.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string)
+}
+
+fn flag_date(s: Option<&str>, flag: &str) -> Result<Option<Date>> {
+    s.map(|x| Date::parse(x).map_err(|_| invalid(format!("{flag} 日期「{x}」无效：应为 YYYY-MM-DD 格式的真实日期"))))
+        .transpose()
+}
+
+impl CloseArgs<'_> {
+    fn evidence(&self) -> Result<ClosureEvidence> {
+        Ok(ClosureEvidence {
+            applied: flag_date(self.applied, "--applied")?,
+            applicant: text(self.applicant),
+            approved_by: text(self.approved_by),
+            approver: text(self.approver),
+            ground: self.ground.map(|g| g.parse::<Ground>().map_err(|e| invalid(e.to_string()))).transpose()?,
+            until: flag_date(self.until, "--until")?,
+            school: text(self.school),
+            place: text(self.place),
+            document: text(self.document),
+        })
+    }
+}
+
+/// 销号. Every outcome has its evidence fields (`Outcome::required`); closing as 豁免, 休学
+/// or 延缓入学 without the guardian's written application and its approval is refused with one
+/// line naming what is missing (002 §四(一)), and 豁免 only on a physical ground (004 第七条
+/// "除身体原因"). The evidence is written with the closing state, in the case's `Closure`
+/// register; the student's status follows the outcome.
+pub fn close(l: &Ledger, arg: &str, outcome: &str, a: &CloseArgs, stamp: &Stamp) -> Result<Output> {
     let outcome: Outcome = outcome.parse().map_err(|e: baoxue_shared::model::ParseEnumError| invalid(e.to_string()))?;
+    if outcome == Outcome::Mistaken {
+        return Err(refused("「误记撤销」不是销号原因：撤回误记的缺勤时，由它立的案件自动以此销号".to_string()));
+    }
+    let mut proof = a.evidence()?;
+    // `--evidence` (the one evidence flag before issue 13) still fills the school, document or
+    // place an outcome needs when its own flag is not given.
+    let plain = text(a.evidence);
+    for f in outcome.required() {
+        let slot = match f {
+            baoxue_shared::model::EvidenceField::School => &mut proof.school,
+            baoxue_shared::model::EvidenceField::Document => &mut proof.document,
+            baoxue_shared::model::EvidenceField::Place => &mut proof.place,
+            _ => continue,
+        };
+        if slot.is_none() {
+            slot.clone_from(&plain);
+        }
+    }
     let c = l.case(arg)?;
     l.ensure_case_writable(&c)?;
     ensure_open(&c, "重复销号")?;
@@ -268,29 +331,49 @@ pub fn close(l: &Ledger, arg: &str, outcome: &str, evidence: Option<&str>, stamp
         }
     }
     l.check_write_date(stamp.date, Some(&c), None)?;
-    let evidence = evidence.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+    proof
+        .check(outcome, stamp.date, true)
+        .map_err(|e| invalid(format!("案件 {}（{}）：{e}", c.id.short(), c.name())))?;
+    let on_roll = c.case.as_ref().is_some_and(|i| i.student.is_some());
+    if outcome == Outcome::Deferred && on_roll {
+        return Err(refused(format!(
+            "案件 {}（{}）：延缓入学只适用于尚未入学的适龄儿童（失学案件）；在籍学生请用 suspended（休学）",
+            c.id.short(),
+            c.name()
+        )));
+    }
+    let evidence = text(a.evidence);
     let state = CaseState::Closed { outcome, evidence: evidence.clone(), on: stamp.date };
-    let mut items: Vec<Item> =
-        vec![(c.id, RecordKind::Case, Change::Update(vec![assign(&c, Field::CaseState, Value::CaseState(state))?]))];
+    let mut assigns = vec![assign(&c, Field::CaseState, Value::CaseState(state))?];
+    if proof != ClosureEvidence::default() {
+        assigns.push(assign(&c, Field::Closure, Value::Closure(Box::new(proof.clone())))?);
+    }
+    let mut items: Vec<Item> = vec![(c.id, RecordKind::Case, Change::Update(assigns))];
     let mut extra = String::new();
     if let Some(s) = student_of(l, &c)? {
         if let (true, Some(cur)) = (l.is_ours(&s), s.placement().cloned()) {
+            let described = proof.describe();
+            let why = |w: &str| Some(if described.is_empty() { w.to_string() } else { format!("{w}：{described}") });
+            let away = |p: &str| Some(TransferTarget::OutOfCounty(p.to_string()));
             let (to, reason, transfer): (Option<Status>, Option<String>, Option<TransferTarget>) = match outcome {
                 Outcome::Returned => (matches!(cur.status, Status::DroppedOut).then_some(Status::Enrolled), None, None),
-                Outcome::Deceased => (Some(Status::Deceased), evidence.clone(), None),
-                Outcome::Exempt => (
-                    Some(Status::Suspended),
-                    Some(format!(
-                        "豁免（经监护人书面申请、乡镇审批）{}",
-                        evidence.as_deref().map(|e| format!("：{e}")).unwrap_or_default()
-                    )),
-                    None,
-                ),
-                Outcome::Transferred => (
-                    Some(Status::TransferredOut),
-                    None,
-                    Some(TransferTarget::OutOfCounty(evidence.clone().unwrap_or_else(|| "已核实在他处就读".into()))),
-                ),
+                Outcome::Mistaken => (None, None, None),
+                Outcome::Deceased => (Some(Status::Deceased), why("死亡"), None),
+                Outcome::Exempt => (Some(Status::Suspended), why("豁免"), None),
+                Outcome::Suspended | Outcome::Deferred => (Some(Status::Suspended), why("休学"), None),
+                Outcome::HomeDelivered => (Some(Status::HomeDelivered), why("送教上门"), None),
+                Outcome::Transferred | Outcome::SpecialSchool => {
+                    let school = proof.school.clone().or(evidence.clone()).unwrap_or_else(|| "已核实在他处就读".into());
+                    let target = match l.config.org.school(&school) {
+                        Some(sc) if sc.name != cur.school => Some(TransferTarget::School(sc.name.clone())),
+                        _ => away(&school),
+                    };
+                    (Some(Status::TransferredOut), None, target)
+                }
+                Outcome::MovedAway | Outcome::Abroad => {
+                    let place = proof.place.clone().unwrap_or_default();
+                    (Some(Status::TransferredOut), why(outcome.label()), away(&format!("{}：{place}", outcome.label())))
+                }
             };
             if let Some(to) = to.filter(|t| *t != cur.status) {
                 ensure_settled(&s, PLACEMENT_FIELDS)?;
@@ -305,6 +388,110 @@ pub fn close(l: &Ledger, arg: &str, outcome: &str, evidence: Option<&str>, stamp
     }
     l.commit(&stamp.author, stamp.date, items)?;
     Ok(format!("已销号：案件 {}（{}），{outcome}{extra}\n", c.id.short(), c.name()).into())
+}
+
+/// 籍随人走 (003 §一(四), `baoxue_shared::transfer`): closes as 转学核实, on the day the student
+/// was accepted, every open case held here whose student is now 在读 at another school of this
+/// township (the case may belong to the township the child left: it follows the child). Only
+/// `students` are looked at (all of this township's when none). Run by `student accept` and
+/// after every sync (for a case that reached this node after the child was accepted). Gives
+/// one line per case closed.
+pub fn close_transferred(l: &Ledger, students: Option<&[Record]>, author: &str) -> Result<Vec<String>> {
+    let all;
+    let students = match students {
+        Some(s) => s,
+        None => {
+            all = l.all(RecordKind::Student)?;
+            &all[..]
+        }
+    };
+    let mut lines = Vec::new();
+    for s in students.iter().filter(|s| l.is_ours(s)) {
+        for c in l.cases_of(s)? {
+            if !c.case_state().is_some_and(CaseState::is_open) {
+                continue;
+            }
+            if c.register(Field::CaseState).is_some_and(|r| r.in_conflict()) {
+                continue;
+            }
+            let Some((on, school)) = baoxue_shared::transfer::accepted_elsewhere(&c, s) else {
+                continue;
+            };
+            let (state, proof) = baoxue_shared::transfer::transfer_closure(on, &school);
+            let assigns = vec![
+                assign(&c, Field::CaseState, Value::CaseState(state))?,
+                assign(&c, Field::Closure, Value::Closure(Box::new(proof)))?,
+            ];
+            l.commit(author, on, vec![(c.id, RecordKind::Case, Change::Update(assigns))])?;
+            lines.push(format!(
+                "已销号：案件 {}（{}），转学核实（{on} 由{school}确认接收，籍随人走）",
+                c.id.short(),
+                c.name()
+            ));
+        }
+    }
+    Ok(lines)
+}
+
+/// Reopens a case closed by mistake (with a reason): its state goes back to what it was before
+/// the closure (辍学 if it had been confirmed, else 疑似辍学) and its clock resumes from its
+/// original day 0 — the days it stood closed are not forgiven. The reason is kept in the
+/// case's `Reason` register and its history.
+pub fn reopen(l: &Ledger, arg: &str, reason: &str, stamp: &Stamp) -> Result<Output> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(invalid("--reason 重新打开的原因不能为空"));
+    }
+    let c = l.case(arg)?;
+    l.ensure_case_writable(&c)?;
+    let Some(CaseState::Closed { outcome, on, .. }) = c.case_state().cloned() else {
+        return Err(refused(format!("案件 {}（{}）未销号，无需重新打开", c.id.short(), c.name())));
+    };
+    if stamp.date < on {
+        return Err(invalid(format!("重新打开日期 {} 早于销号日期 {on}", stamp.date)));
+    }
+    l.check_write_date(stamp.date, Some(&c), None)?;
+    if let Some(s) = student_of(l, &c)? {
+        if let Some(other) = l.open_case_of(&s)? {
+            return Err(refused(format!(
+                "{} 已有未销号案件 {}，不能同时重新打开案件 {}",
+                who(&s),
+                other.id.short(),
+                c.id.short()
+            )));
+        }
+    }
+    let was_confirmed = c.confirmed_since(on.add_days(-1)).is_some();
+    let back = if was_confirmed { CaseState::Confirmed } else { CaseState::Suspected };
+    let label = back.label();
+    let why = format!("重新打开（原销号 {on} {outcome}）：{reason}");
+    let assigns = vec![
+        assign(&c, Field::CaseState, Value::CaseState(back))?,
+        assign(&c, Field::Reason, Value::OptText(Some(why.clone())))?,
+    ];
+    let mut items: Vec<Item> = vec![(c.id, RecordKind::Case, Change::Update(assigns))];
+    // The status the closure gave the student goes back with it (辍学 if the case had been
+    // confirmed, else 在读), where that is a legal change.
+    let mut extra = String::new();
+    if let Some(s) = student_of(l, &c)? {
+        let to = if was_confirmed { Status::DroppedOut } else { Status::Enrolled };
+        if let (true, Some(cur)) = (l.is_ours(&s), s.placement().cloned()) {
+            if cur.status != to && cur.status.can_become(to) && cur.status != Status::Graduated {
+                ensure_settled(&s, PLACEMENT_FIELDS)?;
+                let p = Placement { status: to, school: cur.school.clone(), transfer: None };
+                items.push((s.id, RecordKind::Student, placement_change(&s, p, Some(why))?));
+                extra = format!("；学籍状态由{}改回{to}", cur.status);
+            }
+        }
+    }
+    l.commit(&stamp.author, stamp.date, items)?;
+    Ok(format!(
+        "已重新打开：案件 {}（{}），状态 {label}{extra}，时限仍自起算日 {} 计；原因：{reason}\n",
+        c.id.short(),
+        c.name(),
+        c.case.as_ref().map(|i| i.clock_start.to_string()).unwrap_or_default()
+    )
+    .into())
 }
 
 // --- list and show ------------------------------------------------------------------------
@@ -362,8 +549,51 @@ fn case_json(c: &Record, unmasked: bool) -> serde_json::Value {
         "closed": closed,
         "outcome": outcome,
         "evidence": evidence,
+        "closure": closure_json(c),
+        "reason": c.text(Field::Reason),
         "conflicts": c.conflicts().iter().map(|(f, _)| f.key()).collect::<Vec<_>>(),
     })
+}
+
+/// The closure evidence of a case, if recorded.
+fn closure_of(c: &Record) -> Option<&ClosureEvidence> {
+    match c.register(Field::Closure).and_then(|r| r.value()) {
+        Some(Value::Closure(e)) => Some(e),
+        _ => None,
+    }
+}
+
+/// The evidence line of `case show`. A closure that needed an application and has none on
+/// record (closed before these fields existed) says so: 「申请材料未记录」, never back-filled.
+fn closure_text(c: &Record, outcome: Outcome) -> String {
+    match closure_of(c) {
+        Some(e) => e.describe(),
+        None if outcome.required().contains(&baoxue_shared::model::EvidenceField::Applied) => "申请材料未记录".into(),
+        None if outcome.required().is_empty() => "（无需）".into(),
+        None => "（未记录）".into(),
+    }
+}
+
+/// `closure` of `case show --json`: the evidence fields, `recorded: false` when none were.
+fn closure_json(c: &Record) -> serde_json::Value {
+    let Some(CaseState::Closed { outcome, .. }) = c.case_state() else {
+        return serde_json::Value::Null;
+    };
+    match closure_of(c) {
+        Some(e) => json!({
+            "recorded": true,
+            "applied": e.applied.map(|d| d.to_string()),
+            "applicant": e.applicant,
+            "approved_by": e.approved_by,
+            "approver": e.approver,
+            "ground": e.ground.map(|g| g.key()),
+            "until": e.until.map(|d| d.to_string()),
+            "school": e.school,
+            "place": e.place,
+            "document": e.document,
+        }),
+        None => json!({"recorded": false, "note": closure_text(c, *outcome)}),
+    }
 }
 
 /// `{class_teacher, mentor, township_cadre, village_cadre}` (null where nobody is recorded).
@@ -439,6 +669,10 @@ pub fn show(l: &Ledger, arg: &str, json: bool, unmasked: bool) -> Result<Output>
     p(format!("责任人 {}", c.text(Field::Responsible).unwrap_or("（未填写，用 case edit --teacher 等填写）")));
     if let Some(CaseState::Closed { outcome, evidence, on }) = c.case_state() {
         p(format!("销号 {on}（{outcome}）{}", evidence.as_deref().map(|e| format!("  证明：{e}")).unwrap_or_default()));
+        p(format!("销号材料 {}", closure_text(&c, *outcome)));
+    }
+    if let Some(r) = c.text(Field::Reason) {
+        p(format!("说明 {r}"));
     }
     if let Some(prev) = i.and_then(|i| i.previous) {
         p(format!("上一案件 {}", prev.short()));

@@ -99,6 +99,7 @@ pub fn serve(dir: &Path, args: ServeArgs) -> Result<Output> {
         (None, None, addr.ip().to_string())
     };
     let store = ledger.store.clone();
+    let config = ledger.config.clone();
     let has_users = StoreAccountsCheck::any(&store);
     let app = build_app(&ledger, dir, ca_pem, AuthConfig { secure_cookies: args.lan, ..AuthConfig::default() });
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -137,6 +138,11 @@ pub fn serve(dir: &Path, args: ServeArgs) -> Result<Output> {
             }
             let _ = out.flush();
         }
+        // The command line keeps working while the app holds the store: its commands come
+        // over the control socket and run here, one at a time with the app's own writes.
+        let control_ledger = Arc::new(Ledger { store: store.clone(), config: config.clone(), dir: dir.to_path_buf() });
+        let _control = crate::control::serve(control_ledger, app.writer.clone())
+            .map_err(|e| NodeError::Refused(format!("无法打开本机命令通道（{}）：{e}", dir.display())))?;
         let router = web::router(app.clone());
         let server = baoxue_web::serve::serve(router, listener, tls, super::sync::shutdown_signal());
         match sync {
@@ -173,7 +179,7 @@ pub fn build_app(ledger: &Ledger, dir: &Path, lan_ca_pem: Option<String>, config
         store,
         dir: dir.to_path_buf(),
         auth,
-        writer: Mutex::new(()),
+        writer: Arc::new(Mutex::new(())),
         last_sync: Mutex::new(None),
         lan_ca_pem,
         url: Mutex::new(String::new()),

@@ -9,7 +9,7 @@ use baoxue_shared::model::{Placement, SpecialGroup, Status, TransferTarget};
 use baoxue_shared::revision::StudentInit;
 use baoxue_shared::roster::{self, Context, StudentInput};
 use baoxue_shared::table::{Encoding, RowError, Source};
-use baoxue_shared::{Change, Date, Field, Record, RecordKind, RevId, Value};
+use baoxue_shared::{Change, Date, Field, Record, RecordId, RecordKind, RevId, Value};
 use serde_json::json;
 
 use crate::error::{invalid, refused, NodeError, Result};
@@ -188,7 +188,9 @@ pub fn import(l: &Ledger, a: &ImportArgs, stamp: &Stamp) -> Result<Output> {
         let items = rows
             .by_ref()
             .take(IMPORT_STEP)
-            .map(|(_, s)| (RevId::random(), RecordKind::Student, Change::CreateStudent(Box::new(s))))
+            .map(|(_, s)| {
+                (RecordId::created_by(RevId::random()), RecordKind::Student, Change::CreateStudent(Box::new(s)))
+            })
             .collect();
         l.commit(&stamp.author, stamp.date, items)?;
     }
@@ -219,7 +221,7 @@ pub fn add(l: &Ledger, input: &StudentInput, stamp: &Stamp) -> Result<Output> {
     l.commit(
         &stamp.author,
         stamp.date,
-        vec![(RevId::random(), RecordKind::Student, Change::CreateStudent(Box::new(s)))],
+        vec![(RecordId::created_by(RevId::random()), RecordKind::Student, Change::CreateStudent(Box::new(s)))],
     )?;
     Ok(Output { text: line, warnings })
 }
@@ -547,7 +549,14 @@ pub fn accept(l: &Ledger, arg: &str, stamp: &Stamp) -> Result<Output> {
     l.check_write_date(stamp.date, Some(&r), None)?;
     let p = Placement { status: Status::Enrolled, school: target.clone(), transfer: None };
     l.commit(&stamp.author, stamp.date, vec![(r.id, RecordKind::Student, placement_change(&r, p, None)?)])?;
-    Ok(format!("已确认转入：{} 自{}转入{target}，在读\n", who(&r), cur.school).into())
+    let mut text = format!("已确认转入：{} 自{}转入{target}，在读\n", who(&r), cur.school);
+    // 籍随人走: an open case of the child closes as 转学核实 on this day.
+    let now = l.student(arg)?;
+    for line in crate::cmd::case::close_transferred(l, Some(std::slice::from_ref(&now)), &stamp.author)? {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    Ok(text.into())
 }
 
 // --- edit ---------------------------------------------------------------------------------

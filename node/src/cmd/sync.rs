@@ -73,13 +73,21 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 pub fn sync_now(dir: &Path, hub: Option<&str>, json: bool) -> Result<Output> {
     let ledger = Ledger::open(dir)?;
     let report = runtime()?.block_on(engine::sync_once(&ledger.store, &ledger.config, hub))?;
+    // 籍随人走: a case that arrived after its child was accepted here closes now (and goes
+    // to the hub at the next sync).
+    let closed = crate::cmd::case::close_transferred(&ledger, None, "籍随人走（同步后自动销号）")?;
     if json {
         let mut v = serde_json::to_value(&report).unwrap_or_else(|_| json!({}));
         v["seconds"] = json!((report.seconds * 1000.0).round() / 1000.0);
+        v["closed_transferred"] = json!(closed.len());
         return Ok(json_text(&v).into());
     }
     let mut text = report.to_text();
     text.push('\n');
+    for line in closed {
+        text.push_str(&line);
+        text.push('\n');
+    }
     Ok(text.into())
 }
 

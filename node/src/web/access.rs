@@ -3,8 +3,8 @@
 //! | role | key | sees | may also |
 //! |---|---|---|---|
 //! | 班主任 | `teacher` | the classes assigned to them (`学校/年级/班`) | roll call, case actions for those children |
-//! | 校长/学校管理员 | `principal` | their school | assign classes, import the roster, year-end promotion, full ID numbers |
-//! | 乡镇 | `township` | the whole township | case actions, notices, full ID numbers |
+//! | 校长/学校管理员 | `principal` | their school | assign classes, import the roster, year-end promotion, full ID numbers, .xlsx downloads, withdraw an earlier day's absence, reopen a closed case |
+//! | 乡镇 | `township` | the whole township | case actions, notices, full ID numbers, .xlsx downloads |
 //! | 管理员 | `admin` | the whole township | users, sync, everything above |
 
 use baoxue_shared::Record;
@@ -74,6 +74,13 @@ pub enum Perm {
     Users,
     /// Sync with the county hub now.
     Sync,
+    /// Download the roster and the case ledger as .xlsx (IDs masked; logged).
+    Export,
+    /// Withdraw an absence recorded on an earlier day (the class teacher may withdraw only the
+    /// same day's, through [`Perm::RollCall`]).
+    WithdrawLate,
+    /// Reopen a case closed by mistake (with a reason).
+    Reopen,
 }
 
 /// The table of the module docs.
@@ -83,9 +90,21 @@ pub fn allows(role: Role, perm: Perm) -> bool {
         Role::Admin => true,
         Role::Teacher => matches!(perm, RollCall | CaseWrite),
         Role::Principal => {
-            matches!(perm, RollCall | CaseWrite | CaseDecide | AssignClasses | Roster | Promote | FullId)
+            matches!(
+                perm,
+                RollCall
+                    | CaseWrite
+                    | CaseDecide
+                    | AssignClasses
+                    | Roster
+                    | Promote
+                    | FullId
+                    | Export
+                    | WithdrawLate
+                    | Reopen
+            )
         }
-        Role::Township => matches!(perm, RollCall | CaseWrite | CaseDecide | FullId),
+        Role::Township => matches!(perm, RollCall | CaseWrite | CaseDecide | FullId | Export),
     }
 }
 

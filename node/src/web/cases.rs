@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use super::access::{Access, ClassKey, Perm};
 use super::index::LedgerIndex;
+use super::visit::VisitRecord;
 use super::{access_of, flash_of, node_error, record, with_ok, App};
 use crate::cmd::case as cmd;
 use crate::cmd::student::Stamp;
@@ -86,14 +87,14 @@ pub fn visible_cases(l: &Ledger, idx: &LedgerIndex, a: &Access, today: Date) -> 
     Ok(out)
 }
 
-fn place(row: &CaseRow) -> String {
+pub fn place(row: &CaseRow) -> String {
     match row.class() {
         Some(c) => c.label(),
         None => row.case.case.as_ref().and_then(|i| i.school.clone()).unwrap_or_else(|| "（不在籍）".into()),
     }
 }
 
-fn state_label(c: &Record) -> String {
+pub fn state_label(c: &Record) -> String {
     match c.case_state() {
         Some(CaseState::Closed { outcome, on, .. }) => format!("已销号（{outcome}，{on}）"),
         Some(s) => s.label().to_string(),
@@ -117,6 +118,35 @@ pub struct ListQuery {
     pub ok: Option<String>,
 }
 
+/// The rows the list's filters keep (the page and its .xlsx download show the same rows).
+pub fn filtered<'a>(rows: &'a [CaseRow], q: &ListQuery, today: Date) -> Vec<&'a CaseRow> {
+    let state = if q.state.is_empty() { "open" } else { q.state.as_str() };
+    rows.iter()
+        .filter(|r| match state {
+            "open" => r.is_open(),
+            "closed" => !r.is_open(),
+            _ => true,
+        })
+        .filter(|r| q.rung.is_empty() || r.alerts.iter().any(|x| x.rule == q.rung))
+        .filter(|r| q.school.is_empty() || r.case.case.as_ref().and_then(|i| i.school.as_deref()) == Some(&q.school))
+        .filter(|r| q.class.is_empty() || r.class().map(|c| c.key()) == Some(q.class.clone()))
+        .filter(|r| q.overdue.is_empty() || r.alerts.iter().any(|x| x.due < today))
+        .collect()
+}
+
+/// The list's query string without the flash message (for the download link).
+fn list_query(q: &ListQuery) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in
+        [("state", &q.state), ("rung", &q.rung), ("school", &q.school), ("class", &q.class), ("overdue", &q.overdue)]
+    {
+        if !v.is_empty() {
+            s.append_pair(k, v);
+        }
+    }
+    s.finish()
+}
+
 pub async fn list(
     State(app): State<Arc<App>>,
     Extension(user): Extension<CurrentUser>,
@@ -131,18 +161,7 @@ pub async fn list(
         rows.iter().filter_map(|r| r.case.case.as_ref().and_then(|i| i.school.clone())).collect();
     let classes: BTreeSet<ClassKey> = rows.iter().filter_map(CaseRow::class).collect();
     let state = if q.state.is_empty() { "open" } else { q.state.as_str() };
-    let shown: Vec<&CaseRow> = rows
-        .iter()
-        .filter(|r| match state {
-            "open" => r.is_open(),
-            "closed" => !r.is_open(),
-            _ => true,
-        })
-        .filter(|r| q.rung.is_empty() || r.alerts.iter().any(|x| x.rule == q.rung))
-        .filter(|r| q.school.is_empty() || r.case.case.as_ref().and_then(|i| i.school.as_deref()) == Some(&q.school))
-        .filter(|r| q.class.is_empty() || r.class().map(|c| c.key()) == Some(q.class.clone()))
-        .filter(|r| q.overdue.is_empty() || r.alerts.iter().any(|x| x.due < today))
-        .collect();
+    let shown = filtered(&rows, &q, today);
     let body = html! {
         h1 { "辍学台账 · 案件" }
         form.inline.card method="get" action="/cases" {
@@ -170,7 +189,7 @@ pub async fn list(
             label { input type="checkbox" name="overdue" value="1" checked[!q.overdue.is_empty()]; " 只看已逾期" }
             button type="submit" { "筛选" }
         }
-        p.muted { "共 " (shown.len()) " 件" }
+        p.muted { "共 " (shown.len()) " 件　" @if a.may(Perm::Export) { a.button.secondary href={ "/cases/export.xlsx?" (list_query(&q)) } { "下载台账 Excel" } } }
         div.table-wrap { table {
             thead { tr { th { "级别" } th { "学生" } th { "学校班级" } th { "状态" } th { "立案" } th { "起算日" } th { "当前应办" } th { "措施" } } }
             tbody {
@@ -194,7 +213,7 @@ pub async fn list(
     Ok(app.auth.page("案件", &user, "/cases", flash.as_ref(), body).into_response())
 }
 
-fn rung_title(policy: &Policy, id: &str) -> String {
+pub fn rung_title(policy: &Policy, id: &str) -> String {
     policy.ladder.iter().find(|r| r.id == id).map(|r| r.title.clone()).unwrap_or_else(|| id.to_string())
 }
 
@@ -292,6 +311,11 @@ pub async fn page(
         Some(k) => k.label(),
         None => i.and_then(|i| i.school.clone()).unwrap_or_else(|| "（不在籍）".into()),
     };
+    let visit_reason = format!("{} 起无故缺勤，未返校", i.map(|i| i.clock_start.to_string()).unwrap_or_default());
+    let address = student
+        .as_ref()
+        .map(|s| [s.text(Field::HukouTownship), s.text(Field::HukouVillage)].into_iter().flatten().collect::<String>())
+        .unwrap_or_default();
     let guardian = student.as_ref().and_then(|s| s.text(Field::Guardian)).unwrap_or("—");
     let phone = student.as_ref().and_then(|s| s.text(Field::Phone)).unwrap_or("—");
     let body = html! {
@@ -341,7 +365,7 @@ pub async fn page(
         @else {
             table { thead { tr { th { "日期" } th { "措施" } th { "经办人" } th { "情况" } } } tbody {
                 @for act in c.actions_sorted() {
-                    tr { td.nowrap { (act.date) } td { (act.kind.label()) @if let Some(n) = act.notice { "《" (n) "》" } } td { (act.by) } td { (act.text.clone().unwrap_or_default()) } }
+                    tr { td.nowrap { (act.date) } td { (act.kind.label()) @if let Some(n) = act.notice { "《" (n) "》" } } td { (act.by) } td.pre-line { (act.text.clone().unwrap_or_default()) } }
                 }
             } }
         }
@@ -366,7 +390,15 @@ pub async fn page(
                     } }
                     label { "经办人 " span.hint { "默认为您本人，可从本乡镇人员中选择" } input type="text" name="by" value=(user.name) list="people" required; }
                     label { "日期" input type="date" name="date" value=(today) max=(today) required; }
-                    label { "情况说明（家访：见到谁、谈了什么、家长态度）" textarea name="text" {} }
+                    label { "情况说明（家访时即家访内容：见到谁、谈了什么、家长态度）" textarea name="text" {} }
+                    fieldset.visit-fields {
+                        legend { "家访记录表（001 附件2）：家访时填写" }
+                        label { "陪同教师" input type="text" name="companion" list="people"; }
+                        label { "家访原因" input type="text" name="visit_reason" value=(visit_reason); }
+                        label { "住址" input type="text" name="address" value=(address); }
+                        label { "学校意见" textarea name="school_opinion" {} }
+                        label { "家长意见" textarea name="parent_opinion" {} }
+                    }
                     (will_write("一项劝返措施", &user))
                     button type="submit" { "保存措施" }
                 } }
@@ -398,15 +430,44 @@ pub async fn page(
             }
             @if open {
                 details.form {
-                    summary { "销号（复学、转学核实、豁免、死亡）" }
+                    summary { "销号（复学、转学核实、豁免、休学、迁出等）" }
                     div { form.stack method="post" action={ "/cases/" (hex) "/close" } data-confirm="确认销号？" {
                         (csrf_field(&user.csrf))
-                        label { "销号原因" select name="outcome" { @for o in Outcome::ALL { option value=(o.key()) { (o.label()) } } } }
+                        label { "销号原因" select name="outcome" { @for o in Outcome::ALL.iter().filter(|o| **o != Outcome::Mistaken) { option value=(o.key()) { (o.label()) } } } }
                         label { "销号依据 " span.hint { "如：9月25日返校，班主任核实" } textarea name="evidence" required {} }
+                        fieldset {
+                            legend { "销号材料（按销号原因填写）" }
+                            p.hint { "豁免、休学、延缓入学：监护人书面申请日期和申请人、审批单位和审批人、理由（休学、延缓入学另填截止日期）；转学核实、特殊教育学校、送教上门：学校；迁往县外、出国：去向；死亡：证明材料。" }
+                            label { "申请日期" input type="date" name="applied" max=(today); }
+                            label { "申请人（监护人）" input type="text" name="applicant"; }
+                            label { "审批单位" input type="text" name="approved_by"; }
+                            label { "审批人" input type="text" name="approver" list="people"; }
+                            label { "理由" select name="ground" {
+                                option value="" { "—" }
+                                option value="illness" { "因病" }
+                                option value="disability" { "因残" }
+                                option value="other" { "其他" }
+                            } }
+                            label { "截止日期" input type="date" name="until"; }
+                            label { "学校" input type="text" name="school"; }
+                            label { "去向" input type="text" name="place"; }
+                            label { "证明材料" input type="text" name="document"; }
+                        }
                         (will_write("案件销号；复学的学生学籍状态改回在读", &user))
                         button type="submit" { "销号" }
                     } }
                 }
+            }
+        }
+        @if !open && a.may(Perm::Reopen) {
+            details.form {
+                summary { "重新打开（销号有误时）" }
+                div { form.stack method="post" action={ "/cases/" (hex) "/reopen" } data-confirm="确认重新打开该案件？" {
+                    (csrf_field(&user.csrf))
+                    label { "重新打开的原因" textarea name="reason" required placeholder="如：误以为已返校，实际仍未到校" {} }
+                    (will_write("案件重新打开（恢复销号前的状态，时钟仍从原起算日计）", &user))
+                    button.danger type="submit" { "重新打开" }
+                } }
             }
         }
         @if a.may(Perm::CaseWrite) {
@@ -472,6 +533,16 @@ pub struct ActForm {
     text: Option<String>,
     #[serde(default)]
     date: String,
+    #[serde(default)]
+    companion: String,
+    #[serde(default)]
+    visit_reason: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    school_opinion: String,
+    #[serde(default)]
+    parent_opinion: String,
 }
 
 pub async fn act(
@@ -485,7 +556,21 @@ pub async fn act(
     let date = parse_date(&f.date, app.today())?;
     let stamp = Stamp { author: user.name.clone(), date };
     let by = if f.by.trim().is_empty() { user.name.clone() } else { f.by.trim().to_string() };
-    let args = cmd::ActArgs { kind: &f.kind, by: &by, notice: f.notice.as_deref(), text: f.text.as_deref() };
+    let is_visit = f.kind.parse::<ActionKind>().map(|k| k == ActionKind::Visit).unwrap_or(false);
+    let text = if is_visit {
+        VisitRecord {
+            companion: f.companion.clone(),
+            reason: f.visit_reason.clone(),
+            address: f.address.clone(),
+            content: f.text.clone().unwrap_or_default(),
+            school_opinion: f.school_opinion.clone(),
+            parent_opinion: f.parent_opinion.clone(),
+        }
+        .to_text()
+    } else {
+        f.text.clone()
+    };
+    let args = cmd::ActArgs { kind: &f.kind, by: &by, notice: f.notice.as_deref(), text: text.as_deref() };
     let out = app.write(|l| cmd::act(l, &c.id.hex(), &args, &stamp))?;
     Ok(back(&id, out.text.trim()))
 }
@@ -536,6 +621,24 @@ pub struct CloseForm {
     outcome: String,
     #[serde(default)]
     evidence: Option<String>,
+    #[serde(default)]
+    applied: Option<String>,
+    #[serde(default)]
+    applicant: Option<String>,
+    #[serde(default)]
+    approved_by: Option<String>,
+    #[serde(default)]
+    approver: Option<String>,
+    #[serde(default)]
+    ground: Option<String>,
+    #[serde(default)]
+    until: Option<String>,
+    #[serde(default)]
+    school: Option<String>,
+    #[serde(default)]
+    place: Option<String>,
+    #[serde(default)]
+    document: Option<String>,
 }
 
 pub async fn close(
@@ -546,6 +649,40 @@ pub async fn close(
 ) -> Result<Response, WebError> {
     let (_, c) = writable_case(&app, &user, &id, Perm::CaseDecide)?;
     let stamp = Stamp { author: user.name.clone(), date: app.today() };
-    let out = app.write(|l| cmd::close(l, &c.id.hex(), &f.outcome, f.evidence.as_deref(), &stamp))?;
+    fn some(v: &Option<String>) -> Option<&str> {
+        v.as_deref().map(str::trim).filter(|t| !t.is_empty())
+    }
+    let args = cmd::CloseArgs {
+        evidence: some(&f.evidence),
+        applied: some(&f.applied),
+        applicant: some(&f.applicant),
+        approved_by: some(&f.approved_by),
+        approver: some(&f.approver),
+        ground: some(&f.ground),
+        until: some(&f.until),
+        school: some(&f.school),
+        place: some(&f.place),
+        document: some(&f.document),
+    };
+    let out = app.write(|l| cmd::close(l, &c.id.hex(), &f.outcome, &args, &stamp))?;
+    Ok(back(&id, out.text.trim()))
+}
+
+#[derive(Deserialize)]
+pub struct ReopenForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// Reopens a case closed by mistake (`case reopen --reason`): the school admin, with a reason.
+pub async fn reopen(
+    State(app): State<Arc<App>>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    Form(f): Form<ReopenForm>,
+) -> Result<Response, WebError> {
+    let (_, c) = writable_case(&app, &user, &id, Perm::Reopen)?;
+    let stamp = Stamp { author: user.name.clone(), date: app.today() };
+    let out = app.write(|l| cmd::reopen(l, &c.id.hex(), &f.reason, &stamp))?;
     Ok(back(&id, out.text.trim()))
 }

@@ -1,7 +1,8 @@
 //! Roster import by upload: the file goes through the CLI's `student import` (same checks, same
 //! row-level errors, one durable commit); a file with bad rows writes nothing unless the user
 //! chooses to skip them, and every bad row is shown in a table (row, column, value, reason).
-//! CSV today; .xlsx/.xls join when the shared spreadsheet reader lands.
+//! The file may be .xlsx, .xls or .csv (UTF-8 or GB18030): the roster reader tells them apart by
+//! their first bytes and knows the column aliases of the national 学籍 system's exports.
 
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ use crate::NodeError;
 fn form(user: &CurrentUser) -> Markup {
     html! {
         form.stack method="post" enctype="multipart/form-data" action={ "/students/import?_csrf=" (user.csrf) } {
-            label { "花名册文件（CSV：学籍号,身份证号,姓名,性别,出生日期,学校,年级,班级,…）" input type="file" name="file" accept=".csv,text/csv" required; }
+            label { "花名册文件（Excel .xlsx/.xls 或 CSV；列：学籍号、身份证号、姓名、性别、出生日期、学校、年级、班级……，学籍系统导出的列名也可识别）" input type="file" name="file" accept=".xlsx,.xls,.csv,text/csv,application/vnd.ms-excel,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" required; }
             label { input type="checkbox" name="skip_bad" value="1"; " 跳过有错误的行，只导入正确的行" }
             label { input type="checkbox" name="dry_run" value="1"; " 只检查，不写入" }
             p.will-write { "将逐行检查；有错误的行全部列出，除非勾选“跳过”，否则一行也不写入。录入人 " (user.name) "。" }
@@ -57,14 +58,10 @@ pub async fn upload(
     }
     let bytes = bytes.filter(|b| !b.is_empty()).ok_or_else(|| WebError::BadRequest("请选择花名册文件".into()))?;
     let lower = name.to_lowercase();
-    if lower.ends_with(".xlsx") || lower.ends_with(".xls") {
-        return Err(WebError::BadRequest(format!(
-            "「{name}」是 Excel 文件：请在 Excel 或 WPS 中“另存为 CSV”后上传（Excel 直接导入即将支持）"
-        )));
-    }
+    let ext = ["xlsx", "xls", "csv"].into_iter().find(|e| lower.ends_with(&format!(".{e}"))).unwrap_or("csv");
     let dir = app.dir.join("web").join("uploads");
     std::fs::create_dir_all(&dir).map_err(|e| WebError::Internal(e.to_string()))?;
-    let path = dir.join(format!("{:x}.csv", rand::random::<u64>()));
+    let path = dir.join(format!("{:x}.{ext}", rand::random::<u64>()));
     std::fs::write(&path, &bytes).map_err(|e| WebError::Internal(e.to_string()))?;
     let stamp = Stamp { author: user.name.clone(), date: app.today() };
     let result = {

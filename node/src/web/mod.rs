@@ -10,10 +10,12 @@
 //! - [`cases`]: the case list with alert levels and filters; the case page with the ladder as
 //!   a timeline and a form for every CLI action.
 //! - [`students`]: search by name, 学籍号 or 身份证号; the student page.
-//! - [`import`]: roster import by upload, every bad row in a table.
+//! - [`import`]: roster import by upload (.xlsx, .xls, .csv), every bad row in a table.
+//! - [`export`]: the roster and the case ledger as .xlsx downloads (masked, logged).
 //! - [`print`]: the printable documents (劝返复学通知书, 限期入学通知书, 家访记录表, 一人一案).
 //! - [`promote`]: year-end promotion and graduation, previewed, then one commit.
 //! - [`admin`]: users, the sync button, the LAN certificate download.
+//! - [`visit`]: the 家访记录表 (001 附件2) fields of a home visit, in the action's text.
 //! - [`index`]: the township's classes and cases in memory, kept current from the log.
 //! - [`accounts`]: where the node keeps its accounts (its store's meta; never synced).
 //! - [`access`]: roles, permissions and scopes.
@@ -22,6 +24,7 @@ pub mod access;
 pub mod accounts;
 pub mod admin;
 pub mod cases;
+pub mod export;
 pub mod home;
 pub mod import;
 pub mod index;
@@ -29,6 +32,7 @@ pub mod print;
 pub mod promote;
 pub mod roll;
 pub mod students;
+pub mod visit;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -51,8 +55,9 @@ pub struct App {
     pub dir: PathBuf,
     pub auth: Arc<Auth>,
     /// One write at a time in this process: a command validates against the ledger and commits
-    /// with nobody else writing in between.
-    pub writer: Mutex<()>,
+    /// with nobody else writing in between. Shared with the control socket, whose commands
+    /// (the CLI's, while the app holds the store) take it too.
+    pub writer: Arc<Mutex<()>>,
     /// The last manual sync's result (shown on the sync page).
     pub last_sync: Mutex<Option<String>>,
     /// The LAN CA certificate offered for download (PEM), when serving over HTTPS.
@@ -184,19 +189,23 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/roll", get(roll::classes))
         .route("/roll/class", get(roll::form).post(roll::save))
         .route("/cases", get(cases::list))
+        .route("/cases/export.xlsx", get(export::cases))
         .route("/cases/{id}", get(cases::page))
         .route("/cases/{id}/act", post(cases::act))
         .route("/cases/{id}/edit", post(cases::edit))
         .route("/cases/{id}/confirm", post(cases::confirm))
         .route("/cases/{id}/close", post(cases::close))
+        .route("/cases/{id}/reopen", post(cases::reopen))
         .route("/cases/{id}/print/{doc}", get(print::document))
         .route("/students", get(students::search))
         .route(
             "/students/import",
             get(import::page).post(import::upload).layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)),
         )
+        .route("/students/export.xlsx", get(export::roster))
         .route("/students/{id}", get(students::page))
         .route("/students/{id}/full-id", post(students::full_id))
+        .route("/students/{id}/withdraw", post(students::withdraw))
         .route("/promote", get(promote::page).post(promote::confirm))
         .route("/admin", get(admin::page))
         .route("/admin/sync", post(admin::sync))

@@ -16,6 +16,7 @@ use baoxue_web::{html, CurrentUser, Markup, WebError};
 
 use super::access::ClassKey;
 use super::cases::student_of;
+use super::visit::VisitRecord;
 use super::{access_of, record, App};
 use crate::ledger::Ledger;
 use crate::output::ident;
@@ -145,21 +146,23 @@ fn visit(f: &Facts, c: &Record, today: Date) -> Markup {
     let v = c.actions_sorted().into_iter().rev().find(|a| a.kind == ActionKind::Visit).cloned();
     let date = v.as_ref().map(|a| a.date.to_string()).unwrap_or_default();
     let by = v.as_ref().map(|a| a.by.clone()).unwrap_or_default();
-    let text = v.as_ref().and_then(|a| a.text.clone()).unwrap_or_default();
-    let reason = format!("{} 起无故缺勤，未返校", f.since);
+    let rec = v.as_ref().and_then(|a| a.text.as_deref()).map(VisitRecord::parse).unwrap_or_default();
+    let or = |s: &str, default: &str| if s.trim().is_empty() { default.to_string() } else { s.to_string() };
+    let reason = or(&rec.reason, &format!("{} 起无故缺勤，未返校", f.since));
+    let address = or(&rec.address, &f.address);
     html! {
         h1.doc-title { "家访记录表" }
         table.form-table { tbody {
             tr { th { "学校名称" } td colspan="5" { (f.school) } }
             tr { th { "学生姓名" } td { (f.name) } th { "性别" } td { (f.sex) } th { "年龄" } td { (f.age) } }
             tr { th { "年级（班级）" } td colspan="5" { (f.class) } }
-            tr { th { "时间" } td { (date) } th { "家访教师" } td { (by) } th { "陪同教师" } td {} }
+            tr { th { "时间" } td { (date) } th { "家访教师" } td { (by) } th { "陪同教师" } td { (rec.companion) } }
             tr { th { "身份证号" } td colspan="5" { (f.id_masked) } }
             tr { th { "家访原因" } td colspan="5" { (reason) } }
-            tr { th { "住址" } td colspan="5" { (f.address) } }
-            tr { th { "家访内容" } td.tall colspan="5" { (text) } }
-            tr { th { "学校意见" } td.tall colspan="5" { br; br; div.right { "学校（公章）　　" (blank("")) " 年 " (blank("")) " 月 " (blank("")) " 日" } } }
-            tr { th { "家长意见" } td.tall colspan="5" { br; br; div.right { "家长（监护人）签字：" (blank("")) "　" (blank("")) " 年 " (blank("")) " 月 " (blank("")) " 日" } } }
+            tr { th { "住址" } td colspan="5" { (address) } }
+            tr { th { "家访内容" } td.tall.pre-line colspan="5" { (rec.content) } }
+            tr { th { "学校意见" } td.tall colspan="5" { div.pre-line { (rec.school_opinion) } br; div.right { "学校（公章）　　　　　　年　　月　　日" } } }
+            tr { th { "家长意见" } td.tall colspan="5" { div.pre-line { (rec.parent_opinion) } br; div.right { "家长（监护人）签字：" (blank("")) "　　年　　月　　日" } } }
         } }
         p.noindent.small { "（001 附件2；案件 " (c.id.short()) "，打印日期 " (today) "）" }
     }

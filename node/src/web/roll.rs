@@ -161,7 +161,10 @@ pub async fn form(
                             a.level.level-warning href={ "/cases/" (c.id.hex()) } { "案件：" (c.case_state().map(CaseState::label).unwrap_or_default()) }
                         }
                         @if let Some((_, kind)) = today_abs {
-                            span.choices { span.level.level-info { "今日已记：" (kind.label()) } }
+                            span.choices {
+                                span.level.level-info { "今日已记：" (kind.label()) }
+                                " " a.small.nowrap href={ "/students/" (s.id.hex()) "#absences" } { "误记？撤回" }
+                            }
                         } @else {
                             span.choices {
                                 label { input type="radio" name=(field) value="present" checked; span { "到" } }

@@ -7,14 +7,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
-use baoxue_shared::{Field, Record, RecordKind};
+use baoxue_shared::{Date, Field, Record, RecordKind};
 use baoxue_web::layout::{csrf_field, Flash};
 use baoxue_web::{html, CurrentUser, Markup, WebError};
+use serde::Deserialize;
 
 use super::access::{Access, ClassKey, Perm};
-use super::{access_of, node_error, record, App};
+use super::{access_of, flash_of, node_error, record, with_ok, App};
+use crate::cmd::absence;
+use crate::cmd::student::Stamp;
 use crate::ledger::Ledger;
 use crate::output::{ident, status_text};
 
@@ -54,7 +57,10 @@ pub async fn search(
     let found = find(&l, &a, &text)?;
     let body = html! {
         h1 { "学生" }
-        @if a.may(Perm::Roster) { p { a.button.secondary href="/students/import" { "导入花名册" } } }
+        p.actions {
+            @if a.may(Perm::Roster) { a.button.secondary href="/students/import" { "导入花名册" } " " }
+            @if a.may(Perm::Export) { a.button.secondary href="/students/export.xlsx" { "下载花名册 Excel" } }
+        }
         form.inline.card method="get" action="/students" {
             label { "姓名、学籍号或身份证号" input type="search" name="q" value=(text) autofocus; }
             button type="submit" { "查找" }
@@ -77,13 +83,26 @@ pub async fn search(
     Ok(app.auth.page("学生", &user, "/students", None, body).into_response())
 }
 
-fn student_page(app: &App, user: &CurrentUser, id: &str, reveal: bool) -> Result<Response, WebError> {
+/// The class teacher may withdraw only the same day's absence (a roll-call slip); the school
+/// admin may withdraw any.
+pub fn may_withdraw(a: &Access, day: Date, today: Date) -> bool {
+    a.may(Perm::WithdrawLate) || (a.may(Perm::RollCall) && day == today)
+}
+
+fn student_page(
+    app: &App,
+    user: &CurrentUser,
+    id: &str,
+    reveal: bool,
+    q_flash: Option<Flash>,
+) -> Result<Response, WebError> {
     let a = access_of(user)?;
     let l = app.ledger()?;
     let r = record(&l, id, RecordKind::Student)?;
     a.check_student(&r)?;
     let cases = l.cases_of(&r).map_err(node_error)?;
     let history = l.store.history(r.id).map_err(|e| WebError::Internal(e.to_string()))?;
+    let today = app.today();
     let show = |s: Option<&str>| s.map(|s| ident(s, reveal)).unwrap_or_else(|| "（无）".into());
     let opt = |f: Field| r.text(f).unwrap_or("—").to_string();
     let body: Markup = html! {
@@ -113,12 +132,38 @@ fn student_page(app: &App, user: &CurrentUser, id: &str, reveal: bool) -> Result
         @for c in &cases {
             p { a href={ "/cases/" (c.id.hex()) } { "案件 " (c.id.short()) } "　" (c.case_state().map(|s| s.label()).unwrap_or_default()) "　立案 " (c.case.as_ref().map(|i| i.opened.to_string()).unwrap_or_default()) }
         }
-        h2 { "缺勤（" (r.absences.len()) " 天）" }
-        p { @for (d, k) in r.absences_sorted() { span.nowrap { (d) " " (k.label()) "　" } } }
+        h2 #absences { "缺勤（" (r.absences.len()) " 天）" }
+        @let absences = r.absences_sorted();
+        @if absences.is_empty() { p.muted { "无缺勤记录。" } }
+        @else {
+            div.table-wrap { table {
+                thead { tr { th { "日期" } th { "类型" } th { "误记时撤回" } } }
+                tbody { @for (d, k) in absences.iter().rev() {
+                    tr {
+                        td.nowrap { (d) } td { (k.label()) }
+                        td { @if may_withdraw(&a, *d, today) {
+                            details.form {
+                                summary { "撤回" }
+                                form.stack method="post" action={ "/students/" (r.id.hex()) "/withdraw" } data-confirm="确认撤回这次缺勤？" {
+                                    (csrf_field(&user.csrf))
+                                    input type="hidden" name="day" value=(d);
+                                    label { "撤回原因" input type="text" name="reason" required placeholder="如：点名时误点，该生当天在校"; }
+                                    p.will-write { "将记录一条更正（原记录保留在修改历史中）；若这次缺勤是案件的起算日，该案件以「误记撤销」销号。录入人 " (user.name) "。" }
+                                    button.danger type="submit" { "撤回这次缺勤" }
+                                }
+                            }
+                        } @else { span.muted.small { "—" } } }
+                    }
+                } }
+            } }
+        }
         h2 { "修改历史（" (history.len()) " 条）" }
         div.table-wrap { table.small { tbody { @for line in crate::output::history_lines(&history) { tr { td { (line) } } } } } }
     };
-    let flash = reveal.then(|| Flash::Info("已显示完整号码；此次查看已记入审计日志。".into()));
+    let flash = match (reveal, q_flash) {
+        (true, _) => Some(Flash::Info("已显示完整号码；此次查看已记入审计日志。".into())),
+        (false, f) => f,
+    };
     Ok(app.auth.page(r.name(), user, "/students", flash.as_ref(), body).into_response())
 }
 
@@ -126,8 +171,47 @@ pub async fn page(
     State(app): State<Arc<App>>,
     Extension(user): Extension<CurrentUser>,
     Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, WebError> {
-    student_page(&app, &user, &id, false)
+    student_page(&app, &user, &id, false, flash_of(&q))
+}
+
+#[derive(Deserialize)]
+pub struct WithdrawForm {
+    day: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Withdraws an absence recorded by mistake (`cmd::absence::withdraw`): the class teacher the
+/// same day, the school admin later.
+pub async fn withdraw(
+    State(app): State<Arc<App>>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    axum::Form(f): axum::Form<WithdrawForm>,
+) -> Result<Response, WebError> {
+    let a = access_of(&user)?;
+    let today = app.today();
+    let day = Date::parse(f.day.trim()).map_err(|_| WebError::BadRequest(format!("日期「{}」无效", f.day)))?;
+    if !may_withdraw(&a, day, today) {
+        return Err(WebError::Forbidden(format!(
+            "{}只能撤回当天（{today}）的缺勤；更早的缺勤请学校管理员撤回",
+            a.role.label()
+        )));
+    }
+    let stamp = Stamp { author: user.name.clone(), date: today };
+    let out = app.write(|l| {
+        let gone = || crate::error::not_found("未找到该学生（或不在您负责的范围内）".to_string());
+        let rid = baoxue_shared::RecordId::parse_hex(&id).ok_or_else(gone)?;
+        let r = l
+            .store
+            .record(rid)?
+            .filter(|r| r.kind == RecordKind::Student && r.is_complete() && a.sees_student(r))
+            .ok_or_else(gone)?;
+        absence::withdraw(l, &r, day, &f.reason, &stamp)
+    })?;
+    Ok(Redirect::to(&with_ok(&format!("/students/{id}#absences"), &out.text)).into_response())
 }
 
 /// Reveals the full numbers (roles with [`Perm::FullId`]); logged.
@@ -147,5 +231,5 @@ pub async fn full_id(
         &user.address,
         &format!("查看学生 {}（{}）的完整号码", r.name(), r.id.short()),
     );
-    student_page(&app, &user, &id, true)
+    student_page(&app, &user, &id, true, None)
 }

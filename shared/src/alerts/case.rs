@@ -1,13 +1,13 @@
 //! The escalation ladder of one open case (004 第七条, 000 §三(二), 002 §四(一), 003 §二(五), 001 附件2).
 
-use super::facts::{actions_until, class_teacher, day_zero, recorded_mentor, school_of, standing, People, Standing};
+use super::facts::{actions_until, class_teacher, current_run, recorded_mentor, school_of, standing, People, Standing};
 use super::{Alert, SubjectKind};
 use crate::calendar::Calendar;
 use crate::dates::Date;
 use crate::model::{Action, CaseSource, Notice};
 use crate::org::Org;
 use crate::policy::{Anchor, Policy, Rung, Satisfier, Since};
-use crate::revision::{CaseInit, RecordKind};
+use crate::revision::RecordKind;
 use crate::state::Record;
 
 /// The ladder of `policy` for one case on `as_of`.
@@ -46,14 +46,20 @@ pub(super) fn case_alerts_in(
     if standing == Standing::Closed {
         return Vec::new();
     }
+    // 籍随人走: accepted at another school on or before `as_of`, the child is in school there;
+    // the case stands closed (转学核实) from that day even before its closing arrives here.
+    if student.is_some_and(|s| crate::transfer::accepted_elsewhere_on(case, s, as_of).is_some()) {
+        return Vec::new();
+    }
     let actions = actions_until(case, as_of);
     let school = school_of(case, student);
     let people =
         People { org, class_teacher: class_teacher(case, student, school.as_deref()), mentor: recorded_mentor(case) };
     let last_offset = policy.ladder.iter().map(Rung::due_offset).max().unwrap_or(0);
+    let run = current_run(cal, init, student, as_of);
     let mut out = Vec::new();
     for rung in &policy.ladder {
-        let Some((raw, day0)) = anchor_of(cal, init, rung, &actions) else {
+        let Some((raw, day0)) = anchor_of(run, rung, &actions) else {
             continue;
         };
         let due = cal.add_days(day0, rung.due_offset());
@@ -70,19 +76,13 @@ pub(super) fn case_alerts_in(
             _ => {}
         }
         let unit = cal.kind.unit();
-        // Vacation days are not counted: say so when the count skipped some.
-        let paused = if cal.kind == crate::calendar::DayKind::CalendarDays && elapsed < as_of.days_since(day0) {
-            "（假期不计）"
-        } else {
-            ""
-        };
         let situation = match rung.anchor {
             Anchor::FirstAbsence if init.source != CaseSource::Roll => {
                 // A child found by the census matching (失学): never on a roll, so no absence;
                 // the clock runs from the day the case was opened.
                 let mut s = format!("经{}发现失学，{raw} 立案", init.source.label());
                 if elapsed > 0 {
-                    s.push_str(&format!("，至 {as_of} 已 {elapsed} {unit}{paused}仍未入学"));
+                    s.push_str(&format!("，至 {as_of} 已 {elapsed} {unit}仍未入学"));
                 }
                 s
             }
@@ -92,12 +92,12 @@ pub(super) fn case_alerts_in(
                     s.push_str(&format!("（当日不上学，自 {day0} 起计）"));
                 }
                 if elapsed > 0 {
-                    s.push_str(&format!("，至 {as_of} 已 {elapsed} {unit}{paused}未返校"));
+                    s.push_str(&format!("，至 {as_of} 已 {elapsed} {unit}未返校"));
                 }
                 s
             }
             Anchor::Notice(n) => {
-                format!("《{n}》已于 {raw} 送达，至 {as_of} 已 {elapsed} {unit}{paused}仍未复学")
+                format!("《{n}》已于 {raw} 送达，至 {as_of} 已 {elapsed} {unit}仍未复学")
             }
             Anchor::Attempts(n) => {
                 let start = if init.source == CaseSource::Roll { "起无故缺勤" } else { "立案" };
@@ -145,11 +145,17 @@ fn served(actions: &[&Action]) -> Vec<Notice> {
 /// (the anchor's own date, day 0 of the count), or none while a notice anchor is unserved or
 /// too few attempts are recorded. For an attempts anchor the first is the clock start, so what
 /// meets the rung counts from the start of the episode.
-fn anchor_of(cal: &Calendar, init: &CaseInit, rung: &Rung, actions: &[&Action]) -> Option<(Date, Date)> {
+/// `run` is the case's current run of unexcused days ([`current_run`]): the first-absence and
+/// attempts rungs measure it (attempts count from its first day), and give none while an
+/// excused day has ended it.
+fn anchor_of(run: Option<(Date, Date)>, rung: &Rung, actions: &[&Action]) -> Option<(Date, Date)> {
     match rung.anchor {
-        Anchor::FirstAbsence => Some((init.clock_start, day_zero(cal, init))),
+        Anchor::FirstAbsence => run,
         Anchor::Notice(n) => actions.iter().find(|a| a.notice == Some(n)).map(|a| (a.date, a.date)),
-        Anchor::Attempts(n) => Anchor::nth_attempt(n, actions.iter().copied()).map(|d| (init.clock_start, d)),
+        Anchor::Attempts(n) => {
+            let (raw, _) = run?;
+            Anchor::nth_attempt(n, actions.iter().copied().filter(|a| a.date >= raw)).map(|d| (raw, d))
+        }
     }
 }
 
@@ -186,8 +192,8 @@ mod tests {
     use crate::alerts::testkit::*;
     use crate::alerts::*;
     use crate::ids::{make_id, StudentNo};
-    use crate::model::{ActionKind, Outcome, Placement, Sex};
-    use crate::revision::{Change, StudentInit};
+    use crate::model::{AbsenceKind, ActionKind, Outcome, Placement, Sex};
+    use crate::revision::{Change, RecordId, StudentInit};
     use crate::state::fold;
 
     #[test]
@@ -207,7 +213,8 @@ mod tests {
         assert!(m.contains("2026-03-02 起无故缺勤"), "{m}");
     }
 
-    // --- 004 第七条 (shapotou, calendar days; day 0 = Mon 2026-03-02) ------------------------------
+    // --- 004 第七条 (shapotou; day 0 = Mon 2026-03-02; school days: Tue 03 = 1, Thu 05 = 3, Wed 11
+    // = 7, Mon 23 = 15, Tue 24 = 16; weekends do not count) ------------------------------------
 
     #[test]
     fn shapotou_day0_teacher_contact() {
@@ -248,11 +255,13 @@ mod tests {
             ActionKind::Visit,
             None,
         );
-        assert!(rules(&p, &c.build(), "2026-03-08").is_empty());
-        assert_eq!(rules(&p, &c.build(), "2026-03-09"), vec!["d7_mark_and_report"]);
-        assert_eq!(rules(&p, &c.build(), "2026-03-10"), vec!["d7_mark_and_report"]);
-        let c = c.confirm("2026-03-09");
+        // The weekend of 03-07/08 is not counted: day 7 is Wed 03-11.
+        assert!(rules(&p, &c.build(), "2026-03-09").is_empty());
         assert!(rules(&p, &c.build(), "2026-03-10").is_empty());
+        assert_eq!(rules(&p, &c.build(), "2026-03-11"), vec!["d7_mark_and_report"]);
+        assert_eq!(rules(&p, &c.build(), "2026-03-12"), vec!["d7_mark_and_report"]);
+        let c = c.confirm("2026-03-11");
+        assert!(rules(&p, &c.build(), "2026-03-12").is_empty());
     }
 
     #[test]
@@ -261,41 +270,41 @@ mod tests {
         let c = primary_case("2026-03-02")
             .act("2026-03-02", ActionKind::Call, None)
             .act("2026-03-05", ActionKind::Visit, None)
-            .confirm("2026-03-09");
-        // 超过15日: day 15 (03-17) is not yet more than 15 days; day 16 (03-18) is.
-        assert!(rules(&p, &c.build(), "2026-03-17").is_empty());
-        assert_eq!(rules(&p, &c.build(), "2026-03-18"), vec!["d16_enrol_notice"]);
-        assert_eq!(rules(&p, &c.build(), "2026-03-19"), vec!["d16_enrol_notice"]);
-        let a = &case_alerts(&p, &org(), &c.build(), None, d("2026-03-19"))[0];
+            .confirm("2026-03-11");
+        // 超过15日: day 15 (03-23) is not yet more than 15 days; day 16 (03-24) is.
+        assert!(rules(&p, &c.build(), "2026-03-23").is_empty());
+        assert_eq!(rules(&p, &c.build(), "2026-03-24"), vec!["d16_enrol_notice"]);
+        assert_eq!(rules(&p, &c.build(), "2026-03-25"), vec!["d16_enrol_notice"]);
+        let a = &case_alerts(&p, &org(), &c.build(), None, d("2026-03-25"))[0];
         assert_eq!(a.level, Level::Urgent);
-        assert_eq!(a.due, d("2026-03-18"));
+        assert_eq!(a.due, d("2026-03-24"));
         assert_eq!(a.since, d("2026-03-02"));
         assert_eq!(a.responsible, "赵局长（县教育局包校领导）、李副镇长（鸦岭镇分管领导）");
         assert_eq!(a.clause, "004 第七条");
-        assert!(a.message.contains("张小明") && a.message.contains("已 17 天"), "{}", a.message);
-        let served = c.act("2026-03-18", ActionKind::Notice, Some(Notice::EnrolByDeadline));
-        assert!(rules(&p, &served.build(), "2026-03-18").is_empty());
+        assert!(a.message.contains("张小明") && a.message.contains("已 17 个上学日"), "{}", a.message);
+        let served = c.act("2026-03-24", ActionKind::Notice, Some(Notice::EnrolByDeadline));
+        assert!(rules(&p, &served.build(), "2026-03-24").is_empty());
     }
 
     #[test]
     fn shapotou_every_rung_when_nothing_is_done_and_none_once_returned() {
         let p = shapotou();
         let c = primary_case("2026-03-02");
-        let mut all = case_alerts(&p, &org(), &c.build(), None, d("2026-03-20"));
+        let mut all = case_alerts(&p, &org(), &c.build(), None, d("2026-03-24"));
         sort_alerts(&mut all);
         let order: Vec<_> = all.iter().map(|a| a.rule.as_str()).collect();
         assert_eq!(order, vec!["d16_enrol_notice", "d3_school_persuasion", "d7_mark_and_report", "d0_teacher_contact"]);
-        let closed = c.close("2026-03-20", Outcome::Returned);
-        assert!(rules(&p, &closed.build(), "2026-03-20").is_empty());
+        let closed = c.close("2026-03-24", Outcome::Returned);
+        assert!(rules(&p, &closed.build(), "2026-03-24").is_empty());
         assert!(rules(&p, &closed.build(), "2026-04-20").is_empty());
         // Evaluating a day before the closure shows exactly what was owed then: it was never
         // confirmed, so on day 7 the marking was owed too.
         assert_eq!(
-            rules(&p, &closed.build(), "2026-03-09"),
+            rules(&p, &closed.build(), "2026-03-11"),
             vec!["d0_teacher_contact", "d3_school_persuasion", "d7_mark_and_report"]
         );
-        let confirmed = primary_case("2026-03-02").confirm("2026-03-09").close("2026-03-20", Outcome::Returned);
-        assert_eq!(rules(&p, &confirmed.build(), "2026-03-09"), vec!["d0_teacher_contact", "d3_school_persuasion"]);
+        let confirmed = primary_case("2026-03-02").confirm("2026-03-11").close("2026-03-24", Outcome::Returned);
+        assert_eq!(rules(&p, &confirmed.build(), "2026-03-11"), vec!["d0_teacher_contact", "d3_school_persuasion"]);
     }
 
     /// A confirmation recorded late counts from its business date only: on the days before it
@@ -306,8 +315,8 @@ mod tests {
         let c = primary_case("2026-03-02")
             .act("2026-03-02", ActionKind::Call, None)
             .act("2026-03-05", ActionKind::Visit, None)
-            .confirm("2026-03-12");
-        for (day, owed) in [("2026-03-09", true), ("2026-03-11", true), ("2026-03-12", false), ("2026-03-13", false)] {
+            .confirm("2026-03-13");
+        for (day, owed) in [("2026-03-11", true), ("2026-03-12", true), ("2026-03-13", false), ("2026-03-16", false)] {
             assert_eq!(rules(&p, &c.build(), day).contains(&"d7_mark_and_report".to_string()), owed, "{day}");
         }
         // The same revisions in another order, with a duplicate, give the same answers.
@@ -316,33 +325,35 @@ mod tests {
         revs.push(revs[1].clone());
         let shuffled = fold(c.id, RecordKind::Case, &revs);
         assert_eq!(shuffled, c.build());
-        assert_eq!(rules(&p, &shuffled, "2026-03-11"), rules(&p, &c.build(), "2026-03-11"));
+        assert_eq!(rules(&p, &shuffled, "2026-03-12"), rules(&p, &c.build(), "2026-03-12"));
     }
 
-    /// School vacations stop the calendar-day clock: an absence two days before the summer
-    /// vacation reaches day 3, 7 and 16 only in September (沙坡头, 暑假 07-15 … 08-31).
+    /// Days with no school stop the clock: an absence two days before the summer vacation
+    /// reaches day 3, 7 and 16 only in September (沙坡头, 暑假 07-15 … 08-31); the weekends do
+    /// not count, the make-up Sunday 09-20 does.
     #[test]
     fn shapotou_clock_stops_in_the_summer_vacation() {
         let p = shapotou();
         // Day 0 Mon 07-13, day 1 Tue 07-14, then day 2 = Tue 09-01, day 3 = 09-02, day 7 =
-        // 09-06, day 16 = 09-15.
+        // Tue 09-08, day 15 = Fri 09-18, day 16 = Sun 09-20 (调休上班日).
         let c = primary_case("2026-07-13").act("2026-07-13", ActionKind::Call, None);
         assert!(rules(&p, &c.build(), "2026-07-14").is_empty());
-        assert!(rules(&p, &c.build(), "2026-07-20").is_empty(), "the 3rd calendar day is in the vacation");
+        assert!(rules(&p, &c.build(), "2026-07-20").is_empty(), "the 3rd day is in the vacation");
         assert!(rules(&p, &c.build(), "2026-08-31").is_empty());
         assert!(rules(&p, &c.build(), "2026-09-01").is_empty());
         assert_eq!(rules(&p, &c.build(), "2026-09-02"), vec!["d3_school_persuasion"]);
         let c = c.act("2026-09-02", ActionKind::Visit, None);
-        assert!(rules(&p, &c.build(), "2026-09-05").is_empty());
-        assert_eq!(rules(&p, &c.build(), "2026-09-06"), vec!["d7_mark_and_report"]);
-        assert_eq!(rules(&p, &c.build(), "2026-09-07"), vec!["d7_mark_and_report"]);
-        let c = c.confirm("2026-09-06");
-        assert!(rules(&p, &c.build(), "2026-09-14").is_empty());
-        assert_eq!(rules(&p, &c.build(), "2026-09-15"), vec!["d16_enrol_notice"]);
-        assert_eq!(rules(&p, &c.build(), "2026-09-16"), vec!["d16_enrol_notice"]);
-        let a = &case_alerts(&p, &org(), &c.build(), None, d("2026-09-15"))[0];
-        assert_eq!((a.since, a.due), (d("2026-07-13"), d("2026-09-15")));
-        assert!(a.message.contains("已 16 天（假期不计）"), "{}", a.message);
+        assert!(rules(&p, &c.build(), "2026-09-07").is_empty());
+        assert_eq!(rules(&p, &c.build(), "2026-09-08"), vec!["d7_mark_and_report"]);
+        assert_eq!(rules(&p, &c.build(), "2026-09-09"), vec!["d7_mark_and_report"]);
+        let c = c.confirm("2026-09-08");
+        assert!(rules(&p, &c.build(), "2026-09-18").is_empty());
+        assert!(rules(&p, &c.build(), "2026-09-19").is_empty(), "a Saturday does not count");
+        assert_eq!(rules(&p, &c.build(), "2026-09-20"), vec!["d16_enrol_notice"]);
+        assert_eq!(rules(&p, &c.build(), "2026-09-21"), vec!["d16_enrol_notice"]);
+        let a = &case_alerts(&p, &org(), &c.build(), None, d("2026-09-20"))[0];
+        assert_eq!((a.since, a.due), (d("2026-07-13"), d("2026-09-20")));
+        assert!(a.message.contains("已 16 个上学日"), "{}", a.message);
     }
 
     #[test]
@@ -378,7 +389,7 @@ mod tests {
     #[test]
     fn class_teacher_from_student_record_or_case_responsible() {
         let p = shapotou();
-        let sid = next_id();
+        let sid = RecordId::created_by(next_id());
         let birth = NaiveDate::from_ymd_opt(2014, 5, 6).unwrap();
         let id = make_id("410329", birth, 123);
         let sinit = StudentInit {
@@ -432,14 +443,131 @@ mod tests {
         );
     }
 
+    // --- issue 13: an excused day ends a run of unexcused days, at every preset -------------------
+
+    /// Day 0 Mon 03-02 unexcused, 病假 (or 事假) on Tue 03-03: the run has ended, so from that day
+    /// no first-absence rung is in force at any preset; a new unexcused absence on Wed 03-04
+    /// starts a new run with its own day 0, and every due date counts from it.
+    #[test]
+    fn an_excused_day_ends_the_run_at_every_preset() {
+        use crate::model::AbsenceKind::{Personal, Sick, Unexcused};
+        for name in ["shapotou", "yaoan", "lipu", "feicheng", "yichuan"] {
+            let p = Policy::preset(name).unwrap();
+            let c = primary_case("2026-03-02").build();
+            for excused in [Sick, Personal] {
+                let plain = student_with_absences(&[("2026-03-02", Unexcused)]);
+                let broken = student_with_absences(&[("2026-03-02", Unexcused), ("2026-03-03", excused)]);
+                let again = student_with_absences(&[
+                    ("2026-03-02", Unexcused),
+                    ("2026-03-03", excused),
+                    ("2026-03-04", Unexcused),
+                ]);
+                let at = |s: &Record, day: &str| case_alerts(&p, &org(), &c, Some(s), d(day));
+                // The day before the excused day: as without it (an excused day recorded later
+                // does not reach back); without it every preset has rungs in force by 03-20.
+                assert_eq!(at(&broken, "2026-03-02"), at(&plain, "2026-03-02"), "{name}");
+                assert!(!at(&plain, "2026-03-20").is_empty(), "{name}");
+                // The day of and the day after (no new unexcused absence): nothing.
+                for day in ["2026-03-03", "2026-03-04", "2026-03-20"] {
+                    assert!(at(&broken, day).is_empty(), "{name} {excused:?} {day}: {:?}", at(&broken, day));
+                }
+                // A new unexcused absence the day after starts a new run.
+                for day in ["2026-03-04", "2026-03-20", "2026-04-30"] {
+                    let new = at(&again, day);
+                    assert!(new.iter().all(|a| a.since >= d("2026-03-04")), "{name} {day}: {new:?}");
+                    let old = at(&plain, day);
+                    // Every rung falls due no earlier than without the excused day.
+                    for a in &new {
+                        if let Some(o) = old.iter().find(|o| o.rule == a.rule) {
+                            assert!(a.due >= o.due, "{name} {day}: {a:?} vs {o:?}");
+                        }
+                    }
+                }
+                assert!(!at(&again, "2026-04-30").is_empty(), "{name}: the new run's clock runs");
+            }
+        }
+        // 沙坡头's day-3 rung: from 03-02 it falls on Thu 03-05; after the 病假 on 03-03 and a new
+        // absence on 03-04 it falls on Mon 03-09 (day before Fri 03-06, day after Tue 03-10).
+        let p = shapotou();
+        let c = primary_case("2026-03-02").act("2026-03-04", ActionKind::Call, None).build();
+        let again = student_with_absences(&[
+            ("2026-03-02", AbsenceKind::Unexcused),
+            ("2026-03-03", AbsenceKind::Sick),
+            ("2026-03-04", AbsenceKind::Unexcused),
+        ]);
+        let r = |day: &str| -> Vec<String> {
+            case_alerts(&p, &org(), &c, Some(&again), d(day)).into_iter().map(|a| a.rule).collect()
+        };
+        assert!(r("2026-03-05").is_empty());
+        assert!(r("2026-03-06").is_empty());
+        assert_eq!(r("2026-03-09"), vec!["d3_school_persuasion"]);
+        assert_eq!(r("2026-03-10"), vec!["d3_school_persuasion"]);
+        // 姚安: day 3 of the new run is Mon 03-09 too (Wed 04, Thu 05, Fri 06, Mon 09).
+        let y = Policy::preset("yaoan").unwrap();
+        let ry = |day: &str| case_alerts(&y, &org(), &c, Some(&again), d(day)).len();
+        assert_eq!((ry("2026-03-06"), ry("2026-03-09"), ry("2026-03-10")), (0, 2, 2));
+    }
+
+    /// 籍随人走: the child of an open case accepted at another school (白沙小学) on Thu 03-05 is in
+    /// school there; the case raises nothing from that day, whatever arrives later.
+    #[test]
+    fn a_child_accepted_at_another_school_stops_the_clock_on_the_acceptance_day() {
+        use crate::model::{Placement, Status, TransferTarget};
+        use crate::revision::{Assign, Field, Value};
+        let p = shapotou();
+        let s0 = student_with_absences(&[("2026-03-02", AbsenceKind::Unexcused)]);
+        let place = |status, school: &str, transfer| Placement { status, school: school.into(), transfer };
+        let mut revs: Vec<crate::revision::Revision> = Vec::new();
+        let mut last = s0.id.creating_revision();
+        for (day, pl) in [
+            (
+                "2026-03-04",
+                place(Status::TransferredOut, "鸦岭中心小学", Some(TransferTarget::School("白沙小学".into()))),
+            ),
+            ("2026-03-05", place(Status::Enrolled, "白沙小学", None)),
+        ] {
+            let r = revision(
+                s0.id,
+                RecordKind::Student,
+                d(day),
+                Change::Update(vec![Assign {
+                    field: Field::Placement,
+                    value: Value::Placement(pl),
+                    supersedes: vec![last],
+                }]),
+            );
+            last = r.id;
+            revs.push(r);
+        }
+        let mut student = s0.clone();
+        for r in &revs {
+            student.apply(r);
+        }
+        let c =
+            CaseBuilder::with_student("张小明", "鸦岭镇", Some("鸦岭中心小学"), Some(5), d("2026-03-02"), Some(s0.id))
+                .build();
+        let rules_on = |day: &str| -> Vec<String> {
+            case_alerts(&p, &org(), &c, Some(&student), d(day)).into_iter().map(|a| a.rule).collect()
+        };
+        assert_eq!(rules_on("2026-03-04"), vec!["d0_teacher_contact"], "the day before");
+        assert!(rules_on("2026-03-05").is_empty(), "the day of");
+        assert!(rules_on("2026-03-06").is_empty(), "the day after");
+        assert!(rules_on("2026-05-06").is_empty());
+        assert_eq!(crate::transfer::accepted_elsewhere(&c, &student), Some((d("2026-03-05"), "白沙小学".to_string())));
+        // Without the acceptance (still in transit), the clock runs on.
+        assert!(!case_alerts(&p, &org(), &c, Some(&s0), d("2026-05-06")).is_empty());
+    }
+
     // --- 000 §三(二) (yaoan, school days, more than 3) ---------------------------------------------
 
     #[test]
     fn yaoan_more_than_three_working_days_across_a_weekend() {
         let p = Policy::preset("yaoan").unwrap();
-        // Day 0 Thu 2026-03-05: Fri 6 (1), Mon 9 (2), Tue 10 (3), Wed 11 (4 > 3).
+        // Day 0 Thu 2026-03-05 is the first working day missed: Thu 5, Fri 6, Mon 9 are three;
+        // Tue 10 (day 3) is the fourth, "连续超过3个工作日".
         let c = CaseBuilder::new("李四", "鸦岭镇", Some("鸦岭初中"), Some(8), d("2026-03-05"));
-        assert!(rules(&p, &c.build(), "2026-03-10").is_empty());
+        assert!(rules(&p, &c.build(), "2026-03-09").is_empty());
+        assert_eq!(rules(&p, &c.build(), "2026-03-10"), vec!["file_and_report", "police_search"]);
         assert_eq!(rules(&p, &c.build(), "2026-03-11"), vec!["file_and_report", "police_search"]);
         assert_eq!(rules(&p, &c.build(), "2026-03-12"), vec!["file_and_report", "police_search"]);
         let a = &case_alerts(&p, &org(), &c.build(), None, d("2026-03-12"))[0];
@@ -456,24 +584,25 @@ mod tests {
     #[test]
     fn yaoan_more_than_three_working_days_across_a_holiday() {
         let p = Policy::preset("yaoan").unwrap();
-        // Day 0 Wed 2026-04-01: Thu 2 (1), Fri 3 (2), 清明 4–6, Tue 7 (3), Wed 8 (4).
+        // Day 0 Wed 2026-04-01: Thu 2 (1), Fri 3 (2), 清明 4–6, Tue 7 (3: the 4th day missed).
         let c = CaseBuilder::new("李四", "鸦岭镇", Some("鸦岭初中"), Some(8), d("2026-04-01"));
+        assert!(rules(&p, &c.build(), "2026-04-03").is_empty());
         assert!(rules(&p, &c.build(), "2026-04-06").is_empty());
-        assert!(rules(&p, &c.build(), "2026-04-07").is_empty());
+        assert_eq!(rules(&p, &c.build(), "2026-04-07").len(), 2);
         assert_eq!(rules(&p, &c.build(), "2026-04-08").len(), 2);
-        assert_eq!(rules(&p, &c.build(), "2026-04-09").len(), 2);
         // Confirmation meets the filing rung too.
-        let c = c.confirm("2026-04-08");
-        assert_eq!(rules(&p, &c.build(), "2026-04-09"), vec!["police_search"]);
+        let c = c.confirm("2026-04-07");
+        assert_eq!(rules(&p, &c.build(), "2026-04-08"), vec!["police_search"]);
     }
 
     #[test]
     fn yaoan_make_up_saturday_counts() {
         let p = Policy::preset("yaoan").unwrap();
-        // Day 0 Wed 2026-09-30; 国庆 10-01..07; Thu 8 (1), Fri 9 (2), Sat 10 make-up (3), Mon 12 (4).
+        // Day 0 Wed 2026-09-30; 国庆 10-01..07; Thu 8 (1), Fri 9 (2), Sat 10 make-up (3).
         let c = CaseBuilder::new("李四", "鸦岭镇", Some("鸦岭初中"), Some(8), d("2026-09-30"));
-        assert!(rules(&p, &c.build(), "2026-10-11").is_empty());
-        assert_eq!(rules(&p, &c.build(), "2026-10-12").len(), 2);
+        assert!(rules(&p, &c.build(), "2026-10-09").is_empty());
+        assert_eq!(rules(&p, &c.build(), "2026-10-10").len(), 2);
+        assert_eq!(rules(&p, &c.build(), "2026-10-11").len(), 2);
     }
 
     // --- 002 (lipu: day-0 home visit; notice after repeated persuasion; one week after it) -------
@@ -538,7 +667,8 @@ mod tests {
     #[test]
     fn lipu_one_week_after_the_notice() {
         let p = Policy::preset("lipu").unwrap();
-        // Two attempts, then the notice on Tue 03-10: the report is due a week later, Tue 03-17.
+        // Two attempts, then the notice on Tue 03-10: the report is due a school week (5 school
+        // days) later, Tue 03-17.
         let c = primary_case("2026-03-02")
             .act("2026-03-02", ActionKind::Visit, None)
             .act("2026-03-05", ActionKind::Visit, None)

@@ -125,7 +125,7 @@ mod tests {
     use crate::alerts::*;
     use crate::ids::{make_id, StudentNo};
     use crate::model::{Cause, Placement, Sex};
-    use crate::revision::{Assign, Change, Revision, StudentInit, Value};
+    use crate::revision::{Assign, Change, RecordId, Revision, StudentInit, Value};
     use crate::revision::{Field, RecordKind};
     use crate::state::fold;
     use crate::state::Record;
@@ -181,7 +181,7 @@ mod tests {
     }
 
     fn student_revs(name: &str, school: &str, seq: u16, date: &str) -> Vec<Revision> {
-        let sid = next_id();
+        let sid = RecordId::created_by(next_id());
         let birth = NaiveDate::from_ymd_opt(2013, 9, 9).unwrap();
         let id = make_id("410329", birth, seq);
         let init = StudentInit {
@@ -228,7 +228,7 @@ mod tests {
                 Change::Update(vec![Assign {
                     field: Field::Cause,
                     value: Value::Cause(cause),
-                    supersedes: vec![c.id],
+                    supersedes: vec![c.id.creating_revision()],
                 }]),
             ));
         }

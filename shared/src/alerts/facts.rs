@@ -7,7 +7,7 @@ use chrono::{Months, NaiveDate};
 
 use crate::calendar::Calendar;
 use crate::dates::Date;
-use crate::model::{Action, CaseState, ResponsibleRole, SchoolType, Stage};
+use crate::model::{AbsenceKind, Action, CaseSource, CaseState, ResponsibleRole, SchoolType, Stage};
 use crate::org::{Org, School};
 use crate::policy::Role;
 use crate::revision::{CaseInit, Field, RecordId, RecordKind};
@@ -37,6 +37,36 @@ pub(super) fn standing(case: &Record, on: Date) -> Standing {
 /// closed school, so such an absence starts no clock before school reopens.
 pub(super) fn day_zero(cal: &Calendar, init: &CaseInit) -> Date {
     cal.next_school_day(init.clock_start)
+}
+
+/// The run of unexcused days a roll case's clock measures on `as_of`, as (the run's first
+/// unexcused absence, day 0). "连续" (000 §三(二)) and "无故" (004 第七条): an excused day
+/// (病假, 事假) recorded on or after the clock start ends the run, at every preset; the clock
+/// then runs again from the first unexcused absence after the latest excused day, and not at
+/// all until there is one. Without the student's record (a 失学 case, a record not here) the
+/// run starts at the case's clock start.
+pub(super) fn current_run(
+    cal: &Calendar,
+    init: &CaseInit,
+    student: Option<&Record>,
+    as_of: Date,
+) -> Option<(Date, Date)> {
+    let mut raw = init.clock_start;
+    if let (CaseSource::Roll, Some(s)) = (init.source, student) {
+        let absences = s.absences_sorted();
+        let last_excused = absences
+            .iter()
+            .filter(|(d, k)| *k != AbsenceKind::Unexcused && *d >= init.clock_start && *d <= as_of)
+            .map(|(d, _)| *d)
+            .max();
+        if let Some(e) = last_excused {
+            raw = absences
+                .iter()
+                .find(|(d, k)| *k == AbsenceKind::Unexcused && *d > e && *d <= as_of)
+                .map(|(d, _)| *d)?;
+        }
+    }
+    Some((raw, cal.next_school_day(raw)))
 }
 
 /// A 辍学 (dropout) for 004 第八条 and 000 §五(三) on day `on`: the case was open and

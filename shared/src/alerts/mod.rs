@@ -23,6 +23,8 @@
 
 mod accountability;
 mod case;
+#[cfg(test)]
+mod clock_props;
 mod data_quality;
 mod deadlines;
 mod facts;
@@ -162,7 +164,7 @@ mod tests {
 
     use super::*;
     use crate::alerts::testkit::*;
-    use crate::revision::RecordKind;
+    use crate::revision::{RecordId, RecordKind};
     use crate::state::Record;
 
     // --- all together -----------------------------------------------------------------------------
@@ -190,7 +192,7 @@ mod tests {
         // Deterministic: the same input gives the same list.
         assert_eq!(node, all_alerts(&p, &org(), records.iter().copied(), as_of, Some("鸦岭镇")));
         // Incomplete records (creating revision not arrived) are skipped.
-        let empty = Record::new(next_id(), RecordKind::Case);
+        let empty = Record::new(RecordId::created_by(next_id()), RecordKind::Case);
         assert!(all_alerts(&p, &org(), [&empty], as_of, None).is_empty());
     }
 

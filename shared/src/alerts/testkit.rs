@@ -10,7 +10,7 @@ use crate::model::{Action, CaseSource, CaseState, Notice};
 use crate::model::{ActionKind, Cause, Outcome, Sex};
 use crate::org::Org;
 use crate::policy::Policy;
-use crate::revision::{Assign, Change, Child, Hlc, RevId, Revision, Value};
+use crate::revision::{Assign, Change, Child, Hlc, RecordId, RevId, Revision, Value};
 use crate::revision::{CaseInit, Field, RecordKind};
 use crate::state::fold;
 use crate::state::Record;
@@ -29,7 +29,7 @@ pub(super) fn org() -> Org {
 
 /// Builds the revisions of one case and folds them, as the store would.
 pub(super) struct CaseBuilder {
-    pub(super) id: RevId,
+    pub(super) id: RecordId,
     pub(super) revs: Vec<Revision>,
     state_heads: Vec<RevId>,
 }
@@ -40,8 +40,12 @@ pub(super) fn next_id() -> RevId {
     RevId(u128::from(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) << 64 | 0xabc)
 }
 
-pub(super) fn revision(record: RevId, kind: RecordKind, date: Date, change: Change) -> Revision {
-    let id = if matches!(change, Change::CreateCase(_) | Change::CreateStudent(_)) { record } else { next_id() };
+pub(super) fn revision(record: RecordId, kind: RecordKind, date: Date, change: Change) -> Revision {
+    let id = if matches!(change, Change::CreateCase(_) | Change::CreateStudent(_)) {
+        record.creating_revision()
+    } else {
+        next_id()
+    };
     let seq = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Revision {
         id,
@@ -73,9 +77,9 @@ impl CaseBuilder {
         school: Option<&str>,
         grade: Option<u8>,
         clock_start: Date,
-        student: Option<RevId>,
+        student: Option<RecordId>,
     ) -> CaseBuilder {
-        let id = next_id();
+        let id = RecordId::created_by(next_id());
         let birth = NaiveDate::from_ymd_opt(2014, 5, 6).unwrap();
         let init = CaseInit {
             student,
@@ -99,7 +103,7 @@ impl CaseBuilder {
             previous: None,
         };
         let rev = revision(id, RecordKind::Case, clock_start, Change::CreateCase(Box::new(init)));
-        CaseBuilder { id, revs: vec![rev], state_heads: vec![id] }
+        CaseBuilder { id, revs: vec![rev], state_heads: vec![id.creating_revision()] }
     }
 
     pub(super) fn act(mut self, date: &str, kind: ActionKind, notice: Option<Notice>) -> Self {
@@ -170,4 +174,35 @@ pub(super) fn three_junior_dropouts() -> Vec<CaseBuilder> {
         CaseBuilder::new("乙", "鸦岭镇", Some("鸦岭初中"), Some(8), d("2026-03-05")).confirm("2026-03-12"),
         CaseBuilder::new("丙", "鸦岭镇", Some("鸦岭初中"), Some(9), d("2026-03-31")).confirm("2026-04-07"),
     ]
+}
+
+/// A 5th-grader of 鸦岭中心小学 with these absences recorded (each on its own business date).
+pub(super) fn student_with_absences(absences: &[(&str, crate::model::AbsenceKind)]) -> Record {
+    use crate::ids::StudentNo;
+    use crate::model::{Placement, Status};
+    use crate::revision::StudentInit;
+    let sid = RecordId::created_by(next_id());
+    let birth = NaiveDate::from_ymd_opt(2014, 5, 6).unwrap();
+    let id = make_id("410329", birth, 123);
+    let init = StudentInit {
+        student_no: StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
+        id_number: Some(id),
+        name: "张小明".into(),
+        sex: Sex::Male,
+        birth: Date(birth),
+        grade: 5,
+        class: Some("2".into()),
+        hukou_township: None,
+        hukou_village: None,
+        entry_year: None,
+        groups: vec![],
+        guardian: None,
+        phone: None,
+        placement: Placement { status: Status::Enrolled, school: "鸦岭中心小学".into(), transfer: None },
+    };
+    let mut revs = vec![revision(sid, RecordKind::Student, d("2025-09-01"), Change::CreateStudent(Box::new(init)))];
+    for (day, kind) in absences {
+        revs.push(revision(sid, RecordKind::Student, d(day), Change::Absence { day: d(day), kind: *kind }));
+    }
+    fold(sid, RecordKind::Student, &revs)
 }

@@ -128,7 +128,7 @@ pub(super) struct Ev {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct StudentMeta {
-    id: RevId,
+    id: RecordId,
     /// The creating revision's date; `None` until it arrives (the record is then left out).
     pub(super) created: Option<Date>,
     pub(super) grade0: u8,
@@ -141,7 +141,7 @@ pub(super) struct StudentMeta {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct CaseMeta {
-    id: RevId,
+    id: RecordId,
     pub(super) created: bool,
     pub(super) township: u32,
     pub(super) source: CaseSource,
@@ -190,7 +190,7 @@ pub struct History {
     sups: Vec<(u64, u64)>,
     entries: Vec<EntryCand>,
     #[serde(skip)]
-    index: HashMap<RevId, Slot>,
+    index: HashMap<RecordId, Slot>,
     #[serde(skip)]
     built: Option<Built>,
 }
@@ -334,7 +334,7 @@ impl History {
             Change::Update(a) => a
                 .iter()
                 .any(|a| matches!(a.field, Field::Placement | Field::Grade | Field::EntryYear | Field::CaseState)),
-            Change::Absence { .. } | Change::Act(_) => false,
+            Change::Absence { .. } | Change::WithdrawAbsence { .. } | Change::Act(_) => false,
         };
         if !relevant {
             return;
@@ -468,7 +468,7 @@ impl History {
         let mut best: Vec<Option<(Hlc, u32, RevId)>> = self
             .students
             .iter()
-            .map(|m| m.created.map(|_| (m.created_clock.0, rank[m.created_clock.1 as usize], m.id)))
+            .map(|m| m.created.map(|_| (m.created_clock.0, rank[m.created_clock.1 as usize], m.id.creating_revision())))
             .collect();
         for c in &self.entries {
             let k = (c.hlc, rank[c.origin as usize], c.rev);
@@ -512,7 +512,7 @@ impl History {
             + self.raw.capacity() * size_of::<RawEv>()
             + self.sups.capacity() * size_of::<(u64, u64)>()
             + self.entries.capacity() * size_of::<EntryCand>()
-            + self.index.capacity() * (size_of::<RevId>() + size_of::<Slot>() + 8)
+            + self.index.capacity() * (size_of::<RecordId>() + size_of::<Slot>() + 8)
             + b
     }
 

@@ -160,7 +160,7 @@ mod tests {
     use crate::model::{CaseState, Outcome, Status};
     use crate::org::Org;
     use crate::report::{render, Format};
-    use crate::revision::{Change, Field, Hlc, RecordKind, RevId, Revision, Value};
+    use crate::revision::{Change, Field, Hlc, RecordId, RecordKind, RevId, Revision, Value};
 
     #[test]
     fn csv_and_markdown() {
@@ -245,12 +245,12 @@ mod tests {
         let t0 = Instant::now();
         let mut h = History::new();
         let (mut n, mut next) = (0u64, 1u128);
-        let mut rev = |record: Option<RevId>, kind: RecordKind, date: Date, change: Change, h: &mut History| {
+        let mut rev = |record: Option<RecordId>, kind: RecordKind, date: Date, change: Change, h: &mut History| {
             next += 1;
             let id = RevId(next.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835));
             let r = Revision {
                 id,
-                record: record.unwrap_or(id),
+                record: record.unwrap_or(RecordId::created_by(id)),
                 kind,
                 origin: format!("node{}", next % 40),
                 seq: next as u64,
@@ -285,7 +285,13 @@ mod tests {
                 phone: None,
                 placement: Placement { status: Status::Enrolled, school: school.clone(), transfer: None },
             };
-            let sid = rev(None, RecordKind::Student, start, Change::CreateStudent(Box::new(init)), &mut h);
+            let sid = RecordId::created_by(rev(
+                None,
+                RecordKind::Student,
+                start,
+                Change::CreateStudent(Box::new(init)),
+                &mut h,
+            ));
             for k in 0..9 {
                 let day = start.add_days(7 + i64::from(k) * 20 + i64::from(i % 5));
                 rev(Some(sid), RecordKind::Student, day, Change::Absence { day, kind: AbsenceKind::Sick }, &mut h);
@@ -315,7 +321,8 @@ mod tests {
                     cause: Cause::Unknown,
                     previous: None,
                 };
-                let cid = rev(None, RecordKind::Case, day, Change::CreateCase(Box::new(init)), &mut h);
+                let cid =
+                    RecordId::created_by(rev(None, RecordKind::Case, day, Change::CreateCase(Box::new(init)), &mut h));
                 let conf = rev(
                     Some(cid),
                     RecordKind::Case,
@@ -323,7 +330,7 @@ mod tests {
                     Change::Update(vec![Assign {
                         field: Field::CaseState,
                         value: Value::CaseState(CaseState::Confirmed),
-                        supersedes: vec![cid],
+                        supersedes: vec![cid.creating_revision()],
                     }]),
                     &mut h,
                 );
@@ -334,7 +341,7 @@ mod tests {
                     Change::Update(vec![Assign {
                         field: Field::Placement,
                         value: place(Status::DroppedOut, None),
-                        supersedes: vec![sid],
+                        supersedes: vec![sid.creating_revision()],
                     }]),
                     &mut h,
                 );
@@ -380,7 +387,7 @@ mod tests {
                     Change::Update(vec![Assign {
                         field: Field::Placement,
                         value: place(Status::TransferredOut, Some(target)),
-                        supersedes: vec![sid],
+                        supersedes: vec![sid.creating_revision()],
                     }]),
                     &mut h,
                 );

@@ -27,7 +27,7 @@ impl Sim {
         self.next += 1;
         Revision {
             id,
-            record: record.unwrap_or(id),
+            record: record.unwrap_or(RecordId::created_by(id)),
             kind,
             origin: "鸦岭-node".into(),
             seq: self.next as u64,
@@ -67,9 +67,9 @@ impl Sim {
 
     pub fn create(&mut self, date: Date, init: StudentInit) -> RecordId {
         let r = self.rev(None, RecordKind::Student, date, Change::CreateStudent(Box::new(init.clone())));
-        let id = r.id;
+        let id = RecordId::created_by(r.id);
         for (f, _) in init.fields() {
-            self.heads.insert((id, f), id);
+            self.heads.insert((id, f), r.id);
         }
         self.revs.push(r);
         id
@@ -141,9 +141,9 @@ impl Sim {
             previous: None,
         };
         let r = self.rev(None, RecordKind::Case, date, Change::CreateCase(Box::new(init.clone())));
-        let id = r.id;
+        let id = RecordId::created_by(r.id);
         for (f, _) in init.fields() {
-            self.heads.insert((id, f), id);
+            self.heads.insert((id, f), r.id);
         }
         self.revs.push(r);
         id

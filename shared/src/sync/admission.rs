@@ -272,7 +272,7 @@ pub fn check_revision(rev: &Revision, scope: Option<&BTreeSet<String>>, ctx: &Ch
     // 2. Shape.
     match (&rev.change, rev.kind) {
         (Change::CreateStudent(_), RecordKind::Student) | (Change::CreateCase(_), RecordKind::Case)
-            if rev.id != rev.record =>
+            if RecordId::created_by(rev.id) != rev.record =>
         {
             return Err(Refusal::CreateIdMismatch);
         }

@@ -235,8 +235,11 @@ impl MemNode {
         // A tenth of a second apart: the big cut tests make tens of thousands of revisions, all
         // still in the past when the hub (at NOW) checks their clocks.
         self.clock += 100;
-        let id =
-            if matches!(change, Change::CreateStudent(_) | Change::CreateCase(_)) { record } else { RevId::random() };
+        let id = if matches!(change, Change::CreateStudent(_) | Change::CreateCase(_)) {
+            record.creating_revision()
+        } else {
+            RevId::random()
+        };
         Revision {
             id,
             record,
@@ -255,7 +258,7 @@ impl MemNode {
         rev
     }
     fn add_student(&mut self, i: u16, school: &str) -> RecordId {
-        let id = RecordId::random();
+        let id = RecordId::created_by(RevId::random());
         self.commit(id, RecordKind::Student, Change::CreateStudent(Box::new(student(i, school))));
         id
     }
@@ -570,7 +573,7 @@ fn checks_clock_scope_origin_and_placement() {
     let others: BTreeSet<String> = ["高山中心校".to_string()].into();
     let ctx = ctx_for(&org, &others, A);
     let mut node = MemNode::new("鸦岭中心校", A);
-    let sid = RecordId::random();
+    let sid = RecordId::created_by(RevId::random());
     let mut create = node.make(sid, RecordKind::Student, Change::CreateStudent(Box::new(student(1, SCHOOL_A))));
     assert_eq!(check_revision(&create, None, &ctx), Ok(()));
 
@@ -600,13 +603,19 @@ fn checks_clock_scope_origin_and_placement() {
     assert_eq!(check_revision(&create, None, &ctx), Ok(()));
 
     // A student of another township's school.
-    let other =
-        node.make(RecordId::random(), RecordKind::Student, Change::CreateStudent(Box::new(student(2, SCHOOL_B))));
+    let other = node.make(
+        RecordId::created_by(RevId::random()),
+        RecordKind::Student,
+        Change::CreateStudent(Box::new(student(2, SCHOOL_B))),
+    );
     let e = check_revision(&other, None, &ctx).unwrap_err();
     assert!(matches!(&e, Refusal::SchoolOfOtherTownship { owner, .. } if owner == "高山"), "{e:?}");
     // Not in the county.
-    let nowhere =
-        node.make(RecordId::random(), RecordKind::Student, Change::CreateStudent(Box::new(student(3, "不存在小学"))));
+    let nowhere = node.make(
+        RecordId::created_by(RevId::random()),
+        RecordKind::Student,
+        Change::CreateStudent(Box::new(student(3, "不存在小学"))),
+    );
     assert!(matches!(check_revision(&nowhere, None, &ctx), Err(Refusal::SchoolNotInOrg { .. })));
     // An edit to a record of another township.
     let edit =
@@ -637,7 +646,7 @@ fn checks_clock_scope_origin_and_placement() {
         Change::Update(vec![Assign {
             field: Field::Placement,
             value: Value::Placement(Placement { status: Status::Enrolled, school: SCHOOL_B.into(), transfer: None }),
-            supersedes: vec![sid],
+            supersedes: vec![sid.creating_revision()],
         }]),
     );
     assert!(matches!(check_revision(&mv, Some(&scope_a), &ctx), Err(Refusal::PlacementOfOtherTownship { .. })));
@@ -652,14 +661,14 @@ fn checks_clock_scope_origin_and_placement() {
                 school: SCHOOL_A.into(),
                 transfer: Some(TransferTarget::School(SCHOOL_B.into())),
             }),
-            supersedes: vec![sid],
+            supersedes: vec![sid.creating_revision()],
         }]),
     );
     assert_eq!(check_revision(&out, Some(&scope_a), &ctx), Ok(()));
     // A case for another township.
-    let case = node.make(RecordId::random(), RecordKind::Case, case_for(sid, B));
+    let case = node.make(RecordId::created_by(RevId::random()), RecordKind::Case, case_for(sid, B));
     let mut case = case;
-    case.id = case.record;
+    case.id = case.record.creating_revision();
     assert!(matches!(check_revision(&case, None, &ctx), Err(Refusal::CaseOfOtherTownship { .. })));
 }
 
@@ -816,7 +825,7 @@ fn a_transfer_brings_the_whole_history_to_the_new_township() {
     for d in 2..6 {
         a.absence(s, d);
     }
-    let case = RecordId::random();
+    let case = RecordId::created_by(RevId::random());
     a.commit(case, RecordKind::Case, case_for(s, A));
     a.commit(
         case,
@@ -938,7 +947,7 @@ fn the_hub_refuses_illegal_status_changes_but_not_chains_transfers_or_its_own_re
     // Nor may it name a revision of another record to escape the check.
     loose.id = RevId::random();
     let Change::Update(ref mut assigns) = loose.change else { unreachable!() };
-    assigns[0].supersedes = vec![RecordId::random()];
+    assigns[0].supersedes = vec![RevId::random()];
     a.m.apply(std::slice::from_ref(&loose), None);
     let (n, _) = sync(&mut hub, &mut a);
     assert!(n.rejected.iter().any(|r| r.revision == loose.id), "{:?}", n.rejected);
@@ -1136,8 +1145,12 @@ fn busy_county() -> (MemHub, MemNode, MemNode) {
                 let id = make_id("410330", init.birth.0, i);
                 init.student_no = StudentNo::parse(&format!("G{}", id.as_str())).unwrap();
                 init.id_number = Some(id);
-                let mut r = b.make(RecordId::random(), RecordKind::Student, Change::CreateStudent(Box::new(init)));
-                r.id = r.record;
+                let mut r = b.make(
+                    RecordId::created_by(RevId::random()),
+                    RecordKind::Student,
+                    Change::CreateStudent(Box::new(init)),
+                );
+                r.id = r.record.creating_revision();
                 r.origin = "other-a".into();
                 r
             })
@@ -1457,11 +1470,11 @@ fn a_hub_restored_from_backup_gets_everything_again() {
         hub.m.apply(
             &[{
                 let mut r = b.make(
-                    RecordId::random(),
+                    RecordId::created_by(RevId::random()),
                     RecordKind::Student,
                     Change::CreateStudent(Box::new(student(300 + i, SCHOOL_B))),
                 );
-                r.id = r.record;
+                r.id = r.record.creating_revision();
                 r.origin = "c".into();
                 r
             }],

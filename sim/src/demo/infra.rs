@@ -32,7 +32,7 @@ impl Infra {
         let dir = HubDir::new(hub_dir);
         dir.init(county_code, name, Some(&policy.to_string_lossy()), Some("127.0.0.1:7443"))?;
         let bytes = std::fs::read(org_csv).with_context(|| format!("无法读取 {}", org_csv.display()))?;
-        dir.import_org(&bytes, org_csv, &[])?;
+        dir.import_org(None, &bytes, org_csv, &[])?;
         let hub = dir.open_store()?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -3,7 +3,12 @@
 use baoxue_shared::ids::{make_id, StudentNo};
 use baoxue_shared::model::{Placement, Sex, Status};
 use baoxue_shared::revision::StudentInit;
-use baoxue_shared::Date;
+use baoxue_shared::{Date, RecordId, RevId};
+
+/// The id of a new record: the id of the (random) revision that will create it.
+pub fn new_record() -> RecordId {
+    RecordId::created_by(RevId::random())
+}
 
 /// Student `i` of 鸦岭小学, grade 4, born 2016-05-01; the sex agrees with the ID's sequence
 /// (odd: male), as the ID check does.
