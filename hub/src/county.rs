@@ -21,6 +21,7 @@ use baoxue_shared::alerts::{
     report_deadline_alerts, sort_alerts, Alert, StageCounts, SubjectKind, SyncDays, UnitCounts,
 };
 use baoxue_shared::census::{match_census, parse_census_with, CensusIndex, CensusOutcome, MatchContext};
+use baoxue_shared::dates::{SchoolYear, SchoolYearStart};
 use baoxue_shared::indicators::{
     compute_all, consolidation_report, dropout_report, ranking, township_table, Baseline, CohortStage, DropoutReport,
     DropoutUnit, Indicators,
@@ -107,7 +108,7 @@ pub struct ReportOptions {
     /// Consolidation only (default nine-year).
     pub stage: CohortStage,
     /// The school year (default: the one `as_of` falls in).
-    pub school_year: Option<i32>,
+    pub school_year: Option<SchoolYear>,
 }
 
 /// Everything the nightly run computes for one day.
@@ -140,13 +141,14 @@ impl County {
         }
     }
 
-    /// The school year's first day (month, day) of the county's policy.
-    pub fn year_start(&self) -> (u32, u32) {
-        self.policy.calendar.school_year_start.tuple()
+    /// The school year's first day of the county's policy.
+    pub fn year_start(&self) -> SchoolYearStart {
+        self.policy.calendar.school_year_start.into()
     }
 
-    pub fn school_year_of(&self, d: Date) -> i32 {
-        baoxue_shared::dates::school_year_of(d, self.year_start())
+    /// The school year `d` falls in under the county's policy: [`SchoolYear::of`].
+    pub fn school_year_of(&self, d: Date) -> SchoolYear {
+        SchoolYear::of(d, self.year_start())
     }
 
     // --- baseline ---------------------------------------------------------------------------

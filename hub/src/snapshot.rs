@@ -19,6 +19,7 @@ use std::sync::mpsc::SyncSender;
 
 use anyhow::{Context, Result};
 use baoxue_shared::codec;
+use baoxue_shared::dates::SchoolYearStart;
 use baoxue_shared::indicators::History;
 use baoxue_shared::{Change, Date, Field, Record, RecordId, RecordKind, RevId, Revision};
 use baoxue_store::{Store, StoreKey};
@@ -99,7 +100,7 @@ impl Snapshot {
     /// Brings the snapshot up to the store's log end: folds in what was logged since, or
     /// rebuilds if the store is another replica (epoch changed), the snapshot is ahead of the
     /// log, or it was never built.
-    pub fn refresh(&mut self, store: &Store, year_start: (u32, u32)) -> Result<Refresh> {
+    pub fn refresh(&mut self, store: &Store, year_start: SchoolYearStart) -> Result<Refresh> {
         let epoch = store.epoch()?;
         let end = store.log_end()?;
         if epoch != self.epoch
@@ -191,13 +192,18 @@ impl Snapshot {
     /// (absences and actions are most of it). Two threads scan the two halves of the record
     /// ids (decoding records is most of the work) while a third folds into the timelines and
     /// reads what must be read.
-    pub fn rebuild(&mut self, store: &Store, year_start: (u32, u32)) -> Result<Refresh> {
+    pub fn rebuild(&mut self, store: &Store, year_start: SchoolYearStart) -> Result<Refresh> {
         self.rebuild_with(store, year_start, true)
     }
 
     /// [`Snapshot::rebuild`]; `rows_from_records`: rebuild roster rows from dated records
     /// (false: read every one, as for a store written before records were dated).
-    pub fn rebuild_with(&mut self, store: &Store, year_start: (u32, u32), rows_from_records: bool) -> Result<Refresh> {
+    pub fn rebuild_with(
+        &mut self,
+        store: &Store,
+        year_start: SchoolYearStart,
+        rows_from_records: bool,
+    ) -> Result<Refresh> {
         // Take the log end first: anything logged meanwhile is folded in again next time
         // (folding is idempotent).
         let end = store.log_end()?;

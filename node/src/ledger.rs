@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use baoxue_shared::dates::{plausible_write_date, school_year_of, SchoolYear, WriteSubject};
+use baoxue_shared::dates::{plausible_write_date, SchoolYear, SchoolYearStart, WriteSubject};
 use baoxue_shared::ids::mask;
 use baoxue_shared::model::{AbsenceKind, CaseState, Placement, Status, TransferTarget};
 use baoxue_shared::policy::Policy;
@@ -49,18 +49,19 @@ impl Ledger {
 
     /// The school year a business date falls in (the policy's start day, default 1 September).
     pub fn school_year(&self, d: Date) -> SchoolYear {
-        let start = self.policy().map(|p| (p.calendar.school_year_start.month, p.calendar.school_year_start.day));
-        school_year_of(d, start.unwrap_or((9, 1)))
+        SchoolYear::of(d, self.year_start())
+    }
+
+    /// The first day of every school year under the policy (09-01 without one).
+    pub fn year_start(&self) -> SchoolYearStart {
+        self.policy().map(|p| p.calendar.school_year_start.into()).unwrap_or_default()
     }
 
     /// The plausible-date rule (`shared::dates::plausible_write_date`) for a write dated `date`
     /// about `subject` (a student or a case; none for a new record, then `birth` if known).
     /// Every recording command calls it before it commits; `--as-of` is never checked.
     pub fn check_write_date(&self, date: Date, subject: Option<&Record>, birth: Option<Date>) -> Result<()> {
-        let year_start = self
-            .policy()
-            .map(|p| p.calendar.school_year_start.tuple())
-            .unwrap_or(baoxue_shared::calendar::DEFAULT_SCHOOL_YEAR_START.tuple());
+        let year_start = self.year_start();
         let (birth, begins) = match subject {
             Some(r) => match r.kind {
                 RecordKind::Student => {

@@ -8,13 +8,16 @@
 //! # Layout
 //! - [`cli`]: the command line of docs/CLI.md ("Node") and the dispatch to the commands.
 //! - [`cmd`]: one module per command group — [`cmd::init`], [`cmd::student`],
-//!   [`cmd::absence`], [`cmd::case`], [`cmd::alerts`], [`cmd::status`].
+//!   [`cmd::absence`], [`cmd::case`], [`cmd::promote`], [`cmd::alerts`], [`cmd::status`],
+//!   [`cmd::sync`], [`cmd::backup`], [`cmd::user`], [`cmd::serve`], [`cmd::bench`].
 //! - [`web`]: the school app (`serve`): one module per screen over the same commands.
 //! - [`ledger`]: the open store plus configuration; resolving STUDENT and CASE arguments; the
 //!   scope rule (a node changes only its own township's students); one durable commit per
 //!   command.
 //! - [`control`]: the node's control socket: a server that holds the store (the node's web
 //!   app) runs the command line's commands for it.
+//! - [`sync`]: the node's side of sync — joining from the hub's bundle, one sync, the nightly
+//!   loop (over `shared::sync::NodeSession` and `baoxue-net`).
 //! - [`config`]: the node's configuration, kept in its own data directory.
 //! - [`policy`]: the county policy in force (preset or file, stored as TOML).
 //! - [`output`]: Chinese lines for people, JSON with docs/CLI.md's keys for scripts; masking.

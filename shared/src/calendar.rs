@@ -25,7 +25,7 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
-use crate::dates::{school_year_of, Date, SchoolYear};
+use crate::dates::{Date, SchoolYear, SchoolYearStart};
 
 /// The statutory holiday table shipped with the program (see the file's header).
 pub const BUILTIN_HOLIDAYS: &str = include_str!("../data/holidays-cn.toml");
@@ -103,6 +103,13 @@ impl MonthDay {
 
     pub fn of(d: Date) -> MonthDay {
         MonthDay { month: d.month(), day: d.day() }
+    }
+}
+
+/// The start of the school year is a month-day of the policy's calendar.
+impl From<MonthDay> for SchoolYearStart {
+    fn from(md: MonthDay) -> SchoolYearStart {
+        (md.month, md.day).into()
     }
 }
 
@@ -646,13 +653,18 @@ impl Calendar {
         d.add_days(-1)
     }
 
-    /// The school year `d` falls in (named by its first calendar year).
+    /// The first day of every school year under this calendar.
+    pub fn year_start(&self) -> SchoolYearStart {
+        self.school_year_start.into()
+    }
+
+    /// The school year `d` falls in (named by its first calendar year): [`SchoolYear::of`].
     pub fn school_year_of(&self, d: Date) -> SchoolYear {
-        school_year_of(d, self.school_year_start.tuple())
+        SchoolYear::of(d, self.year_start())
     }
 
     pub fn school_year_start_date(&self, y: SchoolYear) -> Date {
-        self.school_year_start.in_year(y)
+        y.first_day(self.year_start())
     }
 
     /// The start of the term `d` is in (开学): the first school day after the latest vacation
@@ -907,7 +919,7 @@ mod tests {
         // Winter vacation ends 02-15, but 春节 2026 runs to 02-23: school resumes 02-24.
         assert_eq!(c.term_start_on_or_before(d("2026-03-10")), d("2026-02-24"));
         assert_eq!(c.term_start_on_or_before(d("2025-03-10")), d("2025-02-17"));
-        assert_eq!(c.school_year_of(d("2026-08-31")), 2025);
+        assert_eq!(c.school_year_of(d("2026-08-31")), SchoolYear(2025));
     }
 
     /// A snow day closes school: no school day, a reason for messages, not counted; the days

@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize, Serializer};
 use thiserror::Error;
 
-use crate::dates::{age_at_reference, is_school_age, school_year_of, Date};
+use crate::dates::{age_at_reference, is_school_age, Date, SchoolYear, SchoolYearStart};
 use crate::ids::{mask, IdNumber};
 use crate::model::{CaseSource, CaseState, Cause, Outcome, Sex, SpecialGroup, Status};
 use crate::org::Org;
@@ -236,7 +236,7 @@ pub struct MatchContext<'a> {
     /// The report date: school age is judged for its school year; new cases open on it.
     pub as_of: Date,
     /// The school year's first day (policy; default (9, 1)).
-    pub year_start: (u32, u32),
+    pub year_start: SchoolYearStart,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -345,7 +345,7 @@ pub fn match_census(file: &CensusFile, index: &CensusIndex, ctx: &MatchContext) 
     // Ages are judged for the school year the census prepares (census_school_year); a
     // 转学核实 counts for the school year the census is run in.
     let year = census_school_year(ctx.as_of);
-    let year_start = crate::dates::school_year_start(school_year_of(ctx.as_of, ctx.year_start), ctx.year_start);
+    let year_start = SchoolYear::of(ctx.as_of, ctx.year_start).first_day(ctx.year_start);
     // Children given a case in this run: by ID number and by (name, birth, sex) → row.
     let mut opened_id: HashMap<&str, usize> = HashMap::new();
     let mut opened_person: HashMap<Person, usize> = HashMap::new();
@@ -481,8 +481,8 @@ pub fn match_census(file: &CensusFile, index: &CensusIndex, ctx: &MatchContext) 
 /// first graders are found; a child who turns 16 before it is not chased), and one from
 /// September on at the school year under way. Ages are whole years on 31 August of that school
 /// year's first year ([`age_at_reference`]).
-pub fn census_school_year(as_of: Date) -> crate::dates::SchoolYear {
-    as_of.year()
+pub fn census_school_year(as_of: Date) -> SchoolYear {
+    SchoolYear(as_of.year())
 }
 
 /// Parses and matches in one go.
@@ -567,7 +567,7 @@ mod tests {
     }
 
     fn ctx(org: &Org) -> MatchContext<'_> {
-        MatchContext { org, source: CaseSource::Police, as_of: d(2027, 3, 1), year_start: (9, 1) }
+        MatchContext { org, source: CaseSource::Police, as_of: d(2027, 3, 1), year_start: SchoolYearStart::DEFAULT }
     }
 
     #[test]
@@ -720,7 +720,7 @@ mod tests {
         let records = fold_all(&Sim::new().revs);
         let org = org();
         let x = MatchContext { as_of: d(2026, 7, 15), ..ctx(&org) };
-        assert_eq!(census_school_year(x.as_of), 2026);
+        assert_eq!(census_school_year(x.as_of), SchoolYear(2026));
         let rows = [
             ("甲", d(2020, 8, 30)), // 6 on 2026-08-31: next autumn's first grader, found
             ("乙", d(2020, 8, 31)), // 6 on the day: found

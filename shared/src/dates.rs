@@ -124,26 +124,117 @@ impl<'de> Deserialize<'de> for Date {
     }
 }
 
-/// A school year, named by its first calendar year (2026 = 2026-09-01 … 2027-08-31).
-pub type SchoolYear = i32;
+/// The first day of every school year, as a month and day (the policy's
+/// `calendar.school_year_start`; 09-01 unless a county says otherwise). Encoded as the pair
+/// `(month, day)`, as the bare pair it replaces was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "(u32, u32)", into = "(u32, u32)")]
+pub struct SchoolYearStart {
+    month: u32,
+    day: u32,
+}
 
-/// The school year a day falls in, given the year's start (month, day); default (9, 1).
-pub fn school_year_of(d: Date, start: (u32, u32)) -> SchoolYear {
-    if (d.month(), d.day()) >= start {
-        d.year()
-    } else {
-        d.year() - 1
+impl SchoolYearStart {
+    /// 1 September.
+    pub const DEFAULT: SchoolYearStart = SchoolYearStart { month: 9, day: 1 };
+
+    /// `None` unless `month-day` is a day of some year (02-29 is: it falls on 02-28 in common
+    /// years).
+    pub fn new(month: u32, day: u32) -> Option<SchoolYearStart> {
+        // 2000 is a leap year, so every real month-day is a valid date in it.
+        NaiveDate::from_ymd_opt(2000, month, day).map(|_| SchoolYearStart { month, day })
+    }
+    pub fn month(self) -> u32 {
+        self.month
+    }
+    pub fn day(self) -> u32 {
+        self.day
     }
 }
 
-/// The first day of a school year.
-pub fn school_year_start(y: SchoolYear, start: (u32, u32)) -> Date {
-    Date::ymd(y, start.0, start.1)
+impl Default for SchoolYearStart {
+    fn default() -> Self {
+        SchoolYearStart::DEFAULT
+    }
+}
+
+impl From<(u32, u32)> for SchoolYearStart {
+    fn from((month, day): (u32, u32)) -> Self {
+        SchoolYearStart { month, day }
+    }
+}
+
+impl From<SchoolYearStart> for (u32, u32) {
+    fn from(s: SchoolYearStart) -> Self {
+        (s.month, s.day)
+    }
+}
+
+/// A school year, named by its first calendar year (2026 = 2026-09-01 … 2027-08-31 under the
+/// default start). Encoded as that bare year, in JSON and on disk alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SchoolYear(pub i32);
+
+impl SchoolYear {
+    /// The school year `d` falls in: the one definition (every other `school_year_of` asks
+    /// this one). A day belongs to the year whose first day it is not before.
+    pub fn of(d: Date, start: SchoolYearStart) -> SchoolYear {
+        let y = SchoolYear(d.year());
+        if d >= y.first_day(start) {
+            y
+        } else {
+            y - 1
+        }
+    }
+
+    /// The first day of this school year (02-29 becomes 02-28 in a common year).
+    pub fn first_day(self, start: SchoolYearStart) -> Date {
+        NaiveDate::from_ymd_opt(self.0, start.month, start.day)
+            .or_else(|| NaiveDate::from_ymd_opt(self.0, start.month, start.day - 1))
+            .map(Date)
+            .unwrap_or_else(|| Date::ymd(self.0, 1, 1))
+    }
+
+    /// The calendar year it begins in.
+    pub fn first_calendar_year(self) -> i32 {
+        self.0
+    }
+}
+
+impl fmt::Display for SchoolYear {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// `y + n`: the school year `n` years later.
+impl std::ops::Add<i32> for SchoolYear {
+    type Output = SchoolYear;
+    fn add(self, n: i32) -> SchoolYear {
+        SchoolYear(self.0 + n)
+    }
+}
+
+/// `y - n`: the school year `n` years earlier.
+impl std::ops::Sub<i32> for SchoolYear {
+    type Output = SchoolYear;
+    fn sub(self, n: i32) -> SchoolYear {
+        SchoolYear(self.0 - n)
+    }
+}
+
+/// `a - b`: how many school years `b` is before `a`.
+impl std::ops::Sub for SchoolYear {
+    type Output = i32;
+    fn sub(self, b: SchoolYear) -> i32 {
+        self.0 - b.0
+    }
 }
 
 /// Whole years (周岁) on the reference date 31 August of the school year's first year.
 pub fn age_at_reference(birth: Date, y: SchoolYear) -> i32 {
-    y - birth.year() - i32::from((birth.month(), birth.day()) > (8, 31))
+    y.first_calendar_year() - birth.year() - i32::from((birth.month(), birth.day()) > (8, 31))
 }
 
 /// 适龄: 6–15 at the reference date; 16 for home-delivered teaching (送教上门).
@@ -177,13 +268,13 @@ pub struct WriteSubject {
     /// The business date the record begins (a student's roster date, a case's opening day):
     /// nothing about it happens before the school year of that day.
     pub begins: Option<Date>,
-    /// The school year's first day (month, day) of the county's policy; default (9, 1).
-    pub year_start: (u32, u32),
+    /// The school year's first day of the county's policy; default 09-01.
+    pub year_start: SchoolYearStart,
 }
 
 impl WriteSubject {
     pub fn none() -> WriteSubject {
-        WriteSubject { birth: None, begins: None, year_start: (9, 1) }
+        WriteSubject { birth: None, begins: None, year_start: SchoolYearStart::DEFAULT }
     }
 }
 
@@ -217,7 +308,7 @@ pub fn plausible_write_date(date: Date, today: Date, subject: &WriteSubject) -> 
         return Err(ImplausibleDate::Future { date, today });
     }
     if let Some(begins) = subject.begins {
-        let start = school_year_start(school_year_of(begins, subject.year_start), subject.year_start);
+        let start = SchoolYear::of(begins, subject.year_start).first_day(subject.year_start);
         if date < start {
             return Err(ImplausibleDate::BeforeRecords { date, start, begins });
         }
@@ -253,13 +344,39 @@ mod tests {
 
     #[test]
     fn school_year_and_age() {
-        assert_eq!(school_year_of(Date::ymd(2026, 8, 31), (9, 1)), 2025);
-        assert_eq!(school_year_of(Date::ymd(2026, 9, 1), (9, 1)), 2026);
+        let start = SchoolYearStart::DEFAULT;
+        assert_eq!(SchoolYear::of(Date::ymd(2026, 8, 31), start), SchoolYear(2025));
+        assert_eq!(SchoolYear::of(Date::ymd(2026, 9, 1), start), SchoolYear(2026));
         // Born 2020-08-31: 6 on 2026-08-31. Born 2020-09-01: still 5.
-        assert_eq!(age_at_reference(Date::ymd(2020, 8, 31), 2026), 6);
-        assert_eq!(age_at_reference(Date::ymd(2020, 9, 1), 2026), 5);
-        assert!(is_school_age(Date::ymd(2010, 8, 31), 2026, true));
-        assert!(!is_school_age(Date::ymd(2010, 8, 31), 2026, false));
+        assert_eq!(age_at_reference(Date::ymd(2020, 8, 31), SchoolYear(2026)), 6);
+        assert_eq!(age_at_reference(Date::ymd(2020, 9, 1), SchoolYear(2026)), 5);
+        assert!(is_school_age(Date::ymd(2010, 8, 31), SchoolYear(2026), true));
+        assert!(!is_school_age(Date::ymd(2010, 8, 31), SchoolYear(2026), false));
+    }
+
+    /// A school year's first day is the first day of the school year it names, for every
+    /// start the policy allows (02-29 included), and the types encode as the bare values they
+    /// replaced (JSON, and the snapshot file's codec).
+    #[test]
+    fn one_definition_of_the_school_year_and_its_encoding() {
+        for (m, d) in [(9, 1), (8, 15), (2, 29), (1, 1), (12, 31)] {
+            let start = SchoolYearStart::new(m, d).unwrap();
+            for y in 2023..2029 {
+                let first = SchoolYear(y).first_day(start);
+                assert_eq!(SchoolYear::of(first, start), SchoolYear(y), "{m:02}-{d:02} {y}");
+                assert_eq!(SchoolYear::of(first.add_days(-1), start), SchoolYear(y - 1), "{m:02}-{d:02} {y}");
+            }
+        }
+        assert!(SchoolYearStart::new(2, 30).is_none());
+        assert_eq!(serde_json::to_string(&SchoolYear(2026)).unwrap(), "2026");
+        assert_eq!(serde_json::from_str::<SchoolYear>("2026").unwrap(), SchoolYear(2026));
+        let start = SchoolYearStart::DEFAULT;
+        assert_eq!(crate::codec::encode(&start).unwrap(), crate::codec::encode(&(9u32, 1u32)).unwrap());
+        assert_eq!(crate::codec::encode(&SchoolYear(2026)).unwrap(), crate::codec::encode(&2026i32).unwrap());
+        assert_eq!(
+            crate::codec::decode::<SchoolYearStart>(&crate::codec::encode(&(8u32, 20u32)).unwrap()).unwrap(),
+            SchoolYearStart::new(8, 20).unwrap()
+        );
     }
 
     /// Day −1 / day / day +1 around each bound of the plausible-date rule.

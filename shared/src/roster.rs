@@ -254,7 +254,7 @@ pub fn age_warning(s: &StudentInit, year: SchoolYear) -> Option<String> {
         return None;
     }
     let age = age_at_reference(s.birth, year);
-    let reference = Date::ymd(year, 8, 31);
+    let reference = Date::ymd(year.first_calendar_year(), 8, 31);
     Some(format!(
         "学生 {}（{}）出生日期 {}，{reference} 周岁 {age}，不在义务教育适龄 6–15 岁：已接受，请核实出生日期（提前或推迟入学的可不理会）",
         s.student_no.masked(),
@@ -358,7 +358,7 @@ mod tests {
     }
 
     fn ctx(org: &Org) -> Context<'_> {
-        Context { org, township: Some("鸦岭"), school_year: 2026 }
+        Context { org, township: Some("鸦岭"), school_year: SchoolYear(2026) }
     }
 
     #[test]
@@ -521,7 +521,7 @@ mod tests {
             let mut s = make(*birth, 11 + i as u16);
             s.grade = "1".into();
             let v = validate(&s, &ctx(&org)).unwrap_or_else(|e| panic!("{birth}: {e:?}"));
-            let w = age_warning(&v, 2026);
+            let w = age_warning(&v, SchoolYear(2026));
             match warn {
                 None => assert!(w.is_none(), "{birth}: {w:?}"),
                 Some(age) => {

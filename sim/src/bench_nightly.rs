@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use baoxue_shared::dates::Date;
+use baoxue_shared::dates::{Date, SchoolYear};
 use baoxue_shared::model::{
     AbsenceKind, Action, ActionKind, CaseSource, CaseState, Cause, Notice, Outcome, Placement, Status, TransferTarget,
 };
@@ -335,7 +335,7 @@ pub fn build(dir: &Path, students: usize, revisions: usize, seed: u64, progress:
     let n_t = (students / 7_500).clamp(1, 60);
     let county = synth::county(n_t, &mut rng);
     let store = Store::open(dir).with_context(|| format!("打开 {}", dir.display()))?;
-    let rolls = synth::rolls(&mut rng, &county, students, 2025);
+    let rolls = synth::rolls(&mut rng, &county, students, SchoolYear(2025));
     let n_students: usize = rolls.values().map(Vec::len).sum();
     // Roster rows, cases and the rest are about 1.1 revisions a student; absences fill the rest.
     let per_student = (revisions as f64 / n_students.max(1) as f64 - 1.1).max(0.0);

@@ -40,7 +40,7 @@ use baoxue_node::ledger::assign;
 use baoxue_node::Ledger;
 use baoxue_shared::alerts::Alert;
 use baoxue_shared::census::CensusCounts;
-use baoxue_shared::dates::Date;
+use baoxue_shared::dates::{Date, SchoolYear};
 use baoxue_shared::indicators::{Baseline, Indicators};
 use baoxue_shared::model::CaseSource;
 use baoxue_shared::policy::Policy;
@@ -277,7 +277,7 @@ impl<'p> Year<'p> {
         let n_towns = opts.townships.clamp(1, 60);
         pr.say(&format!("生成模拟县：{n_towns} 个乡镇，约 {} 名学生", opts.students));
         let county = synth::county(n_towns, &mut rng);
-        let mut rolls = synth::rolls(&mut rng, &county, opts.students, 2025);
+        let mut rolls = synth::rolls(&mut rng, &county, opts.students, SchoolYear(2025));
         let names: Vec<String> = county.plan.keys().cloned().collect();
         double_enrol(&names, &mut rolls);
         let students: usize = rolls.values().map(Vec::len).sum();

@@ -23,6 +23,14 @@
 //! ([`LAYOUT_VERSION`], [`DERIVED_VERSION`]) and other crates' values ([`Store::get_meta`]).
 //! Stores of earlier layouts are migrated when opened.
 //!
+//! # Modules
+//! - this file: [`Store`] — open, apply, commit, reads, indexes, the log;
+//! - [`crypt`]: encryption at rest (the store's key, per-value AEAD, keyed index hashes);
+//! - `sealing`: the sealed-store marker and sealing a store written in clear;
+//! - `migrate`: moving stores of earlier layouts to the current one, safely if interrupted;
+//! - `dump` and [`backup`]: the store as a stream of facts, and age-encrypted archives of it;
+//! - `damage`: opening a damaged store gives one clear error instead of sled's panic.
+//!
 //! **Invariant**: a call that returns `Ok` from [`Store::apply`] or [`Store::commit`] has
 //! flushed to disk, and each such call writes everything it changes — revisions, log, log end,
 //! clock and sequence, derived records and indexes — in one sled batch on one tree, which sled

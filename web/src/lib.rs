@@ -15,6 +15,7 @@
 //! - [`accounts`]: user accounts with argon2id hashes, one-time passwords, the storage trait.
 //! - [`session`]: server-side sessions behind an HttpOnly, SameSite=Strict cookie, with idle and
 //!   absolute expiry on an injectable clock.
+//! - [`clock`]: the time sessions and login limits read, shiftable in tests.
 //! - [`cookies`]: reading the `Cookie` header and writing `Set-Cookie`.
 //! - [`csrf`]: the token every form carries, checked by one middleware for every unsafe method.
 //! - [`headers`]: security headers (a strict CSP among them) on every response.

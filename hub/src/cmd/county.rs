@@ -187,7 +187,8 @@ pub fn report(ctx: &Context, a: &ReportArgs) -> Result<ReportOutput> {
     };
     let c = ctx.county()?;
     let (snap, _) = c.snapshot()?;
-    let opts = ReportOptions { kind, format, as_of, stage, school_year: a.school_year };
+    let opts =
+        ReportOptions { kind, format, as_of, stage, school_year: a.school_year.map(baoxue_shared::dates::SchoolYear) };
     let mut out = ReportOutput {
         kind: kind.file_stem().to_string(),
         format: format.to_string(),

@@ -233,11 +233,10 @@ fn compute(state: &HubState, snap: Option<Snapshot>, generation: u64) -> Result<
 fn monthly(
     county: &crate::county::County,
     as_of: Date,
-    year_start: (u32, u32),
+    year_start: baoxue_shared::dates::SchoolYearStart,
     today: &TownshipTable,
 ) -> (Vec<MonthPoint>, Option<Date>) {
-    let start_year = baoxue_shared::dates::school_year_of(as_of, year_start);
-    let start = baoxue_shared::dates::school_year_start(start_year, year_start);
+    let start = baoxue_shared::dates::SchoolYear::of(as_of, year_start).first_day(year_start);
     let mut days: Vec<Date> = std::fs::read_dir(county.data.join("reports"))
         .map(|rd| {
             rd.filter_map(|e| e.ok()).filter_map(|e| Date::parse(&e.file_name().to_string_lossy()).ok()).collect()

@@ -467,7 +467,7 @@ fn ensure_home_delivery_fits(l: &Ledger, r: &Record, date: Date) -> Result<()> {
         return Err(refused(format!(
             "{} 不能改为送教上门：出生日期 {birth}，{} 周岁 {}，送教上门只适用于 6–16 岁的残疾儿童少年",
             who(r),
-            Date::ymd(year, 8, 31),
+            Date::ymd(year.first_calendar_year(), 8, 31),
             age_at_reference(birth, year)
         )));
     }

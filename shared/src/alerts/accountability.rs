@@ -363,6 +363,7 @@ pub(super) fn township_alerts_in(
 #[cfg(test)]
 mod tests {
 
+    use crate::dates::SchoolYear;
     use crate::policy::Policy;
 
     use super::*;
@@ -626,7 +627,7 @@ mod tests {
             kind: SubjectKind::Township,
             name: "鸦岭镇".into(),
             township: "鸦岭镇".into(),
-            school_year: 2025,
+            school_year: SchoolYear(2025),
             enrolled_at_start: 400,
             dropouts: pd + jd,
             primary: StageCounts { enrolled_at_start: 300, dropouts: pd },

@@ -137,7 +137,7 @@ mod tests {
             kind: SubjectKind::School,
             name: "鸦岭初中".into(),
             township: "鸦岭镇".into(),
-            school_year: 2025,
+            school_year: SchoolYear(2025),
             enrolled_at_start: e,
             dropouts: k,
             primary: StageCounts::default(),

@@ -49,8 +49,8 @@ fn parse_school_year(s: &str) -> Option<SchoolYear> {
     };
     let y: i32 = first.parse().ok().filter(|y| (1990..=2100).contains(y))?;
     match second {
-        None => Some(y),
-        Some(b) => (b.parse::<i32>().ok() == Some(y + 1)).then_some(y),
+        None => Some(SchoolYear(y)),
+        Some(b) => (b.parse::<i32>().ok() == Some(y + 1)).then_some(SchoolYear(y)),
     }
 }
 
@@ -109,7 +109,7 @@ impl Baseline {
             let entry_year = parse_school_year(row.get("入学学年"));
             match entry_year {
                 None => errors.push(row.error("入学学年", "应为学年的起始年份，如 2018 或 2018-2019")),
-                Some(y) if y > imported.year() => {
+                Some(y) if y.first_calendar_year() > imported.year() => {
                     errors.push(row.error("入学学年", format!("晚于基线截止日期 {imported}，不可能已有统计")))
                 }
                 _ => {}
@@ -204,10 +204,10 @@ mod tests {
     fn baseline_rows_and_errors() {
         let b = baseline_junior();
         assert_eq!(b.len(), 5);
-        let row = b.get("白沙初中", 2024, 7).unwrap();
+        let row = b.get("白沙初中", SchoolYear(2024), 7).unwrap();
         assert_eq!((row.intake, row.transfers_in, row.transfers_out, row.deaths), (4, 0, 0, 1));
-        assert_eq!(b.get("城关初中", 2024, 7).unwrap().intake, 2);
-        assert!(b.get("城关初中", 2023, 7).is_none());
+        assert_eq!(b.get("城关初中", SchoolYear(2024), 7).unwrap().intake, 2);
+        assert!(b.get("城关初中", SchoolYear(2023), 7).is_none());
 
         let bad = "学校,入学学年,入学年级,入学人数,转入,转出,死亡\n\
                    鸦岭初中,2024,7,5,1,1,0\n\

@@ -395,8 +395,15 @@ mod tests {
         let s = junior_county();
         let org = org();
         let base = baseline_junior();
-        let r = consolidation_report(&history(&s.revs), &org, Some(&base), CohortStage::Junior, 2026, d(2027, 3, 1));
-        assert_eq!(r.entry_year(), 2024);
+        let r = consolidation_report(
+            &history(&s.revs),
+            &org,
+            Some(&base),
+            CohortStage::Junior,
+            SchoolYear(2026),
+            d(2027, 3, 1),
+        );
+        assert_eq!(r.entry_year(), SchoolYear(2024));
         let t = |n| unit(&r.townships, n, |u: &ConsolidationUnit| &u.name);
         assert_eq!(terms(t("鸦岭")), [2, 5, 2, 3, 0]);
         assert_eq!(t("鸦岭").rate, Some(0.5));
@@ -440,7 +447,8 @@ mod tests {
         // 鸦岭: G 2 / (I 5 + Tin 1 − Tout 3 (a4 a1 a2) − X 0) = 2/3.
         // 白沙: G 3 / (I 3 + Tin 1 (a1) − 0 − X 1) = 1. 城关: 3 / 3 = 1.
         // County: G 8 / (I 11 + Tin 1 − Tout 2 − X 1) = 8/9.
-        let r = consolidation_report(&history(&s.revs), &org, None, CohortStage::Junior, 2026, d(2027, 3, 1));
+        let r =
+            consolidation_report(&history(&s.revs), &org, None, CohortStage::Junior, SchoolYear(2026), d(2027, 3, 1));
         let t = |n| unit(&r.townships, n, |u: &ConsolidationUnit| &u.name);
         assert_eq!(terms(&r.county), [8, 11, 1, 2, 1]);
         assert_eq!(r.county.rate, Some(8.0 / 9.0));
@@ -464,7 +472,8 @@ mod tests {
         );
         // The nine-year cohort completing in 2026 is the same children (grade 1 in 2018), first
         // seen in grade 8: the same terms.
-        let nine = consolidation_report(&history(&s.revs), &org, None, CohortStage::NineYear, 2026, d(2027, 3, 1));
+        let nine =
+            consolidation_report(&history(&s.revs), &org, None, CohortStage::NineYear, SchoolYear(2026), d(2027, 3, 1));
         assert_eq!(terms(&nine.county), [8, 11, 1, 2, 1]);
         assert_eq!(nine.county.intake_from_first_roster, 11);
     }
@@ -497,7 +506,14 @@ mod tests {
         let r1 = s.student(d(2022, 9, 1), "白沙小学", 3);
         s.place(r1, d(2026, 7, 1), Status::Graduated, "白沙小学");
         s.student(d(2021, 9, 1), "鸦岭小学", 1);
-        let r = consolidation_report(&history(&s.revs), &org(), None, CohortStage::Primary, 2025, d(2026, 10, 1));
+        let r = consolidation_report(
+            &history(&s.revs),
+            &org(),
+            None,
+            CohortStage::Primary,
+            SchoolYear(2025),
+            d(2026, 10, 1),
+        );
         let t = |n| unit(&r.townships, n, |u: &ConsolidationUnit| &u.name);
         assert_eq!(terms(t("鸦岭")), [3, 3, 1, 0, 0]);
         assert_eq!(t("鸦岭").rate, Some(0.75));
@@ -517,7 +533,7 @@ mod tests {
             &org(),
             Some(&baseline_junior()),
             CohortStage::NineYear,
-            2026,
+            SchoolYear(2026),
             d(2027, 3, 1),
         );
         assert_eq!(terms(&nine.county), [0, 7, 3, 4, 1]);
@@ -596,7 +612,7 @@ mod tests {
             }
         };
 
-        let nine = consolidation_report(&h, &org, None, CohortStage::NineYear, 2026, as_of);
+        let nine = consolidation_report(&h, &org, None, CohortStage::NineYear, SchoolYear(2026), as_of);
         check(
             &nine,
             [
@@ -605,7 +621,7 @@ mod tests {
                 ("全县", [6, 10, 2, 2, 2], Some(0.75)),
             ],
         );
-        let jun = consolidation_report(&h, &org, None, CohortStage::Junior, 2026, as_of);
+        let jun = consolidation_report(&h, &org, None, CohortStage::Junior, SchoolYear(2026), as_of);
         check(
             &jun,
             [
@@ -615,7 +631,7 @@ mod tests {
             ],
         );
         assert_eq!(terms(unit(&jun.schools, "鸦岭初中", |u: &ConsolidationUnit| &u.name)), [2, 3, 1, 1, 0]);
-        let pri = consolidation_report(&h, &org, None, CohortStage::Primary, 2023, as_of);
+        let pri = consolidation_report(&h, &org, None, CohortStage::Primary, SchoolYear(2023), as_of);
         check(
             &pri,
             [

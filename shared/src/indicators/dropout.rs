@@ -139,7 +139,7 @@ mod tests {
     fn dropout_rate_by_hand() {
         let s = dropout_county();
         let org = org();
-        let r = dropout_report(&history(&s.revs), &org, 2026, d(2027, 3, 1));
+        let r = dropout_report(&history(&s.revs), &org, SchoolYear(2026), d(2027, 3, 1));
         let c = &r.county;
         assert_eq!((c.enrolled_at_start, c.dropouts), (9, 3));
         assert_eq!(c.rate, Some(1.0 / 3.0));
@@ -163,17 +163,17 @@ mod tests {
         assert_eq!(r.schools.len(), 5);
 
         // Later, on 2027-04-02, I's dropout (2027-04-01) counts too.
-        let later = dropout_report(&history(&s.revs), &org, 2026, d(2027, 4, 2));
+        let later = dropout_report(&history(&s.revs), &org, SchoolYear(2026), d(2027, 4, 2));
         assert_eq!(later.county.dropouts, 4);
         // The school year before: C and L dropped out in 2025 (both still out on 2026-08-31).
-        let before = dropout_report(&history(&s.revs), &org, 2025, d(2026, 8, 31));
+        let before = dropout_report(&history(&s.revs), &org, SchoolYear(2025), d(2026, 8, 31));
         assert_eq!((before.county.enrolled_at_start, before.county.dropouts), (2, 2));
     }
 
     #[test]
     fn dropout_json_keys() {
         let s = dropout_county();
-        let r = dropout_report(&history(&s.revs), &org(), 2026, d(2027, 3, 1));
+        let r = dropout_report(&history(&s.revs), &org(), SchoolYear(2026), d(2027, 3, 1));
         let v: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).unwrap();
         let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
         let mut top = keys(&v);
@@ -218,7 +218,7 @@ mod tests {
         let b5 = s.student(d(2027, 3, 20), "白沙小学", 4);
         s.place(b[1], d(2027, 4, 1), Status::DroppedOut, "白沙小学");
         let h = history(&s.revs);
-        let r = dropout_report(&h, &org(), 2026, d(2027, 6, 30));
+        let r = dropout_report(&h, &org(), SchoolYear(2026), d(2027, 6, 30));
         let sc = |n| unit(&r.schools, n, |u: &DropoutUnit| &u.name);
         assert_eq!((sc("鸦岭小学").enrolled_at_start, sc("鸦岭小学").dropouts, sc("鸦岭小学").rate), (4, 2, Some(0.5)));
         assert_eq!(
@@ -227,7 +227,7 @@ mod tests {
         );
         assert_eq!((r.county.enrolled_at_start, r.county.dropouts, r.county.rate), (8, 3, Some(3.0 / 8.0)));
         assert_eq!(r.county.primary.enrolled_at_start, 8);
-        let mut e = h.enrolled_at_start(2026);
+        let mut e = h.enrolled_at_start(SchoolYear(2026));
         e.sort();
         let mut want = vec![p[0], p[1], p[2], p4, b[0], b[1], b[2], b4];
         want.sort();
@@ -238,6 +238,6 @@ mod tests {
         s2.student(d(2026, 9, 1), "鸦岭小学", 2);
         s2.student(d(2026, 9, 30), "鸦岭小学", 2);
         s2.student(d(2026, 10, 1), "鸦岭小学", 2);
-        assert_eq!(history(&s2.revs).enrolled_at_start(2026).len(), 2);
+        assert_eq!(history(&s2.revs).enrolled_at_start(SchoolYear(2026)).len(), 2);
     }
 }

@@ -5,13 +5,13 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::dates::{school_year_of, school_year_start, Date, SchoolYear};
+use crate::dates::{Date, SchoolYear, SchoolYearStart};
 use crate::model::{CaseSource, CaseState, Outcome, Placement, Stage, Status, TransferTarget};
 use crate::org::Org;
 use crate::revision::{Change, Field, Hlc, RecordId, RecordKind, RevId, Revision, Value};
 
 /// The school year's first day when the policy says nothing else.
-pub const DEFAULT_YEAR_START: (u32, u32) = (9, 1);
+pub const DEFAULT_YEAR_START: SchoolYearStart = SchoolYearStart::DEFAULT;
 
 /// Days after a school year's first day, or after a school's first student record, within
 /// which a new record still describes the roll of the first day (see the module
@@ -179,7 +179,7 @@ struct Built {
 /// The timelines of every student and case of a county (see the module documentation).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct History {
-    pub(super) year_start: (u32, u32),
+    pub(super) year_start: SchoolYearStart,
     pub(super) schools: Interner,
     origins: Interner,
     pub(super) townships: Interner,
@@ -216,8 +216,8 @@ impl History {
         History::with_year_start(DEFAULT_YEAR_START)
     }
 
-    /// An empty history whose school years start on `(month, day)` (the county's policy).
-    pub fn with_year_start(start: (u32, u32)) -> History {
+    /// An empty history whose school years start on `start` (the county's policy).
+    pub fn with_year_start(start: SchoolYearStart) -> History {
         History {
             year_start: start,
             schools: Interner::default(),
@@ -235,7 +235,7 @@ impl History {
     }
 
     /// Adds and builds in one go.
-    pub fn from_revisions<'a>(start: (u32, u32), revs: impl IntoIterator<Item = &'a Revision>) -> History {
+    pub fn from_revisions<'a>(start: SchoolYearStart, revs: impl IntoIterator<Item = &'a Revision>) -> History {
         let mut h = History::with_year_start(start);
         for r in revs {
             h.add(r);
@@ -244,17 +244,17 @@ impl History {
         h
     }
 
-    pub fn year_start(&self) -> (u32, u32) {
+    pub fn year_start(&self) -> SchoolYearStart {
         self.year_start
     }
 
-    /// The school year a day falls in, under this history's start day.
+    /// The school year a day falls in, under this history's start day: [`SchoolYear::of`].
     pub fn school_year_of(&self, d: Date) -> SchoolYear {
-        school_year_of(d, self.year_start)
+        SchoolYear::of(d, self.year_start)
     }
 
     pub(super) fn start_of(&self, y: SchoolYear) -> Date {
-        school_year_start(y, self.year_start)
+        y.first_day(self.year_start)
     }
 
     fn ensure_maps(&mut self) {
@@ -676,6 +676,7 @@ impl History {
         let sy0 = self.school_year_of(created);
         Some(match self.b().entry[s as usize] {
             Some(ey) if g0 >= 7 => {
+                let ey = SchoolYear(ey);
                 let as_grade1 = (sy0 - ey) - (g0 - 1);
                 let as_grade7 = (sy0 - ey) - (g0 - 7);
                 if as_grade7.abs() < as_grade1.abs() {
@@ -684,7 +685,7 @@ impl History {
                     ey
                 }
             }
-            Some(ey) => ey,
+            Some(ey) => SchoolYear(ey),
             None => sy0 - (g0 - 1),
         })
     }
@@ -722,9 +723,9 @@ pub(super) fn place_at(places: &[PlaceEv], d: Date) -> Option<&PlaceEv> {
     places.iter().rev().find(|p| p.date <= d)
 }
 
-pub(super) fn grade_at(grades: &[(Date, u8)], d: Date, start: (u32, u32)) -> Option<i32> {
+pub(super) fn grade_at(grades: &[(Date, u8)], d: Date, start: SchoolYearStart) -> Option<i32> {
     let &(gd, g) = grades.iter().rev().find(|(x, _)| *x <= d).or_else(|| grades.first())?;
-    Some(i32::from(g) + school_year_of(d, start) - school_year_of(gd, start))
+    Some(i32::from(g) + (SchoolYear::of(d, start) - SchoolYear::of(gd, start)))
 }
 
 pub(super) fn stage_of(g: i32) -> Stage {
@@ -753,13 +754,13 @@ mod tests {
         let s = dropout_county();
         let org = org();
         let base = history(&s.revs);
-        let want = render(&dropout_report(&base, &org, 2026, d(2027, 3, 1)), Format::Json);
+        let want = render(&dropout_report(&base, &org, SchoolYear(2026), d(2027, 3, 1)), Format::Json);
         // Reversed and rotated, with every revision twice: the same history.
         let mut revs: Vec<Revision> = s.revs.iter().rev().cloned().collect();
         revs.rotate_left(7);
         revs.extend(s.revs.iter().cloned());
         let h = history(&revs);
-        assert_eq!(render(&dropout_report(&h, &org, 2026, d(2027, 3, 1)), Format::Json), want);
+        assert_eq!(render(&dropout_report(&h, &org, SchoolYear(2026), d(2027, 3, 1)), Format::Json), want);
         // The end of every timeline is the merged state's placement.
         let records = fold_all(&s.revs);
         for r in records.values().filter(|r| r.kind == RecordKind::Student) {
@@ -774,7 +775,7 @@ mod tests {
         let mut h2 = h.clone();
         h2.add(&s.revs[3]);
         h2.build();
-        assert_eq!(render(&dropout_report(&h2, &org, 2026, d(2027, 3, 1)), Format::Json), want);
+        assert_eq!(render(&dropout_report(&h2, &org, SchoolYear(2026), d(2027, 3, 1)), Format::Json), want);
     }
 
     #[test]
@@ -791,7 +792,7 @@ mod tests {
         };
         back.add(&extra);
         back.build();
-        let r = dropout_report(&back, &org, 2026, d(2027, 3, 1));
+        let r = dropout_report(&back, &org, SchoolYear(2026), d(2027, 3, 1));
         assert_eq!(r.county.enrolled_at_start, 10);
         assert_eq!(unit(&r.townships, "城关", |u: &DropoutUnit| &u.name).enrolled_at_start, 1);
     }
@@ -822,12 +823,12 @@ mod tests {
         assert_eq!(st(c, d(2026, 10, 15)), Some(Status::DroppedOut));
         assert_eq!(st(c, d(2026, 10, 21)), Some(Status::Enrolled));
         assert_eq!(st(c, d(2026, 8, 1)), None);
-        let r = dropout_report(&h, &org(), 2026, d(2026, 12, 1));
+        let r = dropout_report(&h, &org(), SchoolYear(2026), d(2026, 12, 1));
         assert_eq!((r.county.enrolled_at_start, r.county.dropouts), (3, 1));
         let records = fold_all(&s.revs);
         assert_eq!(records[&a].status(), Some(Status::DroppedOut));
         assert_eq!(h.on_roll_at(d(2026, 10, 15)), vec![b]);
-        assert_eq!(h.enrolled_at_start(2026).len(), 3);
+        assert_eq!(h.enrolled_at_start(SchoolYear(2026)).len(), 3);
     }
 
     #[test]
@@ -864,9 +865,9 @@ mod tests {
         s.set(updated, RecordKind::Student, d(2025, 10, 1), Field::EntryYear, Value::Year(Some(2023)));
         let h = history(&s.revs);
         let cohort = |id| h.cohort(h.student_ix(id).unwrap());
-        assert_eq!(cohort(junior_style), Some(2018));
-        assert_eq!(cohort(grade1_style), Some(2018));
-        assert_eq!(cohort(derived), Some(2018));
-        assert_eq!(cohort(updated), Some(2017));
+        assert_eq!(cohort(junior_style), Some(SchoolYear(2018)));
+        assert_eq!(cohort(grade1_style), Some(SchoolYear(2018)));
+        assert_eq!(cohort(derived), Some(SchoolYear(2018)));
+        assert_eq!(cohort(updated), Some(SchoolYear(2017)));
     }
 }

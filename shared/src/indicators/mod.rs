@@ -118,6 +118,8 @@ mod units;
 pub(crate) mod sim;
 #[cfg(test)]
 mod testkit;
+#[cfg(test)]
+mod two_models;
 
 use serde::{Deserialize, Serialize};
 
@@ -153,7 +155,7 @@ pub fn compute_all(h: &History, org: &Org, baseline: Option<&Baseline>, as_of: D
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dates::Date;
+    use crate::dates::{Date, SchoolYear};
 
     use crate::indicators::testkit::*;
 
@@ -170,7 +172,7 @@ mod tests {
             &org(),
             Some(&baseline_junior()),
             CohortStage::Junior,
-            2026,
+            SchoolYear(2026),
             d(2027, 3, 1),
         );
         let csv = render(&r, Format::Csv);
@@ -207,10 +209,10 @@ mod tests {
         let md = render(&ranking(&h, &org(), d(2027, 3, 31)), Format::Md);
         assert!(md.starts_with("# 2027年3月控辍保学工作排名"), "{md}");
         assert!(md.contains("| 3 | 鸦岭 | 4 | — |"), "{md}");
-        let dr = render(&dropout_report(&h, &org(), 2026, d(2027, 3, 31)), Format::Csv);
+        let dr = render(&dropout_report(&h, &org(), SchoolYear(2026), d(2027, 3, 31)), Format::Csv);
         assert!(dr.starts_with("\u{feff}2026学年辍学率统计\r\n统计日期,2027-03-31\r\n级别,单位,"), "{dr}");
         assert!(dr.contains("\r\n乡镇,白沙,2,1,50.00%,2,1,50.00%,0,0,\r\n"), "{dr}");
-        let md = render(&dropout_report(&h, &org(), 2026, d(2027, 3, 31)), Format::Md);
+        let md = render(&dropout_report(&h, &org(), SchoolYear(2026), d(2027, 3, 31)), Format::Md);
         assert!(md.starts_with("# 2026学年辍学率统计\n\n统计截至：2027-03-31"), "{md}");
         assert_eq!("markdown".parse::<Format>().unwrap(), Format::Md);
         assert!("pdf".parse::<Format>().is_err());
@@ -434,11 +436,11 @@ mod tests {
                 &org(),
                 Some(&baseline_junior()),
                 CohortStage::Junior,
-                2026,
+                SchoolYear(2026),
                 d(2027, 3, 1)
             )
         );
         assert_eq!(all.ranking.rows.len(), 3);
-        assert_eq!(all.dropout.school_year, 2026);
+        assert_eq!(all.dropout.school_year, SchoolYear(2026));
     }
 }

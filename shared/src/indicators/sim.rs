@@ -77,8 +77,8 @@ impl Sim {
 
     /// A pupil of `grade` in the school year of `date`, 在读 at `school`.
     pub fn student(&mut self, date: Date, school: &str, grade: u8) -> RecordId {
-        let y = crate::dates::school_year_of(date, (9, 1));
-        let birth = Date::ymd(y - 5 - i32::from(grade), 3, 1);
+        let y = crate::dates::SchoolYear::of(date, crate::dates::SchoolYearStart::DEFAULT);
+        let birth = Date::ymd(y.first_calendar_year() - 5 - i32::from(grade), 3, 1);
         let name = format!("学生{}", self.next);
         let init = self.init(&name, school, grade, birth, Sex::Male);
         self.create(date, init)

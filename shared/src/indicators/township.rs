@@ -142,6 +142,7 @@ pub fn ranking(h: &History, org: &Org, as_of: Date) -> Ranking {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dates::SchoolYear;
 
     use crate::indicators::testkit::*;
 
@@ -194,7 +195,7 @@ mod tests {
         assert_eq!(rows, [(1, "城关", 1, Some(0.0)), (2, "白沙", 1, Some(0.5)), (3, "鸦岭", 4, None)]);
         // Equal on both keys: equal rank, the next one skips.
         let table = township_table(&h, &org, d(2027, 3, 31));
-        let mut dr = dropout_report(&h, &org, 2026, d(2027, 3, 31));
+        let mut dr = dropout_report(&h, &org, SchoolYear(2026), d(2027, 3, 31));
         dr.townships.iter_mut().find(|u| u.name == "白沙").unwrap().rate = Some(0.0);
         let ranks: Vec<u32> = ranking_from(&org, &table, &dr).rows.iter().map(|x| x.rank).collect();
         assert_eq!(ranks, [1, 1, 3]);

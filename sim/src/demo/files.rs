@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use baoxue_shared::dates::Date;
+use baoxue_shared::dates::{Date, SchoolYear};
 use baoxue_shared::indicators::BaselineRow;
 use baoxue_shared::model::Sex;
 use baoxue_shared::revision::StudentInit;
@@ -80,7 +80,7 @@ pub(super) fn baseline_rows(
                     let n = |x: f64, rng: &mut StdRng| (x + rng.gen_range(-0.5..0.5)).round().max(0.0) as u32;
                     rows.push(BaselineRow {
                         school: school.clone(),
-                        entry_year,
+                        entry_year: SchoolYear(entry_year),
                         entry_grade: grade,
                         intake: (intake * f).round() as u32,
                         transfers_in: n(intake * f * TIN * y, rng),
@@ -153,7 +153,7 @@ pub(super) fn census_csv(
         for _ in 0..*n {
             let sex = if rng.gen_bool(0.5) { Sex::Male } else { Sex::Female };
             let grade = rng.gen_range(2..=9);
-            let birth = synth::birth_for(rng, grade, 2025);
+            let birth = synth::birth_for(rng, grade, SchoolYear(2025));
             let id = mint.mint(rng, synth::AREA, birth.0, sex);
             let village = county.villages.get(t).and_then(|v| v.choose(rng).cloned()).unwrap_or_default();
             let groups = if rng.gen_bool(0.3) { "留守儿童" } else { "" };

@@ -208,7 +208,7 @@ impl IdMint {
 pub fn birth_for(rng: &mut StdRng, grade: u8, y: SchoolYear) -> Date {
     let age = 5 + i32::from(grade) + i32::from(rng.gen_bool(0.04));
     // Born between (y - age - 1)-09-01 and (y - age)-08-31.
-    let start = NaiveDate::from_ymd_opt(y - age - 1, 9, 1).unwrap();
+    let start = NaiveDate::from_ymd_opt(y.first_calendar_year() - age - 1, 9, 1).unwrap();
     Date(start + chrono::Duration::days(rng.gen_range(0..365)))
 }
 
@@ -253,7 +253,7 @@ pub fn student(
         class: Some(format!("{grade}年级{class_no}班")),
         hukou_township,
         hukou_village,
-        entry_year: Some(y - i32::from(grade) + 1),
+        entry_year: Some((y - i32::from(grade) + 1).first_calendar_year()),
         groups: g,
         guardian: Some(guardian),
         phone: Some(format!("13{:09}", rng.gen_range(0..1_000_000_000u64))),
@@ -301,7 +301,7 @@ mod tests {
         assert!(c.org.schools.values().any(|s| s.kind == SchoolType::NineYear));
         let org2 = Org::parse_csv(c.org.to_csv().as_bytes()).unwrap();
         assert_eq!(org2, c.org);
-        let rolls = rolls(&mut rng, &c, 3000, 2025);
+        let rolls = rolls(&mut rng, &c, 3000, SchoolYear(2025));
         let mut ids = HashSet::new();
         for (t, v) in &rolls {
             for s in v {
@@ -312,7 +312,7 @@ mod tests {
                 assert!(ids.insert(id.clone()));
                 assert_eq!(Date(id.birth().unwrap()), s.birth);
                 assert_eq!(id.sex(), s.sex);
-                let age = baoxue_shared::dates::age_at_reference(s.birth, 2025);
+                let age = baoxue_shared::dates::age_at_reference(s.birth, SchoolYear(2025));
                 assert!((6..=15).contains(&age), "{age}");
             }
         }

@@ -11,7 +11,7 @@ use baoxue_node::cmd::student::{self as node_student, ImportArgs, Stamp};
 use baoxue_node::ledger::{assign, placement_change, Item};
 use baoxue_node::Ledger;
 use baoxue_shared::alerts::SyncDays;
-use baoxue_shared::dates::Date;
+use baoxue_shared::dates::{Date, SchoolYear};
 use baoxue_shared::model::{
     Action, ActionKind, CaseSource, CaseState, Cause, Notice, Outcome, Placement, Stage, Status,
 };
@@ -181,7 +181,8 @@ impl Town {
                 },
             );
             if self.rng.gen_bool(0.35) {
-                let grade = (baoxue_shared::dates::age_at_reference(init.child.birth, 2025) - 5).clamp(1, 6) as u8;
+                let grade =
+                    (baoxue_shared::dates::age_at_reference(init.child.birth, SchoolYear(2025)) - 5).clamp(1, 6) as u8;
                 let id = init.child.id_number.clone();
                 let input = StudentInput {
                     student_no: id.as_ref().map(|i| format!("G{}", i.as_str())).unwrap_or_default(),
