@@ -51,7 +51,7 @@ use facts::{index_students, student_of};
 pub use accountability::{school_alerts, township_alerts};
 pub use case::case_alerts;
 pub use data_quality::{conflict_alert, duplicate_enrolment_alert, duplicate_since};
-pub use deadlines::{report_deadline_alerts, SyncDays};
+pub use deadlines::{calendar_alert, report_deadline_alerts, report_deadline_alerts_issued, SyncDays};
 pub use operations::{
     backup_is_stale, cert_expires_soon, cloned_identity_alert, disk_is_low, trouble_alert, Trouble, BACKUP_MAX_DAYS,
     CERT_WARN_DAYS,
