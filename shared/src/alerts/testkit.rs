@@ -150,6 +150,23 @@ impl CaseBuilder {
         self.state(date, CaseState::Closed { outcome, evidence: None, on: d(date) })
     }
 
+    /// Closes as 休学 until `until` (with its evidence register, as `case close` writes it).
+    pub(super) fn suspend_until(self, date: &str, until: &str) -> Self {
+        let mut c = self.close(date, Outcome::Suspended);
+        let proof = crate::model::ClosureEvidence { until: Some(d(until)), ..Default::default() };
+        c.revs.push(revision(
+            c.id,
+            RecordKind::Case,
+            d(date),
+            Change::Update(vec![Assign {
+                field: Field::Closure,
+                value: Value::Closure(Box::new(proof)),
+                supersedes: vec![],
+            }]),
+        ));
+        c
+    }
+
     pub(super) fn build(&self) -> Record {
         fold(self.id, RecordKind::Case, &self.revs)
     }
