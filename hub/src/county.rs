@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use baoxue_shared::alerts::{
-    all_alerts, conflict_alert, dropout_rate_alerts, duplicate_enrolment_alert, duplicate_since, loss_alerts,
-    report_deadline_alerts, sort_alerts, Alert, StageCounts, SubjectKind, SyncDays, UnitCounts,
+    all_alerts, calendar_alert, conflict_alert, dropout_rate_alerts, duplicate_enrolment_alert, duplicate_since,
+    loss_alerts, report_deadline_alerts_issued, sort_alerts, Alert, StageCounts, SubjectKind, SyncDays, UnitCounts,
 };
 use baoxue_shared::census::{match_census, parse_census_with, CensusIndex, CensusOutcome, MatchContext};
 use baoxue_shared::dates::{SchoolYear, SchoolYearStart};
@@ -49,6 +49,8 @@ pub struct NodeSeen {
     pub township: String,
     /// The days (UTC+8) of its successful syncs.
     pub sync_days: SyncDays,
+    /// The day it was issued: deadlines before it are not owed (none: always owed).
+    pub issued: Option<Date>,
 }
 
 /// The hub's data as the county commands need it.
@@ -238,11 +240,13 @@ impl County {
         let units = self.unit_counts(dropout);
         out.extend(loss_alerts(&self.policy, &self.org, &units, as_of));
         out.extend(dropout_rate_alerts(&self.policy, &self.org, &units, as_of));
-        let nodes: Vec<(&str, &str, &SyncDays)> =
-            self.nodes.iter().map(|n| (n.name.as_str(), n.township.as_str(), &n.sync_days)).collect();
-        out.extend(report_deadline_alerts(&self.policy, &self.org, &nodes, as_of));
+        let nodes: Vec<(&str, &str, &SyncDays, Option<Date>)> =
+            self.nodes.iter().map(|n| (n.name.as_str(), n.township.as_str(), &n.sync_days, n.issued)).collect();
+        out.extend(report_deadline_alerts_issued(&self.policy, &self.org, &nodes, as_of));
+        out.extend(calendar_alert(&self.policy, as_of));
         out.extend(self.duplicate_alerts(snap, as_of)?);
         out.extend(self.conflict_alerts(snap)?);
+        out.extend(self.clone_alerts()?);
         sort_alerts(&mut out);
         Ok(out)
     }
@@ -297,6 +301,20 @@ impl County {
     }
 
     /// One alert per record and field edited concurrently and not yet resolved.
+    /// 克隆身份: active nodes whose identity the hub has seen on two machines.
+    fn clone_alerts(&self) -> Result<Vec<Alert>> {
+        let mut out = Vec::new();
+        for n in &self.nodes {
+            let key = format!("{}{}", crate::replica::META_INCARNATIONS, n.name);
+            let inc: Option<baoxue_shared::sync::NodeIncarnations> = self.store.get_meta(&key)?;
+            if let Some(ms) = inc.and_then(|i| i.clone_seen_ms) {
+                let since = crate::data::day_of(ms).unwrap_or_else(Date::today);
+                out.push(baoxue_shared::alerts::cloned_identity_alert(&n.name, &n.township, since));
+            }
+        }
+        Ok(out)
+    }
+
     fn conflict_alerts(&self, snap: &Snapshot) -> Result<Vec<Alert>> {
         let mut out = Vec::new();
         for id in &snap.conflicts {

@@ -22,7 +22,8 @@ impl HubDir {
             .filter(|n| !n.revoked)
             .map(|n| {
                 let sync_days = statuses.get(&n.name).map(|s| s.sync_days()).unwrap_or_default();
-                NodeSeen { name: n.name, township: n.township, sync_days }
+                let issued = n.issued.get(..10).and_then(|d| baoxue_shared::Date::parse(d).ok());
+                NodeSeen { name: n.name, township: n.township, sync_days, issued }
             })
             .collect())
     }

@@ -378,11 +378,14 @@ pub struct AbsenceCli {
     /// 学籍号或身份证号
     pub student: String,
     /// unexcused（无故缺勤）、sick（病假）、personal（事假）
-    #[arg(long)]
-    pub kind: String,
+    #[arg(long, required_unless_present = "withdraw")]
+    pub kind: Option<String>,
     /// 该日按日历不上学（周末、节假日、假期、停课）但学校确实上课时，写明原因后仍可记录
     #[arg(long, value_name = "REASON")]
     pub school_open: Option<String>,
+    /// 撤回 --date 当天误记的缺勤（写明原因）；若它是案件的起算日，案件以「误记撤销」销号
+    #[arg(long, value_name = "REASON", conflicts_with_all = ["kind", "school_open"])]
+    pub withdraw: Option<String>,
     #[command(flatten)]
     pub rec: Recording,
 }
@@ -756,7 +759,18 @@ pub fn run_in(ctx: &Context, cmd: Cmd) -> Result<Output> {
         }
         Cmd::Absence(a) => {
             let stamp = a.rec.stamp()?;
-            cmd::absence::absence(&*ctx.ledger()?, &a.student, &a.kind, a.school_open.as_deref(), &stamp)
+            let l = ctx.ledger()?;
+            match (&a.withdraw, &a.kind) {
+                (Some(reason), _) => {
+                    let s = l.student(&a.student)?;
+                    let out = cmd::absence::withdraw(&l, &s, stamp.date, reason, &stamp)?;
+                    Ok(format!("{}\n", out.text).into())
+                }
+                (None, Some(kind)) => cmd::absence::absence(&l, &a.student, kind, a.school_open.as_deref(), &stamp),
+                (None, None) => {
+                    Err(crate::error::invalid("请用 --kind 给出缺勤类型，或用 --withdraw 撤回误记的缺勤".to_string()))
+                }
+            }
         }
         Cmd::Student(sc) => student(ctx, sc),
         Cmd::Case(cc) => case(ctx, cc),

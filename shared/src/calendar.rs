@@ -272,7 +272,7 @@ pub fn default_vacations() -> Vec<Vacation> {
 
 /// A local closure (停课): days the county's schools do not open although the State Council
 /// calendar says they are working days — a snow day, a flood, an epidemic. Entered by the
-/// county (`baoxue-hub calendar closure`), shipped to the nodes with the policy; like a
+/// county (`baoxue-hub policy closure`), shipped to the nodes with the policy; like a
 /// vacation it stops every clock, and an absence on it is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Closure {
@@ -579,7 +579,7 @@ impl Calendar {
 
     /// Whether the holiday table covers `year` (published or provisional). For a year it does
     /// not, weekends alone are days off and the county must load the State Council's notice
-    /// (`baoxue-hub calendar holidays FILE`).
+    /// (`baoxue-hub policy holidays FILE`).
     pub fn covers(&self, year: i32) -> bool {
         self.years.contains_key(&year)
     }
@@ -590,10 +590,10 @@ impl Calendar {
         let y = d.year();
         match self.years.get(&y) {
             None => Some(format!(
-                "节假日日历未收录 {y} 年：目前只按周末计算不上学日，请载入国务院办公厅 {y} 年节假日安排通知（baoxue-hub calendar holidays 文件）"
+                "节假日日历未收录 {y} 年：目前只按周末计算不上学日，请载入国务院办公厅 {y} 年节假日安排通知（baoxue-hub policy holidays 文件）"
             )),
             Some(true) => Some(format!(
-                "{y} 年节假日安排为暂定（仅含法定节日，未含调休）：国务院通知发布后请载入（baoxue-hub calendar holidays 文件）"
+                "{y} 年节假日安排为暂定（仅含法定节日，未含调休）：国务院通知发布后请载入（baoxue-hub policy holidays 文件）"
             )),
             Some(false) => None,
         }

@@ -588,7 +588,7 @@ impl Policy {
 
     /// This policy with the years of a State Council holiday notice (国务院办公厅关于某年部分
     /// 节假日安排的通知, in the format of `data/holidays-cn.toml`) replacing those years of its
-    /// table: `baoxue-hub calendar holidays FILE`. Other years are kept.
+    /// table: `baoxue-hub policy holidays FILE`. Other years are kept.
     pub fn with_holiday_notice(mut self, notice: &HolidayTable) -> Result<Policy, PolicyError> {
         if notice.years.is_empty() {
             return Err(PolicyError::Invalid {
@@ -602,7 +602,7 @@ impl Policy {
         Ok(self)
     }
 
-    /// This policy with a local closure added (`baoxue-hub calendar closure`). A closure that
+    /// This policy with a local closure added (`baoxue-hub policy closure`). A closure that
     /// overlaps one already entered is refused, naming it.
     pub fn with_closure(mut self, c: Closure) -> Result<Policy, PolicyError> {
         c.validate()?;

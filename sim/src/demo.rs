@@ -333,6 +333,7 @@ impl<'p> Year<'p> {
                 name: t.ledger.config.origin.clone(),
                 township: t.name.clone(),
                 sync_days: t.sync_days.clone(),
+                issued: None,
             })
             .collect();
         County::new(self.infra.hub.clone(), self.county.org.clone(), self.policy.clone(), &self.infra.dir.root, nodes)

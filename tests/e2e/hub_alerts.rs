@@ -68,18 +68,32 @@ fn hub_alerts_assemble_unit_loss_and_report_deadlines() {
     let before = alerts(&hub, "2026-09-13");
     assert!(!before.iter().any(|a| a["rule"] == "unit_loss"), "not a dropout before 09-14: {before:#?}");
 
-    // Report deadlines (伊川: the last day of each month) from the days nodes synced.
+    // A year the holiday table does not cover: the hub says the calendar needs updating (the
+    // node's `status` says it too); a covered year gives no such alert.
+    let y2030 = alerts(&hub, "2030-03-04");
+    let cal = y2030.iter().find(|a| a["rule"] == "calendar_needs_update").unwrap_or_else(|| panic!("{y2030:#?}"));
+    assert!(cal["message"].as_str().unwrap().contains("未收录 2030"), "{cal}");
+    assert!(!alerts(&hub, "2026-10-01").iter().any(|a| a["rule"] == "calendar_needs_update"));
+
+    // Report deadlines (伊川: the last day of each month) from the days nodes synced. Both nodes
+    // were issued today: the month-end before it is not owed by either (issue 13 point 6).
     let on = alerts(&hub, &synced.to_string());
     assert!(find(&on, "monthly_report", "鸦岭中心校").is_none(), "synced that day: {on:#?}");
-    let baisha = find(&on, "monthly_report", "白沙中心校").unwrap_or_else(|| panic!("{on:#?}"));
+    assert!(find(&on, "monthly_report", "白沙中心校").is_none(), "issued after the deadline: {on:#?}");
+    // The day after this month's end: 白沙 never synced.
+    let (y, m) = if synced.month() == 12 { (synced.year() + 1, 1) } else { (synced.year(), synced.month() + 1) };
+    let next = Date::ymd(y, m, 1);
+    let after = alerts(&hub, &next.to_string());
+    let baisha = find(&after, "monthly_report", "白沙中心校").unwrap_or_else(|| panic!("{after:#?}"));
     assert_eq!(baisha["subject_kind"], "node");
     assert_eq!(baisha["township"], "白沙");
     assert_eq!(baisha["responsible"], "白沙中心学校校长、陈副镇长（白沙分管领导）");
     assert!(baisha["message"].as_str().unwrap().contains("从未同步"), "{baisha}");
-    // The day before its first sync, 鸦岭 had not reported either: a later sync does not hide it.
-    let earlier = alerts(&hub, &synced.add_days(-1).to_string());
-    let yaling = find(&earlier, "monthly_report", "鸦岭中心校").unwrap_or_else(|| panic!("{earlier:#?}"));
-    assert_eq!(yaling["responsible"], "王校长（鸦岭中心小学校长）、赵副镇长（鸦岭分管领导）");
-    assert!(yaling["message"].as_str().unwrap().contains("从未同步"), "{yaling}");
-    assert_eq!(yaling["clause"], "001 §三(三)2");
+    // 鸦岭 synced only on its first day: a sync before the window does not meet the month-end.
+    if synced < next.add_days(-3) {
+        let yaling = find(&after, "monthly_report", "鸦岭中心校").unwrap_or_else(|| panic!("{after:#?}"));
+        assert_eq!(yaling["responsible"], "王校长（鸦岭中心小学校长）、赵副镇长（鸦岭分管领导）");
+        assert!(yaling["message"].as_str().unwrap().contains(&synced.to_string()), "{yaling}");
+        assert_eq!(yaling["clause"], "001 §三(三)2");
+    }
 }

@@ -582,6 +582,13 @@ fn a_mistaken_absence_is_withdrawn_and_the_cli_works_while_serving() {
     drop(s);
     let shown: Value = node.json(&["case", "show", &li_case[..12], "--json"]);
     assert_eq!(shown["state"], "suspected");
+    // The command line withdraws too: today's absence was 张小明's new day 0.
+    let out = node.ok(&["absence", &kids[0].student_no, "--withdraw", "点名误点", "--date", SCHOOL_DAY]);
+    assert!(out.contains("误记撤销"), "{out}");
+    let zhang_shown: Value = node.json(&["student", "show", &kids[0].student_no, "--json"]);
+    assert_eq!(zhang_shown["absences"], 0);
+    let r = node.run(&["absence", &kids[0].student_no]);
+    assert!(r.code != 0 && r.stderr.contains("--kind"), "a kind or a withdrawal: {r:?}");
 }
 
 /// DER bytes as a PEM certificate (what curl's `--cacert` reads).

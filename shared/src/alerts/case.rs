@@ -1,6 +1,8 @@
 //! The escalation ladder of one open case (004 第七条, 000 §三(二), 002 §四(一), 003 §二(五), 001 附件2).
 
-use super::facts::{actions_until, class_teacher, current_run, recorded_mentor, school_of, standing, People, Standing};
+use super::facts::{
+    actions_until, class_teacher, current_run, recorded_mentor, resumed_on, school_of, standing, People, Standing,
+};
 use super::{Alert, SubjectKind};
 use crate::calendar::Calendar;
 use crate::dates::Date;
@@ -42,9 +44,15 @@ pub(super) fn case_alerts_in(
     if case.kind != RecordKind::Case || init.opened > as_of {
         return Vec::new();
     }
-    let standing = standing(case, as_of);
-    if standing == Standing::Closed {
+    let mut standing = standing(case, as_of);
+    // A 休学 or 延缓入学 that has run out with the child not back: the ladder runs again from
+    // the first school day after its end.
+    let resumed = resumed_on(cal, case, student, as_of);
+    if standing == Standing::Closed && resumed.is_none() {
         return Vec::new();
+    }
+    if resumed.is_some() {
+        standing = Standing::Suspected;
     }
     // 籍随人走: accepted at another school on or before `as_of`, the child is in school there;
     // the case stands closed (转学核实) from that day even before its closing arrives here.
@@ -56,7 +64,10 @@ pub(super) fn case_alerts_in(
     let people =
         People { org, class_teacher: class_teacher(case, student, school.as_deref()), mentor: recorded_mentor(case) };
     let last_offset = policy.ladder.iter().map(Rung::due_offset).max().unwrap_or(0);
-    let run = current_run(cal, init, student, as_of);
+    let run = match resumed {
+        Some(day0) => Some((day0, day0)),
+        None => current_run(cal, init, student, as_of),
+    };
     let mut out = Vec::new();
     for rung in &policy.ladder {
         let Some((raw, day0)) = anchor_of(run, rung, &actions) else {
@@ -77,6 +88,15 @@ pub(super) fn case_alerts_in(
         }
         let unit = cal.kind.unit();
         let situation = match rung.anchor {
+            Anchor::FirstAbsence if resumed.is_some() => {
+                let mut s = format!("休学（或延缓入学）期满，应于 {day0} 返校");
+                if elapsed > 0 {
+                    s.push_str(&format!("，至 {as_of} 已 {elapsed} {unit}未返校"));
+                } else {
+                    s.push_str("，当日未返校");
+                }
+                s
+            }
             Anchor::FirstAbsence if init.source != CaseSource::Roll => {
                 // A child found by the census matching (失学): never on a roll, so no absence;
                 // the clock runs from the day the case was opened.
@@ -179,11 +199,11 @@ fn satisfied(rung: &Rung, standing: Standing, actions: &[&Action], raw: Date, du
 
 #[cfg(test)]
 mod tests {
-    use chrono::NaiveDate;
+
     use std::collections::BTreeMap;
 
     use crate::dates::Date;
-    use crate::model::{CaseSource, Notice, Status};
+    use crate::model::{CaseSource, Notice};
 
     use crate::policy::Policy;
     use crate::revision::RecordKind;
@@ -191,8 +211,8 @@ mod tests {
     use super::*;
     use crate::alerts::testkit::*;
     use crate::alerts::*;
-    use crate::ids::{make_id, StudentNo};
-    use crate::model::{AbsenceKind, ActionKind, Outcome, Placement, Sex};
+
+    use crate::model::{AbsenceKind, ActionKind, Outcome, Sex};
     use crate::revision::{Change, RecordId, StudentInit};
     use crate::state::fold;
 
@@ -390,23 +410,11 @@ mod tests {
     fn class_teacher_from_student_record_or_case_responsible() {
         let p = shapotou();
         let sid = RecordId::created_by(next_id());
-        let birth = NaiveDate::from_ymd_opt(2014, 5, 6).unwrap();
-        let id = make_id("410329", birth, 123);
+        let birth = Date::ymd(2014, 5, 6);
         let sinit = StudentInit {
-            student_no: StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
-            id_number: Some(id),
-            name: "张小明".into(),
             sex: Sex::Male,
-            birth: Date(birth),
-            grade: 5,
             class: Some("2".into()),
-            hukou_township: None,
-            hukou_village: None,
-            entry_year: None,
-            groups: vec![],
-            guardian: None,
-            phone: None,
-            placement: Placement { status: Status::Enrolled, school: "鸦岭中心小学".into(), transfer: None },
+            ..crate::testkit::pupil("张小明", birth, 123, "鸦岭中心小学", 5)
         };
         let student = fold(
             sid,
@@ -556,6 +564,55 @@ mod tests {
         assert_eq!(crate::transfer::accepted_elsewhere(&c, &student), Some((d("2026-03-05"), "白沙小学".to_string())));
         // Without the acceptance (still in transit), the clock runs on.
         assert!(!case_alerts(&p, &org(), &c, Some(&s0), d("2026-05-06")).is_empty());
+    }
+
+    /// A 休学 to Fri 2026-04-03 (清明 04-04 … 04-06 follows): the child is expected on Tue 04-07;
+    /// not back (still 休学), the day-0 rung falls that day and the ladder runs from it; back
+    /// (在读 again), nothing.
+    #[test]
+    fn a_suspension_that_ran_out_starts_the_ladder_on_the_next_school_day() {
+        use crate::model::{Placement, Status};
+        use crate::revision::{Assign, Field, Value};
+        let p = shapotou();
+        let c = primary_case("2026-03-02").suspend_until("2026-03-03", "2026-04-03");
+        // The student: 休学 from 03-03.
+        let s0 = student_with_absences(&[("2026-03-02", AbsenceKind::Unexcused)]);
+        let to = |day: &str, status, prev| {
+            revision(
+                s0.id,
+                RecordKind::Student,
+                d(day),
+                Change::Update(vec![Assign {
+                    field: Field::Placement,
+                    value: Value::Placement(Placement { status, school: "鸦岭中心小学".into(), transfer: None }),
+                    supersedes: vec![prev],
+                }]),
+            )
+        };
+        let r1 = to("2026-03-03", Status::Suspended, s0.id.creating_revision());
+        let mut away = s0.clone();
+        away.apply(&r1);
+        let mut back = away.clone();
+        back.apply(&to("2026-04-07", Status::Enrolled, r1.id));
+        let rules_of = |s: &Record, day: &str| -> Vec<String> {
+            case_alerts(&p, &org(), &c.build(), Some(s), d(day)).into_iter().map(|a| a.rule).collect()
+        };
+        for day in ["2026-03-20", "2026-04-03", "2026-04-06"] {
+            assert!(rules_of(&away, day).is_empty(), "{day}: still suspended");
+        }
+        assert_eq!(rules_of(&away, "2026-04-07"), vec!["d0_teacher_contact"], "the day expected");
+        assert_eq!(rules_of(&away, "2026-04-08"), vec!["d0_teacher_contact"], "the day after");
+        // Day 3 of the new clock: Fri 04-10.
+        assert!(rules_of(&away, "2026-04-10").contains(&"d3_school_persuasion".to_string()));
+        let a = &case_alerts(&p, &org(), &c.build(), Some(&away), d("2026-04-07"))[0];
+        assert_eq!((a.since, a.due), (d("2026-04-07"), d("2026-04-07")));
+        assert!(a.message.contains("期满，应于 2026-04-07 返校"), "{}", a.message);
+        for day in ["2026-04-07", "2026-04-08", "2026-05-08"] {
+            assert!(rules_of(&back, day).is_empty(), "{day}: back at school");
+        }
+        // A 休学 closed without an end date, or one not yet ended, raises nothing.
+        let open_ended = primary_case("2026-03-02").close("2026-03-03", Outcome::Suspended);
+        assert!(case_alerts(&p, &org(), &open_ended.build(), Some(&away), d("2026-05-08")).is_empty());
     }
 
     // --- 000 §三(二) (yaoan, school days, more than 3) ---------------------------------------------

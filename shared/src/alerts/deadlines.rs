@@ -146,16 +146,33 @@ pub fn report_deadline_alerts<S: AsRef<str>>(
     nodes: &[(S, S, &SyncDays)],
     as_of: Date,
 ) -> Vec<Alert> {
+    let issued: Vec<(&str, &str, &SyncDays, Option<Date>)> =
+        nodes.iter().map(|(n, t, d)| (n.as_ref(), t.as_ref(), *d, None)).collect();
+    report_deadline_alerts_issued(policy, org, &issued, as_of)
+}
+
+/// As [`report_deadline_alerts`], with each node's issue date (issue 13 point 6): a deadline
+/// that fell before the node was issued is not owed — a node issued after the as-of date, or
+/// in the middle of a month, is not reported missing for what came before it.
+pub fn report_deadline_alerts_issued(
+    policy: &Policy,
+    org: &Org,
+    nodes: &[(&str, &str, &SyncDays, Option<Date>)],
+    as_of: Date,
+) -> Vec<Alert> {
     let cal = policy.calendar();
     let people = People::new(org);
     let mut out = Vec::new();
-    for (name, township, days) in nodes {
-        let (name, township) = (name.as_ref(), township.as_ref());
+    for (name, township, days, issued) in nodes {
+        let (name, township) = (*name, *township);
         let last = days.last_on_or_before(as_of);
         for rule in &policy.reporting {
             let Some((due, window)) = last_deadline(&cal, rule.cadence, as_of) else {
                 continue;
             };
+            if issued.is_some_and(|i| due < i) {
+                continue;
+            }
             if days.any_between(window, as_of) {
                 continue;
             }
@@ -179,6 +196,34 @@ pub fn report_deadline_alerts<S: AsRef<str>>(
         }
     }
     out
+}
+
+/// The county's calendar needs updating (issue 13 point 3): the holiday table does not cover
+/// the as-of date's year (weekends alone are then days off) or only provisionally, or — from
+/// December — the coming year. One alert for the county (township empty), naming the bureau,
+/// from `Calendar::needs_update`; rule id `calendar_needs_update`.
+pub fn calendar_alert(policy: &Policy, as_of: Date) -> Option<Alert> {
+    let cal = policy.calendar();
+    let soon = as_of.add_days(31);
+    let (year, line) = match cal.needs_update(as_of) {
+        Some(l) => (as_of.year(), l),
+        None if soon.year() != as_of.year() => (soon.year(), cal.needs_update(soon)?),
+        None => return None,
+    };
+    let due = if year == as_of.year() { Date::ymd(year, 1, 1) } else { Date::ymd(as_of.year(), 12, 1) };
+    Some(Alert {
+        id: format!("calendar_needs_update:{year}"),
+        rule: "calendar_needs_update".into(),
+        level: crate::policy::Level::Warning,
+        subject_kind: SubjectKind::Township,
+        subject: format!("{year} 年节假日日历"),
+        township: String::new(),
+        responsible: "县教育局".into(),
+        since: due,
+        due,
+        clause: "000 §三(二)".into(),
+        message: format!("{line}。"),
+    })
 }
 
 #[cfg(test)]
@@ -215,6 +260,38 @@ mod tests {
         let json = serde_json::to_string(&s).unwrap();
         assert_eq!(json, r#"[["2026-02-28","2026-03-04"]]"#);
         assert_eq!(serde_json::from_str::<SyncDays>(&json).unwrap(), s);
+    }
+
+    /// A node issued on 04-10 owes no March report on 04-11 (its deadline, 03-31, came before
+    /// it existed), nor anything on an as-of date before its issue; May's report it owes.
+    #[test]
+    fn a_node_owes_nothing_due_before_it_was_issued() {
+        let p = Policy::preset("yichuan").unwrap();
+        let days = SyncDays::default();
+        let at = |issued: &str, as_of: &str| -> usize {
+            report_deadline_alerts_issued(&p, &org(), &[("n1", "鸦岭镇", &days, Some(d(issued)))], d(as_of)).len()
+        };
+        assert_eq!(at("2026-03-30", "2026-04-11"), 1, "issued the day before the deadline");
+        assert_eq!(at("2026-03-31", "2026-04-11"), 1, "issued on the deadline");
+        assert_eq!(at("2026-04-01", "2026-04-11"), 0, "issued the day after");
+        assert_eq!(at("2026-04-10", "2026-04-11"), 0);
+        assert_eq!(at("2026-06-10", "2026-04-11"), 0, "issued after the as-of date");
+        assert_eq!(at("2026-04-10", "2026-06-01"), 1, "May's is owed");
+    }
+
+    /// 2026 is published, 2027 provisional, 2030 unknown: no alert in June 2026, one from
+    /// December 2026 (the coming year), one in 2027 and in 2030.
+    #[test]
+    fn the_hub_says_when_the_calendar_needs_updating() {
+        let p = Policy::preset("shapotou").unwrap();
+        assert!(calendar_alert(&p, d("2026-06-01")).is_none());
+        assert!(calendar_alert(&p, d("2026-11-30")).is_none(), "the day before December");
+        let dec = calendar_alert(&p, d("2026-12-01")).expect("December: the coming year");
+        assert_eq!((dec.rule.as_str(), dec.id.as_str()), ("calendar_needs_update", "calendar_needs_update:2027"));
+        assert!(dec.message.contains("2027") && dec.message.contains("暂定"), "{}", dec.message);
+        let a = calendar_alert(&p, d("2030-03-02")).unwrap();
+        assert!(a.message.contains("未收录 2030"), "{}", a.message);
+        assert_eq!((a.township.as_str(), a.level), ("", Level::Warning));
     }
 
     #[test]

@@ -7,10 +7,10 @@ use chrono::{Months, NaiveDate};
 
 use crate::calendar::Calendar;
 use crate::dates::Date;
-use crate::model::{AbsenceKind, Action, CaseSource, CaseState, ResponsibleRole, SchoolType, Stage};
+use crate::model::{AbsenceKind, Action, CaseSource, CaseState, Outcome, ResponsibleRole, SchoolType, Stage, Status};
 use crate::org::{Org, School};
 use crate::policy::Role;
-use crate::revision::{CaseInit, Field, RecordId, RecordKind};
+use crate::revision::{CaseInit, Field, RecordId, RecordKind, Value};
 use crate::state::Record;
 
 /// Where a case stands on a given day, from the business dates of its state changes.
@@ -67,6 +67,35 @@ pub(super) fn current_run(
         }
     }
     Some((raw, cal.next_school_day(raw)))
+}
+
+/// When a case closed as 休学 or 延缓入学 has run out (issue 13, 002 §四(一)): the child is
+/// expected on the first school day after the end date (`--until`), and if not back the
+/// first-absence ladder runs again from that day, as its day 0. Gives that day 0 when it has
+/// come by `on` and the child is not back: the student (if the record is here) is still 休学
+/// on `on`. A 延缓入学 child has no roll record: the ladder runs until the case is reopened
+/// and closed again (复学 once enrolled).
+pub(super) fn resumed_on(cal: &Calendar, case: &Record, student: Option<&Record>, on: Date) -> Option<Date> {
+    let Some(CaseState::Closed { outcome, .. }) = case.case_state_on(on) else {
+        return None;
+    };
+    if !matches!(outcome, Outcome::Suspended | Outcome::Deferred) {
+        return None;
+    }
+    let until = match case.register(Field::Closure).and_then(|r| r.value()) {
+        Some(Value::Closure(e)) => e.until?,
+        _ => return None,
+    };
+    let day0 = cal.next_school_day(until.add_days(1));
+    if on < day0 {
+        return None;
+    }
+    if let Some(s) = student {
+        if s.status_on(on) != Some(Status::Suspended) {
+            return None;
+        }
+    }
+    Some(day0)
 }
 
 /// A 辍学 (dropout) for 004 第八条 and 000 §五(三) on day `on`: the case was open and
