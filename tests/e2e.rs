@@ -10,6 +10,7 @@ mod e2e {
     mod dashboard;
     mod durability;
     mod hub_alerts;
+    mod identity;
     mod school_app;
     mod students;
     mod sync;

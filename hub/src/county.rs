@@ -246,6 +246,7 @@ impl County {
         out.extend(calendar_alert(&self.policy, as_of));
         out.extend(self.duplicate_alerts(snap, as_of)?);
         out.extend(self.conflict_alerts(snap)?);
+        out.extend(self.clone_alerts()?);
         sort_alerts(&mut out);
         Ok(out)
     }
@@ -300,6 +301,20 @@ impl County {
     }
 
     /// One alert per record and field edited concurrently and not yet resolved.
+    /// 克隆身份: active nodes whose identity the hub has seen on two machines.
+    fn clone_alerts(&self) -> Result<Vec<Alert>> {
+        let mut out = Vec::new();
+        for n in &self.nodes {
+            let key = format!("{}{}", crate::replica::META_INCARNATIONS, n.name);
+            let inc: Option<baoxue_shared::sync::NodeIncarnations> = self.store.get_meta(&key)?;
+            if let Some(ms) = inc.and_then(|i| i.clone_seen_ms) {
+                let since = crate::data::day_of(ms).unwrap_or_else(Date::today);
+                out.push(baoxue_shared::alerts::cloned_identity_alert(&n.name, &n.township, since));
+            }
+        }
+        Ok(out)
+    }
+
     fn conflict_alerts(&self, snap: &Snapshot) -> Result<Vec<Alert>> {
         let mut out = Vec::new();
         for id in &snap.conflicts {

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use baoxue_shared::org::Org;
 use baoxue_shared::sync::{
-    create_scope, is_create, record_scope, ApplyOutcome, Cursor, HubReplica, LogItem, RecordScope, StoreFault,
+    create_scope, is_create, record_scope, ApplyOutcome, Cursor, HubReplica, LogItem, NodeIncarnations, RecordScope,
+    StoreFault,
 };
 use baoxue_shared::{Change, Record, RecordId, RevId, Revision};
 use baoxue_store::{Store, StoreError, StoreWriter};
@@ -17,6 +18,8 @@ pub const META_PUSH_CURSOR: &str = "push_cursor/";
 /// Meta key prefix of the node that owns an origin other than its own name
 /// (`origin_owner/<origin>`: the offline name it used before joining).
 pub const META_ORIGIN_OWNER: &str = "origin_owner/";
+/// `incarnations/<node>` → the store epochs the node has used ([`NodeIncarnations`]).
+pub const META_INCARNATIONS: &str = "incarnations/";
 
 /// Each record's own scope (its township(s); a case's student), kept in memory, filled on
 /// first use from the derived record and updated whenever a revision that can change it is
@@ -200,5 +203,18 @@ impl HubReplica for StoreHub<'_> {
         tracing::info!(origin, node, "节点加入前使用的离线名称登记为该节点所有");
         self.store.put_meta(&format!("{META_ORIGIN_OWNER}{origin}"), &node.to_string()).map_err(fault)?;
         self.store.flush().map_err(fault)
+    }
+    fn incarnations(&self, node: &str) -> Result<NodeIncarnations, StoreFault> {
+        Ok(self.store.get_meta(&format!("{META_INCARNATIONS}{node}")).map_err(fault)?.unwrap_or_default())
+    }
+    fn set_incarnations(&mut self, node: &str, inc: &NodeIncarnations) -> Result<(), StoreFault> {
+        if inc.clone_seen_ms.is_some() {
+            tracing::warn!(node, "克隆身份：节点已被另一台机器取代的数据纪元再次连接，已拒绝");
+        }
+        self.store.put_meta(&format!("{META_INCARNATIONS}{node}"), inc).map_err(fault)?;
+        self.store.flush().map_err(fault)
+    }
+    fn students_numbered(&self, no: &str) -> Result<Vec<RecordId>, StoreFault> {
+        self.store.by_student_no(no).map_err(fault)
     }
 }

@@ -107,6 +107,14 @@ impl Ledger {
                 }
             }
         }
+        if found.len() > 1 {
+            // A copy whose creation the hub refused (the township already had the child, e.g.
+            // made by a second machine under this node's identity) never hides the real one.
+            let refused = self.refused_creations()?;
+            if found.iter().any(|r| !refused.contains(&r.id.hex())) {
+                found.retain(|r| !refused.contains(&r.id.hex()));
+            }
+        }
         match found.len() {
             0 => Err(not_found(format!("未找到学生「{}」：本节点没有此学籍号或身份证号", shown(&key)))),
             1 => Ok(found.remove(0)),
@@ -121,6 +129,12 @@ impl Ledger {
                     .join("、")
             ))),
         }
+    }
+
+    /// The records whose creation the hub refused (their ids, hex).
+    fn refused_creations(&self) -> Result<std::collections::HashSet<String>> {
+        let list: Vec<crate::sync::RejectedItem> = self.store.get_meta(crate::sync::META_REJECTED)?.unwrap_or_default();
+        Ok(list.into_iter().filter(|r| r.revision == r.record).map(|r| r.record).collect())
     }
 
     /// A CASE argument: a case id (its leading hex digits, usually 8) or a STUDENT, meaning

@@ -307,6 +307,17 @@ pub fn join(store: &Store, bundle_text: &str) -> Result<NodeConfig, NodeSyncErro
 }
 
 /// The node's configuration from its store.
+/// Starts a new store epoch (durably): the store was restored from backup, so the hub must
+/// treat it as a new incarnation of the node (it resyncs fully, deduplicated by id) and a copy
+/// still running under the old epoch is recognised as a clone.
+pub fn start_new_incarnation(s: &Store) -> Result<u64, StoreError> {
+    s.remove_meta(META_PULL)?;
+    let epoch = s.new_epoch()?;
+    s.put_meta(META_PUSH_ACKED, &PushAcked { epoch, pos: 0 })?;
+    s.flush()?;
+    Ok(epoch)
+}
+
 pub fn load_config(store: &Store) -> Result<Option<NodeConfig>, StoreError> {
     store.get_meta(META_CONFIG)
 }
@@ -375,11 +386,7 @@ impl NodeReplica for StoreNode {
         })
     }
     fn start_new_epoch(&mut self) -> Result<u64, StoreFault> {
-        let s = &self.store;
-        s.remove_meta(META_PULL).map_err(fault)?;
-        let epoch = s.new_epoch().map_err(fault)?;
-        s.put_meta(META_PUSH_ACKED, &PushAcked { epoch, pos: 0 }).map_err(fault)?;
-        s.flush().map_err(fault)?;
+        let epoch = start_new_incarnation(&self.store).map_err(fault)?;
         warn!(epoch = format!("{epoch:016x}"), "本节点数据曾从备份恢复：开始新纪元，重新完整同步");
         Ok(epoch)
     }

@@ -83,6 +83,9 @@ fn node_and_hub_restored_from_backups_of_different_ages_lose_and_double_nothing(
     assert_eq!(s["unacknowledged"], 0, "{s}");
     let again = hub_stats(&hub2);
     assert_eq!(again["revisions"], before["revisions"], "nothing doubled at the hub: {again}");
+    // A restore is a new incarnation the hub accepts once: no 克隆身份 alert.
+    let alerts = hub2.ok(&["alerts", "--json"]);
+    assert!(!alerts.contains("cloned_identity"), "{alerts}");
 
     // The newer node backup restores too, into yet another directory.
     let node3 = Node::restored_from(&node_new, &identity);

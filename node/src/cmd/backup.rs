@@ -63,6 +63,9 @@ pub fn restore(dir: &Path, file: &Path, identity: &Path) -> Result<Output> {
     }
     let cfg: NodeConfig =
         r.store.get_meta(META_CONFIG)?.ok_or_else(|| invalid(format!("{} 中没有节点配置", file.display())))?;
+    // A restored store is a new incarnation of the node: the hub accepts it once and from then on
+    // refuses a machine still running on the old epoch (克隆身份).
+    crate::sync::start_new_incarnation(&r.store)?;
     let mut out: Output = format!(
         "已恢复节点 {}（{}）到 {}：{} 条修订（备份于 {}）\n下次同步时与县级平台重新核对：备份之后的记录从平台取回，节点未上报的记录若不在备份中则已丢失\n",
         cfg.origin,

@@ -17,6 +17,8 @@
 //!   the days they synced ([`SyncDays`]).
 //! - [`duplicate_enrolment_alert`], [`conflict_alert`]: data problems the hub finds
 //!   ([`duplicate_since`] says whether two records were both on a roll on a day).
+//! - [`cloned_identity_alert`], [`trouble_alert`]: the system itself (an identity on two
+//!   machines; a certificate, disk or backup about to cause trouble).
 //! - [`all_alerts`]: case + school + township rules over a set of records, most urgent first.
 
 mod accountability;
@@ -26,6 +28,7 @@ mod clock_props;
 mod data_quality;
 mod deadlines;
 mod facts;
+mod operations;
 mod rates;
 #[cfg(test)]
 mod testkit;
@@ -49,6 +52,10 @@ pub use accountability::{school_alerts, township_alerts};
 pub use case::case_alerts;
 pub use data_quality::{conflict_alert, duplicate_enrolment_alert, duplicate_since};
 pub use deadlines::{calendar_alert, report_deadline_alerts, report_deadline_alerts_issued, SyncDays};
+pub use operations::{
+    backup_is_stale, cert_expires_soon, cloned_identity_alert, disk_is_low, trouble_alert, Trouble, BACKUP_MAX_DAYS,
+    CERT_WARN_DAYS,
+};
 pub use rates::{dropout_rate_alerts, loss_alerts, StageCounts, UnitCounts};
 
 /// What an alert is about (docs/CLI.md `subject_kind`).

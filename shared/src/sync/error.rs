@@ -25,6 +25,10 @@ pub enum SyncError {
     Store(#[from] StoreFault),
     #[error("编码失败：{0}")]
     Codec(#[from] CodecError),
+    /// A store epoch this node left behind came back: the node's identity is in use on two
+    /// machines.
+    #[error("克隆身份：节点 {node} 的身份正在两台机器上使用（本机的数据纪元 {epoch:016x} 已被另一台机器取代），县级平台拒绝本机同步；本机数据保留不动，请联系县教育局核实哪台为正式节点并重新签发")]
+    ClonedIdentity { node: String, epoch: u64 },
 }
 
 impl SyncError {

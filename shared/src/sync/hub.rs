@@ -4,15 +4,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::admission::{
     check_origin, check_revision, check_writes, needs_write_check, replaced_townships, writes_of, CheckContext,
-    OriginUse,
+    OriginUse, Refusal,
 };
 use super::error::{protocol, SyncError};
 use super::messages::{CountyConfig, Cursor, Hello, Message, PullBatch, PushAck, PushBatch, Rejected, Welcome};
-use super::replica::{encoded_len, ApplyOutcome, HubReplica};
+use super::replica::{encoded_len, ApplyOutcome, HubReplica, MAX_RETIRED_EPOCHS};
 use super::scope::{create_scope, is_create, moves_out_of, record_scope, writes_placement};
 use super::welcome::plan_welcome;
 use super::{BATCH_MAX_BYTES, BATCH_MAX_REVISIONS, LOG_CHUNK, PULL_SCAN_MAX, WINDOW};
-use crate::revision::{Field, RecordId, RevId, Revision};
+use crate::revision::{Change, Field, RecordId, RevId, Revision};
 use crate::state::Record;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,7 +143,28 @@ impl HubSession {
             }
             _ => None,
         };
+        // A store epoch this node already left behind: a second machine under its identity.
+        let mut inc = r.incarnations(&self.ctx.node)?;
+        let moved = recorded.as_ref().is_some_and(|c| c.epoch != h.node_epoch);
+        if moved && inc.retired.contains(&h.node_epoch) {
+            if inc.clone_seen_ms.is_none() {
+                inc.clone_seen_ms = Some(now_ms);
+                inc.clone_epoch = Some(h.node_epoch);
+                r.set_incarnations(&self.ctx.node, &inc)?;
+            }
+            return Err(SyncError::ClonedIdentity { node: self.ctx.node.clone(), epoch: h.node_epoch });
+        }
         let plan = plan_welcome(recorded.as_ref(), &h, hub_epoch, hub_log_end, at_pull);
+        if let (true, Some(old)) = (moved && plan.fresh, recorded.as_ref()) {
+            // The node moved to a new epoch (restored, or a new machine): the old one is retired
+            // for good, so a machine still using it is refused from now on.
+            if !inc.retired.contains(&old.epoch) {
+                inc.retired.push(old.epoch);
+                let excess = inc.retired.len().saturating_sub(MAX_RETIRED_EPOCHS);
+                inc.retired.drain(..excess);
+                r.set_incarnations(&self.ctx.node, &inc)?;
+            }
+        }
         if plan.rotate_hub_epoch {
             hub_epoch = r.rotate_epoch()?;
             self.outcome.rotated_hub_epoch = true;
@@ -179,6 +200,16 @@ impl HubSession {
         }))])
     }
 
+    /// A student of this node's township the hub already holds under 学籍号 `no`.
+    fn same_township_student(&self, r: &impl HubReplica, no: &str) -> Result<Option<RecordId>, SyncError> {
+        for id in r.students_numbered(no)? {
+            if r.scope(id)?.is_some_and(|t| t.contains(&self.ctx.township)) {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+
     fn on_push(&mut self, r: &mut impl HubReplica, b: PushBatch, now_ms: u64) -> Result<Vec<Message>, SyncError> {
         self.batches += 1;
         let mut accepted: Vec<Revision> = Vec::with_capacity(b.revisions.len());
@@ -192,6 +223,8 @@ impl HubSession {
         let mut states: HashMap<RecordId, Record> = HashMap::new();
         // Origins this batch claims for the node (offline names nobody owned).
         let mut claims: BTreeSet<String> = BTreeSet::new();
+        // 学籍号 of the students this batch creates.
+        let mut created_nos: HashMap<String, RecordId> = HashMap::new();
         let org = r.org().clone();
         let ctx = CheckContext {
             node: &self.ctx.node,
@@ -242,6 +275,20 @@ impl HubSession {
             }
             if let (Ok(()), Some(w)) = (&verdict, &writes) {
                 verdict = check_writes(&rev, w);
+            }
+            if let (Ok(()), None, Change::CreateStudent(init)) = (&verdict, &scope, &rev.change) {
+                // One 学籍号, one student in a township: a copy made by a second machine under
+                // this identity would leave the child unaddressable by 学籍号.
+                let no = init.student_no.as_str();
+                let existing = match created_nos.get(no) {
+                    Some(id) => Some(*id),
+                    None => self.same_township_student(r, no)?,
+                };
+                if let Some(existing) = existing {
+                    verdict = Err(Refusal::DuplicateStudentNo { no: init.student_no.masked(), existing });
+                } else {
+                    created_nos.insert(no.to_string(), rev.record);
+                }
             }
             match verdict {
                 Ok(()) => {

@@ -76,7 +76,9 @@ pub use frames::{decode_frame, encode_frame, version_mismatch, FrameError, Side}
 pub use hub::{conflicts_of, HubContext, HubOutcome, HubSession};
 pub use messages::{CountyConfig, Cursor, Hello, Message, PullAck, PullBatch, PushAck, PushBatch, Rejected, Welcome};
 pub use node::{NodeOutcome, NodeSession};
-pub use replica::{ApplyOutcome, HubReplica, LogItem, NodeReplica, NodeSyncState};
+pub use replica::{
+    ApplyOutcome, HubReplica, LogItem, NodeIncarnations, NodeReplica, NodeSyncState, MAX_RETIRED_EPOCHS,
+};
 pub use schedule::{
     backoff_ms, next_sync_at, night_jitter_ms, night_of, night_slot, DEFAULT_RETRY_BASE_MS, RETRY_MAX_MS, TZ_OFFSET_MS,
 };

@@ -34,6 +34,23 @@ pub struct ApplyOutcome {
     pub conflicts: Vec<RecordId>,
 }
 
+/// The store epochs a node has used, as the hub keeps them: a node that takes a new epoch (a
+/// restore, a rebuilt PC) moves forward once; an epoch it left behind that comes back means two
+/// machines share one identity (克隆身份).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeIncarnations {
+    /// Epochs this node used before its current one (the newest last, at most
+    /// [`MAX_RETIRED_EPOCHS`]).
+    pub retired: Vec<u64>,
+    /// When (hub clock, ms) a retired epoch first came back, and which: the identity is in use
+    /// on two machines; that machine is refused until the bureau re-issues the node.
+    pub clone_seen_ms: Option<u64>,
+    pub clone_epoch: Option<u64>,
+}
+
+/// How many superseded epochs the hub remembers per node.
+pub const MAX_RETIRED_EPOCHS: usize = 32;
+
 /// The hub's store, as a session needs it. Every write is durable when it returns.
 pub trait HubReplica {
     fn epoch(&self) -> Result<u64, StoreFault>;
@@ -63,6 +80,12 @@ pub trait HubReplica {
     fn origin_owner(&self, origin: &str) -> Result<Option<String>, StoreFault>;
     /// Records (durably) that `node` owns `origin`.
     fn claim_origin(&mut self, origin: &str, node: &str) -> Result<(), StoreFault>;
+    /// The store epochs `node` has used (none recorded: default).
+    fn incarnations(&self, node: &str) -> Result<NodeIncarnations, StoreFault>;
+    /// Records (durably) the store epochs of `node`.
+    fn set_incarnations(&mut self, node: &str, inc: &NodeIncarnations) -> Result<(), StoreFault>;
+    /// Student records whose 学籍号 is `no`.
+    fn students_numbered(&self, no: &str) -> Result<Vec<RecordId>, StoreFault>;
 }
 
 /// What a node keeps about its syncs.

@@ -29,6 +29,8 @@ struct Mem {
     revs: HashMap<RevId, Revision>,
     recs: BTreeMap<RecordId, Record>,
     by_record: HashMap<RecordId, Vec<RevId>>,
+    /// Student records by 学籍号.
+    by_no: HashMap<String, Vec<RecordId>>,
 }
 
 impl Mem {
@@ -44,6 +46,9 @@ impl Mem {
                 self.log.push((r.id, from.map(str::to_string)));
                 self.recs.entry(r.record).or_insert_with(|| Record::new(r.record, r.kind)).apply(r);
                 self.by_record.entry(r.record).or_default().push(r.id);
+                if let Change::CreateStudent(init) = &r.change {
+                    self.by_no.entry(init.student_no.as_str().to_string()).or_default().push(r.record);
+                }
                 out.new += 1;
                 touched.insert(r.record);
             }
@@ -92,11 +97,18 @@ struct MemHub {
     org: Org,
     cursors: HashMap<String, Cursor>,
     owners: HashMap<String, String>,
+    incarnations: HashMap<String, NodeIncarnations>,
 }
 
 impl MemHub {
     fn new() -> MemHub {
-        MemHub { m: Mem::new(rand::random()), org: org(), cursors: HashMap::new(), owners: HashMap::new() }
+        MemHub {
+            m: Mem::new(rand::random()),
+            org: org(),
+            cursors: HashMap::new(),
+            owners: HashMap::new(),
+            incarnations: HashMap::new(),
+        }
     }
     fn own_scope(&self, id: RecordId) -> Option<RecordScope> {
         self.m.record(id).map(|r| record_scope(&r, &self.org))
@@ -169,6 +181,16 @@ impl HubReplica for MemHub {
     fn claim_origin(&mut self, origin: &str, node: &str) -> Result<(), StoreFault> {
         self.owners.insert(origin.to_string(), node.to_string());
         Ok(())
+    }
+    fn incarnations(&self, node: &str) -> Result<NodeIncarnations, StoreFault> {
+        Ok(self.incarnations.get(node).cloned().unwrap_or_default())
+    }
+    fn set_incarnations(&mut self, node: &str, inc: &NodeIncarnations) -> Result<(), StoreFault> {
+        self.incarnations.insert(node.to_string(), inc.clone());
+        Ok(())
+    }
+    fn students_numbered(&self, no: &str) -> Result<Vec<RecordId>, StoreFault> {
+        Ok(self.m.by_no.get(no).cloned().unwrap_or_default())
     }
 }
 
@@ -308,7 +330,8 @@ impl NodeReplica for MemNode {
 }
 
 fn student(i: u16, school: &str) -> StudentInit {
-    let birth = Date::ymd(2015, 1 + u32::from(i / 1000) % 12, 1);
+    // Distinct for every i: the sequence gives i % 1000, the month and day the rest.
+    let birth = Date::ymd(2015, 1 + u32::from(i / 1000) % 12, 1 + u32::from(i / 12_000));
     let id = make_id("410329", birth.0, i);
     StudentInit {
         student_no: StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
@@ -1117,10 +1140,15 @@ fn busy_county() -> (MemHub, MemNode, MemNode) {
     hub.m.apply(
         &(0..(BATCH_MAX_REVISIONS as u16 + 500))
             .map(|i| {
+                // Children of another area code: none shares a 学籍号 with node a's.
+                let mut init = student(5000 + i, SCHOOL_A);
+                let id = make_id("410330", init.birth.0, i);
+                init.student_no = StudentNo::parse(&format!("G{}", id.as_str())).unwrap();
+                init.id_number = Some(id);
                 let mut r = b.make(
                     RecordId::created_by(RevId::random()),
                     RecordKind::Student,
-                    Change::CreateStudent(Box::new(student(5000 + i, SCHOOL_A))),
+                    Change::CreateStudent(Box::new(init)),
                 );
                 r.id = r.record.creating_revision();
                 r.origin = "other-a".into();
@@ -1343,9 +1371,19 @@ fn a_node_restored_from_backup_resyncs_fully() {
     a.m.assert_exactly_once();
     assert_eq!(a.m.records(), in_scope(&hub, A));
 
-    // Restored, then new work before the next sync: the log grew past the hub's cursor with other
-    // entries. Caught by the fingerprint.
+    // The same backup copied back by hand again: its epoch was left behind by the first restore,
+    // so to the hub it is a second machine under this identity (克隆身份), refused.
+    let mut copy = backup.clone();
+    let ctx = copy.ctx(&[]);
+    let err = session(&mut hub, &mut copy, ctx, None).unwrap_err();
+    assert!(err.contains("克隆身份"), "{err}");
+    assert_eq!(hub.incarnations["a"].clone_epoch, Some(backup.m.epoch));
+    hub.incarnations.clear();
+
+    // Restored with `restore` (which takes a new epoch), then new work before the next sync: the
+    // log grew past the hub's cursor with other entries.
     let mut a = backup.clone();
+    a.start_new_epoch().unwrap();
     let more: Vec<RecordId> = (30..45).map(|i| a.add_student(i, SCHOOL_A)).collect();
     let (n, _) = sync(&mut hub, &mut a);
     // An epoch the hub no longer holds a cursor for: a fresh start (no reset needed).
