@@ -13,9 +13,10 @@ use baoxue_node::cmd::student::{import as roster_import, ImportArgs, Stamp};
 use baoxue_node::config::NodeConfig;
 use baoxue_node::sync::{init_from_bundle, sync_once, SyncReport};
 use baoxue_node::Ledger;
-use baoxue_shared::ids::{make_id, IdNumber, StudentNo};
+use baoxue_shared::ids::{make_id, IdNumber};
 use baoxue_shared::model::{CaseSource, CaseState, Cause, Placement, Sex, Status, TransferTarget};
 use baoxue_shared::revision::{Assign, CaseInit, Child as CaseChild, StudentInit};
+use baoxue_shared::testkit::pupil;
 use baoxue_shared::{Change, Date, Field, RecordId, RecordKind, RevId, Value};
 use baoxue_store::Store;
 use serde_json::Value as Json;
@@ -261,22 +262,9 @@ impl Writer {
     fn student(&mut self, date: Date, school: &str, grade: u8) -> RecordId {
         self.next += 2;
         let birth = Date::ymd(2025 - 5 - i32::from(grade), 3, 1);
-        let id = make_id("410329", birth.0, self.next + 1);
         let init = StudentInit {
-            student_no: StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
-            id_number: Some(id),
-            name: format!("学生{}", self.next),
             sex: Sex::Male,
-            birth,
-            grade,
-            class: None,
-            hukou_township: None,
-            hukou_village: None,
-            entry_year: None,
-            groups: vec![],
-            guardian: None,
-            phone: None,
-            placement: Placement { status: Status::Enrolled, school: school.into(), transfer: None },
+            ..pupil(&format!("学生{}", self.next), birth, self.next + 1, school, grade)
         };
         let r = self
             .store

@@ -9,10 +9,11 @@ use baoxue_hub::server::HubServer;
 use baoxue_node::sync::{init_from_bundle, sync_once};
 use baoxue_shared::dates::Date;
 use baoxue_shared::ids::{make_id, StudentNo};
-use baoxue_shared::model::{Placement, Sex, Status};
+use baoxue_shared::model::Sex;
 use baoxue_shared::org::Org;
 use baoxue_shared::revision::StudentInit;
 use baoxue_shared::sync::Bundle;
+use baoxue_shared::testkit::pupil;
 use baoxue_shared::{Change, RecordId, RecordKind, RevId};
 use baoxue_store::Store;
 
@@ -28,24 +29,7 @@ fn hub() -> (tempfile::TempDir, HubDir) {
 }
 
 fn student(i: u16, school: &str) -> StudentInit {
-    let birth = Date::ymd(2016, 3, 9);
-    let id = make_id("410329", birth.0, i);
-    StudentInit {
-        student_no: StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
-        id_number: Some(id),
-        name: format!("学生{i}"),
-        sex: Sex::Male,
-        birth,
-        grade: 3,
-        class: None,
-        hukou_township: None,
-        hukou_village: None,
-        entry_year: None,
-        groups: vec![],
-        guardian: None,
-        phone: None,
-        placement: Placement { status: Status::Enrolled, school: school.into(), transfer: None },
-    }
+    StudentInit { sex: Sex::Male, ..pupil(&format!("学生{i}"), Date::ymd(2016, 3, 9), i, school, 3) }
 }
 
 #[test]

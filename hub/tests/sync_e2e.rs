@@ -17,13 +17,13 @@ use baoxue_net::{issue_node_cert, CountyCa, Credentials};
 use baoxue_node::config::NodeConfig;
 use baoxue_node::sync::{init_from_bundle, sync_once, sync_status, NodeSyncError, SyncReport};
 use baoxue_shared::dates::Date;
-use baoxue_shared::ids::{make_id, StudentNo};
 use baoxue_shared::model::{AbsenceKind, CaseSource, Cause, Placement, Sex, Status, TransferTarget};
 use baoxue_shared::org::Org;
 use baoxue_shared::revision::{now_ms, Assign, CaseInit, Child as CaseChild, StudentInit};
 use baoxue_shared::sync::{
     decode_frame, encode_frame, record_scope, Cursor, Hello, Message, PushAck, PushBatch, Side, PROTO_VERSION,
 };
+use baoxue_shared::testkit::pupil;
 use baoxue_shared::{Change, Field, Hlc, Record, RecordId, RecordKind, RevId, Revision, Value};
 use baoxue_store::Store;
 
@@ -38,22 +38,10 @@ const B: &str = "高山";
 
 fn student(i: usize, school: &str) -> StudentInit {
     let birth = Date::ymd(2013, 1, 1).add_days((i / 1000) as i64);
-    let id = make_id("410329", birth.0, (i % 1000) as u16);
     StudentInit {
-        student_no: StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
-        id_number: Some(id),
-        name: format!("学生{i}"),
         sex: Sex::Male,
-        birth,
-        grade: 3,
-        class: None,
-        hukou_township: None,
-        hukou_village: None,
         entry_year: Some(2021),
-        groups: vec![],
-        guardian: None,
-        phone: None,
-        placement: Placement { status: Status::Enrolled, school: school.into(), transfer: None },
+        ..pupil(&format!("学生{i}"), birth, (i % 1000) as u16, school, 3)
     }
 }
 

@@ -58,6 +58,8 @@ pub mod roster;
 pub mod state;
 pub mod sync;
 pub mod table;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 pub mod text;
 pub mod transfer;
 

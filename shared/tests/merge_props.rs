@@ -5,10 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use baoxue_shared::ids::{make_id, StudentNo};
 use baoxue_shared::model::{AbsenceKind, Placement, Sex, Status};
 use baoxue_shared::revision::{Assign, StudentInit};
 use baoxue_shared::state::fold_all;
+use baoxue_shared::testkit::pupil;
 use baoxue_shared::{Change, Date, Field, Hlc, RecordId, RecordKind, RevId, Revision, Value};
 use proptest::prelude::*;
 
@@ -50,22 +50,9 @@ fn value(field: Field, v: u8) -> Value {
 }
 
 fn create(i: usize) -> Revision {
-    let id = make_id("410329", Date::ymd(2016, 1, 1).0, i as u16 + 1);
     let init = StudentInit {
-        student_no: StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
-        id_number: Some(id),
-        name: format!("学生{i}"),
         sex: Sex::Male,
-        birth: Date::ymd(2016, 1, 1),
-        grade: 3,
-        class: None,
-        hukou_township: None,
-        hukou_village: None,
-        entry_year: None,
-        groups: vec![],
-        guardian: None,
-        phone: None,
-        placement: Placement { status: Status::Enrolled, school: "鸦岭小学".into(), transfer: None },
+        ..pupil(&format!("学生{i}"), Date::ymd(2016, 1, 1), i as u16 + 1, "鸦岭小学", 3)
     };
     let rid = RevId(1000 + i as u128);
     Revision {

@@ -153,7 +153,7 @@ mod county {
     use baoxue_hub::nightly;
     use baoxue_shared::ids::make_id;
     use baoxue_shared::indicators::CohortStage;
-    use baoxue_shared::model::{CaseSource, Placement, Sex, Status};
+    use baoxue_shared::model::CaseSource;
     use baoxue_shared::org::Org;
     use baoxue_shared::policy::Policy;
     use baoxue_shared::report::Format;
@@ -171,22 +171,10 @@ mod county {
     }
 
     fn pupil(name: &str, birth: Date, seq: u16, school: &str, grade: u8) -> StudentInit {
-        let id = make_id("410329", birth.0, seq);
         StudentInit {
-            student_no: baoxue_shared::ids::StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
-            id_number: Some(id),
-            name: name.into(),
-            sex: if seq % 2 == 1 { Sex::Male } else { Sex::Female },
-            birth,
-            grade,
-            class: None,
             hukou_township: Some("鸦岭".into()),
-            hukou_village: None,
             entry_year: Some(2025 - i32::from(grade) + 1),
-            groups: Vec::new(),
-            guardian: None,
-            phone: None,
-            placement: Placement { status: Status::Enrolled, school: school.into(), transfer: None },
+            ..baoxue_shared::testkit::pupil(name, birth, seq, school, grade)
         }
     }
 

@@ -199,11 +199,11 @@ fn satisfied(rung: &Rung, standing: Standing, actions: &[&Action], raw: Date, du
 
 #[cfg(test)]
 mod tests {
-    use chrono::NaiveDate;
+
     use std::collections::BTreeMap;
 
     use crate::dates::Date;
-    use crate::model::{CaseSource, Notice, Status};
+    use crate::model::{CaseSource, Notice};
 
     use crate::policy::Policy;
     use crate::revision::RecordKind;
@@ -211,8 +211,8 @@ mod tests {
     use super::*;
     use crate::alerts::testkit::*;
     use crate::alerts::*;
-    use crate::ids::{make_id, StudentNo};
-    use crate::model::{AbsenceKind, ActionKind, Outcome, Placement, Sex};
+
+    use crate::model::{AbsenceKind, ActionKind, Outcome, Sex};
     use crate::revision::{Change, RecordId, StudentInit};
     use crate::state::fold;
 
@@ -410,23 +410,11 @@ mod tests {
     fn class_teacher_from_student_record_or_case_responsible() {
         let p = shapotou();
         let sid = RecordId::created_by(next_id());
-        let birth = NaiveDate::from_ymd_opt(2014, 5, 6).unwrap();
-        let id = make_id("410329", birth, 123);
+        let birth = Date::ymd(2014, 5, 6);
         let sinit = StudentInit {
-            student_no: StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
-            id_number: Some(id),
-            name: "张小明".into(),
             sex: Sex::Male,
-            birth: Date(birth),
-            grade: 5,
             class: Some("2".into()),
-            hukou_township: None,
-            hukou_village: None,
-            entry_year: None,
-            groups: vec![],
-            guardian: None,
-            phone: None,
-            placement: Placement { status: Status::Enrolled, school: "鸦岭中心小学".into(), transfer: None },
+            ..crate::testkit::pupil("张小明", birth, 123, "鸦岭中心小学", 5)
         };
         let student = fold(
             sid,

@@ -115,16 +115,14 @@ pub fn conflict_alert(org: &Org, record: &Record, field: Field, since: Date) -> 
 #[cfg(test)]
 mod tests {
 
-    use chrono::NaiveDate;
-
     use crate::dates::Date;
     use crate::model::Status;
 
     use super::*;
     use crate::alerts::testkit::*;
     use crate::alerts::*;
-    use crate::ids::{make_id, StudentNo};
-    use crate::model::{Cause, Placement, Sex};
+
+    use crate::model::{Cause, Sex};
     use crate::revision::{Assign, Change, RecordId, Revision, StudentInit, Value};
     use crate::revision::{Field, RecordKind};
     use crate::state::fold;
@@ -182,24 +180,8 @@ mod tests {
 
     fn student_revs(name: &str, school: &str, seq: u16, date: &str) -> Vec<Revision> {
         let sid = RecordId::created_by(next_id());
-        let birth = NaiveDate::from_ymd_opt(2013, 9, 9).unwrap();
-        let id = make_id("410329", birth, seq);
-        let init = StudentInit {
-            student_no: StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
-            id_number: Some(id),
-            name: name.into(),
-            sex: Sex::Female,
-            birth: Date(birth),
-            grade: 7,
-            class: None,
-            hukou_township: None,
-            hukou_village: None,
-            entry_year: None,
-            groups: vec![],
-            guardian: None,
-            phone: None,
-            placement: Placement { status: Status::Enrolled, school: school.into(), transfer: None },
-        };
+        let birth = Date::ymd(2013, 9, 9);
+        let init = StudentInit { sex: Sex::Female, ..crate::testkit::pupil(name, birth, seq, school, 7) };
         vec![revision(sid, RecordKind::Student, d(date), Change::CreateStudent(Box::new(init)))]
     }
 

@@ -195,27 +195,13 @@ pub(super) fn three_junior_dropouts() -> Vec<CaseBuilder> {
 
 /// A 5th-grader of 鸦岭中心小学 with these absences recorded (each on its own business date).
 pub(super) fn student_with_absences(absences: &[(&str, crate::model::AbsenceKind)]) -> Record {
-    use crate::ids::StudentNo;
-    use crate::model::{Placement, Status};
     use crate::revision::StudentInit;
     let sid = RecordId::created_by(next_id());
-    let birth = NaiveDate::from_ymd_opt(2014, 5, 6).unwrap();
-    let id = make_id("410329", birth, 123);
+    let birth = Date::ymd(2014, 5, 6);
     let init = StudentInit {
-        student_no: StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
-        id_number: Some(id),
-        name: "张小明".into(),
         sex: Sex::Male,
-        birth: Date(birth),
-        grade: 5,
         class: Some("2".into()),
-        hukou_township: None,
-        hukou_village: None,
-        entry_year: None,
-        groups: vec![],
-        guardian: None,
-        phone: None,
-        placement: Placement { status: Status::Enrolled, school: "鸦岭中心小学".into(), transfer: None },
+        ..crate::testkit::pupil("张小明", birth, 123, "鸦岭中心小学", 5)
     };
     let mut revs = vec![revision(sid, RecordKind::Student, d("2025-09-01"), Change::CreateStudent(Box::new(init)))];
     for (day, kind) in absences {

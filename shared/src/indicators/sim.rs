@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::dates::Date;
-use crate::ids::{make_id, IdNumber, StudentNo};
+use crate::ids::{make_id, IdNumber};
 use crate::model::{CaseSource, CaseState, Cause, Placement, Sex, Status, TransferTarget};
 use crate::revision::{Assign, CaseInit, Child, StudentInit};
 use crate::{Change, Field, Hlc, RecordId, RecordKind, RevId, Revision, Value};
@@ -38,31 +38,25 @@ impl Sim {
         }
     }
 
+    /// A fresh ID sequence number agreeing with `sex` (odd: male).
+    fn seq(&mut self, sex: Sex) -> u16 {
+        self.ids += 2;
+        if sex == Sex::Male {
+            self.ids + 1
+        } else {
+            self.ids
+        }
+    }
+
     /// A fresh valid ID number for a birth date and sex.
     pub fn id(&mut self, birth: Date, sex: Sex) -> IdNumber {
-        self.ids += 2;
-        let seq = if sex == Sex::Male { self.ids + 1 } else { self.ids };
+        let seq = self.seq(sex);
         make_id("410329", birth.0, seq)
     }
 
     pub fn init(&mut self, name: &str, school: &str, grade: u8, birth: Date, sex: Sex) -> StudentInit {
-        let id = self.id(birth, sex);
-        StudentInit {
-            student_no: StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
-            id_number: Some(id),
-            name: name.into(),
-            sex,
-            birth,
-            grade,
-            class: None,
-            hukou_township: None,
-            hukou_village: None,
-            entry_year: None,
-            groups: vec![],
-            guardian: None,
-            phone: None,
-            placement: Placement { status: Status::Enrolled, school: school.into(), transfer: None },
-        }
+        let seq = self.seq(sex);
+        StudentInit { sex, ..crate::testkit::pupil(name, birth, seq, school, grade) }
     }
 
     pub fn create(&mut self, date: Date, init: StudentInit) -> RecordId {

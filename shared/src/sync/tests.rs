@@ -332,22 +332,10 @@ impl NodeReplica for MemNode {
 fn student(i: u16, school: &str) -> StudentInit {
     // Distinct for every i: the sequence gives i % 1000, the month and day the rest.
     let birth = Date::ymd(2015, 1 + u32::from(i / 1000) % 12, 1 + u32::from(i / 12_000));
-    let id = make_id("410329", birth.0, i);
     StudentInit {
-        student_no: StudentNo::parse(&format!("G{}", id.as_str())).unwrap(),
-        id_number: Some(id),
-        name: format!("学生{i}"),
         sex: Sex::Female,
-        birth,
-        grade: 4,
-        class: None,
-        hukou_township: None,
-        hukou_village: None,
         entry_year: Some(2022),
-        groups: vec![],
-        guardian: None,
-        phone: None,
-        placement: Placement { status: Status::Enrolled, school: school.into(), transfer: None },
+        ..crate::testkit::pupil(&format!("学生{i}"), birth, i, school, 4)
     }
 }
 
