@@ -141,10 +141,18 @@ pub(super) fn case_alerts_in(
                 }
             }
         }
+        // 逾期未确认 (issue 13 point 6): past the day a rung met by confirming fell due, the
+        // case still unconfirmed is overdue: the rung's alert becomes urgent and says so,
+        // naming who was to confirm it.
+        let confirms = rung.satisfied_by.iter().any(|s| matches!(s, Satisfier::Confirmed));
+        let overdue = confirms && standing == Standing::Suspected && resumed.is_none() && as_of > due;
+        if overdue {
+            message = format!("逾期未确认（应于 {due} 确认）：{message}");
+        }
         out.push(Alert {
             id: format!("{}:{}", rung.id, case.id.hex()),
             rule: rung.id.clone(),
-            level: rung.level,
+            level: if overdue { crate::policy::Level::Urgent } else { rung.level },
             subject_kind: SubjectKind::Case,
             subject: case.id.short(),
             township: init.township.clone(),
@@ -313,7 +321,8 @@ mod tests {
         let mut all = case_alerts(&p, &org(), &c.build(), None, d("2026-03-24"));
         sort_alerts(&mut all);
         let order: Vec<_> = all.iter().map(|a| a.rule.as_str()).collect();
-        assert_eq!(order, vec!["d16_enrol_notice", "d3_school_persuasion", "d7_mark_and_report", "d0_teacher_contact"]);
+        // Never confirmed, the day-7 marking is overdue (逾期未确认): urgent, and due first.
+        assert_eq!(order, vec!["d7_mark_and_report", "d16_enrol_notice", "d3_school_persuasion", "d0_teacher_contact"]);
         let closed = c.close("2026-03-24", Outcome::Returned);
         assert!(rules(&p, &closed.build(), "2026-03-24").is_empty());
         assert!(rules(&p, &closed.build(), "2026-04-20").is_empty());
@@ -613,6 +622,35 @@ mod tests {
         // A 休学 closed without an end date, or one not yet ended, raises nothing.
         let open_ended = primary_case("2026-03-02").close("2026-03-03", Outcome::Suspended);
         assert!(case_alerts(&p, &org(), &open_ended.build(), Some(&away), d("2026-05-08")).is_empty());
+    }
+
+    /// 逾期未确认: 沙坡头's day-7 marking is due Wed 03-11; on the day it is only owed (a
+    /// warning), from Thu 03-12 the unconfirmed case is overdue: the same alert, urgent, says so
+    /// and names the principal who must confirm; confirming ends it.
+    #[test]
+    fn an_unconfirmed_case_past_its_day_is_overdue() {
+        let p = shapotou();
+        let c = primary_case("2026-03-02").act("2026-03-02", ActionKind::Call, None).act(
+            "2026-03-05",
+            ActionKind::Visit,
+            None,
+        );
+        let d7 = |c: &CaseBuilder, day: &str| {
+            case_alerts(&p, &org(), &c.build(), None, d(day)).into_iter().find(|a| a.rule == "d7_mark_and_report")
+        };
+        assert!(d7(&c, "2026-03-10").is_none(), "before the day");
+        let on = d7(&c, "2026-03-11").expect("the day");
+        assert_eq!(on.level, Level::Warning);
+        assert!(!on.message.contains("逾期未确认"), "{}", on.message);
+        let a = d7(&c, "2026-03-12").expect("the day after");
+        assert_eq!((a.level, a.due), (Level::Urgent, d("2026-03-11")));
+        assert!(
+            a.responsible.contains("王校长") && a.message.starts_with("逾期未确认（应于 2026-03-11 确认）"),
+            "{a:?}"
+        );
+        let done = c.confirm("2026-03-13");
+        assert!(d7(&done, "2026-03-13").is_none());
+        assert_eq!(d7(&done, "2026-03-12").map(|a| a.level), Some(Level::Urgent), "a past day is judged as it was");
     }
 
     // --- 000 §三(二) (yaoan, school days, more than 3) ---------------------------------------------
