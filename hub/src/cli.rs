@@ -111,7 +111,7 @@ pub enum Cmd {
     /// 演示：模拟伊川县，县级平台与各乡镇节点经本机 QUIC 同步，运行一个学年（由 baoxue-sim 执行）
     #[command(disable_help_flag = true)]
     Demo(Simulator),
-    /// 基准测试：bench sync、bench nightly（由 baoxue-sim 执行）
+    /// 基准测试：bench sync、bench nightly、bench web（由 baoxue-sim 执行）
     #[command(disable_help_flag = true)]
     Bench(Simulator),
 }

@@ -196,13 +196,19 @@ fn setup(root: &Path, node_name: &str) -> Result<Pair> {
 /// A hub in its own process (`baoxue-sim hub serve`: the hub's own command line), as deployed. In one process a node and a hub
 /// would slow each other in ways no county sees: sled orders batch writes against reads
 /// process-wide, and both would share one allocator.
-struct HubProcess {
-    child: std::process::Child,
-    addr: String,
+pub(crate) struct HubProcess {
+    pub(crate) child: std::process::Child,
+    pub(crate) addr: String,
 }
 
 impl HubProcess {
     fn start(dir: &HubDir) -> Result<HubProcess> {
+        HubProcess::start_with(dir, None, &[])
+    }
+
+    /// Starts it serving also the dashboard on `web` (`--web ADDR`), unless `None`
+    /// (`--no-web`), with `env` set for it.
+    pub(crate) fn start_with(dir: &HubDir, web: Option<&str>, env: &[(&str, &str)]) -> Result<HubProcess> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| HubError::Io { path, source }
@@ -218,7 +224,12 @@ impl HubProcess {
         let child = std::process::Command::new(&exe)
             .args(["hub", "--data"])
             .arg(&dir.root)
-            .args(["serve", "--listen", &addr, "--no-nightly", "--no-web"])
+            .args(["serve", "--listen", &addr, "--no-nightly"])
+            .args(match web {
+                Some(w) => vec!["--web", w],
+                None => vec!["--no-web"],
+            })
+            .envs(env.iter().copied())
             .env("BAOXUE_LOG", "warn")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
@@ -246,7 +257,7 @@ impl HubProcess {
     }
 
     /// Stops it as a service manager would (SIGTERM), and waits.
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let _ = std::process::Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let t = Instant::now();
         while t.elapsed() < Duration::from_secs(30) {
@@ -399,7 +410,7 @@ fn cpu_seconds() -> f64 {
 }
 
 /// User + system CPU seconds from a `/proc/PID/stat` file (0 if unreadable).
-fn cpu_seconds_of(path: &str) -> f64 {
+pub(crate) fn cpu_seconds_of(path: &str) -> f64 {
     let Ok(stat) = std::fs::read_to_string(path) else {
         return 0.0;
     };
@@ -415,7 +426,7 @@ fn cpu_seconds_of(path: &str) -> f64 {
 }
 
 /// The 1-minute load average (Linux; 0 elsewhere).
-fn load_average() -> f64 {
+pub(crate) fn load_average() -> f64 {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|s| s.split_whitespace().next().and_then(|f| f.parse().ok()))

@@ -329,12 +329,18 @@ pub struct Built {
 
 /// Builds a hub store of `students` students and about `revisions` revisions in `dir`.
 pub fn build(dir: &Path, students: usize, revisions: usize, seed: u64, progress: bool) -> Result<(Store, Built)> {
+    let store = Store::open(dir).with_context(|| format!("打开 {}", dir.display()))?;
+    let built = build_into(&store, students, revisions, seed, progress)?;
+    Ok((store, built))
+}
+
+/// Fills `store` (a plain one, or a hub's keyed store for `bench web`) as [`build`] does.
+pub fn build_into(store: &Store, students: usize, revisions: usize, seed: u64, progress: bool) -> Result<Built> {
     let t0 = Instant::now();
     let mut rng = StdRng::seed_from_u64(seed);
     // A large county: ~7,500 pupils a township.
     let n_t = (students / 7_500).clamp(1, 60);
     let county = synth::county(n_t, &mut rng);
-    let store = Store::open(dir).with_context(|| format!("打开 {}", dir.display()))?;
     let rolls = synth::rolls(&mut rng, &county, students, SchoolYear(2025));
     let n_students: usize = rolls.values().map(Vec::len).sum();
     // Roster rows, cases and the rest are about 1.1 revisions a student; absences fill the rest.
@@ -368,7 +374,7 @@ pub fn build(dir: &Path, students: usize, revisions: usize, seed: u64, progress:
             batch.clear();
         }
     }
-    Ok((store, Built { org: county.org, revisions: total, students: n_students, cases }))
+    Ok(Built { org: county.org, revisions: total, students: n_students, cases })
 }
 
 /// A day's worth of new activity after the first nightly: absences of random students and a

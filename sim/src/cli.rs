@@ -1,4 +1,4 @@
-//! The simulator's command line: `demo`, `bench sync`, `bench nightly` (docs/CLI.md: reached also as
+//! The simulator's command line: `demo`, `bench sync`, `bench nightly`, `bench web` (docs/CLI.md: reached also as
 //! `baoxue-hub demo …` and `baoxue-hub bench …`, which run this binary with the same arguments),
 //! and the hidden `hub …`, the hub's own command line, so that the sync benchmark can run a hub
 //! in its own process from this binary alone. Exit status: 0 success, 1 the command failed (one
@@ -68,6 +68,8 @@ pub struct DemoArgs {
 pub enum BenchCmd {
     /// 夜间汇总基准：N 名学生、M 条修订的县，测量汇总耗时与峰值内存
     Nightly(BenchNightlyArgs),
+    /// 县级看板基准：N 名学生的县，各页面服务端耗时 p50/p95 与乡镇表 .xlsx 生成耗时
+    Web(BenchWebArgs),
     /// 同步基准：N 条修订首次同步到空平台、线上字节、空同步耗时
     Sync {
         #[arg(long, default_value_t = 100_000)]
@@ -97,6 +99,23 @@ pub struct BenchNightlyArgs {
     pub measure: Option<PathBuf>,
     #[arg(long, hide = true, default_value = "cold")]
     pub phase: String,
+}
+
+/// `bench web`
+#[derive(Debug, Args)]
+pub struct BenchWebArgs {
+    #[arg(long, default_value_t = 300_000)]
+    pub students: usize,
+    #[arg(long, default_value_t = 3_000_000)]
+    pub revisions: usize,
+    /// 每页请求次数（另有一次预热）
+    #[arg(long, default_value_t = 100)]
+    pub rounds: usize,
+    #[arg(long)]
+    pub json: bool,
+    /// 在此目录建库并保留（已有则直接测量）；默认临时目录，结束后删除
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
@@ -163,6 +182,23 @@ fn bench_nightly(a: BenchNightlyArgs) -> Result<()> {
     Ok(())
 }
 
+fn bench_web(a: BenchWebArgs) -> Result<()> {
+    let opts = crate::bench_web::WebBenchOptions {
+        students: a.students,
+        revisions: a.revisions,
+        rounds: a.rounds.max(1),
+        dir: a.dir,
+        progress: !a.json,
+    };
+    let r = crate::bench_web::run(&opts)?;
+    if a.json {
+        emit(&(serde_json::to_string_pretty(&r)? + "\n"));
+    } else {
+        emit(&(crate::bench_web::describe(&r) + "\n"));
+    }
+    Ok(())
+}
+
 fn bench_sync(revisions: usize, json: bool, dir: Option<PathBuf>) -> Result<()> {
     let opts = crate::bench::BenchOptions { revisions, dir };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("无法启动异步运行时")?;
@@ -184,6 +220,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Demo(a) => demo(a),
         Cmd::Bench { cmd: BenchCmd::Nightly(a) } => bench_nightly(a),
+        Cmd::Bench { cmd: BenchCmd::Web(a) } => bench_web(a),
         Cmd::Bench { cmd: BenchCmd::Sync { revisions, json, dir } } => bench_sync(revisions, json, dir),
         Cmd::Hub { .. } => Err(anyhow!("hub 子命令只能从命令行运行")),
     }

@@ -11,11 +11,15 @@
 //! - [`bench`]: `bench sync` — the sync over loopback QUIC, the hub in its own process
 //!   (`baoxue-sim hub serve …`, the hub's own command line).
 //! - [`bench_nightly`]: `bench nightly` — the nightly aggregation of a large county.
+//! - [`bench_web`]: `bench web` — the county dashboard's server time per page on a large
+//!   county, the hub in its own process, over [`http`] (a minimal loopback HTTP/1.1 client).
 //! - [`relay`]: a counting, lossy UDP relay for the sync benchmark and tests.
 //! - [`cli`]: the command line.
 
 pub mod bench;
 pub mod bench_nightly;
+pub mod bench_web;
 pub mod cli;
 pub mod demo;
+pub mod http;
 pub mod relay;
