@@ -407,7 +407,7 @@ async fn handle_peer(state: Arc<HubState>, peer: Peer) {
         }
     }
     for r in &outcome.rejected {
-        warn!(node = %id.name, revision = %r.revision.hex(), reason = %r.reason, "拒绝修订");
+        warn!(node = %id.name, record = %r.record.hex(), revision = %r.revision.hex(), reason = %r.reason, "拒绝修订");
     }
     if outcome.reset_epoch {
         warn!(node = %id.name, "节点的数据曾从备份恢复，已让其重新完整同步");

@@ -73,6 +73,9 @@ pub enum StoreError {
     Key(#[from] KeyError),
     #[error("备份：{0}")]
     Backup(String),
+    /// A revision larger than the sync allows (`REVISION_MAX_BYTES`): refused before writing.
+    #[error("修订过大：{bytes} 字节，上限 {max} 字节（记录 {record}），未写入")]
+    TooLarge { record: String, bytes: usize, max: usize },
     #[error("数据目录 {path} 中的数据库已损坏或不完整（{detail}），无法打开：请把该目录移到别处，再用最近的备份恢复到新目录（restore），或用配置包重新初始化后从县级平台重新同步")]
     Damaged { path: String, detail: String },
 }
@@ -563,6 +566,16 @@ impl Store {
                 }
             })
             .collect();
+        for r in &revs {
+            let bytes = codec::encoded_len(r)?;
+            if bytes > baoxue_shared::sync::REVISION_MAX_BYTES {
+                return Err(StoreError::TooLarge {
+                    record: r.record.short(),
+                    bytes,
+                    max: baoxue_shared::sync::REVISION_MAX_BYTES,
+                });
+            }
+        }
         if !revs.is_empty() {
             self.write(&revs, None, Some(seq), &mut HashMap::new(), |_, _| {})?;
         }

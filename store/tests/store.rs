@@ -586,3 +586,23 @@ fn a_store_of_the_second_layout_is_migrated_on_open() {
         assert!(data.scan_prefix([tag]).next().is_none(), "old keys under {:?} left", tag as char);
     }
 }
+
+#[test]
+fn a_revision_larger_than_the_sync_allows_is_never_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("a")).unwrap();
+    let mut big = init(1);
+    big.name = "名".repeat(baoxue_shared::sync::REVISION_MAX_BYTES / 3 + 1);
+    let err = s
+        .commit(
+            "node-a",
+            "王老师",
+            Date::ymd(2026, 9, 1),
+            vec![(common::new_record(), RecordKind::Student, Change::CreateStudent(Box::new(big)))],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("修订过大"), "{err}");
+    assert_eq!(s.log_end().unwrap(), 0, "nothing written");
+    create(&s, common::new_record(), 2, Date::ymd(2026, 9, 1));
+    assert_eq!(s.log_end().unwrap(), 1);
+}

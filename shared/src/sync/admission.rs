@@ -121,6 +121,9 @@ pub enum Refusal {
     /// A node's write names several values it replaces: only the hub settles a conflict.
     #[error("{who}的{}有并发修改冲突（{}），节点不能自行裁定；请由县级平台用 baoxue-hub conflicts resolve 裁定", field.label(), values.join("／"))]
     SettlesConflict { who: String, field: Field, values: Vec<String> },
+    /// Larger than any replica may write ([`super::REVISION_MAX_BYTES`]).
+    #[error("修订过大：{bytes} 字节，上限 {max} 字节")]
+    TooLarge { bytes: usize, max: usize },
     /// A node creates a student its township already has under the same 学籍号 (a second
     /// machine with the same identity imported the same roster).
     #[error("学籍号 {no} 在本乡镇已有学籍（记录 {existing}），不重复建立；请使用已有的学籍")]

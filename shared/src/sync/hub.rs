@@ -11,7 +11,7 @@ use super::messages::{CountyConfig, Cursor, Hello, Message, PullBatch, PushAck, 
 use super::replica::{encoded_len, ApplyOutcome, HubReplica, MAX_RETIRED_EPOCHS};
 use super::scope::{create_scope, is_create, moves_out_of, record_scope, writes_placement};
 use super::welcome::plan_welcome;
-use super::{BATCH_MAX_BYTES, BATCH_MAX_REVISIONS, LOG_CHUNK, PULL_SCAN_MAX, WINDOW};
+use super::{BATCH_MAX_BYTES, BATCH_MAX_REVISIONS, LOG_CHUNK, PULL_SCAN_MAX, REVISION_MAX_BYTES, WINDOW};
 use crate::revision::{Change, Field, RecordId, RevId, Revision};
 use crate::state::Record;
 
@@ -265,6 +265,12 @@ impl HubSession {
                 _ => None,
             };
             let mut verdict = check_revision(&rev, scope.as_ref(), &ctx);
+            if verdict.is_ok() {
+                let bytes = encoded_len(&rev)?;
+                if bytes > REVISION_MAX_BYTES {
+                    verdict = Err(Refusal::TooLarge { bytes, max: REVISION_MAX_BYTES });
+                }
+            }
             if verdict.is_ok() && rev.origin != self.ctx.node && !claims.contains(&rev.origin) {
                 let owner = r.origin_owner(&rev.origin)?;
                 verdict = check_origin(&rev.origin, owner.as_deref(), &ctx).map(|u| {

@@ -95,6 +95,10 @@ pub const HUB_ORIGIN: &str = "hub";
 pub const BATCH_MAX_REVISIONS: usize = 8_192;
 /// … and about this many encoded bytes (a batch stops after the revision that crosses it).
 pub const BATCH_MAX_BYTES: usize = 1 << 20;
+/// The largest encoded revision any replica writes, sends or accepts: far below one batch and
+/// the frame limit, and far above any revision of valid input (docs/limits.md), so one revision
+/// can never block a sync.
+pub const REVISION_MAX_BYTES: usize = 256 * 1024;
 /// A pull batch scans at most this many hub log entries, so a node that has nothing to receive
 /// from a long stretch of the hub's log still sees its cursor move in bounded steps.
 pub const PULL_SCAN_MAX: usize = 20_000;

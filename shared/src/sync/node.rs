@@ -6,7 +6,7 @@ use super::error::{protocol, StoreFault, SyncError};
 use super::messages::{Cursor, Hello, Message, PullAck, PullBatch, PushBatch, Rejected, Welcome};
 use super::replica::{encoded_len, NodeReplica};
 use super::welcome::node_must_reset;
-use super::{BATCH_MAX_BYTES, BATCH_MAX_REVISIONS, DEFAULT_FUTURE_BOUND_MS, LOG_CHUNK, WINDOW};
+use super::{BATCH_MAX_BYTES, BATCH_MAX_REVISIONS, DEFAULT_FUTURE_BOUND_MS, LOG_CHUNK, REVISION_MAX_BYTES, WINDOW};
 use crate::revision::{RecordId, RevId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,7 +259,22 @@ impl NodeSession {
                     let rev = r
                         .log_revision(&e)?
                         .ok_or_else(|| StoreFault(format!("日志第 {} 条指向不存在的修订 {}", e.pos, e.rev)))?;
-                    bytes += encoded_len(&rev)?;
+                    let size = encoded_len(&rev)?;
+                    if size > REVISION_MAX_BYTES {
+                        // Written before the limit existed: never sent (it could not pass), kept
+                        // here with its reason like a refusal; what follows syncs normally.
+                        let rej = Rejected {
+                            revision: rev.id,
+                            record: rev.record,
+                            reason: format!("修订过大：{size} 字节，上限 {REVISION_MAX_BYTES} 字节，未上报"),
+                        };
+                        r.save_push_ack(self.epoch, 0, std::slice::from_ref(&rej))?;
+                        if !self.outcome.rejected.iter().any(|x| x.revision == rej.revision) {
+                            self.outcome.rejected.push(rej);
+                        }
+                        continue;
+                    }
+                    bytes += size;
                     revisions.push(rev);
                     if revisions.len() >= BATCH_MAX_REVISIONS || bytes >= BATCH_MAX_BYTES {
                         break 'scan;

@@ -1515,3 +1515,25 @@ fn unexpected_messages_end_the_session_with_a_reason() {
     let e = ns.handle(&mut a, Message::Error("平台维护中".into())).unwrap_err();
     assert!(e.to_peer().is_none());
 }
+
+#[test]
+fn an_oversized_revision_is_kept_at_the_node_and_never_blocks_the_ones_behind_it() {
+    let mut hub = MemHub::new();
+    let mut a = MemNode::new("a", A);
+    a.add_student(1, SCHOOL_A);
+    // Written before any limit existed: a name of 18 MB would not even fit a frame.
+    let mut big = student(2, SCHOOL_A);
+    big.name = "名".repeat(REVISION_MAX_BYTES);
+    let huge =
+        a.commit(RecordId::created_by(RevId::random()), RecordKind::Student, Change::CreateStudent(Box::new(big)));
+    let behind: Vec<RecordId> = (3..8).map(|i| a.add_student(i, SCHOOL_A)).collect();
+    let (n, _) = sync(&mut hub, &mut a);
+    assert_eq!(n.rejected.len(), 1, "{:?}", n.rejected);
+    assert_eq!(n.rejected[0].revision, huge.id);
+    assert!(n.rejected[0].reason.contains("修订过大"), "{}", n.rejected[0].reason);
+    assert!(a.rejected.iter().any(|r| r.revision == huge.id), "kept at the node with its reason");
+    assert!(!hub.m.revs.contains_key(&huge.id));
+    assert!(behind.iter().all(|id| hub.m.records().contains_key(id)), "the ones behind it synced");
+    let (n, _) = sync(&mut hub, &mut a);
+    assert_eq!(n.sent, 0);
+}
