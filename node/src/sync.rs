@@ -508,13 +508,46 @@ pub async fn sync_once(
     cfg: &NodeConfig,
     hub_override: Option<&str>,
 ) -> Result<SyncReport, NodeSyncError> {
-    let link = cfg.hub.as_ref().ok_or(NodeSyncError::NotJoined)?;
-    let hub_text = hub_override.unwrap_or(&link.addr).to_string();
-    let addr = resolve(&hub_text).await?;
-    let started = Instant::now();
-    let cred = Credentials { cert_pem: link.cert_pem.clone(), key_pem: link.key_pem.clone() };
-    let conn = baoxue_net::connect(addr, &link.server_name, &link.ca_pem, &cred).await?;
-    let handshake_seconds = started.elapsed().as_secs_f64();
+    Connected::open(cfg, hub_override).await?.sync(store).await
+}
+
+/// A session's connection to the hub, made before the store is needed: `run` opens the data
+/// directory only once the hub has answered, so a staff command is never kept waiting while
+/// `run` waits on an unreachable hub.
+pub struct Connected {
+    conn: baoxue_net::Conn,
+    hub_text: String,
+    started: Instant,
+    handshake_seconds: f64,
+}
+
+impl Connected {
+    /// Resolves and connects to the hub (the override, else the joined address).
+    pub async fn open(cfg: &NodeConfig, hub_override: Option<&str>) -> Result<Connected, NodeSyncError> {
+        let link = cfg.hub.as_ref().ok_or(NodeSyncError::NotJoined)?;
+        let hub_text = hub_override.unwrap_or(&link.addr).to_string();
+        let addr = resolve(&hub_text).await?;
+        let started = Instant::now();
+        let cred = Credentials { cert_pem: link.cert_pem.clone(), key_pem: link.key_pem.clone() };
+        let conn = baoxue_net::connect(addr, &link.server_name, &link.ca_pem, &cred).await?;
+        let handshake_seconds = started.elapsed().as_secs_f64();
+        Ok(Connected { conn, hub_text, started, handshake_seconds })
+    }
+
+    /// Runs the session over `store`.
+    pub async fn sync(self, store: &Store) -> Result<SyncReport, NodeSyncError> {
+        let Connected { conn, hub_text, started, handshake_seconds } = self;
+        session(conn, store, hub_text, started, handshake_seconds).await
+    }
+}
+
+async fn session(
+    conn: baoxue_net::Conn,
+    store: &Store,
+    hub_text: String,
+    started: Instant,
+    handshake_seconds: f64,
+) -> Result<SyncReport, NodeSyncError> {
     let result = drive(&conn, store, &hub_text).await;
     // The hub has recorded the session before its Bye; the close need not hold the caller up.
     tokio::spawn(conn.close());
@@ -779,10 +812,15 @@ pub async fn run_forever(
         let mut attempt = 0u32;
         loop {
             let once = async {
-                // Opened for this attempt only (see `StoreAccess`), closed before the wait.
+                // Opened for this attempt only (see `StoreAccess`), closed before the wait, and
+                // not held while the hub is being reached.
+                let cfg = {
+                    let store = access.open().await?;
+                    load_config(&store)?.ok_or(NodeSyncError::NotInitialised)?
+                };
+                let connected = Connected::open(&cfg, opts.hub_override.as_deref()).await?;
                 let store = access.open().await?;
-                let cfg = load_config(&store)?.ok_or(NodeSyncError::NotInitialised)?;
-                sync_once(&store, &cfg, opts.hub_override.as_deref()).await
+                connected.sync(&store).await
             };
             let result = tokio::select! {
                 _ = &mut shutdown => return Ok(()),
