@@ -15,6 +15,7 @@
 //! - [`accounts`]: user accounts with argon2id hashes, one-time passwords, the storage trait.
 //! - [`session`]: server-side sessions behind an HttpOnly, SameSite=Strict cookie, with idle and
 //!   absolute expiry on an injectable clock.
+//! - [`upload`]: a multipart form's file and fields, and the file handed to a command by path.
 //! - [`clock`]: the time sessions and login limits read, shiftable in tests.
 //! - [`cookies`]: reading the `Cookie` header and writing `Set-Cookie`.
 //! - [`csrf`]: the token every form carries, checked by one middleware for every unsafe method.
@@ -48,6 +49,7 @@ pub mod layout;
 pub mod ratelimit;
 pub mod serve;
 pub mod session;
+pub mod upload;
 
 pub use auth::{Auth, AuthConfig, CurrentUser};
 pub use error::WebError;

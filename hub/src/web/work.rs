@@ -15,6 +15,7 @@ use baoxue_shared::census::{match_census, parse_census_with, CensusIndex, MatchC
 use baoxue_shared::model::CaseSource;
 use baoxue_shared::{Change, Date, RecordId, RecordKind, RevId};
 use baoxue_web::layout::csrf_field;
+use baoxue_web::upload::{TempFile, Upload};
 use baoxue_web::{html, CurrentUser, WebError};
 use serde::Deserialize;
 
@@ -255,25 +256,13 @@ pub async fn census_page(
 pub async fn census_upload(
     State(app): State<Arc<App>>,
     Extension(user): Extension<CurrentUser>,
-    mut mp: Multipart,
+    mp: Multipart,
 ) -> Result<Response, WebError> {
     access_of(&user)?.require(Perm::Write)?;
-    let mut bytes = None;
-    let mut name = String::new();
-    let mut source = String::new();
-    let mut date = String::new();
-    while let Some(field) = mp.next_field().await.map_err(|e| WebError::BadRequest(format!("上传失败：{e}")))? {
-        match field.name().unwrap_or("") {
-            "file" => {
-                name = field.file_name().unwrap_or("名单").to_string();
-                bytes = Some(field.bytes().await.map_err(|e| WebError::BadRequest(format!("上传失败：{e}")))?.to_vec());
-            }
-            "source" => source = field.text().await.unwrap_or_default(),
-            "date" => date = field.text().await.unwrap_or_default(),
-            _ => {}
-        }
-    }
-    let bytes = bytes.filter(|b| !b.is_empty()).ok_or_else(|| WebError::BadRequest("请选择名单文件".into()))?;
+    let up = Upload::read(mp, "名单").await?;
+    let name = up.name.clone();
+    let (source, date) = (up.text("source"), up.text("date"));
+    let bytes = up.file("请选择名单文件")?.to_vec();
     let source = SOURCES
         .into_iter()
         .find(|s| s.key() == source.trim())
@@ -426,39 +415,25 @@ pub async fn census_decide(
 pub async fn baseline_upload(
     State(app): State<Arc<App>>,
     Extension(user): Extension<CurrentUser>,
-    mut mp: Multipart,
+    mp: Multipart,
 ) -> Result<Response, WebError> {
     access_of(&user)?.require(Perm::Write)?;
-    let mut bytes = None;
-    let mut name = String::new();
-    let mut date = String::new();
-    while let Some(field) = mp.next_field().await.map_err(|e| WebError::BadRequest(format!("上传失败：{e}")))? {
-        match field.name().unwrap_or("") {
-            "file" => {
-                name = field.file_name().unwrap_or("基线").to_string();
-                bytes = Some(field.bytes().await.map_err(|e| WebError::BadRequest(format!("上传失败：{e}")))?.to_vec());
-            }
-            "date" => date = field.text().await.unwrap_or_default(),
-            _ => {}
-        }
-    }
-    let bytes = bytes.filter(|b| !b.is_empty()).ok_or_else(|| WebError::BadRequest("请选择基线文件".into()))?;
+    let up = Upload::read(mp, "基线").await?;
+    let name = up.name.clone();
+    let date = up.text("date").to_string();
+    let bytes = up.file("请选择基线文件")?.to_vec();
     let by = user.name.clone();
     let shown = name.clone();
     let done = app
         .write(move |st| {
             let ctx = super::context(st, &by);
-            let dir = super::accounts::web_dir(&st.dir.root).join("tmp");
-            std::fs::create_dir_all(&dir).map_err(internal)?;
-            let tmp = dir.join(format!("{:016x}.upload", rand::random::<u64>()));
-            std::fs::write(&tmp, &bytes).map_err(internal)?;
+            let tmp = TempFile::write(&super::accounts::web_dir(&st.dir.root).join("tmp"), "upload", &bytes, &shown)?;
             let args = crate::cmd::county::BaselineArgs {
-                file: tmp.clone(),
-                date: Some(date.trim().to_string()).filter(|d| !d.is_empty()),
+                file: tmp.path().to_path_buf(),
+                date: Some(date).filter(|d| !d.is_empty()),
             };
-            let r = crate::cmd::county::baseline_import(&ctx, &args);
-            let _ = std::fs::remove_file(&tmp);
-            r.map_err(|e| refused(crate::cmd::error_line(&e).replace(&tmp.display().to_string(), &shown)))
+            crate::cmd::county::baseline_import(&ctx, &args)
+                .map_err(|e| refused(tmp.shown(&crate::cmd::error_line(&e))))
         })
         .await?;
     let text = done.text().trim().to_string();

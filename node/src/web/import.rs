@@ -10,6 +10,7 @@ use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use baoxue_web::upload::{TempFile, Upload};
 use baoxue_web::{html, CurrentUser, Markup, WebError};
 
 use super::access::Perm;
@@ -38,39 +39,22 @@ pub async fn page(State(app): State<Arc<App>>, Extension(user): Extension<Curren
 pub async fn upload(
     State(app): State<Arc<App>>,
     Extension(user): Extension<CurrentUser>,
-    mut mp: Multipart,
+    mp: Multipart,
 ) -> Result<Response, WebError> {
     access_of(&user)?.require(Perm::Roster)?;
-    let mut bytes = None;
-    let mut name = String::new();
-    let mut skip_bad = false;
-    let mut dry_run = false;
-    while let Some(field) = mp.next_field().await.map_err(|e| WebError::BadRequest(format!("上传失败：{e}")))? {
-        match field.name().unwrap_or("") {
-            "file" => {
-                name = field.file_name().unwrap_or("花名册").to_string();
-                bytes = Some(field.bytes().await.map_err(|e| WebError::BadRequest(format!("上传失败：{e}")))?);
-            }
-            "skip_bad" => skip_bad = true,
-            "dry_run" => dry_run = true,
-            _ => {}
-        }
-    }
-    let bytes = bytes.filter(|b| !b.is_empty()).ok_or_else(|| WebError::BadRequest("请选择花名册文件".into()))?;
-    let lower = name.to_lowercase();
-    let ext = ["xlsx", "xls", "csv"].into_iter().find(|e| lower.ends_with(&format!(".{e}"))).unwrap_or("csv");
-    let dir = app.dir.join("web").join("uploads");
-    std::fs::create_dir_all(&dir).map_err(|e| WebError::Internal(e.to_string()))?;
-    let path = dir.join(format!("{:x}.{ext}", rand::random::<u64>()));
-    std::fs::write(&path, &bytes).map_err(|e| WebError::Internal(e.to_string()))?;
+    let up = Upload::read(mp, "花名册").await?;
+    let (skip_bad, dry_run) = (up.has("skip_bad"), up.has("dry_run"));
+    let name = up.name.clone();
+    let ext = up.extension(&["xlsx", "xls", "csv"], "csv");
+    let tmp = TempFile::write(&app.dir.join("web").join("uploads"), ext, up.file("请选择花名册文件")?, &name)?;
+    let path = tmp.path();
     let stamp = Stamp { author: user.name.clone(), date: app.today() };
     let result = {
         let _guard = app.writer.lock().map_err(|_| WebError::Internal("写入锁失效".into()))?;
         let l = app.ledger()?;
-        import(&l, &ImportArgs { file: &path, dry_run, skip_bad }, &stamp)
+        import(&l, &ImportArgs { file: path, dry_run, skip_bad }, &stamp)
     };
-    let _ = std::fs::remove_file(&path);
-    let shown = |s: &str| s.replace(&path.display().to_string(), &name);
+    let shown = |s: &str| tmp.shown(s);
     let (status, body) = match result {
         Ok(out) => (
             StatusCode::OK,
