@@ -78,6 +78,8 @@ pub struct SoakReport {
     pub refused_by_hub: u64,
     pub hub_alerts: usize,
     pub final_sync_seconds: f64,
+    /// Examples of what the nodes refused or what failed (first distinct lines).
+    pub refusals: Vec<String>,
     pub violations: Vec<String>,
 }
 
@@ -249,6 +251,8 @@ struct Counters {
     hub_kills: AtomicU64,
     skews: AtomicU64,
     alert_runs: AtomicU64,
+    /// The first distinct lines of refused writes and failed syncs.
+    refusals: Mutex<Vec<String>>,
 }
 
 /// Runs `cmd`; with `kill_after`, SIGKILLs it then if still running (true: it was killed).
@@ -285,7 +289,7 @@ fn node_loop(node: &mut Node, relay: &str, seed: u64, stop: &AtomicBool, k: &Cou
         }
         let today = base_day().add_days(skew);
         let roll: f64 = rng.gen();
-        let kill = rng.gen_ratio(1, 12).then(|| Duration::from_millis(rng.gen_range(0..400)));
+        let kill = rng.gen_ratio(1, 5).then(|| Duration::from_millis(rng.gen_range(0..150)));
         let (args, is_sync, added): (Vec<String>, bool, Option<String>) = if roll < 0.5 || node.students.is_empty() {
             let a = node.new_student(&mut rng);
             let no = a[3].clone();
@@ -301,7 +305,14 @@ fn node_loop(node: &mut Node, relay: &str, seed: u64, stop: &AtomicBool, k: &Cou
             (vec!["sync".into(), "--hub".into(), relay.into(), "--json".into()], true, None)
         };
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (killed, ok, _err) = run_child(node.command(&argv, today), kill, Duration::from_secs(120))?;
+        let (killed, ok, err) = run_child(node.command(&argv, today), kill, Duration::from_secs(120))?;
+        if !killed && !ok && !err.is_empty() {
+            let mut seen = k.refusals.lock().unwrap_or_else(|p| p.into_inner());
+            let line = err.lines().next().unwrap_or_default().to_string();
+            if seen.len() < 8 && !seen.contains(&line) {
+                seen.push(line);
+            }
+        }
         if killed {
             k.node_kills.fetch_add(1, Ordering::Relaxed);
         } else if is_sync {
@@ -465,6 +476,7 @@ fn run_in(root: &Path, opts: &SoakOptions, progress: &(impl Fn(&str) + Sync)) ->
         syncs: k.syncs.load(Ordering::Relaxed),
         syncs_failed: k.syncs_failed.load(Ordering::Relaxed),
         hub_alert_runs: k.alert_runs.load(Ordering::Relaxed),
+        refusals: std::mem::take(&mut *k.refusals.lock().unwrap_or_else(|p| p.into_inner())),
         faults: Faults {
             node_kills: k.node_kills.load(Ordering::Relaxed),
             hub_kills: k.hub_kills.load(Ordering::Relaxed),
@@ -638,6 +650,9 @@ pub fn describe(r: &SoakReport) -> String {
         r.final_sync_seconds,
         r.violations.len()
     );
+    for v in &r.refusals {
+        s.push_str(&format!("\n    （节点拒绝或失败的例子）{v}"));
+    }
     for v in &r.violations {
         s.push_str(&format!("\n    {v}"));
     }
