@@ -29,8 +29,10 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 /// The township names (伊川县's).
-const TOWNSHIPS: [&str; 15] =
-    ["城关", "鸣皋", "水寨", "彭婆", "白沙", "江左", "高山", "吕店", "半坡", "酒后", "平等", "白元", "葛寨", "鸦岭", "白杨"];
+const TOWNSHIPS: [&str; 15] = [
+    "城关", "鸣皋", "水寨", "彭婆", "白沙", "江左", "高山", "吕店", "半坡", "酒后", "平等", "白元", "葛寨", "鸦岭",
+    "白杨",
+];
 
 /// "Today" of the soak county: a Friday in term; business dates are the weekdays before it.
 fn base_day() -> Date {
@@ -209,7 +211,11 @@ impl Node {
         let birth = Date::ymd(2026 - 6 - i32::from(grade), 1 + (c / 28) % 12, 1 + c % 28);
         let id = make_id(&format!("4103{:02}", 20 + self.index), birth.0, ((c / 336) % 1000) as u16);
         let male = (id.as_str().as_bytes()[16] - b'0') % 2 == 1;
-        let school = if rng.gen_bool(0.5) { format!("{}小学", self.township) } else { format!("{}中心小学", self.township) };
+        let school = if rng.gen_bool(0.5) {
+            format!("{}小学", self.township)
+        } else {
+            format!("{}中心小学", self.township)
+        };
         vec![
             "student".into(),
             "add".into(),
@@ -299,7 +305,14 @@ fn node_loop(node: &mut Node, relay: &str, seed: u64, stop: &AtomicBool, k: &Cou
         } else if roll < 0.8 {
             let no = node.students[rng.gen_range(0..node.students.len())].clone();
             let kind = ["unexcused", "sick", "personal"][rng.gen_range(0..3)];
-            let a = vec!["absence".into(), no, "--kind".into(), kind.into(), "--date".into(), business_day(&mut rng).to_string()];
+            let a = vec![
+                "absence".into(),
+                no,
+                "--kind".into(),
+                kind.into(),
+                "--date".into(),
+                business_day(&mut rng).to_string(),
+            ];
             (a, false, None)
         } else {
             (vec!["sync".into(), "--hub".into(), relay.into(), "--json".into()], true, None)
@@ -423,7 +436,10 @@ fn run_in(root: &Path, opts: &SoakOptions, progress: &(impl Fn(&str) + Sync)) ->
     let relay = rt.block_on(crate::relay::start_with(hub_addr, 0.05, 0.05, opts.seed, lifetime))?;
     let relay_addr = relay.addr.to_string();
 
-    progress(&format!("浸泡 {} 分钟：节点写入与同步（经丢包 5%、乱序 5% 的中继），随机 kill -9 节点与平台，时钟偏移……", opts.minutes));
+    progress(&format!(
+        "浸泡 {} 分钟：节点写入与同步（经丢包 5%、乱序 5% 的中继），随机 kill -9 节点与平台，时钟偏移……",
+        opts.minutes
+    ));
     let k = Counters::default();
     let stop = AtomicBool::new(false);
     let deadline = Instant::now() + Duration::from_secs_f64(opts.minutes * 60.0);
@@ -544,7 +560,8 @@ fn run_in(root: &Path, opts: &SoakOptions, progress: &(impl Fn(&str) + Sync)) ->
 /// The alerts of `alerts --json` as a set of their JSON texts.
 fn alert_set(json: &str) -> Result<HashSet<String>> {
     let v: serde_json::Value = serde_json::from_str(json).context("alerts --json 不是 JSON")?;
-    let list = v.get("alerts").and_then(|a| a.as_array()).cloned().or_else(|| v.as_array().cloned()).unwrap_or_default();
+    let list =
+        v.get("alerts").and_then(|a| a.as_array()).cloned().or_else(|| v.as_array().cloned()).unwrap_or_default();
     Ok(list.iter().map(|a| a.to_string()).collect())
 }
 

@@ -19,8 +19,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-pub use targets::Target;
 use targets::Corpus;
+pub use targets::Target;
 
 #[derive(Debug, Clone)]
 pub struct FuzzOptions {
@@ -94,11 +94,8 @@ impl QuietPanics {
                     .unwrap_or_else(|| "panic".into());
                 let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
                 // An assertion's message may print whole values: the start and the place suffice.
-                let msg: String = if msg.chars().count() > 400 {
-                    msg.chars().take(400).chain("…".chars()).collect()
-                } else {
-                    msg
-                };
+                let msg: String =
+                    if msg.chars().count() > 400 { msg.chars().take(400).chain("…".chars()).collect() } else { msg };
                 *LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("{msg}{at}"));
             }));
         });
@@ -202,7 +199,11 @@ pub fn run(opts: &FuzzOptions, progress: impl Fn(&str)) -> std::io::Result<FuzzR
                 if rep.findings.len() < SAVED_PER_TARGET {
                     let small = shrink(t, &corpus, &input);
                     let path = save(&opts.out, t, seed, &small)?;
-                    progress(&format!("{}：第 {i} 例（种子 {seed}）panic：{message}；复现输入 {}", t.name(), path.display()));
+                    progress(&format!(
+                        "{}：第 {i} 例（种子 {seed}）panic：{message}；复现输入 {}",
+                        t.name(),
+                        path.display()
+                    ));
                     rep.findings.push(Finding {
                         case: i,
                         case_seed: seed,

@@ -74,7 +74,8 @@ fn mutate_once(rng: &mut StdRng, data: &mut Vec<u8>, other: &[u8]) {
         2 => {
             if len > 0 {
                 let i = rng.gen_range(0..len);
-                data[i] = [0u8, 0xff, 0x7f, 0x80, b'"', b',', b'\r', b'\n', b'=', 0xfb, 0xfc, 0xfd][rng.gen_range(0..12)];
+                data[i] =
+                    [0u8, 0xff, 0x7f, 0x80, b'"', b',', b'\r', b'\n', b'=', 0xfb, 0xfc, 0xfd][rng.gen_range(0..12)];
             }
         }
         // Truncation.

@@ -227,7 +227,13 @@ fn frame_samples(revisions: &[Revision]) -> Vec<Vec<u8>> {
             }],
             conflicts: vec![RecordId::created_by(RevId::random())],
         }),
-        Message::PullBatch(PullBatch { from: 12, up_to: 14, last, revisions: revisions.iter().take(2).cloned().collect(), done: true }),
+        Message::PullBatch(PullBatch {
+            from: 12,
+            up_to: 14,
+            last,
+            revisions: revisions.iter().take(2).cloned().collect(),
+            done: true,
+        }),
         Message::PullAck(PullAck { up_to: 14 }),
         Message::Bye,
         Message::Error("平台拒绝：证书已吊销".into()),
@@ -252,11 +258,7 @@ fn make_revisions(tmp: &Path) -> Vec<Revision> {
     let mut items = Vec::new();
     for i in 0..4 {
         let id = RecordId::created_by(RevId::random());
-        items.push((
-            id,
-            RecordKind::Student,
-            baoxue_shared::Change::CreateStudent(Box::new(crate::bench::student(i))),
-        ));
+        items.push((id, RecordKind::Student, baoxue_shared::Change::CreateStudent(Box::new(crate::bench::student(i)))));
         items.push((
             id,
             RecordKind::Student,
@@ -449,8 +451,7 @@ fn policy(input: &[u8]) {
     let text = String::from_utf8_lossy(input);
     if let Ok(p) = Policy::from_toml_str(&text) {
         let again = p.to_toml().unwrap_or_else(|e| panic!("an accepted policy cannot be written: {e}"));
-        let back =
-            Policy::from_toml_str(&again).unwrap_or_else(|e| panic!("an accepted policy no longer reads: {e}"));
+        let back = Policy::from_toml_str(&again).unwrap_or_else(|e| panic!("an accepted policy no longer reads: {e}"));
         let third = back.to_toml().unwrap_or_else(|e| panic!("a policy read back cannot be written: {e}"));
         assert!(third == again, "a policy changed in a round trip");
         let fourth = Policy::from_toml_str(&third).unwrap_or_else(|e| panic!("a policy no longer reads: {e}"));
