@@ -46,7 +46,10 @@ impl Bundle {
         let body = toml::to_string(self).map_err(|e| BundleError::Write(e.to_string()))?;
         Ok(format!(
             "# baoxue 节点配置包：节点 {}（{}），{}（{}）\n# 含节点私钥，请像密码一样保管；在节点上执行 baoxue-node init --bundle 本文件\n{body}",
-            self.node, self.township, self.county_name, self.county_code
+            comment(&self.node),
+            comment(&self.township),
+            comment(&self.county_name),
+            comment(&self.county_code)
         ))
     }
 
@@ -73,6 +76,13 @@ impl Bundle {
         }
         Ok(b)
     }
+}
+
+/// A value shown in the bundle's first line, a TOML comment: a control character (a NUL, a line
+/// break) there would end the comment or break the file, so it is shown as a space. (The values
+/// themselves are in the TOML body, escaped.) Found by `baoxue-sim fuzz --target bundle`.
+fn comment(v: &str) -> String {
+    v.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 #[cfg(test)]
@@ -103,6 +113,13 @@ mod tests {
         assert!(text.starts_with("# baoxue 节点配置包"));
         assert_eq!(Bundle::parse(&text).unwrap(), b);
         assert!(matches!(Bundle::parse("format = \"x\""), Err(BundleError::Toml(_)) | Err(BundleError::Format(_))));
+        // A control character in a name shown in the comment line (a NUL broke the file; a line
+        // break would have put the rest of the name into the TOML body).
+        let mut odd = b.clone();
+        odd.county_name = "测\0试县".into();
+        odd.node = "鸦岭\nnode_key = \"x\"".into();
+        let text = odd.to_text().unwrap();
+        assert_eq!(Bundle::parse(&text).unwrap(), odd);
         let mut missing = b.clone();
         missing.node_key = String::new();
         assert!(matches!(Bundle::parse(&missing.to_text().unwrap()), Err(BundleError::Missing(_))));
