@@ -22,6 +22,7 @@ use baoxue_shared::alerts::{
 };
 use baoxue_shared::census::{match_census, parse_census_with, CensusIndex, CensusOutcome, MatchContext};
 use baoxue_shared::dates::{SchoolYear, SchoolYearStart};
+use baoxue_shared::handover::HandoverReport;
 use baoxue_shared::indicators::{
     compute_all, consolidation_report, dropout_report, ranking, township_table, Baseline, CohortStage, DropoutReport,
     DropoutUnit, Indicators,
@@ -75,6 +76,8 @@ pub enum ReportKind {
     Dropout,
     TownshipTable,
     Ranking,
+    /// 非户籍辍学学生通报移交清单 (000 §三(二), shared::handover).
+    Handover,
 }
 
 impl std::str::FromStr for ReportKind {
@@ -85,7 +88,8 @@ impl std::str::FromStr for ReportKind {
             "dropout" | "辍学率" => Ok(ReportKind::Dropout),
             "township-table" | "township_table" | "乡镇统计表" => Ok(ReportKind::TownshipTable),
             "ranking" | "排名" => Ok(ReportKind::Ranking),
-            t => Err(format!("报表「{t}」无效，可选：consolidation、dropout、township-table、ranking")),
+            "handover" | "通报移交" => Ok(ReportKind::Handover),
+            t => Err(format!("报表「{t}」无效，可选：consolidation、dropout、township-table、ranking、handover")),
         }
     }
 }
@@ -97,6 +101,7 @@ impl ReportKind {
             ReportKind::Dropout => "dropout",
             ReportKind::TownshipTable => "township-table",
             ReportKind::Ranking => "ranking",
+            ReportKind::Handover => "handover",
         }
     }
 }
@@ -212,7 +217,27 @@ impl County {
             ReportKind::Dropout => f(&dropout_report(h, &self.org, y, o.as_of)),
             ReportKind::TownshipTable => f(&township_table(h, &self.org, o.as_of)),
             ReportKind::Ranking => f(&ranking(h, &self.org, o.as_of)),
+            ReportKind::Handover => {
+                let students = self.students_of_cases(snap)?;
+                f(&HandoverReport::new(snap.cases.values().chain(students.values()), o.as_of))
+            }
         }
+    }
+
+    /// The student records of the snapshot's cases (the snapshot keeps cases whole, students
+    /// as timelines).
+    fn students_of_cases(&self, snap: &Snapshot) -> Result<BTreeMap<RecordId, Record>> {
+        let mut students: BTreeMap<RecordId, Record> = BTreeMap::new();
+        for c in snap.cases.values() {
+            if let Some(s) = c.case.as_ref().and_then(|i| i.student) {
+                if let std::collections::btree_map::Entry::Vacant(e) = students.entry(s) {
+                    if let Some(r) = self.store.record(s)? {
+                        e.insert(r);
+                    }
+                }
+            }
+        }
+        Ok(students)
     }
 
     // --- alerts -----------------------------------------------------------------------------
@@ -224,17 +249,9 @@ impl County {
     }
 
     fn alerts_with(&self, snap: &Snapshot, dropout: &DropoutReport, as_of: Date) -> Result<Vec<Alert>> {
-        // The case rules need the cases and, to name the class teacher, their students.
-        let mut students: BTreeMap<RecordId, Record> = BTreeMap::new();
-        for c in snap.cases.values() {
-            if let Some(s) = c.case.as_ref().and_then(|i| i.student) {
-                if let std::collections::btree_map::Entry::Vacant(e) = students.entry(s) {
-                    if let Some(r) = self.store.record(s)? {
-                        e.insert(r);
-                    }
-                }
-            }
-        }
+        // The case rules need the cases and, to name the class teacher (and read a non-local
+        // pupil's 户籍), their students.
+        let students = self.students_of_cases(snap)?;
         let records = snap.cases.values().chain(students.values());
         let mut out = all_alerts(&self.policy, &self.org, records, as_of, None);
         let units = self.unit_counts(dropout);
