@@ -511,8 +511,17 @@ pub async fn case(
         @if c.actions.is_empty() { p.muted { "尚无措施。" } }
         @else {
             div.table-wrap { table { thead { tr { th { "日期" } th { "措施" } th { "经办人" } th { "情况" } } } tbody {
-                @for act in c.actions_sorted() {
-                    tr { td.nowrap { (act.date) } td { (act.kind.label()) @if let Some(n) = act.notice { "《" (n) "》" } } td { (act.by) } td { (act.text.clone().unwrap_or_default()) } }
+                @for (rev, act) in c.actions_with_ids() {
+                    @if let Some(v) = c.visit(rev) {
+                        // The 家访记录表 fields (shared::visit), one a line.
+                        tr { td.nowrap { (v.when()) } td { (act.kind.label()) } td { (act.by) } td {
+                            @for (label, value) in v.labelled() {
+                                @if !value.is_empty() { div { strong { (label) "：" } (value) } }
+                            }
+                        } }
+                    } @else {
+                        tr { td.nowrap { (act.date) } td { (act.kind.label()) @if let Some(n) = act.notice { "《" (n) "》" } } td { (act.by) } td { (act.text.clone().unwrap_or_default()) } }
+                    }
                 }
             } } }
         }
