@@ -29,6 +29,11 @@ pub struct TownshipTable {
     pub as_of: Date,
     pub rows: Vec<TownshipRow>,
     pub total: TownshipRow,
+    /// The records behind every cell: each counted child's case (the one that puts the child
+    /// in its column) with that column — 0 roll, 1 Ministry list, 2 census. Not part of the
+    /// report's forms (a table read back from an archive has none).
+    #[serde(skip)]
+    pub counted: BTreeMap<RecordId, u8>,
 }
 
 /// Children still out, per township, on `as_of`.
@@ -39,7 +44,7 @@ pub struct TownshipTable {
 /// not confirm cannot look better than one that does.
 pub fn township_table(h: &History, org: &Org, as_of: Date, overdue: &BTreeSet<RecordId>) -> TownshipTable {
     // Each child once: the first column that applies (0 roll, 1 Ministry list, 2 census).
-    let mut child: HashMap<u32, (u8, u32)> = HashMap::new();
+    let mut child: HashMap<u32, (u8, u32, RecordId)> = HashMap::new();
     for (i, m) in h.cases.iter().enumerate() {
         if !m.created {
             continue;
@@ -58,14 +63,16 @@ pub fn township_table(h: &History, org: &Org, as_of: Date, overdue: &BTreeSet<Re
             (CaseSource::Ministry, _) => 1,
             _ => 2,
         };
-        let entry = child.entry(m.child).or_insert((col, m.township));
+        let entry = child.entry(m.child).or_insert((col, m.township, m.id));
         if col < entry.0 {
-            *entry = (col, m.township);
+            *entry = (col, m.township, m.id);
         }
     }
     let mut counts: BTreeMap<&str, [u64; 3]> = BTreeMap::new();
-    for (col, t) in child.values() {
+    let mut counted = BTreeMap::new();
+    for (col, t, case) in child.values() {
         counts.entry(h.townships.name(*t)).or_default()[*col as usize] += 1;
+        counted.insert(*case, *col);
     }
     let row = |name: &str, c: [u64; 3]| TownshipRow {
         township: name.to_string(),
@@ -87,7 +94,7 @@ pub fn township_table(h: &History, org: &Org, as_of: Date, overdue: &BTreeSet<Re
         sum[1] += r.suspected_list_unreturned;
         sum[2] += r.census_unreturned;
     }
-    TownshipTable { as_of, rows, total: row("合计", sum) }
+    TownshipTable { as_of, rows, total: row("合计", sum), counted }
 }
 
 /// One row of the monthly ranking.
@@ -185,6 +192,14 @@ mod tests {
         let t2 = township_table(&history(&s2.revs), &org, d(2027, 3, 31), &none());
         assert_eq!(t2.rows.last().unwrap().township, "外县");
         assert_eq!(t2.total.total, 7);
+        // The records behind the cells: one case per counted child, in its column.
+        for t in [&t, &later, &t2] {
+            let per_col = |c: u8| t.counted.values().filter(|x| **x == c).count() as u64;
+            assert_eq!(
+                [per_col(0), per_col(1), per_col(2)],
+                [t.total.roll_unreturned, t.total.suspected_list_unreturned, t.total.census_unreturned]
+            );
+        }
 
         let v: serde_json::Value = serde_json::from_str(&render(&t, Format::Json)).unwrap();
         assert_eq!(v["rows"][2]["township"], "鸦岭");
