@@ -141,7 +141,7 @@ pub(super) struct StudentMeta {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct CaseMeta {
-    id: RecordId,
+    pub(super) id: RecordId,
     pub(super) created: bool,
     pub(super) township: u32,
     pub(super) source: CaseSource,
