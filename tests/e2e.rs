@@ -16,4 +16,5 @@ mod e2e {
     mod sync;
     mod units;
     mod walkthrough;
+    mod warnings;
 }

@@ -10,18 +10,18 @@ use baoxue_store::backup::{new_backup_identity, parse_recipient, read_backup, wr
 use baoxue_store::crypt::{create_private_dir, default_key_file, write_private};
 use baoxue_store::{DumpCount, Store, StoreOptions};
 
-use crate::web::{audit_sealer, AUDIT_FILE};
 use crate::data::{
     HubDir, HubError, Result, CA_FILE, CONFIG_FILE, HUB_CERT_FILE, NODES_FILE, ORG_FILE, POLICY_FILE, STATUS_FILE,
     STORE_DIR,
 };
+use crate::web::{audit_sealer, AUDIT_FILE};
 
 /// Files an archive carries besides the store (the PEM files in clear inside the encryption).
 const FILES: [&str; 7] = [CONFIG_FILE, ORG_FILE, POLICY_FILE, NODES_FILE, STATUS_FILE, CA_FILE, HUB_CERT_FILE];
 /// Files sealed with the data key in the data directory.
 const SEALED: [&str; 2] = [CA_FILE, HUB_CERT_FILE];
-/// The dashboard's accounts (restored as they are).
-const WEB_ACCOUNTS: &str = "web/accounts.json";
+/// The dashboard's accounts and the reports marked as sent upward (restored as they are).
+const WEB_PLAIN: [&str; 2] = ["web/accounts.json", "web/sent.jsonl"];
 /// The dated nightly archives, `reports/YYYY-MM-DD/*` (sealed with the data key).
 const REPORTS: &str = "reports";
 
@@ -69,10 +69,12 @@ impl HubDir {
                 files.push((f.to_string(), bytes));
             }
         }
-        let accounts = self.path(WEB_ACCOUNTS);
-        if accounts.is_file() {
-            let bytes = std::fs::read(&accounts).map_err(|source| HubError::Io { path: accounts.clone(), source })?;
-            files.push((WEB_ACCOUNTS.to_string(), bytes));
+        for f in WEB_PLAIN {
+            let p = self.path(f);
+            if p.is_file() {
+                let bytes = std::fs::read(&p).map_err(|source| HubError::Io { path: p.clone(), source })?;
+                files.push((f.to_string(), bytes));
+            }
         }
         // The audit log and the archives in clear inside the archive (encrypted to the county's
         // key); a restore seals them again under the new machine's key.

@@ -7,9 +7,7 @@
 
 use std::path::Path;
 
-use baoxue_shared::alerts::{
-    cert_expires_soon, trouble_alert, Alert, CertExpiry, DiskFacts, OperationsFacts, Trouble,
-};
+use baoxue_shared::alerts::{cert_expires_soon, trouble_alert, Alert, CertExpiry, DiskFacts, OperationsFacts, Trouble};
 use baoxue_shared::Date;
 use baoxue_store::disk::{disk_space, DiskSpace};
 use baoxue_store::Store;
@@ -31,9 +29,11 @@ pub fn facts(dir: &HubDir, store: &Store) -> OperationsFacts {
 pub fn facts_with(dir: &HubDir, store: &Store, probe: DiskProbe<'_>) -> OperationsFacts {
     let mut certificates = Vec::new();
     for (what, file) in [("平台证书", HUB_CERT_FILE), ("县 CA 证书", CA_FILE)] {
-        match dir.read_sealed_text(file).map_err(|e| e.to_string()).and_then(|pem| {
-            baoxue_net::cert_expiry(&pem, what).map_err(|e| e.to_string())
-        }) {
+        match dir
+            .read_sealed_text(file)
+            .map_err(|e| e.to_string())
+            .and_then(|pem| baoxue_net::cert_expiry(&pem, what).map_err(|e| e.to_string()))
+        {
             Ok(expires) => certificates.push(CertExpiry { what: what.into(), expires }),
             Err(e) => tracing::warn!("{what}无法读取有效期：{e}"),
         }

@@ -32,7 +32,8 @@ pub fn facts_with(l: &Ledger, probe: DiskProbe<'_>) -> OperationsFacts {
             }
         }
     }
-    let disk = probe(&l.dir).ok().map(|s| DiskFacts { path: l.dir.display().to_string(), free: s.free, total: s.total });
+    let disk =
+        probe(&l.dir).ok().map(|s| DiskFacts { path: l.dir.display().to_string(), free: s.free, total: s.total });
     let (last_backup, set_up) = l.store.backup_days().unwrap_or((None, None));
     OperationsFacts { certificates, disk, last_backup, set_up }
 }

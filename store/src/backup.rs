@@ -136,9 +136,7 @@ pub fn write_backup(
 /// A file name an archive may carry: a relative path inside the data directory (`reports/
 /// 2026-12-01/dropout.csv`), with no empty, `.` or `..` component.
 fn safe_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.contains('\\')
-        && name.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
+    !name.is_empty() && !name.contains('\\') && name.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
 fn read_len(r: &mut impl Read, max: u64) -> Result<usize> {

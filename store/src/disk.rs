@@ -40,10 +40,7 @@ fn measure(path: &Path) -> std::io::Result<DiskSpace> {
         return Err(std::io::Error::last_os_error());
     }
     let unit = if st.f_frsize > 0 { st.f_frsize as u64 } else { st.f_bsize as u64 };
-    Ok(DiskSpace {
-        free: (st.f_bavail as u64).saturating_mul(unit),
-        total: (st.f_blocks as u64).saturating_mul(unit),
-    })
+    Ok(DiskSpace { free: (st.f_bavail as u64).saturating_mul(unit), total: (st.f_blocks as u64).saturating_mul(unit) })
 }
 
 #[cfg(not(unix))]

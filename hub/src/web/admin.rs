@@ -98,8 +98,11 @@ pub fn node_table(rows: &[NodeRow]) -> Markup {
 /// The hub's own warnings before trouble (its certificates, its disk, its last backup), above
 /// the nodes' health; nothing when there are none.
 pub fn hub_warnings(app: &App) -> Markup {
-    let list = crate::health::facts(&app.state.dir, &app.state.store)
-        .alerts(crate::health::HUB_SUBJECT, "", baoxue_shared::Date::today());
+    let list = crate::health::facts(&app.state.dir, &app.state.store).alerts(
+        crate::health::HUB_SUBJECT,
+        "",
+        baoxue_shared::Date::today(),
+    );
     html! {
         @for x in &list {
             div class={ "alert-item " (super::dashboard::web_level(x.level).class()) } {

@@ -58,9 +58,20 @@ const AUDIT_AAD: &[u8] = b"baoxue audit line";
 
 /// Seals the audit log's lines with the data key (they name users and pupils).
 pub fn audit_sealer(store: &Store) -> Option<baoxue_web::audit::Sealer> {
-    let key = store.key()?.clone();
+    store.key().cloned().map(sealer_of)
+}
+
+fn sealer_of(key: baoxue_store::StoreKey) -> baoxue_web::audit::Sealer {
     let k2 = key.clone();
-    Some(baoxue_web::audit::Sealer::new(move |p| key.seal(AUDIT_AAD, p), move |s| k2.open(AUDIT_AAD, s).ok()))
+    baoxue_web::audit::Sealer::new(move |p| key.seal(AUDIT_AAD, p), move |s| k2.open(AUDIT_AAD, s).ok())
+}
+
+/// The audit log of the data directory `dir` in clear (JSON lines), read with the data key
+/// found as the store finds it, without opening the store (for inspection and tests).
+pub fn read_audit_log(dir: &Path) -> std::io::Result<String> {
+    let key = baoxue_store::StoreKey::resolve(dir, None).map_err(std::io::Error::other)?;
+    let bytes = std::fs::read(audit_path(dir))?;
+    Ok(String::from_utf8_lossy(&sealer_of(key).open_log(&bytes)).into_owned())
 }
 
 /// The audit log of the app over `store` in `dir`: sealed, 0600 in a 0700 directory.
