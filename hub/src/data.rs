@@ -152,6 +152,10 @@ pub struct NodeStatus {
     /// only `last_sync_ms`).
     #[serde(default)]
     pub sync_days: SyncDays,
+    /// How far into the hub's log the node has confirmed holding what concerns it (its own
+    /// cursor and pull acknowledgements, as of its last session).
+    #[serde(default)]
+    pub pulled: Option<baoxue_shared::sync::Pulled>,
 }
 
 impl NodeStatus {
@@ -662,6 +666,13 @@ pub struct NodeRow {
     /// The day those alerts were computed for, and whether live or from the nightly archive.
     pub alerts_as_of: Option<String>,
     pub alerts_source: Option<String>,
+    /// Whether the bureau's conflict resolutions concerning the node's township have reached
+    /// it (none: unknown, the store could not be read).
+    #[serde(default)]
+    pub resolutions: Option<crate::resolutions::Delivery>,
+    /// The node's confirmed position in the hub's log.
+    #[serde(default)]
+    pub pulled: Option<baoxue_shared::sync::Pulled>,
 }
 
 /// Alerts in force per township, and as of when: computed now, or read from the latest nightly
@@ -721,6 +732,8 @@ impl HubDir {
                     pending_alerts,
                     alerts_as_of: alerts.map(|a| a.as_of.clone()),
                     alerts_source: alerts.map(|a| a.source.clone()),
+                    resolutions: None,
+                    pulled: s.pulled,
                 }
             })
             .collect())

@@ -15,6 +15,7 @@
 //! - [`backup`]: `backup`, `restore`, `backup-key` and the backup after each nightly (age).
 //! - [`conflicts`]: `conflicts` and `conflicts resolve`.
 //! - [`stats`]: `stats`, including 重复学籍.
+//! - [`resolutions`]: whether the bureau's conflict resolutions have reached each node.
 //! - [`nightly_hook`]: `serve` runs the nightly aggregation at the policy's hour.
 //! - [`county`]: reports, alerts, census over the [`snapshot`] (the county's compact,
 //!   incremental view); [`nightly`]: the nightly run and its dated archive.
@@ -47,6 +48,7 @@ pub mod nightly;
 pub mod nightly_hook;
 pub mod org_guard;
 pub mod replica;
+pub mod resolutions;
 pub mod server;
 pub mod snapshot;
 pub mod stats;

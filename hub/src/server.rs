@@ -132,6 +132,11 @@ impl HubState {
         s.received += outcome.received;
         s.rejected += outcome.rejected.len() as u64;
         s.sessions += 1;
+        // The node's own word on what it holds, as of this session (lower than before only if
+        // the node was restored: then it is right to be lower).
+        if outcome.pulled.is_some() {
+            s.pulled = outcome.pulled;
+        }
         if outcome.complete {
             s.mark_synced(now);
         } else if let Some(e) = error {

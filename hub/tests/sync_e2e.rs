@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use baoxue_hub::data::HubDir;
 use baoxue_hub::replica::{META_ORIGIN_OWNER, META_PUSH_CURSOR};
+use baoxue_hub::resolutions::Resolutions;
 use baoxue_hub::server::{HubServer, RunningHub};
 use baoxue_net::FramedStream;
 use baoxue_net::{issue_node_cert, CountyCa, Credentials};
@@ -279,8 +280,34 @@ async fn a_same_field_conflict_is_listed_at_the_hub_and_its_resolution_reaches_t
     .unwrap();
     assert_eq!(done.value, "13900000001");
     assert!(baoxue_hub::conflicts::list(c.hub_store(), &org).unwrap().is_empty());
+    // Neither node has confirmed receiving the resolution yet.
+    let pending = |c: &County| -> Vec<(String, usize, String)> {
+        let res = Resolutions::scan(c.hub_store(), &org).unwrap();
+        let statuses = c.dir.statuses().unwrap();
+        ["鸦岭中心校", "鸦岭初中"]
+            .iter()
+            .map(|n| {
+                let d = res.delivery(A, statuses.get(*n).and_then(|s| s.pulled));
+                (n.to_string(), d.pending, d.text())
+            })
+            .collect()
+    };
+    for (node, n, text) in pending(&c) {
+        assert_eq!((n, text.as_str()), (1, "未收到：1 条裁决待下发（最新 2026-03-03）"), "{node}");
+    }
+    // 鸦岭中心校 syncs: it has it, the other does not.
+    assert_eq!(a1.sync(&c).await.received, 1);
+    let p = pending(&c);
+    assert_eq!((p[0].1, p[0].2.as_str()), (0, "已收到最新裁决"));
+    assert_eq!(p[1].1, 1);
+    // (What was only sent, unacknowledged, never counts: shared::sync's tests cut the acks.)
+    let y = a2.sync(&c).await;
+    assert_eq!(y.received, 1);
+    assert!(pending(&c).iter().all(|(_, n, t)| *n == 0 && t == "已收到最新裁决"), "{:?}", pending(&c));
+    // The township's other nodes (none) and another township see nothing to receive.
+    assert_eq!(Resolutions::scan(c.hub_store(), &org).unwrap().delivery(B, None).total, 0);
     let (x, y) = tokio::join!(a1.sync(&c), a2.sync(&c));
-    assert_eq!((x.received, y.received), (1, 1));
+    assert_eq!((x.received, y.received), (0, 0));
     for n in [&a1, &a2] {
         let r = n.store.record(s).unwrap().unwrap();
         assert!(r.conflicts().is_empty());

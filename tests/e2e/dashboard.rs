@@ -140,6 +140,24 @@ fn the_county_dashboard_per_role_in_chromium() {
     assert!(after.contains("已裁定") && after.contains("没有待裁定的冲突"), "{after}");
     let rows: Value = serde_json::from_str(&hub.ok(&["conflicts", "--json"])).unwrap();
     assert_eq!(rows, serde_json::json!([]), "the resolution is in the store");
+    // It has not reached 白沙's node yet (the child is 白沙's now); it has once the node synced.
+    let node_row = |b: &mut Browser, name: &str| -> String {
+        b.goto(&format!("{url}/nodes")).unwrap();
+        let js = format!(
+            "[...document.querySelectorAll('main tr')].find(r => r.innerText.includes('{name}'))?.innerText ?? ''"
+        );
+        b.eval(&js).unwrap().as_str().unwrap_or_default().to_string()
+    };
+    let before = node_row(&mut b, "白沙中心校");
+    assert!(before.contains("未收到：1 条裁决待下发（最新 "), "{before}");
+    assert!(node_row(&mut b, "鸦岭中心校").contains("已收到最新裁决"), "nothing of 鸦岭's to receive");
+    b_node.sync(&hub);
+    let after = node_row(&mut b, "白沙中心校");
+    assert!(after.contains("已收到最新裁决") && !after.contains("未收到"), "{after}");
+    let nodes: Value = serde_json::from_str(&hub.ok(&["node", "list", "--json"])).unwrap();
+    let baisha = nodes.as_array().unwrap().iter().find(|n| n["name"] == "白沙中心校").unwrap();
+    assert_eq!(baisha["resolutions"]["pending"], 0, "{baisha}");
+    assert_eq!(baisha["resolutions"]["total"], 1, "{baisha}");
 
     // A census list: one child on the roll by ID, one suggested (same name, sex and birth,
     // another ID number), one nobody knows (a 失学 case for 白沙).

@@ -287,12 +287,13 @@ impl NodeList {
         }
         for r in &self.rows {
             s.push_str(&format!(
-                "{}（{}）  签发 {}  最近同步 {}  在办预警 {}{}{}\n",
+                "{}（{}）  签发 {}  最近同步 {}  在办预警 {}  {}{}{}\n",
                 r.name,
                 r.township,
                 r.issued,
                 r.last_sync.as_deref().unwrap_or("从未"),
                 r.pending_alerts.map(|n| n.to_string()).unwrap_or_else(|| "未知".into()),
+                r.resolutions.as_ref().map(|d| d.text()).unwrap_or_else(|| "裁决送达情况未知".into()),
                 if r.revoked { "  已吊销" } else { "" },
                 r.last_error.as_ref().map(|e| format!("  上次失败：{e}")).unwrap_or_default()
             ));
@@ -304,7 +305,15 @@ impl NodeList {
 /// `node list`: every node issued, its last sync, and the alerts in force in its township.
 pub fn node_list(ctx: &Context) -> Result<NodeList> {
     let alerts = pending_alerts(ctx);
-    let rows = ctx.dir.node_rows_with(alerts.as_ref())?;
+    let mut rows = ctx.dir.node_rows_with(alerts.as_ref())?;
+    // Whether the resolutions reached each node: unknown when the store cannot be had.
+    let res =
+        ctx.store().ok().and_then(|store| crate::resolutions::Resolutions::scan(&store, &ctx.dir.org().ok()?).ok());
+    if let Some(res) = res {
+        for r in &mut rows {
+            r.resolutions = Some(res.delivery(&r.township, r.pulled));
+        }
+    }
     Ok(NodeList { alerts, rows })
 }
 

@@ -26,6 +26,9 @@ pub struct NodeRow {
     /// Whether the node has synced since the county's configuration (org, policy) last changed:
     /// every session sends it, so a complete one after the change delivered it.
     pub config_current: bool,
+    /// Whether the bureau's conflict resolutions concerning the township have reached the node
+    /// (from the hub-log position the node confirmed holding).
+    pub resolutions: crate::resolutions::Delivery,
     /// Warnings before trouble about this node (its certificate expiring within 30 days).
     pub warnings: Vec<String>,
 }
@@ -54,6 +57,7 @@ pub fn node_rows(app: &App, v: &View) -> Result<Vec<NodeRow>, WebError> {
                 .map(|x| format!("{}（{} 起）", x.message, x.due))
                 .collect();
             NodeRow {
+                resolutions: v.resolutions.delivery(&n.township, s.and_then(|s| s.pulled)),
                 township: n.township,
                 revoked: n.revoked,
                 last_sync: s.and_then(|s| s.last_sync.clone()),
@@ -73,7 +77,7 @@ pub fn node_table(rows: &[NodeRow]) -> Markup {
         @if rows.is_empty() { p.muted { "尚未签发节点。" } }
         @else {
             div.table-wrap { table {
-                thead { tr { th { "节点" } th { "乡镇" } th { "上次同步" } th.right { "已收修订" } th { "报送" } th { "全县配置" } th { "最近错误" } } }
+                thead { tr { th { "节点" } th { "乡镇" } th { "上次同步" } th.right { "已收修订" } th { "报送" } th { "全县配置" } th { "冲突裁决" } th { "最近错误" } } }
                 tbody {
                     @for r in rows {
                         tr class=[(!r.missed.is_empty() || !r.warnings.is_empty()).then_some("row-warning")] {
@@ -83,6 +87,7 @@ pub fn node_table(rows: &[NodeRow]) -> Markup {
                             td.right { (r.received) }
                             td { @if r.missed.is_empty() { span.level.level-ok { "按时" } } @else { @for m in &r.missed { div.small { span.level.level-warning { "逾期" } " " (m) } } } }
                             td { @if r.config_current { span.level.level-ok { "已送达" } } @else { span.level.level-warning { "未送达" } } }
+                            td.resolutions { @if r.resolutions.received() { span.level.level-ok { (r.resolutions.text()) } } @else { span.level.level-warning { (r.resolutions.text()) } } }
                             td.small {
                                 @for w in &r.warnings { div { span.level.level-warning { "证书" } " " (w) } }
                                 (r.last_error.clone().unwrap_or_default())
@@ -153,7 +158,7 @@ pub async fn nodes(
                 }
             }
         }
-        p.small.muted { "全县配置（学校名单、政策）每次同步都随之下发：节点在最近一次更改之后同步成功即为已送达。" }
+        p.small.muted { "全县配置（学校名单、政策）每次同步都随之下发：节点在最近一次更改之后同步成功即为已送达。冲突裁决：节点确认已收到的平台数据位置在该乡镇最新一条裁决之后，即为已收到（以节点自己的确认为准，仅已发送不算）。" }
         p { "夜间汇总存档 " (days.len()) " 份：" a href="/archives" { "查看与下载" } }
     };
     let flash = super::flash_of(&q);

@@ -23,6 +23,7 @@ use tracing::{info, warn};
 
 use crate::county::Computed;
 use crate::nightly::{Refresh, Snapshot};
+use crate::resolutions::Resolutions;
 use crate::server::HubState;
 
 /// How often the refresher looks whether the store's log moved.
@@ -64,6 +65,9 @@ pub struct View {
     pub monthly: Vec<MonthPoint>,
     /// The latest nightly archive.
     pub last_archive: Option<Date>,
+    /// The bureau's conflict resolutions in the store's log, with their townships (to tell
+    /// whether each node has received them).
+    pub resolutions: Resolutions,
     /// What the refresh read and how long it took.
     pub refresh: Refresh,
     pub seconds: f64,
@@ -143,6 +147,7 @@ pub fn now_text() -> String {
 pub fn spawn(state: Arc<HubState>, views: Arc<Views>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut snap: Option<Snapshot> = None;
+        let mut res = Resolutions::default();
         let mut generation = 0u64;
         let mut kicked = true;
         loop {
@@ -158,10 +163,11 @@ pub fn spawn(state: Arc<HubState>, views: Arc<Views>) -> tokio::task::JoinHandle
                 generation += 1;
                 let st = state.clone();
                 let taken = snap.take();
+                let res_taken = std::mem::take(&mut res);
                 let g = generation;
-                let r = tokio::task::spawn_blocking(move || compute(&st, taken, g)).await;
+                let r = tokio::task::spawn_blocking(move || compute(&st, taken, res_taken, g)).await;
                 match r {
-                    Ok(Ok((s, v))) => {
+                    Ok(Ok((s, rs, v))) => {
                         info!(
                             generation = v.generation,
                             revisions = v.refresh.revisions,
@@ -170,6 +176,7 @@ pub fn spawn(state: Arc<HubState>, views: Arc<Views>) -> tokio::task::JoinHandle
                             "县级看板数据已更新"
                         );
                         snap = Some(s);
+                        res = rs;
                         views.publish(v);
                     }
                     Ok(Err(e)) => {
@@ -190,11 +197,17 @@ pub fn spawn(state: Arc<HubState>, views: Arc<Views>) -> tokio::task::JoinHandle
 
 /// One refresh: the snapshot (loaded from the nightly file the first time) brought up to the
 /// store's log end, and everything computed for today.
-fn compute(state: &HubState, snap: Option<Snapshot>, generation: u64) -> Result<(Snapshot, View), String> {
+fn compute(
+    state: &HubState,
+    snap: Option<Snapshot>,
+    mut res: Resolutions,
+    generation: u64,
+) -> Result<(Snapshot, Resolutions, View), String> {
     let t0 = Instant::now();
     let county = state.dir.county(state.store.clone()).map_err(|e| e.to_string())?;
     let mut snap = snap.unwrap_or_else(|| Snapshot::load(&county.data, county.store.key()));
     let refresh = snap.refresh(&county.store, county.year_start()).map_err(|e| format!("{e:#}"))?;
+    res.refresh(&county.store, &county.org).map_err(|e| e.to_string())?;
     let as_of = Date::today();
     let computed = county.compute(&snap, as_of).map_err(|e| format!("{e:#}"))?;
     let year_start = county.year_start();
@@ -221,10 +234,11 @@ fn compute(state: &HubState, snap: Option<Snapshot>, generation: u64) -> Result<
         case_levels,
         monthly,
         last_archive,
+        resolutions: res.clone(),
         refresh,
         seconds: t0.elapsed().as_secs_f64(),
     };
-    Ok((snap, view))
+    Ok((snap, res, view))
 }
 
 /// The month-end unreturned counts of this school year from the dated archives

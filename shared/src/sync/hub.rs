@@ -2,6 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use serde::{Deserialize, Serialize};
+
 use super::admission::{
     check_origin, check_revision, check_writes, needs_write_check, replaced_townships, writes_of, CheckContext,
     OriginUse, Refusal,
@@ -50,6 +52,18 @@ pub struct HubOutcome {
     pub complete: bool,
     pub reset_epoch: bool,
     pub rotated_hub_epoch: bool,
+    /// How far into the hub's log the node has confirmed holding everything in its scope:
+    /// the cursor its Hello carried (when the hub accepted it) or a later pull acknowledgement.
+    /// What was only sent does not count.
+    pub pulled: Option<Pulled>,
+}
+
+/// A position in the hub's log a node has confirmed holding: entries `[0, pos)` of hub epoch
+/// `epoch` that are in the node's scope are durable at the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pulled {
+    pub epoch: u64,
+    pub pos: u64,
 }
 
 /// The hub's side of one session with one node.
@@ -64,6 +78,8 @@ pub struct HubSession {
     pull_end: u64,
     pull_inflight: usize,
     pull_done_sent: bool,
+    /// The hub's epoch this session runs in.
+    hub_epoch: u64,
     refetch_own_below: u64,
     /// The node's clock as its Hello said.
     node_clock_ms: Option<u64>,
@@ -84,6 +100,7 @@ impl HubSession {
             pull_end: 0,
             pull_inflight: 0,
             pull_done_sent: false,
+            hub_epoch: 0,
             refetch_own_below: 0,
             node_clock_ms: None,
             sent_ids: HashSet::new(),
@@ -118,7 +135,12 @@ impl HubSession {
                 self.pull_end = r.log_end()?;
                 self.fill_pull_window(r)
             }
-            (HubStage::Pulling, Message::PullAck(_)) => {
+            (HubStage::Pulling, Message::PullAck(a)) => {
+                // The node acknowledges only after its cursor is durable; a position beyond
+                // what was scanned for it is not believed.
+                if a.up_to <= self.pull_pos {
+                    self.confirm_pulled(a.up_to);
+                }
                 self.pull_inflight = self.pull_inflight.saturating_sub(1);
                 self.fill_pull_window(r)
             }
@@ -178,6 +200,10 @@ impl HubSession {
         }
         self.push = Some(push);
         self.pull_pos = plan.pull_from;
+        self.hub_epoch = hub_epoch;
+        // Where the hub resumes is what the node holds for sure: its durable cursor when the
+        // hub accepted it, else nothing (a new or restored node, a hub restored from backup).
+        self.outcome.pulled = Some(Pulled { epoch: hub_epoch, pos: plan.pull_from });
         self.refetch_own_below = h.refetch_own_below.max(plan.refetch_own_below);
         self.stage = HubStage::AwaitPush;
         let config = match &self.ctx.config {
@@ -198,6 +224,14 @@ impl HubSession {
             future_bound_ms: self.ctx.future_bound_ms,
             config,
         }))])
+    }
+
+    fn confirm_pulled(&mut self, pos: u64) {
+        let epoch = self.hub_epoch;
+        match &mut self.outcome.pulled {
+            Some(p) if p.epoch == epoch => p.pos = p.pos.max(pos),
+            other => *other = Some(Pulled { epoch, pos }),
+        }
     }
 
     /// A student of this node's township the hub already holds under 学籍号 `no`.

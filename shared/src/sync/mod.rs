@@ -73,7 +73,7 @@ pub use admission::{
 pub use bundle::{Bundle, BundleError, BUNDLE_FORMAT};
 pub use error::{StoreFault, SyncError};
 pub use frames::{decode_frame, encode_frame, version_mismatch, FrameError, Side};
-pub use hub::{conflicts_of, HubContext, HubOutcome, HubSession};
+pub use hub::{conflicts_of, HubContext, HubOutcome, HubSession, Pulled};
 pub use messages::{CountyConfig, Cursor, Hello, Message, PullAck, PullBatch, PushAck, PushBatch, Rejected, Welcome};
 pub use node::{NodeOutcome, NodeSession};
 pub use replica::{

@@ -769,6 +769,50 @@ fn same_field_conflict_is_kept_and_resolution_reaches_the_nodes() {
     }
 }
 
+/// What the hub records of how far a node has pulled is what the node confirmed: its Hello's
+/// cursor or its pull acknowledgements, never what was only sent.
+#[test]
+fn the_hub_learns_how_far_a_node_pulled_only_from_the_node() {
+    let mut hub = MemHub::new();
+    let mut a = MemNode::new("a", A);
+    let mut b = MemNode::new("b", B);
+    for i in 0..5 {
+        b.add_student(100 + i, SCHOOL_B);
+    }
+    sync(&mut hub, &mut b);
+    let (_, h) = sync(&mut hub, &mut a);
+    let end = hub.m.log.len() as u64;
+    assert_eq!(h.pulled, Some(Pulled { epoch: hub.m.epoch, pos: end }), "a complete sync confirms the log end");
+    // New revisions in A's scope: the hub sends them, but the node's acknowledgements are lost.
+    let mut a1 = MemNode::new("a1", A);
+    let s = a1.add_student(1, SCHOOL_A);
+    sync(&mut hub, &mut a1);
+    let end2 = hub.m.log.len() as u64;
+    assert!(end2 > end);
+    let clock = a.clock;
+    let (mut ns, hello) = NodeSession::start(&mut a, clock).unwrap();
+    let mut hs = HubSession::new(a.ctx(&[]));
+    let mut to_hub: VecDeque<Message> = hello.into();
+    let mut sent_pull = false;
+    while let Some(m) = to_hub.pop_front() {
+        for out in hs.handle(&mut hub, m, NOW).unwrap() {
+            sent_pull |= matches!(out, Message::PullBatch(_));
+            let replies = ns.handle(&mut a, out).unwrap();
+            // The node's acknowledgements of pulled batches never reach the hub.
+            to_hub.extend(replies.into_iter().filter(|r| !matches!(r, Message::PullAck(_) | Message::Bye)));
+        }
+    }
+    assert!(sent_pull && a.m.record(s).is_some(), "the node did receive the new student");
+    assert_eq!(
+        hs.outcome().pulled,
+        Some(Pulled { epoch: hub.m.epoch, pos: end }),
+        "sent but not acknowledged: the hub still knows only the cursor the Hello carried"
+    );
+    // The next session's Hello carries the node's durable cursor: now the hub knows.
+    let (_, h) = sync(&mut hub, &mut a);
+    assert_eq!(h.pulled, Some(Pulled { epoch: hub.m.epoch, pos: end2 }));
+}
+
 #[test]
 fn a_future_clock_is_rejected_and_kept_at_the_node() {
     let mut hub = MemHub::new();
