@@ -23,10 +23,13 @@ pub struct Event {
     pub detail: String,
 }
 
+type SealFn = Box<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>;
+type OpenFn = Box<dyn Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync>;
+
 /// Seals and opens one line of the log (the app's data key; this crate knows no keys).
 pub struct Sealer {
-    seal: Box<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>,
-    open: Box<dyn Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync>,
+    seal: SealFn,
+    open: OpenFn,
 }
 
 impl Sealer {
