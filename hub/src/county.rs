@@ -12,13 +12,14 @@
 //! - `census import` matches a list against every roll (`shared::census`) and opens the 失学
 //!   cases it finds at the hub (origin `hub`); each syncs to the node of the child's 户籍 township.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use baoxue_shared::alerts::{
     all_alerts, calendar_alert, conflict_alert, dropout_rate_alerts, duplicate_enrolment_alert, duplicate_since,
-    loss_alerts, report_deadline_alerts_issued, sort_alerts, Alert, StageCounts, SubjectKind, SyncDays, UnitCounts,
+    loss_alerts, overdue_unconfirmed, report_deadline_alerts_issued, sort_alerts, Alert, StageCounts, SubjectKind,
+    SyncDays, UnitCounts,
 };
 use baoxue_shared::census::{match_census, parse_census_with, CensusIndex, CensusOutcome, MatchContext};
 use baoxue_shared::dates::{SchoolYear, SchoolYearStart};
@@ -181,9 +182,34 @@ impl County {
     /// Every indicator and every alert for `as_of`.
     pub fn compute(&self, snap: &Snapshot, as_of: Date) -> Result<Computed> {
         let baseline = self.baseline()?;
-        let indicators = compute_all(&snap.history, &self.org, baseline.as_ref(), as_of);
-        let alerts = self.alerts_with(snap, &indicators.dropout, as_of)?;
+        let students = self.case_students(snap)?;
+        let overdue = self.overdue(snap, &students, as_of);
+        let indicators = compute_all(&snap.history, &self.org, baseline.as_ref(), as_of, &overdue);
+        let alerts = self.alerts_with(snap, &students, &indicators.dropout, as_of)?;
         Ok(Computed { indicators, alerts })
+    }
+
+    /// The student records the snapshot's cases name: the case rules read them (absences for
+    /// the run of unexcused days, placement for 籍随人走, class for the class teacher). Read
+    /// from the store: the snapshot keeps cases whole but students only as timelines.
+    fn case_students(&self, snap: &Snapshot) -> Result<BTreeMap<RecordId, Record>> {
+        let mut students: BTreeMap<RecordId, Record> = BTreeMap::new();
+        for c in snap.cases.values() {
+            if let Some(s) = c.case.as_ref().and_then(|i| i.student) {
+                if let std::collections::btree_map::Entry::Vacant(e) = students.entry(s) {
+                    if let Some(r) = self.store.record(s)? {
+                        e.insert(r);
+                    }
+                }
+            }
+        }
+        Ok(students)
+    }
+
+    /// The cases whose confirmation is overdue on `as_of` (逾期未确认, by the alerts' own
+    /// deadline): the township table and the ranking count such a roll case as 在籍辍学.
+    fn overdue(&self, snap: &Snapshot, students: &BTreeMap<RecordId, Record>, as_of: Date) -> BTreeSet<RecordId> {
+        overdue_unconfirmed(&self.policy, snap.cases.values().chain(students.values()), as_of)
     }
 
     /// One report, rendered as text (`xlsx` is binary: [`County::report_bytes`]).
@@ -210,8 +236,14 @@ impl County {
                 f(&consolidation_report(h, &self.org, baseline.as_ref(), o.stage, y, o.as_of))
             }
             ReportKind::Dropout => f(&dropout_report(h, &self.org, y, o.as_of)),
-            ReportKind::TownshipTable => f(&township_table(h, &self.org, o.as_of)),
-            ReportKind::Ranking => f(&ranking(h, &self.org, o.as_of)),
+            ReportKind::TownshipTable => {
+                let overdue = self.overdue(snap, &self.case_students(snap)?, o.as_of);
+                f(&township_table(h, &self.org, o.as_of, &overdue))
+            }
+            ReportKind::Ranking => {
+                let overdue = self.overdue(snap, &self.case_students(snap)?, o.as_of);
+                f(&ranking(h, &self.org, o.as_of, &overdue))
+            }
         }
     }
 
@@ -220,21 +252,17 @@ impl County {
     /// Every alert in force on `as_of`, most urgent first.
     pub fn alerts(&self, snap: &Snapshot, as_of: Date) -> Result<Vec<Alert>> {
         let dropout = dropout_report(&snap.history, &self.org, self.school_year_of(as_of), as_of);
-        self.alerts_with(snap, &dropout, as_of)
+        self.alerts_with(snap, &self.case_students(snap)?, &dropout, as_of)
     }
 
-    fn alerts_with(&self, snap: &Snapshot, dropout: &DropoutReport, as_of: Date) -> Result<Vec<Alert>> {
-        // The case rules need the cases and, to name the class teacher, their students.
-        let mut students: BTreeMap<RecordId, Record> = BTreeMap::new();
-        for c in snap.cases.values() {
-            if let Some(s) = c.case.as_ref().and_then(|i| i.student) {
-                if let std::collections::btree_map::Entry::Vacant(e) = students.entry(s) {
-                    if let Some(r) = self.store.record(s)? {
-                        e.insert(r);
-                    }
-                }
-            }
-        }
+    fn alerts_with(
+        &self,
+        snap: &Snapshot,
+        students: &BTreeMap<RecordId, Record>,
+        dropout: &DropoutReport,
+        as_of: Date,
+    ) -> Result<Vec<Alert>> {
+        // The case rules need the cases and their students.
         let records = snap.cases.values().chain(students.values());
         let mut out = all_alerts(&self.policy, &self.org, records, as_of, None);
         let units = self.unit_counts(dropout);

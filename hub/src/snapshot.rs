@@ -27,8 +27,9 @@ use serde::{Deserialize, Serialize};
 
 /// Bump when the snapshot's layout changes: an old file is then rebuilt, not misread.
 /// 3: records carry dated writes (store derived version 2), and `History` keeps schools'
-/// first placements (first-roster intake).
-const SNAPSHOT_VERSION: u32 = 3;
+/// first placements (first-roster intake). 4: case records carry the 家访记录表 fields of
+/// their visits (store derived version 5).
+const SNAPSHOT_VERSION: u32 = 4;
 /// Case records per encoded frame of the snapshot file.
 const CHUNK: usize = 10_000;
 

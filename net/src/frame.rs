@@ -56,14 +56,11 @@ impl FramedStream {
             Err(ReadExactError::FinishedEarly(got)) => return Err(NetError::Truncated { expected: 4, got }),
             Err(ReadExactError::ReadError(e)) => return Err(read_error(e)),
         }
-        let len = u32::from_be_bytes(header);
-        if len as usize > MAX_FRAME {
-            return Err(NetError::Oversized { len: len.into() });
-        }
-        let mut payload = vec![0u8; len as usize];
+        let len = frame_len(header)?;
+        let mut payload = vec![0u8; len];
         match self.recv.read_exact(&mut payload).await {
             Ok(()) => Ok(Some(payload)),
-            Err(ReadExactError::FinishedEarly(got)) => Err(NetError::Truncated { expected: len as usize, got }),
+            Err(ReadExactError::FinishedEarly(got)) => Err(NetError::Truncated { expected: len, got }),
             Err(ReadExactError::ReadError(e)) => Err(read_error(e)),
         }
     }
@@ -88,6 +85,16 @@ impl FramedStream {
             Err(e) => Err(NetError::Stream { reason: e.to_string() }),
         }
     }
+}
+
+/// The payload length a frame header announces, refused above [`MAX_FRAME`] before anything
+/// is allocated (the one check of a length prefix; the simulator's fuzzer calls it directly).
+pub fn frame_len(header: [u8; 4]) -> Result<usize, NetError> {
+    let len = u32::from_be_bytes(header);
+    if len as usize > MAX_FRAME {
+        return Err(NetError::Oversized { len: len.into() });
+    }
+    Ok(len as usize)
 }
 
 fn write_error(e: WriteError) -> NetError {

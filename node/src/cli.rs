@@ -34,6 +34,33 @@ pub struct Cli {
     pub cmd: Cmd,
 }
 
+/// The 家访记录表 fields of `case act --kind visit` (001 附件2): 时间 is `--date` and `--time`,
+/// 家访教师 `--by`, 家访内容 `--text` (or `--content`).
+#[derive(Debug, Args, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitCli {
+    /// 家访时刻 HH:MM（仅家访）
+    #[arg(long, value_name = "HH:MM")]
+    pub time: Option<String>,
+    /// 陪同教师（仅家访）
+    #[arg(long, value_name = "NAME")]
+    pub companion: Option<String>,
+    /// 家访原因（仅家访）
+    #[arg(long, value_name = "T")]
+    pub reason: Option<String>,
+    /// 住址（仅家访）
+    #[arg(long, value_name = "T")]
+    pub address: Option<String>,
+    /// 家访内容（仅家访；与 --text 相同，二者只写一个）
+    #[arg(long, value_name = "T")]
+    pub content: Option<String>,
+    /// 学校意见（仅家访）
+    #[arg(long, value_name = "T")]
+    pub school_opinion: Option<String>,
+    /// 家长意见（仅家访）
+    #[arg(long, value_name = "T")]
+    pub parent_opinion: Option<String>,
+}
+
 /// Who records and on which day (every recording command).
 #[derive(Debug, Args, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recording {
@@ -425,9 +452,11 @@ pub enum CaseCmd {
         #[arg(long, value_name = "N")]
         notice: Option<String>,
         #[arg(long, value_name = "T")]
-        /// 情况说明
+        /// 情况说明（家访：家访内容）
         text: Option<String>,
-        /// 业务日期 YYYY-MM-DD（默认今天）
+        #[command(flatten)]
+        visit: VisitCli,
+        /// 业务日期 YYYY-MM-DD（默认今天；家访：家访时间）
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: Option<String>,
         /// 操作员（默认：环境变量 BAOXUE_OPERATOR，否则系统用户名）
@@ -549,7 +578,9 @@ fn flag_limit(flag: &str) -> Option<usize> {
         "--hukou-village" => MAX_VILLAGE,
         "--groups" => MAX_GROUPS,
         "--reason" | "--out-of-county" | "--notice" | "--cause" => MAX_SHORT,
-        "--text" | "--plan" | "--evidence" => MAX_TEXT,
+        "--text" | "--plan" | "--evidence" | "--content" | "--school-opinion" | "--parent-opinion" => MAX_TEXT,
+        "--companion" => MAX_NAME,
+        "--address" => MAX_SHORT,
         _ => return None,
     })
 }
@@ -866,10 +897,19 @@ fn case(ctx: &Context, cc: CaseCmd) -> Result<Output> {
             let stamp = rec.stamp()?;
             c::confirm(&*ctx.ledger()?, &case, &stamp)
         }
-        CaseCmd::Act { case, kind, by, notice, text, date, operator } => {
+        CaseCmd::Act { case, kind, by, notice, text, visit, date, operator } => {
             let stamp = Recording { date, operator }.stamp()?;
             let by = by.unwrap_or_else(|| stamp.author.clone());
-            let args = c::ActArgs { kind: &kind, by: &by, notice: notice.as_deref(), text: text.as_deref() };
+            let visit = c::VisitArgs {
+                time: visit.time.as_deref(),
+                companion: visit.companion.as_deref(),
+                reason: visit.reason.as_deref(),
+                address: visit.address.as_deref(),
+                content: visit.content.as_deref(),
+                school_opinion: visit.school_opinion.as_deref(),
+                parent_opinion: visit.parent_opinion.as_deref(),
+            };
+            let args = c::ActArgs { kind: &kind, by: &by, notice: notice.as_deref(), text: text.as_deref(), visit };
             c::act(&*ctx.ledger()?, &case, &args, &stamp)
         }
         CaseCmd::Close {

@@ -62,6 +62,7 @@ pub mod table;
 pub mod testkit;
 pub mod text;
 pub mod transfer;
+pub mod visit;
 
 pub use dates::Date;
 pub use revision::{Change, Field, Hlc, RecordId, RecordKind, RevId, Revision, Value};

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::dates::Date;
 use crate::ids::{IdNumber, StudentNo};
 use crate::model::{AbsenceKind, Action, CaseSource, CaseState, Cause, ClosureEvidence, Placement, Sex, SpecialGroup};
+use crate::visit::VisitDetails;
 
 /// A globally unique revision id: 128 random bits, so a node restored from backup can never
 /// mint an id that collides with one it minted before.
@@ -170,6 +171,13 @@ pub enum Change {
         day: Date,
         kind: AbsenceKind,
         reason: String,
+    },
+    /// Append-only: a home visit with its 家访记录表 fields (001 附件2, [`VisitDetails`]).
+    /// Appended after every earlier variant: bincode writes a variant's index, so revisions
+    /// stored before it existed decode unchanged (docs/DOMAIN.md "Home visits").
+    Visit {
+        action: Action,
+        details: Box<VisitDetails>,
     },
 }
 
@@ -447,6 +455,16 @@ impl Revision {
                 }
                 if let Some(t) = &a.text {
                     s.push_str(&format!("，{t}"));
+                }
+                s
+            }
+            Change::Visit { action, details } => {
+                let v = crate::visit::VisitRecord::of(action, Some(details));
+                let mut s = format!("家访 {}，家访教师 {}", v.when(), v.teacher);
+                for (label, value) in v.labelled() {
+                    if !value.is_empty() {
+                        s.push_str(&format!("，{label}：{value}"));
+                    }
                 }
                 s
             }

@@ -19,8 +19,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::dates::Date;
 use crate::ids::{IdNumber, StudentNo};
-use crate::model::{AbsenceKind, Action, CaseState, Cause, Placement, Responsible, Sex, SpecialGroup, Status};
+use crate::model::{
+    AbsenceKind, Action, ActionKind, CaseState, Cause, Placement, Responsible, Sex, SpecialGroup, Status,
+};
 use crate::revision::{CaseInit, Change, Field, Hlc, RecordId, RecordKind, RevId, Revision, StudentInit, Value};
+use crate::visit::{VisitDetails, VisitRecord};
 
 /// A candidate value of a register.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +111,9 @@ pub struct Record {
     pub registers: BTreeMap<Field, Register>,
     pub absences: BTreeMap<RevId, (Date, AbsenceKind)>,
     pub actions: BTreeMap<RevId, Action>,
+    /// The 家访记录表 fields of the visit actions recorded with them (`Change::Visit`), keyed
+    /// like `actions`.
+    pub visits: BTreeMap<RevId, VisitDetails>,
     /// Every write of the [`DATED_FIELDS`], keyed by (field, revision id): a set, so the join
     /// stays order-independent.
     pub dated: BTreeMap<(Field, RevId), DatedWrite>,
@@ -135,6 +141,7 @@ struct RecordRepr {
     implicit: Option<(String, Vec<Field>)>,
     absences: BTreeMap<RevId, (Date, AbsenceKind)>,
     actions: BTreeMap<RevId, Action>,
+    visits: BTreeMap<RevId, VisitDetails>,
     dated: BTreeMap<(Field, RevId), DatedWrite>,
     folded: BTreeSet<RevId>,
     revisions: u32,
@@ -153,6 +160,7 @@ struct RecordReprRef<'a> {
     implicit: Option<(&'a str, Vec<Field>)>,
     absences: &'a BTreeMap<RevId, (Date, AbsenceKind)>,
     actions: &'a BTreeMap<RevId, Action>,
+    visits: &'a BTreeMap<RevId, VisitDetails>,
     dated: &'a BTreeMap<(Field, RevId), DatedWrite>,
     folded: &'a BTreeSet<RevId>,
     revisions: u32,
@@ -201,6 +209,7 @@ impl Serialize for Record {
             implicit,
             absences: &self.absences,
             actions: &self.actions,
+            visits: &self.visits,
             dated: &self.dated,
             folded: &self.folded,
             revisions: self.revisions,
@@ -221,6 +230,7 @@ impl From<RecordRepr> for Record {
             registers: r.registers,
             absences: r.absences,
             actions: r.actions,
+            visits: r.visits,
             dated: r.dated,
             folded: r.folded,
             revisions: r.revisions,
@@ -255,6 +265,7 @@ impl Record {
             registers: BTreeMap::new(),
             absences: BTreeMap::new(),
             actions: BTreeMap::new(),
+            visits: BTreeMap::new(),
             dated: BTreeMap::new(),
             folded: BTreeSet::new(),
             revisions: 0,
@@ -328,6 +339,10 @@ impl Record {
             }
             Change::Act(action) => {
                 self.actions.insert(rev.id, action.clone());
+            }
+            Change::Visit { action, details } => {
+                self.actions.insert(rev.id, action.clone());
+                self.visits.insert(rev.id, (**details).clone());
             }
         }
     }
@@ -527,6 +542,23 @@ impl Record {
         let mut v: Vec<(&RevId, &Action)> = self.actions.iter().collect();
         v.sort_by(|a, b| (a.1.date, a.0).cmp(&(b.1.date, b.0)));
         v.into_iter().map(|(_, a)| a).collect()
+    }
+    /// Actions in date order with their revision ids (the key of [`Record::visit`]).
+    pub fn actions_with_ids(&self) -> Vec<(RevId, &Action)> {
+        let mut v: Vec<(RevId, &Action)> = self.actions.iter().map(|(id, a)| (*id, a)).collect();
+        v.sort_by_key(|(id, a)| (a.date, *id));
+        v
+    }
+    /// The 家访记录表 of the visit action written by revision `id`: its typed fields, or for
+    /// a visit recorded before they existed, the labelled lines of its text. `None` when that
+    /// action is not a visit.
+    pub fn visit(&self, id: RevId) -> Option<VisitRecord> {
+        let a = self.actions.get(&id).filter(|a| a.kind == ActionKind::Visit)?;
+        Some(VisitRecord::of(a, self.visits.get(&id)))
+    }
+    /// Every home visit in date order.
+    pub fn visits_sorted(&self) -> Vec<VisitRecord> {
+        self.actions_with_ids().into_iter().filter_map(|(id, _)| self.visit(id)).collect()
     }
 }
 

@@ -10,16 +10,25 @@
 //!   nodes on loopback QUIC, reports); [`demo::synth`] makes its county and rolls.
 //! - [`bench`]: `bench sync` — the sync over loopback QUIC, the hub in its own process
 //!   (`baoxue-sim hub serve …`, the hub's own command line).
+//! - [`bench_control`]: `bench control` — `stats` while stalled clients hold the hub's control
+//!   socket.
 //! - [`bench_nightly`]: `bench nightly` — the nightly aggregation of a large county.
 //! - [`bench_web`]: `bench web` — the county dashboard's server time per page on a large
 //!   county, the hub in its own process, over [`http`] (a minimal loopback HTTP/1.1 client).
+//! - [`fuzz`]: `fuzz` — mutated and generated input thrown at every reader of outside bytes,
+//!   each case under `catch_unwind`.
 //! - [`relay`]: a counting, lossy UDP relay for the sync benchmark and tests.
+//! - [`soak`]: `soak` — a county of real hub and node processes under faults for N minutes,
+//!   then its invariants checked.
 //! - [`cli`]: the command line.
 
 pub mod bench;
+pub mod bench_control;
 pub mod bench_nightly;
 pub mod bench_web;
 pub mod cli;
 pub mod demo;
+pub mod fuzz;
 pub mod http;
 pub mod relay;
+pub mod soak;

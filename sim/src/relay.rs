@@ -1,6 +1,7 @@
 //! A UDP relay for tests and the benchmark: sits between nodes and the hub on loopback, counts
 //! the datagrams and bytes it forwards, and drops a given share of them at random (a township's
-//! lossy link). Stops by itself after its lifetime, or when dropped.
+//! lossy link), and holds back a given share for a few milliseconds so that later ones overtake
+//! them (a link that reorders). Stops by itself after its lifetime, or when dropped.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -19,6 +20,8 @@ pub struct RelayStats {
     pub datagrams: AtomicU64,
     pub bytes: AtomicU64,
     pub dropped: AtomicU64,
+    /// Datagrams held back and sent after later ones.
+    pub reordered: AtomicU64,
 }
 
 impl RelayStats {
@@ -30,6 +33,9 @@ impl RelayStats {
     }
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+    pub fn reordered(&self) -> u64 {
+        self.reordered.load(Ordering::Relaxed)
     }
 }
 
@@ -49,10 +55,24 @@ impl Drop for Relay {
 struct Dropper {
     rng: Mutex<StdRng>,
     rate: f64,
+    reorder: f64,
     stats: Arc<RelayStats>,
 }
 
 impl Dropper {
+    /// How long to hold a datagram back (None: send it now).
+    fn delay(&self) -> Option<Duration> {
+        if self.reorder <= 0.0 {
+            return None;
+        }
+        let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+        if !rng.gen_bool(self.reorder) {
+            return None;
+        }
+        self.stats.reordered.fetch_add(1, Ordering::Relaxed);
+        Some(Duration::from_millis(rng.gen_range(1..=30)))
+    }
+
     /// Whether to forward a datagram of `len` bytes (counting it either way).
     fn pass(&self, len: usize) -> bool {
         let drop = self.rate > 0.0 && self.rng.lock().unwrap_or_else(|p| p.into_inner()).gen_bool(self.rate);
@@ -69,12 +89,25 @@ impl Dropper {
 /// Starts a relay on 127.0.0.1 forwarding to `upstream`, dropping `drop_rate` (0.0–1.0) of the
 /// datagrams in each direction, for at most `lifetime`.
 pub async fn start(upstream: SocketAddr, drop_rate: f64, seed: u64, lifetime: Duration) -> std::io::Result<Relay> {
+    start_with(upstream, drop_rate, 0.0, seed, lifetime).await
+}
+
+/// [`start`], also holding back `reorder` (0.0–1.0) of the datagrams each way for 1–30 ms, so
+/// that the ones after them arrive first.
+pub async fn start_with(
+    upstream: SocketAddr,
+    drop_rate: f64,
+    reorder: f64,
+    seed: u64,
+    lifetime: Duration,
+) -> std::io::Result<Relay> {
     let front = Arc::new(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?);
     let addr = front.local_addr()?;
     let stats = Arc::new(RelayStats::default());
     let dropper = Arc::new(Dropper {
         rng: Mutex::new(StdRng::seed_from_u64(seed)),
         rate: drop_rate.clamp(0.0, 1.0),
+        reorder: reorder.clamp(0.0, 1.0),
         stats: stats.clone(),
     });
     let tasks = Arc::new(Mutex::new(JoinSet::new()));
@@ -101,9 +134,30 @@ pub async fn start(upstream: SocketAddr, drop_rate: f64, seed: u64, lifetime: Du
                     let (front, b2, dropper) = (front.clone(), b.clone(), dropper.clone());
                     tasks2.lock().unwrap_or_else(|p| p.into_inner()).spawn(async move {
                         let mut buf = vec![0u8; 65_536];
-                        while let Ok(n) = b2.recv(&mut buf).await {
-                            if dropper.pass(n) {
-                                let _ = front.send_to(&buf[..n], client).await;
+                        loop {
+                            // A hub that is down (killed, restarting) makes the connected socket
+                            // report the refusal once; the relay outlives it.
+                            let n = match b2.recv(&mut buf).await {
+                                Ok(n) => n,
+                                Err(_) => {
+                                    tokio::time::sleep(Duration::from_millis(10)).await;
+                                    continue;
+                                }
+                            };
+                            if !dropper.pass(n) {
+                                continue;
+                            }
+                            match dropper.delay() {
+                                None => {
+                                    let _ = front.send_to(&buf[..n], client).await;
+                                }
+                                Some(d) => {
+                                    let (front, bytes) = (front.clone(), buf[..n].to_vec());
+                                    tokio::spawn(async move {
+                                        tokio::time::sleep(d).await;
+                                        let _ = front.send_to(&bytes, client).await;
+                                    });
+                                }
                             }
                         }
                     });
@@ -111,7 +165,18 @@ pub async fn start(upstream: SocketAddr, drop_rate: f64, seed: u64, lifetime: Du
                 }
             };
             if dropper.pass(n) {
-                let _ = back.send(&buf[..n]).await;
+                match dropper.delay() {
+                    None => {
+                        let _ = back.send(&buf[..n]).await;
+                    }
+                    Some(d) => {
+                        let bytes = buf[..n].to_vec();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(d).await;
+                            let _ = back.send(&bytes).await;
+                        });
+                    }
+                }
             }
         }
     };

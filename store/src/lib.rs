@@ -222,8 +222,9 @@ const META_DERIVED: &str = "derived_version";
 /// whenever `Record` changes shape; a store written with a lower one (none recorded: 1) has
 /// its derived records and indexes rebuilt from its revisions when opened
 /// ([`Store::rebuild_derived`]). 2: dated writes of status and case state. 3: the ids of the
-/// revisions folded in. 4: no 学籍号 key for a national number (G + 身份证号).
-pub const DERIVED_VERSION: u32 = 4;
+/// revisions folded in. 4: no 学籍号 key for a national number (G + 身份证号). 5: the
+/// 家访记录表 fields of visit actions (`Record::visits`).
+pub const DERIVED_VERSION: u32 = 5;
 
 /// Index key tags (after `T_IDX`).
 const IDX_STUDENT_NO: u8 = b'n';

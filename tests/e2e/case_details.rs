@@ -230,3 +230,92 @@ fn exemption_needs_its_application_and_a_case_can_be_reopened() {
     node.ok(&["case", "close", &case, "--outcome", "moved_away", "--place", "广东省东莞市", "--date", "2026-09-14"]);
     assert_eq!(node.json(&["case", "show", &case, "--json"])["closure"]["place"], "广东省东莞市");
 }
+
+/// Issue 13 point 8: a home visit carries the 家访记录表 fields (001 附件2) as typed data —
+/// flags of `case act --kind visit`, lines of `case show`, named fields of its JSON — and a
+/// visit recorded with `--text` alone still works as before.
+#[test]
+fn a_home_visit_carries_the_form_fields() {
+    let (node, _kid, case) = node_with_auto_case();
+    let out = node.ok(&[
+        "case",
+        "act",
+        &case,
+        "--kind",
+        "visit",
+        "--by",
+        "刘老师",
+        "--date",
+        "2026-09-08",
+        "--time",
+        "15:30",
+        "--companion",
+        "陈老师",
+        "--reason",
+        "2026-09-07 起无故缺勤",
+        "--address",
+        "鸦岭东村3组",
+        "--content",
+        "见到母亲，孩子在家",
+        "--school-opinion",
+        "尽快返校，安排补课",
+        "--parent-opinion",
+        "同意周一送回",
+    ]);
+    assert!(out.contains("已记录措施") && out.contains("家访"), "{out}");
+    // The old form: text only.
+    node.ok(&["case", "act", &case, "--kind", "visit", "--by", "张老师", "--text", "家中无人", "--date", "2026-09-09"]);
+
+    let show = node.ok(&["case", "show", &case]);
+    for line in [
+        "2026-09-08 15:30  家访  家访教师 刘老师",
+        "陪同教师：陈老师",
+        "家访原因：2026-09-07 起无故缺勤",
+        "住址：鸦岭东村3组",
+        "家访内容：见到母亲，孩子在家",
+        "学校意见：尽快返校，安排补课",
+        "家长意见：同意周一送回",
+        "2026-09-09  家访  家访教师 张老师",
+        "家访内容：家中无人",
+    ] {
+        assert!(show.contains(line), "missing 「{line}」 in:\n{show}");
+    }
+    let j = node.json(&["case", "show", &case, "--json"]);
+    let acts = j["actions"].as_array().unwrap();
+    assert_eq!(acts.len(), 2);
+    let v = &acts[0]["visit"];
+    assert_eq!(v["date"], "2026-09-08");
+    assert_eq!(v["time"], "15:30");
+    assert_eq!(v["teacher"], "刘老师");
+    assert_eq!(v["companion"], "陈老师");
+    assert_eq!(v["reason"], "2026-09-07 起无故缺勤");
+    assert_eq!(v["address"], "鸦岭东村3组");
+    assert_eq!(v["content"], "见到母亲，孩子在家");
+    assert_eq!(v["school_opinion"], "尽快返校，安排补课");
+    assert_eq!(v["parent_opinion"], "同意周一送回");
+    assert_eq!(v["legacy"], false);
+    assert_eq!(acts[0]["text"], "见到母亲，孩子在家", "the action's text is the 家访内容");
+    assert_eq!(acts[1]["visit"]["content"], "家中无人");
+    assert!(acts[1]["visit"]["companion"].is_null());
+
+    // The fields belong to visits; a bad time is one line naming the flag; nothing recorded.
+    let line = node.fails(&["case", "act", &case, "--kind", "call", "--companion", "陈老师", "--date", "2026-09-09"]);
+    assert!(line.contains("--companion") && line.contains("家访"), "{line}");
+    let line = node.fails(&["case", "act", &case, "--kind", "visit", "--time", "25:00", "--date", "2026-09-09"]);
+    assert!(line.contains("--time") && line.lines().count() == 1, "{line}");
+    let line = node.fails(&[
+        "case",
+        "act",
+        &case,
+        "--kind",
+        "visit",
+        "--text",
+        "甲",
+        "--content",
+        "乙",
+        "--date",
+        "2026-09-09",
+    ]);
+    assert!(line.contains("--content"), "{line}");
+    assert_eq!(node.json(&["case", "show", &case, "--json"])["actions"].as_array().unwrap().len(), 2);
+}

@@ -220,6 +220,15 @@ fn the_county_dashboard_per_role_in_chromium() {
     b.click_and_wait("main table a[href^='/case/']").unwrap();
     let baisha_case = b.url().unwrap();
 
+    // Every count of the township table and the ranking leads to the list of exactly the
+    // children it counts (the census cases of 鸦岭 and 白沙 are in its census column).
+    // Two townships: 4 counts each and the 合计 row's 4; the ranking's one each.
+    for (report, cells) in [("township-table", 12), ("ranking", 2)] {
+        let nonzero = counts_match_their_lists(&mut b, &url, report);
+        assert_eq!(nonzero.0, cells, "{report}: every count cell is a link ({nonzero:?})");
+        assert!(nonzero.1 >= 2, "{report}: at least two cells count someone ({nonzero:?})");
+    }
+
     // The township table as .xlsx: read back, numbers as numbers, no formula.
     let xlsx = download(&mut b, "/reports/township-table/xlsx");
     let grid = baoxue_sheet::read::read(&xlsx).expect("an .xlsx the sheet reader opens");
@@ -276,6 +285,8 @@ fn the_county_dashboard_per_role_in_chromium() {
     let t: String =
         baoxue_sheet::read::read(&table).unwrap().rows.iter().flat_map(|r| r.cells.iter().map(|c| c.text())).collect();
     assert!(t.contains("鸦岭") && !t.contains("白沙"), "the township's download holds its own row: {t}");
+    let (cells, nonzero) = counts_match_their_lists(&mut b, &url, "township-table");
+    assert!(cells == 8 && nonzero >= 2, "鸦岭's row and its 合计: {cells} cells, {nonzero} non-zero");
     assert_eq!(fetch(&mut b, "GET", "/conflicts", None).0, 403);
     assert_eq!(fetch(&mut b, "GET", "/census", None).0, 403);
     logout(&mut b);
@@ -294,6 +305,26 @@ fn the_county_dashboard_per_role_in_chromium() {
     let (s, _) = fetch(&mut b, "POST", "/policy", Some(&format!("_csrf={token}&preset=feicheng")));
     assert_eq!(s, 403, "nor change the policy");
     hub.stop();
+}
+
+/// Follows every count link of a report page (`/cases?counted=…`) and checks that the list
+/// it leads to has as many rows as the cell says. Returns (cells, cells above zero).
+fn counts_match_their_lists(b: &mut Browser, url: &str, report: &str) -> (usize, usize) {
+    b.goto(&format!("{url}/reports/{report}")).unwrap();
+    let js = "[...document.querySelectorAll('main table a[href^=\"/cases?counted=\"]')].map(a => [a.getAttribute('href'), a.textContent.trim()])";
+    let cells = b.eval(js).unwrap().as_array().cloned().unwrap_or_default();
+    let mut nonzero = 0;
+    for c in &cells {
+        let href = c[0].as_str().unwrap();
+        let n: u64 = c[1].as_str().unwrap().parse().unwrap_or_else(|_| panic!("{report}: a count cell {c}"));
+        b.goto(&format!("{url}{href}")).unwrap();
+        let rows = b.eval("document.querySelectorAll('main table tbody tr').length").unwrap().as_u64().unwrap();
+        assert_eq!(rows, n, "{report}: the cell linking to {href} says {n}, its list has {rows} rows");
+        let h1 = b.text("h1").unwrap();
+        assert!(h1.contains(&format!("{n} 人")), "{h1}");
+        nonzero += usize::from(n > 0);
+    }
+    (cells.len(), nonzero)
 }
 
 /// The pages read figures the server recomputes in the background once the nodes' pushes are

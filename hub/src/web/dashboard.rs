@@ -195,7 +195,7 @@ pub async fn page(State(app): State<Arc<App>>, Extension(user): Extension<Curren
             (dropout_card(&v, &a))
             div.card.kpi {
                 div.muted.small { "未返校（" (table.as_of) "）" }
-                div.figure { a href="/cases?open=1" { (unreturned) " 人" } }
+                div.figure { a href=(super::reports::counted_href(&table.as_of.to_string(), a.township.as_deref(), None)) { (unreturned) " 人" } }
                 div.terms { "在办预警 " (alerts.len()) " 条：紧急 " (totals[0]) "、警告 " (totals[1]) "、提示 " (totals[2]) }
             }
         }

@@ -18,6 +18,7 @@ use baoxue_web::{html, CurrentUser, Markup, WebError};
 
 use super::access::{Access, Perm};
 use super::dashboard::web_level;
+use super::reports::counted_href;
 use super::view::View;
 use super::{access_of, download, pct, seg, App, XLSX};
 
@@ -86,7 +87,7 @@ pub async fn townships(
                         td { a href={ "/t/" (seg(name)) } { (name) } }
                         td.right { (v.org.schools_in(name).count()) }
                         td.right { a href={ "/cases?township=" (seg(name)) "&open=1" } { (open) } }
-                        td.right { (unret) }
+                        td.right { a href=(counted_href(&v.as_of.to_string(), Some(name), None)) { (unret) } }
                         td.right { (pct(cons)) }
                         td.right { (pct(drop)) }
                         td.right { (rank) }
@@ -123,8 +124,13 @@ pub async fn township(
             div.card.kpi { div.muted.small { "辍学率" } div.figure { (pct(ind.dropout.townships.iter().find(|u| u.name == t).and_then(|u| u.rate))) } }
             div.card.kpi {
                 div.muted.small { "未返校" }
-                div.figure { a href={ "/cases?township=" (seg(&t)) "&open=1" } { (trow.map(|r| r.total).unwrap_or(0)) " 人" } }
-                @if let Some(r) = trow { div.terms { "学籍 " (r.roll_unreturned) "、疑似名单 " (r.suspected_list_unreturned) "、普查比对 " (r.census_unreturned) } }
+                @let day = v.as_of.to_string();
+                div.figure { a href=(counted_href(&day, Some(&t), None)) { (trow.map(|r| r.total).unwrap_or(0)) " 人" } }
+                @if let Some(r) = trow { div.terms {
+                    "学籍 " a href=(counted_href(&day, Some(&t), Some(0))) { (r.roll_unreturned) }
+                    "、疑似名单 " a href=(counted_href(&day, Some(&t), Some(1))) { (r.suspected_list_unreturned) }
+                    "、普查比对 " a href=(counted_href(&day, Some(&t), Some(2))) { (r.census_unreturned) }
+                } }
             }
         }
         h2 { "学校" }
@@ -222,9 +228,17 @@ fn case_table(v: &View, rows: &[CaseRow]) -> Markup {
     }
 }
 
-/// The case list's filters (`/cases?township=&school=&open=1&source=`).
+/// The township table's columns, as the case list names them.
+const COLUMNS: [&str; 3] = ["在籍辍学未返校", "疑似失学儿童名单未返校", "其他部门比对未返校"];
+
+/// The case list's filters (`/cases?township=&school=&open=1&source=`; `counted=DAY`: the
+/// children the township table counts on the view's day, each by the case that puts them in
+/// their column, `column=0|1|2` one column of it — what every count of the table and the
+/// ranking links to).
 fn filtered<'a>(v: &'a View, a: &Access, q: &HashMap<String, String>) -> Vec<CaseRow<'a>> {
     let get = |k: &str| q.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+    let counted = &v.computed.indicators.township_table.counted;
+    let column = get("column").map(|c| c.parse::<u8>().unwrap_or(u8::MAX));
     let mut rows: Vec<CaseRow> = open_counts(v, a)
         .into_iter()
         .filter(|r| get("township").is_none_or(|t| r.township == t))
@@ -235,6 +249,8 @@ fn filtered<'a>(v: &'a View, a: &Access, q: &HashMap<String, String>) -> Vec<Cas
         })
         .filter(|r| get("open").is_none() || r.open)
         .filter(|r| get("source").is_none_or(|s| r.rec.case.as_deref().map(|c| c.source.key()) == Some(s)))
+        .filter(|r| (get("counted").is_none() && column.is_none()) || counted.contains_key(&r.rec.id))
+        .filter(|r| column.is_none_or(|c| counted.get(&r.rec.id) == Some(&c)))
         .collect();
     rows.sort_by(|x, y| {
         case_level(v, y.rec)
@@ -269,9 +285,21 @@ pub async fn cases(
     let v = app.view()?;
     let rows = filtered(&v, &a, &q);
     let open_only = q.contains_key("open");
+    let counted = q.get("counted").filter(|d| !d.is_empty());
+    let column = q.get("column").and_then(|c| c.parse::<usize>().ok()).and_then(|c| COLUMNS.get(c));
     let body = html! {
-        h1 { (if open_only { "在办案件" } else { "全部案件" }) "（" (rows.len()) " 件）" }
+        @if let Some(day) = counted {
+            h1 { "未返校儿童" @if let Some(c) = column { "（" (c) "）" } "：" (rows.len()) " 人" }
+            p.muted.small {
+                "统计日期 " (v.as_of) " 乡镇统计表计入的儿童，每人一行（按使其计入该栏的案件）。"
+                @if day.as_str() != v.as_of.to_string() { "链接所指的统计日期 " (day) " 已更新为 " (v.as_of) "。" }
+            }
+        } @else {
+            h1 { (if open_only { "在办案件" } else { "全部案件" }) "（" (rows.len()) " 件）" }
+        }
         form.inline method="get" action="/cases" {
+            @if let Some(day) = counted { input type="hidden" name="counted" value=(day); }
+            @if let Some(c) = q.get("column").filter(|c| !c.is_empty()) { input type="hidden" name="column" value=(c); }
             @if a.county_wide() {
                 label { "乡镇 " select name="township" {
                     option value="" { "全部" }
@@ -483,8 +511,17 @@ pub async fn case(
         @if c.actions.is_empty() { p.muted { "尚无措施。" } }
         @else {
             div.table-wrap { table { thead { tr { th { "日期" } th { "措施" } th { "经办人" } th { "情况" } } } tbody {
-                @for act in c.actions_sorted() {
-                    tr { td.nowrap { (act.date) } td { (act.kind.label()) @if let Some(n) = act.notice { "《" (n) "》" } } td { (act.by) } td { (act.text.clone().unwrap_or_default()) } }
+                @for (rev, act) in c.actions_with_ids() {
+                    @if let Some(v) = c.visit(rev) {
+                        // The 家访记录表 fields (shared::visit), one a line.
+                        tr { td.nowrap { (v.when()) } td { (act.kind.label()) } td { (act.by) } td {
+                            @for (label, value) in v.labelled() {
+                                @if !value.is_empty() { div { strong { (label) "：" } (value) } }
+                            }
+                        } }
+                    } @else {
+                        tr { td.nowrap { (act.date) } td { (act.kind.label()) @if let Some(n) = act.notice { "《" (n) "》" } } td { (act.by) } td { (act.text.clone().unwrap_or_default()) } }
+                    }
                 }
             } } }
         }

@@ -103,9 +103,49 @@ fn unit_link(org: &Org, name: &str) -> Option<String> {
     org.township_of(name).map(|t| format!("/t/{}/{}", seg(t), seg(name)))
 }
 
+/// The list of exactly the children counted on `as_of` (the township table's set, see
+/// `TownshipTable::counted`): in `township` (none: every township in the user's scope) and,
+/// when given, in one column (0 roll, 1 Ministry list, 2 census).
+pub fn counted_href(as_of: &str, township: Option<&str>, column: Option<u8>) -> String {
+    let mut s = format!("/cases?counted={as_of}");
+    if let Some(t) = township {
+        s.push_str(&format!("&township={}", seg(t)));
+    }
+    if let Some(c) = column {
+        s.push_str(&format!("&column={c}"));
+    }
+    s
+}
+
+/// Where a count cell of a report leads: the case list behind it. `row` is the book's row
+/// (none: the 合计 row), `col` the column.
+fn count_href(kind: &str, b: &Book, row: Option<&[Cell]>, col: usize) -> Option<String> {
+    let as_of = b.as_of.as_deref()?;
+    let town = |i: usize| match row.map(|r| r.get(i)) {
+        Some(Some(Cell::Text(t))) => Some(Some(t.as_str())),
+        Some(_) => None,
+        None => Some(None),
+    };
+    match kind {
+        // 序号, 单位, roll, Ministry list, census, 合计
+        "township-table" => {
+            let column = match col {
+                2..=4 => Some(col as u8 - 2),
+                5 => None,
+                _ => return None,
+            };
+            Some(counted_href(as_of, town(1)?, column))
+        }
+        // 排名, 乡镇, 未返校人数, 辍学率
+        "ranking" if col == 2 => Some(counted_href(as_of, town(1)?, None)),
+        _ => None,
+    }
+}
+
 /// A book as an HTML table (numbers right-aligned, the 合计 row in bold, every township and
-/// school name a link to its page).
-pub fn book_table(b: &Book, org: &Org) -> Markup {
+/// school name a link to its page, and every count of the township table and the ranking a
+/// link to the list of the children it counts).
+pub fn book_table(b: &Book, org: &Org, kind: &str) -> Markup {
     let right = |k: Kind| matches!(k, Kind::Count | Kind::Rate | Kind::Number);
     html! {
         div.table-wrap { table {
@@ -114,7 +154,7 @@ pub fn book_table(b: &Book, org: &Org) -> Markup {
                 @for r in &b.rows {
                     tr { @for (i, cell) in r.iter().enumerate() {
                         td class=[b.columns.get(i).is_some_and(|c| right(c.kind)).then_some("right")] {
-                            @match (cell, cell_link(org, cell)) {
+                            @match (cell, cell_link(org, cell).or_else(|| count_href(kind, b, Some(r), i))) {
                                 (_, Some(href)) => a href=(href) { (cell.display()) },
                                 _ => (cell.display()),
                             }
@@ -123,7 +163,12 @@ pub fn book_table(b: &Book, org: &Org) -> Markup {
                 }
                 @if let Some(t) = &b.total {
                     tr { @for (i, cell) in t.iter().enumerate() {
-                        th class=[b.columns.get(i).is_some_and(|c| right(c.kind)).then_some("right")] { (cell.display()) }
+                        th class=[b.columns.get(i).is_some_and(|c| right(c.kind)).then_some("right")] {
+                            @match count_href(kind, b, None, i) {
+                                Some(href) => a href=(href) { (cell.display()) },
+                                None => (cell.display()),
+                            }
+                        }
                     } }
                 }
             }
@@ -174,7 +219,7 @@ pub async fn page(
     let body = html! {
         h1 { (book.title) }
         p { "统计日期 " (book.as_of.clone().unwrap_or_default()) "　" a.button href={ "/reports/" (kind) "/xlsx" } { "下载 Excel (.xlsx)" } }
-        (book_table(&book, &v.org))
+        (book_table(&book, &v.org, &kind))
     };
     Ok(app.page(title_of(&kind), &user, "/reports", None, body))
 }

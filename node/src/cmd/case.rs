@@ -211,6 +211,40 @@ pub struct ActArgs<'a> {
     pub by: &'a str,
     pub notice: Option<&'a str>,
     pub text: Option<&'a str>,
+    /// The 家访记录表 fields (only with `--kind visit`).
+    pub visit: VisitArgs<'a>,
+}
+
+/// The 家访记录表 fields of a visit as typed (001 附件2; see `shared::visit`). 时间 is the
+/// business date and `time`, 家访教师 `by`, 家访内容 `content` or the action's text.
+#[derive(Default)]
+pub struct VisitArgs<'a> {
+    pub time: Option<&'a str>,
+    pub companion: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub address: Option<&'a str>,
+    pub content: Option<&'a str>,
+    pub school_opinion: Option<&'a str>,
+    pub parent_opinion: Option<&'a str>,
+}
+
+impl VisitArgs<'_> {
+    /// The flags given, by name (to refuse them on an action that is not a visit).
+    fn given(&self) -> Vec<&'static str> {
+        [
+            ("--time", self.time),
+            ("--companion", self.companion),
+            ("--reason", self.reason),
+            ("--address", self.address),
+            ("--content", self.content),
+            ("--school-opinion", self.school_opinion),
+            ("--parent-opinion", self.parent_opinion),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.is_some_and(|v| !v.trim().is_empty()))
+        .map(|(f, _)| f)
+        .collect()
+    }
 }
 
 pub fn act(l: &Ledger, arg: &str, a: &ActArgs, stamp: &Stamp) -> Result<Output> {
@@ -241,10 +275,36 @@ pub fn act(l: &Ledger, arg: &str, a: &ActArgs, stamp: &Stamp) -> Result<Output> 
         }
     }
     l.check_write_date(stamp.date, Some(&c), None)?;
-    let text = a.text.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+    let given = a.visit.given();
+    if kind != ActionKind::Visit && !given.is_empty() {
+        return Err(invalid(format!("{} 只用于家访（--kind visit）", given.join("、"))));
+    }
+    let nonempty = |t: Option<&str>| t.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+    let text = match (nonempty(a.text), nonempty(a.visit.content)) {
+        (Some(_), Some(_)) => return Err(invalid("--text 与 --content 都是家访内容，只写一个")),
+        (t, c) => t.or(c),
+    };
+    if let Some(t) = &text {
+        // Line breaks come from the school app's text areas; other control characters never.
+        baoxue_shared::text::check(&t.replace("\r\n", "\n").replace('\n', " "), baoxue_shared::text::MAX_TEXT)
+            .map_err(|e| invalid(format!("家访内容/情况说明（--text）{e}")))?;
+    }
+    let details = baoxue_shared::visit::VisitDetails::new(
+        a.visit.time,
+        a.visit.companion,
+        a.visit.reason,
+        a.visit.address,
+        a.visit.school_opinion,
+        a.visit.parent_opinion,
+    )
+    .map_err(|e| invalid(e.to_string()))?;
     let action = Action { date: stamp.date, kind, by: by.to_string(), notice, text };
     let closed = !c.case_state().map(CaseState::is_open).unwrap_or(true);
-    l.commit(&stamp.author, stamp.date, vec![(c.id, RecordKind::Case, Change::Act(action))])?;
+    // A visit with 附件2 fields is written as `Change::Visit`; an action without them (every
+    // other kind, and a visit with its text only) keeps the form it always had.
+    let change =
+        if details.is_empty() { Change::Act(action) } else { Change::Visit { action, details: Box::new(details) } };
+    l.commit(&stamp.author, stamp.date, vec![(c.id, RecordKind::Case, change)])?;
     let what = match notice {
         Some(n) => format!("送达《{n}》"),
         None => kind.label().to_string(),
@@ -539,12 +599,13 @@ fn case_json(c: &Record, unmasked: bool) -> serde_json::Value {
         "school": i.and_then(|i| i.school.clone()),
         "grade": i.and_then(|i| i.grade),
         "previous": i.and_then(|i| i.previous).map(|p| p.short()),
-        "actions": c.actions_sorted().iter().map(|a| json!({
+        "actions": c.actions_with_ids().into_iter().map(|(rev, a)| json!({
             "date": a.date.to_string(),
             "kind": a.kind.key(),
             "by": a.by,
             "notice": a.notice.map(|n| n.label()),
             "text": a.text,
+            "visit": c.visit(rev).map(|v| v.to_json()),
         })).collect::<Vec<_>>(),
         "closed": closed,
         "outcome": outcome,
@@ -677,9 +738,19 @@ pub fn show(l: &Ledger, arg: &str, json: bool, unmasked: bool) -> Result<Output>
     if let Some(prev) = i.and_then(|i| i.previous) {
         p(format!("上一案件 {}", prev.short()));
     }
-    let actions = c.actions_sorted();
+    let actions = c.actions_with_ids();
     p(format!("措施（{} 项）：", actions.len()));
-    for a in actions {
+    for (rev, a) in actions {
+        if let Some(v) = c.visit(rev) {
+            // The 家访记录表 (001 附件2), one field a line.
+            p(format!("  {}  家访  家访教师 {}", v.when(), v.teacher));
+            for (label, value) in v.labelled() {
+                if !value.is_empty() {
+                    p(format!("      {label}：{}", value.replace('\n', "\n        ")));
+                }
+            }
+            continue;
+        }
         let mut s = format!("  {}  {}  经办 {}", a.date, a.kind, a.by);
         if let Some(n) = a.notice {
             s.push_str(&format!("  《{n}》"));

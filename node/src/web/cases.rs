@@ -19,7 +19,6 @@ use serde::Deserialize;
 
 use super::access::{Access, ClassKey, Perm};
 use super::index::LedgerIndex;
-use super::visit::VisitRecord;
 use super::{access_of, flash_of, node_error, record, with_ok, App};
 use crate::cmd::case as cmd;
 use crate::cmd::student::Stamp;
@@ -364,8 +363,16 @@ pub async fn page(
         @if c.actions.is_empty() { p.muted { "尚无措施。" } }
         @else {
             table { thead { tr { th { "日期" } th { "措施" } th { "经办人" } th { "情况" } } } tbody {
-                @for act in c.actions_sorted() {
-                    tr { td.nowrap { (act.date) } td { (act.kind.label()) @if let Some(n) = act.notice { "《" (n) "》" } } td { (act.by) } td.pre-line { (act.text.clone().unwrap_or_default()) } }
+                @for (rev, act) in c.actions_with_ids() {
+                    @if let Some(v) = c.visit(rev) {
+                        tr { td.nowrap { (v.when()) } td { (act.kind.label()) } td { (act.by) } td.pre-line {
+                            @for (label, value) in v.labelled() {
+                                @if !value.is_empty() { div { strong { (label) "：" } (value) } }
+                            }
+                        } }
+                    } @else {
+                        tr { td.nowrap { (act.date) } td { (act.kind.label()) @if let Some(n) = act.notice { "《" (n) "》" } } td { (act.by) } td.pre-line { (act.text.clone().unwrap_or_default()) } }
+                    }
                 }
             } }
         }
@@ -393,6 +400,7 @@ pub async fn page(
                     label { "情况说明（家访时即家访内容：见到谁、谈了什么、家长态度）" textarea name="text" {} }
                     fieldset.visit-fields {
                         legend { "家访记录表（001 附件2）：家访时填写" }
+                        label { "时刻 " span.hint { "可不填" } input type="time" name="time"; }
                         label { "陪同教师" input type="text" name="companion" list="people"; }
                         label { "家访原因" input type="text" name="visit_reason" value=(visit_reason); }
                         label { "住址" input type="text" name="address" value=(address); }
@@ -534,6 +542,8 @@ pub struct ActForm {
     #[serde(default)]
     date: String,
     #[serde(default)]
+    time: String,
+    #[serde(default)]
     companion: String,
     #[serde(default)]
     visit_reason: String,
@@ -557,20 +567,22 @@ pub async fn act(
     let stamp = Stamp { author: user.name.clone(), date };
     let by = if f.by.trim().is_empty() { user.name.clone() } else { f.by.trim().to_string() };
     let is_visit = f.kind.parse::<ActionKind>().map(|k| k == ActionKind::Visit).unwrap_or(false);
-    let text = if is_visit {
-        VisitRecord {
-            companion: f.companion.clone(),
-            reason: f.visit_reason.clone(),
-            address: f.address.clone(),
-            content: f.text.clone().unwrap_or_default(),
-            school_opinion: f.school_opinion.clone(),
-            parent_opinion: f.parent_opinion.clone(),
+    // The 附件2 fields are typed data of a visit (shared::visit); the form prefills some of
+    // them, so they are passed only when the action is a visit.
+    let visit = if is_visit {
+        cmd::VisitArgs {
+            time: Some(f.time.as_str()),
+            companion: Some(f.companion.as_str()),
+            reason: Some(f.visit_reason.as_str()),
+            address: Some(f.address.as_str()),
+            content: None,
+            school_opinion: Some(f.school_opinion.as_str()),
+            parent_opinion: Some(f.parent_opinion.as_str()),
         }
-        .to_text()
     } else {
-        f.text.clone()
+        cmd::VisitArgs::default()
     };
-    let args = cmd::ActArgs { kind: &f.kind, by: &by, notice: f.notice.as_deref(), text: text.as_deref() };
+    let args = cmd::ActArgs { kind: &f.kind, by: &by, notice: f.notice.as_deref(), text: f.text.as_deref(), visit };
     let out = app.write(|l| cmd::act(l, &c.id.hex(), &args, &stamp))?;
     Ok(back(&id, out.text.trim()))
 }

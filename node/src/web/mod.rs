@@ -32,7 +32,6 @@ pub mod print;
 pub mod promote;
 pub mod roll;
 pub mod students;
-pub mod visit;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

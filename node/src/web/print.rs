@@ -9,14 +9,13 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Extension;
-use baoxue_shared::model::{ActionKind, CaseState, ResponsibleRole};
+use baoxue_shared::model::{CaseState, ResponsibleRole};
 use baoxue_shared::{Date, Field, Record, RecordKind};
 use baoxue_web::layout::document as a4_document;
 use baoxue_web::{html, CurrentUser, Markup, WebError};
 
 use super::access::ClassKey;
 use super::cases::student_of;
-use super::visit::VisitRecord;
 use super::{access_of, record, App};
 use crate::ledger::Ledger;
 use crate::output::ident;
@@ -143,10 +142,10 @@ fn deadline(f: &Facts, c: &Record, today: Date, until: Date, county: &str, towns
 }
 
 fn visit(f: &Facts, c: &Record, today: Date) -> Markup {
-    let v = c.actions_sorted().into_iter().rev().find(|a| a.kind == ActionKind::Visit).cloned();
-    let date = v.as_ref().map(|a| a.date.to_string()).unwrap_or_default();
-    let by = v.as_ref().map(|a| a.by.clone()).unwrap_or_default();
-    let rec = v.as_ref().and_then(|a| a.text.as_deref()).map(VisitRecord::parse).unwrap_or_default();
+    // The latest visit's 家访记录表: typed fields, or the labelled lines of an older visit.
+    let rec = c.visits_sorted().pop().unwrap_or_default();
+    let date = rec.when();
+    let by = rec.teacher.clone();
     let or = |s: &str, default: &str| if s.trim().is_empty() { default.to_string() } else { s.to_string() };
     let reason = or(&rec.reason, &format!("{} 起无故缺勤，未返校", f.since));
     let address = or(&rec.address, &f.address);

@@ -20,6 +20,9 @@
 //! - [`cloned_identity_alert`], [`trouble_alert`]: the system itself (an identity on two
 //!   machines; a certificate, disk or backup about to cause trouble).
 //! - [`all_alerts`]: case + school + township rules over a set of records, most urgent first.
+//! - [`overdue_unconfirmed`] ([`confirmation_overdue`] for one case): the cases past the day
+//!   their confirmation fell due and still unconfirmed (逾期未确认), which the township table
+//!   counts as 在籍辍学.
 
 mod accountability;
 mod case;
@@ -33,6 +36,7 @@ mod rates;
 #[cfg(test)]
 mod testkit;
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -41,7 +45,7 @@ use crate::dates::Date;
 use crate::org::Org;
 pub use crate::policy::Level;
 use crate::policy::Policy;
-use crate::revision::RecordKind;
+use crate::revision::{RecordId, RecordKind};
 use crate::state::Record;
 
 use accountability::{notification_alerts, school_dropout_alerts, township_alerts_in};
@@ -49,7 +53,7 @@ use case::case_alerts_in;
 use facts::{index_students, student_of};
 
 pub use accountability::{school_alerts, township_alerts};
-pub use case::case_alerts;
+pub use case::{case_alerts, confirmation_overdue};
 pub use data_quality::{conflict_alert, duplicate_enrolment_alert, duplicate_since};
 pub use deadlines::{calendar_alert, report_deadline_alerts, report_deadline_alerts_issued, SyncDays};
 pub use operations::{
@@ -157,6 +161,26 @@ pub fn all_alerts<'a>(
     }
     sort_alerts(&mut out);
     out
+}
+
+/// The cases among `records` (students and cases, any order; a case finds its student among
+/// them) whose confirmation is overdue on `as_of` ([`confirmation_overdue`], 逾期未确认): what
+/// the township table and the ranking count as 在籍辍学 beside the confirmed roll cases
+/// (`indicators::township_table`).
+pub fn overdue_unconfirmed<'a>(
+    policy: &Policy,
+    records: impl IntoIterator<Item = &'a Record>,
+    as_of: Date,
+) -> BTreeSet<RecordId> {
+    let cal = policy.calendar();
+    let records: Vec<&Record> = records.into_iter().collect();
+    let students = index_students(&records);
+    records
+        .iter()
+        .filter(|r| r.kind == RecordKind::Case)
+        .filter(|c| confirmation_overdue(policy, &cal, c, student_of(c, &students), as_of).is_some())
+        .map(|c| c.id)
+        .collect()
 }
 
 #[cfg(test)]

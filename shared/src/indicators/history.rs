@@ -141,7 +141,7 @@ pub(super) struct StudentMeta {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct CaseMeta {
-    id: RecordId,
+    pub(super) id: RecordId,
     pub(super) created: bool,
     pub(super) township: u32,
     pub(super) source: CaseSource,
@@ -334,7 +334,7 @@ impl History {
             Change::Update(a) => a
                 .iter()
                 .any(|a| matches!(a.field, Field::Placement | Field::Grade | Field::EntryYear | Field::CaseState)),
-            Change::Absence { .. } | Change::WithdrawAbsence { .. } | Change::Act(_) => false,
+            Change::Absence { .. } | Change::WithdrawAbsence { .. } | Change::Act(_) | Change::Visit { .. } => false,
         };
         if !relevant {
             return;
