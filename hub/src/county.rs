@@ -12,16 +12,18 @@
 //! - `census import` matches a list against every roll (`shared::census`) and opens the 失学
 //!   cases it finds at the hub (origin `hub`); each syncs to the node of the child's 户籍 township.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use baoxue_shared::alerts::{
     all_alerts, calendar_alert, conflict_alert, dropout_rate_alerts, duplicate_enrolment_alert, duplicate_since,
-    loss_alerts, report_deadline_alerts_issued, sort_alerts, Alert, StageCounts, SubjectKind, SyncDays, UnitCounts,
+    loss_alerts, overdue_unconfirmed, report_deadline_alerts_issued, sort_alerts, Alert, StageCounts, SubjectKind,
+    SyncDays, UnitCounts,
 };
 use baoxue_shared::census::{match_census, parse_census_with, CensusIndex, CensusOutcome, MatchContext};
 use baoxue_shared::dates::{SchoolYear, SchoolYearStart};
+use baoxue_shared::handover::HandoverReport;
 use baoxue_shared::indicators::{
     compute_all, consolidation_report, dropout_report, ranking, township_table, Baseline, CohortStage, DropoutReport,
     DropoutUnit, Indicators,
@@ -75,6 +77,8 @@ pub enum ReportKind {
     Dropout,
     TownshipTable,
     Ranking,
+    /// 非户籍辍学学生通报移交清单 (000 §三(二), shared::handover).
+    Handover,
 }
 
 impl std::str::FromStr for ReportKind {
@@ -85,7 +89,8 @@ impl std::str::FromStr for ReportKind {
             "dropout" | "辍学率" => Ok(ReportKind::Dropout),
             "township-table" | "township_table" | "乡镇统计表" => Ok(ReportKind::TownshipTable),
             "ranking" | "排名" => Ok(ReportKind::Ranking),
-            t => Err(format!("报表「{t}」无效，可选：consolidation、dropout、township-table、ranking")),
+            "handover" | "通报移交" => Ok(ReportKind::Handover),
+            t => Err(format!("报表「{t}」无效，可选：consolidation、dropout、township-table、ranking、handover")),
         }
     }
 }
@@ -97,6 +102,7 @@ impl ReportKind {
             ReportKind::Dropout => "dropout",
             ReportKind::TownshipTable => "township-table",
             ReportKind::Ranking => "ranking",
+            ReportKind::Handover => "handover",
         }
     }
 }
@@ -181,9 +187,34 @@ impl County {
     /// Every indicator and every alert for `as_of`.
     pub fn compute(&self, snap: &Snapshot, as_of: Date) -> Result<Computed> {
         let baseline = self.baseline()?;
-        let indicators = compute_all(&snap.history, &self.org, baseline.as_ref(), as_of);
-        let alerts = self.alerts_with(snap, &indicators.dropout, as_of)?;
+        let students = self.case_students(snap)?;
+        let overdue = self.overdue(snap, &students, as_of);
+        let indicators = compute_all(&snap.history, &self.org, baseline.as_ref(), as_of, &overdue);
+        let alerts = self.alerts_with(snap, &students, &indicators.dropout, as_of)?;
         Ok(Computed { indicators, alerts })
+    }
+
+    /// The student records the snapshot's cases name: the case rules read them (absences for
+    /// the run of unexcused days, placement for 籍随人走, class for the class teacher). Read
+    /// from the store: the snapshot keeps cases whole but students only as timelines.
+    fn case_students(&self, snap: &Snapshot) -> Result<BTreeMap<RecordId, Record>> {
+        let mut students: BTreeMap<RecordId, Record> = BTreeMap::new();
+        for c in snap.cases.values() {
+            if let Some(s) = c.case.as_ref().and_then(|i| i.student) {
+                if let std::collections::btree_map::Entry::Vacant(e) = students.entry(s) {
+                    if let Some(r) = self.store.record(s)? {
+                        e.insert(r);
+                    }
+                }
+            }
+        }
+        Ok(students)
+    }
+
+    /// The cases whose confirmation is overdue on `as_of` (逾期未确认, by the alerts' own
+    /// deadline): the township table and the ranking count such a roll case as 在籍辍学.
+    fn overdue(&self, snap: &Snapshot, students: &BTreeMap<RecordId, Record>, as_of: Date) -> BTreeSet<RecordId> {
+        overdue_unconfirmed(&self.policy, snap.cases.values().chain(students.values()), as_of)
     }
 
     /// One report, rendered as text (`xlsx` is binary: [`County::report_bytes`]).
@@ -210,8 +241,18 @@ impl County {
                 f(&consolidation_report(h, &self.org, baseline.as_ref(), o.stage, y, o.as_of))
             }
             ReportKind::Dropout => f(&dropout_report(h, &self.org, y, o.as_of)),
-            ReportKind::TownshipTable => f(&township_table(h, &self.org, o.as_of)),
-            ReportKind::Ranking => f(&ranking(h, &self.org, o.as_of)),
+            ReportKind::TownshipTable => {
+                let overdue = self.overdue(snap, &self.case_students(snap)?, o.as_of);
+                f(&township_table(h, &self.org, o.as_of, &overdue))
+            }
+            ReportKind::Ranking => {
+                let overdue = self.overdue(snap, &self.case_students(snap)?, o.as_of);
+                f(&ranking(h, &self.org, o.as_of, &overdue))
+            }
+            ReportKind::Handover => {
+                let students = self.case_students(snap)?;
+                f(&HandoverReport::new(snap.cases.values().chain(students.values()), o.as_of))
+            }
         }
     }
 
@@ -220,21 +261,17 @@ impl County {
     /// Every alert in force on `as_of`, most urgent first.
     pub fn alerts(&self, snap: &Snapshot, as_of: Date) -> Result<Vec<Alert>> {
         let dropout = dropout_report(&snap.history, &self.org, self.school_year_of(as_of), as_of);
-        self.alerts_with(snap, &dropout, as_of)
+        self.alerts_with(snap, &self.case_students(snap)?, &dropout, as_of)
     }
 
-    fn alerts_with(&self, snap: &Snapshot, dropout: &DropoutReport, as_of: Date) -> Result<Vec<Alert>> {
-        // The case rules need the cases and, to name the class teacher, their students.
-        let mut students: BTreeMap<RecordId, Record> = BTreeMap::new();
-        for c in snap.cases.values() {
-            if let Some(s) = c.case.as_ref().and_then(|i| i.student) {
-                if let std::collections::btree_map::Entry::Vacant(e) = students.entry(s) {
-                    if let Some(r) = self.store.record(s)? {
-                        e.insert(r);
-                    }
-                }
-            }
-        }
+    fn alerts_with(
+        &self,
+        snap: &Snapshot,
+        students: &BTreeMap<RecordId, Record>,
+        dropout: &DropoutReport,
+        as_of: Date,
+    ) -> Result<Vec<Alert>> {
+        // The case rules need the cases and their students.
         let records = snap.cases.values().chain(students.values());
         let mut out = all_alerts(&self.policy, &self.org, records, as_of, None);
         let units = self.unit_counts(dropout);

@@ -461,3 +461,119 @@ fn baseline_import_then_consolidation_and_csv_reports() {
     let alerts = ok(&data, &["alerts", "--json", "--as-of", "2026-06-30"]);
     assert!(full_ids(&alerts).is_empty(), "{alerts}");
 }
+
+/// 逾期未确认 in `report township-table` and `report ranking` (issue 13 point 6), through the
+/// binary and its snapshot. 沙坡头's ladder: a roll case opened Mon 2026-03-02 must be
+/// confirmed on day 7, Wed 03-11 (the weekend does not count). 鸦岭's case is confirmed on the
+/// day; 白沙's never is. On 03-10 neither township counts; on 03-11 only 鸦岭 (confirmed);
+/// from 03-12 白沙's unconfirmed case counts as 在籍辍学 too, so not confirming does not rank
+/// 白沙 above 鸦岭. A report on a later day after a write is computed from the refreshed snapshot.
+#[test]
+fn an_overdue_unconfirmed_roll_case_counts_in_the_township_table_and_the_ranking() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("hub");
+    ok(&data, &["init", "--county-code", "410329", "--name", "伊川县", "--policy", "shapotou"]);
+    let org = tmp.path().join("org.csv");
+    std::fs::write(&org, ORG).unwrap();
+    ok(&data, &["org", "import", &org.to_string_lossy()]);
+    let store = HubDir::new(&data).open_store().unwrap();
+    let mut w = Writer { store, next: 0 };
+    let roster = Date::ymd(2025, 9, 1);
+    let a = w.student(roster, "鸦岭小学", 5);
+    let b = w.student(roster, "白沙小学", 5);
+    let open = |w: &Writer, s: RecordId, township: &str, school: &str| -> RecordId {
+        let rec = w.store.record(s).unwrap().unwrap();
+        let init = CaseInit {
+            student: Some(s),
+            child: CaseChild {
+                name: rec.name().to_string(),
+                id_number: rec.id_number().cloned(),
+                student_no: rec.student_no().cloned(),
+                sex: Sex::Male,
+                birth: rec.birth().unwrap(),
+                hukou_township: None,
+                hukou_village: None,
+                groups: vec![],
+            },
+            township: township.into(),
+            school: Some(school.into()),
+            grade: Some(5),
+            source: CaseSource::Roll,
+            opened: Date::ymd(2026, 3, 2),
+            clock_start: Date::ymd(2026, 3, 2),
+            cause: Cause::Unknown,
+            previous: None,
+        };
+        let item = (RecordId::created_by(RevId::random()), RecordKind::Case, Change::CreateCase(Box::new(init)));
+        w.store.commit("鸦岭中心校", "王老师", Date::ymd(2026, 3, 2), vec![item]).unwrap()[0].record
+    };
+    let ka = open(&w, a, "鸦岭", "鸦岭小学");
+    let kb = open(&w, b, "白沙", "白沙小学");
+    w.set(ka, RecordKind::Case, Date::ymd(2026, 3, 11), Field::CaseState, Value::CaseState(CaseState::Confirmed));
+    drop(w);
+
+    let table = |day: &str| -> Vec<(String, u64, u64)> {
+        let v: Json =
+            serde_json::from_str(&ok(&data, &["report", "township-table", "--json", "--as-of", day])).unwrap();
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let n = |k: &str| r[k].as_u64().unwrap();
+                (r["township"].as_str().unwrap().to_string(), n("roll_unreturned"), n("total"))
+            })
+            .collect()
+    };
+    let ranking = |day: &str| -> Vec<(u64, String, u64)> {
+        let v: Json = serde_json::from_str(&ok(&data, &["report", "ranking", "--json", "--as-of", day])).unwrap();
+        assert_eq!(v["month"], "2026-03", "{v}");
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["rank"].as_u64().unwrap(),
+                    r["township"].as_str().unwrap().to_string(),
+                    r["unreturned"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let row = |t: &[(String, u64, u64)], name: &str| t.iter().find(|r| r.0 == name).map(|r| (r.1, r.2)).unwrap();
+    // Day − 1: nothing counts yet.
+    let t = table("2026-03-10");
+    assert_eq!((row(&t, "鸦岭"), row(&t, "白沙")), ((0, 0), (0, 0)), "{t:?}");
+    // The day: confirming is still on time; only the confirmed case counts.
+    let t = table("2026-03-11");
+    assert_eq!((row(&t, "鸦岭"), row(&t, "白沙")), ((1, 1), (0, 0)), "{t:?}");
+    let r = ranking("2026-03-11");
+    assert!(r.iter().any(|x| x.1 == "白沙" && x.2 == 0), "{r:?}");
+    // Day + 1: 白沙's overdue case counts whether or not anyone confirmed it.
+    let t = table("2026-03-12");
+    assert_eq!((row(&t, "鸦岭"), row(&t, "白沙")), ((1, 1), (1, 1)), "{t:?}");
+    let r = ranking("2026-03-12");
+    let rank_of = |name: &str| r.iter().find(|x| x.1 == name).map(|x| (x.0, x.2)).unwrap();
+    assert_eq!(rank_of("白沙").1, 1, "{r:?}");
+    assert!(rank_of("白沙").0 >= rank_of("鸦岭").0, "not confirming does not rank higher: {r:?}");
+    // The alert names the same deadline.
+    let alerts = ok(&data, &["alerts", "--json", "--as-of", "2026-03-12"]);
+    assert!(alerts.contains("逾期未确认（应于 2026-03-11 确认）"), "{alerts}");
+    // The CSV table says so too, and the county total adds it.
+    let csv = ok(&data, &["report", "township-table", "--format", "csv", "--as-of", "2026-03-12"]);
+    assert!(csv.contains("\r\n白沙,1,0,0,1\r\n") && csv.ends_with("全县合计,2,0,0,2\r\n"), "{csv}");
+
+    // Closed as 复学 on 03-20 (written after the snapshot was saved): it stops counting then.
+    let store = HubDir::new(&data).open_store().unwrap();
+    let w = Writer { store, next: 100 };
+    let closed = CaseState::Closed {
+        outcome: baoxue_shared::model::Outcome::Returned,
+        evidence: None,
+        on: Date::ymd(2026, 3, 20),
+    };
+    w.set(kb, RecordKind::Case, Date::ymd(2026, 3, 20), Field::CaseState, Value::CaseState(closed));
+    drop(w);
+    assert_eq!(row(&table("2026-03-19"), "白沙"), (1, 1));
+    assert_eq!(row(&table("2026-03-20"), "白沙"), (0, 0));
+}

@@ -704,6 +704,9 @@ pub struct RunOptions {
     /// The first wait of the retry back-off (doubling, with jitter; default 30 s). Short in
     /// tests (`run --retry-base-secs`).
     pub retry_base: Duration,
+    /// The school app's write lock when `run` shares its store with `serve` ([`after_sync`]
+    /// writes under it, never between a teacher's read and write).
+    pub writer: Option<Arc<Mutex<()>>>,
 }
 
 impl Default for RunOptions {
@@ -712,8 +715,20 @@ impl Default for RunOptions {
             hub_override: None,
             sync_at_start: false,
             retry_base: Duration::from_millis(DEFAULT_RETRY_BASE_MS),
+            writer: None,
         }
     }
+}
+
+/// The author of the revisions [`after_sync`] writes.
+pub const AFTER_SYNC_AUTHOR: &str = "籍随人走（同步后自动销号）";
+
+/// What follows every successful sync, at `sync` and at `run` alike (one code path): 籍随人走
+/// (003 §一(四), `shared::transfer`) — an open case that reached this node after its child was
+/// accepted at another school here closes as 转学核实 on the acceptance date; the closing goes
+/// to the hub at the next sync. One line per case closed.
+pub fn after_sync(ledger: &crate::ledger::Ledger) -> Result<Vec<String>, crate::error::NodeError> {
+    crate::cmd::case::close_transferred(ledger, None, AFTER_SYNC_AUTHOR)
 }
 
 /// How [`run_forever`] reaches the store: held open for the whole run (tests, the demo), or
@@ -737,6 +752,15 @@ impl From<Store> for StoreAccess {
 const OPEN_WAIT: Duration = Duration::from_secs(60);
 
 impl StoreAccess {
+    /// The data directory, when known (a held store's is not needed by what `run` does
+    /// with it: the store alone is read and written).
+    fn dir(&self) -> PathBuf {
+        match self {
+            StoreAccess::Held(_) => PathBuf::new(),
+            StoreAccess::Dir(d) => d.clone(),
+        }
+    }
+
     async fn open(&self) -> Result<Store, NodeSyncError> {
         match self {
             StoreAccess::Held(s) => Ok(s.clone()),
@@ -820,15 +844,34 @@ pub async fn run_forever(
                 };
                 let connected = Connected::open(&cfg, opts.hub_override.as_deref()).await?;
                 let store = access.open().await?;
-                connected.sync(&store).await
+                let report = connected.sync(&store).await?;
+                Ok::<_, NodeSyncError>((report, store, cfg))
             };
             let result = tokio::select! {
                 _ = &mut shutdown => return Ok(()),
                 r = once => r,
             };
             match result {
-                Ok(r) => {
+                Ok((r, store, config)) => {
                     info!(sent = r.sent, received = r.received, rejected = r.rejected.len(), "同步完成");
+                    // As `sync` does, on the store this sync used (the data directory is still
+                    // open): a failure here is logged, the sync itself stands.
+                    let dir = access.dir();
+                    let writer = opts.writer.clone();
+                    let settled = tokio::task::spawn_blocking(move || {
+                        let _guard = writer.as_ref().map(|w| w.lock().unwrap_or_else(|p| p.into_inner()));
+                        after_sync(&crate::ledger::Ledger { store, config, dir })
+                    })
+                    .await;
+                    match settled {
+                        Ok(Ok(lines)) => {
+                            for line in lines {
+                                info!(closed = %line, "同步后自动销号");
+                            }
+                        }
+                        Ok(Err(e)) => warn!(error = %e, "同步后自动销号未能完成，下次同步后再试"),
+                        Err(e) => warn!(error = %e, "同步后自动销号任务异常结束，下次同步后再试"),
+                    }
                     break;
                 }
                 Err(e) if e.is_refusal() => {

@@ -168,6 +168,99 @@ fn run_syncs_and_leaves_the_ledger_usable_meanwhile() {
     assert_eq!(a.json(&["status", "--json"])["unacknowledged"], 1);
 }
 
+/// `run` closes a 籍随人走 case after its syncs as `sync` does (one code path,
+/// `sync::after_sync`). 鸦岭 transfers the child to 白沙小学 (Wed 10-14); 白沙 accepts on Thu
+/// 10-15, while 鸦岭, not knowing, takes the child back the same day and records an unexcused
+/// absence for 10-14, which opens a case. The two statuses conflict, so at 白沙 the child is
+/// not (yet) its own and nothing closes; the county keeps 白沙's acceptance. The resolution
+/// reaches 白沙 through `run`, which then closes the case as 转学核实 on 10-15; the next syncs
+/// carry the closing to the hub and to 鸦岭.
+#[test]
+fn run_closes_a_case_once_the_acceptance_it_depends_on_arrives() {
+    let mut hub = Hub::new();
+    let a = Node::from_bundle(&hub.bundle("鸦岭中心校", "鸦岭"));
+    let b = Node::from_bundle(&hub.bundle("白沙中心校", "白沙"));
+    let kids = kids(2);
+    let file = a.file("a.csv", roster(&kids).as_bytes());
+    a.ok(&["student", "import", &file.to_string_lossy(), "--date", "2026-09-01"]);
+    hub.serve();
+    let no = kids[0].student_no.as_str();
+    a.ok(&["student", "transfer", no, "--to-school", "白沙小学", "--date", "2026-10-14"]);
+    a.sync(&hub);
+    b.sync(&hub);
+    b.ok(&["student", "accept", no, "--date", "2026-10-15"]);
+    a.ok(&["student", "status", no, "在读", "--date", "2026-10-15"]);
+    let out = a.ok(&["absence", no, "--kind", "unexcused", "--date", "2026-10-14"]);
+    assert!(out.contains("已自动立案"), "{out}");
+    let case = a.json(&["case", "list", "--open", "--json"])[0]["id"].as_str().unwrap().to_string();
+    a.sync(&hub);
+    let r = b.sync(&hub);
+    assert_eq!((r["conflicts"].as_u64(), r["closed_transferred"].as_u64()), (Some(1), Some(0)), "{r}");
+    assert_eq!(b.json(&["case", "show", &case, "--json"])["state"], "suspected");
+    // The county keeps 白沙's acceptance.
+    let rows: Value = serde_json::from_str(&hub.ok(&["conflicts", "--json"])).unwrap();
+    let keep = rows[0]["fields"][0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["value"].as_str().unwrap().contains("白沙小学"))
+        .unwrap()["revision"]
+        .as_str()
+        .unwrap()[..8]
+        .to_string();
+    hub.ok(&["conflicts", "resolve", no, "--keep", &keep]);
+
+    let mut run = b
+        .command(&["run", "--now", "--hub", &hub.addr])
+        .env("BAOXUE_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn run");
+    let started = Instant::now();
+    let shown = loop {
+        let shown = b.json(&["case", "show", &case, "--json"]);
+        if shown["outcome"] == "transferred" {
+            break shown;
+        }
+        let synced = b.json(&["status", "--json"])["conflicts"] == 0;
+        if synced && started.elapsed() > Duration::from_secs(60) {
+            let _ = run.kill();
+            let out = run.wait_with_output().unwrap();
+            panic!("run synced but never closed the case: {shown}\n{}", String::from_utf8_lossy(&out.stderr));
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "run never synced");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let pid = run.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let out = run.wait_with_output().unwrap();
+    assert!(out.status.success(), "run exits 0 on SIGTERM");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("同步后自动销号") && log.contains(&case), "{log}");
+    // Closed on the day the acceptance holds by the child's placement history: the county's
+    // resolution is written on its own business day (today), which is when 白沙小学's 在读 is
+    // the placement beyond dispute (on 10-15 itself the two writes still both stand).
+    let closed = shown["closed"].as_str().unwrap().to_string();
+    assert!(closed.as_str() >= "2026-10-15", "{shown}");
+    assert_eq!(shown["evidence"], "白沙小学已确认接收（籍随人走）", "{shown}");
+    // The closing is 白沙's to push: at the hub and at 鸦岭 after the next syncs.
+    assert_eq!(b.json(&["status", "--json"])["unacknowledged"], 1);
+    b.sync(&hub);
+    a.sync(&hub);
+    let at_a = a.json(&["case", "show", &case, "--json"]);
+    assert_eq!(
+        (at_a["outcome"].as_str(), at_a["closed"].as_str()),
+        (Some("transferred"), Some(closed.as_str())),
+        "{at_a}"
+    );
+    let hub_case: Value = serde_json::from_str(&hub.ok(&["alerts", "--as-of", &closed, "--json"])).unwrap();
+    assert!(
+        !hub_case.as_array().unwrap().iter().any(|x| x["subject"].as_str() == Some(case.as_str())),
+        "the hub raises nothing about the closed case: {hub_case}"
+    );
+}
+
 /// Two status changes that cannot both hold, made with the CLI on two townships: 鸦岭 takes the
 /// child back (the transfer cancelled, 在读 at its school) while 白沙 accepts the transfer. The
 /// hub lists the conflict, both nodes refuse to write the status over it, and the county's

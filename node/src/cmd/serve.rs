@@ -146,7 +146,10 @@ pub fn serve(dir: &Path, args: ServeArgs) -> Result<Output> {
         let router = web::router(app.clone());
         let server = baoxue_web::serve::serve(router, listener, tls, super::sync::shutdown_signal());
         match sync {
-            Some(opts) => {
+            Some(mut opts) => {
+                // What `run` writes after a sync waits for the app's writes, as the control
+                // socket's commands do.
+                opts.writer = Some(app.writer.clone());
                 let runner = crate::sync::run_forever(
                     crate::sync::StoreAccess::Held(store.clone()),
                     opts,

@@ -74,8 +74,8 @@ pub fn sync_now(dir: &Path, hub: Option<&str>, json: bool) -> Result<Output> {
     let ledger = Ledger::open(dir)?;
     let report = runtime()?.block_on(engine::sync_once(&ledger.store, &ledger.config, hub))?;
     // 籍随人走: a case that arrived after its child was accepted here closes now (and goes
-    // to the hub at the next sync).
-    let closed = crate::cmd::case::close_transferred(&ledger, None, "籍随人走（同步后自动销号）")?;
+    // to the hub at the next sync); `run` does the same after each of its syncs.
+    let closed = engine::after_sync(&ledger)?;
     if json {
         let mut v = serde_json::to_value(&report).unwrap_or_else(|_| json!({}));
         v["seconds"] = json!((report.seconds * 1000.0).round() / 1000.0);

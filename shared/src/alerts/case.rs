@@ -9,7 +9,7 @@ use crate::dates::Date;
 use crate::model::{Action, CaseSource, Notice};
 use crate::org::Org;
 use crate::policy::{Anchor, Policy, Rung, Satisfier, Since};
-use crate::revision::RecordKind;
+use crate::revision::{CaseInit, RecordKind};
 use crate::state::Record;
 
 /// The ladder of `policy` for one case on `as_of`.
@@ -38,45 +38,17 @@ pub(super) fn case_alerts_in(
     student: Option<&Record>,
     as_of: Date,
 ) -> Vec<Alert> {
-    let Some(init) = case.case.as_deref() else {
+    let Some(ladder) = ladder(policy, cal, case, student, as_of) else {
         return Vec::new();
     };
-    if case.kind != RecordKind::Case || init.opened > as_of {
-        return Vec::new();
-    }
-    let mut standing = standing(case, as_of);
-    // A 休学 or 延缓入学 that has run out with the child not back: the ladder runs again from
-    // the first school day after its end.
-    let resumed = resumed_on(cal, case, student, as_of);
-    if standing == Standing::Closed && resumed.is_none() {
-        return Vec::new();
-    }
-    if resumed.is_some() {
-        standing = Standing::Suspected;
-    }
-    // 籍随人走: accepted at another school on or before `as_of`, the child is in school there;
-    // the case stands closed (转学核实) from that day even before its closing arrives here.
-    if student.is_some_and(|s| crate::transfer::accepted_elsewhere_on(case, s, as_of).is_some()) {
-        return Vec::new();
-    }
-    let actions = actions_until(case, as_of);
+    let Ladder { init, resumed, actions, rungs, .. } = &ladder;
+    let (init, resumed) = (*init, *resumed);
     let school = school_of(case, student);
     let people =
         People { org, class_teacher: class_teacher(case, student, school.as_deref()), mentor: recorded_mentor(case) };
     let last_offset = policy.ladder.iter().map(Rung::due_offset).max().unwrap_or(0);
-    let run = match resumed {
-        Some(day0) => Some((day0, day0)),
-        None => current_run(cal, init, student, as_of),
-    };
     let mut out = Vec::new();
-    for rung in &policy.ladder {
-        let Some((raw, day0)) = anchor_of(run, rung, &actions) else {
-            continue;
-        };
-        let due = cal.add_days(day0, rung.due_offset());
-        if as_of < due || satisfied(rung, standing, &actions, raw, due) {
-            continue;
-        }
+    for &InForce { rung, raw, day0, due } in rungs {
         let elapsed = cal.count_days(day0, as_of);
         let child = case.name();
         let mut who = child.to_string();
@@ -131,7 +103,7 @@ pub(super) fn case_alerts_in(
         // On the last rung, point to the county's next notice (000 §三(三) has no day counts,
         // so the order is guidance), unless serving that notice is what this rung asks.
         if rung.due_offset() == last_offset {
-            if let Some(next) = policy.next_notice(&served(&actions)) {
+            if let Some(next) = policy.next_notice(&served(actions)) {
                 let own = rung
                     .satisfied_by
                     .iter()
@@ -144,8 +116,7 @@ pub(super) fn case_alerts_in(
         // 逾期未确认 (issue 13 point 6): past the day a rung met by confirming fell due, the
         // case still unconfirmed is overdue: the rung's alert becomes urgent and says so,
         // naming who was to confirm it.
-        let confirms = rung.satisfied_by.iter().any(|s| matches!(s, Satisfier::Confirmed));
-        let overdue = confirms && standing == Standing::Suspected && resumed.is_none() && as_of > due;
+        let overdue = ladder.confirmation_overdue(rung, due, as_of);
         if overdue {
             message = format!("逾期未确认（应于 {due} 确认）：{message}");
         }
@@ -164,6 +135,103 @@ pub(super) fn case_alerts_in(
         });
     }
     out
+}
+
+/// One rung of the ladder in force on the as-of day: due on or before it and not met.
+struct InForce<'p> {
+    rung: &'p Rung,
+    /// The anchor's own date (the first absence of the run, the notice, the clock start).
+    raw: Date,
+    /// Day 0 of the count.
+    day0: Date,
+    due: Date,
+}
+
+/// A case's ladder on one day: where the case stands, what is recorded by then, and the rungs
+/// in force. The one evaluation behind [`case_alerts`] and [`confirmation_overdue`], so an
+/// alert and the township table can never disagree about when a confirmation fell due.
+struct Ladder<'p, 'r> {
+    init: &'r CaseInit,
+    standing: Standing,
+    /// Day 0 of a run-out 休学 or 延缓入学 ([`resumed_on`]).
+    resumed: Option<Date>,
+    actions: Vec<&'r Action>,
+    rungs: Vec<InForce<'p>>,
+}
+
+impl Ladder<'_, '_> {
+    /// 逾期未确认: `rung` (due on `due`) is met by confirming, the case still stands
+    /// unconfirmed, and `as_of` is past the due day (the due day itself is the last day on
+    /// which confirming is on time).
+    fn confirmation_overdue(&self, rung: &Rung, due: Date, as_of: Date) -> bool {
+        let confirms = rung.satisfied_by.iter().any(|s| matches!(s, Satisfier::Confirmed));
+        confirms && self.standing == Standing::Suspected && self.resumed.is_none() && as_of > due
+    }
+}
+
+/// The ladder of `case` on `as_of`; none for a closed case (unless a suspension has run out),
+/// a case opened after `as_of`, a record whose creating revision has not arrived, and a child
+/// accepted at another school (籍随人走).
+fn ladder<'p, 'r>(
+    policy: &'p Policy,
+    cal: &Calendar,
+    case: &'r Record,
+    student: Option<&'r Record>,
+    as_of: Date,
+) -> Option<Ladder<'p, 'r>> {
+    let init = case.case.as_deref()?;
+    if case.kind != RecordKind::Case || init.opened > as_of {
+        return None;
+    }
+    let mut standing = standing(case, as_of);
+    // A 休学 or 延缓入学 that has run out with the child not back: the ladder runs again from
+    // the first school day after its end.
+    let resumed = resumed_on(cal, case, student, as_of);
+    if standing == Standing::Closed && resumed.is_none() {
+        return None;
+    }
+    if resumed.is_some() {
+        standing = Standing::Suspected;
+    }
+    // 籍随人走: accepted at another school on or before `as_of`, the child is in school there;
+    // the case stands closed (转学核实) from that day even before its closing arrives here.
+    if student.is_some_and(|s| crate::transfer::accepted_elsewhere_on(case, s, as_of).is_some()) {
+        return None;
+    }
+    let actions = actions_until(case, as_of);
+    let run = match resumed {
+        Some(day0) => Some((day0, day0)),
+        None => current_run(cal, init, student, as_of),
+    };
+    let mut rungs = Vec::new();
+    for rung in &policy.ladder {
+        let Some((raw, day0)) = anchor_of(run, rung, &actions) else {
+            continue;
+        };
+        let due = cal.add_days(day0, rung.due_offset());
+        if as_of < due || satisfied(rung, standing, &actions, raw, due) {
+            continue;
+        }
+        rungs.push(InForce { rung, raw, day0, due });
+    }
+    Some(Ladder { init, standing, resumed, actions, rungs })
+}
+
+/// 逾期未确认 (issue 13 point 6): the day a rung met by confirming the case fell due, when on
+/// `as_of` that day has passed and the case is still open and unconfirmed — the same
+/// computation as the alert's 「逾期未确认（应于 D 确认）」, so the township table and the
+/// ranking count such a roll case as 在籍辍学 from the day after D whether or not anyone
+/// confirmed it (a township that does not confirm cannot look better). The earliest such day
+/// when several rungs are met by confirming.
+pub fn confirmation_overdue(
+    policy: &Policy,
+    cal: &Calendar,
+    case: &Record,
+    student: Option<&Record>,
+    as_of: Date,
+) -> Option<Date> {
+    let l = ladder(policy, cal, case, student, as_of)?;
+    l.rungs.iter().filter(|r| l.confirmation_overdue(r.rung, r.due, as_of)).map(|r| r.due).min()
 }
 
 fn served(actions: &[&Action]) -> Vec<Notice> {
@@ -651,6 +719,55 @@ mod tests {
         let done = c.confirm("2026-03-13");
         assert!(d7(&done, "2026-03-13").is_none());
         assert_eq!(d7(&done, "2026-03-12").map(|a| a.level), Some(Level::Urgent), "a past day is judged as it was");
+    }
+
+    /// The township table's deadline ([`confirmation_overdue`]) is the alert's: on every day,
+    /// for both presets whose ladder has a rung met by confirming, with an excused day that
+    /// restarts the run, a late confirmation and a closure, it gives D exactly when an alert
+    /// reads 「逾期未确认（应于 D 确认）」.
+    #[test]
+    fn the_overdue_deadline_is_the_alerts_deadline() {
+        use crate::model::AbsenceKind::{Sick, Unexcused};
+        let student =
+            student_with_absences(&[("2026-03-02", Unexcused), ("2026-03-05", Sick), ("2026-03-09", Unexcused)]);
+        let cases = [
+            (primary_case("2026-03-02").build(), None),
+            (primary_case("2026-03-02").confirm("2026-03-16").build(), None),
+            (primary_case("2026-03-02").close("2026-03-20", Outcome::Returned).build(), None),
+            (
+                CaseBuilder::with_student(
+                    "张小明",
+                    "鸦岭镇",
+                    Some("鸦岭中心小学"),
+                    Some(5),
+                    d("2026-03-02"),
+                    Some(student.id),
+                )
+                .build(),
+                Some(&student),
+            ),
+        ];
+        let mut seen = 0;
+        for p in [shapotou(), Policy::preset("yaoan").unwrap()] {
+            let cal = p.calendar();
+            for (case, stu) in &cases {
+                let mut day = d("2026-02-27");
+                while day <= d("2026-04-10") {
+                    let from_alert = case_alerts(&p, &org(), case, *stu, day).into_iter().find_map(|a| {
+                        a.message.strip_prefix("逾期未确认（应于 ").map(|m| Date::parse(&m[..10]).unwrap())
+                    });
+                    assert_eq!(confirmation_overdue(&p, &cal, case, *stu, day), from_alert, "{day}");
+                    seen += usize::from(from_alert.is_some());
+                    day = day.add_days(1);
+                }
+            }
+        }
+        assert!(seen > 20, "the overdue case occurs: {seen}");
+        // The excused day on 03-05 restarts the run at 03-09: its day 7 is Wed 03-18.
+        let (case, stu) = &cases[3];
+        let cal = shapotou().calendar();
+        assert_eq!(confirmation_overdue(&shapotou(), &cal, case, *stu, d("2026-03-18")), None);
+        assert_eq!(confirmation_overdue(&shapotou(), &cal, case, *stu, d("2026-03-19")), Some(d("2026-03-18")));
     }
 
     // --- 000 §三(二) (yaoan, school days, more than 3) ---------------------------------------------

@@ -20,6 +20,9 @@
 //! - [`cloned_identity_alert`], [`trouble_alert`]: the system itself (an identity on two
 //!   machines; a certificate, disk or backup about to cause trouble).
 //! - [`all_alerts`]: case + school + township rules over a set of records, most urgent first.
+//! - [`overdue_unconfirmed`] ([`confirmation_overdue`] for one case): the cases past the day
+//!   their confirmation fell due and still unconfirmed (逾期未确认), which the township table
+//!   counts as 在籍辍学.
 
 mod accountability;
 mod case;
@@ -28,11 +31,13 @@ mod clock_props;
 mod data_quality;
 mod deadlines;
 mod facts;
+mod handover;
 mod operations;
 mod rates;
 #[cfg(test)]
 mod testkit;
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -41,7 +46,7 @@ use crate::dates::Date;
 use crate::org::Org;
 pub use crate::policy::Level;
 use crate::policy::Policy;
-use crate::revision::RecordKind;
+use crate::revision::{RecordId, RecordKind};
 use crate::state::Record;
 
 use accountability::{notification_alerts, school_dropout_alerts, township_alerts_in};
@@ -49,9 +54,10 @@ use case::case_alerts_in;
 use facts::{index_students, student_of};
 
 pub use accountability::{school_alerts, township_alerts};
-pub use case::case_alerts;
+pub use case::{case_alerts, confirmation_overdue};
 pub use data_quality::{conflict_alert, duplicate_enrolment_alert, duplicate_since};
 pub use deadlines::{calendar_alert, report_deadline_alerts, report_deadline_alerts_issued, SyncDays};
+pub use handover::RESPONSIBLE as HANDOVER_RESPONSIBLE;
 pub use operations::{
     backup_is_stale, cert_expires_soon, cloned_identity_alert, disk_is_low, trouble_alert, Trouble, BACKUP_MAX_DAYS,
     CERT_WARN_DAYS,
@@ -152,11 +158,32 @@ pub fn all_alerts<'a>(
     out.extend(school_dropout_alerts(policy, &cal, org, &records, as_of));
     out.extend(notification_alerts(policy, &cal, org, &records, as_of));
     out.extend(township_alerts_in(policy, &cal, org, &records, as_of));
+    out.extend(handover::handover_alerts(&records, as_of));
     if let Some(t) = township_filter {
         out.retain(|a| a.township == t);
     }
     sort_alerts(&mut out);
     out
+}
+
+/// The cases among `records` (students and cases, any order; a case finds its student among
+/// them) whose confirmation is overdue on `as_of` ([`confirmation_overdue`], 逾期未确认): what
+/// the township table and the ranking count as 在籍辍学 beside the confirmed roll cases
+/// (`indicators::township_table`).
+pub fn overdue_unconfirmed<'a>(
+    policy: &Policy,
+    records: impl IntoIterator<Item = &'a Record>,
+    as_of: Date,
+) -> BTreeSet<RecordId> {
+    let cal = policy.calendar();
+    let records: Vec<&Record> = records.into_iter().collect();
+    let students = index_students(&records);
+    records
+        .iter()
+        .filter(|r| r.kind == RecordKind::Case)
+        .filter(|c| confirmation_overdue(policy, &cal, c, student_of(c, &students), as_of).is_some())
+        .map(|c| c.id)
+        .collect()
 }
 
 #[cfg(test)]

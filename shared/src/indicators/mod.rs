@@ -89,7 +89,10 @@
 //!   and last grade. A rate above 100% is reported as it is with `flag: "rate_above_100"`; a
 //!   negative denominator gives `rate: null` with `flag: "denominator_negative"`, and graduates
 //!   with a zero denominator `flag: "no_denominator"`.
-//! - **Township table.** roll_unreturned = open cases from the roll in state 辍学 (confirmed);
+//! - **Township table.** roll_unreturned = open cases from the roll in state 辍学 (confirmed),
+//!   or still 疑似辍学 past the day their confirmation fell due (逾期未确认, the caller's
+//!   `overdue` set from `alerts::overdue_unconfirmed`: the ladder's deadline, which this history
+//!   of states cannot compute);
 //!   suspected_list_unreturned = open cases from the Ministry's list (any open state);
 //!   census_unreturned = open cases from the other departments' lists. Open means: opened on or
 //!   before `as_of` and not closed on `as_of`. A child counts once (in the first of these
@@ -121,10 +124,13 @@ mod testkit;
 #[cfg(test)]
 mod two_models;
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::dates::Date;
 use crate::org::Org;
+use crate::revision::RecordId;
 
 pub use baseline::{Baseline, BaselineError, BaselineRow, BASELINE_COLUMNS};
 pub use consolidation::{consolidation_report, CohortStage, ConsolidationReport, ConsolidationUnit};
@@ -142,12 +148,19 @@ pub struct Indicators {
     pub ranking: Ranking,
 }
 
-/// Computes every indicator for the school year `as_of` falls in.
-pub fn compute_all(h: &History, org: &Org, baseline: Option<&Baseline>, as_of: Date) -> Indicators {
+/// Computes every indicator for the school year `as_of` falls in; `overdue`: the cases whose
+/// confirmation is overdue on `as_of` ([`township_table`]).
+pub fn compute_all(
+    h: &History,
+    org: &Org,
+    baseline: Option<&Baseline>,
+    as_of: Date,
+    overdue: &BTreeSet<RecordId>,
+) -> Indicators {
     let y = h.school_year_of(as_of);
     let dropout = dropout_report(h, org, y, as_of);
     let consolidation = CohortStage::ALL.iter().map(|s| consolidation_report(h, org, baseline, *s, y, as_of)).collect();
-    let township_table = township_table(h, org, as_of);
+    let township_table = township_table(h, org, as_of, overdue);
     let ranking = ranking_from(org, &township_table, &dropout);
     Indicators { dropout, consolidation, township_table, ranking }
 }
@@ -198,15 +211,15 @@ mod tests {
 
         let s = cases_county();
         let h = history(&s.revs);
-        let t = township_table(&h, &org(), d(2027, 3, 31));
+        let t = township_table(&h, &org(), d(2027, 3, 31), &BTreeSet::new());
         let csv = render(&t, Format::Csv);
         assert!(csv.starts_with("\u{feff}各乡镇辍学学生未返校情况统计表\r\n统计日期,2027-03-31\r\n乡镇,"), "{csv}");
         assert!(csv.ends_with("全县合计,2,1,3,6\r\n"), "{csv}");
         let md = render(&t, Format::Md);
         assert!(md.starts_with("# 各乡镇辍学学生未返校情况统计表\n\n统计截至：2027-03-31"), "{md}");
-        let csv = render(&ranking(&h, &org(), d(2027, 3, 31)), Format::Csv);
+        let csv = render(&ranking(&h, &org(), d(2027, 3, 31), &BTreeSet::new()), Format::Csv);
         assert!(csv.starts_with("\u{feff}2027年3月控辍保学工作排名\r\n统计日期,2027-03-31\r\n排名,乡镇,"), "{csv}");
-        let md = render(&ranking(&h, &org(), d(2027, 3, 31)), Format::Md);
+        let md = render(&ranking(&h, &org(), d(2027, 3, 31), &BTreeSet::new()), Format::Md);
         assert!(md.starts_with("# 2027年3月控辍保学工作排名"), "{md}");
         assert!(md.contains("| 3 | 鸦岭 | 4 | — |"), "{md}");
         let dr = render(&dropout_report(&h, &org(), SchoolYear(2026), d(2027, 3, 31)), Format::Csv);
@@ -398,7 +411,7 @@ mod tests {
         let t_add = t0.elapsed();
         h.build();
         let t_build = t0.elapsed();
-        let all = compute_all(&h, &org, None, d(2026, 3, 31));
+        let all = compute_all(&h, &org, None, d(2026, 3, 31), &BTreeSet::new());
         let t_all = t0.elapsed();
         let hwm = kib("VmHWM:");
         eprintln!(
@@ -427,7 +440,7 @@ mod tests {
     #[test]
     fn compute_all_runs_every_report() {
         let s = junior_county();
-        let all = compute_all(&history(&s.revs), &org(), Some(&baseline_junior()), d(2027, 3, 1));
+        let all = compute_all(&history(&s.revs), &org(), Some(&baseline_junior()), d(2027, 3, 1), &BTreeSet::new());
         assert_eq!(all.consolidation.len(), 3);
         assert_eq!(
             all.consolidation[1],

@@ -2,7 +2,7 @@
 //! townships.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -37,7 +37,12 @@ pub struct TownshipTable {
 }
 
 /// Children still out, per township, on `as_of`.
-pub fn township_table(h: &History, org: &Org, as_of: Date) -> TownshipTable {
+///
+/// `overdue` holds the cases whose confirmation is overdue on `as_of`
+/// (`alerts::overdue_unconfirmed`, 逾期未确认): an open roll case among them counts as 在籍辍学
+/// as if confirmed (issue 13 point 6, 001 附件1; docs/FORMULAS.md), so a township that does
+/// not confirm cannot look better than one that does.
+pub fn township_table(h: &History, org: &Org, as_of: Date, overdue: &BTreeSet<RecordId>) -> TownshipTable {
     // Each child once: the first column that applies (0 roll, 1 Ministry list, 2 census).
     let mut child: HashMap<u32, (u8, u32, RecordId)> = HashMap::new();
     for (i, m) in h.cases.iter().enumerate() {
@@ -53,6 +58,7 @@ pub fn township_table(h: &History, org: &Org, as_of: Date) -> TownshipTable {
         let col = match (m.source, code) {
             (_, c) if c >= CASE_CLOSED => continue,
             (CaseSource::Roll, CASE_CONFIRMED) => 0,
+            (CaseSource::Roll, _) if overdue.contains(&m.id) => 0,
             (CaseSource::Roll, _) => continue,
             (CaseSource::Ministry, _) => 1,
             _ => 2,
@@ -140,9 +146,10 @@ pub fn ranking_from(org: &Org, table: &TownshipTable, dropout: &DropoutReport) -
     Ranking { as_of, month: format!("{:04}-{:02}", as_of.year(), as_of.month()), rows }
 }
 
-/// The monthly ranking on `as_of` (辍学率 of the school year `as_of` falls in).
-pub fn ranking(h: &History, org: &Org, as_of: Date) -> Ranking {
-    let table = township_table(h, org, as_of);
+/// The monthly ranking on `as_of` (辍学率 of the school year `as_of` falls in); `overdue` as
+/// for [`township_table`].
+pub fn ranking(h: &History, org: &Org, as_of: Date, overdue: &BTreeSet<RecordId>) -> Ranking {
+    let table = township_table(h, org, as_of, overdue);
     let dropout = dropout_report(h, org, h.school_year_of(as_of), as_of);
     ranking_from(org, &table, &dropout)
 }
@@ -152,6 +159,7 @@ mod tests {
     use super::*;
     use crate::dates::SchoolYear;
 
+    use crate::indicators::sim::Sim;
     use crate::indicators::testkit::*;
 
     use crate::report::{render, Format};
@@ -161,7 +169,7 @@ mod tests {
         let s = cases_county();
         let org = org();
         let h = history(&s.revs);
-        let t = township_table(&h, &org, d(2027, 3, 31));
+        let t = township_table(&h, &org, d(2027, 3, 31), &none());
         let rows: Vec<(&str, [u64; 4])> = t
             .rows
             .iter()
@@ -175,13 +183,13 @@ mod tests {
             [2, 1, 3, 6]
         );
         // On 2027-04-30: c6 returned (roll 1), c7 opened (census +1).
-        let later = township_table(&h, &org, d(2027, 4, 30));
+        let later = township_table(&h, &org, d(2027, 4, 30), &none());
         assert_eq!(later.rows[2].roll_unreturned, 1);
         assert_eq!(later.rows[2].census_unreturned, 2);
         // A case of a township the org does not know gets its own row, so the total adds up.
         let mut s2 = cases_county();
         s2.simple_case(d(2026, 12, 1), "外县", crate::model::CaseSource::Police);
-        let t2 = township_table(&history(&s2.revs), &org, d(2027, 3, 31));
+        let t2 = township_table(&history(&s2.revs), &org, d(2027, 3, 31), &none());
         assert_eq!(t2.rows.last().unwrap().township, "外县");
         assert_eq!(t2.total.total, 7);
         // The records behind the cells: one case per counted child, in its column.
@@ -204,13 +212,13 @@ mod tests {
         let s = cases_county();
         let org = org();
         let h = history(&s.revs);
-        let r = ranking(&h, &org, d(2027, 3, 31));
+        let r = ranking(&h, &org, d(2027, 3, 31), &none());
         assert_eq!(r.month, "2027-03");
         let rows: Vec<(u32, &str, u64, Option<f64>)> =
             r.rows.iter().map(|x| (x.rank, x.township.as_str(), x.unreturned, x.dropout_rate)).collect();
         assert_eq!(rows, [(1, "城关", 1, Some(0.0)), (2, "白沙", 1, Some(0.5)), (3, "鸦岭", 4, None)]);
         // Equal on both keys: equal rank, the next one skips.
-        let table = township_table(&h, &org, d(2027, 3, 31));
+        let table = township_table(&h, &org, d(2027, 3, 31), &none());
         let mut dr = dropout_report(&h, &org, SchoolYear(2026), d(2027, 3, 31));
         dr.townships.iter_mut().find(|u| u.name == "白沙").unwrap().rate = Some(0.0);
         let ranks: Vec<u32> = ranking_from(&org, &table, &dr).rows.iter().map(|x| x.rank).collect();
@@ -219,5 +227,106 @@ mod tests {
         assert_eq!(v["rows"][0]["rank"], 1);
         assert!(v["rows"][2]["dropout_rate"].is_null());
         assert_eq!(h.case_count(), 10);
+    }
+
+    fn none() -> BTreeSet<RecordId> {
+        BTreeSet::new()
+    }
+
+    /// 逾期未确认 (issue 13 point 6) at 沙坡头 (the default preset): a roll case opened Mon
+    /// 2026-03-02 must be confirmed on day 7, Wed 03-11 (the weekend does not count). 鸦岭's
+    /// case is confirmed on the day; 白沙's never is; 城关's is confirmed two days late.
+    fn overdue_county() -> (Sim, [RecordId; 3]) {
+        use crate::model::{CaseSource::Roll, CaseState::Confirmed};
+        let mut s = Sim::new();
+        let on_time = s.simple_case(d(2026, 3, 2), "鸦岭", Roll);
+        s.case_state(on_time, d(2026, 3, 11), Confirmed);
+        let never = s.simple_case(d(2026, 3, 2), "白沙", Roll);
+        let late = s.simple_case(d(2026, 3, 2), "城关", Roll);
+        s.case_state(late, d(2026, 3, 13), Confirmed);
+        (s, [on_time, never, late])
+    }
+
+    /// The table as the hub computes it: the overdue cases from the folded records (the
+    /// alerts' deadline), the columns from the history.
+    fn table_on(s: &Sim, day: Date) -> (BTreeSet<RecordId>, TownshipTable) {
+        let policy = crate::policy::Policy::preset("shapotou").unwrap();
+        let records = crate::state::fold_all(&s.revs);
+        let overdue = crate::alerts::overdue_unconfirmed(&policy, records.values(), day);
+        let t = township_table(&history(&s.revs), &org(), day, &overdue);
+        (overdue, t)
+    }
+
+    fn roll(t: &TownshipTable) -> Vec<(&str, u64)> {
+        t.rows.iter().map(|r| (r.township.as_str(), r.roll_unreturned)).collect()
+    }
+
+    #[test]
+    fn an_unconfirmed_roll_case_counts_from_the_day_after_its_confirmation_fell_due() {
+        let (s, [_, never, late]) = overdue_county();
+        // Day − 1 (Tue 03-10): nobody is late yet; only confirmed cases count (none yet).
+        let (overdue, t) = table_on(&s, d(2026, 3, 10));
+        assert!(overdue.is_empty());
+        assert_eq!(roll(&t), [("城关", 0), ("白沙", 0), ("鸦岭", 0)]);
+        // The day itself (Wed 03-11): confirming is still on time; 鸦岭 confirmed and counts,
+        // the others are owed but not yet overdue.
+        let (overdue, t) = table_on(&s, d(2026, 3, 11));
+        assert!(overdue.is_empty());
+        assert_eq!(roll(&t), [("城关", 0), ("白沙", 0), ("鸦岭", 1)]);
+        // Day + 1 (Thu 03-12): the unconfirmed cases count as 在籍辍学 whether or not anyone
+        // confirmed them, so no township looks better for not confirming.
+        let (overdue, t) = table_on(&s, d(2026, 3, 12));
+        assert_eq!(overdue, BTreeSet::from([never, late]));
+        assert_eq!(roll(&t), [("城关", 1), ("白沙", 1), ("鸦岭", 1)]);
+        assert_eq!((t.total.roll_unreturned, t.total.total), (3, 3));
+        // Confirmed late (03-13): counted as confirmed from then on, no longer as overdue.
+        let (overdue, t) = table_on(&s, d(2026, 3, 13));
+        assert_eq!(overdue, BTreeSet::from([never]));
+        assert_eq!(roll(&t), [("城关", 1), ("白沙", 1), ("鸦岭", 1)]);
+    }
+
+    #[test]
+    fn an_overdue_case_stops_counting_when_it_closes_and_never_counts_twice() {
+        use crate::model::{CaseSource, CaseState::Closed, Outcome};
+        let (mut s, [_, never, _]) = overdue_county();
+        s.case_state(never, d(2026, 3, 20), Closed { outcome: Outcome::Returned, evidence: None, on: d(2026, 3, 20) });
+        let (_, t) = table_on(&s, d(2026, 3, 19));
+        assert_eq!(roll(&t)[1], ("白沙", 1));
+        let (overdue, t) = table_on(&s, d(2026, 3, 20));
+        assert!(!overdue.contains(&never));
+        assert_eq!(roll(&t)[1], ("白沙", 0));
+        // A roll case of the same child as a list case: once, in the roll column, when overdue.
+        let mut s = Sim::new();
+        let birth = Date::ymd(2014, 5, 5);
+        let id = s.id(birth, crate::model::Sex::Female);
+        let child = s.child("王小红", birth, crate::model::Sex::Female, Some(id));
+        s.case(d(2026, 3, 2), "白沙", CaseSource::Roll, child.clone(), None);
+        s.case(d(2026, 3, 2), "白沙", CaseSource::Ministry, child, None);
+        let row = |day| {
+            let (_, t) = table_on(&s, day);
+            let r = t.rows.into_iter().find(|r| r.township == "白沙").unwrap();
+            (r.roll_unreturned, r.suspected_list_unreturned, r.total)
+        };
+        assert_eq!(row(d(2026, 3, 11)), (0, 1, 1));
+        assert_eq!(row(d(2026, 3, 12)), (1, 0, 1));
+    }
+
+    /// The ranking reads the same column: on day + 1 the township that never confirmed no
+    /// longer ranks above the one that confirmed on time.
+    #[test]
+    fn the_ranking_counts_the_overdue_case_too() {
+        let (s, _) = overdue_county();
+        let policy = crate::policy::Policy::preset("shapotou").unwrap();
+        let records = crate::state::fold_all(&s.revs);
+        let h = history(&s.revs);
+        let unreturned = |day: Date| {
+            let overdue = crate::alerts::overdue_unconfirmed(&policy, records.values(), day);
+            let r = ranking(&h, &org(), day, &overdue);
+            assert_eq!(r.month, "2026-03");
+            r.rows.iter().map(|x| (x.township.clone(), x.unreturned)).collect::<BTreeMap<_, _>>()
+        };
+        assert_eq!(unreturned(d(2026, 3, 11))["白沙"], 0);
+        assert_eq!(unreturned(d(2026, 3, 12))["白沙"], 1);
+        assert_eq!(unreturned(d(2026, 3, 12))["鸦岭"], 1);
     }
 }
