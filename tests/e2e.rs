@@ -9,6 +9,7 @@ mod e2e {
     mod case_details;
     mod dashboard;
     mod durability;
+    mod handover;
     mod hub_alerts;
     mod identity;
     mod school_app;

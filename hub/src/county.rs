@@ -23,6 +23,7 @@ use baoxue_shared::alerts::{
 };
 use baoxue_shared::census::{match_census, parse_census_with, CensusIndex, CensusOutcome, MatchContext};
 use baoxue_shared::dates::{SchoolYear, SchoolYearStart};
+use baoxue_shared::handover::HandoverReport;
 use baoxue_shared::indicators::{
     compute_all, consolidation_report, dropout_report, ranking, township_table, Baseline, CohortStage, DropoutReport,
     DropoutUnit, Indicators,
@@ -76,6 +77,8 @@ pub enum ReportKind {
     Dropout,
     TownshipTable,
     Ranking,
+    /// 非户籍辍学学生通报移交清单 (000 §三(二), shared::handover).
+    Handover,
 }
 
 impl std::str::FromStr for ReportKind {
@@ -86,7 +89,8 @@ impl std::str::FromStr for ReportKind {
             "dropout" | "辍学率" => Ok(ReportKind::Dropout),
             "township-table" | "township_table" | "乡镇统计表" => Ok(ReportKind::TownshipTable),
             "ranking" | "排名" => Ok(ReportKind::Ranking),
-            t => Err(format!("报表「{t}」无效，可选：consolidation、dropout、township-table、ranking")),
+            "handover" | "通报移交" => Ok(ReportKind::Handover),
+            t => Err(format!("报表「{t}」无效，可选：consolidation、dropout、township-table、ranking、handover")),
         }
     }
 }
@@ -98,6 +102,7 @@ impl ReportKind {
             ReportKind::Dropout => "dropout",
             ReportKind::TownshipTable => "township-table",
             ReportKind::Ranking => "ranking",
+            ReportKind::Handover => "handover",
         }
     }
 }
@@ -243,6 +248,10 @@ impl County {
             ReportKind::Ranking => {
                 let overdue = self.overdue(snap, &self.case_students(snap)?, o.as_of);
                 f(&ranking(h, &self.org, o.as_of, &overdue))
+            }
+            ReportKind::Handover => {
+                let students = self.case_students(snap)?;
+                f(&HandoverReport::new(snap.cases.values().chain(students.values()), o.as_of))
             }
         }
     }

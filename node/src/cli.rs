@@ -396,6 +396,9 @@ pub struct EditCli {
     /// 户籍村
     #[arg(long)]
     pub hukou_village: Option<String>,
+    /// 户籍所在县（仅外县户籍填写；空字符串清除）
+    #[arg(long, value_name = "COUNTY")]
+    pub hukou_county: Option<String>,
     #[command(flatten)]
     pub rec: Recording,
 }
@@ -574,7 +577,7 @@ fn flag_limit(flag: &str) -> Option<usize> {
         "--phone" => MAX_PHONE,
         "--class" => MAX_CLASS,
         "--school" | "--to-school" => MAX_SCHOOL,
-        "--hukou-township" | "--township" => MAX_TOWNSHIP,
+        "--hukou-township" | "--township" | "--hukou-county" => MAX_TOWNSHIP,
         "--hukou-village" => MAX_VILLAGE,
         "--groups" => MAX_GROUPS,
         "--reason" | "--out-of-county" | "--notice" | "--cause" => MAX_SHORT,
@@ -868,6 +871,7 @@ fn student(ctx: &Context, sc: StudentCmd) -> Result<Output> {
                 groups: e.groups.as_deref(),
                 hukou_township: e.hukou_township.as_deref(),
                 hukou_village: e.hukou_village.as_deref(),
+                hukou_county: e.hukou_county.as_deref(),
             };
             st::edit(&*ctx.ledger()?, &e.student, &args, &stamp)
         }

@@ -47,6 +47,7 @@ pub mod calendar;
 pub mod census;
 pub mod codec;
 pub mod dates;
+pub mod handover;
 pub mod ids;
 pub mod indicators;
 pub mod model;

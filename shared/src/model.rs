@@ -216,6 +216,9 @@ vocab!(
     Referral => "上报/移交", "referral" | "上报";
     Search => "查找", "search";
     Other => "其他", "other";
+    // Appended (stored actions keep their index): the bureau's 通报 and 学籍档案 handover to
+    // the 户籍 county of a non-local pupil (000 §三(二); shared::handover).
+    Handover => "户籍地通报移交", "handover" | "通报移交";
 });
 
 vocab!(

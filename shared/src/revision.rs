@@ -218,6 +218,9 @@ pub enum Field {
     Reason,
     /// A case's closure evidence (销号材料, [`ClosureEvidence`]): written with the closing state.
     Closure,
+    /// A student's 户籍所在县 when it is another county (empty: the county's own, as every
+    /// student recorded before it existed): a non-local pupil (000 §三(二), shared::handover).
+    HukouCounty,
 }
 
 impl Field {
@@ -243,6 +246,7 @@ impl Field {
             Field::Responsible => "责任人",
             Field::Reason => "异动原因",
             Field::Closure => "销号材料",
+            Field::HukouCounty => "户籍所在县",
         }
     }
     pub fn key(self) -> &'static str {
@@ -267,6 +271,7 @@ impl Field {
             Field::Responsible => "responsible",
             Field::Reason => "reason",
             Field::Closure => "closure",
+            Field::HukouCounty => "hukou_county",
         }
     }
     pub const ALL: &'static [Field] = &[
@@ -290,6 +295,7 @@ impl Field {
         Field::Responsible,
         Field::Reason,
         Field::Closure,
+        Field::HukouCounty,
     ];
     pub fn from_key(s: &str) -> Option<Field> {
         Field::ALL.iter().copied().find(|f| f.key() == s || f.label() == s)

@@ -28,6 +28,8 @@ pub enum ReportName {
     TownshipTable,
     /// 月度排名
     Ranking,
+    /// 非户籍辍学学生通报移交清单（000 §三(二)）
+    Handover,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
@@ -179,6 +181,7 @@ pub fn report(ctx: &Context, a: &ReportArgs) -> Result<ReportOutput> {
         ReportName::Dropout => ReportKind::Dropout,
         ReportName::TownshipTable => ReportKind::TownshipTable,
         ReportName::Ranking => ReportKind::Ranking,
+        ReportName::Handover => ReportKind::Handover,
     };
     let stage = match a.stage {
         None | Some(StageArg::NineYear) => CohortStage::NineYear,

@@ -571,6 +571,8 @@ pub struct EditArgs<'a> {
     pub groups: Option<&'a str>,
     pub hukou_township: Option<&'a str>,
     pub hukou_village: Option<&'a str>,
+    /// 户籍所在县, only for a 户籍 in another county (shared::handover); "" clears it.
+    pub hukou_county: Option<&'a str>,
 }
 
 /// Field updates; each names the values it replaces, so concurrent edits of different fields
@@ -622,6 +624,16 @@ pub fn edit(l: &Ledger, arg: &str, a: &EditArgs, stamp: &Stamp) -> Result<Output
     }
     if let Some(v) = a.hukou_village {
         wanted.push((Field::HukouVillage, opt_text(v)));
+    }
+    if let Some(c) = a.hukou_county {
+        let own = l.config.county_name.trim();
+        if !own.is_empty() && c.trim() == own {
+            return Err(invalid(format!(
+                "--hukou-county「{}」是本县：户籍所在县只为外县户籍填写（本县户籍留空）",
+                c.trim()
+            )));
+        }
+        wanted.push((Field::HukouCounty, opt_text(c)));
     }
     if wanted.is_empty() {
         return Err(invalid("没有要修改的字段：请用 --name、--class、--grade、--guardian、--phone、--groups 等指定"));

@@ -317,6 +317,9 @@ pub async fn page(
         .unwrap_or_default();
     let guardian = student.as_ref().and_then(|s| s.text(Field::Guardian)).unwrap_or("—");
     let phone = student.as_ref().and_then(|s| s.text(Field::Phone)).unwrap_or("—");
+    // A non-local pupil (000 §三(二)): the handover to the 户籍 county, once confirmed.
+    let non_local = student.as_ref().and_then(|s| baoxue_shared::handover::hukou_county(s)).map(str::to_string);
+    let handover = baoxue_shared::handover::item(&c, student.as_ref(), today);
     let body = html! {
         h1 { (c.name()) " · 案件 " (c.id.short()) }
         div.cards {
@@ -334,6 +337,16 @@ pub async fn page(
                 div { "立案 " (i.map(|i| i.opened.to_string()).unwrap_or_default()) "　起算日 " (i.map(|i| i.clock_start.to_string()).unwrap_or_default()) }
                 div { "辍学原因 " (c.cause().map(|x| x.label()).unwrap_or("不详")) }
                 div { "劝返方案 " (c.plan().unwrap_or("（未填写）")) }
+            }
+        }
+        @if let Some(h) = &handover {
+            div.alert-item.warning {
+                "非户籍学生：户籍在 " (h.hukou_place()) "。"
+                @match h.handed_over {
+                    Some(d) => { (d) " 已向户籍所在县通报移交。" }
+                    None => { "确认辍学（" (h.confirmed) "）后应由县教育局向" (h.hukou_county) "教育行政部门" (baoxue_shared::handover::NEEDS) "；办结后在下方记录「" (ActionKind::Handover.label()) "」。" }
+                }
+                div.small.muted { "依据 " (baoxue_shared::handover::CLAUSE) }
             }
         }
         @if !alerts.is_empty() {
@@ -393,6 +406,9 @@ pub async fn page(
                     label { "措施" select name="kind" {
                         @for k in [ActionKind::Call, ActionKind::Visit, ActionKind::Referral, ActionKind::Search, ActionKind::Other] {
                             option value=(k.key()) { (k.label()) }
+                        }
+                        @if non_local.is_some() {
+                            option value=(ActionKind::Handover.key()) { (ActionKind::Handover.label()) "（向户籍所在县通报、转交学籍档案）" }
                         }
                     } }
                     label { "经办人 " span.hint { "默认为您本人，可从本乡镇人员中选择" } input type="text" name="by" value=(user.name) list="people" required; }

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use chrono::Months;
 
 use super::facts::{
-    actions_until, add_months, dropout_on, first_of_month, index_students, school_of, stage_of, student_of, People,
+    actions_until, add_months, dropout_on, first_of_month, index_students, is_measure, school_of, stage_of, student_of,
+    People,
 };
 use super::{Alert, SubjectKind};
 use crate::calendar::Calendar;
@@ -312,7 +313,10 @@ pub(super) fn township_alerts_in(
         }
         let t = ds[over].since;
         let unmeasured = |due: Date| -> Vec<&Dropout> {
-            ds.iter().copied().filter(|d| !d.case.actions.values().any(|a| a.date >= t && a.date < due)).collect()
+            ds.iter()
+                .copied()
+                .filter(|d| !d.case.actions.values().any(|a| a.date >= t && a.date < due && is_measure(a)))
+                .collect()
         };
         let in_force = rule.steps.iter().rev().find_map(|s| {
             let due = add_months(t, s.months);

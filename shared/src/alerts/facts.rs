@@ -108,7 +108,14 @@ pub(super) fn dropout_on(cal: &Calendar, case: &Record, on: Date) -> Option<(Dat
 }
 
 pub(super) fn actions_until(case: &Record, as_of: Date) -> Vec<&Action> {
-    case.actions_sorted().into_iter().filter(|a| a.date <= as_of).collect()
+    case.actions_sorted().into_iter().filter(|a| a.date <= as_of && is_measure(a)).collect()
+}
+
+/// Whether an action is a persuasion measure the rules count. The bureau's handover of a
+/// non-local pupil to the 户籍 county (户籍地通报移交, 000 §三(二)) is paperwork between bureaus,
+/// not a measure taken with the child: it satisfies no rung and is no "劝返措施".
+pub(super) fn is_measure(a: &Action) -> bool {
+    a.kind != crate::model::ActionKind::Handover
 }
 
 pub(super) fn add_months(d: Date, n: u32) -> Date {

@@ -31,6 +31,7 @@ mod clock_props;
 mod data_quality;
 mod deadlines;
 mod facts;
+mod handover;
 mod operations;
 mod rates;
 #[cfg(test)]
@@ -56,6 +57,7 @@ pub use accountability::{school_alerts, township_alerts};
 pub use case::{case_alerts, confirmation_overdue};
 pub use data_quality::{conflict_alert, duplicate_enrolment_alert, duplicate_since};
 pub use deadlines::{calendar_alert, report_deadline_alerts, report_deadline_alerts_issued, SyncDays};
+pub use handover::RESPONSIBLE as HANDOVER_RESPONSIBLE;
 pub use operations::{
     backup_is_stale, cert_expires_soon, cloned_identity_alert, disk_is_low, trouble_alert, Trouble, BACKUP_MAX_DAYS,
     CERT_WARN_DAYS,
@@ -156,6 +158,7 @@ pub fn all_alerts<'a>(
     out.extend(school_dropout_alerts(policy, &cal, org, &records, as_of));
     out.extend(notification_alerts(policy, &cal, org, &records, as_of));
     out.extend(township_alerts_in(policy, &cal, org, &records, as_of));
+    out.extend(handover::handover_alerts(&records, as_of));
     if let Some(t) = township_filter {
         out.retain(|a| a.township == t);
     }

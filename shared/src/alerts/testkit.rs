@@ -28,6 +28,7 @@ pub(super) fn org() -> Org {
 }
 
 /// Builds the revisions of one case and folds them, as the store would.
+#[derive(Clone)]
 pub(super) struct CaseBuilder {
     pub(super) id: RecordId,
     pub(super) revs: Vec<Revision>,
