@@ -141,6 +141,9 @@ fn a_teachers_day_in_chromium() {
     b.click_and_wait("form[action$='/act'] button[type=submit]").expect("save visit");
     let main = b.text("main").expect("main");
     assert!(main.contains("已记录措施") && main.contains("家访"), "{main}");
+    // The case page reads the visit's typed 附件2 fields (shared::visit), one a line.
+    assert!(main.contains("陪同教师：陈老师") && main.contains("家长意见：同意周一送孩子返校"), "{main}");
+    assert!(main.contains("家访内容：见到母亲"), "{main}");
     let case_url = b.url().expect("url");
     let case_path = case_url.split('?').next().unwrap_or("").to_string();
 
