@@ -131,6 +131,7 @@ pub fn student_json(l: &Ledger, rec: &Record, unmasked: bool) -> Json {
         "phone": rec.text(baoxue_shared::Field::Phone),
         "hukou_township": rec.text(baoxue_shared::Field::HukouTownship),
         "hukou_village": rec.text(baoxue_shared::Field::HukouVillage),
+        "hukou_county": rec.text(baoxue_shared::Field::HukouCounty),
         "entry_year": rec.entry_year(),
         "absences": rec.absences.len(),
         "conflicts": rec.conflicts().iter().map(|(f, _)| f.key()).collect::<Vec<_>>(),

@@ -41,6 +41,10 @@ fn a_non_local_pupil_is_handed_over_once_confirmed() {
         "--date",
         "2026-09-02",
     ]);
+    let shown = a.json(&["student", "show", &kid.student_no, "--json"]);
+    assert_eq!(shown["hukou_county"], "嵩县");
+    assert!(a.ok(&["student", "show", &kid.student_no]).contains("户籍所在县 嵩县"));
+    assert!(a.json(&["student", "show", &local.student_no, "--json"])["hukou_county"].is_null());
     for k in [kid, local] {
         a.ok(&["absence", &k.student_no, "--kind", "unexcused", "--date", "2026-09-07"]);
     }

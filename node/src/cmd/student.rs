@@ -348,6 +348,9 @@ pub fn show(l: &Ledger, arg: &str, json: bool, unmasked_json: bool) -> Result<Ou
             Value::Groups(r.groups().to_vec())
         ),
     );
+    if let Some(c) = baoxue_shared::handover::hukou_county(&r) {
+        p(&mut o, format!("户籍所在县 {c}（外县户籍：确认辍学后须向户籍地通报移交，000 §三(二)）"));
+    }
     p(&mut o, format!("监护人 {}  电话 {}", opt(Field::Guardian), opt(Field::Phone)));
     if !l.is_ours(&r) {
         p(&mut o, format!("（本乡镇只读：该生现属{}）", l.township_of(&r).unwrap_or("外县或未知乡镇")));
