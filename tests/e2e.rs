@@ -17,4 +17,5 @@ mod e2e {
     mod sync;
     mod units;
     mod walkthrough;
+    mod warnings;
 }

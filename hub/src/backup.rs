@@ -1,7 +1,8 @@
 //! `baoxue-hub backup`, `restore`, `backup-key`, and the backup after each nightly: an archive
 //! of the store and the county's files, encrypted to the county's backup public key (age), so
 //! that the bureau restores the hub with its offline backup identity even when the machine and
-//! its data key are gone (see `baoxue_store::backup`).
+//! its data key are gone (see `baoxue_store::backup`). An archive carries the county's files,
+//! the dashboard's accounts and audit log, and every dated nightly archive (`reports/`).
 
 use std::path::{Path, PathBuf};
 
@@ -13,11 +14,16 @@ use crate::data::{
     HubDir, HubError, Result, CA_FILE, CONFIG_FILE, HUB_CERT_FILE, NODES_FILE, ORG_FILE, POLICY_FILE, STATUS_FILE,
     STORE_DIR,
 };
+use crate::web::{audit_sealer, AUDIT_FILE};
 
 /// Files an archive carries besides the store (the PEM files in clear inside the encryption).
 const FILES: [&str; 7] = [CONFIG_FILE, ORG_FILE, POLICY_FILE, NODES_FILE, STATUS_FILE, CA_FILE, HUB_CERT_FILE];
 /// Files sealed with the data key in the data directory.
 const SEALED: [&str; 2] = [CA_FILE, HUB_CERT_FILE];
+/// The dashboard's accounts and the reports marked as sent upward (restored as they are).
+const WEB_PLAIN: [&str; 2] = ["web/accounts.json", "web/sent.jsonl"];
+/// The dated nightly archives, `reports/YYYY-MM-DD/*` (sealed with the data key).
+const REPORTS: &str = "reports";
 
 /// Where a new backup identity is written: beside the data directory, for the operator to
 /// move offline.
@@ -63,9 +69,56 @@ impl HubDir {
                 files.push((f.to_string(), bytes));
             }
         }
+        for f in WEB_PLAIN {
+            let p = self.path(f);
+            if p.is_file() {
+                let bytes = std::fs::read(&p).map_err(|source| HubError::Io { path: p.clone(), source })?;
+                files.push((f.to_string(), bytes));
+            }
+        }
+        // The audit log and the archives in clear inside the archive (encrypted to the county's
+        // key); a restore seals them again under the new machine's key.
+        let audit = self.path(AUDIT_FILE);
+        if audit.is_file() {
+            let bytes = std::fs::read(&audit).map_err(|source| HubError::Io { path: audit.clone(), source })?;
+            files.push((AUDIT_FILE.to_string(), audit_sealer(key.clone()).open_log(&bytes)));
+        }
+        for (name, path) in self.archive_files()? {
+            let bytes = key.read_file(&path).map_err(|source| HubError::Io { path: path.clone(), source })?;
+            files.push((name, bytes));
+        }
         let header = BackupHeader { kind: "hub".into(), created: crate::data::now_text(), epoch: store.epoch()? };
         let count = write_backup(store, &header, &files, &recipient, out)?;
         Ok((count, recipient))
+    }
+
+    /// Every file of the dated nightly archives: (name inside a backup, path).
+    fn archive_files(&self) -> Result<Vec<(String, PathBuf)>> {
+        let mut out = Vec::new();
+        let root = self.path(REPORTS);
+        let list = |p: &Path| -> Result<Vec<(String, PathBuf)>> {
+            let mut v = Vec::new();
+            for e in std::fs::read_dir(p).map_err(|source| HubError::Io { path: p.to_path_buf(), source })? {
+                let e = e.map_err(|source| HubError::Io { path: p.to_path_buf(), source })?;
+                v.push((e.file_name().to_string_lossy().into_owned(), e.path()));
+            }
+            v.sort();
+            Ok(v)
+        };
+        if !root.is_dir() {
+            return Ok(out);
+        }
+        for (day, dir) in list(&root)? {
+            if !dir.is_dir() {
+                continue;
+            }
+            for (file, path) in list(&dir)? {
+                if path.is_file() && !file.ends_with(".tmp") {
+                    out.push((format!("{REPORTS}/{day}/{file}"), path));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The backup after a nightly run, into the configured directory (none configured: none).
@@ -102,10 +155,15 @@ impl HubDir {
         for (name, bytes) in &restored.files {
             let p = self.path(name);
             let io = |source| HubError::Io { path: p.clone(), source };
+            if let Some(parent) = p.parent().filter(|d| *d != self.root) {
+                create_private_dir(parent).map_err(|source| HubError::Io { path: parent.to_path_buf(), source })?;
+            }
             if name == CONFIG_FILE {
                 config = Some(bytes.clone());
-            } else if SEALED.contains(&name.as_str()) {
+            } else if SEALED.contains(&name.as_str()) || name.starts_with(&format!("{REPORTS}/")) {
                 key.write_file(&p, bytes).map_err(io)?;
+            } else if name == AUDIT_FILE {
+                write_private(&p, &audit_sealer(key.clone()).seal_log(bytes)).map_err(io)?;
             } else {
                 write_private(&p, bytes).map_err(io)?;
             }

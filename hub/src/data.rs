@@ -9,7 +9,8 @@
 //!   hub.pem           the hub's server certificate and key, sealed likewise
 //!   org.csv           townships and schools (as last imported)
 //!   policy.toml       the county policy, self-contained TOML
-//!   nodes.toml        every node issued: name, township, issue date, revoked or not
+//!   nodes.toml        every node issued: name, township, issue date, certificate expiry,
+//!                     revoked or not
 //!   node-status.json  each node's syncs as seen by `serve`: the last one, and the days of
 //!                     all successful ones (runs of days), for the reporting deadlines
 //!   store/            the sled store (revisions, derived records, sync cursors), sealed
@@ -121,6 +122,10 @@ pub struct NodeEntry {
     pub revoked: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_on: Option<String>,
+    /// The last day its certificate is valid (`YYYY-MM-DD`, its notAfter), for the warning
+    /// 30 days before; absent for nodes issued by an earlier version (issue day + validity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_expires: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -500,6 +505,7 @@ impl HubDir {
         }
         let ca = self.ca()?;
         let cred = issue_node_cert(&ca, name, township)?;
+        let cert_expires = baoxue_net::cert_expiry(&cred.cert_pem, "节点证书")?.to_string();
         let bundle = Bundle {
             format: BUNDLE_FORMAT.into(),
             node: name.into(),
@@ -515,6 +521,9 @@ impl HubDir {
             node_key: cred.key_pem,
             org_csv: org.to_csv(),
             policy_toml: self.policy_toml()?,
+            // The county's backup key (made now if an earlier version set the hub up without
+            // one): the node's backups are encrypted to it.
+            backup_recipient: Some(self.backup_recipient()?.0),
         };
         let text = bundle.to_text()?;
         nodes.push(NodeEntry {
@@ -523,6 +532,7 @@ impl HubDir {
             issued: bundle.issued.clone(),
             revoked: false,
             revoked_on: None,
+            cert_expires: Some(cert_expires),
         });
         self.write_nodes(&nodes)?;
         Ok(text)

@@ -43,6 +43,7 @@ pub mod conflicts;
 pub mod control;
 pub mod county;
 pub mod data;
+pub mod health;
 pub mod nightly;
 pub mod nightly_hook;
 pub mod org_guard;

@@ -11,6 +11,12 @@
 //! touched, so a night with a few thousand new revisions costs a few thousand reads whatever
 //! the county's size. Without a usable snapshot (first run, damaged file, a store restored from
 //! backup) the run rebuilds it from the derived records in one pass.
+//!
+//! The students the cases name are not kept here: the case rules and the township table's
+//! 逾期未确认 count (a roll case past the day its confirmation fell due is 在籍辍学) read them
+//! from the store when computing (`County::case_students`), so that rule needed no change of
+//! this file's layout. A layout change bumps `SNAPSHOT_VERSION`; a file of another version
+//! fails to load and the next refresh rebuilds it from the records.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{Read, Write};

@@ -51,6 +51,12 @@ pub struct Stats {
     pub nodes: Vec<NodeStat>,
     pub hub_revisions: u64,
     pub duplicates: Vec<Duplicate>,
+    /// The hub's own facts for the warnings before trouble (certificates, disk, last backup).
+    #[serde(default)]
+    pub operations: baoxue_shared::alerts::OperationsFacts,
+    /// The warnings before trouble in force today: the hub's own and the nodes' certificates.
+    #[serde(default)]
+    pub warnings: Vec<baoxue_shared::alerts::Alert>,
 }
 
 /// Counts everything (one pass over the records and one over the log).
@@ -64,6 +70,8 @@ pub fn stats(dir: &HubDir, store: &Store) -> Result<Stats> {
         nodes: Vec::new(),
         hub_revisions: 0,
         duplicates: Vec::new(),
+        operations: crate::health::facts(dir, store),
+        warnings: crate::health::alerts(dir, store, baoxue_shared::Date::today()),
     };
     let mut by_id: BTreeMap<String, Vec<Enrolment>> = BTreeMap::new();
     for r in store.records(None) {
@@ -163,6 +171,16 @@ pub fn to_text(s: &Stats) -> String {
     }
     for d in &s.duplicates {
         t.push_str(&format!("{}\n", d.message));
+    }
+    let ops = &s.operations;
+    let mut parts: Vec<String> = ops.certificates.iter().map(|c| format!("{}至 {}", c.what, c.expires)).collect();
+    if let Some(d) = &ops.disk {
+        parts.push(format!("磁盘剩余 {:.1} GiB", d.free as f64 / (1u64 << 30) as f64));
+    }
+    parts.push(format!("上次备份 {}", ops.last_backup.map(|d| d.to_string()).unwrap_or_else(|| "从未".into())));
+    t.push_str(&format!("运行：{}\n", parts.join("  ")));
+    for a in &s.warnings {
+        t.push_str(&format!("[{}] {}\n", a.level, a.message));
     }
     t.trim_end().to_string()
 }

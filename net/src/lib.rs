@@ -38,8 +38,9 @@ mod tests;
 pub use error::NetError;
 pub use frame::{FramedStream, MAX_FRAME};
 pub use pki::{
-    ca_county_code, issue_hub_cert, issue_node_cert, peer_identity, pem_blocks, read_pem_files, write_file_atomic,
-    write_pem_files, CountyCa, Credentials, NodeIdentity, PemBlock, PemPaths, HUB_SERVER_NAME,
+    ca_county_code, cert_expiry, issue_hub_cert, issue_node_cert, peer_identity, pem_blocks, read_pem_files,
+    write_file_atomic, write_pem_files, CountyCa, Credentials, NodeIdentity, PemBlock, PemPaths, HUB_SERVER_NAME,
+    LEAF_VALIDITY_DAYS,
 };
 pub use transport::{
     close_code, connect, nothing_revoked, revoked_names, Conn, Peer, RevocationCheck, Server, ALPN, CONNECT_TIMEOUT,

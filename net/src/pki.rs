@@ -45,6 +45,8 @@ pub const HUB_SERVER_NAME: &str = "baoxue-hub";
 const CA_CN_PREFIX: &str = "baoxue county CA ";
 const NODE_URI_PREFIX: &str = "baoxue://node/";
 const LEAF_DAYS: i64 = 3652;
+/// How long a node's or the hub's certificate is valid from its issue (days).
+pub const LEAF_VALIDITY_DAYS: i64 = LEAF_DAYS;
 const CA_DAYS: i64 = 2 * 3652;
 const BACKDATE_DAYS: i64 = 1;
 /// X.520 upper bound for a common name, in characters.
@@ -546,6 +548,15 @@ pub(crate) fn all_cert_ders(pem: &str, what: &str) -> Result<Vec<CertificateDer<
     Ok(certs)
 }
 
+/// The last day (UTC+8) the first certificate in `pem` is valid (its notAfter), for the
+/// warning before it expires. `what` names the certificate in an error.
+pub fn cert_expiry(pem: &str, what: &str) -> Result<baoxue_shared::Date, NetError> {
+    let ders = all_cert_ders(pem, what)?;
+    let cert = parse_x509(ders[0].as_ref(), what)?;
+    let secs = cert.validity().not_after.timestamp();
+    Ok(baoxue_shared::Date::of_ms(u64::try_from(secs).unwrap_or(0).saturating_mul(1000)))
+}
+
 pub(crate) fn parse_key_pair(pem: &str, what: &str) -> Result<KeyPair, NetError> {
     KeyPair::from_pem(pem).map_err(|e| NetError::Pem { what: what.into(), reason: e.to_string() })
 }
@@ -736,5 +747,17 @@ mod tests {
                     -----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
         assert!(Credentials::from_pem_string(fake).is_err());
         assert!(CountyCa::from_pem("x", "y").is_err());
+    }
+
+    #[test]
+    fn cert_expiry_is_the_not_after_day() {
+        let ca = CountyCa::generate("410329", "伊川县").unwrap();
+        let node = issue_node_cert(&ca, "鸦岭中心校", "鸦岭").unwrap();
+        let today = baoxue_shared::Date::of_ms(baoxue_shared::revision::now_ms());
+        let left = cert_expiry(&node.to_pem_string(), "节点证书").unwrap().days_since(today);
+        assert!((LEAF_DAYS - 1..=LEAF_DAYS + 1).contains(&left), "{left}");
+        let ca_left = cert_expiry(ca.cert_pem(), "县 CA 证书").unwrap().days_since(today);
+        assert!((CA_DAYS - 1..=CA_DAYS + 1).contains(&ca_left), "{ca_left}");
+        assert!(cert_expiry("no pem here", "节点证书").is_err());
     }
 }

@@ -35,6 +35,7 @@ pub mod config;
 pub mod control;
 pub mod defaults;
 pub mod error;
+pub mod health;
 pub mod ledger;
 pub mod output;
 pub mod policy;

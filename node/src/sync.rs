@@ -264,6 +264,17 @@ fn parse_bundle(text: &str) -> Result<(Bundle, NodeConfig), NodeSyncError> {
     Ok((b, cfg))
 }
 
+/// The county's backup public key the bundle carries, remembered for `backup` (the node's
+/// backups are encrypted to it without `--recipient`).
+fn save_backup_recipient(store: &Store, b: &Bundle) -> Result<(), NodeSyncError> {
+    if let Some(r) = b.backup_recipient.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        baoxue_store::backup::parse_recipient(r)
+            .map_err(|e| NodeSyncError::BadBundle(format!("县级备份公钥（backup_recipient）：{e}")))?;
+        store.put_meta(crate::cmd::backup::META_BACKUP_RECIPIENT, &r.to_string())?;
+    }
+    Ok(())
+}
+
 fn save_config(store: &Store, cfg: &NodeConfig, version: u64) -> Result<(), StoreError> {
     store.put_meta(META_CONFIG, cfg)?;
     store.put_meta(META_CONFIG_VERSION, &version)?;
@@ -278,6 +289,7 @@ pub fn init_from_bundle(store: &Store, bundle_text: &str) -> Result<NodeConfig, 
         ));
     }
     let (b, cfg) = parse_bundle(bundle_text)?;
+    save_backup_recipient(store, &b)?;
     save_config(store, &cfg, b.config_version)?;
     Ok(cfg)
 }
@@ -302,6 +314,7 @@ pub fn join(store: &Store, bundle_text: &str) -> Result<NodeConfig, NodeSyncErro
         )));
     }
     let version: u64 = store.get_meta(META_CONFIG_VERSION)?.unwrap_or(0);
+    save_backup_recipient(store, &b)?;
     save_config(store, &cfg, version.max(b.config_version))?;
     Ok(cfg)
 }

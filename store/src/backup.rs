@@ -77,7 +77,7 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
 }
 
 /// Writes an archive of `store` and `files` to `out` (atomically, mode 0600), encrypted to
-/// `recipient`. The store is dumped with its writer held: one consistent state, while readers
+/// `recipient`, and records the day in the store ([`crate::META_LAST_BACKUP`]). The store is dumped with its writer held: one consistent state, while readers
 /// (and a serving hub's other work) go on.
 pub fn write_backup(
     store: &Store,
@@ -127,7 +127,16 @@ pub fn write_backup(
     let file = buf.into_inner().map_err(|e| bad(format!("{}：{}", tmp.display(), e.error())))?;
     file.sync_all().map_err(io(&tmp))?;
     std::fs::rename(&tmp, out).map_err(io(out))?;
+    // Durably, for the warning when the last backup is more than a week old.
+    store.put_meta(crate::META_LAST_BACKUP, &baoxue_shared::Date::today().to_string())?;
+    store.flush()?;
     Ok(count)
+}
+
+/// A file name an archive may carry: a relative path inside the data directory (`reports/
+/// 2026-12-01/dropout.csv`), with no empty, `.` or `..` component.
+fn safe_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains('\\') && name.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
 fn read_len(r: &mut impl Read, max: u64) -> Result<usize> {
@@ -181,7 +190,7 @@ pub fn read_backup(
             T_FILE => {
                 let n = read_len(&mut r, 4096)?;
                 let name = String::from_utf8(read_exact_vec(&mut r, n)?).map_err(|_| bad("备份中的文件名无效"))?;
-                if name.contains('/') || name.contains("..") || name.is_empty() {
+                if !safe_name(&name) {
                     return Err(bad(format!("备份中的文件名“{name}”无效")));
                 }
                 let n = read_len(&mut r, MAX_FILE)?;
@@ -195,4 +204,19 @@ pub fn read_backup(
     let header = header.ok_or_else(|| bad("备份文件缺少文件头"))?;
     let (store, count) = restored.ok_or_else(|| bad("备份文件中没有数据库"))?;
     Ok(Restored { store, header, files, count })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_name;
+
+    #[test]
+    fn archive_names_stay_inside_the_data_directory() {
+        for ok in ["hub.toml", "reports/2026-12-01/dropout.csv", "web/audit.jsonl", "a..b"] {
+            assert!(safe_name(ok), "{ok}");
+        }
+        for bad in ["", "/etc/passwd", "../x", "reports/../../x", "a//b", "./x", "a/", "a\\b"] {
+            assert!(!safe_name(bad), "{bad}");
+        }
+    }
 }

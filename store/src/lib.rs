@@ -52,6 +52,7 @@ use thiserror::Error;
 pub mod backup;
 pub mod crypt;
 mod damage;
+pub mod disk;
 mod dump;
 mod migrate;
 mod sealing;
@@ -203,6 +204,11 @@ const CTR_SEQ: &str = "seq";
 const CTR_HLC: &str = "hlc";
 
 const META_EPOCH: &str = "epoch";
+/// Meta key of the day (`YYYY-MM-DD`) the store was created, or first opened by a version
+/// that records it: a directory never backed up is warned about a week after it.
+pub const META_SET_UP: &str = "set_up";
+/// Meta key of the day (`YYYY-MM-DD`) of the last successful backup ([`backup::write_backup`]).
+pub const META_LAST_BACKUP: &str = "last_backup";
 /// Meta key of the layout version of `data`.
 const META_LAYOUT: &str = "layout_version";
 
@@ -290,6 +296,10 @@ impl Store {
                 store.put_meta(META_EPOCH, &rand::random::<u64>())?;
                 store.flush()?;
             }
+            if store.get_meta::<String>(META_SET_UP)?.is_none() {
+                store.put_meta(META_SET_UP, &baoxue_shared::Date::today().to_string())?;
+                store.flush()?;
+            }
             store.check_derived_version()?;
             Ok(store)
         })
@@ -339,6 +349,14 @@ impl Store {
     /// backup, rebuilt), so peers' cursors into its log are void.
     pub fn epoch(&self) -> Result<u64> {
         Ok(self.get_meta(META_EPOCH)?.unwrap_or(0))
+    }
+
+    /// The day of the last successful backup, and the day the store was set up.
+    pub fn backup_days(&self) -> Result<(Option<baoxue_shared::Date>, Option<baoxue_shared::Date>)> {
+        let day = |k: &str| -> Result<Option<baoxue_shared::Date>> {
+            Ok(self.get_meta::<String>(k)?.and_then(|s| baoxue_shared::Date::parse(&s).ok()))
+        };
+        Ok((day(META_LAST_BACKUP)?, day(META_SET_UP)?))
     }
 
     /// Starts a new epoch (durably) and returns it.

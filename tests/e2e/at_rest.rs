@@ -86,6 +86,38 @@ fn no_id_name_or_key_lies_in_clear_in_a_node_or_hub_data_directory() {
         "--date",
         "2026-09-07",
     ]);
+    // The school app: a login and a full-ID view, both written to its audit log (which names
+    // the child, so it must be sealed like the store).
+    {
+        use super::school_app::{add_user, http, http_login, serve};
+        let p = add_user(&node, &["wang", "--name", "王校长", "--role", "principal", "--school", "鸦岭中心小学"]);
+        let s = serve(&node);
+        let (cookie, csrf) = http_login(&s.url, "wang", &p);
+        let (_, _, page) = http(&s.url, "GET", &format!("/students?q={}", kids[0].student_no), &cookie, "");
+        let hex = page
+            .split("href=\"/students/")
+            .skip(1)
+            .filter_map(|r| r.split('"').next())
+            .find(|h| h.len() >= 16 && h.chars().all(|c| c.is_ascii_hexdigit()))
+            .expect("the student's page")
+            .to_string();
+        let (status, _, _) =
+            http(&s.url, "POST", &format!("/students/{hex}/full-id"), &cookie, &format!("_csrf={csrf}"));
+        assert!(status == 200 || status == 303, "full-ID view: {status}");
+        drop(s);
+        let audit = baoxue_node::web::read_audit_log(&node.data).expect("audit log");
+        assert!(audit.contains("full_id") && audit.contains(&kids[0].name), "{audit}");
+        // `backup` carries the log (the bundle gave the county's key), `restore` brings it
+        // back sealed under the new machine's key.
+        let out = node.tmp.path().join("node.age");
+        node.ok(&["backup", "--out", &out.to_string_lossy()]);
+        let mut identity = hub.data.as_os_str().to_owned();
+        identity.push(".backup-identity.txt");
+        let back = Node::restored_from(&out, std::path::Path::new(&identity));
+        let restored = baoxue_node::web::read_audit_log(&back.data).expect("restored audit log");
+        assert!(restored.contains("full_id") && restored.contains(&kids[0].name), "{restored}");
+        assert_eq!(leaks(&back.data, &needles), vec![], "restored node");
+    }
     hub.serve();
     let r = node.sync(&hub);
     assert!(r["sent"].as_u64().unwrap() > 12, "{r}");

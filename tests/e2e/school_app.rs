@@ -16,9 +16,9 @@ use serde_json::Value;
 const SCHOOL_DAY: &str = "2026-10-12";
 
 /// A running `serve` on 127.0.0.1 (stopped when dropped).
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Served {
@@ -28,7 +28,7 @@ impl Drop for Served {
     }
 }
 
-fn serve(node: &Node) -> Served {
+pub(crate) fn serve(node: &Node) -> Served {
     let mut child = node
         .command(&["serve", "--listen", "127.0.0.1:0"])
         .env("BAOXUE_TEST_CHEAP_ARGON2", "1")
@@ -46,7 +46,7 @@ fn serve(node: &Node) -> Served {
 }
 
 /// `user add …` and its one-time password.
-fn add_user(node: &Node, args: &[&str]) -> String {
+pub(crate) fn add_user(node: &Node, args: &[&str]) -> String {
     let mut all = vec!["user", "add"];
     all.extend_from_slice(args);
     let out = node.command(&all).env("BAOXUE_TEST_CHEAP_ARGON2", "1").output().expect("user add");
@@ -205,7 +205,7 @@ fn a_teachers_day_in_chromium() {
 }
 
 /// A tiny HTTP client for the role-boundary tests.
-fn http(url: &str, method: &str, path: &str, cookie: &str, body: &str) -> (u16, String, String) {
+pub(crate) fn http(url: &str, method: &str, path: &str, cookie: &str, body: &str) -> (u16, String, String) {
     http_typed(url, method, path, cookie, "application/x-www-form-urlencoded", body)
 }
 
@@ -217,7 +217,14 @@ fn upload(url: &str, path: &str, cookie: &str, file: &str, contents: &str) -> (u
     http_typed(url, "POST", path, cookie, "multipart/form-data; boundary=XbxX", &body)
 }
 
-fn http_typed(url: &str, method: &str, path: &str, cookie: &str, ctype: &str, body: &str) -> (u16, String, String) {
+pub(crate) fn http_typed(
+    url: &str,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    ctype: &str,
+    body: &str,
+) -> (u16, String, String) {
     use std::io::{Read, Write};
     let addr = url.trim_start_matches("http://");
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
@@ -234,7 +241,7 @@ fn http_typed(url: &str, method: &str, path: &str, cookie: &str, ctype: &str, bo
     (status, head.to_string(), body.to_string())
 }
 
-fn cookie_of(head: &str, name: &str) -> String {
+pub(crate) fn cookie_of(head: &str, name: &str) -> String {
     head.lines()
         .filter_map(|l| l.split_once(':'))
         .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
@@ -245,13 +252,13 @@ fn cookie_of(head: &str, name: &str) -> String {
         .to_string()
 }
 
-fn field(body: &str, name: &str) -> String {
+pub(crate) fn field(body: &str, name: &str) -> String {
     let needle = format!("name=\"{name}\" value=\"");
     body.split(&needle).nth(1).and_then(|r| r.split('"').next()).unwrap_or("").to_string()
 }
 
 /// Logs in over HTTP, sets a new password, returns (cookie, csrf).
-fn http_login(url: &str, login: &str, otp: &str) -> (String, String) {
+pub(crate) fn http_login(url: &str, login: &str, otp: &str) -> (String, String) {
     let (_, head, body) = http(url, "GET", "/login", "", "");
     let pre = cookie_of(&head, "bx_pre");
     let csrf = field(&body, "_csrf");
@@ -496,7 +503,10 @@ fn excel_in_and_out_over_http() {
     assert!(text.contains("控辍保学台账") && text.contains(&kids[0].name) && text.contains("疑似辍学"), "{text}");
     assert!(!text.contains(&kids[0].student_no), "masked: {text}");
     drop(s);
-    let audit = std::fs::read_to_string(node.data.join("web").join("audit.jsonl")).expect("audit log");
+    // The log is sealed (it names users and pupils): read with the node's key.
+    let sealed = std::fs::read_to_string(node.data.join("web").join("audit.jsonl")).expect("audit log");
+    assert!(!sealed.contains("\"export\"") && sealed.lines().all(|l| l.starts_with('~')), "{sealed}");
+    let audit = baoxue_node::web::read_audit_log(&node.data).expect("audit log");
     assert_eq!(audit.lines().filter(|l| l.contains("\"export\"")).count(), 2, "both downloads logged: {audit}");
     let list: Value = node.json(&["student", "list", "--json"]);
     assert_eq!(list.as_array().map(Vec::len), Some(kids.len() + new.len()), "the three imported once");

@@ -165,8 +165,13 @@ impl Node {
 
     /// Everything a failed command must leave as it was.
     pub fn snapshot(&self) -> Value {
+        let mut status = self.json(&["status", "--json"]);
+        // The disk's free space moves with everything else on the machine.
+        if let Some(ops) = status.get_mut("operations").and_then(Value::as_object_mut) {
+            ops.remove("disk");
+        }
         serde_json::json!({
-            "status": self.json(&["status", "--json"]),
+            "status": status,
             "students": self.json(&["student", "list", "--all", "--unmasked", "--json"]),
             "cases": self.json(&["case", "list", "--unmasked", "--json"]),
         })

@@ -258,6 +258,11 @@ pub fn alerts(ctx: &Context, a: &AlertsArgs) -> Result<AlertList> {
     let c = ctx.county()?;
     let (snap, _) = c.snapshot()?;
     let mut list = c.alerts(&snap, as_of)?;
+    // The warnings before trouble are about the machines now: on today's list only.
+    if as_of == ctx.today {
+        list.extend(crate::health::alerts(&ctx.dir, &c.store, as_of));
+        baoxue_shared::alerts::sort_alerts(&mut list);
+    }
     if let Some(t) = &a.township {
         list.retain(|x| &x.township == t);
     }

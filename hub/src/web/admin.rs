@@ -29,12 +29,15 @@ pub struct NodeRow {
     /// Whether the bureau's conflict resolutions concerning the township have reached the node
     /// (from the hub-log position the node confirmed holding).
     pub resolutions: crate::resolutions::Delivery,
+    /// Warnings before trouble about this node (its certificate expiring within 30 days).
+    pub warnings: Vec<String>,
 }
 
 pub fn node_rows(app: &App, v: &View) -> Result<Vec<NodeRow>, WebError> {
     let dir = &app.state.dir;
     let nodes = dir.nodes().map_err(|e| WebError::Internal(e.to_string()))?;
     let statuses = dir.statuses().map_err(|e| WebError::Internal(e.to_string()))?;
+    let cert_alerts = crate::health::node_cert_alerts(&nodes, baoxue_shared::Date::today());
     // When `hub.toml` (which carries the configuration's version) was last written.
     let changed_ms = std::fs::metadata(dir.root.join("hub.toml"))
         .and_then(|m| m.modified())
@@ -62,6 +65,7 @@ pub fn node_rows(app: &App, v: &View) -> Result<Vec<NodeRow>, WebError> {
                 received: s.map(|s| s.received).unwrap_or(0),
                 missed,
                 config_current: s.and_then(|s| s.last_sync_ms).is_some_and(|ms| ms >= changed_ms),
+                warnings: cert_alerts.iter().filter(|x| x.subject == n.name).map(|x| x.message.clone()).collect(),
                 name: n.name,
             }
         })
@@ -76,7 +80,7 @@ pub fn node_table(rows: &[NodeRow]) -> Markup {
                 thead { tr { th { "节点" } th { "乡镇" } th { "上次同步" } th.right { "已收修订" } th { "报送" } th { "全县配置" } th { "冲突裁决" } th { "最近错误" } } }
                 tbody {
                     @for r in rows {
-                        tr class=[(!r.missed.is_empty()).then_some("row-warning")] {
+                        tr class=[(!r.missed.is_empty() || !r.warnings.is_empty()).then_some("row-warning")] {
                             td { (r.name) @if r.revoked { " " span.level.level-urgent { "已吊销" } } }
                             td { (r.township) }
                             td.nowrap { (r.last_sync.clone().unwrap_or_else(|| "从未同步".into())) }
@@ -84,11 +88,31 @@ pub fn node_table(rows: &[NodeRow]) -> Markup {
                             td { @if r.missed.is_empty() { span.level.level-ok { "按时" } } @else { @for m in &r.missed { div.small { span.level.level-warning { "逾期" } " " (m) } } } }
                             td { @if r.config_current { span.level.level-ok { "已送达" } } @else { span.level.level-warning { "未送达" } } }
                             td.resolutions { @if r.resolutions.received() { span.level.level-ok { (r.resolutions.text()) } } @else { span.level.level-warning { (r.resolutions.text()) } } }
-                            td.small { (r.last_error.clone().unwrap_or_default()) }
+                            td.small {
+                                @for w in &r.warnings { div { span.level.level-warning { "证书" } " " (w) } }
+                                (r.last_error.clone().unwrap_or_default())
+                            }
                         }
                     }
                 }
             } }
+        }
+    }
+}
+
+/// The hub's own warnings before trouble (its certificates, its disk, its last backup), above
+/// the nodes' health; nothing when there are none.
+pub fn hub_warnings(app: &App) -> Markup {
+    let list = crate::health::facts(&app.state.dir, &app.state.store).alerts(
+        crate::health::HUB_SUBJECT,
+        "",
+        baoxue_shared::Date::today(),
+    );
+    html! {
+        @for x in &list {
+            div class={ "alert-item " (super::dashboard::web_level(x.level).class()) } {
+                (baoxue_web::layout::level_badge(super::dashboard::web_level(x.level))) " 县级平台：" (x.message)
+            }
         }
     }
 }
@@ -113,6 +137,7 @@ pub async fn nodes(
     days.reverse();
     let body = html! {
         h1 { "节点（" (rows.len()) " 个）" }
+        (hub_warnings(&app))
         (node_table(&rows))
         @if a.may(Perm::Users) {
             h2 { "签发节点" }

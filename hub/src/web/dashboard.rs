@@ -223,6 +223,7 @@ pub async fn page(State(app): State<Arc<App>>, Extension(user): Extension<Curren
         }
         @if let Some(rows) = nodes {
             h2 { "节点运行情况" }
+            (super::admin::hub_warnings(&app))
             (super::admin::node_table(&rows))
         }
     };
@@ -240,8 +241,15 @@ pub async fn alerts(
     let rule = q.get("rule").filter(|s| !s.is_empty());
     let level = q.get("level").filter(|s| !s.is_empty());
     let shorts: HashMap<String, String> = v.cases.keys().map(|id| (id.short(), id.hex())).collect();
-    let list: Vec<&Alert> = visible_alerts(&v, &a)
-        .into_iter()
+    // The warnings before trouble (the hub's own, the nodes' certificates): county-wide roles.
+    let operations = if a.county_wide() {
+        crate::health::alerts(&app.state.dir, &app.state.store, baoxue_shared::Date::today())
+    } else {
+        Vec::new()
+    };
+    let list: Vec<&Alert> = operations
+        .iter()
+        .chain(visible_alerts(&v, &a))
         .filter(|x| rule.is_none_or(|r| &x.rule == r))
         .filter(|x| level.is_none_or(|l| x.level.key() == l))
         .collect();

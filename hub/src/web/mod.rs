@@ -277,6 +277,24 @@ pub fn prepare(args: &WebArgs) -> Result<Prepared> {
     Ok(Prepared { listen, tls })
 }
 
+/// The dashboard's audit log, `<data>/web/audit.jsonl` (also its name inside a backup).
+pub const AUDIT_FILE: &str = "web/audit.jsonl";
+const AUDIT_AAD: &[u8] = b"baoxue audit line";
+
+/// Seals the audit log's lines with the data key (they name users and pupils).
+pub fn audit_sealer(key: baoxue_store::StoreKey) -> baoxue_web::audit::Sealer {
+    let k2 = key.clone();
+    baoxue_web::audit::Sealer::new(move |p| key.seal(AUDIT_AAD, p), move |s| k2.open(AUDIT_AAD, s).ok())
+}
+
+/// The audit log of the dashboard over `root`: sealed with `key`, 0600 in a 0700 directory.
+pub fn audit_log(root: &std::path::Path, key: Option<baoxue_store::StoreKey>) -> Audit {
+    match key {
+        Some(k) => Audit::sealed(root.join(AUDIT_FILE), audit_sealer(k)),
+        None => Audit::new(Some(root.join(AUDIT_FILE))),
+    }
+}
+
 /// Binds the dashboard's port and starts serving it (and the background computation it reads)
 /// on the current runtime.
 pub async fn start(state: Arc<HubState>, prepared: Prepared) -> Result<RunningWeb> {
@@ -284,7 +302,7 @@ pub async fn start(state: Arc<HubState>, prepared: Prepared) -> Result<RunningWe
     let county = state.dir.config()?.county_name;
     let views = Arc::new(Views::default());
     let accounts = Arc::new(accounts::FileAccounts::new(&state.dir.root));
-    let audit = Audit::new(Some(accounts::web_dir(&state.dir.root).join("audit.jsonl")));
+    let audit = audit_log(&state.dir.root, state.store.key().cloned());
     let config = AuthConfig { secure_cookies: tls.is_some(), ..AuthConfig::default() };
     let (v, c) = (views.clone(), county.clone());
     let auth = Arc::new(Auth::new(

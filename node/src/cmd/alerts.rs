@@ -1,6 +1,7 @@
 //! `alerts [--as-of D] [--json]`: the alerts in force for this township on a day, computed
 //! locally and offline with the county's policy (`baoxue_shared::alerts`, the same code the hub
-//! runs), plus a data alert for every record here with concurrent edits still unresolved.
+//! runs), plus a data alert for every record here with concurrent edits still unresolved, and
+//! — for today only — the warnings before trouble about the node itself (`crate::health`).
 
 use baoxue_shared::alerts::{self, Alert};
 use baoxue_shared::{Date, Record};
@@ -41,8 +42,19 @@ pub fn compute(l: &Ledger, as_of: Date) -> Result<Vec<Alert>> {
     Ok(out)
 }
 
+/// [`compute`], plus the warnings before trouble when `as_of` is today (they are about the
+/// machine now, not about a past day).
+pub fn with_operations(l: &Ledger, as_of: Date) -> Result<Vec<Alert>> {
+    let mut list = compute(l, as_of)?;
+    if as_of == Date::today() {
+        list.extend(crate::health::alerts(l, &crate::health::facts(l), as_of));
+        alerts::sort_alerts(&mut list);
+    }
+    Ok(list)
+}
+
 pub fn alerts(l: &Ledger, as_of: Date, json: bool) -> Result<Output> {
-    let list = compute(l, as_of)?;
+    let list = with_operations(l, as_of)?;
     if json {
         let v = serde_json::to_value(&list).unwrap_or_else(|_| serde_json::Value::Array(Vec::new()));
         return Ok(json_text(&v).into());

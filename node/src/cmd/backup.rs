@@ -42,7 +42,16 @@ pub fn backup(dir: &Path, out: &Path, recipient: Option<&str>) -> Result<Output>
         created: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
         epoch: ledger.store.epoch()?,
     };
-    let n = write_backup(&ledger.store, &header, &[], &recipient, out)?;
+    // The school app's audit log, in clear inside the archive (the archive is encrypted to the
+    // county's key; a restore seals it again under the new machine's key).
+    let mut files = Vec::new();
+    let audit = crate::web::audit_path(dir);
+    if let (true, Some(s)) = (audit.is_file(), crate::web::audit_sealer(&ledger.store)) {
+        let bytes =
+            std::fs::read(&audit).map_err(|source| NodeError::Read { path: audit.display().to_string(), source })?;
+        files.push((crate::web::AUDIT_FILE.to_string(), s.open_log(&bytes)));
+    }
+    let n = write_backup(&ledger.store, &header, &files, &recipient, out)?;
     Ok(format!(
         "已备份节点 {}（{}）：{} 条修订，写入 {}（已用县级备份公钥加密，仅县教育局的备份私钥可以恢复）\n",
         ledger.config.origin,
@@ -66,6 +75,20 @@ pub fn restore(dir: &Path, file: &Path, identity: &Path) -> Result<Output> {
     // A restored store is a new incarnation of the node: the hub accepts it once and from then on
     // refuses a machine still running on the old epoch (克隆身份).
     crate::sync::start_new_incarnation(&r.store)?;
+    for (name, clear) in &r.files {
+        if name == crate::web::AUDIT_FILE {
+            let path = crate::web::audit_path(dir);
+            let sealed = match crate::web::audit_sealer(&r.store) {
+                Some(s) => s.seal_log(clear),
+                None => clear.clone(),
+            };
+            let write = || -> std::io::Result<()> {
+                baoxue_store::crypt::create_private_dir(path.parent().unwrap_or(dir))?;
+                baoxue_store::crypt::write_private(&path, &sealed)
+            };
+            write().map_err(|e| invalid(format!("无法写入 {}：{e}", path.display())))?;
+        }
+    }
     let mut out: Output = format!(
         "已恢复节点 {}（{}）到 {}：{} 条修订（备份于 {}）\n下次同步时与县级平台重新核对：备份之后的记录从平台取回，节点未上报的记录若不在备份中则已丢失\n",
         cfg.origin,

@@ -9,7 +9,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use baoxue_net::Credentials;
-use baoxue_web::audit::Audit;
 use baoxue_web::{Auth, AuthConfig};
 
 use crate::error::{invalid, NodeError, Result};
@@ -173,7 +172,7 @@ pub fn build_app(ledger: &Ledger, dir: &Path, lan_ca_pem: Option<String>, config
     let auth = Arc::new(Auth::new(
         &format!("保学 · {}", ledger.config.township),
         Arc::new(StoreAccounts(store.clone())),
-        Audit::new(Some(dir.join("web").join("audit.jsonl"))),
+        web::audit_log(&store, dir),
         config,
         Box::new(move |u| web::chrome(&chrome_store, u)),
         Box::new(|r| web::access::Role::parse(r).map(|r| r.label().to_string()).unwrap_or_else(|| r.to_string())),

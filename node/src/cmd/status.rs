@@ -1,5 +1,6 @@
 //! `status [--json]`: `{revisions, students, cases, unacknowledged, last_sync, conflicts,
-//! rejected}` — what this node holds and what the hub has not yet acknowledged.
+//! rejected}` — what this node holds and what the hub has not yet acknowledged — and the
+//! warnings before trouble (`operations`: certificates, disk, last backup; `warnings`).
 
 use baoxue_shared::model::CaseState;
 use baoxue_shared::RecordKind;
@@ -77,6 +78,9 @@ pub fn status(l: &Ledger, json: bool) -> Result<Output> {
         v["open_cases"] = json!(open);
         v["hub"] = json!(l.config.hub.as_ref().map(|h| h.addr.clone()));
         v["calendar_warning"] = json!(calendar_warning(l));
+        let ops = crate::health::facts(l);
+        v["warnings"] = json!(crate::health::alerts(l, &ops, baoxue_shared::Date::today()));
+        v["operations"] = json!(ops);
         return Ok(json_text(&v).into());
     }
     let mut o = format!(
@@ -104,6 +108,7 @@ pub fn status(l: &Ledger, json: bool) -> Result<Output> {
     if let Some(w) = calendar_warning(l) {
         o.push_str(&format!("日历需更新：{w}\n"));
     }
+    o.push_str(&operations_text(l));
     for r in &s.rejected {
         o.push_str(&format!(
             "  被拒修订 {}（记录 {}，{}）：{}\n",
@@ -114,6 +119,33 @@ pub fn status(l: &Ledger, json: bool) -> Result<Output> {
         ));
     }
     Ok(o.into())
+}
+
+/// The operations lines of `status`: certificates, disk, last backup, then each warning.
+fn operations_text(l: &Ledger) -> String {
+    let today = baoxue_shared::Date::today();
+    let ops = crate::health::facts(l);
+    let mut parts = Vec::new();
+    for c in &ops.certificates {
+        parts.push(format!("{}至 {}", c.what, c.expires));
+    }
+    if let Some(d) = &ops.disk {
+        parts.push(format!("磁盘剩余 {:.1} GiB（{}%）", d.free as f64 / (1u64 << 30) as f64, percent(d.free, d.total)));
+    }
+    parts.push(format!("上次备份 {}", ops.last_backup.map(|d| d.to_string()).unwrap_or_else(|| "从未".into())));
+    let mut o = format!("运行：{}\n", parts.join("  "));
+    for a in crate::health::alerts(l, &ops, today) {
+        o.push_str(&format!("[{}] {}\n", a.level, a.message));
+    }
+    o
+}
+
+fn percent(free: u64, total: u64) -> u64 {
+    if total == 0 {
+        0
+    } else {
+        (u128::from(free) * 100 / u128::from(total)) as u64
+    }
 }
 
 /// Whether the policy's calendar needs the State Council's notice for this year (or next,

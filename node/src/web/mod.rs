@@ -33,7 +33,7 @@ pub mod promote;
 pub mod roll;
 pub mod students;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::Request;
@@ -45,6 +45,41 @@ use baoxue_web::layout::{Chrome, Flash, NavItem};
 use baoxue_web::{Auth, CurrentUser, WebError};
 
 use crate::config::META_CONFIG;
+
+/// The school app's audit log, `<data>/web/audit.jsonl`.
+pub fn audit_path(dir: &Path) -> PathBuf {
+    dir.join("web").join(AUDIT_FILE)
+}
+
+/// The audit log's file name (also its name inside a backup).
+pub const AUDIT_FILE: &str = "audit.jsonl";
+const AUDIT_AAD: &[u8] = b"baoxue audit line";
+
+/// Seals the audit log's lines with the data key (they name users and pupils).
+pub fn audit_sealer(store: &Store) -> Option<baoxue_web::audit::Sealer> {
+    store.key().cloned().map(sealer_of)
+}
+
+fn sealer_of(key: baoxue_store::StoreKey) -> baoxue_web::audit::Sealer {
+    let k2 = key.clone();
+    baoxue_web::audit::Sealer::new(move |p| key.seal(AUDIT_AAD, p), move |s| k2.open(AUDIT_AAD, s).ok())
+}
+
+/// The audit log of the data directory `dir` in clear (JSON lines), read with the data key
+/// found as the store finds it, without opening the store (for inspection and tests).
+pub fn read_audit_log(dir: &Path) -> std::io::Result<String> {
+    let key = baoxue_store::StoreKey::resolve(dir, None).map_err(std::io::Error::other)?;
+    let bytes = std::fs::read(audit_path(dir))?;
+    Ok(String::from_utf8_lossy(&sealer_of(key).open_log(&bytes)).into_owned())
+}
+
+/// The audit log of the app over `store` in `dir`: sealed, 0600 in a 0700 directory.
+pub fn audit_log(store: &Store, dir: &Path) -> baoxue_web::audit::Audit {
+    match audit_sealer(store) {
+        Some(s) => baoxue_web::audit::Audit::sealed(audit_path(dir), s),
+        None => baoxue_web::audit::Audit::new(Some(audit_path(dir))),
+    }
+}
 use crate::ledger::Ledger;
 use access::{Access, Perm};
 

@@ -59,8 +59,8 @@ pub use data_quality::{conflict_alert, duplicate_enrolment_alert, duplicate_sinc
 pub use deadlines::{calendar_alert, report_deadline_alerts, report_deadline_alerts_issued, SyncDays};
 pub use handover::RESPONSIBLE as HANDOVER_RESPONSIBLE;
 pub use operations::{
-    backup_is_stale, cert_expires_soon, cloned_identity_alert, disk_is_low, trouble_alert, Trouble, BACKUP_MAX_DAYS,
-    CERT_WARN_DAYS,
+    backup_is_stale, cert_expires_soon, cloned_identity_alert, disk_is_low, trouble_alert, CertExpiry, DiskFacts,
+    OperationsFacts, Trouble, BACKUP_MAX_DAYS, CERT_WARN_DAYS,
 };
 pub use rates::{dropout_rate_alerts, loss_alerts, StageCounts, UnitCounts};
 

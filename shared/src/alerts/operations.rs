@@ -3,6 +3,8 @@
 //! nearly full, a backup too old). The checks that gather the facts live in the binaries; the
 //! wording and ids live here so the node and the hub say the same thing.
 
+use serde::{Deserialize, Serialize};
+
 use super::{Alert, SubjectKind};
 use crate::dates::Date;
 use crate::policy::Level;
@@ -64,6 +66,63 @@ pub fn cert_expires_soon(expires: Date, today: Date) -> bool {
 /// Whether the newest backup (`last`) is older than `max_days` on `today` (never: yes).
 pub fn backup_is_stale(last: Option<Date>, max_days: u32, today: Date) -> bool {
     last.is_none_or(|d| today.days_since(d) > i64::from(max_days))
+}
+
+/// One certificate's last valid day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertExpiry {
+    /// Whose (Chinese, e.g. 节点证书, 县 CA 证书).
+    pub what: String,
+    /// Its notAfter, as a day (UTC+8).
+    pub expires: Date,
+}
+
+/// Free space of the filesystem holding a data directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskFacts {
+    pub path: String,
+    pub free: u64,
+    pub total: u64,
+}
+
+/// What the warnings before trouble are computed from, as the node or the hub gathered it
+/// (certificates from its PEM files, the disk from statvfs, the backup day from its store).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationsFacts {
+    pub certificates: Vec<CertExpiry>,
+    /// None: the disk could not be measured (said as a warning of its own by the caller).
+    pub disk: Option<DiskFacts>,
+    /// The day of the last successful backup (none: never).
+    pub last_backup: Option<Date>,
+    /// The day the data directory was set up: a directory never backed up is not warned about
+    /// until it is older than [`BACKUP_MAX_DAYS`].
+    pub set_up: Option<Date>,
+}
+
+impl OperationsFacts {
+    /// The troubles these facts show on `today`.
+    pub fn troubles(&self, today: Date) -> Vec<Trouble> {
+        let mut out = Vec::new();
+        for c in &self.certificates {
+            if cert_expires_soon(c.expires, today) {
+                out.push(Trouble::CertificateExpiry { what: c.what.clone(), expires: c.expires });
+            }
+        }
+        if let Some(d) = &self.disk {
+            if disk_is_low(d.free, d.total) {
+                out.push(Trouble::LowDisk { path: d.path.clone(), free: d.free, total: d.total });
+            }
+        }
+        if backup_is_stale(self.last_backup.or(self.set_up), BACKUP_MAX_DAYS, today) {
+            out.push(Trouble::StaleBackup { last: self.last_backup, max_days: BACKUP_MAX_DAYS });
+        }
+        out
+    }
+
+    /// The alerts of [`OperationsFacts::troubles`] for `subject` (a node, or 县级平台).
+    pub fn alerts(&self, subject: &str, township: &str, today: Date) -> Vec<Alert> {
+        self.troubles(today).iter().map(|t| trouble_alert(subject, township, t, today)).collect()
+    }
 }
 
 /// The alert for one trouble seen at `subject` (a node's name, or 县级平台) on `today`.
@@ -157,5 +216,68 @@ mod tests {
         let c = cloned_identity_alert("鸦岭中心校", "鸦岭", d("2026-12-05"));
         assert_eq!(c.level, Level::Urgent);
         assert!(c.message.contains("克隆身份") && c.message.contains("鸦岭中心校"));
+    }
+
+    fn facts(cert: &str, last_backup: Option<&str>) -> OperationsFacts {
+        OperationsFacts {
+            certificates: vec![CertExpiry { what: "节点证书".into(), expires: d(cert) }],
+            disk: Some(DiskFacts { path: "/data".into(), free: 50 << 30, total: 100 << 30 }),
+            last_backup: last_backup.map(d),
+            set_up: Some(d("2026-01-01")),
+        }
+    }
+
+    fn rules(f: &OperationsFacts, today: &str) -> Vec<&'static str> {
+        f.troubles(d(today))
+            .iter()
+            .map(|t| match t {
+                Trouble::CertificateExpiry { .. } => "cert",
+                Trouble::LowDisk { .. } => "disk",
+                Trouble::StaleBackup { .. } => "backup",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn certificate_warning_starts_thirty_days_before_expiry() {
+        // Expires 2027-01-04: 30 days after 2026-12-05.
+        let f = facts("2027-01-04", Some("2026-12-01"));
+        assert!(rules(&f, "2026-12-04").is_empty(), "31 days before: no warning");
+        assert_eq!(rules(&f, "2026-12-05"), ["cert"], "30 days before: warned");
+        assert_eq!(rules(&f, "2026-12-06"), ["cert"], "29 days before: warned");
+        let a = f.alerts("鸦岭中心校", "鸦岭", d("2026-12-05"));
+        assert_eq!(a[0].level, Level::Warning);
+        assert!(a[0].message.contains("还有 30 天"), "{}", a[0].message);
+        let late = f.alerts("鸦岭中心校", "鸦岭", d("2027-01-05"));
+        assert!(late.iter().any(|a| a.message.contains("已于 2027-01-04 过期") && a.level == Level::Urgent));
+    }
+
+    #[test]
+    fn backup_warning_starts_after_seven_days() {
+        let f = facts("2030-01-01", Some("2026-12-01"));
+        assert!(rules(&f, "2026-12-07").is_empty(), "6 days old");
+        assert!(rules(&f, "2026-12-08").is_empty(), "7 days old: not yet");
+        assert_eq!(rules(&f, "2026-12-09"), ["backup"], "8 days old");
+        // Never backed up: warned a week after the directory was set up, not before.
+        let mut never = facts("2030-01-01", None);
+        never.set_up = Some(d("2026-12-01"));
+        assert!(rules(&never, "2026-12-08").is_empty());
+        assert_eq!(rules(&never, "2026-12-09"), ["backup"]);
+        assert!(never.alerts("x", "y", d("2026-12-09"))[0].message.contains("从未备份"));
+    }
+
+    #[test]
+    fn disk_warning_below_ten_percent_or_one_gib() {
+        let mut f = facts("2030-01-01", Some("2026-12-01"));
+        let today = "2026-12-02";
+        for (free, total, low) in [
+            (10u64 << 30, 100u64 << 30, false),
+            ((10u64 << 30) - 1, 100u64 << 30, true),
+            (1u64 << 30, 4u64 << 30, false),
+            ((1u64 << 30) - 1, 4u64 << 30, true),
+        ] {
+            f.disk = Some(DiskFacts { path: "/data".into(), free, total });
+            assert_eq!(rules(&f, today) == ["disk"], low, "{free} of {total}");
+        }
     }
 }

@@ -279,6 +279,8 @@ mod tests {
         assert_eq!(overdue, BTreeSet::from([never, late]));
         assert_eq!(roll(&t), [("城关", 1), ("白沙", 1), ("鸦岭", 1)]);
         assert_eq!((t.total.roll_unreturned, t.total.total), (3, 3));
+        // The records behind the cells (the dashboard's lists) name them, in the roll column.
+        assert_eq!((t.counted.get(&never), t.counted.get(&late)), (Some(&0), Some(&0)));
         // Confirmed late (03-13): counted as confirmed from then on, no longer as overdue.
         let (overdue, t) = table_on(&s, d(2026, 3, 13));
         assert_eq!(overdue, BTreeSet::from([never]));

@@ -27,6 +27,10 @@ pub struct Bundle {
     pub node_key: String,
     pub org_csv: String,
     pub policy_toml: String,
+    /// The county's backup public key (age `age1…`): the node's backups are encrypted to it,
+    /// so the bureau can restore them. Absent in bundles of earlier versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_recipient: Option<String>,
 }
 
 #[derive(Debug, Error)]
@@ -108,6 +112,7 @@ mod tests {
             node_key: "-----BEGIN PRIVATE KEY-----\nCCC\n-----END PRIVATE KEY-----\n".into(),
             org_csv: org().to_csv(),
             policy_toml: "name = \"shapotou\"\n[sync]\nhour = 2\n".into(),
+            backup_recipient: Some("age1example".into()),
         };
         let text = b.to_text().unwrap();
         assert!(text.starts_with("# baoxue 节点配置包"));

@@ -287,6 +287,7 @@ fn bundle_sample() -> Bundle {
         node_key: "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49\n-----END PRIVATE KEY-----\n".into(),
         org_csv: ORG_CSV.into(),
         policy_toml: "[sync]\nhour = 22\n".into(),
+        backup_recipient: None,
     }
 }
 
