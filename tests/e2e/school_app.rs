@@ -592,6 +592,20 @@ fn a_mistaken_absence_is_withdrawn_and_the_cli_works_while_serving() {
     assert_eq!(reopen(&principal, &li_case, format!("_csrf={pcsrf}&reason={why}")), 303);
     let (_, _, page) = http(&s.url, "GET", &format!("/cases/{li_case}"), &principal, "");
     assert!(page.contains("疑似辍学") && page.contains("家长来电"), "reopened, the reason in its history");
+    // A non-local pupil's 户籍所在县 (000 §三(二)) is set from the student page by the
+    // principal, not by a class teacher, and not without the token.
+    let county = "county=%E5%B5%A9%E5%8E%BF"; // 嵩县
+    let set = |who: &str, body: String| http(&s.url, "POST", &format!("/students/{li}/hukou-county"), who, &body).0;
+    assert_eq!(set(&teacher, format!("_csrf={tcsrf}&{county}")), 403);
+    assert_eq!(set(&principal, county.to_string()), 403);
+    assert!(node.json(&["student", "show", &kids[1].student_no, "--json"])["hukou_county"].is_null());
+    assert_eq!(set(&principal, format!("_csrf={pcsrf}&{county}")), 303);
+    assert_eq!(node.json(&["student", "show", &kids[1].student_no, "--json"])["hukou_county"], "嵩县");
+    let (_, _, page) = http(&s.url, "GET", &format!("/students/{li}"), &principal, "");
+    assert!(page.contains("户籍所在县 <strong>嵩县</strong>"), "shown on the student page");
+    // Emptied again: a local pupil.
+    assert_eq!(set(&principal, format!("_csrf={pcsrf}&county=")), 303);
+    assert!(node.json(&["student", "show", &kids[1].student_no, "--json"])["hukou_county"].is_null());
     drop(s);
     let shown: Value = node.json(&["case", "show", &li_case[..12], "--json"]);
     assert_eq!(shown["state"], "suspected");

@@ -240,6 +240,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/students/{id}", get(students::page))
         .route("/students/{id}/full-id", post(students::full_id))
         .route("/students/{id}/withdraw", post(students::withdraw))
+        .route("/students/{id}/hukou-county", post(students::hukou_county))
         .route("/promote", get(promote::page).post(promote::confirm))
         .route("/admin", get(admin::page))
         .route("/admin/sync", post(admin::sync))

@@ -126,6 +126,21 @@ fn student_page(
             div.card {
                 div { "监护人 " (opt(Field::Guardian)) "　电话 " (opt(Field::Phone)) }
                 div { "户籍 " (opt(Field::HukouTownship)) " " (opt(Field::HukouVillage)) }
+                @if let Some(c) = baoxue_shared::handover::hukou_county(&r) {
+                    div { "户籍所在县 " strong { (c) } "（外县户籍：确认辍学后由县教育局通报移交）" }
+                }
+                @if a.may(Perm::Roster) && r.student_no().is_some() {
+                    details.form {
+                        summary { "设置外县户籍" }
+                        form.stack method="post" action={ "/students/" (r.id.hex()) "/hukou-county" } {
+                            (csrf_field(&user.csrf))
+                            label { "户籍所在县（本县户籍留空）"
+                                input type="text" name="county" maxlength="40" value=(baoxue_shared::handover::hukou_county(&r).unwrap_or("")) placeholder="如：河南省洛阳市嵩县"; }
+                            p.will-write { "外县户籍的学生确认辍学后，县教育局应向其户籍所在县通报移交（000 §三(二)）。录入人 " (user.name) "。" }
+                            button.secondary type="submit" { "保存" }
+                        }
+                    }
+                }
             }
         }
         h2 { "案件（" (cases.len()) "）" }
@@ -232,4 +247,36 @@ pub async fn full_id(
         &format!("查看学生 {}（{}）的完整号码", r.name(), r.id.short()),
     );
     student_page(&app, &user, &id, true, None)
+}
+
+#[derive(Deserialize)]
+pub struct HukouCountyForm {
+    #[serde(default)]
+    county: String,
+}
+
+/// Sets or clears the 户籍所在县 of a pupil whose 户籍 is in another county (the handover of
+/// 000 §三(二)), through `cmd::student::edit` as `student edit --hukou-county` does.
+pub async fn hukou_county(
+    State(app): State<Arc<App>>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    axum::Form(f): axum::Form<HukouCountyForm>,
+) -> Result<Response, WebError> {
+    let a = access_of(&user)?;
+    a.require(Perm::Roster)?;
+    let stamp = Stamp { author: user.name.clone(), date: app.today() };
+    let out = app.write(|l| {
+        let gone = || crate::error::not_found("未找到该学生（或不在您负责的范围内）".to_string());
+        let rid = baoxue_shared::RecordId::parse_hex(&id).ok_or_else(gone)?;
+        let r = l
+            .store
+            .record(rid)?
+            .filter(|r| r.kind == RecordKind::Student && r.is_complete() && a.sees_student(r))
+            .ok_or_else(gone)?;
+        let no = r.student_no().map(|n| n.as_str().to_string()).ok_or_else(gone)?;
+        let args = crate::cmd::student::EditArgs { hukou_county: Some(f.county.as_str()), ..Default::default() };
+        crate::cmd::student::edit(l, &no, &args, &stamp)
+    })?;
+    Ok(Redirect::to(&with_ok(&format!("/students/{id}"), &out.text)).into_response())
 }
