@@ -217,13 +217,7 @@ pub async fn withdraw(
     }
     let stamp = Stamp { author: user.name.clone(), date: today };
     let out = app.write(|l| {
-        let gone = || crate::error::not_found("未找到该学生（或不在您负责的范围内）".to_string());
-        let rid = baoxue_shared::RecordId::parse_hex(&id).ok_or_else(gone)?;
-        let r = l
-            .store
-            .record(rid)?
-            .filter(|r| r.kind == RecordKind::Student && r.is_complete() && a.sees_student(r))
-            .ok_or_else(gone)?;
+        let r = writable_student(l, &a, &id)?;
         absence::withdraw(l, &r, day, &f.reason, &stamp)
     })?;
     Ok(Redirect::to(&with_ok(&format!("/students/{id}#absences"), &out.text)).into_response())
@@ -267,16 +261,22 @@ pub async fn hukou_county(
     a.require(Perm::Roster)?;
     let stamp = Stamp { author: user.name.clone(), date: app.today() };
     let out = app.write(|l| {
-        let gone = || crate::error::not_found("未找到该学生（或不在您负责的范围内）".to_string());
-        let rid = baoxue_shared::RecordId::parse_hex(&id).ok_or_else(gone)?;
-        let r = l
-            .store
-            .record(rid)?
-            .filter(|r| r.kind == RecordKind::Student && r.is_complete() && a.sees_student(r))
-            .ok_or_else(gone)?;
+        let r = writable_student(l, &a, &id)?;
+        let gone = || crate::error::not_found("该学生没有学籍号".to_string());
         let no = r.student_no().map(|n| n.as_str().to_string()).ok_or_else(gone)?;
         let args = crate::cmd::student::EditArgs { hukou_county: Some(f.county.as_str()), ..Default::default() };
         crate::cmd::student::edit(l, &no, &args, &stamp)
     })?;
     Ok(Redirect::to(&with_ok(&format!("/students/{id}"), &out.text)).into_response())
+}
+
+/// The student a write from a page names (its record id in hex), inside the write lock: the
+/// same "not found" for a wrong id and for a student outside the user's scope.
+fn writable_student(l: &Ledger, a: &Access, id: &str) -> crate::error::Result<Record> {
+    let gone = || crate::error::not_found("未找到该学生（或不在您负责的范围内）".to_string());
+    let rid = baoxue_shared::RecordId::parse_hex(id).ok_or_else(gone)?;
+    l.store
+        .record(rid)?
+        .filter(|r| r.kind == RecordKind::Student && r.is_complete() && a.sees_student(r))
+        .ok_or_else(gone)
 }
