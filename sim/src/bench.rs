@@ -305,14 +305,7 @@ async fn empty_sync_ms(p: &Pair, addr: &str) -> Result<f64> {
 
 /// Runs the benchmark (inside a tokio runtime).
 pub async fn run(opts: &BenchOptions, progress: impl Fn(&str)) -> Result<SyncBench> {
-    let tmp;
-    let root = match &opts.dir {
-        Some(d) => d.clone(),
-        None => {
-            tmp = tempdir()?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let (_tmp, root) = work_dir(opts.dir.as_ref())?;
     let n = opts.revisions.max(1);
 
     // Empty sync at 10,000 revisions.
@@ -444,6 +437,19 @@ pub(crate) fn load_average() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Where a bench builds its stores: the `--dir` given, or a temporary directory removed when
+/// the returned guard drops (hold it for the whole run).
+fn work_dir(dir: Option<&std::path::PathBuf>) -> Result<(Option<TempDir>, std::path::PathBuf)> {
+    match dir {
+        Some(d) => Ok((None, d.clone())),
+        None => {
+            let tmp = tempdir()?;
+            let root = tmp.path().to_path_buf();
+            Ok((Some(tmp), root))
+        }
+    }
+}
+
 fn tempdir() -> Result<TempDir> {
     let base = std::env::temp_dir().join(format!("baoxue-bench-{}-{}", std::process::id(), rand::random::<u32>()));
     std::fs::create_dir_all(&base).map_err(|source| HubError::Io { path: base.clone(), source })?;
@@ -522,14 +528,7 @@ pub struct LossBench {
 
 /// Runs the lossy-link benchmark (inside a tokio runtime).
 pub async fn run_loss(opts: &LossOptions, progress: impl Fn(&str)) -> Result<LossBench> {
-    let tmp;
-    let root = match &opts.dir {
-        Some(d) => d.clone(),
-        None => {
-            tmp = tempdir()?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let (_tmp, root) = work_dir(opts.dir.as_ref())?;
     let n = opts.revisions.max(1);
     progress(&format!("准备 {n} 条修订的节点……"));
     let pair = setup(&root.join("lossy"), "丢包节点")?;

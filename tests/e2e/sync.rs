@@ -177,13 +177,7 @@ fn run_syncs_and_leaves_the_ledger_usable_meanwhile() {
 /// carry the closing to the hub and to 鸦岭.
 #[test]
 fn run_closes_a_case_once_the_acceptance_it_depends_on_arrives() {
-    let mut hub = Hub::new();
-    let a = Node::from_bundle(&hub.bundle("鸦岭中心校", "鸦岭"));
-    let b = Node::from_bundle(&hub.bundle("白沙中心校", "白沙"));
-    let kids = kids(2);
-    let file = a.file("a.csv", roster(&kids).as_bytes());
-    a.ok(&["student", "import", &file.to_string_lossy(), "--date", "2026-09-01"]);
-    hub.serve();
+    let (hub, a, b, kids) = two_townships();
     let no = kids[0].student_no.as_str();
     a.ok(&["student", "transfer", no, "--to-school", "白沙小学", "--date", "2026-10-14"]);
     a.sync(&hub);
@@ -407,13 +401,7 @@ fn run_started_while_the_hub_is_down_syncs_after_a_retry_once_it_is_up() {
 /// case at 白沙 from that absence.
 #[test]
 fn a_transfer_mid_case_closes_it_everywhere_and_a_new_absence_opens_a_case_at_the_new_township() {
-    let mut hub = Hub::new();
-    let a = Node::from_bundle(&hub.bundle("鸦岭中心校", "鸦岭"));
-    let b = Node::from_bundle(&hub.bundle("白沙中心校", "白沙"));
-    let kids = kids(2);
-    let file = a.file("a.csv", roster(&kids).as_bytes());
-    a.ok(&["student", "import", &file.to_string_lossy(), "--date", "2026-09-01"]);
-    hub.serve();
+    let (hub, a, b, kids) = two_townships();
     let no = kids[0].student_no.as_str();
     // Mon 10-12: unexcused, the case opens at 鸦岭; Wed 10-14: transferred to 白沙小学.
     a.ok(&["absence", no, "--kind", "unexcused", "--date", "2026-10-12"]);
@@ -479,4 +467,17 @@ fn a_transfer_mid_case_closes_it_everywhere_and_a_new_absence_opens_a_case_at_th
     // 白沙 sees its new case's alerts; the child in school at the new school raises none before it.
     assert!(rules_at(&b, "2026-10-15").is_empty(), "{:?}", rules_at(&b, "2026-10-15"));
     assert!(rules_at(&b, "2026-10-16").iter().any(|s| s.starts_with(&new)));
+}
+
+/// A served hub with two township nodes, 鸦岭 (two pupils imported on 2026-09-01) and 白沙
+/// (none yet): the setting of the transfer tests.
+fn two_townships() -> (Hub, Node, Node, Vec<Kid>) {
+    let mut hub = Hub::new();
+    let a = Node::from_bundle(&hub.bundle("鸦岭中心校", "鸦岭"));
+    let b = Node::from_bundle(&hub.bundle("白沙中心校", "白沙"));
+    let kids = kids(2);
+    let file = a.file("a.csv", roster(&kids).as_bytes());
+    a.ok(&["student", "import", &file.to_string_lossy(), "--date", "2026-09-01"]);
+    hub.serve();
+    (hub, a, b, kids)
 }
